@@ -63,7 +63,7 @@ def test_the_main_results_record_the_variance_term_alone(monkeypatch):
     does not mix into where the variance drift goes."""
     from types import SimpleNamespace
 
-    from spectral_collapse.studies import realism, translation
+    from spectral_collapse.studies import translation
 
     seen = {}
 
@@ -71,7 +71,7 @@ def test_the_main_results_record_the_variance_term_alone(monkeypatch):
         seen.update(eta_hf=guidance.eta_hf, eta_lf=guidance.eta_lf, block=block)
         return xr.Dataset()
 
-    monkeypatch.setattr(realism, "drift_diagnostics", fake)
+    monkeypatch.setattr(translation, "drift_diagnostics", fake)
     ds = xr.Dataset({"crop": (("seed", "sample"), np.array([[0, 1]]))}, coords={"method": ["ddim", "ovg"]})
     ds.attrs.update(ovg=json.dumps({"eta_hf": 1e-6, "eta_lf": 1e-2, "per_base": {"ovg": {"eta_hf": 3e-7,
                                                                                        "eta_lf": 1e-3}}}),

@@ -95,7 +95,6 @@ def test_default_grid_is_centred_and_spans_two_decades():
             assert axis == sorted(axis)
             assert math.isclose(axis[-1] / axis[0], 100, rel_tol=0.01)
             assert math.isclose(math.exp(np.mean(np.log(axis))), c, rel_tol=0.01)
-    assert P.default_grid("quick", center={"eta_hf": 1.0, "eta_lf": 1.0}, decades=4)[0] == [0.01, 1.0, 100.0]
 
 
 # ------------------------------------------------------------------------------------------- the export

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -23,23 +22,20 @@ from .gate import stored_report
 from .tables import ours_beside_paper
 from .validity import failed_of
 
-__all__ = ["format_ablation", "named_arms", "one_header", "arm_names", "percent_improved", "percent_table",
+__all__ = ["format_ablation", "named_arms", "arm_names", "percent_improved", "percent_table",
            "factor_key", "trained_models", "space_label", "weak_models", "ablation_comparison", "paper_table",
-           "shown_levels", "paired"]
+           "shown_levels"]
 
 
 def arm_names(ds: xr.Dataset) -> dict[str, str]:
     """{arm tag ("eps-factor4"): ``arm_name`` of its axes' values}."""
     axes = json.loads(ds.attrs["axes"])
-    return {str(a["tag"]): arm_name({x: a[x] for x in axes if x in a})
-            for a in json.loads(ds.attrs.get("arms") or "[]") if isinstance(a, dict) and "tag" in a}
+    return {str(a["tag"]): arm_name({x: a[x] for x in axes if x in a}) for a in json.loads(ds.attrs["arms"])}
 
 
 def failed_samples(ds: xr.Dataset, sel: dict, method) -> tuple[int, int]:
-    """(failed, all) samples (crop x seed) of one (arm, method); (0, 0) when the results record no failures."""
+    """(failed, all) samples (crop x seed) of one (arm, method)."""
     failed = failed_of(ds)
-    if failed is None:
-        return 0, 0
     f = failed.sel({k: v for k, v in sel.items() if k in failed.dims}).sel({"method": method})
     return int(f.sum()), int(f.size)
 
@@ -56,26 +52,11 @@ def format_ablation(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> p
 
 
 def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with axis values as labels ("dit" -> "DiT", 4 -> "×4") and row labels as columns (``one_header``)."""
-    names = list(frame.index.names)
-
-    def word(name, v):
-        return ARM_WORDS[name](v) if name in ARM_WORDS and not (isinstance(v, float) and np.isnan(v)) else v
-
+    """``frame`` with axis values as labels ("dit" -> "DiT", 4 -> "×4") and its row labels as leading columns (one
+    header row), an outer label repeating the row above left blank."""
     out = frame.copy()
-    if isinstance(frame.index, pd.MultiIndex):
-        out.index = pd.MultiIndex.from_tuples([tuple(word(n, v) for n, v in zip(names, t)) for t in frame.index],
-                                              names=names)
-    else:
-        out.index = pd.Index([word(names[0], v) for v in frame.index], name=names[0])
-    return one_header(out)
-
-
-def one_header(frame: pd.DataFrame) -> pd.DataFrame:
-    """Named row labels as leading columns (one header row), an outer label repeating the row above left blank."""
-    if all(n is None for n in frame.index.names):
-        return frame
-    out = frame.copy()
+    for name in [n for n in frame.index.names if n in ARM_WORDS]:
+        out = out.rename(index=lambda v, n=name: ARM_WORDS[n](v) if v == v else v, level=name)   # v != v: NaN
     out.columns = out.columns.set_names([None] * out.columns.nlevels)
     out = out.reset_index()
     outer = list(out.columns[:frame.index.nlevels - 1])
@@ -94,8 +75,7 @@ def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     cols = ["metric", "improved", "lo", "hi", "comparisons", "unit", "ties", "failed_out"]
     out = (share_table(frame, crops, xs, eps, by, metrics).rename(columns={"share": "improved", "cases": "comparisons"})
            [cols] if xs and eps else pd.DataFrame(columns=cols))
-    paper = paper_tables()
-    paper = paper[(paper.table == "table6")][["metric", "mean"]].rename(columns={"mean": "paper_improved"})
+    paper = paper_tables().query("table == 'table6'")[["metric", "mean"]].rename(columns={"mean": "paper_improved"})
     return out.merge(paper, on="metric", how="left")
 
 
@@ -136,19 +116,15 @@ def trained_models(ds: xr.Dataset) -> pd.DataFrame:
                            shape=f"{bb['in_channels']} × {bb['sample_size']} × {bb['sample_size']}",
                            steps=f"{int(tr['steps']):,}", batch=f"{int(tr['batch_size'])}",
                            **{"learning rate": f"{float(tr['lr']):g}"})
-            row["space"] = space_label(attrs)
-            rows.append(row)
+            rows.append({**row, "space": space_label(attrs)})
     return pd.DataFrame(rows).fillna("—")
 
 
 def space_label(attrs: dict) -> str:
     """An arm's data space: "pixel space", "latent space (VAE trained on this dataset)" or "latent space
     (pretrained VAE <source>)"."""
-    ls = json.loads(attrs.get("latent_space") or "null") or {}
-    space = str(attrs.get("space") or ("latent" if ls else "pixel"))
-    named, vae = ARM_WORDS["space"](space), ls.get("vae")
-    if space != "latent" or not ls:
-        return named
+    named = ARM_WORDS["space"](str(attrs["space"]))
+    vae = (json.loads(attrs.get("latent_space") or "null") or {}).get("vae")
     if vae == "trained":
         return f"{named} (VAE trained on this dataset)"
     if isinstance(vae, dict) and vae.get("source"):
@@ -195,18 +171,17 @@ def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.Da
     return shown_levels(ours_beside_paper(cmp, [*axes, *key, "method"], metrics).round(digits), axes)
 
 
-def paired(ours, theirs) -> bool:
-    """Whether two columns of values pair one to one."""
-    pairs = set(zip(ours, theirs))
-    return len({a for a, _ in pairs}) == len(pairs) == len({b for _, b in pairs})
-
-
 def shown_levels(wide: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     """``wide`` without a "paper_<axis>" level pairing one to one with an axis, nor a level (but the method's) with
     one value; the paper's levels named "paper's <key>"."""
     ix = wide.index
+    lv = ix.get_level_values
+
+    def paired(a, b) -> bool:   # the two levels' values pair one to one
+        return len(set(zip(lv(a), lv(b)))) == len(set(lv(a))) == len(set(lv(b)))
+
     drop = [n for n in ix.names if n.startswith("paper_") and n != "paper_table"
-            and any(paired(ix.get_level_values(a), ix.get_level_values(n)) for a in axes if a in ix.names)]
+            and any(paired(a, n) for a in axes if a in ix.names)]
     keep = [n for n in ix.names if n not in drop]
     drop += [n for n in keep if n != "method" and ix.get_level_values(n).nunique() == 1 and len(keep) - len(drop) > 1]
     out = wide.droplevel(drop) if drop and len(drop) < ix.nlevels else wide

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..metrics.latent import pca_explained_variance
 from . import translation
 from .aggregate import TABLE_METRICS, summary
 from .cells import StudyContext
@@ -76,14 +76,11 @@ def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[
                              f"{task.kind!r}, not 'sr'; run it on a super-resolution dataset (ihc-sr, bbbc021) or "
                              f"load yours declared as one (task='sr')")
         factors = [p.factor]
-    if study == "backbone_ablation":
-        return [Arm((("backbone", b),), backbone=b) for b in ("unet", "dit")]
-    if study == "space_ablation":
-        return [Arm((("space", s),), space=s) for s in ("pixel", "latent")]
-    if study == "scale_factor":
-        return [Arm((("factor", f),), factor=f) for f in factors]
-    if study == "seed_spread":
-        return [Arm((("train_seed", k),), train_seed=k) for k in TRAIN_SEEDS]
+    one_axis = {"backbone_ablation": ("backbone", ("unet", "dit")), "space_ablation": ("space", ("pixel", "latent")),
+                "scale_factor": ("factor", factors), "seed_spread": ("train_seed", TRAIN_SEEDS)}
+    if study in one_axis:
+        axis, values = one_axis[study]
+        return [Arm(((axis, v),), **{axis: v}) for v in values]
     return [Arm((("parameterization", par), ("factor", f)), parameterization=par, factor=f)
             for par, f in itertools.product(("eps", "x0"), factors)]
 
@@ -125,8 +122,6 @@ def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
 
 def _pca(ds: xr.Dataset, n_images: int, seed: int = 0) -> xr.Dataset:
     """Fig. 3's PCA on this arm's inverted latents (d from their actual shape), then keep n_images for display."""
-    from ..metrics.latent import pca_explained_variance
-
     lat = ds["latents"]
     n, d = lat.sizes["image"], int(np.prod([lat.sizes[k] for k in lat.dims if k not in ("method", "seed", "image")]))
     m = min(n, d)
@@ -141,22 +136,9 @@ def _pca(ds: xr.Dataset, n_images: int, seed: int = 0) -> xr.Dataset:
     out = ds.isel(image=slice(0, n_images))
     out["pca_cev"] = (("method", "seed", "component"), cev)
     out["pca_cev_gaussian"] = (("component",), g_cev)
-    with warnings.catch_warnings():  # a (method, seed) without a curve has a NaN mean, not a warning
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out["pca_auc"] = (("method", "seed"), np.nanmean(cev, axis=-1))
+    out["pca_auc"] = out["pca_cev"].mean("component")   # NaN (no warning) for a (method, seed) without a curve
     out["latent_dim"] = ((), d)
     return out.assign_coords(component=np.arange(1, m + 1))
-
-
-def _arm_part(ds: xr.Dataset, arm: Arm, split_latents: bool) -> xr.Dataset:
-    """One arm's translation results, made concatenable: single-model noise samples, per-arm latent variables."""
-    ds = ds.isel(model=0, drop=True)
-    if split_latents:
-        lat = ds["latents"]
-        ds = ds.drop_vars("latents")
-        name = "latents_" + arm.tag
-        ds[name] = lat.rename({d: f"{d}_{arm.tag}" for d in lat.dims if d not in ("method", "seed", "image")})
-    return ds
 
 
 _PER_ARM = ("models", "methods", "space", "backbone", "parameterization", "latent_space", "latent_space_info",
@@ -167,23 +149,23 @@ _SHARED = ("dataset", "profile", "seeds", "n_test", "steps", "s_hf_unit", "s_lf_
 def _assemble(study: str, arms: list[Arm], parts: list[xr.Dataset], labels) -> xr.Dataset:
     """Concatenate the arms' results along the study's axes (latents per arm when their shapes differ)."""
     axes = [k for k, _ in arms[0].coords]   # every arm of a study sets the same axes (``ablation_arms``)
-    shapes = {p["latents"].shape for p in parts if "latents" in p}
-    split = len(shapes) > 1 or len({p["latents"].dims for p in parts if "latents" in p}) > 1
-    parts = [_arm_part(p, a, split) for p, a in zip(parts, arms)]
+    parts = [p.isel(model=0, drop=True) for p in parts]   # single-model noise samples
     per_arm = [{k: p.attrs.get(k) for k in _PER_ARM} for p in parts]
-    first = dict(parts[0].attrs)
-    latent_vars = [v for p in parts for v in p.data_vars if v.startswith("latents_")]
-    bulk = [p.drop_vars([v for v in p.data_vars if v.startswith("latents_")]) for p in parts]
-    for p in bulk:
-        p.attrs = {}
-    ds = xr.concat(bulk, dim="arm", data_vars="all", coords="minimal", compat="override", join="outer")
+    latents = {}
+    if len({(p["latents"].shape, p["latents"].dims) for p in parts}) > 1:   # stored per arm, dims named by its tag
+        for p, a in zip(parts, arms):
+            lat = p["latents"]
+            latents["latents_" + a.tag] = lat.rename({d: f"{d}_{a.tag}" for d in lat.dims
+                                                      if d not in ("method", "seed", "image")})
+    bulk = [p.drop_vars(["latents"] if latents else []) for p in parts]
+    ds = xr.concat(bulk, dim="arm", data_vars="all", coords="minimal", compat="override", join="outer",
+                   combine_attrs="drop")
     for ax in axes:
         ds = ds.assign_coords({ax: ("arm", [dict(a.coords)[ax] for a in arms])})
     ds = ds.swap_dims({"arm": axes[0]}) if len(axes) == 1 else ds.set_index(arm=axes).unstack("arm")
     ds = ds.transpose(*axes, ...)
-    for p in parts:
-        ds = ds.merge(p[[v for v in p.data_vars if v in latent_vars]])
-    ds.attrs = {k: first[k] for k in _SHARED if k in first}
+    ds = ds.merge(xr.Dataset(latents))
+    ds.attrs = {k: parts[0].attrs[k] for k in _SHARED if k in parts[0].attrs}
     ds.attrs.update(study=study, axes=json.dumps(axes),
                     arms=json.dumps([{**asdict(a), "tag": a.tag} for a in arms], default=str),
                     per_arm=json.dumps(dict(zip([a.tag for a in arms], per_arm)), default=str),
@@ -215,8 +197,7 @@ def axis_values(ds: xr.Dataset) -> list[dict]:
 def ablation_summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     """(axis values..., method, metric) -> mean and std over seeds of the per-seed means, and the 95 % bootstrap
     interval over test crops (``lo``, ``hi``, ``crops``; NaN for a set-level metric), ``summary`` per arm."""
-    frames = [summary(ds.sel(sel), metrics).assign(**sel) for sel in axis_values(ds)]
-    out = pd.concat(frames, ignore_index=True)
+    out = pd.concat([summary(ds.sel(sel), metrics).assign(**sel) for sel in axis_values(ds)], ignore_index=True)
     axes = list(axis_values(ds)[0])
     keep = ("deterministic", "failed", "n", "lo", "hi", "crops")
     return out[[*axes, "method", "metric", "mean", "std", *[c for c in out.columns if c in keep]]]

@@ -9,7 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from ..inversion import Euler
-from ..metrics.intervals import bootstrap_ci
+from ..metrics.intervals import MIN_EFFECT, bootstrap_ci, three_way
 from . import translation
 from .translation import OVG_DEFAULTS
 from .aggregate import crop_values
@@ -57,12 +57,12 @@ def flow_method_specs(labels, ovg: dict, lowpass_kappa: float = 0.06) -> list[tr
     return [specs[lab] for lab in labels]
 
 
-def _ovg(spec: StudySpec, ctx: StudyContext, data, D, ls, labels) -> tuple[dict, dict]:
+def _ovg(spec: StudySpec, ctx: StudyContext, data, D, ls, specs) -> tuple[dict, dict]:
     """OVG's step sizes on the flow model and how they were found: both given to the study, else the flow model's own
     Pareto sweep on the validation crops (one given: the other from the sweep). (setting, tuning record)."""
     given = {k: float(spec.get(k)) for k in ("eta_hf", "eta_lf") if spec.get(k, None) is not None}
     needs = any(ms.guidance is not None and ms.label != translation.STABLE_OVG_LABEL  # the stable form: own sizes
-                for ms in flow_method_specs(labels, {**OVG_DEFAULTS, "source": ""}))
+                for ms in specs)
     if len(given) == 2 or not needs:
         src = ", ".join(f"{k} = {v:g}" for k, v in given.items())
         return {**OVG_DEFAULTS, **given, "source": f"given to the study ({src})" if given else "no OVG label"}, {}
@@ -95,14 +95,14 @@ def run_flow_collapse(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
     labels = list(spec.get("methods", None) or FLOW_LABELS)
     if len(set(labels)) < len(labels):
         raise ValueError(f"methods lists a label twice: {labels}")
-    flow_method_specs(labels, {**OVG_DEFAULTS, "source": ""})  # unknown labels, or another model's labels, raise here
+    specs = flow_method_specs(labels, {**OVG_DEFAULTS, "source": ""})  # unknown or another model's labels raise here
     std = [lab for lab in labels if lab != SCALED_LABEL]
     if not std:
         raise ValueError(f"methods must hold a label besides {SCALED_LABEL}, e.g. ddim (its unscaled reference)")
     data = spec_data(spec)
     models, ls, space = profile_models(spec.profile, spec.dataset, std, parameterization="flow",
                                        options=data_options(spec), progress=ctx.progress)
-    ovg, tuning = _ovg(spec, ctx, data, models["flow"], ls, labels)
+    ovg, tuning = _ovg(spec, ctx, data, models["flow"], ls, specs)
     scaled = flow_method_specs([SCALED_LABEL], ovg) if SCALED_LABEL in labels else []
     ds = translation.translation_results(ctx, data, models, profile=spec.profile, labels=std, seeds=spec.get("seeds"),
                                          n_images=n_images, ovg=ovg, ls=ls, parameterization="flow", space=space,
@@ -120,8 +120,6 @@ def run_flow_collapse(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
 def _below_zero(ds: xr.Dataset, method: str) -> tuple[str, str] | None:
     """Whether ``method``'s signed HF error (delta_log_e_hf) lies below 0 beyond MIN_EFFECT: the 95 % bootstrap
     interval over crops of its mean (``three_way``, claimed direction negative)."""
-    from ..metrics.intervals import MIN_EFFECT, three_way
-
     v = crop_values(ds, "delta_log_e_hf", method)
     if not len(v):
         return None
@@ -210,7 +208,7 @@ def pattern_table(ds: xr.Dataset) -> pd.DataFrame:
 def noise_table(ds: xr.Dataset) -> pd.DataFrame:
     """S_HF (``mean``, ``lo``, ``hi``) of the real crops (row "real") and of each model's samples from noise."""
     ci = bootstrap_ci(ds["control_s_hf"].sel(control="ground_truth").values)
-    rows = {"real": {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi}}
-    for m in ds["model"].values.tolist():
-        rows[m] = {"mean": float(ds["noise_s_hf"].sel(model=m).mean()), "lo": np.nan, "hi": np.nan}
+    rows = {"real": {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi},
+            **{m: {"mean": float(ds["noise_s_hf"].sel(model=m).mean()), "lo": np.nan, "hi": np.nan}
+               for m in ds["model"].values.tolist()}}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("S_HF of")

@@ -44,12 +44,8 @@ def uniform_auc(m: int) -> float:
 
 def raw_same(ds: xr.Dataset) -> list[str]:
     """The raw-latent columns (k90_raw, auc_raw) equal to their unit-variance column as shown (AUC to 3 decimals)."""
-    out = []
-    for raw, base, digits in (("k90_raw", "k90", 0), ("auc_raw", "auc", 3)):
-        if raw in ds and base in ds and np.array_equal(np.round(np.asarray(ds[raw].values, float), digits),
-                                                       np.round(np.asarray(ds[base].values, float), digits)):
-            out.append(raw)
-    return out
+    return [raw for raw, base, digits in (("k90_raw", "k90", 0), ("auc_raw", "auc", 3)) if raw in ds and base in ds
+            and np.array_equal(*(np.round(np.asarray(ds[v].values, float), digits) for v in (raw, base)))]
 
 
 def pca_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -90,19 +86,15 @@ def against_noise(ds: xr.Dataset) -> pd.DataFrame:
 
 def noise_scatter(ds: xr.Dataset, draws: int = 5, budget: float = 5e7) -> float:
     """The largest gap between the stored Gaussian curve and those of ``draws`` fresh noise sets of its shape (seeds
-    1..draws); NaN without latents or above ``budget`` count x dimension (a few seconds per draw at 1e7)."""
-    if "latents" not in ds or "n" not in ds:
-        return float("nan")
+    1..draws); NaN above ``budget`` count x dimension (a few seconds per draw at 1e7)."""
     n = int(ds["n"].sel(series="gaussian"))
     shape = tuple(int(v) for v in ds["latents"].shape[2:])
     if n < 2 or n * int(np.prod(shape)) > budget:
         return float("nan")
     g = np.asarray(ds["cev"].sel(series="gaussian").values, float)
-    gaps = []
-    for s in range(1, draws + 1):
-        c = pca_explained_variance(torch.randn((n, *shape), generator=torch.Generator().manual_seed(s)))
-        gaps.append(float(np.nanmax(np.abs(c - g[:len(c)]))))
-    return max(gaps)
+    curves = (pca_explained_variance(torch.randn((n, *shape), generator=torch.Generator().manual_seed(s)))
+              for s in range(1, draws + 1))
+    return max(float(np.nanmax(np.abs(c - g[:len(c)]))) for c in curves)
 
 
 # ----------------------------------------------------------------------------------------- Gaussianity (Fig. 7)
@@ -133,10 +125,7 @@ def smallest_norm_error(n: int, d: int) -> float:
 
 def failure_modes(ds: xr.Dataset, alpha: float = 0.05) -> pd.DataFrame:
     """Per method the KS test rejects (p < alpha): norm_z, sd ratio, scale off (|norm_z| > 2) and spread
-    ("narrower" / "wider" than ``sd_ratio_range``, else ""). Empty without per-latent norms."""
-    cols = ["norm_z", "norm_sd_ratio", "scale_off", "spread"]
-    if not {"ks_p", "norm_z", "norm_ratio"} <= set(ds.variables) or "d" not in ds.attrs:
-        return pd.DataFrame(columns=cols)
+    ("narrower" / "wider" than ``sd_ratio_range``, else "")."""
     d, rows = int(ds.attrs["d"]), {}
     for m in [str(v) for v in ds["method"].values]:
         r = ds["norm_ratio"].sel({"method": m}).values
@@ -146,7 +135,7 @@ def failure_modes(ds: xr.Dataset, alpha: float = 0.05) -> pd.DataFrame:
         lo, hi = sd_ratio_range(n, alpha)
         sd, z = norm_sd_ratio(r, d), float(ds["norm_z"].sel({"method": m}))
         rows[m] = [z, sd, abs(z) > 2, "narrower" if sd < lo else "wider" if sd > hi else ""]
-    return pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["norm_z", "norm_sd_ratio", "scale_off", "spread"])
 
 
 def gaussianity_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -180,12 +169,10 @@ def _paired_latents(a, b, stat, *, n_boot: int = 2000, seed: int = 0) -> tuple[f
 
 def gaussianity_contrasts(ds: xr.Dataset, base: str = "ddim", others=("taba", "edm")) -> pd.DataFrame:
     """``base`` minus each of ``others``: S_G and |norm_z|, each with its paired bootstrap interval over latents
-    (2000 draws, under a second at 128 latents). Empty without per-latent norms."""
+    (2000 draws, under a second at 128 latents). Empty when ``base`` was not run."""
     cols = ["s_g", "s_g_lo", "s_g_hi", "abs_z", "abs_z_lo", "abs_z_hi", "n"]
     methods = [str(v) for v in ds["method"].values]
-    if "norm_ratio" not in ds or base not in methods:
-        return pd.DataFrame(columns=cols)
-    d = int(ds.attrs["d"])
+    d, rows = int(ds.attrs["d"]), {}
 
     def s_g(r):
         return 1 - stats.kstest(r * d, "chi2", args=(d,)).statistic
@@ -193,9 +180,8 @@ def gaussianity_contrasts(ds: xr.Dataset, base: str = "ddim", others=("taba", "e
     def abs_z(r):
         return abs(float(np.mean(r * d)) - d) / math.sqrt(2 * d / len(r))
 
-    a = ds["norm_ratio"].sel({"method": base}).values
-    rows = {}
-    for m in [o for o in others if o in methods]:
+    for m in [o for o in others if o in methods and base in methods]:
+        a = ds["norm_ratio"].sel({"method": base}).values
         b = ds["norm_ratio"].sel({"method": m}).values
         g, z = _paired_latents(a, b, s_g), _paired_latents(a, b, abs_z)
         rows[f"{base} − {m}"] = [*g[:3], *z[:3], g[3]]
@@ -220,7 +206,7 @@ def run_correlation(ds: xr.Dataset) -> tuple[float, float, float, int]:
     than three runs or a constant score."""
     g, c = ds["run_s_g"].values, ds["run_s_dc"].values
     keep = np.isfinite(g) & np.isfinite(c)
-    pts = np.unique(np.stack([g[keep], c[keep]], 1), axis=0) if keep.any() else np.zeros((0, 2))
+    pts = np.unique(np.stack([g[keep], c[keep]], 1), axis=0)
     return pearson_interval(pts[:, 0], pts[:, 1])
 
 
@@ -252,10 +238,7 @@ def velocity_summary(ds: xr.Dataset, hf: float = 0.25, late: float = 0.75) -> pd
 
 def positive_cells(ds: xr.Dataset) -> pd.DataFrame:
     """One row per (method, step, frequency bin) with log10 update power above 0, with the step's noise levels."""
-    p = ds["log_power"].transpose("method", "step", "freq").values
-    i, s, k = np.nonzero(np.nan_to_num(p, nan=-np.inf) > 0)
-    return pd.DataFrame({"method": ds["method"].values[i].astype(str), "step": ds["step"].values[s].astype(int),
-                         "freq": ds["freq"].values[k].astype(float), "bin": k.astype(int),
-                         "log_power": p[i, s, k].astype(float),
-                         "sigma_from": ds["sigma_from"].values[i, s].astype(float),
-                         "sigma_to": ds["sigma_to"].values[i, s].astype(float)})
+    f = ds[["log_power", "sigma_from", "sigma_to"]].to_dataframe(dim_order=["method", "step", "freq"]).reset_index()
+    f["bin"] = pd.Index(ds["freq"].values).get_indexer(f["freq"])
+    f = f[f["log_power"] > 0]
+    return f[["method", "step", "freq", "bin", "log_power", "sigma_from", "sigma_to"]].reset_index(drop=True)

@@ -2,6 +2,7 @@
 the spectral velocity of inversion."""
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -20,7 +21,7 @@ from .models import data_options, spec_data, study_labels, trained_model, user_m
 from .profiles import get_profile
 from .spec import CACHE_VERSION, StudySpec
 from .calibrate import ovg_for
-from .translation import PAPER_LABELS, STOCHASTIC, method_specs
+from .translation import GAUSSIANITY, PAPER_LABELS, STOCHASTIC, method_specs, test_subsets
 
 __all__ = ["DEFAULT_N_LATENTS", "Setup", "inversion_inputs", "explained_variance_summary",
            "run_latent_study", "VELOCITY_LABELS", "SPACES", "run_velocity", "velocity_cell"]
@@ -32,14 +33,11 @@ INVERSION = "invert under the source label 0 on the profile's grid; x_T = Denois
 
 
 def inversion_inputs(data, n: int, lead=None) -> tuple[torch.Tensor, int]:
-    """The first ``n`` inputs to invert and how many come from the test split (the rest: spaced source-pool crops).
-    ``lead``: test-split indices that come first (the crops the main results translate), then the other test crops
-    in order."""
+    """The first ``n`` inputs to invert and how many come from the test split (the rest: spaced source-pool crops);
+    the test indices ``lead`` (the crops the main results translate) come first, then the other test crops."""
     test = data.test_source
     if lead:
-        lead = [int(i) for i in lead if 0 <= int(i) < len(test)]
-        order = lead + [i for i in range(len(test)) if i not in set(lead)]
-        test = test[order]
+        test = test[list(lead) + [i for i in range(len(test)) if i not in set(lead)]]
     if n <= len(test):
         return test[:n], n
     k = min(n - len(test), len(data.source))
@@ -48,9 +46,8 @@ def inversion_inputs(data, n: int, lead=None) -> tuple[torch.Tensor, int]:
 
 
 class Setup:
-    """What the latent studies (and the velocity study) share: profile, data, OVG setting, models, cell cache. The
-    models: the ones given (tests), the user's (nothing trained), else the profile's trained models;
-    ``checkpoints`` maps each one used to its checkpoint folder."""
+    """What the latent and velocity studies share: profile, data, OVG setting, cell cache and the models (given, the
+    user's, else the profile's trained ones; ``checkpoints`` maps each one used to its folder)."""
 
     def __init__(self, spec: StudySpec, ctx: StudyContext, models: dict | None = None):
         self.spec, self.ctx = spec, ctx
@@ -65,11 +62,9 @@ class Setup:
         self.space = user.latent_space if user is not None else None      # a user's latent model: encode inputs
 
     def model(self, parameterization: str):
-        """The denoiser of a parameterization (trained or loaded once), its checkpoint recorded."""
+        """The denoiser of a parameterization (given, else trained or loaded once), its checkpoint recorded; a user's
+        models run only the labels they can (``models.study_labels``)."""
         if parameterization not in self.given:
-            if self.user is not None:
-                raise ValueError(f"this study needs a {parameterization} model, which the given model(s) "
-                                 f"({', '.join(self.user.models)}) cannot stand for")
             tm = trained_model(self.spec.profile, self.spec.dataset, parameterization, progress=self.ctx.progress,
                                options=data_options(self.spec))
             self.given[parameterization] = tm.denoiser
@@ -85,32 +80,18 @@ class Setup:
                             per_base=self.ovg.get("per_base"),
                             parameterization=self.base)[0]
 
-    def labels(self, default) -> list[str]:
-        """The study's ``methods`` (None: ``default``), those a user's model can run when one is given."""
-        return study_labels(self.spec.get("methods"), default, self.user)
-
-    def inputs(self, x):
-        """Inputs in the models' space: encoded by a user's latent model's VAE, else the images themselves."""
-        return x if self.space is None else self.space.encode(x)
-
-    def data_at(self, factor: int | None):
-        """The data degraded at ``factor`` (None, or the data's own factor: the study's data)."""
-        if factor is None or factor == self.data.task.factor:
-            return self.data
-        return spec_data(self.spec, factor)
-
     def latents(self, label: str, n: int, *, factor: int | None = None, steps: int | None = None,
                 seed: int = 0) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
         """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs, from cached cells: the leading test
         inputs at the profile's steps from the main results' translation cell, the rest from inversion cells."""
         ms = self.method(label)
-        data = self.data_at(factor)
+        own = factor is None or factor == self.data.task.factor
+        data = self.data if own else spec_data(self.spec, factor)
         union = self.main_crops(data)
         x, n_test_split = inversion_inputs(data, n, lead=union)
-        x = self.inputs(x)  # a user's latent model inverts (and the results show) encoded inputs
+        x = x if self.space is None else self.space.encode(x)  # a user's latent model inverts encoded inputs
         D = self.model(ms.parameterization)
         seed, steps = int(seed) if label in STOCHASTIC else 0, int(steps or self.prof.steps)
-        own = factor is None or factor == self.data.task.factor
         k = min(n_test_split, len(union)) if own and steps == self.prof.steps and self.space is None else 0
         parts = []
         if k:
@@ -128,17 +109,14 @@ class Setup:
     def main_crops(self, data) -> list[int]:
         """The test crops the main results translate with the profile's seeds (every seed's, in index order): the
         leading inputs here, so a deterministic method's latents are read from the main results' cell."""
-        from .translation import test_subsets
-
         subsets = test_subsets(data.test_source.shape[0], self.prof.n_test, self.prof.seeds, self.prof.n_val)
         return sorted(set().union(*map(set, subsets.values())))
 
     def attrs(self, **extra) -> dict:
         ck = json.dumps(self.checkpoints)
-        user = self.user
         return {"study": self.spec.study, "dataset": self.spec.dataset, "profile": self.spec.profile,
                 "steps": self.prof.steps, "ovg": json.dumps(self.ovg), "models": ck, "checkpoints": ck,
-                "inversion": INVERSION, "user_models": json.dumps(None if user is None else user.info),
+                "inversion": INVERSION, "user_models": json.dumps(getattr(self.user, "info", None)),
                 "task": json.dumps(self.data.task.describe()), **extra}
 
 
@@ -155,29 +133,14 @@ def _n_latents(spec: StudySpec) -> int:
     return int(spec.get("n_latents", DEFAULT_N_LATENTS.get(spec.profile, 128)))
 
 
-def _randn(shape, seed: int) -> torch.Tensor:
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
-
-
-def _padded(rows) -> np.ndarray:
-    """1-d arrays as the rows of one array, NaN-padded to the longest."""
-    out = np.full((len(rows), max(len(r) for r in rows)), np.nan)
-    for i, r in enumerate(rows):
-        out[i, :len(r)] = r
-    return out
-
-
 # --------------------------------------------------------------------------------------------------- Fig. 3
 
 def explained_variance_summary(cev: np.ndarray, levels=(0.5, 0.9, 0.99)) -> dict:
     """Components needed to reach each level of cumulative variance, and the mean of the curve (its normalised area)."""
     c = np.asarray(cev, dtype=np.float64)
     c = c[np.isfinite(c)]
-    out = {f"k{int(round(100 * q))}": int(np.argmax(c >= q - 1e-12) + 1) if (c >= q - 1e-12).any() else len(c)
-           for q in levels}
-    out["auc"] = float(c.mean())
-    out["n_components"] = len(c)
-    return out
+    return {**{f"k{int(round(100 * q))}": int(np.argmax(c >= q - 1e-12) + 1) if (c >= q - 1e-12).any() else len(c)
+               for q in levels}, "auc": float(c.mean()), "n_components": len(c)}
 
 
 K90_DRAWS = 200       # subsamples behind the interval of a k90 difference (``k90_draws``)
@@ -189,10 +152,9 @@ def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share
     paired draws without replacement (the bootstrap repeats latents, which biases k90 down); compare sets at one m."""
     m = max(2, int(share * min(len(z) for z in sets)))
     out = np.zeros((len(sets), draws), dtype=np.int64)
-    for b in range(draws):
-        for i, z in enumerate(sets):
-            idx = np.random.default_rng([seed, b]).choice(len(z), m, replace=False)
-            out[i, b] = explained_variance_summary(lat.pca_explained_variance(z[torch.from_numpy(idx)]))["k90"]
+    for b, (i, z) in itertools.product(range(draws), enumerate(sets)):
+        idx = np.random.default_rng([seed, b]).choice(len(z), m, replace=False)
+        out[i, b] = explained_variance_summary(lat.pca_explained_variance(z[torch.from_numpy(idx)]))["k90"]
     return out, m
 
 
@@ -202,23 +164,21 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     sr = st.data.task.kind == "sr"
     factors = spec.get("factors")
     factors = list(factors) if factors else (list(st.prof.factors) if sr else [None])
-    labels = st.labels(["ddim"] if sr else ["ddim", "taba", "edm"])
+    labels = study_labels(spec.get("methods"), ["ddim"] if sr else ["ddim", "taba", "edm"], st.user)
     n, seed = _n_latents(spec), int(spec["seed"])
     runs = [(label, f, *st.latents(label, n, factor=f, seed=seed)) for label in labels for f in factors]
     z, x = runs[-1][2], runs[-1][4]
-    runs.append(("gaussian", None, _randn(z.shape, seed + 777), np.ones(len(z), bool), torch.full_like(x, np.nan)))
-    series, ratios, shows, inputs, meta, kept = [], [], [], [], [], []
-    for label, f, z, ok, x in runs:
-        series.append(label if f is None else f"{label} x{f}")
-        kept.append(z[torch.from_numpy(ok)])
-        ratios.append(np.where(ok, lat.sample_norm_ratio(z), np.nan))
-        shows.append(z[:N_SHOW].numpy())
-        inputs.append(x[:N_SHOW].numpy())
-        meta.append((label, 0 if f is None else int(f), int(ok.sum()), int((~ok).sum())))
+    noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(seed + 777))
+    runs.append(("gaussian", None, noise, np.ones(len(z), bool), torch.full_like(x, np.nan)))
+    methods, fs, zs, oks, xs = zip(*runs)
+    kept = [z[torch.from_numpy(ok)] for z, ok in zip(zs, oks)]
+    ratios = [np.where(ok, lat.sample_norm_ratio(z), np.nan) for z, ok in zip(zs, oks)]
     curves = [lat.pca_explained_variance(zk) for zk in kept]
     raw_curves = [lat.pca_explained_variance(zk, standardize=False) for zk in kept]
     draws, m_sub = k90_draws(kept, seed)
-    cev, cev_raw, norm_ratio = _padded(curves), _padded(raw_curves), _padded(ratios)
+    # each list of rows as one array, NaN-padded to the longest row
+    cev, cev_raw, norm_ratio = (np.array(list(itertools.zip_longest(*rows, fillvalue=np.nan)), np.float64).T
+                                for rows in (curves, raw_curves, ratios))
     K, L = cev.shape[1], norm_ratio.shape[1]
     summ = [explained_variance_summary(c) for c in curves]
     summ_raw = [explained_variance_summary(c) for c in raw_curves]
@@ -230,12 +190,13 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
          "mean_norm_ratio": ("series", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan
                                                  for r in norm_ratio])),
          "k90_draws": (("series", "draw"), draws),
-         "n": ("series", np.array([m[2] for m in meta])), "nonfinite": ("series", np.array([m[3] for m in meta])),
-         "latents": (("series", "image", "channel", "y", "x"), np.stack(shows).astype(np.float32)),
-         "inputs": (("series", "image", "channel", "y", "x"), np.stack(inputs).astype(np.float32))},
-        coords={"series": series, "component": np.arange(1, K + 1), "latent": np.arange(L),
-                "method": ("series", [m[0] for m in meta]),
-                "factor": ("series", [m[1] for m in meta])})
+         "n": ("series", np.array([int(ok.sum()) for ok in oks])),
+         "nonfinite": ("series", np.array([int((~ok).sum()) for ok in oks])),
+         **{k: (("series", "image", "channel", "y", "x"), np.stack([v[:N_SHOW].numpy() for v in vs]).astype(np.float32))
+            for k, vs in (("latents", zs), ("inputs", xs))}},
+        coords={"series": [m if f is None else f"{m} x{f}" for m, f in zip(methods, fs)],
+                "component": np.arange(1, K + 1), "latent": np.arange(L), "method": ("series", list(methods)),
+                "factor": ("series", [0 if f is None else int(f) for f in fs])})
     ds.attrs.update(st.attrs(n_latents=n, model_factor=st.data.task.factor if sr else 0,
                              pca="one PCA over all latents of a series (Gram matrix), centred per feature, "
                                  "each latent first scaled to unit variance (cev; raw latents: cev_raw)",
@@ -251,7 +212,7 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
 
 def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
     """Fig. 7 / Eq. 31-33: ||x_T||^2 / d per latent and the KS test against chi2(d) per method."""
-    labels = st.labels(PAPER_LABELS)
+    labels = study_labels(spec.get("methods"), PAPER_LABELS, st.user)
     n, seed = _n_latents(spec), int(spec["seed"])
     rows, ratios = [], []
     for label in labels:
@@ -260,14 +221,12 @@ def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
         r = z.flatten(1).double().pow(2).sum(1).numpy() / d
         ratios.append(np.where(ok, r, np.nan))
         g = lat.gaussianity(z[torch.from_numpy(ok)]) if ok.any() else None
-        rows.append([np.nan] * 6 if g is None else [g.s_g, g.ks_d, g.p_value, g.mean_norm_ratio, g.z_mean,
-                                                    g.norm_z])
+        rows.append([np.nan if g is None else getattr(g, a) for _, a in GAUSSIANITY])
     rows = np.array(rows, dtype=np.float64)
-    gz = _randn((len(ratios[0]), *z.shape[1:]), seed + 777)
+    gz = torch.randn((len(ratios[0]), *z.shape[1:]), generator=torch.Generator().manual_seed(seed + 777))
     ds = xr.Dataset({"norm_ratio": (("method", "latent"), np.stack(ratios)),
                      "gaussian_norm_ratio": ("latent", gz.flatten(1).double().pow(2).sum(1).numpy() / d),
-                     **{k: ("method", rows[:, i]) for i, k in enumerate(("s_g", "ks_d", "ks_p", "mean_norm_ratio",
-                                                                          "z_mean", "norm_z"))},
+                     **{k: ("method", rows[:, i]) for i, (k, _) in enumerate(GAUSSIANITY)},
                      "n": ("method", np.array([int(np.isfinite(r).sum()) for r in ratios]))},
                     coords={"method": labels, "latent": np.arange(len(ratios[0]))})
     g = lat.gaussianity(gz)
@@ -285,47 +244,44 @@ def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
 def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
     """Fig. 8 / Eq. 34-36: per-latent S_DC and flag masks per method; (S_G, mean S_DC) per (method, steps, seed)
     run on the test split, ``steps_grid`` default (steps / 5, steps / 2, steps)."""
-    labels = st.labels(PAPER_LABELS)
+    labels = study_labels(spec.get("methods"), PAPER_LABELS, st.user)
     n = _n_latents(spec)
     seeds = [int(s) for s in spec.get("seeds", st.prof.seeds)]
     grid = spec.get("steps_grid") or (st.prof.steps // 5, st.prof.steps // 2, st.prof.steps)
     grid = sorted({max(2, int(s)) for s in grid})
-    s_dc, s_dc_raw, ratios, flagged, masks, lats = [], [], [], [], [], []
+    per = {k: [] for k in ("s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio", "mask", "latents")}
     for label in labels:
         z, ok, _ = st.latents(label, n, seed=seeds[0])
         res = lat.decorrelation(z, return_mask=True)
-        s_dc.append(np.where(ok, res.s_dc, np.nan))
-        s_dc_raw.append(np.where(ok, lat.decorrelation(z, standardize=False).s_dc, np.nan))
-        ratios.append(np.where(ok, res.norm_ratio, np.nan))
-        flagged.append(np.where(ok, res.flagged_ratio, np.nan))
-        masks.append(res.mask[:N_MASKS])
-        lats.append(z[:N_MASKS].numpy())
+        for k, v in (("s_dc", res.s_dc), ("flagged_ratio", res.flagged_ratio), ("norm_ratio", res.norm_ratio),
+                     ("s_dc_raw", lat.decorrelation(z, standardize=False).s_dc)):
+            per[k].append(np.where(ok, v, np.nan))
+        per["mask"].append(res.mask[:N_MASKS])
+        per["latents"].append(z[:N_MASKS].numpy().astype(np.float32))
     runs = []
     n_run = min(st.prof.n_test, len(st.data.test_source))
-    for label in labels:
-        for steps in grid:
-            for seed in (seeds if label in STOCHASTIC else seeds[:1]):
-                z, ok, _ = st.latents(label, n_run, steps=steps, seed=seed)
-                runs.append({"method": label, "steps": steps, "seed": seed, "n": int(ok.sum())})
-                if ok.any():   # else the run's scores are NaN
-                    zk = z[torch.from_numpy(ok)]
-                    g, dc = lat.gaussianity(zk), lat.decorrelation(zk)
-                    ci = bootstrap_ci(dc.s_dc)   # over the run's latents
-                    runs[-1].update(s_g=g.s_g, s_dc=dc.s_dc.mean(), s_dc_lo=ci.lo, s_dc_hi=ci.hi, norm_z=g.norm_z,
-                                    s_dc_raw=lat.decorrelation(zk, standardize=False).s_dc.mean(),
-                                    norm_ratio=dc.norm_ratio.mean())
+    for label, steps in itertools.product(labels, grid):
+        for seed in (seeds if label in STOCHASTIC else seeds[:1]):
+            z, ok, _ = st.latents(label, n_run, steps=steps, seed=seed)
+            runs.append({"method": label, "steps": steps, "seed": seed, "n": int(ok.sum())})
+            if ok.any():   # else the run's scores are NaN
+                zk = z[torch.from_numpy(ok)]
+                g, dc = lat.gaussianity(zk), lat.decorrelation(zk)
+                ci = bootstrap_ci(dc.s_dc)   # over the run's latents
+                runs[-1].update(s_g=g.s_g, s_dc=dc.s_dc.mean(), s_dc_lo=ci.lo, s_dc_hi=ci.hi, norm_z=g.norm_z,
+                                s_dc_raw=lat.decorrelation(zk, standardize=False).s_dc.mean(),
+                                norm_ratio=dc.norm_ratio.mean())
     scores = ("s_g", "s_dc", "s_dc_lo", "s_dc_hi", "s_dc_raw", "norm_z", "norm_ratio")
     runs = pd.DataFrame(runs, columns=["method", "steps", "seed", "n", *scores])
     ds = xr.Dataset(
-        {"s_dc": (("method", "latent"), np.stack(s_dc)), "flagged_ratio": (("method", "latent"), np.stack(flagged)),
-         "s_dc_raw": (("method", "latent"), np.stack(s_dc_raw)),
-         "norm_ratio": (("method", "latent"), np.stack(ratios)),
-         "mean_norm_ratio": ("method", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in ratios])),
-         "mask": (("method", "image", "py", "px"), np.stack(masks)),
-         "latents": (("method", "image", "channel", "y", "x"), np.stack(lats).astype(np.float32)),
+        {**{k: (("method", "latent"), np.stack(per[k])) for k in ("s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio")},
+         "mean_norm_ratio": ("method", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan
+                                                 for r in per["norm_ratio"]])),
+         "mask": (("method", "image", "py", "px"), np.stack(per["mask"])),
+         "latents": (("method", "image", "channel", "y", "x"), np.stack(per["latents"])),
          **{f"run_{k}": ("run", runs[k].to_numpy(np.float64)) for k in scores},
          "run_n": ("run", runs["n"].to_numpy(np.int64))},
-        coords={"method": labels, "latent": np.arange(len(s_dc[0])), "run": np.arange(len(runs)),
+        coords={"method": labels, "latent": np.arange(len(per["s_dc"][0])), "run": np.arange(len(runs)),
                 **{f"run_{k}": ("run", runs[k].tolist()) for k in ("method", "steps", "seed")}})
     ds.attrs.update(st.attrs(n_latents=n, n_run=n_run, steps_grid=grid, seeds=seeds,
                              s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, "
@@ -346,9 +302,7 @@ SPACES = {"vp": lambda s: 1.0 / math.sqrt(1.0 + s * s), "sigma": lambda s: 1.0}
 
 def velocity_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, steps: int, space: str, seed: int) -> xr.Dataset:
     """One method's velocity: ``log_power`` (step, freq), ``sigma_from`` / ``sigma_to`` (step) of inverting ``x``."""
-    if space not in SPACES:
-        raise ValueError(f"unknown space {space!r}; valid: {', '.join(SPACES)}")
-    scale = SPACES[space]
+    scale = SPACES[space]   # (the study's knob takes only these)
 
     def compute():
         states, sigmas = [], []
@@ -379,21 +333,15 @@ def run_velocity(spec: StudySpec, ctx: StudyContext | None = None, *, models: di
     VP scale x / sqrt(1 + sigma^2) (``space="vp"``) or the raw states (``"sigma"``)."""
     ctx = ctx or StudyContext()
     st = Setup(spec, ctx, models)
-    labels = st.labels(VELOCITY_LABELS)
+    labels = study_labels(spec.get("methods"), VELOCITY_LABELS, st.user)
     space, seed = spec["space"], int(spec["seed"])
-    x = st.inputs(st.data.test_source[:int(spec["n_samples"])])
-    specs = [st.method(label) for label in labels]
+    x = st.data.test_source[:int(spec["n_samples"])]
+    x = x if st.space is None else st.space.encode(x)
     cells = [velocity_cell(ctx, st.model(ms.parameterization), x, ms, steps=st.prof.steps, space=space, seed=seed)
-             for ms in specs]
-    T = max(c.sizes["step"] for c in cells)
-
-    def pad(a):
-        a = np.asarray(a, dtype=np.float64)
-        return np.pad(a, [(0, T - len(a))] + [(0, 0)] * (a.ndim - 1), constant_values=np.nan)
-
-    ds = xr.Dataset({v: (("method", "step", *cells[0][v].dims[1:]), np.stack([pad(c[v].values) for c in cells]))
-                     for v in ("log_power", "sigma_from", "sigma_to")},
-                    coords={"method": labels, "step": np.arange(T), "freq": cells[0]["freq"].values})
+             for ms in map(st.method, labels)]
+    # the methods' steps NaN-padded to the longest (an outer join on the step index)
+    ds = xr.concat([c.assign_coords(step=np.arange(c.sizes["step"])) for c in cells], "method", data_vars="all",
+                   join="outer", combine_attrs="drop").assign_coords(method=labels)
     ds.attrs.update(st.attrs(n_samples=len(x), seed=seed, space=space,
                              definition="log10 of the radially averaged power |FFT(z_{i+1} - z_i)|^2 / (H W), "
                                         "averaged over channels and samples before the log"))

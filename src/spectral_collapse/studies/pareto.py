@@ -17,14 +17,15 @@ from .profiles import get_profile
 from .validity import failed_of
 from .splits import validation_indices
 from .method_labels import OVG_DEFAULTS, method_name, method_specs
+from .models import data_options, profile_models, spec_data, study_labels, user_models
 from .controls import image_scores, paired_metrics, realism_reference, scoring_settings, with_failures
 from .pareto_choice import (BASE_OF, NO_CHOICE, RULES, choose_operating_point, choose_point,  # noqa: F401
                             ovg_choice, pareto_front, scaled, truth_bands)  # (re-exported: the sweep's rules live there)
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
            "choose_operating_point", "pareto_results", "run_pareto", "ovg_choice",
-           "grid_summary", "baseline_summary", "joint_front", "MOST_FAILED", "mostly_failed", "NO_CHOICE",
-           "GRID_COLUMNS", "grid_table", "front_counts", "choices_table", "beats_baselines"]
+           "grid_summary", "baseline_summary", "joint_front", "MOST_FAILED", "NO_CHOICE", "grid_table",
+           "front_counts", "choices_table", "beats_baselines"]
 
 BASES = ("ovg", "ovg_taba", "ovg_edm")
 BASELINES = ("ddim", "taba", "edm")    # the non-OVG methods shown on the same axes by default
@@ -34,20 +35,10 @@ SCORES = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "delta_log_e_hf", "delta_lo
 BAND_OF = {"luma": "delta_log_e_hf_luma_ref", "chroma": "delta_log_e_hf_chroma_ref"}  # the scores the bands bound
 
 
-# ----------------------------------------------------------------------------------------------- the grid
-
-def default_grid(profile: str, center: dict | None = None, decades: float = 2.0) -> tuple[list[float], list[float]]:
-    """Log-spaced (eta_HF, eta_LF) grids centred on ``center`` (default OVG_DEFAULTS), ``decades`` wide each."""
-    center = center or OVG_DEFAULTS
-    n_hf, n_lf = GRID_SIZES.get(profile, GRID_SIZES["quick"])
-    half = decades / 2
-
-    def axis(c: float, n: int) -> list[float]:
-        if n == 1:
-            return [float(c)]
-        return [float(f"{v:.3g}") for v in c * np.logspace(-half, half, n)]
-
-    return axis(center["eta_hf"], n_hf), axis(center["eta_lf"], n_lf)
+def default_grid(profile: str) -> tuple[list[float], list[float]]:
+    """Log-spaced (eta_HF, eta_LF) grids two decades wide each, centred on OVG_DEFAULTS (3 significant digits)."""
+    sizes = zip(("eta_hf", "eta_lf"), GRID_SIZES.get(profile, GRID_SIZES["quick"]))
+    return tuple([float(f"{v:.3g}") for v in OVG_DEFAULTS[k] * np.logspace(-1, 1, n)] for k, n in sizes)
 
 
 # --------------------------------------------------------------------------------------------- the study
@@ -68,8 +59,7 @@ def _cell(ctx, D, ms, src, gt, seed: int, prof, scoring: dict, n_show: int, ls=N
     feats = feats[np.isfinite(feats).all(1)]
     # KID_wav of the point's outputs against the real reference crops (a set score: no per-crop value)
     cell["kid_wav"] = ((), rl.mmd2_unbiased(feats, scoring["reference_features"]) if len(feats) > 1 else np.nan)
-    g = lat.gaussianity(latent[torch.from_numpy(kept)]) if kept.sum() > 1 else None
-    cell["s_g"] = ((), np.nan if g is None else g.s_g)
+    cell["s_g"] = ((), lat.gaussianity(latent[torch.from_numpy(kept)]).s_g if kept.sum() > 1 else np.nan)
     cell["nfe"] = ((), int(tr["nfe"].values))
     cell["images"] = (("image", "channel", "y", "x"), out[:n_show].clamp(-1, 1).numpy().astype(np.float32))
     return cell
@@ -82,11 +72,9 @@ def _check(bases, rule, eta_hf, eta_lf, primary, profile):
         raise ValueError(f"unknown or no bases {unknown or bases}; valid bases: {', '.join(BASES)}")
     if rule not in RULES:
         raise ValueError(f"unknown choice rule {rule!r}; valid rules: {', '.join(RULES)}")
-    g_hf, g_lf = default_grid(profile)
-    eta_hf = sorted(float(v) for v in (g_hf if eta_hf is None else eta_hf))
-    eta_lf = sorted(float(v) for v in (g_lf if eta_lf is None else eta_lf))
-    if not eta_hf or not eta_lf or min(eta_hf + eta_lf) < 0 or len(set(eta_hf)) != len(eta_hf) \
-            or len(set(eta_lf)) != len(eta_lf):
+    grids = zip(default_grid(profile), (eta_hf, eta_lf))
+    eta_hf, eta_lf = (sorted(map(float, g if v is None else v)) for g, v in grids)
+    if any(not g or min(g) < 0 or len(set(g)) < len(g) for g in (eta_hf, eta_lf)):
         raise ValueError(f"step-size grids must hold distinct values >= 0, got eta_hf={eta_hf}, eta_lf={eta_lf}")
     primary = primary or ("ovg" if "ovg" in bases else bases[0])
     if primary not in bases:
@@ -181,8 +169,7 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
     seed = int(prof.seeds[0] if seed is None else seed)
     idx, split_note = validation_indices(data.test_source.shape[0], n_images, prof.n_val)
     n = len(idx)
-    src, gt = data.test_source[idx], data.test_target[idx]
-    gt = gt if getattr(data, "paired", True) else None
+    src, gt = data.test_source[idx], data.test_target[idx] if getattr(data, "paired", True) else None
     n_show = min(n_show, n)
     scoring = scoring_settings(data)
     scoring["bands"], truth_kid, band_note = _bands(data, src, gt, scoring)
@@ -203,20 +190,19 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
             break
         for axis, side in edge:   # one more log step beyond each edge a choice sits on, then sweep again
             grid = eta_hf if axis == "eta_hf" else eta_lf
-            step = grid[1] / grid[0] if len(grid) > 1 else 10.0
+            step = grid[1] / grid[0]   # (an axis of one value has no edge)
             grid.insert(0, float(f"{grid[0] / step:.3g}")) if side == "low" else grid.append(float(f"{grid[-1] * step:.3g}"))
             extended.append(f"{axis} {side}")
-    sources = {m: "computed on the sweep's images" for m in base_labels}
-    edge = _on_edge(choices.get(primary), eta_hf, eta_lf)
     checkpoints = {par: str(getattr(D, "checkpoint", "")) for par, D in models.items()}
     ds.attrs = dict(study="pareto", dataset=data.name, profile=profile, rule=rule, primary=primary, seed=seed,
                     n_images=n, tuning_split=split_note, tuning_crops=json.dumps(idx), steps=prof.steps,
-                    wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]),
-                    s_lf_kappa=float(kappa), choices=json.dumps(choices), baseline_sources=json.dumps(sources),
+                    wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_lf_kappa=float(kappa),
+                    choices=json.dumps(choices),
+                    baseline_sources=json.dumps(dict.fromkeys(base_labels, "computed on the sweep's images")),
                     grid=json.dumps({"eta_hf": eta_hf, "eta_lf": eta_lf}), task=json.dumps(data.task.describe()),
                     grid_extended=json.dumps(extended), bands=json.dumps(scoring["bands"]), band_source=band_note,
                     truth_kid_wav=truth_kid, realism_reference=f"{scoring['reference']['n']} crops of the target pool",
-                    choice_on_edge=json.dumps([f"{a} {side}" for a, side in edge]),
+                    choice_on_edge=json.dumps(choices.get(primary, {}).get("on_edge", [])),
                     paired_metrics=paired_metrics(data), user_models=json.dumps(user_models),
                     models=json.dumps(checkpoints), checkpoints=json.dumps({k: v for k, v in checkpoints.items() if v}))
     return ds
@@ -225,8 +211,6 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
 def run_pareto(spec, ctx) -> xr.Dataset:
     """The Pareto study of a StudySpec (knobs: eta_hf, eta_lf, bases, baselines, n_images, seed, rule, data_options,
     model / models: a user's models sweep instead of the trained ones, with the bases and baselines they can run)."""
-    from .models import data_options, profile_models, spec_data, study_labels, user_models
-
     given = user_models(spec)
     bases = study_labels(spec.get("bases"), list(BASES), given)
     baselines = study_labels(spec.get("baselines"), list(BASELINES), given)
@@ -250,21 +234,15 @@ def run_pareto(spec, ctx) -> xr.Dataset:
 MOST_FAILED = 0.5
 
 
-def mostly_failed(failed, n_images: int):
-    """Whether a grid point's failed count is more than ``MOST_FAILED`` of its ``n_images`` images (elementwise)."""
-    return np.asarray(failed) > MOST_FAILED * n_images
-
-
 def grid_summary(ds: xr.Dataset) -> pd.DataFrame:
     """One row per (base, eta_hf, eta_lf): mean scores over the sweep's images, failed count, front, chosen. The
-    scores of a point where most images failed (``mostly_failed``) are NaN: a mean over the few survivors is no
-    score of the point."""
+    scores of a point where more than ``MOST_FAILED`` of the images failed are NaN: a mean over the few survivors
+    is no score of the point."""
     cols = {k: ds[k].mean("sample", skipna=True) for k in SCORES if k in ds}
     cols.update({k: ds[k] for k in ("s_g", "kid_wav") if k in ds})
     flags = {k: ds[k] for k in ("on_front", "in_band", "chosen") if k in ds}
     frame = xr.Dataset({**cols, "failed": failed_of(ds).sum("sample"), **flags}).to_dataframe().reset_index()
-    most = mostly_failed(frame["failed"], ds.sizes.get("sample", 0))
-    frame.loc[most, list(cols)] = np.nan
+    frame.loc[frame["failed"] > MOST_FAILED * ds.sizes.get("sample", 0), list(cols)] = np.nan
     return frame
 
 
@@ -274,18 +252,13 @@ def baseline_summary(ds: xr.Dataset) -> pd.DataFrame:
     if not names:
         return pd.DataFrame(columns=["method", "s_hf", "s_lf", "source"])
     frame = xr.Dataset({v.removeprefix("baseline_"): ds[v].mean("sample", skipna=True) if "sample" in ds[v].dims
-                        else ds[v] for v in names}).to_dataframe()
-    frame = frame.reset_index()
-    src = json.loads(ds.attrs.get("baseline_sources", "{}"))
-    frame["source"] = frame["method"].map(src)
-    return frame
+                        else ds[v] for v in names}).to_dataframe().reset_index()
+    return frame.assign(source=frame["method"].map(json.loads(ds.attrs.get("baseline_sources", "{}"))))
 
 
 def joint_front(ds: xr.Dataset) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """The grid points free of failed samples, the baselines, and which of them (grid first) lie on their joint S_HF / S_LF front."""
-    grid = grid_summary(ds)
-    grid = grid[grid["failed"] == 0]
-    base = baseline_summary(ds)
+    grid, base = grid_summary(ds).query("failed == 0"), baseline_summary(ds)
     pts = pd.concat([grid, base], ignore_index=True)
     return grid, base, pareto_front(pts["s_hf"], pts["s_lf"])
 
@@ -297,15 +270,13 @@ _READ = {"kid_wav": "KID_wav", "delta_log_e_hf_luma_ref": "luma detail", "delta_
 
 
 def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
-    """One row per (OVG variant, eta_HF, eta_LF): ``grid_summary``'s means (KID_wav and the luma / chroma detail
-    the choice reads first) and failed count, "yes" where inside both real bands, on its variant's S_HF / S_LF front
-    or chosen."""
+    """``grid_summary`` as the chapter shows it: means to ``digits`` decimals (the scores the choice reads first) and
+    "yes" where inside both real bands, on its variant's S_HF / S_LF front or chosen."""
     table = grid_summary(ds)
     shown = table[[c for c in GRID_COLUMNS if c in table]].round(
         {c: digits for c in ("s_hf", "s_lf", "psnr", "s_dc", "s_g", "kid_wav", "delta_log_e_hf_luma_ref",
                              "delta_log_e_hf_chroma_ref")})
-    yes = {True: "yes", False: ""}
-    flags = {c: shown[c].map(yes) for c in ("on_front", "chosen", "in_band") if c in shown}
+    flags = {c: shown[c].map({True: "yes", False: ""}) for c in ("on_front", "chosen", "in_band") if c in shown}
     return shown.assign(base=shown["base"].map(method_name), eta_hf=shown["eta_hf"].map(step_size),
                         eta_lf=shown["eta_lf"].map(step_size), **flags).rename(
         columns={"base": "OVG variant", **_READ})
@@ -331,17 +302,13 @@ def front_counts(ds: xr.Dataset) -> dict:
 
 
 def choices_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Each OVG variant's chosen point: step sizes, the means the choice read (KID_wav, luma and chroma detail,
-    whether inside both real bands, whether its KID_wav is at most its unguided method's, S_LF), S_HF, and the grid
-    edge it lies on ("eta_HF smallest")."""
-    axes = {"eta_HF": sorted(map(float, ds["eta_hf"].values)), "eta_LF": sorted(map(float, ds["eta_lf"].values))}
+    """Each OVG variant's chosen point: step sizes, the means the choice read, whether it is in both real bands and
+    as real as its unguided method (KID_wav), S_HF and the grid edge it lies on ("eta_HF smallest")."""
+    grids = [sorted(map(float, ds[k].values)) for k in ("eta_hf", "eta_lf")]
     rows = {}
     for b, c in json.loads(ds.attrs.get("choices", "{}")).items():
-        if not c:
-            continue
-        edge = [f"{name} {side}" for name, v in (("eta_HF", c["eta_hf"]), ("eta_LF", c["eta_lf"]))
-                for side, end in (("smallest", axes[name][0]), ("largest", axes[name][-1]))
-                if len(axes[name]) > 1 and np.isclose(v, end)]
+        edge = [f"{a.replace('_hf', '_HF').replace('_lf', '_LF')} {'smallest' if side == 'low' else 'largest'}"
+                for a, side in _on_edge(c, *grids)]
         realism = {"KID_wav": round(c["kid_wav"], 4), "luma detail": round(c["luma"], 3),
                    "chroma detail": round(c["chroma"], 3), "in the real band": "yes" if c["in_band"] else "no",
                    "KID_wav ≤ unguided": "yes" if c.get("beats_base") else "no"} if "kid_wav" in c else {}
@@ -360,7 +327,5 @@ def beats_baselines(ds: xr.Dataset, baselines=("ddim", "taba"), banded: bool = T
         return pd.DataFrame(columns=cols)
     kid = base.set_index("method")["kid_wav"]
     bar = min((float(kid[m]) for m in baselines if m in kid.index and np.isfinite(kid[m])), default=np.nan)
-    if not np.isfinite(bar):
-        return pd.DataFrame(columns=cols)
     ok = (grid["failed"] == 0) & (grid["in_band"].astype(bool) | (not banded)) & (grid["kid_wav"] < bar)
     return grid.loc[ok, cols].reset_index(drop=True)

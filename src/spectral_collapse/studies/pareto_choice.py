@@ -19,15 +19,6 @@ NO_CHOICE = "defaults: no grid point"  # how ovg_choice's source starts when a s
 _SAME = ("data_options", "model", "models")  # a sweep's choice serves a reader only under the same data and models
 
 
-def _other_setting(ds: xr.Dataset, spec) -> str:
-    """"" when the sweep ``ds`` ran on the reader's data options and models, else what differs."""
-    if spec is None:
-        return ""
-    theirs = json.loads(ds.attrs.get("spec", "{}")).get("params", {})
-    diff = [f"{k}={theirs.get(k)!r} (this study: {spec.get(k)!r})" for k in _SAME if theirs.get(k) != spec.get(k)]
-    return ", ".join(diff)
-
-
 def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
     """What a study reading the sweep takes from it: the primary base's chosen step sizes and where they come from,
     or OVG_DEFAULTS with the reason (no sweep stored; the sweep ran on other data options or models; every grid
@@ -37,7 +28,9 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
     defaults = "defaults (the suite's fallback step sizes, not a Pareto sweep's choice)"
     if ds is None:
         return {**OVG_DEFAULTS, "source": f"{defaults}: no Pareto sweep stored{where}"}
-    other = _other_setting(ds, spec)
+    theirs = json.loads(ds.attrs.get("spec", "{}")).get("params", {})
+    other = ", ".join(f"{k}={theirs.get(k)!r} (this study: {spec.get(k)!r})" for k in _SAME
+                      if spec is not None and theirs.get(k) != spec.get(k))
     if other:
         return {**OVG_DEFAULTS, "source": f"{defaults}: the stored Pareto sweep{where} ran with {other}; "
                                           f"run the pareto study with the same setting to tune OVG for it"}

@@ -13,9 +13,12 @@ import xarray as xr
 
 from ..inversion import default_sigmas, sample_seeds
 from ..inversion.guidance import GuidanceSchedule
+from .calibrate import ovg_for
 from .cells import StudyContext, translate_batched
+from .models import data_options, profile_models, spec_data, user_models
 from .profiles import get_profile
 from .spec import StudySpec
+from .translation import method_specs, scored_cells, scoring_settings, test_subsets
 
 __all__ = ["SCHEDULES", "MAX_TIME_RATIO", "TARGET_SHARE", "TARGET_RULE", "TIMING_ROUNDS", "schedule_set",
            "run_ovg_schedule", "gain_share_interval", "SCHEDULE_NAMES", "schedule_table",
@@ -56,19 +59,9 @@ def schedule_set(names, sigmas) -> dict[str, GuidanceSchedule]:
 TIMING_ROUNDS = 2
 
 
-def _timed(D, x, ms, seed, steps, batch_size) -> float:
-    t0 = time.perf_counter()
-    translate_batched(D, x, ms, sample_seeds(seed, range(len(x))), steps, batch_size, False)
-    return time.perf_counter() - t0
-
-
 def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
     """DDIM, full OVG and OVG under each schedule of ``spec["schedules"]`` (None: SCHEDULES) on the main results'
     test inputs: per-sample scores (method, sample), cost and S_HF gain share per method."""
-    from .calibrate import ovg_for
-    from .models import data_options, profile_models, spec_data, user_models
-    from .translation import scored_cells, method_specs, scoring_settings, test_subsets
-
     ctx = ctx or StudyContext()
     names = list(spec.get("schedules") or SCHEDULES)
     if len(set(names)) != len(names) or {"ddim", "ovg"} & set(names):
@@ -96,16 +89,15 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
 
     idx = test_subsets(data.test_source.shape[0], prof.n_test, prof.seeds, prof.n_val)[prof.seeds[0]]
     n = len(idx)  # the first seed's test crops of the main results
-    src, gt = data.test_source[idx], data.test_target[idx]
-    paired = bool(getattr(data, "paired", True))
+    src, gt = data.test_source[idx], data.test_target[idx] if getattr(data, "paired", True) else None
     x_in = src if ls is None else ls.encode(src)
     seed, batch = int(prof.seeds[0]), int(prof.batch_size)
 
     asc = np.sort(sig.double().numpy())
     cells, guided = [], {}
     for ms in specs:
-        cells.append(scored_cells(ctx, D, x_in, ms, seed=seed, steps=prof.steps, batch_size=batch, src=src,
-                                  gt=gt if paired else None, scoring=scoring, n_images=0, ls=ls)[seed])
+        cells.append(scored_cells(ctx, D, x_in, ms, seed=seed, steps=prof.steps, batch_size=batch, src=src, gt=gt,
+                                  scoring=scoring, n_images=0, ls=ls)[seed])
         guided[ms.label] = [] if ms.guidance is None else ms.guidance.schedule.guided_steps(asc)
 
     # timing: one translation of the same few inputs per method, same process, after an untimed warm-up
@@ -117,13 +109,12 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
     secs = {ms.label: np.inf for ms in specs}
     for _ in range(TIMING_ROUNDS):
         for ms in specs:
-            secs[ms.label] = min(secs[ms.label], _timed(D, x_t, ms, seed, prof.steps, batch))
+            t0 = time.perf_counter()
+            translate_batched(D, x_t, ms, sample_seeds(seed, range(len(x_t))), prof.steps, batch, False)
+            secs[ms.label] = min(secs[ms.label], time.perf_counter() - t0)
 
-    ds = xr.Dataset({v: (("method", "sample"), np.stack([np.asarray(c[v].values) for c in cells]))
-                     for v in PER_SAMPLE},
-                    coords={"method": labels, "sample": np.arange(n)})
-    for v in ("s_g", "norm_z", "nfe", "n_kept"):
-        ds[v] = ("method", np.array([c[v].values.item() for c in cells]))
+    ds = xr.concat([c[[*PER_SAMPLE, "s_g", "norm_z", "nfe", "n_kept"]] for c in cells], "method")
+    ds = ds.assign_coords(method=labels)
     ds["n_failed"] = ds["failed"].sum("sample").astype(int)
     ds["guided_steps"] = ("method", np.array([len(guided[m]) for m in labels]))
     ds["backward_passes"] = 2 * ds["guided_steps"]
@@ -134,14 +125,11 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
     ds["s_hf_mean"] = ds["s_hf"].mean("sample", skipna=True)
     mean = dict(zip(labels, ds["s_hf_mean"].values.tolist()))
     gain = mean["ovg"] - mean["ddim"]
-    share = (ds["s_hf_mean"].values - mean["ddim"]) / gain if gain != 0 else np.full(len(labels), np.nan)
-    ds["s_hf_gain_share"] = ("method", np.asarray(share, dtype=np.float64))
-    share = dict(zip(labels, ds["s_hf_gain_share"].values.tolist()))
-    ratio = dict(zip(labels, ds["time_ratio"].values.tolist()))
-
-    cand = [s for s in names if ratio[s] <= MAX_TIME_RATIO and np.isfinite(share[s])]
-    best = max(cand, key=share.get) if cand else ""
-    best_share = share[best] if best else float("nan")
+    ds["s_hf_gain_share"] = (ds["s_hf_mean"] - mean["ddim"]) / (gain if gain != 0 else np.nan)
+    # the schedule with the largest share at no more than MAX_TIME_RATIO times DDIM's time ("" when none)
+    share = ds["s_hf_gain_share"].where(ds["time_ratio"] <= MAX_TIME_RATIO).sel({"method": names})
+    best = str(share.idxmax("method").item()) if share.notnull().any() else ""
+    best_share = float(share.sel({"method": best})) if best else float("nan")
     ds.attrs = dict(
         study=spec.study, dataset=spec.dataset, profile=spec.profile, steps=prof.steps, n_test=n, seed=seed,
         space=space, ovg=json.dumps(op), timing_images=len(x_t), ddim_time_s=float(secs["ddim"]),
@@ -166,11 +154,9 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
 def gain_share_interval(ds: xr.Dataset, method: str, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float, int]:
     """(share, lo, hi, crops): a schedule's share of full OVG's S_HF gain over DDIM, with its 95 % bootstrap
     interval over the crops all three kept (resampled together); NaN interval below 2 crops."""
-    labels = [str(m) for m in ds["method"].values]
-    if "s_hf" not in ds or "sample" not in ds["s_hf"].dims:   # shares without per-crop scores: no interval
-        return float(ds["s_hf_gain_share"].values[labels.index(method)]), float("nan"), float("nan"), 0
-    s_hf = ds["s_hf"].transpose("method", "sample").values
-    v = np.stack([np.asarray(s_hf[labels.index(m)], dtype=np.float64) for m in (method, "ddim", "ovg")])
+    if "s_hf" not in ds:   # shares without per-crop scores: no interval
+        return float(ds["s_hf_gain_share"].sel({"method": method})), np.nan, np.nan, 0
+    v = ds["s_hf"].sel({"method": [method, "ddim", "ovg"]}).transpose("method", "sample").values.astype(np.float64)
     v = v[:, np.isfinite(v).all(0)]
     n = v.shape[1]
     if n == 0:
@@ -181,14 +167,10 @@ def gain_share_interval(ds: xr.Dataset, method: str, n_boot: int = 2000, seed: i
         with np.errstate(invalid="ignore", divide="ignore"):
             return (m[0] - m[1]) / (m[2] - m[1])
 
-    point = float(share(v))
-    if n < 2:
-        return point, float("nan"), float("nan"), n
-    idx = np.random.default_rng(seed).integers(0, n, (n_boot, n))
-    draws = share(v[:, idx])
+    draws = share(v[:, np.random.default_rng(seed).integers(0, n, (n_boot, n))])
     draws = draws[np.isfinite(draws)]
-    lo, hi = (np.quantile(draws, [0.025, 0.975]) if len(draws) else (np.nan, np.nan))
-    return point, float(lo), float(hi), n
+    lo, hi = np.quantile(draws, [0.025, 0.975]) if n > 1 and len(draws) else (np.nan, np.nan)
+    return float(share(v)), float(lo), float(hi), n
 
 # Short column headers of the schedule table as the chapter shows them (``schedule_table`` keeps the results' names)
 HEADERS = {"guided_steps": "guided steps", "sigma_lo": "σ from", "sigma_hi": "σ to", "nfe": "NFE",
@@ -199,9 +181,8 @@ HEADERS = {"guided_steps": "guided steps", "sigma_lo": "σ from", "sigma_hi": "�
 
 
 def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method: guided steps, their σ range, cost (NFE, backward passes, time, time / DDIM's), the share of full
-    OVG's S_HF gain with its 95 % interval over the test crops (``gain_share_interval``; none for DDIM and full
-    OVG), quality means over the kept samples, S_G, norm_z and the failed samples."""
+    """Per method: guided steps and their σ range, cost, the share of full OVG's S_HF gain with its 95 % interval
+    (``gain_share_interval``; none for DDIM and full OVG), quality means over the kept samples and failed samples."""
     per = ds[["psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio"]].mean("sample", skipna=True).to_dataframe()
     cols = ["guided_steps", "sigma_lo", "sigma_hi", "nfe", "backward_passes", "time_s", "time_ratio",
             "s_hf_gain_share"]
@@ -209,5 +190,4 @@ def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
     ci = [gain_share_interval(ds, str(m))[1:3] for m in tab.index]
     tab.insert(tab.columns.get_loc("s_hf_gain_share") + 1, "share_lo", [lo if hi > lo else np.nan for lo, hi in ci])
     tab.insert(tab.columns.get_loc("share_lo") + 1, "share_hi", [hi if hi > lo else np.nan for lo, hi in ci])
-    tab.index.name = "method"
     return tab

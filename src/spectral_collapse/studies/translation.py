@@ -7,15 +7,17 @@ import numpy as np
 import torch
 import xarray as xr
 
-from ..inversion import Euler, sample_seeds
+from ..inversion import Euler, default_sigmas, sample, sample_seeds
 from ..inversion.methods import METHODS
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
 from .controls import (CONTROLS, control_scores, image_scores, noise_sigma, paired_metrics,  # noqa: F401
                        rgb_detail_energy, scoring_settings, warn_failed, with_failures)
-from .realism import add_kid, ovg_added_energy
+from .realism import add_kid, drift_diagnostics, ovg_added_energy
 from .splits import test_subsets  # noqa: F401  (the translation tables' crops)
-from .cells import NoCache, translate_cell
+from .calibrate import ovg_for
+from .cells import NoCache, StudyContext, translate_cell
+from .models import data_options, dataset_for, profile_models, spec_data, study_labels, user_models
 from .validity import failure_bounds
 from .profiles import get_profile
 from .spec import CACHE_VERSION
@@ -24,7 +26,11 @@ from .method_labels import (BASELINE_LABELS, BASELINE_PARAMS, OVG_DEFAULTS, PAPE
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "method_specs", "ovg_setting",
            "scoring_settings", "translation_results", "run_translation_study", "run_main_results",
-           "from_noise_samples", "paired_metrics", "scored_cells"]
+           "from_noise_samples", "paired_metrics", "scored_cells", "GAUSSIANITY"]
+
+# the Gaussianity scores stored per cell: (results name, ``metrics.latent.gaussianity`` field)
+GAUSSIANITY = (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"), ("mean_norm_ratio", "mean_norm_ratio"),
+               ("z_mean", "z_mean"), ("norm_z", "norm_z"))
 
 
 def _check_study_args(prof, labels, seeds, n_test, batch_size) -> tuple[list[int], list[str], int]:
@@ -51,9 +57,7 @@ def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) ->
         cfg = getattr(getattr(models[par], "net", None), "config", None)
         c, side = getattr(cfg, "in_channels", None), getattr(cfg, "sample_size", None)
         side = side[0] if isinstance(side, (tuple, list)) else side
-        if c is None or side is None:
-            continue
-        if (c, side, side) != tuple(x_in.shape[1:]):
+        if c is not None and side is not None and (c, side, side) != tuple(x_in.shape[1:]):
             raise ValueError(f"the {par} model takes {c}x{side}x{side} inputs, but {dataset} gives "
                              f"{'x'.join(map(str, x_in.shape[1:]))} tensors; use the model trained for this dataset and "
                              f"profile (models=None) or load the dataset at the model's size")
@@ -67,28 +71,25 @@ def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
     groups = groups or {seed: range(len(x_in))}
     tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
-    bad = torch.from_numpy(tr["nonfinite_step"].values)
     if ls is not None:
         out = ls.decode(out)
     scores = image_scores(out, src, gt, scoring, latent)
-    whole = with_failures(scores, out, latent, bad.numpy(), label=ms.label, seed=seed, steps=steps, warn=False)
+    whole = with_failures(scores, out, latent, tr["nonfinite_step"].values, label=ms.label, seed=seed, steps=steps,
+                          warn=False)
     cells = {}
     for s, pos in groups.items():
-        pos_t = torch.as_tensor(list(pos), dtype=torch.long)
         cell = whole.isel(sample=list(pos))
         warn_failed(ms.label, s, cell["failed"].values, cell["failure"].values, steps)
         kept = ~cell["failed"].values
-        lat_s, out_s = latent[pos_t], out[pos_t]
+        lat_s, out_s = latent[list(pos)], out[list(pos)]
         g = lat.gaussianity(lat_s[torch.from_numpy(kept)]) if kept.any() else None
-        for name, attr in (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"),
-                           ("mean_norm_ratio", "mean_norm_ratio"), ("z_mean", "z_mean"), ("norm_z", "norm_z")):
+        for name, attr in GAUSSIANITY:
             cell[name] = ((), np.nan if g is None else getattr(g, attr))
         cell["n_kept"] = ((), int(kept.sum()))
         cell["nfe"] = ((), int(tr["nfe"].values))
-        k_img = min(n_images, len(pos))
-        cell["images"] = (("image", "channel", "y", "x"), out_s[:k_img].clamp(-1, 1).numpy().astype(np.float32))
+        cell["images"] = (("image", "channel", "y", "x"), out_s[:n_images].clamp(-1, 1).numpy().astype(np.float32))
         lat_dims = ("image", "channel", "y", "x") if ls is None else ("image", "latent_channel", "latent_y", "latent_x")
-        cell["latents"] = (lat_dims, lat_s[:k_img].numpy().astype(np.float32))
+        cell["latents"] = (lat_dims, lat_s[:n_images].numpy().astype(np.float32))
         cells[s] = cell.assign_coords(sample=np.arange(len(pos)))
     return cells
 
@@ -107,7 +108,6 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     n = len(subsets[seeds[0]])
     union = sorted(set().union(*map(set, subsets.values())))
     src_all, gt_all = data.test_source, data.test_target
-    src, gt = src_all[subsets[seeds[0]]], gt_all[subsets[seeds[0]]]
     paired = bool(getattr(data, "paired", True))
     scoring = scoring_settings(data)
     op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
@@ -135,10 +135,10 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     ds = xr.concat([xr.concat([per[(ms.label, s)].expand_dims(seed=[s]) for s in seeds], dim="seed")
                     .expand_dims(method=[ms.label]) for ms in specs],
                    dim="method", data_vars="all", coords="minimal", compat="override", join="outer")
-    k_img = ds.sizes["image"]
-    ds["source_images"] = (("image", "channel", "y", "x"), src[:k_img].numpy().astype(np.float32))
-    ds["truth_images"] = (("image", "channel", "y", "x"), gt[:k_img].numpy().astype(np.float32))
-    ds = ds.assign_coords(sample=np.arange(n), image=np.arange(k_img))
+    shown = subsets[seeds[0]][:ds.sizes["image"]]   # the first seed's leading crops
+    ds["source_images"] = (("image", "channel", "y", "x"), src_all[shown].numpy().astype(np.float32))
+    ds["truth_images"] = (("image", "channel", "y", "x"), gt_all[shown].numpy().astype(np.float32))
+    ds = ds.assign_coords(sample=np.arange(n), image=np.arange(len(shown)))
     ds["crop"] = (("seed", "sample"), np.array([subsets[s] for s in seeds], dtype=np.int64))
     noise = (0.0, "no paired test split: no noise controls")   # (sigma, source): the detail energy OVG adds
     if paired:
@@ -191,36 +191,27 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
     """Translation results of a (dataset, profile) with the profile's trained models (library use; no files);
     ``models`` given are kept; backbone, space and parameterization select an ablation's models; ``cache``: a cell
     cache (None computes all). Bad arguments raise before any model is trained."""
-    from .cells import StudyContext
-    from .models import dataset_for, profile_models
-
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     data = dataset_for(profile, dataset, factor)
-    op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
     models, ls, space_name = profile_models(profile, dataset, labels, parameterization=parameterization,
                                             factor=factor, backbone=backbone, space=space, progress=progress,
                                             given=models)
     ctx = StudyContext(cache=cache if cache is not None else NoCache(), progress=progress)
     return translation_results(ctx, data, models, profile=profile, labels=labels, seeds=seeds, n_test=n_test,
-                               n_images=n_images, batch_size=batch_size, ovg=op, ls=ls,
+                               n_images=n_images, batch_size=batch_size, ovg=ovg, ls=ls,
                                parameterization=parameterization, backbone=backbone, space=space_name, study=study)
 
 
 def run_main_results(spec, ctx) -> xr.Dataset:
     """The main-results study (paper Tables 1-2): every method label on the test split, per seed. With a user's
     ``model`` / ``models`` those translate (nothing is trained) and the labels they cannot run are left out."""
-    from .models import data_options, profile_models, spec_data, study_labels, user_models
-
     given = user_models(spec)
     default = list(PAPER_LABELS) + [b for b in BASELINE_LABELS if b in METHODS]
     labels = study_labels(spec.get("methods"), default, given)
-    prof = get_profile(spec.profile)
-    _check_study_args(prof, labels, spec.get("seeds"), None, None)
+    _check_study_args(get_profile(spec.profile), labels, spec.get("seeds"), None, None)
     data = spec_data(spec)
     if given is not None:
-        from .calibrate import ovg_for
-
         return translation_results(ctx, data, given.models, profile=spec.profile, labels=labels,
                                    seeds=spec.get("seeds"), ovg=ovg_for(spec, ctx, given, data), study="main_results",
                                    ls=given.latent_space, parameterization=given.parameterization,
@@ -237,8 +228,6 @@ def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
     """Where plain OVG's variance drift goes on the first seed's test crops (``realism.drift_diagnostics``): the
     variance term alone (eta_LF 0) at OVG's eta_HF, so the structure term does not mix in; empty for latent models,
     grey images or results without OVG."""
-    from .realism import drift_diagnostics
-
     if ls is not None or "ovg" not in ds["method"].values or data.test_source.shape[1] != 3:
         return xr.Dataset()
     op = json.loads(ds.attrs["ovg"])
@@ -260,8 +249,6 @@ def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavele
                        space=None) -> xr.Dataset:
     """Samples of ``shape`` from pure noise under the target label for each model, with their S_HF (decoded by
     ``space``)."""
-    from ..inversion import default_sigmas, sample
-
     imgs, shf, dle = [], [], []
     pars = sorted(models)
     for par in pars:
