@@ -163,14 +163,15 @@ def test_pca_chart_has_one_legend_naming_exactly_the_curves_drawn():
 
 
 def test_overlapping_lines_stay_visible():
-    """Each method's line has its own dash, so a series under another still shows; the noise-level chart has a
-    title."""
+    """Each method's line has its own dash, so a series under another still shows; the noise-level chart has a title
+    and names the methods sharing a grid."""
     sig = np.array([np.geomspace(0.03, 13, 5), np.geomspace(0.002, 80, 5)])
     ds = xr.Dataset({"sigma_to": (("method", "step"), np.r_[sig, sig]),
                      "sigma_from": (("method", "step"), np.r_[sig, sig] / 2)},
                     coords={"method": ["ddim", "edm", "ovg", "ovg_edm"], "step": range(5)})
     spec = L.sigma_grids(ds).to_dict()
-    assert spec["title"].startswith("Noise level")
+    assert spec["title"]["text"].startswith("Noise level")
+    assert "DDIM and OVG" in spec["title"]["subtitle"] and "EDM and OVG + EDM" in spec["title"]["subtitle"]
     dashes = spec["layer"][0]["encoding"]["strokeDash"]["scale"]["range"]
     assert dashes[0] != dashes[2] and dashes[1] != dashes[3]    # ddim vs ovg, edm vs ovg_edm
 

@@ -10,6 +10,7 @@ import scipy.stats
 import xarray as xr
 
 from ..text import number
+from ..reference.method_names import method_name
 from .labels import chart_label
 from .palette import REFERENCE_COLOR, method_color, method_shape
 from .charts import image_grid, metric_bars, padded_domain, series_lines, wrap_lines
@@ -230,9 +231,19 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
 
 
 def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
-    """The noise level after each inversion step per method (log axis, ``series_lines``)."""
+    """The noise level after each inversion step per method (log axis, ``series_lines``); the subtitle names methods
+    that share a grid."""
     sig = ds[["sigma_from", "sigma_to"]].to_dataframe().reset_index().dropna(subset=["sigma_to"])
     sig["method"] = sig["method"].astype(str)
+    grids = sig.groupby("method", sort=False)["sigma_to"].agg(lambda s: tuple(np.round(np.log10(s), 3)))
+    groups = [list(g.index) for _, g in grids.groupby(grids, sort=False) if len(g) > 1]
+    sub = ("Same grid: " + "; ".join(" and ".join(map(method_name, g)) for g in groups)
+           + " (their lines lie on each other).") \
+        if groups else "Every method has its own grid."
+    lo, hi = np.log10(sig["sigma_to"].min()), np.log10(sig["sigma_to"].max())
+    decades = [10.0 ** k for k in range(int(np.floor(lo)), int(np.ceil(hi)) + 1)]
     return series_lines(sig, x=alt.X("step:Q", title="inversion step"),
-                        y=alt.Y("sigma_to:Q", scale=alt.Scale(type="log"), title="σ after the step")).properties(
-        width=320, height=170, title="Noise level σ after each inversion step")
+                        y=alt.Y("sigma_to:Q", scale=alt.Scale(type="log"), title="σ after the step",
+                                axis=alt.Axis(values=decades, format="~g"))).properties(
+        width=320, height=170, title=alt.TitleParams("Noise level σ after each inversion step", subtitle=sub,
+                                                     anchor="start"))
