@@ -56,10 +56,6 @@ def read_metadata(csv_path: str | os.PathLike) -> list[dict]:
     return rows
 
 
-def _plates(rows: list[dict]) -> list[str]:
-    return list(dict.fromkeys(r["plate"] for r in rows))
-
-
 def _select(all_plates: list[str], plates) -> list[str]:
     if plates is None:
         return all_plates
@@ -82,7 +78,7 @@ def download(root=None, *, base_url: str | None = None, plates=None, checksums: 
     dl, _, _ = _dirs(root)
     table = fetch(base_url + IMAGE_CSV, dl / IMAGE_CSV, key=f"bbbc021/{IMAGE_CSV}", dataset="bbbc021", root=root,
                   sha256=checksums.get(IMAGE_CSV), progress=progress, timeout=timeout)
-    for plate in _select(_plates(read_metadata(table)), plates):
+    for plate in _select(list(dict.fromkeys(r["plate"] for r in read_metadata(table))), plates):
         name = ARCHIVE.format(plate=plate)
         fetch(base_url + name, dl / name, key=f"bbbc021/{name}", dataset="bbbc021", root=root,
               sha256=checksums.get(name), progress=progress, timeout=timeout)
@@ -92,10 +88,9 @@ def download(root=None, *, base_url: str | None = None, plates=None, checksums: 
 def channels_to_rgb(dapi: np.ndarray, tubulin: np.ndarray, actin: np.ndarray,
                     percentiles: tuple[float, float] = PERCENTILES) -> np.ndarray:
     """Three greyscale fields -> float32 (H, W, 3) in [0, 1]: R = actin, G = tubulin, B = DAPI, percentile-clipped."""
-    by_name = {"DAPI": dapi, "Tubulin": tubulin, "Actin": actin}
     out = []
-    for c in CHANNELS:
-        ch = np.asarray(by_name[c], dtype=np.float64)
+    for ch in (actin, tubulin, dapi):  # CHANNELS' order
+        ch = np.asarray(ch, dtype=np.float64)
         lo, hi = np.percentile(ch, percentiles)
         out.append(np.clip((ch - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(ch))
     return np.stack(out, axis=-1).astype(np.float32)
@@ -155,7 +150,7 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, f
         raise not_prepared("bbbc021", root, dl / IMAGE_CSV)
     check_download(dl / IMAGE_CSV, key=f"bbbc021/{IMAGE_CSV}", dataset="bbbc021", root=root)
     rows = read_metadata(dl / IMAGE_CSV)
-    present = [p for p in _plates(rows) if (dl / ARCHIVE.format(plate=p)).exists()]
+    present = [p for p in dict.fromkeys(r["plate"] for r in rows) if (dl / ARCHIVE.format(plate=p)).exists()]
     chosen = _select(present, plates) if present else []
     if not chosen:
         raise not_prepared("bbbc021", root, dl / ARCHIVE.format(plate="<plate>"))
@@ -226,12 +221,11 @@ def load_bbbc021(
     with open(prep / "index.csv", newline="", encoding="utf-8") as f:
         index = list(csv.DictReader(f))
     fields = sorted({r["field"] for r in index})
-    if len(fields) < 3:
-        raise ValueError(f"BBBC021 at {prep} has {len(fields)} field(s); at least 3 are needed for the split")
     half = (1 - test_fraction) / 2
     parts = split_indices(len(fields), split_seed, (half, half, test_fraction))
     if min(len(p) for p in parts) == 0:
-        raise ValueError(f"{len(fields)} fields are too few for test_fraction={test_fraction}; prepare more plates")
+        raise ValueError(f"BBBC021 at {prep} has {len(fields)} field(s), too few for a source, target and test split "
+                         f"with test_fraction={test_fraction} (at least 3); prepare more plates")
     pools = []
     for part in parts:
         chosen = {fields[i] for i in part}

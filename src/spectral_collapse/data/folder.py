@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ from .folder_checks import duplicate_names, repeated_images, shared_with_trainin
 from .unpaired import Task, UnpairedDomains, check_sr_factor
 
 __all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "MAX_TOTAL_PIXELS", "MIN_SIZE", "load_folder", "list_images", "read_rgb",
-           "fit_square", "to_tensor", "check_factor", "split_indices", "upright", "upright_size"]
+           "fit_square", "to_tensor", "check_factor", "split_indices"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".ppm", ".pgm")
 _CORRUPT_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
@@ -76,9 +76,7 @@ def read_rgb(img) -> np.ndarray:
         a = a / 65535.0 if mode.startswith("I") else a
         a = np.clip(np.nan_to_num(a, nan=0.0), 0.0, 1.0)
         return np.repeat(a[..., None], 3, axis=-1)
-    if mode == "P" and "transparency" in img.info:
-        img, mode = img.convert("RGBA"), "RGBA"
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, rgba)
@@ -133,35 +131,9 @@ def _orientation(img, header: bool = False) -> int:
         return 1
 
 
-def upright(img):
-    """The PIL image turned as its EXIF orientation says (the image itself when it says nothing or 1)."""
-    from PIL import ImageOps
-
-    return ImageOps.exif_transpose(img) if _orientation(img) != 1 else img
-
-
-def upright_size(img) -> tuple[int, int]:
-    """(width, height) of the image as shown upright, from its header (nothing decoded)."""
-    w, h = img.size
-    return (h, w) if _orientation(img, header=True) in (5, 6, 7, 8) else (w, h)
-
-
 MAX_PIXELS = 16 * 1024 * 1024  # pixels per image read from the header; more is refused before decoding
 MAX_TOTAL_PIXELS = 2 * 1024**3  # pixels of all images of a dataset's folders, from the headers; likewise
 MIN_SIZE = 8                    # shortest accepted image side in pixels
-
-
-@contextmanager
-def _own_pixel_limit():
-    """PIL's decompression-bomb check off while the loader applies its own ``max_pixels`` from the header."""
-    from PIL import Image
-
-    saved = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None
-    try:
-        yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = saved
 
 
 def _each(paths, on_corrupt: str, bad: list[str], verb: str, read) -> dict:
@@ -184,7 +156,8 @@ def _each(paths, on_corrupt: str, bad: list[str], verb: str, read) -> dict:
 def _scan(paths: list[Path], on_corrupt: str, bad: list[str], max_pixels: int) -> dict[Path, tuple[int, int]]:
     """{path: (H, W)} from the headers only (upright); a file over ``max_pixels`` raises before anything is
     decoded."""
-    sizes = _each(paths, on_corrupt, bad, "read", lambda img: upright_size(img)[::-1])
+    sizes = _each(paths, on_corrupt, bad, "read",  # upright: orientations 5-8 swap width and height
+                  lambda img: img.size if _orientation(img, header=True) in (5, 6, 7, 8) else img.size[::-1])
     for p, (h, w) in sizes.items():
         if w * h > max_pixels:
             raise ValueError(f"image {p} is {w} x {h} = {w * h:,} pixels by its header, over the limit of "
@@ -194,15 +167,16 @@ def _scan(paths: list[Path], on_corrupt: str, bad: list[str], max_pixels: int) -
 
 
 def _decoded(img, size: int) -> torch.Tensor:
-    """One image decoded, turned upright, converted (``read_rgb``) and fitted to size x size."""
+    """One image decoded, turned as its EXIF orientation says, converted (``read_rgb``) and fitted to size x size."""
+    from PIL import ImageOps
+
     img.load()
-    return fit_square(to_tensor([read_rgb(upright(img))])[0], size).clamp(-1, 1)
+    img = ImageOps.exif_transpose(img) if _orientation(img) != 1 else img
+    return fit_square(to_tensor([read_rgb(img)])[0], size).clamp(-1, 1)
 
 
 def _check_total(headers: dict, max_total_pixels: int) -> None:
     """Raise, before anything is decoded, when all images together hold more than ``max_total_pixels``."""
-    if isinstance(max_total_pixels, bool) or not isinstance(max_total_pixels, int) or max_total_pixels < 1:
-        raise ValueError(f"max_total_pixels must be a whole number >= 1, got {max_total_pixels!r}")
     every = [(h * w, p) for sizes in headers.values() for p, (h, w) in sizes.items()]
     total = sum(n for n, _ in every)
     if total > max_total_pixels:
@@ -235,13 +209,15 @@ def _fingerprint(*tensors: torch.Tensor) -> str:
     return h.hexdigest()
 
 
-def _check_options(on_corrupt, on_size_mismatch, on_small, seed, test_fraction, max_pixels, min_size) -> None:
+def _check_options(on_corrupt, on_size_mismatch, on_small, seed, test_fraction, max_pixels, min_size,
+                   max_total_pixels) -> None:
     for what, value, valid in (("on_corrupt", on_corrupt, ("skip", "raise")),
                                ("on_size_mismatch", on_size_mismatch, ("raise", "resize")),
                                ("on_small", on_small, ("raise", "skip"))):
         if value not in valid:
             raise ValueError(f"{what} must be {' or '.join(map(repr, valid))}, got {value!r}")
-    for what, value, lo in (("seed", seed, 0), ("max_pixels", max_pixels, 1), ("min_size", min_size, 1)):
+    for what, value, lo in (("seed", seed, 0), ("max_pixels", max_pixels, 1), ("min_size", min_size, 1),
+                             ("max_total_pixels", max_total_pixels, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
             raise ValueError(f"{what} must be an integer >= {lo}, got {value!r}")
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
@@ -270,7 +246,8 @@ def load_folder(
     max_total_pixels: int = MAX_TOTAL_PIXELS,  # all images together (pixels, from the headers, before decoding)
 ) -> UnpairedDomains:
     """Load a user's source / target folders (and the optional paired test folders) as UnpairedDomains in [-1, 1]."""
-    _check_options(on_corrupt, on_size_mismatch, on_small, seed, test_fraction, max_pixels, min_size)
+    _check_options(on_corrupt, on_size_mismatch, on_small, seed, test_fraction, max_pixels, min_size,
+                   max_total_pixels)
     task = Task.parse(task, factor=factor)
     if task.kind == "sr":
         factor = task.factor
@@ -305,7 +282,10 @@ def load_folder(
                              f"{len(unmatched)} unmatched, e.g. {', '.join(unmatched[:5])}")
     skipped = {key: [] for key in files}
     small = {key: [] for key in files}  # left out below min_size (on_small="skip"), warned about by small_images
-    with _own_pixel_limit():
+    from PIL import Image
+
+    # PIL's decompression-bomb check is off while the loader applies its own max_pixels from the headers
+    with mock.patch.object(Image, "MAX_IMAGE_PIXELS", None):
         headers = {key: _scan(paths, on_corrupt, skipped[key], max_pixels) for key, paths in files.items()}
         _check_total(headers, max_total_pixels)
         headers = {key: small_images(h, roles[key], size, min_size, on_small, small[key]) for key, h in headers.items()}
@@ -351,9 +331,8 @@ def load_folder(
     by_pixels = {key: repeated_images(decoded[key], roles[key], dirs[key]) for key in ("source", "target")}
     if paired or len(src_paths) < len(decoded["source"]):  # (a lone source image stays in the pool, said above)
         kept = set(src_paths)
-        pool = {d: [p for p in v if p in kept] for d, v in by_pixels["source"].items()}
-        shared_with_training(list(zip(test_names, t_src)), {d: v for d, v in pool.items() if v}, "test inputs",
-                             "source")
+        pool = {d: left for d, v in by_pixels["source"].items() if (left := [p for p in v if p in kept])}
+        shared_with_training(list(zip(test_names, t_src)), pool, "test inputs", "source")
     if paired:
         shared_with_training(list(zip(test_names, t_tgt)), by_pixels["target"], "test ground truths", "target")
     src = torch.stack([decoded["source"][p] for p in src_paths])

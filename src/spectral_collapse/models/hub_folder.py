@@ -88,7 +88,16 @@ def schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float |
         raise unsupported(f"the scheduler {name} preconditions with {cfg['precondition_type']!r}; the suite's EDM "
                            f"denoiser uses EDM's (precondition_type 'edm')")
     if name in _EDM_SCHEDULERS:
-        return _edm_settings(cfg, name), "edm"
+        pred = cfg.get("prediction_type", "epsilon")
+        if pred not in ("epsilon", "v_prediction"):
+            raise unsupported(f"prediction_type {pred!r} of {name}: diffusers' EDM preconditioning "
+                               f"(precondition_outputs) defines epsilon and v_prediction only")
+        out = EDMSettings(float(cfg.get("sigma_min", 0.002)), float(cfg.get("sigma_max", 80.0)),
+                          float(cfg.get("sigma_data", 0.5)), pred)
+        if not (0 < out.sigma_min < out.sigma_max < math.inf and out.sigma_data > 0):
+            raise unsupported(f"{name} needs 0 < sigma_min < sigma_max and sigma_data > 0, got sigma_min "
+                               f"{out.sigma_min}, sigma_max {out.sigma_max}, sigma_data {out.sigma_data}")
+        return out, "edm"
     if name in _FLOW_SCHEDULERS:
         try:
             return flow_schedule_from_config(cfg, tokens=tokens, shift=shift), "flow"
@@ -117,19 +126,6 @@ def schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float |
     args = dict(kind=kind, beta_start=float(cfg.get("beta_start", 1e-4)), beta_end=float(cfg.get("beta_end", 0.02)),
                 num_train_timesteps=T)
     return (ZeroTerminalSNRSchedule(**args) if zero else VPSchedule(**args)), _PREDICTIONS[pred]
-
-
-def _edm_settings(cfg: dict, name: str) -> EDMSettings:
-    pred = cfg.get("prediction_type", "epsilon")
-    if pred not in ("epsilon", "v_prediction"):
-        raise unsupported(f"prediction_type {pred!r} of {name}: diffusers' EDM preconditioning (precondition_outputs) "
-                           f"defines epsilon and v_prediction only")
-    out = EDMSettings(float(cfg.get("sigma_min", 0.002)), float(cfg.get("sigma_max", 80.0)),
-                      float(cfg.get("sigma_data", 0.5)), pred)
-    if not (0 < out.sigma_min < out.sigma_max < math.inf and out.sigma_data > 0):
-        raise unsupported(f"{name} needs 0 < sigma_min < sigma_max and sigma_data > 0, got sigma_min "
-                           f"{out.sigma_min}, sigma_max {out.sigma_max}, sigma_data {out.sigma_data}")
-    return out
 
 
 def image_tokens(net_cfg: dict) -> int | None:
@@ -162,13 +158,9 @@ def _shapes(path: Path) -> dict[str, tuple]:
 def check_weight_files(folder: Path, parts, network: str | None = None) -> int:
     """Every ``*.safetensors`` under ``folder/<part>`` whole (headers only); returns the number of values in the
     safetensors files of ``network`` (the subfolder of the diffusers network; 0 when it has none)."""
-    count = 0
-    for part in parts:
-        for f in sorted((folder / part).glob("*.safetensors")) if (folder / part).is_dir() else ():
-            shapes = _shapes(f)
-            if part == network:
-                count += sum(math.prod(v) for v in shapes.values())
-    return count
+    files = [(part, f) for part in parts for f in sorted((folder / part).glob("*.safetensors"))]
+    shapes = [(part, _shapes(f)) for part, f in files]
+    return sum(math.prod(v) for part, got in shapes if part == network for v in got.values())
 
 
 def check_shapes(sub: Path) -> None:

@@ -126,9 +126,7 @@ class PromptConditionedUNet(nn.Module):
         self.tokens, self.width = int(states.shape[1]), int(states.shape[2])      # L, C of (3, L, C)
         rows = states.flatten(1) if pooled is None else torch.cat([states.flatten(1), pooled], 1)
         self.class_embedding = nn.Embedding.from_pretrained(rows.detach().clone(), freeze=True)
-        self.added = time_ids is not None
-        if self.added:
-            self.register_buffer("time_ids", time_ids.detach().clone())
+        self.register_buffer("time_ids", None if time_ids is None else time_ids.detach().clone())
 
     @property
     def config(self):
@@ -144,9 +142,8 @@ class PromptConditionedUNet(nn.Module):
 
     def forward(self, x, t, class_labels=None):
         states, pooled = self.rows(class_labels, x)
-        added = None
-        if self.added:
-            added = {"text_embeds": pooled, "time_ids": self.time_ids[class_labels.to(x.device).long()].to(x.dtype)}
+        added = None if self.time_ids is None else {
+            "text_embeds": pooled, "time_ids": self.time_ids[class_labels.to(x.device).long()].to(x.dtype)}
         return self.unet(x, t, encoder_hidden_states=states, added_cond_kwargs=added).sample
 
 
@@ -248,28 +245,25 @@ def _encode(kind: str, encoders: list, text: str, joint: int, device) -> tuple[t
     encoders, zero-padded to T5's width, then T5's states (zeros without T5); Flux T5's states and CLIP's pooled."""
     def ids(enc, length=None):
         tokenizer, length = enc[0], length or enc[0].model_max_length
-        out = tokenizer([text], padding="max_length", max_length=length, truncation=True, return_tensors="pt").input_ids
+        out = tokenizer([text], padding="max_length", max_length=length, truncation=True, return_tensors="pt")
         full = tokenizer([text], padding="longest", return_tensors="pt").input_ids
-        if full.shape[-1] > out.shape[-1]:
+        if full.shape[-1] > out.input_ids.shape[-1]:
             warnings.warn(f"the prompt {text!r} has {full.shape[-1]} tokens; the text encoder reads the first {length}",
                           UserWarning, stacklevel=3)
         return out.to(device)
 
     if kind == "sd":
-        tokenizer, model, _ = encoders[0]
-        mask = None
-        if getattr(model.config, "use_attention_mask", False):
-            mask = tokenizer([text], padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
-                             return_tensors="pt").attention_mask.to(device)
-        return model(ids(encoders[0]), attention_mask=mask)[0], None
+        tokens, model = ids(encoders[0]), encoders[0][1]
+        mask = tokens.attention_mask if getattr(model.config, "use_attention_mask", False) else None
+        return model(tokens.input_ids, attention_mask=mask)[0], None
     if kind == "flux":
         clip, t5 = encoders
-        return t5[1](ids(t5, FLUX_T5_TOKENS))[0], clip[1](ids(clip)).pooler_output
+        return t5[1](ids(t5, FLUX_T5_TOKENS).input_ids)[0], clip[1](ids(clip).input_ids).pooler_output
     clips = [e for e in encoders if e is not None and e[2] != "text_encoder_3"]
     length = clips[0][0].model_max_length if kind == "sd3" else None    # SD3: the first tokenizer's length for both
     states, pooled = [], []
     for enc in clips:
-        out = enc[1](ids(enc, length), output_hidden_states=True)
+        out = enc[1](ids(enc, length).input_ids, output_hidden_states=True)
         if out[0].ndim == 2:   # the projected, pooled output of an encoder with projection
             pooled.append(out[0])
         states.append(out.hidden_states[-2])
@@ -278,7 +272,7 @@ def _encode(kind: str, encoders: list, text: str, joint: int, device) -> tuple[t
         return clip, pooled[0]
     t5 = encoders[2]
     t5_states = (torch.zeros(1, SD3_T5_TOKENS, joint, dtype=clip.dtype, device=clip.device) if t5 is None
-                 else t5[1](ids(t5, SD3_T5_TOKENS))[0].to(clip.dtype))
+                 else t5[1](ids(t5, SD3_T5_TOKENS).input_ids)[0].to(clip.dtype))
     clip = nn.functional.pad(clip, (0, t5_states.shape[-1] - clip.shape[-1]))
     return torch.cat([clip, t5_states], dim=-2), torch.cat(pooled, dim=-1)
 

@@ -100,24 +100,21 @@ class LatentSpace:
     def device(self) -> torch.device:
         return next(self.vae.parameters()).device
 
+    def _batched(self, x: torch.Tensor, fn) -> torch.Tensor:
+        """``fn`` of float32 batches of ``x`` on the autoencoder's device, concatenated on the CPU."""
+        return torch.cat([fn(x[i:i + self.batch_size].to(self.device, torch.float32)).float().cpu()
+                          for i in range(0, x.shape[0], self.batch_size)])
+
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Scaled, shifted latents of ``images`` (the posterior mean)."""
-        out = []
-        for i in range(0, images.shape[0], self.batch_size):
-            x = images[i:i + self.batch_size].to(self.device, torch.float32)
-            z = self.vae.encode(x).latent_dist.mean
-            out.append(((z - self.shift_factor) * self.scaling_factor).cpu())
-        return torch.cat(out)
+        return self._batched(images, lambda x: (self.vae.encode(x).latent_dist.mean - self.shift_factor)
+                             * self.scaling_factor)
 
     @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """Images (not clamped) of scaled, shifted latents."""
-        out = []
-        for i in range(0, latents.shape[0], self.batch_size):
-            z = latents[i:i + self.batch_size].to(self.device, torch.float32) / self.scaling_factor + self.shift_factor
-            out.append(self.vae.decode(z).sample.float().cpu())
-        return torch.cat(out)
+        return self._batched(latents, lambda z: self.vae.decode(z / self.scaling_factor + self.shift_factor).sample)
 
 
 def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool | None = None,
