@@ -128,10 +128,13 @@ class Memo:
             return None
         try:
             cell = restore_list_attrs(read_verified(path))
-        except ResultsFileError as err:  # damaged, truncated or corrupt: recomputed over
-            why = ("does not match its checksum (damaged on disk)" if isinstance(err, ResultsChecksumError) else
-                   f"cannot be read ({type(err.__cause__).__name__}: {err.__cause__})")
-            warnings.warn(f"cached cell {path} {why}; recomputing it", RuntimeWarning, stacklevel=3)
+        except ResultsChecksumError:
+            warnings.warn(f"cached cell {path} does not match its checksum (damaged on disk); recomputing it",
+                          RuntimeWarning, stacklevel=3)
+            return None
+        except ResultsFileError as err:  # truncated or corrupt: recompute over it
+            warnings.warn(f"cached cell {path} cannot be read ({type(err.__cause__).__name__}: {err.__cause__}); "
+                          f"recomputing it", RuntimeWarning, stacklevel=3)
             return None
         self.hits += 1
         return cell
