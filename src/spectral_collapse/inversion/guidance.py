@@ -50,12 +50,9 @@ class GuidanceSchedule:
 
     def active(self, i: int, n: int, sigma: float) -> bool:
         """Whether step ``i`` of ``n`` (starting at level ``sigma``) is guided."""
-        if not self.sigma_min <= sigma <= self.sigma_max:
-            return False
-        if i % self.every:
-            return False
         k = math.ceil(self.fraction * n)
-        return i < k if self.part == "first" else i >= n - k
+        in_part = i < k if self.part == "first" else i >= n - k
+        return in_part and i % self.every == 0 and self.sigma_min <= sigma <= self.sigma_max
 
     def guided_steps(self, sigmas) -> list[int]:
         """The guided step indices of an integration along ``sigmas`` (n + 1 levels)."""
@@ -64,13 +61,6 @@ class GuidanceSchedule:
 
 
 EVERY_STEP = GuidanceSchedule()
-
-
-# Stable-form defaults (dimensionless relaxation rates per unit ln sigma, trust radius as a multiple of the base
-# step's displacement); calibrated on the smoke ihc-sr models (book/methods/ovg.md, "Stable form ...").
-STABLE_ETA_HF = 1.0
-STABLE_ETA_LF = 1.0
-STABLE_TRUST = 1.0
 
 
 def _dot(a, b):
@@ -88,10 +78,9 @@ def ovg_gradients(x: torch.Tensor, x0: torch.Tensor, eps: torch.Tensor, x0_ref: 
     v_lf = 2.0 * (x0 - x0_ref)                                 # dL_LF/dx0
     if vjp == "batched":
         try:
-            zeros = torch.zeros_like
             g_hf, g_lf = torch.autograd.grad(
                 (eps, x0), x,
-                grad_outputs=(torch.stack([v_hf, zeros(v_hf)]), torch.stack([zeros(v_lf), v_lf])),
+                grad_outputs=(torch.stack([v_hf, torch.zeros_like(v_hf)]), torch.stack([torch.zeros_like(v_lf), v_lf])),
                 is_grads_batched=True, retain_graph=False)[0].unbind(0)
             return g_hf.detach(), g_lf.detach()
         except RuntimeError:  # an op without a batching rule: fall back to two calls
@@ -109,14 +98,9 @@ def orthogonal_drifts(g_hf: torch.Tensor, g_lf: torch.Tensor, eta_hf: float, eta
     p = _dot(g_hf, g_lf)
     n_hf = _dot(g_hf, g_hf).clamp_min(tiny)
     n_lf = _dot(g_lf, g_lf).clamp_min(tiny)
-    if projection == "conflict":
-        proj = p < 0
-    elif projection == "always":
-        proj = torch.ones_like(p, dtype=torch.bool)
-    elif projection == "none":
-        proj = torch.zeros_like(p, dtype=torch.bool)
-    else:
+    if projection not in ("conflict", "always", "none"):
         raise ValueError(f"projection must be 'conflict', 'always' or 'none', got {projection!r}")
+    proj = p < 0 if projection == "conflict" else torch.full_like(p, projection == "always", dtype=torch.bool)
     m = _bc(proj.to(g_hf.dtype), g_hf)
     u_hf = -eta_hf * (g_hf - m * _bc(p / n_lf, g_hf) * g_lf)
     u_lf = -eta_lf * (g_lf - m * _bc(p / n_hf, g_lf) * g_hf)
@@ -139,10 +123,9 @@ class OVG:
     schedule: GuidanceSchedule = EVERY_STEP  # which inversion steps are guided (default: every step, the paper)
 
     def __post_init__(self):
-        for name in ("eta_hf", "eta_lf", "lowpass_kappa", "clip_frac", "d"):
+        given = [n for n in ("clip_frac", "d") if getattr(self, n) is not None]   # None: the default
+        for name in ("eta_hf", "eta_lf", "lowpass_kappa", *given):
             v = getattr(self, name)
-            if v is None and name in ("clip_frac", "d"):
-                continue
             if isinstance(v, bool) or not isinstance(v, numbers.Real):
                 raise TypeError(f"OVG {name} must be a real number, got {type(v).__name__} {v!r}"
                                 + ("; e.g. OVG(eta_hf=2e-6, eta_lf=5e-3)" if name.startswith("eta") else ""))
@@ -159,11 +142,10 @@ class OVG:
     form = "paper"  # class attribute, not a field: "paper" here, "stable" for ``StableOVG`` (cache keys unchanged)
 
     @classmethod
-    def stable(cls, eta_hf: float = STABLE_ETA_HF, eta_lf: float = STABLE_ETA_LF, trust: float = STABLE_TRUST,
-               **kw) -> "StableOVG":
+    def stable(cls, **kw) -> "StableOVG":
         """The stable form (``StableOVG``): an Euler step of the controlled ODE in sigma with Gauss-Newton step
         lengths, dimensionless rates and a per-sample trust region; stays finite on x0-prediction models."""
-        return StableOVG(eta_hf=eta_hf, eta_lf=eta_lf, trust=trust, **kw)
+        return StableOVG(**kw)
 
     @classmethod
     def released(cls, eta_hf: float = 1e3, eta_lf: float = 1e-4, **kw) -> "OVG":
@@ -223,9 +205,10 @@ class StableOVG(OVG):
     drift is scaled down per sample to at most ``trust * ||x_base - x_t||``. ``step_scaling`` and ``clip_frac`` do
     not apply."""
 
-    eta_hf: float = STABLE_ETA_HF   # relaxation rate of L_HF per unit ln sigma (dimensionless)
-    eta_lf: float = STABLE_ETA_LF   # relaxation rate of L_LF per unit ln sigma (dimensionless)
-    trust: float = STABLE_TRUST     # drift norm <= trust * ||x_base - x_t|| per sample and step
+    # defaults calibrated on the smoke ihc-sr models (book/methods/ovg.md, "Stable form ...")
+    eta_hf: float = 1.0   # relaxation rate of L_HF per unit ln sigma (dimensionless)
+    eta_lf: float = 1.0   # relaxation rate of L_LF per unit ln sigma (dimensionless)
+    trust: float = 1.0    # drift norm <= trust * ||x_base - x_t|| per sample and step
 
     form = "stable"
 
@@ -247,8 +230,6 @@ class StableOVG(OVG):
         g_hf, g_lf = ovg_gradients(x, pred.x0, pred.eps, ref, d, self.vjp)                  # w.r.t. x~
         u_hf, u_lf = orthogonal_drifts(g_hf, g_lf, 1.0, 1.0, self.projection)               # -g_proj
         tiny = torch.finfo(g_hf.dtype).tiny
-        # Gauss-Newton lengths on the root residuals: -k g is the step that zeroes ||eps|| - sqrt(d) (resp.
-        # ||x0 - x0_ref||) to first order, exactly when the Jacobian is a multiple of the identity
         k_hf = 4.0 * r_hf * rho_hf * e2.sqrt() / _dot(g_hf, g_hf).clamp_min(tiny)
         k_lf = 2.0 * l_lf / _dot(g_lf, g_lf).clamp_min(tiny)
         h = abs(sigma_next - sigma) / max(sigma, D.sigma_min, 1e-12)                         # |dsigma| / sigma

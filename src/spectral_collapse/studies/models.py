@@ -24,14 +24,12 @@ CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoi
 _NOT_OPTIONS = ("root", "name")  # given by the dataset string itself
 
 
-def dataset_for(profile: str, dataset: str, factor: int | None = None, options: dict | None = None, **kw):
-    """The dataset at the profile's size and SR factor, unless ``factor``, ``options`` or ``kw`` set them."""
+def dataset_for(profile: str, dataset: str, factor: int | None = None, options: dict | None = None):
+    """The dataset at the profile's size and SR factor, unless ``factor`` or ``options`` set them."""
     p = get_profile(profile)
-    opts = {**(options or {}), **kw}
-    size = opts.pop("size", p.image_size)
-    given = opts.pop("factor", None)
-    f = factor if factor is not None else (given if given is not None else p.factor)
-    return load_dataset(dataset, size=size, factor=f, **opts)
+    opts = {"size": p.image_size, **(options or {})}
+    opts["factor"] = factor or opts.get("factor") or p.factor
+    return load_dataset(dataset, **opts)
 
 
 def prompt_options(spec) -> dict:
@@ -254,11 +252,9 @@ def study_device() -> str:
     import torch
 
     dev = env_device("SPECTRAL_COLLAPSE_DEVICE")
-    if dev:
-        if dev.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"SPECTRAL_COLLAPSE_DEVICE={dev!r} but no GPU is visible; unset it or set it to 'cpu'")
-        return dev
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if dev and dev.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"SPECTRAL_COLLAPSE_DEVICE={dev!r} but no GPU is visible; unset it or set it to 'cpu'")
+    return dev or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 # --- a user's models -------------------------------------------------------------------------------------------

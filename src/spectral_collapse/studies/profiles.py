@@ -88,19 +88,14 @@ class Profile:
     def backbone_config(self, backbone: str = "unet", space: str | None = None) -> UNetConfig | DiTConfig:
         """The network of this profile for a backbone kind and a data space, shaped to the diffused tensor."""
         space = self.resolve_space(backbone, space)
-        if backbone == "dit":
-            base = self.dit
-        elif space == self.space:
-            base = self.backbone
-        else:
-            base = (self.latent_backbone if space == "latent" else self.pixel_backbone) or self.backbone
+        own = {"latent": self.latent_backbone, "pixel": self.pixel_backbone}[space] if space != self.space else None
+        base = self.dit if backbone == "dit" else own or self.backbone
         return reshaped(base, *self.diffused_shape(space))
 
     def _paper_key(self, dataset: str | None, backbone: str, space: str) -> str:
-        if dataset == "bbbc021" and backbone == "dit":
-            return "bbbc021-dit"
-        if dataset == "bbbc021" and space == "pixel":
-            return "bbbc021-pixel"
+        """The row of paper Table 7 (``_TABLE7``) and ``_SIGMA_DATA``: BBBC021's DiT and pixel models have their own."""
+        if dataset == "bbbc021" and (backbone == "dit" or space == "pixel"):
+            return "bbbc021-dit" if backbone == "dit" else "bbbc021-pixel"
         return dataset or ""
 
     def model_spec(self, parameterization: str, dataset: str | None = None, *, backbone: str = "unet",

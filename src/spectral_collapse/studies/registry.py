@@ -61,14 +61,7 @@ def _lazy(module: str, name: str) -> Callable:
     return call
 
 
-def _main_export(ds, spec):
-    return None if ds is None else ds.attrs.get("results_key")
-
-
-_main_results, _pareto = _lazy("translation", "run_main_results"), _lazy("pareto", "run_pareto")
-_pareto_export, _latents = _lazy("pareto", "ovg_choice"), _lazy("latents", "run_latent_study")
-_velocity, _metric_validation = _lazy("latents", "run_velocity"), _lazy("metric_validation", "run_metric_validation")
-_ablation = _lazy("ablations", "run_ablation_spec")
+_latents, _ablation = _lazy("latents", "run_latent_study"), _lazy("ablations", "run_ablation_spec")
 
 
 _LIST = [
@@ -88,9 +81,11 @@ _LIST = [
                       choices=("maximin", "knee")),
         "extend": Param("int", 1, "times the grid grows one step past an edge a choice sits on", optional=False,
                         minimum=0), **_USER,
-    }, _pareto, export=_pareto_export, takes_model=True, declares=("psnr", "s_hf", "s_lf", "chosen", "failed")),
-    Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS, **_USER}, _main_results,
-          reads=("pareto",), export=_main_export, takes_model=True, declares=_TRANSLATION),
+    }, _lazy("pareto", "run_pareto"), export=_lazy("pareto", "ovg_choice"), takes_model=True,
+       declares=("psnr", "s_hf", "s_lf", "chosen", "failed")),
+    Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS, **_USER},
+          _lazy("translation", "run_main_results"), reads=("pareto",), takes_model=True, declares=_TRANSLATION,
+          export=lambda ds, spec: None if ds is None else ds.attrs.get("results_key")),
     Study("pca_collapse", "PCA collapse of inverted latents", {
         "methods": _METHODS, "factors": _FACTORS, "n_latents": _N_LATENTS, "seed": _SEED, **_USER,
     }, _latents, reads=("pareto",), takes_model=True, declares=("cev", "k90", "norm_ratio")),
@@ -108,7 +103,7 @@ _LIST = [
         "n_samples": Param("int", 4, "test inputs averaged per heatmap", optional=False, minimum=1),
         "space": Param("str", "vp", "coordinates of the updates", optional=False, choices=("vp", "sigma")),
         "seed": _SEED, **_USER,
-    }, _velocity, reads=("pareto",), takes_model=True, declares=("log_power",)),
+    }, _lazy("latents", "run_velocity"), reads=("pareto",), takes_model=True, declares=("log_power",)),
     Study("ovg_schedule", "Where OVG must act: guidance schedules", {
         "schedules": Param("list[str]", None, "OVG schedules compared with DDIM and full OVG; None: low, mid, high "
                            "(thirds of the inversion steps, low = lowest sigma), first_half, last_half, every_2, "
@@ -122,7 +117,8 @@ _LIST = [
         "kappas": Param("list[float]", None, "filter cutoffs (fractions of Nyquist); None: 0.1 ... 0.8", minimum=0),
         "n_real": Param("int", 64, "held-out real images for the filter test", optional=False, minimum=2),
         "data_options": _DATA,
-    }, _metric_validation, reads=("main_results",), declares=("slope", "pearson", "spearman")),
+    }, _lazy("metric_validation", "run_metric_validation"), reads=("main_results",),
+       declares=("slope", "pearson", "spearman")),
     *(Study(name, title, _ABLATION, _ablation, datasets=("ihc-sr",), reads=("pareto",), declares=_TRANSLATION)
       for name, title in (("backbone_ablation", "Backbone ablation: U-Net vs DiT"),
                           ("space_ablation", "Data-space ablation: pixel vs latent"),

@@ -18,7 +18,6 @@ SPLIT_STUDIES = ("pareto", "main_results", "pca_collapse", "gaussianity", "decor
 def validation_crops(n_split: int, n_val: int) -> list[int]:
     """The validation crops of a paired split of ``n_split`` crops: one of each of ``n_val`` consecutive blocks
     (``np.array_split``), chosen with ``SPLIT_SEED``; none when ``n_val`` is 0 or leaves no test crop."""
-    n_val = int(n_val)
     if n_val <= 0 or n_val >= n_split:
         return []
     rng = np.random.default_rng(SPLIT_SEED)

@@ -27,7 +27,6 @@ __all__ = ["save_results", "load_results", "results_path", "provenance", "saniti
            "read_verified", "content_digest", "CHECKSUM"]
 
 ENGINE = "h5netcdf"
-PRODUCE_HINT = "make studies PROFILE={profile}  (= python -m spectral_collapse.cli studies --profile {profile})"
 
 # Distribution names as pip knows them (not import names).
 PROVENANCE_PACKAGES = (
@@ -108,17 +107,6 @@ def _mark_lists(clean: dict) -> dict:
     return {**clean, LIST_ATTRS: json.dumps(lists)} if lists else clean
 
 
-def _restore_lists(attrs: dict) -> dict:
-    """Undo what netCDF does to one-element lists, for the attributes ``list_attrs`` names; drops ``list_attrs``."""
-    for k in json.loads(attrs.pop(LIST_ATTRS, "[]")):
-        v = attrs.get(k)
-        if isinstance(v, str):
-            attrs[k] = [v]
-        elif isinstance(v, (np.generic, int, float)):
-            attrs[k] = np.atleast_1d(v)
-    return attrs
-
-
 def _git(*args: str) -> str:
     """Output of a git command run in this source tree, or "" when git or the repository is missing."""
     try:
@@ -146,7 +134,6 @@ def provenance() -> dict[str, Any]:
         except metadata.PackageNotFoundError:   # the suite itself, run from a source tree (PYTHONPATH=src)
             versions[name] = f"{__version__} (source tree)" if name == "spectral-collapse" else "not installed"
     commit = _git("rev-parse", "HEAD")
-    # the run's own outputs (executed chapters, stored results) do not count: only the code and inputs
     dirty = (1 if _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", *_OUTPUTS) else 0) if commit else -1
     return {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
@@ -256,15 +243,21 @@ def load_results(path: str | os.PathLike) -> xr.Dataset:
     path = Path(path)
     if not path.is_file():
         profile = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else "<profile>"
-        raise FileNotFoundError(
-            f"no results file at {path}; it is produced by the study run: {PRODUCE_HINT.format(profile=profile)}"
-        )
+        raise FileNotFoundError(f"no results file at {path}; it is produced by the study run: make studies "
+                                f"PROFILE={profile}  (= python -m spectral_collapse.cli studies --profile {profile})")
     return restore_list_attrs(read_verified(path))
 
 
 def restore_list_attrs(ds: xr.Dataset) -> xr.Dataset:
-    """Give the list-valued attributes of a dataset read from a save_results file their list form back (in place)."""
-    ds.attrs = _restore_lists(dict(ds.attrs))
-    for var in ds.variables.values():
-        var.attrs = _restore_lists(dict(var.attrs))
+    """Give the list-valued attributes of a dataset read from a save_results file their list form back (in place):
+    netCDF gives a one-element list back as a scalar, so ``list_attrs`` names them."""
+    for obj in (ds, *ds.variables.values()):
+        attrs = dict(obj.attrs)
+        for k in json.loads(attrs.pop(LIST_ATTRS, "[]")):
+            v = attrs.get(k)
+            if isinstance(v, str):
+                attrs[k] = [v]
+            elif isinstance(v, (np.generic, int, float)):
+                attrs[k] = np.atleast_1d(v)
+        obj.attrs = attrs
     return ds
