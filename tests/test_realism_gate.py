@@ -10,9 +10,8 @@ import xarray as xr
 from spectral_collapse.data import load_dataset
 from spectral_collapse.metrics import realism as rl
 from spectral_collapse.studies.controls import (CONTROLS, control_images, control_scores, noise_sigma,
-                                                rgb_detail_energy)
+                                                rgb_detail_energy, scoring_settings)
 from spectral_collapse.studies.realism import add_kid, realism_gate, texture_verdict, truth_band
-from spectral_collapse.studies.translation import scoring_settings
 
 N = 48
 

@@ -13,16 +13,15 @@ import torch
 from torch import nn
 
 from ..digest import file_sha256
-from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser, takes_labels
-from .hub_folder import (FLUX as _FLUX, SUPPORTED, TEXT_UNET as _TEXT_UNET, EDMSettings, ModelCheckError,
-                         UnsupportedModelError, check_finite, check_memory, check_shapes, check_weight_files,
-                         image_tokens as _tokens, read_json as _read_json, schedule_from_config,
+from .denoisers import EDMDenoiser, EDMVDenoiser, make_denoiser
+from .base import Denoiser, takes_labels
+from .hub_folder import (FLUX as _FLUX, TEXT_UNET as _TEXT_UNET, check_finite, check_memory, check_shapes,
+                         check_weight_files, image_tokens as _tokens, read_json as _read_json, schedule_from_config,
                          text_network as _text_network, unsupported as _unsupported)
-from .sd import FLUX_SIDE, IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text
+from .sd import FLUX_SIDE, IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, load_text
 from .sd import prompts_from_options
 
-__all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
-           "ModelCheckError", "MissingPromptError", "PROMPT_OPTIONS", "SUPPORTED", "EDMSettings"]
+__all__ = ["from_diffusers", "pipeline_folder", "folder_digest"]
 
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
 _PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS)

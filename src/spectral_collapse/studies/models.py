@@ -9,11 +9,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..data import DATASETS, dataset_key, load_dataset, split_dataset
-from ..digest import tree_sha256 as folder_signature  # a model folder's files, by content
+from ..digest import tree_sha256
 from ..environ import env_device, writable
 from ..models.vae import LatentDomains, LatentSpace, PretrainedVAE, load_pretrained_vae
 from ..train.vae import train_vae
-from ..train.trainer import TrainedModel, train
+from ..train.trainer import train
+from ..train.config import TrainedModel, full_config
 from .profiles import get_profile
 
 __all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "model_set", "load_role", "checkpoint_name", "profile_models",
@@ -154,7 +155,6 @@ def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None)
     """The folder a model of the set trains into and ships under (``<name>-<config hash>``), computed without
     training it (the latent arm's autoencoder is loaded or trained into ``root``)."""
     from ..train.cache import checkpoint_dir
-    from ..train.trainer import full_config as _full_config
     from ..train.vae import vae_identity
 
     p = get_profile(profile)
@@ -165,7 +165,7 @@ def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None)
     spec, cfg, data, name = model_plan(profile, role.dataset, role.parameterization, factor=role.factor,
                                         progress=False, root=root, backbone=role.backbone, space=role.space,
                                         options=None, seed=role.seed)
-    return checkpoint_dir(name, _full_config(spec, cfg, data)).name
+    return checkpoint_dir(name, full_config(spec, cfg, data)).name
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,7 @@ def _hub_model(path: str, prompts: dict | None = None, size: int | None = None):
     opts = dict(prompts or {})
     if size is not None and text_network(folder) == FLUX:
         opts["image_size"] = size
-    return _load(str(folder), folder_signature(folder), json.dumps(opts, sort_keys=True))
+    return _load(str(folder), tree_sha256(folder), json.dumps(opts, sort_keys=True))
 
 
 def _image_size(D) -> int:
