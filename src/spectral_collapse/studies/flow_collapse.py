@@ -48,9 +48,8 @@ def flow_method_specs(labels, ovg: dict, lowpass_kappa: float = 0.06) -> list[Me
     """The study's labels as MethodSpecs on the flow model (``SCALED_LABEL`` included); a label that needs another
     model (the EDM ones) or is unknown raises, naming the valid ones."""
     std = [lab for lab in labels if lab != SCALED_LABEL]
-    specs = dict(zip(std, method_specs(std, eta_hf=ovg["eta_hf"], eta_lf=ovg["eta_lf"],
-                                                   lowpass_kappa=lowpass_kappa, parameterization="flow",
-                                                   per_base=ovg.get("per_base"))))
+    specs = dict(zip(std, method_specs(std, eta_hf=ovg["eta_hf"], eta_lf=ovg["eta_lf"], lowpass_kappa=lowpass_kappa,
+                                       parameterization="flow", per_base=ovg.get("per_base"))))
     other = [lab for lab, ms in specs.items() if ms.parameterization != "flow"]
     if other:
         raise ValueError(f"method(s) {', '.join(other)} need another model than the flow model; flow_collapse runs "

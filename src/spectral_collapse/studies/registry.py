@@ -66,7 +66,7 @@ def _main_export(ds, spec):
 
 
 _main_results, _pareto = _lazy("translation", "run_main_results"), _lazy("pareto", "run_pareto")
-_pareto_export, _latents = _lazy("pareto", "ovg_choice"), _lazy("latents", "run_latent_study")
+_pareto_export, _latents = _lazy("pareto_choice", "ovg_choice"), _lazy("latents", "run_latent_study")
 _velocity, _metric_validation = _lazy("latents", "run_velocity"), _lazy("metric_validation", "run_metric_validation")
 _ablation = _lazy("ablations", "run_ablation_spec")
 
