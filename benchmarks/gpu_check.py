@@ -60,7 +60,7 @@ def quick_setting(tiny: bool):
 def training_rate(K: int, graphs: bool, seconds: float, device, tiny: bool) -> float:
     """Model-steps per second of K models in lockstep (``train.lockstep.Member``), no checkpoints written."""
     from spectral_collapse.train.lockstep import Job, Member
-    from spectral_collapse.train.trainer import full_config
+    from spectral_collapse.train.config import full_config
 
     spec, cfg, data, _ = quick_setting(tiny)
     with tempfile.TemporaryDirectory() as tmp:

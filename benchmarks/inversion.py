@@ -18,7 +18,7 @@ from spectral_collapse.inversion.loop import default_sigmas
 from spectral_collapse.inversion.methods.renoise import ReNoise
 from spectral_collapse.inversion.methods.ddim import TABA
 from spectral_collapse.studies.profiles import get_profile
-from spectral_collapse.studies.translation import BASELINE_PARAMS
+from spectral_collapse.studies.method_labels import BASELINE_PARAMS
 
 from .common import count_calls, device, measure_peaks, paired
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from spectral_collapse.studies.method_labels import VARIANT_NAMES, method_name
+from spectral_collapse.studies.method_labels import VARIANT_NAMES
+from spectral_collapse.reference.method_names import method_name
 
 from .common import ROOT
 from .inversion import calls_per_step_at

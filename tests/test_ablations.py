@@ -166,7 +166,7 @@ def test_backbone_ablation_assembles_arms_and_joins_table3(fake_runs):
 
 def test_every_arm_gets_the_ovg_step_sizes_of_the_spec(fake_runs):
     """The Pareto choice recorded in the spec's inputs, the same for every arm; defaults with the reason without."""
-    from spectral_collapse.studies import translation
+    from spectral_collapse.studies.method_labels import OVG_DEFAULTS
 
     chosen = {"eta_hf": 3e-7, "eta_lf": 0.02, "source": "pareto results key abc"}
     ab.run_ablation_spec(_spec("scale_factor").with_inputs(pareto=chosen), StudyContext(), n_pca=6)
@@ -174,7 +174,7 @@ def test_every_arm_gets_the_ovg_step_sizes_of_the_spec(fake_runs):
     fake_runs.calls.clear()
     ab.run_ablation_spec(_spec("scale_factor"), StudyContext(), n_pca=6)
     ovg = [c["ovg"] for c in fake_runs.calls]
-    assert ovg[0] == ovg[1] and ovg[0]["eta_hf"] == translation.OVG_DEFAULTS["eta_hf"]
+    assert ovg[0] == ovg[1] and ovg[0]["eta_hf"] == OVG_DEFAULTS["eta_hf"]
     assert "no Pareto sweep" in ovg[0]["source"]
 
 
@@ -239,7 +239,7 @@ def test_percent_improved_counts_cells_in_the_right_direction():
     assert pi.loc["s_hf", "paper_improved"] == pytest.approx(0.966)  # paper Table 6
     # the chapter's share is the claims page's share, computed by the same function
     from spectral_collapse.studies.shares import x0_frames
-    from spectral_collapse.studies.scorecard import Evidence, long_frame
+    from spectral_collapse.studies.evidence import Evidence, long_frame
     from spectral_collapse.studies.shares import share_table
 
     ev = Evidence(frame=long_frame(ds, "x0", "d"), crops=long_frame(ds, "x0", "d", per_crop=True))

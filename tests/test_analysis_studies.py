@@ -60,7 +60,7 @@ def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(oracles)
     # exact denoiser: DDIM latents are a multiple of the inputs, so their PCA is the inputs' PCA
     data = load_dataset("ihc-sr", size=16, factor=8)
     from spectral_collapse.studies.profiles import get_profile
-    from spectral_collapse.studies.translation import test_subsets
+    from spectral_collapse.studies.splits import test_subsets
 
     p = get_profile("smoke")
     lead = sorted(set().union(*map(set, test_subsets(len(data.test_source), p.n_test, p.seeds, p.n_val).values())))

@@ -19,6 +19,7 @@ from spectral_collapse.pipeline import fragments as F
 from spectral_collapse.pipeline.execute import PAGES as BOOK_PAGES
 from spectral_collapse.studies import reproducing as R
 from spectral_collapse.studies import scorecard as S
+from spectral_collapse.studies import evidence as EV
 from spectral_collapse.studies.store import results_path, save_results
 from test_book import BIN, CHROMIUM, NO_CHROMIUM, ROOT, _chromium, _load_script, open_page
 
@@ -106,7 +107,7 @@ def test_paper_figures_numbers_are_means_of_the_stored_results(tmp_path):
     ds = _main_results()
     ds["delta_log_e_hf"] = ds["s_hf"] - 0.5
     save_results(ds, results_path("main_results", "ihc-sr", "quick", tmp_path), add_provenance=False)
-    ev = S.load_evidence(tmp_path, "quick")
+    ev = EV.load_evidence(tmp_path, "quick")
     rows = fig2_rows(ds).set_index("method")
     assert list(rows.index) == ["ddim", "taba", "ovg"] and rows.loc["taba", "group"] == FIG2_GROUPS["taba"]
     assert rows.loc["taba", "s_lf"] == pytest.approx(float(ds["s_lf"].sel({"method": "taba"}).mean()))
@@ -152,7 +153,7 @@ def test_errata_checks_find_the_copied_rows():
     assert checks["Table 5 x16 TABA row vs Table 9 TABA row (the same setting)"] != "0.00 (0.00)"
     assert checks['Table 3 U-Net "OGV" row vs Table 9 OVG + TABA'] == "0.00 (0.00)"
     assert checks["Table 10 EDM vs DDIM"].startswith("0.00")
-    from spectral_collapse.studies.method_labels import METHOD_NAMES
+    from spectral_collapse.reference.method_names import METHOD_NAMES
     # comparisons named with the book's method names, not the paper's (Standard, Null Class, Direct)
     assert all(re.search(rf"(?<![\w-]){w}(?![\w-])", c) is None for c in checks.index for w in ("Standard", "Direct"))
     assert any(METHOD_NAMES["null_class"] in c and METHOD_NAMES["direct_inversion"] in c for c in checks.index)

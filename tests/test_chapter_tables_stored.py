@@ -26,7 +26,8 @@ def seeds():
 # ------------------------------------------------------------------------------------------ realism
 
 def test_texture_table_rows_are_the_raw_scores_means(main):
-    from spectral_collapse.studies.realism import BAND_SCORES, CONTROLS, texture_table
+    from spectral_collapse.studies.realism import BAND_SCORES, texture_table
+    from spectral_collapse.studies.controls import CONTROLS
 
     t = texture_table(main)
     methods = main["method"].values.tolist()
@@ -67,7 +68,7 @@ def test_truth_band_needs_two_real_values_and_the_gate_needs_a_reference():
 
 def test_smallest_norm_error_reaches_the_ks_critical_distance():
     from spectral_collapse.metrics.latent import ks_resolution
-    from spectral_collapse.studies.tables import smallest_norm_error
+    from spectral_collapse.studies.latent_tables import smallest_norm_error
 
     d = 64
     e16, e256 = smallest_norm_error(16, d), smallest_norm_error(256, d)
@@ -185,7 +186,7 @@ def test_two_level_ci_bounds_and_seed_arms_refusal():
 
 
 def test_claims_by_seed_agree_exactly_when_every_run_gives_one_verdict(seeds):
-    from spectral_collapse.studies.claims import UNTESTABLE
+    from spectral_collapse.studies.verdicts import UNTESTABLE
     from spectral_collapse.studies.seed_tables import claims_by_seed
 
     t = claims_by_seed(seeds)

@@ -69,8 +69,8 @@ def _translations(psnr_means: dict[str, float], copy_psnr: float, s_lf_means: di
 def test_a_grid_grown_past_the_profiles_default_is_not_tagged_default():
     import json
 
-    from spectral_collapse.pipeline.notebook import parameters_table
-    from spectral_collapse.plotting.labels import step_size, step_sizes
+    from spectral_collapse.pipeline.parameters import parameters_table
+    from spectral_collapse.text import step_size, step_sizes
     from spectral_collapse.studies.pareto import default_grid
 
     hf, lf = default_grid("quick")
@@ -89,7 +89,7 @@ def test_a_grid_grown_past_the_profiles_default_is_not_tagged_default():
 def test_a_pareto_choice_input_reads_its_step_sizes_as_the_book_writes_them():
     """The "from pareto" row of a parameters table: step sizes as the book writes them at every depth, no
     "1e-06"."""
-    from spectral_collapse.pipeline.notebook import parameters_table
+    from spectral_collapse.pipeline.parameters import parameters_table
 
     choice = {"eta_hf": 1e-6, "eta_lf": 1e-3, "per_base": {"ovg": {"eta_hf": 1e-6, "eta_lf": 1e-3},
                                                           "ovg_edm": {"eta_hf": 1e-7, "eta_lf": 0.1}}}

@@ -10,7 +10,8 @@ import numpy as np
 import xarray as xr
 
 from spectral_collapse.studies.tables import format_summary
-from spectral_collapse.studies.method_labels import OVG_DEFAULTS, method_name
+from spectral_collapse.studies.method_labels import OVG_DEFAULTS
+from spectral_collapse.reference.method_names import method_name
 
 # ---------------------------------------------------------------------------------------------- tables
 
@@ -124,7 +125,7 @@ def test_pareto_chart_and_heatmaps_name_bases_and_baselines_by_their_reader_name
 # ---------------------------------------------------------------------------------------------- your model
 
 def test_the_fallback_step_sizes_are_not_said_to_be_tuned_on_a_dataset():
-    from spectral_collapse.studies.pareto import ovg_choice
+    from spectral_collapse.studies.pareto_choice import ovg_choice
 
     op = ovg_choice(None)
     assert (op["eta_hf"], op["eta_lf"]) == (OVG_DEFAULTS["eta_hf"], OVG_DEFAULTS["eta_lf"])

@@ -14,6 +14,8 @@ import xarray as xr
 from test_pareto import synthetic_sweep
 
 from spectral_collapse.plotting import charts as C
+from spectral_collapse.plotting import grids as G
+from spectral_collapse import text as TX
 from spectral_collapse.plotting import latents as L
 from spectral_collapse.plotting import metric_charts as MC
 from spectral_collapse.plotting.ablations import factor_chart, improvement_intervals, pca_chart
@@ -68,7 +70,7 @@ def test_charts_are_laid_out_with_the_font_a_browser_draws_them_in():
 
 
 def test_plural_and_wrapped_subtitles():
-    assert C.plural(1, "grid point") == "1 grid point" and C.plural(2, "grid point") == "2 grid points"
+    assert TX.plural(1, "grid point") == "1 grid point" and TX.plural(2, "grid point") == "2 grid points"
     lines = C.wrap_lines("word " * 60, 300, 11)
     assert len(lines) > 1 and all(len(x) * 0.6 * 11 <= 300 for x in lines)
 
@@ -78,7 +80,7 @@ def test_image_grid_labels_draw_greek_letters():
     the same empty box as an unassigned code point), and the filter examples label their cutoff in Latin."""
     from PIL import Image, ImageDraw
 
-    font = C.grid_font(12)
+    font = G.grid_font(12)
 
     def ink(text):
         im = Image.new("L", (40, 20), 0)
@@ -89,7 +91,7 @@ def test_image_grid_labels_draw_greek_letters():
     ds = xr.Dataset({"held_out_images": (("image", "channel", "y", "x"), np.zeros((2, 3, 8, 8))),
                      "examples": (("filter", "kappa", "image", "channel", "y", "x"), np.zeros((2, 3, 2, 3, 8, 8)))},
                     coords={"filter": ["lowpass", "highpass"], "kappa": [0.1, 0.4, 0.8]})
-    grid = C.compose_grid({"a": np.zeros((1, 3, 8, 8))})   # renders with that font
+    grid = G.compose_grid({"a": np.zeros((1, 3, 8, 8))})   # renders with that font
     assert grid.size[0] > 8
     assert MC.filter_examples(ds).data[:4] == b"\x89PNG"
 
@@ -417,7 +419,7 @@ def test_image_grid_rows_and_the_schedule_legend_read_in_reader_names():
     from spectral_collapse.plotting.labels import chart_label
 
     img = np.zeros((1, 3, 8, 8))
-    raw, named = (C.compose_grid({k: img}, cell=16) for k in ("ovg_edm x_T", chart_label("ovg_edm x_T")))
+    raw, named = (G.compose_grid({k: img}, cell=16) for k in ("ovg_edm x_T", chart_label("ovg_edm x_T")))
     assert raw.size == named.size and np.array_equal(np.asarray(raw), np.asarray(named))
     steps = xr.Dataset(coords={"method": ["ddim", "ovg"]}, attrs={"steps": 3, "schedules": "{}"})
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", _svg(guided_steps_chart(steps)))

@@ -128,8 +128,8 @@ def test_every_interval_reads_over_the_mark_it_crosses():
 
 def _metric_keys() -> list[str]:
     from spectral_collapse.studies.flow_collapse import FLOW_METRICS
-    from spectral_collapse.plotting.reader import reader_names
-    from spectral_collapse.studies.tables import METRIC_NAMES
+    from spectral_collapse.plotting.labels import reader_names
+    from spectral_collapse.studies.aggregate import METRIC_NAMES
     from spectral_collapse.studies.aggregate import TABLE_METRICS
 
     keys = {*reader_names(), *METRIC_NAMES, *TABLE_METRICS, *FLOW_METRICS, "norm_ratio", "mean_norm_ratio"}

@@ -11,6 +11,8 @@ import xarray as xr
 
 from spectral_collapse.studies import claims as C
 from spectral_collapse.studies import scorecard as S
+from spectral_collapse.studies import shares as SH
+from spectral_collapse.studies import evidence as EV
 from spectral_collapse.studies import verdicts as V
 from spectral_collapse.studies.shares import MIN_COMPARISONS
 
@@ -21,40 +23,40 @@ def claim(key: str):
 
 # ----------------------------------------------------------------------------------- the paper's own tables
 
-def _paper_main(metrics=("s_hf", "s_dc", "s_lf")) -> S.Evidence:
+def _paper_main(metrics=("s_hf", "s_dc", "s_lf")) -> EV.Evidence:
     """Paper-style evidence (reported means only) where stochastic methods beat deterministic ones on S_HF and S_DC
     and lose on S_LF, as the paper's Table 1 reports; no S_G."""
     rows = []
     for ds in ("a", "b"):
-        for m in (*S.STOCHASTIC, *S.DETERMINISTIC):
-            stoch = m in S.STOCHASTIC
+        for m in (*SH.STOCHASTIC, *SH.DETERMINISTIC):
+            stoch = m in SH.STOCHASTIC
             for metric in metrics:
                 v = {"s_hf": 0.9 if stoch else 0.7, "s_dc": 0.95 if stoch else 0.6, "s_lf": 0.5 if stoch else 0.7}
                 rows.append(dict(study="main", dataset=ds, method=m, seed=0, metric=metric, value=v[metric]))
-    return S.Evidence(frame=pd.DataFrame(rows), source="paper")
+    return EV.Evidence(frame=pd.DataFrame(rows), source="paper")
 
 
 def test_a_metric_the_tables_lack_is_not_testable_and_the_claim_is_judged_on_the_others():
     found = claim("table1")(_paper_main())
-    assert found.verdict == C.HOLDS, found.detail          # every recomputed share on the reported side
+    assert found.verdict == V.HOLDS, found.detail          # every recomputed share on the reported side
     assert "s_g: reported 75.0 %, not in Tables 8–11 → not testable here" in found.detail
     assert "(1 not testable here)" in found.detail
     nothing = claim("table1")(_paper_main(metrics=()).__class__(frame=pd.DataFrame(
         columns=["study", "dataset", "method", "seed", "metric", "value"]), source="paper"))
-    assert nothing.verdict == C.UNTESTABLE
+    assert nothing.verdict == V.UNTESTABLE
     # a correlation names exactly what is missing, in words
     corr = claim("corr_dc_g")(_paper_main())
-    assert corr.verdict == C.UNTESTABLE and corr.detail == "no S_G"
+    assert corr.verdict == V.UNTESTABLE and corr.detail == "no S_G"
     assert "S_DC" not in corr.detail.split("cannot")[0].replace("r(S_DC, S_G)", "")   # S_DC is there: not named
 
 
 def test_equal_reported_means_are_a_tie_not_the_other_way():
     f = pd.DataFrame([dict(study="main", dataset="d", method=m, seed=0, metric="s_dc", value=v)
                       for m, v in (("ddim", 0.88), ("taba", 0.99), ("edm", 0.88))])
-    found = claim("collapse_sdc")(S.Evidence(frame=f, source="paper"))
-    assert found.verdict == C.INCONCLUSIVE and "(tie)" in found.detail
+    found = claim("collapse_sdc")(EV.Evidence(frame=f, source="paper"))
+    assert found.verdict == V.INCONCLUSIVE and "(tie)" in found.detail
     f.loc[f["method"] == "edm", "value"] = 0.80                 # now the other way: does not hold
-    assert claim("collapse_sdc")(S.Evidence(frame=f, source="paper")).verdict == C.FAILS
+    assert claim("collapse_sdc")(EV.Evidence(frame=f, source="paper")).verdict == V.FAILS
     rule = C.RULES[next(c.by for c in C.CLAIMS if c.key == "collapse_sdc")]
     assert "two equal means are a tie" in rule and "inconclusive" in rule
 
@@ -88,10 +90,10 @@ def test_a_share_over_too_few_comparisons_is_inconclusive():
     found = C.chapter_verdicts(_x0_results()).set_index("claim").loc["x0_cure"]
     # two comparisons left (ddim, taba): S_DC lost in both, which over enough comparisons would not hold
     assert "s_dc: 0.0 % [0.0, 0.0] of 2 " in found.numbers            # ovg x4 failed on every sample: no comparison
-    assert 2 < MIN_COMPARISONS and found.verdict == C.INCONCLUSIVE
+    assert 2 < MIN_COMPARISONS and found.verdict == V.INCONCLUSIVE
     # with three factors there are enough comparisons: the same losses now do not hold
     many = C.chapter_verdicts(_x0_results(factors=(2, 4, 8))).set_index("claim").loc["x0_cure"]
-    assert "s_dc: 0.0 % [0.0, 0.0] of 6 " in many.numbers and many.verdict == C.FAILS
+    assert "s_dc: 0.0 % [0.0, 0.0] of 6 " in many.numbers and many.verdict == V.FAILS
 
 
 def test_the_pca_claim_needs_several_sparsity_levels():
@@ -100,13 +102,13 @@ def test_the_pca_claim_needs_several_sparsity_levels():
                           coords={"series": series, "method": ("series", ["ddim"] * (len(series) - 1) + ["gaussian"]),
                                   "factor": ("series", factors)})
 
-    one = claim("pca_collapse")(S.Evidence(frame=pd.DataFrame(), extra={"pca_collapse": {
+    one = claim("pca_collapse")(EV.Evidence(frame=pd.DataFrame(), extra={"pca_collapse": {
         "edges": res(["ddim", "gaussian"], [0, 0], [50, 110])}}))
-    assert one.verdict == C.UNTESTABLE and "one sparsity level (" in one.detail
-    both = claim("pca_collapse")(S.Evidence(frame=pd.DataFrame(), extra={"pca_collapse": {
+    assert one.verdict == V.UNTESTABLE and "one sparsity level (" in one.detail
+    both = claim("pca_collapse")(EV.Evidence(frame=pd.DataFrame(), extra={"pca_collapse": {
         "edges": res(["ddim", "gaussian"], [0, 0], [50, 110]),
         "sr": res(["ddim x2", "ddim x4", "gaussian"], [2, 4, 0], [90, 60, 110])}}))
-    assert both.verdict == C.HOLDS and "(1 not testable here)" in both.detail   # judged on sr alone
+    assert both.verdict == V.HOLDS and "(1 not testable here)" in both.detail   # judged on sr alone
 
 
 def test_the_pca_reference_is_computed_not_one_half():

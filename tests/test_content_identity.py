@@ -13,11 +13,11 @@ import torch
 from safetensors.torch import save_file
 
 from spectral_collapse import digest
-from spectral_collapse.pipeline.runner import DAMAGED, checkpoint_digest
 from spectral_collapse.studies.content import content_inputs
-from spectral_collapse.studies.models import folder_signature
+from spectral_collapse.digest import tree_sha256
 from spectral_collapse.studies.registry import study_spec
-from spectral_collapse.train.cache import CheckpointCorrupt, check_weight_hashes, write_weight_hashes
+from spectral_collapse.train.cache import (CheckpointCorrupt, DAMAGED, check_weight_hashes, checkpoint_digest,
+                                           write_weight_hashes)
 
 
 @pytest.fixture
@@ -122,9 +122,9 @@ def test_a_users_model_with_flipped_weights_is_another_model(tmp_path):
     save_file({"w": torch.linspace(-1, 1, 64)}, str(model / "unet" / "diffusion_pytorch_model.safetensors"))
     spec = study_spec("pareto", dataset="folder:" + str(_image_folder(tmp_path / "d")), profile="smoke",
                       model=str(model))
-    sig, key = folder_signature(model), content_inputs(spec)["model"]
+    sig, key = tree_sha256(model), content_inputs(spec)["model"]
     flip_keeping_stamp(model / "unet" / "diffusion_pytorch_model.safetensors")
-    assert folder_signature(model) != sig          # the process's loaded model (keyed by it) is not reused
+    assert tree_sha256(model) != sig          # the process's loaded model (keyed by it) is not reused
     assert content_inputs(spec)["model"] != key  # nor are stored results computed from the old bytes
 
 

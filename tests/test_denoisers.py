@@ -12,7 +12,8 @@ import torch
 from conftest import KINDS, STDS, closed_form, oracle_denoiser
 from torch import nn
 
-from spectral_collapse.models.denoisers import EDMDenoiser, EpsDenoiser, Prediction, make_denoiser
+from spectral_collapse.models.denoisers import EDMDenoiser, EpsDenoiser, make_denoiser
+from spectral_collapse.models.base import Prediction
 from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 

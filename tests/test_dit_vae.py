@@ -13,8 +13,8 @@ import math
 import pytest
 import torch
 
-from spectral_collapse.models.backbones import (DiTConfig, UNetConfig, backbone_from_dict, build_backbone, dit_preset,
-                                                count_parameters, reshaped)
+from spectral_collapse.models.backbones import (DiTConfig, UNetConfig, build_backbone, count_parameters, dit_preset,
+                                                reshaped)
 from spectral_collapse.models.denoisers import make_denoiser
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.models.vae import (LatentDomains, LatentSpace, PretrainedVAE, VAEConfig, build_vae,
@@ -91,11 +91,11 @@ def test_dit_presets_match_the_dit_paper_sizes():
 
 def test_backbone_dicts_round_trip_and_unet_dicts_are_unchanged():
     for cfg in (TINY_DIT, UNetConfig()):
-        assert backbone_from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+        assert UNetConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
         assert UNetConfig.from_dict(cfg.to_dict()) == cfg  # the trainer's ModelSpec.from_dict path
     assert "kind" in UNetConfig().to_dict() and UNetConfig().to_dict()["kind"] == "unet"
     with pytest.raises(ValueError, match="valid kinds: unet, dit"):
-        backbone_from_dict({"kind": "mlp"})
+        UNetConfig.from_dict({"kind": "mlp"})
     assert reshaped(UNetConfig(), 3, 32) == UNetConfig()
     r = reshaped(TINY_DIT, 4, 16)
     assert (r.in_channels, r.out_channels, r.sample_size) == (4, 4, 16)
@@ -103,7 +103,8 @@ def test_backbone_dicts_round_trip_and_unet_dicts_are_unchanged():
 
 def test_dit_checkpoint_trains_saves_and_loads(tmp_path):
     from spectral_collapse.data import load_dataset
-    from spectral_collapse.train.trainer import ModelSpec, TrainConfig, load_trained, train
+    from spectral_collapse.train.trainer import load_trained, train
+    from spectral_collapse.train.config import ModelSpec, TrainConfig
 
     data = load_dataset("ihc-sr", size=8, factor=2)
     spec = ModelSpec(backbone=TINY_DIT, parameterization="eps")
@@ -212,7 +213,7 @@ def test_latent_domains_serve_the_latents_of_the_drawn_dihedral_views():
 def test_profile_defaults_keep_the_main_models_specs():
     """The ablation axes must not change the main models (their checkpoint hashes)."""
     from spectral_collapse.studies.profiles import PROFILES
-    from spectral_collapse.train.trainer import ModelSpec
+    from spectral_collapse.train.config import ModelSpec
 
     for name in ("smoke", "quick"):
         p = PROFILES[name]

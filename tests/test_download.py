@@ -24,6 +24,7 @@ from spectral_collapse.data import bbbc021 as bbbc
 from spectral_collapse.data import download as dl
 from spectral_collapse.data import extract
 from spectral_collapse.data import edges2shoes as e2s
+from spectral_collapse.digest import read_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -413,7 +414,7 @@ def test_bbbc021_files_are_each_locked(tmp_path):
         locked = dl.read_lock(root / dl.LOCK_NAME)
         assert sorted(locked) == ["bbbc021/BBBC021_v1_image.csv", "bbbc021/BBBC021_v1_images_Week1_22123.zip"]
         plate = root / "bbbc021" / "downloads" / "BBBC021_v1_images_Week1_22123.zip"
-        assert locked["bbbc021/" + plate.name]["sha256"] == dl.sha256_file(plate)
+        assert locked["bbbc021/" + plate.name]["sha256"] == read_sha256(plate)
         plate.write_bytes((tmp_path / "srv" / "BBBC021_v1_images_Week2_24121.zip").read_bytes())  # swapped plates
         with pytest.raises(dl.IntegrityError, match="BBBC021_v1_images_Week1_22123.zip"):
             dl.prepare_dataset("bbbc021", root, progress=False)

@@ -24,7 +24,8 @@ from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.train.losses import BANDS, heldout_loss, heldout_set
 from spectral_collapse.train.losses import mean_loss, diffusion_loss, sample_sigmas
-from spectral_collapse.train.trainer import ModelSpec, TrainConfig, train
+from spectral_collapse.train.trainer import train
+from spectral_collapse.train.config import ModelSpec, TrainConfig
 
 F64 = torch.float64
 S = 0.6
@@ -232,7 +233,8 @@ def test_the_verdicts_are_read_from_the_numbers(flow_run):
     from spectral_collapse.metrics.intervals import MIN_EFFECT, paired_ci, three_way
     from spectral_collapse.studies.aggregate import crop_values
     from spectral_collapse.studies.flow_collapse import SCALED_LABEL, findings
-    from spectral_collapse.studies.verdicts import FAILS, HOLDS, signed
+    from spectral_collapse.studies.verdicts import FAILS, HOLDS
+    from spectral_collapse.text import signed
 
     ds, _, _ = flow_run
     found = findings(ds)

@@ -376,7 +376,7 @@ def test_a_folder_warning_reaches_the_results_and_the_chapter(tmp_path, ckpts, f
     library noise."""
     import re
 
-    from spectral_collapse.pipeline.notebook import run_notes
+    from spectral_collapse.pipeline.parameters import run_notes
 
     root = _paired_tests(_pools(tmp_path / "p"))
     if fault == "duplicate":

@@ -21,8 +21,8 @@ def _cmp(failed: dict) -> pd.DataFrame:
 
 def test_a_failed_method_is_named_as_failed_beside_the_paper():
     from spectral_collapse.plotting.main_results import paper_bars
-    from spectral_collapse.studies.tables import failed_label
-    from spectral_collapse.studies.method_labels import method_name
+    from spectral_collapse.studies.aggregate import failed_label
+    from spectral_collapse.reference.method_names import method_name
 
     spec = json.loads(paper_bars(_cmp({"bdia": 17}), order=["ddim", "ovg", "bdia"]).to_json())
     data = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
@@ -101,7 +101,7 @@ def test_per_arm_scores_sit_on_a_fitted_axis_with_their_intervals():
 
 def test_every_method_of_the_fig2_table_has_a_group():
     from spectral_collapse.plotting.figures import FIG2_METHODS as _FIG2_METHODS, fig2_rows
-    from spectral_collapse.studies.method_labels import method_name
+    from spectral_collapse.reference.method_names import method_name
 
     ds = xr.Dataset({"s_hf": (("method", "sample"), np.ones((len(_FIG2_METHODS), 3)))},
                     coords={"method": list(_FIG2_METHODS), "sample": np.arange(3)})

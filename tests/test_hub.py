@@ -24,7 +24,8 @@ import torch
 from spectral_collapse.inversion import METHODS, OVG, Euler, default_sigmas, get_method, translate
 from spectral_collapse.models import UnsupportedModelError, from_diffusers
 from spectral_collapse.models.denoisers import EpsDenoiser, ModelPair, VDenoiser, X0Denoiser, make_denoiser
-from spectral_collapse.models.hub import folder_digest, schedule_from_config
+from spectral_collapse.models.hub import folder_digest
+from spectral_collapse.models.hub_folder import schedule_from_config
 
 F64 = torch.float64
 PREDICTIONS = {"epsilon": EpsDenoiser, "sample": X0Denoiser, "v_prediction": VDenoiser}

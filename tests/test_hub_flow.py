@@ -24,7 +24,7 @@ from spectral_collapse.inversion import METHODS, OVG, TABA, Euler, default_sigma
 from spectral_collapse.models import UnsupportedModelError, from_diffusers
 from spectral_collapse.models.denoisers import EDMDenoiser, EDMVDenoiser
 from spectral_collapse.models.flow import FlowDenoiser, FlowSchedule
-from spectral_collapse.models.hub import schedule_from_config
+from spectral_collapse.models.hub_folder import schedule_from_config
 from spectral_collapse.models.schedules import ZeroTerminalSNRSchedule
 
 F64 = torch.float64

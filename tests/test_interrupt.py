@@ -112,10 +112,11 @@ def test_a_second_process_waits_for_the_checkpoint_being_trained_and_reuses_it(t
 
     from spectral_collapse.train import trainer
     from spectral_collapse.train.cache import checkpoint_dir, checkpoint_lock
+    from spectral_collapse.train.config import full_config
 
     p = get_profile("smoke")
     spec, cfg, data = p.model_spec("eps"), p.train_config("eps"), dataset_for("smoke", "ihc-sr")
-    ckpt = checkpoint_dir("shared", trainer.full_config(spec, cfg, data), tmp_path)
+    ckpt = checkpoint_dir("shared", full_config(spec, cfg, data), tmp_path)
     trained, real = [], trainer._train
     monkeypatch.setattr(trainer, "_train", lambda *a, **kw: trained.append(1) or real(*a, **kw))
     got = {}
@@ -125,7 +126,7 @@ def test_a_second_process_waits_for_the_checkpoint_being_trained_and_reuses_it(t
         waiter.start()
         waiter.join(timeout=3)
         assert waiter.is_alive() and not trained  # waits, does not train a second copy
-        first = real(spec, cfg, data, trainer.full_config(spec, cfg, data), ckpt, name="shared", progress=False,
+        first = real(spec, cfg, data, full_config(spec, cfg, data), ckpt, name="shared", progress=False,
                      stop_after=None, accelerator=None)
     waiter.join(timeout=300)
     assert not waiter.is_alive() and not trained  # it loaded the finished checkpoint

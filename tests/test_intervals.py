@@ -102,7 +102,7 @@ def test_controls_are_scored_like_methods_and_a_metric_that_rewards_copying_is_f
 
     from spectral_collapse.data import load_dataset
     from spectral_collapse.studies.tables import control_beyond, control_rows, format_summary
-    from spectral_collapse.studies.translation import control_scores, scoring_settings
+    from spectral_collapse.studies.controls import control_scores, scoring_settings
 
     d = load_dataset("ihc-sr", size=16, factor=4)
     src, gt = d.test_source[:12], d.test_target[:12]

@@ -11,10 +11,10 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import tiny_training
-from spectral_collapse.data.unpaired import UnpairedDomains
-from spectral_collapse.train.lockstep import (Job, device_pools, draw_batch, portable_optimizer_state, schedule_state,
-                                              train_lockstep)
-from spectral_collapse.train.trainer import TrainConfig, train
+from spectral_collapse.data.unpaired import UnpairedDomains, draw_batch
+from spectral_collapse.train.lockstep import Job, device_pools, portable_optimizer_state, schedule_state, train_lockstep
+from spectral_collapse.train.trainer import train
+from spectral_collapse.train.config import TrainConfig
 
 
 def pool_data(seed: int = 0, name: str = "pools") -> UnpairedDomains:

@@ -12,7 +12,7 @@ from conftest import oracle_denoiser
 from spectral_collapse.inversion import TABA, Euler
 from spectral_collapse.pipeline.memo import Memo, fingerprint
 from spectral_collapse.studies.cells import StudyContext, NoCache, invert_cell, translate_cell
-from spectral_collapse.studies.translation import MethodSpec
+from spectral_collapse.studies.method_labels import MethodSpec
 
 
 def _x(n=3, seed=0):

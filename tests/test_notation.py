@@ -31,7 +31,7 @@ BOOK = ROOT / "book"
 
 @functools.lru_cache(maxsize=None)
 def method_keys() -> tuple[str, ...]:
-    from spectral_collapse.studies.method_labels import METHOD_NAMES
+    from spectral_collapse.reference.method_names import METHOD_NAMES
 
     # "copy" is also an English word; the other labels (and controls) are identifiers
     return tuple(k for k, name in METHOD_NAMES.items() if k != name and k != "copy")
@@ -294,8 +294,8 @@ def test_method_names_cover_every_label_and_read_in_legends():
     import pandas as pd
 
     from spectral_collapse.plotting.palette import METHOD_COLORS, method_color, method_dash, method_shape
-    from spectral_collapse.studies.method_labels import (BASELINE_LABELS, METHOD_NAMES, PAPER_LABELS,
-                                                         STABLE_OVG_LABEL, method_name)
+    from spectral_collapse.studies.method_labels import BASELINE_LABELS, PAPER_LABELS
+    from spectral_collapse.reference.method_names import METHOD_NAMES, STABLE_OVG_LABEL, method_name
 
     assert set(PAPER_LABELS) | set(BASELINE_LABELS) | {STABLE_OVG_LABEL} | set(METHOD_COLORS) <= set(METHOD_NAMES)
     assert method_name("ovg_edm") == "OVG + EDM" and method_name("arm 2") == "arm 2"
@@ -356,7 +356,8 @@ def test_generated_page_uses_one_notation(path):
 
 def test_chart_text_reads_in_reader_names():
     from spectral_collapse.plotting.labels import chart_label, chart_title, reader_spec
-    from spectral_collapse.studies.method_labels import METHOD_NAMES, VARIANT_NAMES
+    from spectral_collapse.studies.method_labels import VARIANT_NAMES
+    from spectral_collapse.reference.method_names import METHOD_NAMES
 
     assert chart_label("s_hf") == symbol("s_hf", "chart") and chart_label("eta_hf") == symbol("eta_hf", "chart")
     assert chart_label("eta_HF") == symbol("eta_hf", "chart") and chart_label("sigma") == "σ"

@@ -115,7 +115,7 @@ def test_a_saved_edit_passes_the_checks_and_runs_at_the_next_build(tmp_path):
 
 
 def test_parameters_table_shows_knobs_defaults_and_resolved_inputs():
-    from spectral_collapse.pipeline.notebook import parameters_table
+    from spectral_collapse.pipeline.parameters import parameters_table
 
     spec = registry.study_spec("main_results", dataset="ihc-sr", profile="quick", seeds="[0, 1]").with_inputs(
         pareto={"eta_hf": 0.3, "eta_lf": 0.05, "source": "Pareto sweep (maximin)"})
@@ -125,7 +125,7 @@ def test_parameters_table_shows_knobs_defaults_and_resolved_inputs():
                          "| profile | quick | given for this chapter |"]
     assert "| seeds | 0, 1 | given for this chapter |" in lines
     assert "| methods | the study's default set | the default |" in lines   # the registry's description
-    from spectral_collapse.plotting.labels import step_size   # step sizes in the book's one form
+    from spectral_collapse.text import step_size  # step sizes in the book's one form
     assert f"| from pareto | eta_hf = {step_size(0.3)}; eta_lf = {step_size(0.05)} | read by the run |" in lines
     key = registry.study_spec("metric_validation").with_inputs(main_results="ab" * 32)
     # another study's results by the first 12 hex digits of their key
@@ -141,7 +141,7 @@ def test_parameters_table_shows_the_values_a_default_knob_took_in_the_results():
     import numpy as np
     import xarray as xr
 
-    from spectral_collapse.pipeline.notebook import parameters_table
+    from spectral_collapse.pipeline.parameters import parameters_table
 
     spec = json.loads(registry.study_spec("main_results", dataset="ihc-sr", profile="quick").to_json())
     ds = xr.Dataset({"psnr": (("method", "seed"), np.zeros((2, 3)))},

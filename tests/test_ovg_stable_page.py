@@ -18,7 +18,8 @@ def _named_studies() -> set[str]:
 
 def test_the_page_names_the_studies_that_run_the_stable_form_by_default():
     from spectral_collapse.studies import ablations, flow_collapse, latents
-    from spectral_collapse.studies.method_labels import BASELINE_LABELS, PAPER_LABELS, STABLE_OVG_LABEL
+    from spectral_collapse.studies.method_labels import BASELINE_LABELS, PAPER_LABELS
+    from spectral_collapse.reference.method_names import STABLE_OVG_LABEL
 
     by_study = dict(ablations.STUDY_LABELS)
     defaults = {"flow_collapse": flow_collapse.FLOW_LABELS, "velocity": latents.VELOCITY_LABELS,
@@ -31,7 +32,7 @@ def test_the_named_studies_are_the_stored_results_that_hold_the_stable_form():
     import pytest
     import xarray as xr
 
-    from spectral_collapse.studies.method_labels import STABLE_OVG_LABEL
+    from spectral_collapse.reference.method_names import STABLE_OVG_LABEL
 
     files = sorted((ROOT / "data" / "results").glob("*/*-quick.nc"))
     if not files:

@@ -15,7 +15,7 @@ import pytest
 import xarray as xr
 
 from spectral_collapse.reference import paper_tables
-from spectral_collapse.studies.method_labels import method_name
+from spectral_collapse.reference.method_names import method_name
 
 ROOT = Path(__file__).resolve().parents[1]
 ABLATION_CHAPTERS = ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0")

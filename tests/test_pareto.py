@@ -16,8 +16,9 @@ import xarray as xr
 
 from spectral_collapse.plotting.pareto import grid_heatmaps
 from spectral_collapse.studies import pareto as P
+from spectral_collapse.studies import pareto_choice as PC
 from spectral_collapse.studies.registry import study_spec
-from spectral_collapse.studies.translation import OVG_DEFAULTS, ovg_setting
+from spectral_collapse.studies.method_labels import OVG_DEFAULTS, ovg_setting
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,16 +45,16 @@ def test_pareto_front_matches_brute_force(seed):
     x = rng.integers(0, 6, n).astype(float)
     y = rng.integers(0, 6, n).astype(float)
     x[rng.random(n) < 0.1] = np.nan
-    np.testing.assert_array_equal(P.pareto_front(x, y), brute_front(x, y))
+    np.testing.assert_array_equal(PC.pareto_front(x, y), brute_front(x, y))
 
 
 def test_pareto_front_continuous_points_and_errors():
     rng = np.random.default_rng(99)
     x, y = rng.random(200), rng.random(200)
-    np.testing.assert_array_equal(P.pareto_front(x, y), brute_front(x, y))
-    assert P.pareto_front([np.nan], [1.0]).tolist() == [False]
+    np.testing.assert_array_equal(PC.pareto_front(x, y), brute_front(x, y))
+    assert PC.pareto_front([np.nan], [1.0]).tolist() == [False]
     with pytest.raises(ValueError, match="same length"):
-        P.pareto_front([1, 2], [1])
+        PC.pareto_front([1, 2], [1])
 
 
 # ------------------------------------------------------------------------------------------- choice rule
@@ -63,28 +64,28 @@ def test_maximin_and_knee_choose_the_points_defined_by_the_rule():
     s_hf = np.array([1.00, 0.45, 0.70, 0.00, 0.60])
     s_lf = np.array([0.00, 0.99, 0.70, 1.00, 0.60])
     # maximin: min(scaled) is 0, 0.45, 0.70, 0 -> C
-    assert P.choose_operating_point(s_hf, s_lf, "maximin") == 2
+    assert PC.choose_operating_point(s_hf, s_lf, "maximin") == 2
     # knee: distance above the chord x + y = 1 is (x + y - 1) / sqrt(2): B 0.311 > C 0.283
-    assert P.choose_operating_point(s_hf, s_lf, "knee") == 1
+    assert PC.choose_operating_point(s_hf, s_lf, "knee") == 1
     # the rule works on min-max scaled axes, so it is invariant to a positive affine change of either score
-    assert P.choose_operating_point(0.2 + 0.1 * s_hf, 3 * s_lf - 1, "maximin") == 2
-    assert P.choose_operating_point(0.2 + 0.1 * s_hf, 3 * s_lf - 1, "knee") == 1
+    assert PC.choose_operating_point(0.2 + 0.1 * s_hf, 3 * s_lf - 1, "maximin") == 2
+    assert PC.choose_operating_point(0.2 + 0.1 * s_hf, 3 * s_lf - 1, "knee") == 1
 
 
 def test_choice_respects_eligibility_ties_and_bad_input():
     s_hf = np.array([0.5, 0.9, 0.5])
     s_lf = np.array([0.5, 0.9, 0.5])
-    assert P.choose_operating_point(s_hf, s_lf, eligible=[True, False, True], size=[3, 0, 1]) == 2  # tie -> smaller
-    assert P.choose_operating_point(s_hf, s_lf, eligible=[False, False, False]) is None
-    assert P.choose_operating_point([np.nan, 0.2], [0.1, 0.3]) == 1
+    assert PC.choose_operating_point(s_hf, s_lf, eligible=[True, False, True], size=[3, 0, 1]) == 2  # tie -> smaller
+    assert PC.choose_operating_point(s_hf, s_lf, eligible=[False, False, False]) is None
+    assert PC.choose_operating_point([np.nan, 0.2], [0.1, 0.3]) == 1
     with pytest.raises(ValueError, match="maximin, knee"):
-        P.choose_operating_point(s_hf, s_lf, rule="best")
+        PC.choose_operating_point(s_hf, s_lf, rule="best")
     # the chosen point is always on the front of the eligible points
     rng = np.random.default_rng(3)
     for _ in range(20):
         a, b = rng.random(9), rng.random(9)
-        for rule in P.RULES:
-            assert P.pareto_front(a, b)[P.choose_operating_point(a, b, rule)]
+        for rule in PC.RULES:
+            assert PC.pareto_front(a, b)[PC.choose_operating_point(a, b, rule)]
 
 
 def test_default_grid_is_centred_and_spans_two_decades():
@@ -101,16 +102,16 @@ def test_default_grid_is_centred_and_spans_two_decades():
 
 def test_the_exported_choice_says_where_it_comes_from_and_reaches_readers():
     spec = study_spec("main_results", dataset="ihc-sr", profile="smoke")
-    none = P.ovg_choice(None, spec)
+    none = PC.ovg_choice(None, spec)
     assert (none["eta_hf"], none["eta_lf"]) == (OVG_DEFAULTS["eta_hf"], OVG_DEFAULTS["eta_lf"])
     assert "no Pareto sweep stored for ihc-sr, smoke" in none["source"]
     good = synthetic_sweep([(0.9, 0.8), (0.5, 0.5), (0.95, 0.3), (0.2, 0.9)], {"ddim": (0.4, 0.7)})
-    got = P.ovg_choice(good, spec)
+    got = PC.ovg_choice(good, spec)
     assert (got["eta_hf"], got["eta_lf"]) == (1e-6, 1e-3) and "Pareto sweep" in got["source"]
     assert ovg_setting(spec.with_inputs(pareto=got)) == got
     diverged = good.copy()
     diverged.attrs["choices"] = "{}"  # every grid point of the primary base diverged: no stale choice survives
-    fallback = P.ovg_choice(diverged, spec)
+    fallback = PC.ovg_choice(diverged, spec)
     assert fallback["eta_hf"] == OVG_DEFAULTS["eta_hf"] and "free of failed samples" in fallback["source"]
     assert ovg_setting(spec)["source"].startswith("defaults")
 
@@ -131,8 +132,8 @@ def synthetic_sweep(ovg_points, baselines, primary="ovg") -> xr.Dataset:
     ds["baseline_s_lf"] = (("method", "sample"), b_lf)
     ds = ds.assign_coords(method=names)
     flat_hf, flat_lf = s_hf[0, ..., 0].ravel(), s_lf[0, ..., 0].ravel()
-    front = P.pareto_front(flat_hf, flat_lf).reshape(1, 2, 2)
-    k = P.choose_operating_point(flat_hf, flat_lf)
+    front = PC.pareto_front(flat_hf, flat_lf).reshape(1, 2, 2)
+    k = PC.choose_operating_point(flat_hf, flat_lf)
     chosen = np.zeros(4, bool)
     chosen[k] = True
     ds["on_front"] = (dims[:3], front)
@@ -197,7 +198,7 @@ def test_notebook_runs_on_smoke_and_exports_the_choice(tmp_path, monkeypatch):
     ds = xr.load_dataset(results / "pareto" / "ihc-sr-smoke.nc", engine="h5netcdf")
     assert ds.sizes["eta_hf"] == 2 and ds.sizes["eta_lf"] == 1 and ds.sizes["sample"] == 4
     assert list(ds["method"].values) == ["ddim"] and int(ds["chosen"].sum()) == 1
-    choice = P.ovg_choice(ds)
+    choice = PC.ovg_choice(ds)
     assert choice["eta_hf"] in (1e-7, 1e-5) and choice["eta_lf"] == 1e-3
     assert not list((results / "pareto").glob("*.json"))  # the choice lives in the results, not a side file
     nb = json.loads(out.read_text())
@@ -323,9 +324,9 @@ def test_the_choice_is_no_less_real_than_the_variants_unguided_method():
 def test_the_sweep_tunes_on_crops_the_tables_do_not_score():
     """Validation crops are one per block of the split (the same regions as the test crops), seeded, and never a
     test crop of any seed."""
-    from spectral_collapse.studies.pareto import validation_indices
+    from spectral_collapse.studies.splits import validation_indices
     from spectral_collapse.studies.splits import validation_crops
-    from spectral_collapse.studies.translation import test_subsets
+    from spectral_collapse.studies.splits import test_subsets
 
     val = validation_crops(64, 16)
     assert val == validation_crops(64, 16) and len(val) == 16
@@ -347,7 +348,7 @@ def test_the_sweep_tunes_on_crops_the_tables_do_not_score():
 
 
 def test_each_ovg_variant_runs_at_its_own_choice():
-    from spectral_collapse.studies.translation import method_specs
+    from spectral_collapse.studies.method_labels import method_specs
 
     per = {"ovg_edm": {"eta_hf": 3e-6, "eta_lf": 7e-3}}
     specs = {m.label: m for m in method_specs(["ovg", "ovg_edm", "ovg_taba"], eta_hf=1e-6, eta_lf=1e-2,
@@ -394,8 +395,8 @@ def test_a_point_restores_texture_better_than_the_baselines_only_in_band_and_bel
 def test_a_sweep_run_with_other_data_options_serves_no_reader():
     sweep = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.9, 0.9), (0.1, 0.1)], {"ddim": (0.5, 0.5)})
     sweep.attrs["spec"] = json.dumps({"params": {"data_options": {"factor": 2}}})
-    op = P.ovg_choice(sweep, study_spec("main_results", dataset="ihc-sr", profile="smoke"))
+    op = PC.ovg_choice(sweep, study_spec("main_results", dataset="ihc-sr", profile="smoke"))
     assert (op["eta_hf"], op["eta_lf"]) == (OVG_DEFAULTS["eta_hf"], OVG_DEFAULTS["eta_lf"])
     assert op["source"].startswith("defaults") and "data_options={'factor': 2} (this study: None)" in op["source"]
     assert "per_base" not in op
-    assert np.isnan(P.scaled([np.nan, np.nan])).all()      # nothing finite to scale: NaN stays NaN
+    assert np.isnan(PC.scaled([np.nan, np.nan])).all()      # nothing finite to scale: NaN stays NaN

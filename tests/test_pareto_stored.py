@@ -39,7 +39,8 @@ def test_the_sweep_tuned_on_interleaved_validation_crops_no_table_scores(dataset
 
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_each_stored_choice_is_the_rule_applied_to_the_stored_grid(dataset):
-    from spectral_collapse.studies.pareto import BAND_OF, BASE_OF, baseline_summary, choose_point, grid_summary
+    from spectral_collapse.studies.pareto import BAND_OF, baseline_summary, grid_summary
+    from spectral_collapse.studies.pareto_choice import BASE_OF, choose_point
 
     sweep = _load("pareto", dataset)
     grid = grid_summary(sweep)

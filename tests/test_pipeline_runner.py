@@ -178,7 +178,7 @@ def test_spec_parses_papermill_strings_once_and_rejects_bad_values():
 
 def test_a_dataset_named_like_a_task_behaves_as_the_task_it_declares(tmp_path, ckpts):
     """'my-sr-edges' declared generic: no SR factor in the checkpoint name, S_LF without the edge-map handling."""
-    from spectral_collapse.studies.translation import scoring_settings
+    from spectral_collapse.studies.controls import scoring_settings
 
     register_dataset("my-sr-edges", lambda *, size, factor, **kw: load_dataset("ihc-sr", size=size, factor=factor,
                                                                                 task=Task("generic")))
@@ -351,7 +351,7 @@ def test_a_users_diffusers_folder_is_keyed_by_its_files_not_called_damaged(tmp_p
     """The suite's checkpoints carry a weights.sha256.json; a folder with weights but no record is damaged. A
     diffusers model folder of a user's pipeline has no record by design: no digest (its files key the study)."""
     from spectral_collapse.models.examples import save_example
-    from spectral_collapse.pipeline.runner import DAMAGED, checkpoint_digest
+    from spectral_collapse.train.cache import DAMAGED, checkpoint_digest
 
     unet = save_example("ddpm", tmp_path / "pipe") / "unet"
     assert checkpoint_digest(unet) is None

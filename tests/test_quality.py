@@ -69,7 +69,7 @@ class BrightnessOracle(EpsDenoiser):
         return self.m[label] + b + torch.randn(n, 3, SIZE, SIZE, generator=g) * self.s
 
     def _predict(self, x, sigma, label):
-        from spectral_collapse.models.denoisers import Prediction
+        from spectral_collapse.models.base import Prediction
 
         P, sig = SIZE * SIZE, sigma.double().reshape(-1, 1, 1, 1)
         m = torch.tensor([self.m[int(k)] for k in label], dtype=torch.float64).reshape(-1, 1, 1, 1)
@@ -150,7 +150,7 @@ class EmpiricalDenoiser(EDMDenoiser):
         self.pools = {0: data.source.double().flatten(1), 1: data.target.double().flatten(1)}
 
     def _predict(self, x, sigma, label):
-        from spectral_collapse.models.denoisers import Prediction
+        from spectral_collapse.models.base import Prediction
 
         flat, s = x.double().flatten(1), sigma.double().reshape(-1, 1)
         x0 = torch.empty_like(flat)
@@ -254,7 +254,7 @@ class DriftingOracle(EDMDenoiser):
         self.c = c
 
     def _predict(self, x, sigma, label):
-        from spectral_collapse.models.denoisers import Prediction
+        from spectral_collapse.models.base import Prediction
 
         p = super()._predict(x, sigma, label)
         s = sigma.reshape(-1, 1, 1, 1).to(x.dtype)

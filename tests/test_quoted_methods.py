@@ -1,6 +1,7 @@
 """A method quoted as code in a sentence about results reads by its reader name; code that does more than name a
 method (a call, a list, a fenced block) stays as typed."""
-from spectral_collapse.studies.method_labels import METHOD_NAMES, name_quoted_methods
+from spectral_collapse.studies.method_labels import name_quoted_methods
+from spectral_collapse.reference.method_names import METHOD_NAMES
 
 
 def test_a_quoted_method_label_reads_by_its_name_and_other_code_stays():

@@ -248,7 +248,7 @@ def test_eps_vs_x0_notebook_on_bbbc021(real):
 def test_main_results_notebook_on_real_data(real, dataset, table, scale):
     """Table 2 layout: every method on the real test split, joined with the paper's Table 9 / 11 rows."""
     from spectral_collapse.studies.tables import paper_comparison
-    from spectral_collapse.studies.translation import PAPER_LABELS
+    from spectral_collapse.studies.method_labels import PAPER_LABELS
 
     nb = _execute(real, "main_results", dataset)
     ds = _results(real, "main_results", dataset)
@@ -272,6 +272,7 @@ def test_main_results_notebook_on_real_data(real, dataset, table, scale):
 def test_pareto_notebook_on_edges2shoes(real):
     """The OVG step-size sweep on real-format Edges2Shoes: grid of the smoke profile, the exported choice, grid table."""
     from spectral_collapse.studies import pareto as P
+    from spectral_collapse.studies.pareto_choice import ovg_choice
     from spectral_collapse.text import step_size
 
     nb = _execute(real, "pareto", "edges2shoes", n_images=SMOKE.n_test, extend=0)  # the grid as given
@@ -281,7 +282,7 @@ def test_pareto_notebook_on_edges2shoes(real):
     np.testing.assert_allclose(ds["eta_lf"].values, lf)
     assert sorted(map(str, ds["base"].values)) == sorted(P.BASES)
     assert ds["finite"].values.all() and np.isfinite(ds["s_hf"].values).all()
-    choice = P.ovg_choice(ds)
+    choice = ovg_choice(ds)
     assert "Pareto sweep" in choice["source"] and choice["eta_hf"] in hf and choice["eta_lf"] in lf
     table = _cell_text(nb, "grid_table(ds)")
     assert step_size(min(hf)) in table  # step sizes ~1e-6 shown, not rounded to 0

@@ -10,9 +10,8 @@ import xarray as xr
 from spectral_collapse.data import load_dataset
 from spectral_collapse.metrics import realism as rl
 from spectral_collapse.studies.controls import (CONTROLS, control_images, control_scores, noise_sigma,
-                                                rgb_detail_energy)
+                                                scoring_settings)
 from spectral_collapse.studies.realism import add_kid, realism_gate, texture_verdict, truth_band
-from spectral_collapse.studies.translation import scoring_settings
 
 N = 48
 
@@ -25,7 +24,7 @@ def _controls_only(name: str, energy_scale: float = 1.0):
     scoring = scoring_settings(d)
     src, gt = d.test_source[:N], d.test_target[:N]
     crops = list(range(N))
-    energy = energy_scale * rgb_detail_energy(gt, scoring["wavelet"]).mean()
+    energy = energy_scale * rl.hf_energy_rgb(gt, scoring["wavelet"]).mean()
     sigma = noise_sigma(gt, energy, crops, scoring["wavelet"])
     c = control_scores(src, gt, scoring, sigma=sigma, crops=crops)
     ds = c.rename({"sample": "crop_index"}).assign_coords(crop_index=np.arange(N), seed=[0])

@@ -43,10 +43,14 @@ from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.studies import profiles
 from spectral_collapse.studies.registry import study_spec
 from spectral_collapse.studies.store import ResultsFileError, results_path, save_results
-from spectral_collapse.studies.tables import format_summary, summary
+from spectral_collapse.studies.tables import format_summary
+from spectral_collapse.studies.aggregate import summary
 from spectral_collapse.pipeline.execute import run_studies
-from spectral_collapse.studies.translation import method_specs, run_translation_study
-from spectral_collapse.train.trainer import CheckpointCorrupt, CheckpointMismatch, load_trained, train
+from spectral_collapse.studies.translation import run_translation_study
+from spectral_collapse.studies.method_labels import method_specs
+from spectral_collapse.train.trainer import load_trained, train
+from spectral_collapse.train.cache import CheckpointCorrupt
+from spectral_collapse.train.config import CheckpointMismatch
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "errors.md"
@@ -473,7 +477,7 @@ BAD_INPUTS = [
              lambda t: OVG(eta_hf=-1e-6), ValueError, r"OVG step sizes must be finite and >= 0: eta_hf is negative \(-1e-06\)",
              r"pass eta_hf=0 or eta_lf=0 to switch a term off"),
     BadInput("ovg-step-size-not-a-number",
-             "an OVG step size that is not a number, in a study", "studies.translation.method_specs",
+             "an OVG step size that is not a number, in a study", "studies.method_labels.method_specs",
              lambda t: method_specs(["ovg"], eta_hf=float("nan"), eta_lf=1e-3), ValueError,
              r"must be finite and >= 0: eta_hf is not a number", r"switch a term off"),
     BadInput("zero-batch-size", "inversion batch size < 1", "run_translation_study",

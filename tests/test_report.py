@@ -266,7 +266,7 @@ def test_a_long_cell_draws_a_bar_naming_study_method_and_images_only_when_asked(
     from spectral_collapse.inversion import Euler
     from spectral_collapse.studies import cells as progress
     from spectral_collapse.studies.cells import StudyContext, translate_cell
-    from spectral_collapse.studies.translation import MethodSpec
+    from spectral_collapse.studies.method_labels import MethodSpec
 
     D = oracle_denoiser("eps")
     x = torch.randn(3, 3, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 0.5

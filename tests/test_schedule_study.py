@@ -54,7 +54,10 @@ def test_ddim_and_ovg_rows_are_the_main_results_cells(run):
     from spectral_collapse.studies.cells import StudyContext
     from spectral_collapse.studies.models import profile_models, spec_data
     from spectral_collapse.studies.profiles import get_profile
-    from spectral_collapse.studies.translation import method_specs, scored_cells, scoring_settings, test_subsets
+    from spectral_collapse.studies.translation import scored_cells
+    from spectral_collapse.studies.method_labels import method_specs
+    from spectral_collapse.studies.controls import scoring_settings
+    from spectral_collapse.studies.splits import test_subsets
 
     ds, tmp = run
     spec = registry.study_spec("ovg_schedule", dataset="ihc-sr", profile="smoke")

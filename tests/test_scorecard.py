@@ -10,7 +10,9 @@ import xarray as xr
 
 from spectral_collapse.reference import paper_tables
 from spectral_collapse.studies import claims as C
+from spectral_collapse.studies import verdicts as V
 from spectral_collapse.studies import scorecard as S
+from spectral_collapse.studies import evidence as EV
 from spectral_collapse.studies.shares import share_table
 from spectral_collapse.studies.store import results_path, save_results
 
@@ -67,7 +69,7 @@ def test_scorecard_join_on_synthetic_results(tmp_path):
     write(tmp_path, "backbone_ablation", "ihc-sr", ablation_ds("backbone", ["unet", "dit"]))
     write(tmp_path, "scale_factor", "ihc-sr", ablation_ds("factor", [2, 4, 8]))
     write(tmp_path, "main_results", "ihc-sr", main_ds("ihc-sr"), profile="smoke")  # another profile: ignored
-    ev = S.load_evidence(tmp_path, "quick")
+    ev = EV.load_evidence(tmp_path, "quick")
     card = S.scorecard(ev)
     paper = paper_tables()
     assert len(card) == len(paper)                       # a left join: every paper number once
@@ -105,7 +107,7 @@ def test_real_dataset_replaces_its_bundled_stand_in(tmp_path):
     real["psnr"] = real["psnr"] + 5
     write(tmp_path, "main_results", "bbbc021", real)
     write(tmp_path, "main_results", "bbbc021x8", main_ds("bbbc021", factor=8))  # a second real run at x8 -> Table 8
-    card = S.scorecard(S.load_evidence(tmp_path, "quick"))
+    card = S.scorecard(EV.load_evidence(tmp_path, "quick"))
     r9 = card[(card.table == "table9") & (card.method == "ddim") & (card.metric == "psnr")].iloc[0]
     assert r9.ours_mean == pytest.approx(np.mean([per_seed_values("ddim", "psnr", s, True) for s in (0, 1, 2)]) + 5)
     assert r9.real and r9.ours_from == "main_results bbbc021 x16"
@@ -123,16 +125,16 @@ def test_table6_share_from_eps_vs_x0(tmp_path):
     ds = xr.concat([ds.expand_dims(factor=[f]) for f in (2, 4, 8)], "factor")
     ds.attrs["dataset"] = "ihc-sr"
     write(tmp_path, "eps_vs_x0", "ihc-sr", ds)
-    card = S.scorecard(S.load_evidence(tmp_path, "quick")).set_index(["table", "metric"])
+    card = S.scorecard(EV.load_evidence(tmp_path, "quick")).set_index(["table", "metric"])
     assert card.loc[("table6", "s_hf"), "ours_mean"] == 1.0
     assert card.loc[("table6", "psnr"), "ours_mean"] == 0.0
     assert card.loc[("table6", "lpips"), "ours_mean"] == 1.0
     assert card.loc[("table6", "s_dc"), "ours_mean"] == 0.0   # equal is not an improvement
     assert card.loc[("table6", "s_hf"), "ours_n"] == 3 * 3  # methods x factors: seeds pool into one comparison
-    claims = C.evaluate_claims(S.load_evidence(tmp_path, "quick")).set_index("claim")
+    claims = C.evaluate_claims(EV.load_evidence(tmp_path, "quick")).set_index("claim")
     # S_DC did not improve, so "x0 improves S_HF and S_DC in most cases" fails; PSNR got worse, S_LF tied
-    assert claims.loc["x0_cure", "verdict"] == C.FAILS
-    assert claims.loc["x0_structure", "verdict"] == C.HOLDS
+    assert claims.loc["x0_cure", "verdict"] == V.FAILS
+    assert claims.loc["x0_structure", "verdict"] == V.HOLDS
 
 
 def test_a_share_against_a_hand_count():
@@ -151,14 +153,14 @@ def claims_for(tmp_path, good: bool) -> pd.DataFrame:
     write(root, "main_results", "ihc-sr", main_ds("ihc-sr", good=good))
     write(root, "main_results", "ihc-edges", main_ds("ihc-edges", good=good))
     write(root, "backbone_ablation", "ihc-sr", ablation_ds("backbone", ["unet", "dit"], good=good))
-    return C.evaluate_claims(S.load_evidence(root, "quick")).set_index("claim")
+    return C.evaluate_claims(EV.load_evidence(root, "quick")).set_index("claim")
 
 
 def test_claims_hold_on_results_that_tell_the_papers_story(tmp_path):
     c = claims_for(tmp_path, good=True)
     for key in ("collapse_sdc", "collapse_shf", "table1", "corr_hf_dc", "corr_dc_g", "tradeoff_lf_dc", "edm_tradeoff",
                 "ovg_vs_ddim", "taba_structure", "ovg_front", "ovg_edm_lpips", "backbone"):
-        assert c.loc[key, "verdict"] == C.HOLDS, (key, c.loc[key, "our numbers"])
+        assert c.loc[key, "verdict"] == V.HOLDS, (key, c.loc[key, "our numbers"])
     assert "ihc-sr: S_DC ddim − taba" in c.loc["collapse_sdc", "our numbers"]
     assert "Pearson r = +" in c.loc["corr_hf_dc", "our numbers"]
 
@@ -166,7 +168,7 @@ def test_claims_hold_on_results_that_tell_the_papers_story(tmp_path):
 def test_claims_fail_on_results_that_contradict_it(tmp_path):
     c = claims_for(tmp_path, good=False)
     for key in ("collapse_sdc", "collapse_shf", "table1", "ovg_vs_ddim", "backbone"):
-        assert c.loc[key, "verdict"] == C.FAILS, (key, c.loc[key, "our numbers"])
+        assert c.loc[key, "verdict"] == V.FAILS, (key, c.loc[key, "our numbers"])
     # the backbone check fails on one of the two arms only (both of its comparisons), and says so
     detail = c.loc["backbone", "our numbers"]
     assert detail.startswith("2 of 4 hold")
@@ -179,33 +181,33 @@ def test_correlation_claim_holds_and_fails():
     def ev(hf):
         f = pd.DataFrame({"study": "main", "dataset": "ihc-sr", "method": [f"m{i}" for i in range(12)] * 2, "seed": 0,
                           "metric": ["s_dc"] * 12 + ["s_hf"] * 12, "value": np.r_[dc, hf]})
-        return S.Evidence(frame=f)
+        return EV.Evidence(frame=f)
     test = next(c.test for c in C.CLAIMS if c.key == "corr_hf_dc")
-    assert test(ev(0.5 * dc + 0.01 * rng.random(12))).verdict == C.HOLDS
+    assert test(ev(0.5 * dc + 0.01 * rng.random(12))).verdict == V.HOLDS
     found = test(ev(1 - dc))
-    assert found.verdict == C.FAILS and "r = -1.00" in found.detail
-    assert test(ev(np.full(12, 0.3))).verdict == C.UNTESTABLE   # no variation: no correlation to speak of
+    assert found.verdict == V.FAILS and "r = -1.00" in found.detail
+    assert test(ev(np.full(12, 0.3))).verdict == V.UNTESTABLE   # no variation: no correlation to speak of
 
 
 def test_claims_without_results_are_not_testable_and_paper_side_is_computed():
-    empty = S.load_evidence("/nonexistent-results-root", "quick")
+    empty = EV.load_evidence("/nonexistent-results-root", "quick")
     c = C.evaluate_claims(empty).set_index("claim")
-    assert (c["verdict"] == C.UNTESTABLE).all()
-    assert set(c["paper's tables"]) <= {C.HOLDS, C.FAILS, C.INCONCLUSIVE, C.UNTESTABLE}
+    assert (c["verdict"] == V.UNTESTABLE).all()
+    assert set(c["paper's tables"]) <= {V.HOLDS, V.FAILS, V.INCONCLUSIVE, V.UNTESTABLE}
     # inconclusive on the paper's tables only where reported means tie: Table 10 has EDM and DDIM at S_DC 0.880
-    assert c.loc["collapse_sdc", "paper's tables"] == C.INCONCLUSIVE
+    assert c.loc["collapse_sdc", "paper's tables"] == V.INCONCLUSIVE
     assert "S_DC ddim 0.880 vs edm 0.880 (tie)" in c.loc["collapse_sdc", "paper numbers"]
     # Table 1 recomputed from Tables 8-11, which give no S_G: S_G is not testable, the rest decides (all agree)
-    assert c.loc["table1", "paper's tables"] == C.HOLDS
+    assert c.loc["table1", "paper's tables"] == V.HOLDS
     assert "s_g: reported 75.0 %, not in Tables 8–11" in c.loc["table1", "paper numbers"]
-    assert c.loc["corr_dc_g", "paper's tables"] == C.UNTESTABLE
+    assert c.loc["corr_dc_g", "paper's tables"] == V.UNTESTABLE
     assert c.loc["corr_dc_g", "paper numbers"] == "no S_G"
     # computed from the paper's own tables: Table 5 gives DDIM S_DC 0.97, 0.69, 0.88 at x8, x16, x32 (not monotone)
-    assert c.loc["scale_monotone", "paper's tables"] == C.FAILS
+    assert c.loc["scale_monotone", "paper's tables"] == V.FAILS
     assert "x8 0.970," in c.loc["scale_monotone", "paper numbers"]
     # the text's "17-35 %" against Table 6's 79.3 % PSNR: the paper's own table contradicts the claim
-    assert c.loc["x0_structure", "paper's tables"] == C.FAILS
-    assert c.loc["backbone", "paper's tables"] == C.HOLDS
+    assert c.loc["x0_structure", "paper's tables"] == V.FAILS
+    assert c.loc["backbone", "paper's tables"] == V.HOLDS
     assert len(c) == len(C.CLAIMS) and c.index.is_unique
 
 

@@ -18,7 +18,7 @@ HYPHEN_RANGE = re.compile(r"(?<![\w.\-/])\d+-\d+(?![\w./])")   # "Tables 8-11": 
 
 def _paper_claims():
     from spectral_collapse.studies.claims import evaluate_claims
-    from spectral_collapse.studies.scorecard import Evidence, paper_evidence
+    from spectral_collapse.studies.evidence import Evidence, paper_evidence
 
     return evaluate_claims(Evidence(frame=pd.DataFrame(columns=["study"])), paper_evidence())
 

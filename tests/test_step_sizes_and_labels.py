@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spectral_collapse.plotting.labels import chart_label, chart_title, step_size, step_sizes
+from spectral_collapse.plotting.labels import chart_label, chart_title
+from spectral_collapse.text import step_size, step_sizes
 from spectral_collapse.plotting.reader import table_numbers
 
 # an exponent as code writes it ("1e-06", "1E-5"), or a decimal step size of the grid ("0.0001"): never read
@@ -137,7 +138,7 @@ def test_the_flow_remedys_reader_name_is_one_name_everywhere():
     scale the flow study applies."""
     from spectral_collapse.plotting.labels import chart_names
     from spectral_collapse.studies.flow_collapse import LATENT_SCALE, SCALED_LABEL
-    from spectral_collapse.studies.method_labels import METHOD_NAMES
+    from spectral_collapse.reference.method_names import METHOD_NAMES
 
     assert METHOD_NAMES[SCALED_LABEL] == chart_names()[SCALED_LABEL]
     assert f"{LATENT_SCALE:g}" in METHOD_NAMES[SCALED_LABEL]

@@ -99,7 +99,7 @@ def test_min_snr_weights_and_the_same_loss_in_eps_and_x0_form():
 
 
 def test_unweighted_training_keeps_its_checkpoint_hash():
-    from spectral_collapse.train.trainer import ModelSpec, TrainConfig, full_config
+    from spectral_collapse.train.config import ModelSpec, TrainConfig, full_config
 
     class Data:
         name, meta = "d", {}

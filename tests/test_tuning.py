@@ -115,7 +115,7 @@ def test_taba_structure_judges_taba_against_the_variant_best_on_validation(tmp_p
     from test_scorecard import main_ds, write
 
     from spectral_collapse.studies import claims as C
-    from spectral_collapse.studies.scorecard import load_evidence
+    from spectral_collapse.studies.evidence import load_evidence
 
     main = main_ds("ihc-sr")                 # on test, ovg_edm has the highest S_LF of the three variants
     assert float(main["s_lf"].sel({"method": "ovg_edm"}).mean()) > float(main["s_lf"].sel({"method": "ovg"}).mean())

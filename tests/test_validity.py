@@ -72,7 +72,7 @@ def test_coinciding_methods_are_counted_once_in_shares():
     a = np.arange(12.0).reshape(3, 4)
     ds = _results({"ddim": a, "null_class": a + 1, "direct_inversion": a + 1, "taba": a + 5})
     assert coinciding_methods(ds) == {"direct_inversion": "null_class"}
-    from spectral_collapse.studies.scorecard import long_frame
+    from spectral_collapse.studies.evidence import long_frame
 
     f = long_frame(ds, "main", "toy")
     kept, why = countable(f)

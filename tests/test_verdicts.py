@@ -12,9 +12,11 @@ from spectral_collapse.metrics.intervals import MIN_EFFECT, paired_ci
 from spectral_collapse.studies import claim_checks as K
 from spectral_collapse.studies import claims as C
 from spectral_collapse.studies import scorecard as S
+from spectral_collapse.studies import evidence as EV
 from spectral_collapse.studies import shares as SH
 from spectral_collapse.studies import verdicts as V
 
+from spectral_collapse import text as TX
 N, SEEDS = 16, (0, 1, 2)   # 16 crops per seed, the seeds on disjoint crops: 48 crops in all
 RNG = np.random.default_rng(7)
 
@@ -32,12 +34,12 @@ def crops(values: dict, metric: str, dataset: str = "d", study: str = "main", se
     return pd.DataFrame(rows)
 
 
-def evidence(*parts: pd.DataFrame, source: str = "ours", frame_only: bool = False) -> S.Evidence:
+def evidence(*parts: pd.DataFrame, source: str = "ours", frame_only: bool = False) -> EV.Evidence:
     """Evidence whose per-seed frame is the mean of its per-crop rows (the crops dropped when ``frame_only``)."""
     cr = pd.concat(parts, ignore_index=True)
     keys = [c for c in cr.columns if c not in ("sample", "crop", "value")]
     frame = cr.groupby(keys, dropna=False)["value"].mean().reset_index()
-    return S.Evidence(frame=frame, source=source) if frame_only else S.Evidence(frame=frame, crops=cr, source=source)
+    return EV.Evidence(frame=frame, source=source) if frame_only else EV.Evidence(frame=frame, crops=cr, source=source)
 
 
 def claim(key: str):
@@ -75,7 +77,7 @@ def test_the_paired_interval_is_paired_ci_over_the_crops():
     a, b = V.paired_units(ev.crops[ev.crops["metric"] == "s_hf"], "ovg", "ddim")
     np.testing.assert_array_equal(a, ovg.ravel())
     np.testing.assert_array_equal(b, ddim.ravel())
-    text = f"d: S_HF ovg − ddim {V.signed(ci.mean)} [{V.signed(ci.lo)}, {V.signed(ci.hi)}], {ci.n} crops → "
+    text = f"d: S_HF ovg − ddim {TX.signed(ci.mean)} [{TX.signed(ci.lo)}, {TX.signed(ci.hi)}], {ci.n} crops → "
     found = claim("ovg_vs_ddim")(ev)
     assert text in found.detail and ci.n == len(SEEDS) * N
 
@@ -103,7 +105,7 @@ def test_paper_evidence_without_crops_decides_on_the_means():
                      frame_only=True)
     assert claim("collapse_shf")(worse).verdict == V.FAILS
     # on the paper's tables a verdict is inconclusive only where two reported means tie (a tie goes neither way)
-    paper_side = C.evaluate_claims(S.Evidence(frame=pd.DataFrame(columns=["study"])))
+    paper_side = C.evaluate_claims(EV.Evidence(frame=pd.DataFrame(columns=["study"])))
     undecided = paper_side[paper_side["paper's tables"] == V.INCONCLUSIVE]
     assert undecided["paper numbers"].str.contains("(tie)", regex=False).all()
     tied = evidence(crops({"ddim": ddim, "taba": ddim + 1, "edm": ddim}, "s_hf"), source="paper", frame_only=True)
@@ -191,7 +193,8 @@ def test_shares_count_distinct_comparisons_with_an_interval_over_crops():
     assert "s_lf: 100.0 % [100.0, 100.0] of 8 " in won.detail
     near = _table1_parts(0.0, noise=0.05)                        # stochastic methods at the deterministic level
     rows = pd.concat(near)
-    s = SH.share_interval(rows[rows["metric"] == "s_hf"], S.STOCHASTIC, S.DETERMINISTIC, "method", ["dataset"], "crop")
+    s = SH.share_interval(rows[rows["metric"] == "s_hf"], SH.STOCHASTIC, SH.DETERMINISTIC, "method", ["dataset"],
+                          "crop")
     assert s["cases"] == 8 and s["lo"] < 0.5 < s["hi"]
     assert SH.share_verdict(s["lo"], s["hi"], True) == V.INCONCLUSIVE
     assert SH.share_verdict(0.6, 0.9, True) == V.HOLDS and SH.share_verdict(0.1, 0.4, True) == V.FAILS
@@ -204,7 +207,7 @@ def test_a_coinciding_method_is_counted_once_in_shares():
         p.loc[p["method"] == "null_class", "same_as"] = "ddim"
     found = claim("table1")(evidence(*parts))
     assert "of 4 " in found.detail                    # 2 datasets x 2 stochastic x ddim
-    s = SH.share_table(*[pd.concat(parts)] * 2, S.STOCHASTIC, S.DETERMINISTIC, "method", ("s_hf",)).iloc[0]
+    s = SH.share_table(*[pd.concat(parts)] * 2, SH.STOCHASTIC, SH.DETERMINISTIC, "method", ("s_hf",)).iloc[0]
     assert s.cases == 4 and s.coinciding_out == 2
 
 
@@ -234,7 +237,7 @@ def test_correlations_are_over_distinct_points_with_a_fisher_interval():
     lo, hi = V.fisher_interval(r, 8)
     z, half = np.arctanh(r), 1.959963984540054 / np.sqrt(8 - 3)
     assert (lo, hi) == pytest.approx((np.tanh(z - half), np.tanh(z + half)))
-    assert f"r = {V.signed(r, 2)} [{V.signed(lo, 2)}, {V.signed(hi, 2)}]" in found.detail
+    assert f"r = {TX.signed(r, 2)} [{TX.signed(lo, 2)}, {TX.signed(hi, 2)}]" in found.detail
     # a strong negative r fails the claimed positive one; a moderate r over 5 points is inconclusive
     assert claim("corr_hf_dc")(evidence(_points(8, -1.0, 0.02))).verdict == V.FAILS
     few = _points(5, 0.7, 0.15)
@@ -268,7 +271,7 @@ def test_the_per_crop_frame_reads_crops_failures_and_axes_from_a_results_file(tm
     ds["failed"] = (("factor", "method", "seed", "sample"), failed)
     ds.attrs.update(dataset="ihc-sr", data_meta=json.dumps({}))
     save_results(ds, results_path("scale_factor", "ihc-sr", "quick", tmp_path), add_provenance=False)
-    ev = S.load_evidence(tmp_path, "quick")
+    ev = EV.load_evidence(tmp_path, "quick")
     c = ev.select("scale", per_crop=True)
     assert set(c["metric"]) == {"s_hf", "s_dc"}                                  # s_g is set-level: no crops
     assert {"scale", "crop", "sample", "seed"} <= set(c.columns) and "factor" not in c
@@ -279,7 +282,7 @@ def test_the_per_crop_frame_reads_crops_failures_and_axes_from_a_results_file(tm
     row = c[(c["scale"] == "4") & (c["method"] == "ovg") & (c["seed"] == 2) & (c["sample"] == 3)
             & (c["metric"] == "s_dc")]
     assert row["value"].iloc[0] == pytest.approx(v[1, 2, 2, 3] + 1)
-    assert S.paper_evidence().crops.empty
+    assert EV.paper_evidence().crops.empty
 
 
 def test_a_shift_inside_the_noise_is_inconclusive():
@@ -306,7 +309,7 @@ def test_a_chapter_judges_its_own_results_by_the_claims_page_rule():
     ds = xr.Dataset(data, coords={"method": methods, "seed": [0, 1]},
                     attrs={"study": "main_results", "dataset": "ihc-sr"})
     mine = chapter_verdicts(ds).set_index("claim")["verdict"].to_dict()
-    page = C.evaluate_claims(S.evidence_of(ds, "main")).set_index("claim")["verdict"]
+    page = C.evaluate_claims(EV.evidence_of(ds, "main")).set_index("claim")["verdict"]
     assert mine and all(page[k] == v for k, v in mine.items())
     assert mine["collapse_sdc"] == V.HOLDS and mine["ovg_vs_ddim"] == V.HOLDS
     assert chapter_verdicts(ds.assign_attrs(study="velocity")).empty
@@ -335,7 +338,7 @@ def test_pca_claim_reads_paired_subsample_differences_three_ways():
                                   "factor": ("series", [2, 4, 8, 0])}, attrs={"k90_subsample": 96})
 
     def verdict(res):
-        return claim("pca_collapse")(S.Evidence(frame=pd.DataFrame(), extra={"pca_collapse": {"d": res}}))
+        return claim("pca_collapse")(EV.Evidence(frame=pd.DataFrame(), extra={"pca_collapse": {"d": res}}))
 
     spread = np.linspace(-3, 3, 50)
     clear = verdict(result(95 + spread, 90 + spread, 80 + spread))

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 
 from .degrade import edge_map, nearest_downup
-from .unpaired import DATASETS, Task, UnpairedDomains, check_sr_factor, load_dataset, register_dataset
+from .unpaired import Task, UnpairedDomains, check_sr_factor, register_dataset
 
-__all__ = ["ihc_image", "IHC_REGIONS", "ihc_sr", "ihc_edges", "extract_crops", "load_dataset", "DATASETS"]
+__all__ = ["ihc_image", "IHC_REGIONS", "ihc_sr", "ihc_edges", "extract_crops"]
 
 IHC_REGIONS = {  # [start, stop) in pixels of the 512 x 512 image
     "target": {"rows": [0, 512], "cols": [0, 256]},

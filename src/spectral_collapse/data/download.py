@@ -25,7 +25,7 @@ from ..digest import read_sha256
 
 __all__ = [
     "OFFLINE_ENV", "DATA_ROOT_ENV", "DownloadError", "OfflineError", "IntegrityError", "DatasetNotPreparedError",
-    "set_offline", "is_offline", "data_root", "sha256_file", "verify_file", "download", "download_dataset",
+    "set_offline", "is_offline", "data_root", "verify_file", "download", "download_dataset",
     "prepare_dataset", "not_prepared", "LOCK_ENV", "LOCK_NAME", "lock_path", "read_lock", "fetch", "check_download",
 ]
 
@@ -36,7 +36,6 @@ LOCK_ENV = "SPECTRAL_COLLAPSE_DOWNLOAD_LOCK"
 LOCK_NAME = "downloads.lock.json"
 _OFFLINE_OVERRIDE: bool | None = None  # set_offline(); None = follow the environment variable
 _CHUNK = 1 << 20
-sha256_file = read_sha256  # hex SHA-256 of a file, read now
 
 
 class DownloadError(RuntimeError):
@@ -90,7 +89,7 @@ def verify_file(path: str | os.PathLike, *, sha256: str | None = None, size: int
     if size is not None and path.stat().st_size != size:
         raise IntegrityError(f"{label}: size {path.stat().st_size} bytes, expected {size} ({expected_from})")
     if sha256 is not None:
-        got = sha256_file(path)
+        got = read_sha256(path)
         if got.lower() != sha256.lower():
             raise IntegrityError(f"{label}: SHA-256 {got}, expected {sha256.lower()} ({expected_from})")
 
@@ -244,7 +243,7 @@ def read_lock(path: str | os.PathLike) -> dict[str, dict]:
 
 def _record(lock: Path, key: str, file: Path, url: str) -> str:
     """Add ``key``'s hash to the lock file (written whole, then renamed); returns the hash."""
-    digest = sha256_file(file)
+    digest = read_sha256(file)
     files = read_lock(lock)
     files[key] = {"sha256": digest, "size": file.stat().st_size, "url": url,
                   "recorded": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

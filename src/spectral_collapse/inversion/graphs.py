@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import torch
 
-from ..models.denoisers import Prediction
+from ..models.base import Prediction
 
 __all__ = ["replayed", "graph_stats", "MAX_SLOTS", "WARMUP_CALLS", "ENV"]
 

@@ -16,7 +16,8 @@ from typing import Callable, Protocol
 
 import torch
 
-from ..models.denoisers import Denoiser, EDMDenoiser, ModelPair, Prediction
+from ..models.denoisers import EDMDenoiser, ModelPair
+from ..models.base import Denoiser, Prediction
 from ..models.schedules import ddim_sigmas, karras_sigmas
 from .graphs import replayed
 

@@ -1,5 +1,7 @@
 """models: denoiser wrappers, schedules, backbones, latent spaces, and ``from_diffusers`` (a diffusers pipeline
 folder or hub id as a denoiser; Stable Diffusion / SDXL / SD3 folders with prompts)."""
-from .hub import MissingPromptError, UnsupportedModelError, from_diffusers
+from .hub import from_diffusers
+from .sd import MissingPromptError
+from .hub_folder import UnsupportedModelError
 
 __all__ = ["from_diffusers", "UnsupportedModelError", "MissingPromptError"]

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from torch import nn
 
 __all__ = ["UNetConfig", "DiTConfig", "DIT_SIZES", "dit_preset", "build_dit", "BACKBONE_KINDS", "build_backbone",
-           "backbone_from_dict", "reshaped", "count_parameters"]
+           "reshaped", "count_parameters"]
 
 # DiT model sizes (Peebles & Xie 2023, Table 1): name -> (layers, hidden size, heads).
 DIT_SIZES = {"S": (12, 384, 6), "B": (12, 768, 12), "L": (24, 1024, 16), "XL": (28, 1152, 16)}
@@ -103,7 +103,6 @@ def build_dit(cfg: DiTConfig) -> nn.Module:
 
 
 BACKBONE_KINDS = {"unet": UNetConfig, "dit": DiTConfig}
-backbone_from_dict = UNetConfig.from_dict
 
 
 def reshaped(cfg: UNetConfig | DiTConfig, channels: int, size: int) -> UNetConfig | DiTConfig:

@@ -9,11 +9,10 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from .base import Denoiser, Prediction, bcast, call_net, takes_labels
+from .base import Denoiser, Prediction, bcast, call_net
 from .schedules import VPSchedule
 
-__all__ = ["Prediction", "Denoiser", "EpsDenoiser", "X0Denoiser", "VDenoiser", "EDMDenoiser", "EDMVDenoiser",
-           "ModelPair", "call_net", "takes_labels", "make_denoiser"]
+__all__ = ["EpsDenoiser", "X0Denoiser", "VDenoiser", "EDMDenoiser", "EDMVDenoiser", "ModelPair", "make_denoiser"]
 
 
 class _VPDenoiser(Denoiser):

@@ -13,22 +13,19 @@ import torch
 from torch import nn
 
 from ..digest import file_sha256
-from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser, takes_labels
-from .hub_folder import (FLUX as _FLUX, SUPPORTED, TEXT_UNET as _TEXT_UNET, EDMSettings, ModelCheckError,
-                         UnsupportedModelError, check_finite, check_memory, check_shapes, check_weight_files,
-                         image_tokens as _tokens, read_json as _read_json, schedule_from_config,
-                         text_network as _text_network, unsupported as _unsupported)
-from .sd import FLUX_SIDE, IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text
-from .sd import prompts_from_options
+from .denoisers import EDMDenoiser, EDMVDenoiser, make_denoiser
+from .base import Denoiser, takes_labels
+from .hub_folder import (FLUX, TEXT_UNET, check_finite, check_memory, check_shapes, check_weight_files, image_tokens,
+                         read_json, schedule_from_config, text_network, unsupported)
+from .sd import FLUX_SIDE, IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, load_text, prompts_from_options
 
-__all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
-           "ModelCheckError", "MissingPromptError", "PROMPT_OPTIONS", "SUPPORTED", "EDMSettings"]
+__all__ = ["from_diffusers", "pipeline_folder", "folder_digest"]
 
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
 _PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS)
 # networks that cannot run without text embeddings, and why
 _TEXT_NETWORKS = {
-    _TEXT_UNET: "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
+    TEXT_UNET: "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
     "SD3Transformer2DModel": "it takes text-encoder tokens and pooled text embeddings (pooled_projections) at "
                              "every call, and zero embeddings are no neutral stand-in for the encoded empty prompt",
     "FluxTransformer2DModel": "it takes T5 tokens, pooled CLIP embeddings and their position ids at every call, on "
@@ -106,7 +103,7 @@ class _Adapted(nn.Module):
 
 
 def _index(folder: Path) -> dict:
-    return _read_json(folder / "model_index.json") if (folder / "model_index.json").exists() else {}
+    return read_json(folder / "model_index.json") if (folder / "model_index.json").exists() else {}
 
 
 def _check_components(folder: Path) -> str:
@@ -114,29 +111,29 @@ def _check_components(folder: Path) -> str:
     index = _index(folder)
     used = {k for k, v in index.items() if not k.startswith("_") and isinstance(v, (list, tuple)) and any(v)}
     known = {"unet", "transformer", "scheduler", "vae"}
-    if _text_network(folder):
+    if text_network(folder):
         known |= {*TEXT_PARTS, *IGNORED_PARTS}
     extra = sorted(used - known)
     if extra:
-        raise _unsupported(f"{folder} is a {index.get('_class_name', 'pipeline')} with components "
-                           f"{', '.join(extra)} (text or image conditioning, other autoencoders)")
+        raise unsupported(f"{folder} is a {index.get('_class_name', 'pipeline')} with components "
+                          f"{', '.join(extra)} (text or image conditioning, other autoencoders)")
     nets = [k for k in _NETWORKS if (folder / k / "config.json").exists()]
     if len(nets) != 1:
         found = ", ".join(sorted(p.name for p in folder.iterdir() if p.is_dir())) or "no subfolders"
-        raise _unsupported(f"{folder} needs exactly one network folder (unet/ or transformer/ with config.json); "
-                           f"found {found}")
+        raise unsupported(f"{folder} needs exactly one network folder (unet/ or transformer/ with config.json); "
+                          f"found {found}")
     if not (folder / "scheduler" / "scheduler_config.json").exists():
-        raise _unsupported(f"{folder} has no scheduler/scheduler_config.json (the noise schedule and prediction type)")
-    cls = _read_json(folder / nets[0] / "config.json").get("_class_name")
-    text = cls == _text_network(folder)
+        raise unsupported(f"{folder} has no scheduler/scheduler_config.json (the noise schedule and prediction type)")
+    cls = read_json(folder / nets[0] / "config.json").get("_class_name")
+    text = cls == text_network(folder)
     if cls in _TEXT_NETWORKS and not text:
-        raise _unsupported(f"{folder / nets[0]} holds a {cls}, which cannot run without text embeddings: "
-                           f"{_TEXT_NETWORKS[cls]}")
+        raise unsupported(f"{folder / nets[0]} holds a {cls}, which cannot run without text embeddings: "
+                          f"{_TEXT_NETWORKS[cls]}")
     if cls != _NETWORKS[nets[0]] and not text:
-        raise _unsupported(f"{folder / nets[0]} holds a {cls}, not a {_NETWORKS[nets[0]]}")
+        raise unsupported(f"{folder / nets[0]} holds a {cls}, not a {_NETWORKS[nets[0]]}")
     vae = folder / "vae" / "config.json"
-    if vae.exists() and _read_json(vae).get("_class_name") != "AutoencoderKL":
-        raise _unsupported(f"{folder / 'vae'} holds a {_read_json(vae).get('_class_name')}, not an AutoencoderKL")
+    if vae.exists() and read_json(vae).get("_class_name") != "AutoencoderKL":
+        raise unsupported(f"{folder / 'vae'} holds a {read_json(vae).get('_class_name')}, not an AutoencoderKL")
     return nets[0]
 
 
@@ -155,7 +152,7 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     prompts) and ``checkpoint`` (the network's folder)."""
     folder = pipeline_folder(path, revision=revision, local_files_only=local_files_only)
     sub = _check_components(folder)
-    text = _text_network(folder)
+    text = text_network(folder)
     given = {k: v for k, v in zip(PROMPT_OPTIONS, (source_prompt, target_prompt, null_prompt, micro_conditioning))
              if v is not None}
     prompts = None
@@ -166,34 +163,34 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
         prompts = prompts_from_options(**given, what=str(folder))
     elif given:
         raise ValueError(f"{', '.join(given)} apply to text-conditioned models (Stable Diffusion, SDXL, SD3, Flux); "
-                         f"{folder} holds a {_read_json(folder / sub / 'config.json').get('_class_name')} without text "
+                         f"{folder} holds a {read_json(folder / sub / 'config.json').get('_class_name')} without text "
                          f"encoders")
-    sched_cfg = _read_json(folder / "scheduler" / "scheduler_config.json")
-    if image_size is not None and text != _FLUX:
+    sched_cfg = read_json(folder / "scheduler" / "scheduler_config.json")
+    if image_size is not None and text != FLUX:
         raise ValueError(f"image_size={image_size!r} applies to Flux folders, whose transformer has no sample size; "
                          f"{folder / sub} names its own: leave image_size out")
     vae_cfg = folder / "vae" / "config.json"   # the VAE halves the side at each level after the first
-    down = 2 ** (len(_read_json(vae_cfg).get("block_out_channels", (0,) * 4)) - 1) if vae_cfg.exists() else 8
+    down = 2 ** (len(read_json(vae_cfg).get("block_out_channels", (0,) * 4)) - 1) if vae_cfg.exists() else 8
     bad = isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0 or image_size % (2 * down)
     if image_size is not None and bad:
         raise ValueError(f"image_size={image_size!r} for {folder}: a Flux model takes images whose side is a positive "
                          f"multiple of {2 * down} (its VAE shrinks {down}x and the transformer packs 2 x 2 latents)")
-    side = (FLUX_SIDE if image_size is None else image_size // down) if text == _FLUX else None
-    tokens = (side // 2) ** 2 if text == _FLUX else _tokens(_read_json(folder / sub / "config.json"))
+    side = (FLUX_SIDE if image_size is None else image_size // down) if text == FLUX else None
+    tokens = (side // 2) ** 2 if text == FLUX else image_tokens(read_json(folder / sub / "config.json"))
     schedule, par = schedule_from_config(sched_cfg, tokens=tokens, shift=shift)
     if shift is not None and par != "flow":
         raise ValueError(f"shift={shift!r} applies to flow-matching models only; {folder} has a "
                          f"{sched_cfg.get('_class_name', 'scheduler')} (parameterization {par})")
     n_params = check_weight_files(folder, _PARTS[1:], network=sub)   # whole weight files; shapes just before loading
-    check_memory(_read_json(folder / sub / "config.json"), n_params, batch=1, where=str(folder / sub / "config.json"),
+    check_memory(read_json(folder / sub / "config.json"), n_params, batch=1, where=str(folder / sub / "config.json"),
                  device=device, itemsize=torch.empty((), dtype=dtype).element_size())
     import diffusers
 
     conditions, conditional = None, True
     if text:
-        if text != _TEXT_UNET and par != "flow":
-            raise _unsupported(f"{folder / sub} holds {text}, a velocity network, but scheduler/ has a "
-                               f"{sched_cfg.get('_class_name')}; it needs a flow-matching scheduler")
+        if text != TEXT_UNET and par != "flow":
+            raise unsupported(f"{folder / sub} holds {text}, a velocity network, but scheduler/ has a "
+                              f"{sched_cfg.get('_class_name')}; it needs a flow-matching scheduler")
         net, conditions = load_text(folder, _index(folder), text, prompts, side=side or FLUX_SIDE, dtype=dtype,
                                     device=device, vae_downsample=down)
     else:
@@ -202,7 +199,7 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
         cfg = net.config
         split = cfg.in_channels if (cfg.out_channels or cfg.in_channels) == 2 * cfg.in_channels else None
         if (cfg.out_channels or cfg.in_channels) not in (cfg.in_channels, 2 * cfg.in_channels):
-            raise _unsupported(f"{folder / sub} maps {cfg.in_channels} input channels to {cfg.out_channels} outputs")
+            raise unsupported(f"{folder / sub} maps {cfg.in_channels} input channels to {cfg.out_channels} outputs")
         conditional = takes_labels(net)
         if labels is not None and len(tuple(labels)) != 3:
             raise ValueError(f"labels must be three class ids (source, target, null), got {labels!r}")

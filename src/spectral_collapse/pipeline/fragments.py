@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..plotting.reader import reader_text as one_notation
+from ..plotting.reader import reader_text
 from ..studies.method_labels import name_quoted_methods
 from ..studies.reproducing import (TIMING_FILE, gpu_table, gpu_train_table, paper_scale_estimate, profile_table,
                                    timing_table)
@@ -80,4 +80,4 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
         "reproducing-gpu.md": (md_table(gpu_train_table(fit)) + "\n\n" + md_table(gpu_table(fit, timing, ratio))
                                + "\n") if fit else _note(no_gpu)}
     # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
-    return {name: ranges(one_notation(name_quoted_methods(v))) for name, v in out.items()}
+    return {name: ranges(reader_text(name_quoted_methods(v))) for name, v in out.items()}

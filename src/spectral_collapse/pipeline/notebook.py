@@ -12,8 +12,7 @@ from IPython import get_ipython
 
 from .parameters import json_attr, parameters_table, run_notes
 
-__all__ = ["repo_root", "setup_notebook", "open_study", "parameters_table", "run_notes", "strip_outputs",
-           "message_first", "ECHO_ENV"]
+__all__ = ["repo_root", "setup_notebook", "open_study", "strip_outputs", "message_first", "ECHO_ENV"]
 
 
 def repo_root(start: str | os.PathLike | None = None) -> Path:

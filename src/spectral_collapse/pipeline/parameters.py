@@ -54,7 +54,7 @@ def _cell(value) -> str:
 def _value_cell(key, value) -> str:
     """A knob's value as table text; an OVG step size as the book writes it ("10⁻⁶", ``labels.step_size``)."""
     if str(key) in _STEP_SIZES and value is not None:
-        from ..plotting.labels import step_size
+        from ..text import step_size
 
         return ", ".join(step_size(v) for v in value) if isinstance(value, (list, tuple)) else step_size(value)
     return _cell(value)

@@ -18,12 +18,12 @@ from ..studies.spec import CACHE_VERSION, StudySpec, profile_values
 from ..studies.store import ResultsChecksumError, load_results, provenance, results_path, save_results
 from ..studies.gate import gate_policy
 from ..studies.profiles import get_profile
-from ..train.cache import DAMAGED, checkpoint_digest, checkpoint_lock  # noqa: F401  (DAMAGED imported from here)
+from ..train.cache import checkpoint_digest, checkpoint_lock
 from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
 from .memo import DEFAULT_ROOT, Memo
 from .parameters import json_attr
 
-__all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "stale_reason", "check_can_store"]
+__all__ = ["run_study", "resolve_inputs", "stale_reason", "check_can_store"]
 
 
 def _flat(value, prefix: str = "") -> dict:

@@ -1,5 +1,6 @@
 """Offline-safe charts (Altair, SVG by default) and PIL image grids for the study notebooks and the book."""
-from .charts import compose_grid, image_grid, metric_bars, metric_heatmap, to_frame
+from .charts import metric_bars, metric_heatmap, to_frame
+from .grids import compose_grid, image_grid
 from .render import setup_altair, vega_versions, write_vega_bundle
 
 __all__ = [

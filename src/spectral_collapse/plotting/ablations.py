@@ -14,10 +14,12 @@ from ..metrics.intervals import paired_ci
 from ..studies.ablations import ablation_summary, arm_latents, improvement_table
 from ..studies.aggregate import TABLE_METRICS
 from ..studies.claim_checks import arm_name, arm_words
-from ..studies.method_labels import method_name
-from ..studies.scorecard import TABLE6_METHODS, long_frame
+from ..reference.method_names import method_name
+from ..studies.shares import TABLE6_METHODS
+from ..studies.evidence import long_frame
 from ..studies.verdicts import paired_units
-from .charts import image_grid, interval_rules, metric_bars, series_lines
+from .charts import interval_rules, metric_bars, series_lines
+from .grids import image_grid
 from .palette import method_color, method_dash, method_shape
 
 __all__ = ["arm_bars", "translations_grid", "latents_grid", "pca_chart", "factor_chart", "improvement_chart",

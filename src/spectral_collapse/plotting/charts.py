@@ -11,13 +11,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..text import plural  # noqa: F401  (re-exported)
-from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
 from .labels import chart_label, with_units
 from .palette import REFERENCE_COLOR, method_color, method_dash, method_shape
 
-__all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines", "padded_domain",
-           "plural", "wrap_lines", "point_names", "interval_rules"]
+__all__ = ["to_frame", "metric_bars", "metric_heatmap", "series_lines", "padded_domain", "wrap_lines", "point_names",
+           "interval_rules"]
 
 
 def to_frame(data: xr.Dataset | pd.DataFrame, variable: str) -> pd.DataFrame:

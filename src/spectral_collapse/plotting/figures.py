@@ -13,8 +13,9 @@ from PIL import Image
 
 from ..metrics.intervals import bootstrap_ci
 from ..metrics.latent import radial_power_spectrum
-from ..studies.method_labels import method_name
-from .charts import compose_grid, padded_domain, series_lines
+from ..reference.method_names import method_name
+from .charts import padded_domain, series_lines
+from .grids import compose_grid
 from .labels import reader_spec
 from .main_results import translation_rows
 from .palette import METHOD_COLORS, method_color, method_shape

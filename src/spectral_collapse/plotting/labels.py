@@ -10,10 +10,9 @@ import json
 import re
 
 from ..text import SYMBOLS, notation, symbol
-from ..text import step_size, step_sizes  # noqa: F401  (charts name step sizes as the text does)
 
 __all__ = ["chart_label", "chart_title", "with_units", "UNITS", "chart_names", "chart_label_expr", "reader_spec",
-           "step_size", "step_sizes", "reader_names", "OTHER_NAMES"]
+           "reader_names", "OTHER_NAMES"]
 
 # the unit an axis or a title names after a score's chart name: PSNR is in decibels
 UNITS = {"PSNR": "dB"}
@@ -25,7 +24,8 @@ _LOWER = {"eps", "x0", "v", "u", "k", "t", "flow", "unet", "dit"}
 def chart_names() -> dict[str, str]:
     """{key: the name a chart writes}: method labels (not "copy") and the benchmarks' variants, metric and step-size
     keys (their chart symbol: "η_HF"), schedules and a few signs ("sigma" -> "σ")."""
-    from ..studies.method_labels import METHOD_NAMES, VARIANT_NAMES
+    from ..studies.method_labels import VARIANT_NAMES
+    from ..reference.method_names import METHOD_NAMES
     from ..studies.schedule import SCHEDULE_NAMES
 
     names = {k: symbol(k, "chart") if k in SYMBOLS else v for k, v in reader_names().items()}

@@ -13,7 +13,8 @@ from ..text import number
 from ..reference.method_names import method_name
 from .labels import chart_label
 from .palette import REFERENCE_COLOR, method_color, method_shape
-from .charts import image_grid, metric_bars, padded_domain, series_lines, wrap_lines
+from .charts import metric_bars, padded_domain, series_lines, wrap_lines
+from .grids import image_grid
 
 __all__ = ["chi2_curve", "norm_histogram", "even_spread", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
            "gaussianity_bars", "velocity_heatmaps", "sigma_grids", "k90_draws_frame", "k90_draws_chart",

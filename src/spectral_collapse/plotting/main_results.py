@@ -5,7 +5,7 @@ import altair as alt
 import pandas as pd
 
 from ..studies.aggregate import METRIC_NAMES, failed_label
-from ..studies.method_labels import method_name
+from ..reference.method_names import method_name
 from .charts import interval_rules, wrap_lines
 from .grids import image_grid
 

@@ -9,7 +9,8 @@ import pandas as pd
 import xarray as xr
 
 from ..studies.metric_validation import POINT_HEADERS, complements, metric_points
-from .charts import image_grid, metric_heatmap, padded_domain
+from .charts import metric_heatmap, padded_domain
+from .grids import image_grid
 
 __all__ = ["EMPTY_BIN_LOG10", "spectra_chart", "filter_examples", "filtered_s_hf_chart",
            "correlation_heatmap", "loss_chart", "sample_rows"]

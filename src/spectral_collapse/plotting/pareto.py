@@ -13,11 +13,12 @@ import xarray as xr
 from ..metrics.intervals import bootstrap_ci
 from ..studies.aggregate import METRIC_NAMES
 from ..studies.claims import INPUT_STRUCTURE
-from ..studies.method_labels import method_name
+from ..reference.method_names import method_name
 from ..studies.pareto import baseline_summary, grid_summary
 from ..studies.schedule import gain_share_interval
-from .charts import padded_domain, plural, point_names, text_on, wrap_lines
-from .labels import chart_label, step_size
+from .charts import padded_domain, point_names, text_on, wrap_lines
+from ..text import plural, step_size
+from .labels import chart_label
 from .palette import METHOD_COLORS, SPARE_COLORS, method_color
 
 __all__ = ["pareto_chart", "pareto_figure", "grid_heatmaps", "cost_quality_chart", "guided_steps_chart"]

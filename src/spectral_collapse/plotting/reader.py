@@ -9,6 +9,7 @@ import re
 
 import pandas as pd
 
+from ..reference.method_names import METHOD_NAMES
 from ..train.cache import HASHED_NAME, model_name
 from .labels import reader_names
 from ..text import KEPT, SYMBOLS, notation, power
@@ -58,8 +59,6 @@ def _chart_symbols() -> tuple[tuple[re.Pattern, str], ...]:
 
 @functools.lru_cache(maxsize=None)
 def _keys() -> re.Pattern:
-    from ..studies.method_labels import METHOD_NAMES
-
     keys = sorted({*reader_names(), *(k for k in METHOD_NAMES if k != "copy")}, key=len, reverse=True)
     # a key on its own: not part of an identifier, a path, a file name, a checkpoint name or an assignment
     return re.compile(r"(?<![\w\-./=])(" + "|".join(map(re.escape, keys)) + r")(?![\w\-/(]|\.\w)")
@@ -93,8 +92,6 @@ def _named(part: str, form: str) -> str:
 def reader_label(label):
     """A label or cell that is exactly a key by its reader name ("ovg_edm" -> "OVG + EDM", "s_dc" -> "S_DC"); anything
     else as it is."""
-    from ..studies.method_labels import METHOD_NAMES
-
     if not isinstance(label, str):
         return label
     return METHOD_NAMES.get(label) or reader_names().get(label) or label
@@ -102,8 +99,6 @@ def reader_label(label):
 
 def _protected(key: str) -> bool:
     """A key a table cell keeps as typed: a parameter or setting, not a metric or method."""
-    from ..studies.method_labels import METHOD_NAMES
-
     return key not in METHOD_NAMES and (key not in reader_names() or key.startswith("eta_"))
 
 

@@ -14,9 +14,8 @@ from ..train.cache import model_name
 from .ablations import ABLATIONS, ablation_summary, axis_values, paper_key_of
 from .aggregate import TABLE_METRICS, cell_text
 from .claim_checks import ARM_WORDS, arm_name
-from .evidence import MAIN_TABLE
+from .evidence import Evidence, MAIN_TABLE, long_frame
 from .method_labels import MODEL_WORDS
-from .scorecard import Evidence, long_frame
 from .shares import share_span, share_table, x0_frames
 from .gate import stored_report
 from .tables import ours_beside_paper

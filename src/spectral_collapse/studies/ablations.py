@@ -14,6 +14,7 @@ from ..metrics.latent import pca_explained_variance
 from . import translation
 from .aggregate import TABLE_METRICS, summary
 from .cells import StudyContext
+from .method_labels import method_specs, ovg_setting
 from .models import data_options, profile_models, spec_data
 from .profiles import PROFILES, get_profile
 from .spec import StudySpec
@@ -94,11 +95,11 @@ def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
                          f"factor or prediction target), so it cannot run on a given model; leave model / models "
                          f"unset, or run main_results, pareto or the latent studies on your model")
     labels = list(spec.get("methods", STUDY_LABELS.get(spec.study, ABLATION_LABELS)))
-    translation.method_specs(labels, eta_hf=0.0, eta_lf=0.0)  # unknown labels raise here, listing the valid ones
+    method_specs(labels, eta_hf=0.0, eta_lf=0.0)  # unknown labels raise here, listing the valid ones
     prof = get_profile(spec.profile)
     loaded = {prof.factor: spec_data(spec)}
     arms = ablation_arms(spec.study, spec.profile, factors=spec.get("factors"), task=loaded[prof.factor].task)
-    ovg = translation.ovg_setting(spec)  # one setting for every arm
+    ovg = ovg_setting(spec)  # one setting for every arm
     parts, checkpoints = [], {}
     for arm in arms:
         factor = arm.factor or prof.factor

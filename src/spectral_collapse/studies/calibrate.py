@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from ..text import step_sizes
-from .pareto import NO_CHOICE
+from .pareto_choice import NO_CHOICE
 from .profiles import get_profile
 from .method_labels import OVG_DEFAULTS, ovg_setting
 

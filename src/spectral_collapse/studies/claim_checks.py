@@ -10,11 +10,12 @@ import pandas as pd
 from ..metrics.intervals import MIN_EFFECT, Interval, three_way
 from ..text import signed
 from .method_labels import MODEL_WORDS
-from .scorecard import OVG_LABELS, PAPER_SCALES, STANDIN, Evidence, fmt_value, method_means, scale_labels
+from .scorecard import OVG_LABELS, PAPER_SCALES, STANDIN, method_means, scale_labels
+from .evidence import Evidence
 from .shares import countable
 from .tuning import best_on_validation
-from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare,
-                       correlation_verdict, fisher_interval, label, natural_key, texture_check, versus_or_tie)
+from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare, correlation_verdict,
+                       fisher_interval, label, natural_key, texture_check, versus_or_tie, fmt_value)
 
 __all__ = ["ARM_WORDS", "arm_words", "arm_name", "differences", "correlated", "taba_structure", "ovg_front",
            "ovg_texture_check", "lowest_lpips", "pareto_expands", "scale_psnr", "scale_monotone",
@@ -145,7 +146,7 @@ def taba_structure(ev: Evidence) -> Finding:
 
 
 def ovg_front(ev: Evidence) -> Finding:
-    from .pareto import pareto_front
+    from .pareto_choice import pareto_front
 
     checks = []
     for ds, d in _main_by_dataset(ev):

@@ -12,14 +12,12 @@ import pandas as pd
 from ..text import signed
 from .claim_checks import (correlated, differences, lowest_lpips, ovg_front, ovg_texture_check, pareto_expands,
                            pca_fewer, scale_monotone, scale_psnr, taba_structure, texture_claim)
-from .evidence import STUDY_NAMES, evidence_of
-from .scorecard import Evidence, paper_evidence
+from .evidence import Evidence, STUDY_NAMES, evidence_of, paper_evidence
 from .shares import MIN_COMPARISONS, share_claim, table1_frames, x0_frames
-from .verdicts import FAILS, HOLDS, INCONCLUSIVE, TIE_RULE, UNTESTABLE, Finding
+from .verdicts import TIE_RULE, UNTESTABLE, Finding
 
-__all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "RULES",
-           "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "INPUT_STRUCTURE", "judge", "evaluate_claims",
-           "chapter_verdicts"]
+__all__ = ["Claim", "CLAIMS", "RULES", "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "INPUT_STRUCTURE",
+           "judge", "evaluate_claims", "chapter_verdicts"]
 
 # the general rules a claim is decided by (the keys of ``RULES``)
 PAIRED, SHARE, CORRELATION, MEANS = "paired comparison", "share of comparisons", "correlation", "means only"

@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 from ..data import split_dataset
-from .models import folder_signature, data_options, dataset_for
+from ..digest import tree_sha256
+from .models import data_options, dataset_for
 from .splits import SPLIT_SCHEME, SPLIT_STUDIES
 
 __all__ = ["content_inputs"]
@@ -39,7 +40,6 @@ def content_inputs(spec) -> dict:
         out["data"] = _bundled_digest(spec.profile, spec.dataset, json.dumps(data_options(spec), sort_keys=True))
     elif root is not None:   # the names and bytes of the image files each folder holds
         from ..data.folder import IMAGE_EXTENSIONS
-        from ..digest import tree_sha256
 
         opts = data_options(spec)
         folders = [Path(opts[k]) if opts.get(k) else Path(root).expanduser() / k
@@ -54,6 +54,6 @@ def content_inputs(spec) -> dict:
     if paths:
         from ..models.hub import pipeline_folder
 
-        sig = [(str(f), folder_signature(f)) for f in (pipeline_folder(str(p)) for p in paths)]
+        sig = [(str(f), tree_sha256(f)) for f in (pipeline_folder(str(p)) for p in paths)]
         out["model"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
     return out

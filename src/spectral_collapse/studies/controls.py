@@ -15,7 +15,6 @@ from ..metrics import latent as lat
 from ..metrics import realism as rl
 from ..metrics import spectral as spec
 from ..metrics.image import psnr
-from ..metrics.realism import hf_energy_rgb as rgb_detail_energy  # the controls' name for it
 from .validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO, failures
 
 __all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "image_scores", "control_images", "noise_sigma",
@@ -59,7 +58,7 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
         "delta_log_e_hf_luma": paired(rl.delta_log_e_hf_luma, wavelet=wavelet),
         "delta_log_e_hf_chroma": paired(rl.delta_log_e_hf_chroma, wavelet=wavelet),
         "hf_coherence": rl.hf_coherence(out, wavelet),
-        "e_hf_rgb": rgb_detail_energy(out, wavelet),
+        "e_hf_rgb": rl.hf_energy_rgb(out, wavelet),
     }
     if reference is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -101,7 +100,7 @@ def noise_sigma(truth: torch.Tensor, target_energy: float, crops, wavelet: str) 
         return 0.0
     gt = truth.detach().cpu().numpy().astype(np.float64)
     unit = np.stack([_noise(gt[k].shape, i, False) for k, i in enumerate(crops)])
-    return float(np.sqrt(target_energy / rgb_detail_energy(unit, wavelet).mean()))
+    return float(np.sqrt(target_energy / rl.hf_energy_rgb(unit, wavelet).mean()))
 
 
 def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *, sigma: float,

@@ -11,13 +11,15 @@ import xarray as xr
 from ..inversion import Euler
 from ..metrics.intervals import MIN_EFFECT, bootstrap_ci, three_way
 from . import translation
-from .translation import OVG_DEFAULTS
+from .method_labels import OVG_DEFAULTS, MethodSpec, method_specs
 from .aggregate import crop_values
 from .cells import StudyContext
 from .models import data_options, profile_models, spec_data
 from .profiles import study_params
 from .spec import StudySpec
-from .verdicts import FAILS, Finding, combine, compare, real_band, signed, texture_check
+from .verdicts import FAILS, Finding, combine, compare, real_band, texture_check
+from ..reference.method_names import STABLE_OVG_LABEL
+from ..text import signed
 
 __all__ = ["LATENT_SCALE", "SCALED_LABEL", "FLOW_LABELS", "N_IMAGES", "ScaledLatentEuler", "flow_method_specs",
            "run_flow_collapse", "findings", "FLOW_METRICS", "NORM", "PATTERN", "CONTRAST", "norm_table",
@@ -42,18 +44,17 @@ class ScaledLatentEuler(Euler):
         return x_next * self.scale if ctx.direction == "invert" and last else x_next
 
 
-def flow_method_specs(labels, ovg: dict, lowpass_kappa: float = 0.06) -> list[translation.MethodSpec]:
+def flow_method_specs(labels, ovg: dict, lowpass_kappa: float = 0.06) -> list[MethodSpec]:
     """The study's labels as MethodSpecs on the flow model (``SCALED_LABEL`` included); a label that needs another
     model (the EDM ones) or is unknown raises, naming the valid ones."""
     std = [lab for lab in labels if lab != SCALED_LABEL]
-    specs = dict(zip(std, translation.method_specs(std, eta_hf=ovg["eta_hf"], eta_lf=ovg["eta_lf"],
-                                                   lowpass_kappa=lowpass_kappa, parameterization="flow",
-                                                   per_base=ovg.get("per_base"))))
+    specs = dict(zip(std, method_specs(std, eta_hf=ovg["eta_hf"], eta_lf=ovg["eta_lf"], lowpass_kappa=lowpass_kappa,
+                                       parameterization="flow", per_base=ovg.get("per_base"))))
     other = [lab for lab, ms in specs.items() if ms.parameterization != "flow"]
     if other:
         raise ValueError(f"method(s) {', '.join(other)} need another model than the flow model; flow_collapse runs "
                          f"labels on the flow model only, e.g. {', '.join(FLOW_LABELS)}, ovg_taba, ovg_stable")
-    specs[SCALED_LABEL] = translation.MethodSpec(SCALED_LABEL, "flow", ScaledLatentEuler())
+    specs[SCALED_LABEL] = MethodSpec(SCALED_LABEL, "flow", ScaledLatentEuler())
     return [specs[lab] for lab in labels]
 
 
@@ -61,12 +62,13 @@ def _ovg(spec: StudySpec, ctx: StudyContext, data, D, ls, specs) -> tuple[dict, 
     """OVG's step sizes on the flow model and how they were found: both given to the study, else the flow model's own
     Pareto sweep on the validation crops (one given: the other from the sweep). (setting, tuning record)."""
     given = {k: float(spec.get(k)) for k in ("eta_hf", "eta_lf") if spec.get(k, None) is not None}
-    needs = any(ms.guidance is not None and ms.label != translation.STABLE_OVG_LABEL  # the stable form: own sizes
+    needs = any(ms.guidance is not None and ms.label != STABLE_OVG_LABEL  # the stable form: own sizes
                 for ms in specs)
     if len(given) == 2 or not needs:
         src = ", ".join(f"{k} = {v:g}" for k, v in given.items())
         return {**OVG_DEFAULTS, **given, "source": f"given to the study ({src})" if given else "no OVG label"}, {}
-    from .pareto import ovg_choice, pareto_results
+    from .pareto import pareto_results
+    from .pareto_choice import ovg_choice
     from .registry import get_study
 
     n = study_params(spec.profile, "pareto").get("n_images", get_study("pareto").params["n_images"].default)
@@ -144,7 +146,7 @@ def findings(ds: xr.Dataset) -> dict[str, Finding]:
     """The study's claims from its per-crop numbers: "collapse" (ddim's S_DC below TABA's and its signed HF error
     below 0), "ovg" and "scaled" (S_DC up from ddim's, HF error toward 0 without overshoot); a claim whose methods
     were not run is "not testable here"."""
-    from .scorecard import long_frame
+    from .evidence import long_frame
 
     f = long_frame(ds, "flow_collapse", str(ds.attrs.get("dataset", "")), per_crop=True)
     methods = [str(m) for m in ds["method"].values]

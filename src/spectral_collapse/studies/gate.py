@@ -162,7 +162,7 @@ def user_report(D, data, *, name: str, n: int = 64, steps: int = 50, labels=None
                 return _USER_REPORTS[key]
             except (OSError, ValueError, KeyError, TypeError):
                 pass   # not measured yet, or unreadable: measure it
-        from ..models.denoisers import takes_labels
+        from ..models.base import takes_labels
 
         net = getattr(D, "net", None)
         labels = labels or ((0, 1) if net is not None and takes_labels(net) else (1,))

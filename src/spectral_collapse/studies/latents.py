@@ -21,7 +21,9 @@ from .models import data_options, spec_data, study_labels, trained_model, user_m
 from .profiles import get_profile
 from .spec import CACHE_VERSION, StudySpec
 from .calibrate import ovg_for
-from .translation import GAUSSIANITY, PAPER_LABELS, STOCHASTIC, method_specs, test_subsets
+from .translation import GAUSSIANITY
+from .method_labels import PAPER_LABELS, STOCHASTIC, method_specs
+from .splits import test_subsets
 
 __all__ = ["DEFAULT_N_LATENTS", "Setup", "inversion_inputs", "explained_variance_summary",
            "run_latent_study", "VELOCITY_LABELS", "SPACES", "run_velocity", "velocity_cell"]

@@ -6,11 +6,10 @@ from dataclasses import asdict, dataclass
 
 from ..inversion import OVG, TABA, Euler
 from ..inversion.methods import get_method
-from ..reference.method_names import METHOD_NAMES, STABLE_OVG_LABEL, method_name
+from ..reference.method_names import METHOD_NAMES, STABLE_OVG_LABEL
 
-__all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "STABLE_OVG_LABEL",
-           "BASELINE_PARAMS", "METHOD_NAMES", "VARIANT_NAMES", "method_name", "name_quoted_methods",
-           "method_specs", "ovg_setting", "MODEL_WORDS"]
+__all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "BASELINE_PARAMS",
+           "VARIANT_NAMES", "name_quoted_methods", "method_specs", "ovg_setting", "MODEL_WORDS"]
 
 PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
 BASELINE_LABELS = ("null_class", "direct_inversion", "renoise", "edict", "bdia")

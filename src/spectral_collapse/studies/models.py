@@ -9,11 +9,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..data import DATASETS, dataset_key, load_dataset, split_dataset
-from ..digest import tree_sha256 as folder_signature  # a model folder's files, by content
+from ..digest import tree_sha256
 from ..environ import env_device, writable
+from ..models.hub_folder import FLUX, fits, text_network
 from ..models.vae import LatentDomains, LatentSpace, PretrainedVAE, load_pretrained_vae
-from ..train.vae import train_vae
-from ..train.trainer import TrainedModel, train
+from ..train.vae import train_vae, vae_identity
+from ..train.trainer import train
+from ..train.config import TrainedModel, full_config
+from .method_labels import method_specs
 from .profiles import get_profile
 
 __all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "model_set", "load_role", "checkpoint_name", "profile_models",
@@ -152,8 +155,6 @@ def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None)
     """The folder a model of the set trains into and ships under (``<name>-<config hash>``), computed without
     training it (the latent arm's autoencoder is loaded or trained into ``root``)."""
     from ..train.cache import checkpoint_dir
-    from ..train.trainer import full_config as _full_config
-    from ..train.vae import vae_identity
 
     p = get_profile(profile)
     data = dataset_for(profile, role.dataset, role.factor)
@@ -163,7 +164,7 @@ def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None)
     spec, cfg, data, name = model_plan(profile, role.dataset, role.parameterization, factor=role.factor,
                                         progress=False, root=root, backbone=role.backbone, space=role.space,
                                         options=None, seed=role.seed)
-    return checkpoint_dir(name, _full_config(spec, cfg, data)).name
+    return checkpoint_dir(name, full_config(spec, cfg, data)).name
 
 
 @dataclass(frozen=True)
@@ -230,8 +231,6 @@ def profile_models(profile: str, dataset: str, labels, *, parameterization: str 
                    given: dict | None = None, seed: int = 0) -> tuple[dict, LatentSpace | None, str]:
     """({parameterization: denoiser} the ``labels`` need, ``given`` ones kept and the others trained or loaded, the
     LatentSpace or None, its space name); backbone, space, parameterization and seed are the ablations' axes."""
-    from .method_labels import method_specs
-
     p = get_profile(profile)
     name = p.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
     ls = space if isinstance(space, LatentSpace) else None
@@ -286,13 +285,12 @@ def _hub_model(path: str, prompts: dict | None = None, size: int | None = None):
     prompts are unchanged. ``size`` (the study's ``data_options`` size) is the image size a Flux folder is loaded for (its
     transformer names none); other models take the size they name."""
     from ..models.hub import pipeline_folder
-    from ..models.hub_folder import FLUX, text_network
 
     folder = pipeline_folder(path)
     opts = dict(prompts or {})
     if size is not None and text_network(folder) == FLUX:
         opts["image_size"] = size
-    return _load(str(folder), folder_signature(folder), json.dumps(opts, sort_keys=True))
+    return _load(str(folder), tree_sha256(folder), json.dumps(opts, sort_keys=True))
 
 
 def _image_size(D) -> int:
@@ -316,7 +314,6 @@ def user_models(spec) -> UserModels | None:
         raise ValueError("give either model (one model: inversion and sampling) or models ({'source': ..., "
                          "'target': ...}: invert with the first, sample with the second), not both")
     from ..models.denoisers import ModelPair
-    from ..models.hub_folder import fits
 
     prompts, size, batch = prompt_options(spec), data_options(spec).get("size"), get_profile(spec.profile).batch_size
     if one is not None:
@@ -364,8 +361,6 @@ def study_labels(labels, default, given: UserModels | None) -> list[str]:
     """The method labels a study runs: ``labels`` (None: ``default``). With the user's models, a default set keeps
     the labels those models can run; an explicit label that needs another model (an EDM one) raises, naming the
     labels that can run."""
-    from .method_labels import method_specs
-
     wanted = list(default if labels is None else labels)
     if given is None:
         return wanted

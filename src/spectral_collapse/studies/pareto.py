@@ -16,16 +16,15 @@ from .cells import translate_cell
 from .profiles import get_profile
 from .validity import failed_of
 from .splits import validation_indices
-from .method_labels import OVG_DEFAULTS, method_name, method_specs
+from .method_labels import OVG_DEFAULTS, method_specs
+from ..reference.method_names import method_name
 from .models import data_options, profile_models, spec_data, study_labels, user_models
 from .controls import image_scores, paired_metrics, realism_reference, scoring_settings, with_failures
-from .pareto_choice import (BASE_OF, NO_CHOICE, RULES, choose_operating_point, choose_point,  # noqa: F401
-                            ovg_choice, pareto_front, scaled, truth_bands)  # (re-exported: the sweep's rules live there)
+from .pareto_choice import BASE_OF, RULES, choose_point, pareto_front, truth_bands
 
-__all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
-           "choose_operating_point", "pareto_results", "run_pareto", "ovg_choice",
-           "grid_summary", "baseline_summary", "joint_front", "MOST_FAILED", "NO_CHOICE", "grid_table",
-           "front_counts", "choices_table", "beats_baselines"]
+__all__ = ["BASES", "BASELINES", "GRID_SIZES", "SCORES", "default_grid", "pareto_results", "run_pareto", "grid_summary",
+           "baseline_summary", "joint_front", "MOST_FAILED", "grid_table", "front_counts", "choices_table",
+           "beats_baselines"]
 
 BASES = ("ovg", "ovg_taba", "ovg_edm")
 BASELINES = ("ddim", "taba", "edm")    # the non-OVG methods shown on the same axes by default

@@ -7,7 +7,7 @@ from ..models.backbones import DiTConfig, UNetConfig, dit_preset, reshaped
 from ..models.schedules import VPSchedule
 from ..models.vae import SD_VAE, PretrainedVAE, VAEConfig
 from ..train.vae import VAETrainConfig
-from ..train.trainer import ModelSpec, TrainConfig
+from ..train.config import ModelSpec, TrainConfig
 
 __all__ = ["Profile", "PROFILES", "get_profile", "BACKBONES", "SPACES"]
 

@@ -81,7 +81,7 @@ _LIST = [
                       choices=("maximin", "knee")),
         "extend": Param("int", 1, "times the grid grows one step past an edge a choice sits on", optional=False,
                         minimum=0), **_USER,
-    }, _lazy("pareto", "run_pareto"), export=_lazy("pareto", "ovg_choice"), takes_model=True,
+    }, _lazy("pareto", "run_pareto"), export=_lazy("pareto_choice", "ovg_choice"), takes_model=True,
        declares=("psnr", "s_hf", "s_lf", "chosen", "failed")),
     Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS, **_USER},
           _lazy("translation", "run_main_results"), reads=("pareto",), takes_model=True, declares=_TRANSLATION,

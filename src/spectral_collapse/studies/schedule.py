@@ -18,7 +18,10 @@ from .cells import StudyContext, translate_batched
 from .models import data_options, profile_models, spec_data, user_models
 from .profiles import get_profile
 from .spec import StudySpec
-from .translation import method_specs, scored_cells, scoring_settings, test_subsets
+from .translation import scored_cells
+from .method_labels import method_specs
+from .controls import scoring_settings
+from .splits import test_subsets
 
 __all__ = ["SCHEDULES", "MAX_TIME_RATIO", "TARGET_SHARE", "TARGET_RULE", "TIMING_ROUNDS", "schedule_set",
            "run_ovg_schedule", "gain_share_interval", "SCHEDULE_NAMES", "schedule_table",

@@ -10,16 +10,14 @@ import pandas as pd
 
 from ..reference import paper_tables
 from ..text import interval, percent
-from .evidence import (ABLATIONS, MAIN_TABLE, METRICS, Evidence, evidence_of, load_evidence,  # noqa: F401
-                       long_frame, paper_evidence)  # (re-exported)
-from .method_labels import method_name
-from .shares import DETERMINISTIC, SHARE_TABLES, STOCHASTIC, TABLE6_METHODS, share_table_rows
-from .verdicts import fmt_value, label
+from .evidence import ABLATIONS, MAIN_TABLE, METRICS, Evidence
+from ..reference.method_names import method_name
+from .shares import SHARE_TABLES, share_table_rows
+from .verdicts import label
 
-__all__ = ["KEYS", "METRICS", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS", "PAPER_SCALES", "STANDIN",
-           "ABLATIONS", "Evidence", "evidence_of", "long_frame", "load_evidence", "paper_evidence", "our_table_rows",
-           "scorecard", "ordering_agreement", "counts", "errata_checks", "scale_labels", "method_means", "fmt_value",
-           "fmt_metric", "TABLE_TITLES", "METRIC_NAMES", "side_by_side", "cell_pair"]
+__all__ = ["KEYS", "OVG_LABELS", "PAPER_SCALES", "STANDIN", "our_table_rows", "scorecard", "ordering_agreement",
+           "counts", "errata_checks", "scale_labels", "method_means", "fmt_metric", "TABLE_TITLES", "METRIC_NAMES",
+           "side_by_side", "cell_pair"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
 OVG_LABELS = ("ovg", "ovg_taba", "ovg_edm")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping
 
 __all__ = ["CACHE_VERSION", "Param", "StudySpec", "make_spec", "freeze", "thaw"]
@@ -166,8 +166,6 @@ class StudySpec:
 def profile_values(name: str) -> dict:
     """The resolved values of profile ``name`` as JSON-able data, with the model and training configs it derives for
     every parameterization, backbone and space: changing how a profile derives them makes its results stale."""
-    from dataclasses import asdict
-
     from .profiles import get_profile
 
     p = get_profile(name)

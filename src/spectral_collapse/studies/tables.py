@@ -9,15 +9,13 @@ import xarray as xr
 
 from ..metrics.intervals import bootstrap_ci
 from ..reference import paper_counterpart, paper_rows
-from .aggregate import METRIC_NAMES, TABLE_METRICS, cell_text, failed_label, summary
-from .latent_tables import smallest_norm_error
+from .aggregate import TABLE_METRICS, cell_text, failed_label, summary
 from .method_labels import MODEL_WORDS
 
-__all__ = ["TABLE_METRICS", "summary", "format_summary", "failed_label", "paper_comparison",
-           "control_rows", "control_beyond", "METRIC_NAMES", "GENERATED", "md_table",
-           "HIGHER_IS_BETTER", "DISPLAY_METRICS", "REALISM_METRICS", "MAIN_CLAIMS", "beside_table",
-           "failed_counts", "noise_sample_table", "latent_gaussianity_table", "smallest_norm_error",
-           "null_class_scale", "paper_null_equals_direct", "ours_beside_paper"]
+__all__ = ["format_summary", "paper_comparison", "control_rows", "control_beyond", "GENERATED", "md_table",
+           "HIGHER_IS_BETTER", "DISPLAY_METRICS", "REALISM_METRICS", "MAIN_CLAIMS", "beside_table", "failed_counts",
+           "noise_sample_table", "latent_gaussianity_table", "null_class_scale", "paper_null_equals_direct",
+           "ours_beside_paper"]
 
 HIGHER_IS_BETTER = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "s_g")
 # the paper's metrics with the signed texture error log E_HF - mu_HF beside S_HF (below 0 too smooth, above 0 noisy)

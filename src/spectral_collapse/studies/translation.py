@@ -11,22 +11,21 @@ from ..inversion import Euler, default_sigmas, sample, sample_seeds
 from ..inversion.methods import METHODS
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
-from .controls import (CONTROLS, control_scores, image_scores, noise_sigma, paired_metrics,  # noqa: F401
-                       rgb_detail_energy, scoring_settings, warn_failed, with_failures)
+from ..metrics.realism import hf_energy_rgb
+from .controls import (control_scores, image_scores, noise_sigma, paired_metrics, scoring_settings, warn_failed,
+                       with_failures)
 from .realism import add_kid, drift_diagnostics, ovg_added_energy
-from .splits import test_subsets  # noqa: F401  (the translation tables' crops)
+from .splits import test_subsets
 from .calibrate import ovg_for
 from .cells import NoCache, StudyContext, translate_cell
 from .models import data_options, dataset_for, profile_models, spec_data, study_labels, user_models
 from .validity import failure_bounds
 from .profiles import get_profile
 from .spec import CACHE_VERSION
-from .method_labels import (BASELINE_LABELS, BASELINE_PARAMS, OVG_DEFAULTS, PAPER_LABELS,  # noqa: F401  (re-exported)
-                            STABLE_OVG_LABEL, STOCHASTIC, MethodSpec, method_specs, ovg_setting)
+from .method_labels import BASELINE_LABELS, OVG_DEFAULTS, PAPER_LABELS, STOCHASTIC, MethodSpec, method_specs, ovg_setting
 
-__all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "method_specs", "ovg_setting",
-           "scoring_settings", "translation_results", "run_translation_study", "run_main_results",
-           "from_noise_samples", "paired_metrics", "scored_cells", "GAUSSIANITY"]
+__all__ = ["translation_results", "run_translation_study", "run_main_results", "from_noise_samples", "scored_cells",
+           "GAUSSIANITY"]
 
 # the Gaussianity scores stored per cell: (results name, ``metrics.latent.gaussianity`` field)
 GAUSSIANITY = (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"), ("mean_norm_ratio", "mean_norm_ratio"),
@@ -142,7 +141,7 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     ds["crop"] = (("seed", "sample"), np.array([subsets[s] for s in seeds], dtype=np.int64))
     noise = (0.0, "no paired test split: no noise controls")   # (sigma, source): the detail energy OVG adds
     if paired:
-        energy, source = ovg_added_energy(ds, rgb_detail_energy(gt_all[union], scoring["wavelet"]), union)
+        energy, source = ovg_added_energy(ds, hf_energy_rgb(gt_all[union], scoring["wavelet"]), union)
         noise = (noise_sigma(gt_all[union], energy, union, scoring["wavelet"]), source)
     ds = ds.merge(control_scores(src_all[union], gt_all[union] if paired else None, scoring, sigma=noise[0],
                                  crops=union)

@@ -13,8 +13,8 @@ from ..reference.method_names import METHOD_NAMES
 from ..text import signed
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "TIE_RULE", "Finding", "fold", "combine",
-           "label", "signed", "paired_units", "compare", "versus_or_tie", "texture_check", "real_band",
-           "overshoots", "fisher_interval", "correlation_verdict", "fmt_value"]
+           "label", "paired_units", "compare", "versus_or_tie", "texture_check", "real_band", "overshoots",
+           "fisher_interval", "correlation_verdict", "fmt_value"]
 
 HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "does not hold", "inconclusive", "not testable here"
 VERDICT_ORDER = (HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE)

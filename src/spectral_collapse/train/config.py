@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..models.backbones import UNetConfig, build_backbone
-from ..models.denoisers import Denoiser, make_denoiser
+from ..models.denoisers import make_denoiser
+from ..models.base import Denoiser
 from ..models.flow import FlowSchedule
 from ..models.schedules import VPSchedule
 from .losses import OBJECTIVES

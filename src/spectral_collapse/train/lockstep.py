@@ -15,10 +15,10 @@ from tqdm import tqdm
 from ..data.unpaired import dihedral, draw_batch
 from .cache import checkpoint_dir, checkpoint_lock
 from .losses import LOG_NORMAL, diffusion_loss
-from .trainer import (ModelSpec, Run, TrainConfig, TrainedModel, adopt, check_objective, device_name, ema_decay,
-                      ema_update, full_config, load_trained, reusable, shipped_result)
+from .trainer import Run, adopt, device_name, ema_decay, ema_update, load_trained, reusable, shipped_result
+from .config import ModelSpec, TrainConfig, TrainedModel, check_objective, full_config
 
-__all__ = ["Job", "Member", "train_lockstep", "device_pools", "draw_batch", "schedule_state", "portable_optimizer_state",
+__all__ = ["Job", "Member", "train_lockstep", "device_pools", "schedule_state", "portable_optimizer_state",
            "WARMUP_STEPS"]
 
 WARMUP_STEPS = 3  # eager steps on a side stream before a capture (optimizer state, cuDNN and cuBLAS set-up), undone

@@ -19,7 +19,7 @@ from statistics import NormalDist
 
 import torch
 
-from ..models.denoisers import Denoiser
+from ..models.base import Denoiser
 
 __all__ = ["OBJECTIVES", "LOG_NORMAL", "sample_sigmas", "diffusion_loss", "min_snr_weight", "truncated_snr_weight",
            "to_device", "HELDOUT_EVERY", "HELDOUT_SEED", "BANDS", "HeldOut", "heldout_set", "heldout_loss"]

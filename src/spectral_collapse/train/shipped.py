@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save, save_file
 
-from ..data.download import sha256_file
+from ..digest import read_sha256
 from .cache import CheckpointCorrupt, atomic_write_bytes, atomic_write_json, write_weight_hashes
 
 __all__ = ["SHIPPED_ROOT", "shipped_dir", "install", "export", "shipped_size", "shipping", "replaced", "refresh"]
@@ -60,7 +60,7 @@ def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
                          f"under another root (the default is data/checkpoints), never under {src.parent}")
     recorded = json.loads((src / HASHES).read_text())
     for name, digest in recorded.items():
-        if not (src / name).is_file() or sha256_file(src / name) != digest:
+        if not (src / name).is_file() or read_sha256(src / name) != digest:
             raise CheckpointCorrupt(f"{src / name} is missing or does not match {src / HASHES}; restore it from the "
                                     f"repository (git checkout -- {src}) or delete {src} to train the model instead")
     full, half = _weights(src)
@@ -119,7 +119,7 @@ def export(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Pa
     save_file(halves, str(dest / half))
     _copy_kept(ckpt, dest)
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
-    atomic_write_json(dest / HASHES, {name: sha256_file(dest / name) for name in files})
+    atomic_write_json(dest / HASHES, {name: read_sha256(dest / name) for name in files})
     install(ckpt, root)
     return dest
 

@@ -22,9 +22,8 @@ from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, ch
 from .config import CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel, check_objective, full_config
 from .losses import BANDS, HELDOUT_EVERY, LOG_NORMAL, diffusion_loss, heldout_loss, heldout_set, to_device
 
-__all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "load_trained", "CheckpointMismatch",
-           "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for", "full_config", "ema_update", "ema_decay", "device_name",
-           "check_objective", "reusable", "adopt", "shipped_result", "LOG_EVERY", "Run"]
+__all__ = ["train", "load_trained", "CPU_MICRO_BATCH", "micro_batch_for", "ema_update", "ema_decay", "device_name",
+           "reusable", "adopt", "shipped_result", "LOG_EVERY", "Run"]
 
 CPU_MICRO_BATCH = 8
 LOG_EVERY = 50  # steps per entry of the training-loss log (the mean over those steps)

@@ -13,7 +13,8 @@ from torch import nn
 from tqdm import tqdm
 
 from ..models.vae import LatentSpace, PretrainedVAE, VAEConfig, build_vae, load_pretrained_vae
-from .cache import CheckpointCorrupt, check_weight_hashes, read_json, retrain_fix, write_weight_hashes
+from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
+                    checkpoint_lock, read_json, retrain_fix, write_weight_hashes)
 from .config import data_identity
 
 VAE_WEIGHTS = ("vae/diffusion_pytorch_model.safetensors",)  # checked against weights.sha256.json on every load
@@ -52,7 +53,6 @@ def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str 
               progress: bool = True) -> LatentSpace:
     """Train (or reuse) a small VAE on ``data``'s two pools, cached in <root>/<name>-<hash>/ (``vae/``,
     ``latent_space.json``, ``DONE``) like diffusion models; an interrupted run starts over (a few CPU minutes)."""
-    from .cache import checkpoint_dir, checkpoint_lock
     from .shipped import export, shipping
     from .trainer import adopt, reusable
 
@@ -69,8 +69,6 @@ def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str 
 
 def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path, *, name: str, progress: bool) -> None:
     from accelerate import Accelerator
-
-    from .cache import atomic_write_bytes, atomic_write_json
 
     acc = Accelerator(cpu=not torch.cuda.is_available())
     torch.manual_seed(tc.seed)
