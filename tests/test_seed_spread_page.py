@@ -28,10 +28,11 @@ def _results(tmp_path, s_g: np.ndarray, failing: str | None = None) -> xr.Datase
                      "threshold": THRESHOLDS["mean"], "rule": "<=", "passed": ok, "bands": None}]
             (folder / "quality.json").write_text(json.dumps({"model": folder.name, "rows": rows}))
             models[par] = str(folder)
-        per_arm[f"train_seed{k}"] = {"models": json.dumps(models), "latent_space": "null"}
+        per_arm[f"train_seed{k}"] = {"models": json.dumps(models), "latent_space": "null", "space": "pixel"}
     return xr.Dataset({"s_g": (("train_seed", "method", "seed"), s_g)},
                       coords={"train_seed": [0, 1], "method": ["ddim", "taba"], "seed": [0, 1, 2]},
-                      attrs={"per_arm": json.dumps(per_arm), "axes": json.dumps(["train_seed"])})
+                      attrs={"per_arm": json.dumps(per_arm), "axes": json.dumps(["train_seed"]),
+                             "arms": json.dumps([{"train_seed": k, "tag": f"train_seed{k}"} for k in (0, 1)])})
 
 
 def test_models_table_has_one_row_per_training_seed_and_model(tmp_path):

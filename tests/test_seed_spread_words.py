@@ -3,6 +3,7 @@ the training seed named in words wherever the results' key (train_seed) or a bar
 from __future__ import annotations
 
 import pandas as pd
+import xarray as xr
 
 from spectral_collapse.studies import seed_tables as R
 from test_chapter_text_e import _seed_results as _plain
@@ -11,6 +12,7 @@ from test_chapter_text_e import _seed_results as _plain
 def _seed_results():
     ds = _plain()
     ds.attrs["axes"] = '["train_seed"]'   # the results' axis, as the study stores it
+    ds["failed"] = xr.zeros_like(ds["psnr"], dtype=bool)   # the per-sample mask every stored result has
     return ds
 
 
