@@ -11,6 +11,7 @@ import numpy as np
 import scipy.stats
 import torch
 import torch.nn.functional as F
+from threadpoolctl import threadpool_limits
 
 from ..fourier import radial_frequency
 
@@ -198,32 +199,51 @@ def decorrelation(latents, patch: int = 4, stride: int = 1, fpr: float = 0.05, c
                                standardized=bool(standardize))
 
 
+def _gram_update(acc, block: torch.Tensor, outer: bool):
+    """``acc + block @ block.T`` (outer) or ``acc + block.T @ block``: BLAS syrk into the upper triangle of a
+    Fortran-ordered numpy ``acc`` on CPU, a torch matmul elsewhere."""
+    if isinstance(acc, np.ndarray):
+        from scipy.linalg.blas import get_blas_funcs
+
+        a = block.detach().contiguous().numpy()          # (r, c), C order: a.T is its Fortran-ordered view
+        syrk = get_blas_funcs("syrk", dtype=a.dtype)      # trans=1: C += A'^T A' with A' = a.T, i.e. a a^T
+        return syrk(1.0, a.T, beta=1.0, c=acc, trans=1 if outer else 0, overwrite_c=1)
+    return acc + (block @ block.T if outer else block.T @ block)
+
+
 def pca_explained_variance(latents, n_components: int | None = None, chunk: int = 4096,
                            dtype: torch.dtype = torch.float64, standardize: bool = True) -> np.ndarray:
     """Cumulative explained variance ratio of one PCA over N latents (Fig. 3), each divided by its RMS first
     (``standardize``); from the centred N x N Gram (or d x d scatter) matrix in blocks of ``chunk``: memory about
-    8 (N^2 + N chunk) bytes, cost N^2 d multiply-adds."""
+    8 (N^2 + N chunk) bytes, cost N^2 d / 2 multiply-adds."""
     x = _as_tensor(latents)
     if x.ndim < 2 or x.shape[0] < 2:
         raise ValueError(f"latents must have shape (N, ...) with N >= 2, got {tuple(x.shape)}")
     x = x.reshape(x.shape[0], -1)
     n, d = x.shape
-    s = torch.ones(n, dtype=dtype, device=x.device)
-    if standardize:
-        s = torch.from_numpy(_unit_scale(np.sqrt(_sample_moments(x, max(1, 2**22 // d))[0]))).to(s)
-    gram = torch.zeros((min(n, d),) * 2, dtype=dtype, device=x.device)
-    if n <= d:  # N x N Gram matrix of the centred latents, a block of columns at a time
-        for j in range(0, d, chunk):
-            block = x[:, j:j + chunk].to(dtype) * s[:, None]
-            block = block - block.mean(0, keepdim=True)
-            gram.addmm_(block, block.T)
-    else:  # d x d scatter matrix, a block of rows at a time
-        mean = sum((x[i:i + chunk].to(dtype) * s[i:i + chunk, None]).sum(0) for i in range(0, n, chunk)) / n
-        for i in range(0, n, chunk):
-            block = x[i:i + chunk].to(dtype) * s[i:i + chunk, None] - mean
-            gram.addmm_(block.T, block)
-    ev = torch.linalg.eigvalsh(gram).flip(0).clamp_min(0)
-    ratio = (ev / torch.diagonal(gram).sum()).cumsum(0).cpu().numpy().astype(np.float64)
+    m = min(n, d)
+    s = (torch.from_numpy(_unit_scale(np.sqrt(_sample_moments(x, max(1, 2**22 // max(d, 1)))[0])))
+         .to(dtype).to(x.device) if standardize else None)
+    cpu = x.device.type == "cpu" and dtype in (torch.float32, torch.float64)
+    gram = (np.zeros((m, m), dtype=np.float64 if dtype == torch.float64 else np.float32, order="F") if cpu
+            else torch.zeros((m, m), dtype=dtype, device=x.device))
+    # scipy's BLAS would use every core; keep to torch's thread count (studies run side by side, 1 thread each)
+    with threadpool_limits(limits=torch.get_num_threads(), user_api="blas"):
+        if n <= d:
+            for j in range(0, d, chunk):
+                block = x[:, j:j + chunk].to(dtype)
+                block = block if s is None else block * s[:, None]
+                gram = _gram_update(gram, block - block.mean(0, keepdim=True), outer=True)
+        else:
+            def rows(i):
+                r = x[i:i + chunk].to(dtype)
+                return r if s is None else r * s[i:i + chunk, None]
+            mean = sum(rows(i).sum(0) for i in range(0, n, chunk)) / n
+            for i in range(0, n, chunk):
+                gram = _gram_update(gram, rows(i) - mean, outer=False)
+    g = torch.from_numpy(gram) if cpu else gram
+    ev = torch.linalg.eigvalsh(g, UPLO="U").flip(0).clamp_min(0)
+    ratio = (ev / torch.diagonal(g).sum()).cumsum(0).cpu().numpy().astype(np.float64)
     return ratio if n_components is None else ratio[:n_components]
 
 
