@@ -323,3 +323,25 @@ def smoke_table(rec: dict) -> pd.DataFrame:
     rows = [(k, v, "met" if v <= SMOKE_TARGET_S else "not met") for k, v in rec["studies_s"].items()]
     df = pd.DataFrame(rows, columns=["study / dataset", "seconds", f"≤ {SMOKE_TARGET_S} s"])
     return df.sort_values("seconds", ascending=False).set_index("study / dataset").round(1)
+
+
+# the reference script's float32 variants at batch 32 that time the device check's figures
+SAME_WORK = {"eager": "K=1 eager", "cuda_graph": "K=1 cuda graphs", "inversion_forward_eager": "DDIM sampling eager",
+             "inversion_forward_graph": "DDIM sampling cuda graphs", "ovg_like_step_eager": "OVG-guided steps eager",
+             "ovg_like_step_graph": "OVG-guided steps cuda graphs"}
+
+
+def device_check_table(rec: dict) -> pd.DataFrame:
+    """The device check (``scripts/gpu_check.sh``'s record): each figure eager and with CUDA graphs, and the reference
+    script's figure for the same kind of work where it measured one (its K = 16 figure is in bf16)."""
+    dc, ceil = rec["device_check"], {}
+    for b in rec.get("ceiling", []):
+        if b["variant"] == "graphs_on_streams":
+            ceil[f"K={b['K']} cuda graphs"] = b["model_steps_per_s"]
+        elif b["variant"] in SAME_WORK and b.get("batch") == 32 and not b.get("bf16"):
+            ceil.setdefault(SAME_WORK[b["variant"]], b.get("steps_per_s", b.get("nfe_per_s")))
+    rows = [{"work": section, "figure": name, "per second": round(v, 1),
+             "unit": "model-steps" if section == "training" else ("NFE" if "sampling" in name else "steps"),
+             "reference script": round(ceil[name], 1) if name in ceil else None}
+            for section in ("training", "inversion") for name, v in dc[section].items() if v is not None]
+    return pd.DataFrame(rows).set_index("work")

@@ -507,3 +507,19 @@ def test_shipped_training_table_reads_each_models_log(tmp_path):
     assert t.loc["a-quick", "hours"] == 1.0 and t.loc["a-quick", "log records"] == "last run only"
     assert t.loc["b-quick", "hours"] == 2.0 and t.loc["b-quick", "log records"] == "all runs"
     assert t.loc["a-quick", "trained on"] == "cpu: X" and t.loc["b-quick", "steps"] == 8000
+
+
+def test_device_check_table_pairs_each_figure_with_the_reference_scripts_float32_batch_32_figure():
+    from benchmarks.tables import device_check_table
+
+    rec = {"device_check": {"training": {"K=1 eager": 20.0, "K=1 cuda graphs": 100.0, "K=16 cuda graphs": None},
+                            "inversion": {"DDIM sampling cuda graphs": 400.0}},
+           "ceiling": [{"variant": "eager", "bf16": False, "batch": 32, "steps_per_s": 21.0},
+                       {"variant": "eager", "bf16": True, "batch": 32, "steps_per_s": 99.0},        # bf16: not the same work
+                       {"variant": "cuda_graph", "bf16": False, "batch": 128, "steps_per_s": 77.0},  # another batch
+                       {"variant": "inversion_forward_graph", "batch": 32, "nfe_per_s": 500.0}]}
+    t = device_check_table(rec).set_index("figure")
+    assert list(t.index) == ["K=1 eager", "K=1 cuda graphs", "DDIM sampling cuda graphs"]  # unmeasured rows left out
+    assert t.loc["K=1 eager", "reference script"] == 21.0 and t.loc["DDIM sampling cuda graphs", "reference script"] == 500.0
+    assert t["reference script"].isna().tolist() == [False, True, False]
+    assert t.loc["DDIM sampling cuda graphs", "unit"] == "NFE" and t.loc["K=1 eager", "unit"] == "model-steps"
