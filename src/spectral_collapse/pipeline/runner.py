@@ -1,6 +1,7 @@
 """Compute or load one study's results: resolve what it reads, reuse a stored file only under the same key (and
 the same checkpoint hashes), else run the study with the cell cache (``pipeline.memo``) and store the file with its
-checksum; a stored file that cannot be read, fails its checksum or lacks a variable is computed again, with a note."""
+checksum; a stored file that cannot be read, lacks or fails its checksum or lacks a variable is computed again, with a
+note; results computed from folder images that changed while they were read are not stored."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,8 @@ from ..studies.cells import StudyContext, running
 from ..studies.content import content_inputs
 from ..studies.registry import get_study, missing_variables, study_spec
 from ..studies.spec import CACHE_VERSION, StudySpec, profile_values
-from ..studies.store import ResultsChecksumError, load_results, provenance, results_path, save_results
+from ..studies.store import (CHECKSUM, ResultsChecksumError, ResultsUnsignedError, load_results, provenance,
+                             results_path, save_results)
 from ..studies.gate import gate_policy
 from ..studies.profiles import get_profile
 from ..train.cache import checkpoint_digest, checkpoint_lock
@@ -144,6 +146,8 @@ def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
         stored = load_results(path)
         missing = missing_variables(study, stored)
         why = f"lacked {', '.join(missing)}, which every {study} results file holds," if missing else None
+    except ResultsUnsignedError:
+        why = f"carried no checksum ({CHECKSUM}), so nothing showed its numbers were those computed,"
     except ResultsChecksumError:
         why = "did not match its checksum (its numbers were changed after it was written),"
     except (OSError, ValueError) as err:
