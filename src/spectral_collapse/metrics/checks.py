@@ -5,7 +5,8 @@ Images are (B, C, H, W) floats in [-1, 1] with 1 (grey) or 3 (RGB) channels; val
 and sharpening overshoot a little), larger ones are another scale (0..255, 0..65535) and refused, as are integer
 images. A crop holding a non-finite value (NaN or inf) scores NaN in a per-image score and is left out, with a
 warning, of a score over a set (``kid_wav``), as ``kid_interval`` leaves out crops with a non-finite feature. A
-reference is real data: a non-finite value there is refused, and it needs at least 2 crops with texture.
+reference is real data: a non-finite value there is refused, and it needs at least 2 crops with texture (a channel
+varying by more than ``data.folder_checks.FLAT_STD``).
 """
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import warnings
 
 import numpy as np
 
+from ..data.folder_checks import FLAT_STD
 from .image import image_batch
 
-__all__ = ["MAX_ABS", "FLAT_STD", "scored_images", "scored_features"]
+__all__ = ["MAX_ABS", "scored_images", "scored_features"]
 
 MAX_ABS = 2.0     # largest |pixel| accepted: [-1, 1] images with some overshoot; 0..255 or 0..1e30 is refused
-FLAT_STD = 1e-3   # a crop whose every channel has a standard deviation at most this ([-1, 1] units) is flat
 _SCALE = "pass x / 127.5 - 1 for 0..255 images, 2 * x - 1 for 0..1 images"
 
 
@@ -105,7 +106,8 @@ def scored_images(images, *, truth=None, reference=None, nonfinite: str = "nan",
 
 def scored_features(a, b, reference) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(a, b, reference) z-scored feature sets checked, as float64 arrays: each (crops, features) with as many
-    features as the reference; the reference finite with at least 2 crops. Crops with a non-finite feature stay: the scores leave them out."""
+    features as the reference; the reference finite with at least 2 crops. Crops with a non-finite feature stay: the
+    scores leave them out."""
     reference = np.asarray(reference, dtype=np.float64)
     if reference.ndim != 2 or len(reference) < 2:
         raise ValueError(f"reference must be features of shape (crops, features) with at least 2 crops, got shape "
