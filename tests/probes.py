@@ -16,7 +16,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = ("tests/test_param_crashes.py", "tests/test_user_model_checks.py", "tests/test_env_settings.py",
-         "tests/test_message_first.py")
+         "tests/test_message_first.py",
+         "tests/test_realism_inputs.py",
+         "tests/test_results_checksum.py",
+         "tests/test_folder_reading.py")
+SECTIONS = {   # a block of probes under a heading of its own, from the first probe of the file named on
+    "tests/test_realism_inputs.py": "Realism scores, results files and folder data",
+}
 RECORD = ROOT / "benchmarks" / "results" / "reliability-probes.json"
 DOC = ROOT / "docs" / "probes.md"
 KINDS = {"crash": "crashed (a raw exception, a killed kernel)", "unclear": "stopped with an unclear message",
@@ -65,12 +71,17 @@ def record(rows: dict, results: dict) -> dict:
 
 
 def markdown(rec: dict) -> str:
-    """docs/probes.md: a heading, the counts, and one line per probe."""
+    """docs/probes.md: a heading, the counts, and one line per probe (under ``SECTIONS``' headings from theirs on)."""
     lines = ["## Probes of a hostile user", "",
              f"{rec['total']} probes, {rec['passing']} of them passing their test (the record: "
              "`benchmarks/results/reliability-probes.json`, written by `python tests/probes.py` from the tests marked "
              "`@probe`). Each names what a user did, how it ended before, and how it ends now.", ""]
+    headed = set()
     for c in rec["cases"]:
+        file = c["test"].split("::")[0]
+        if file in SECTIONS and file not in headed:
+            headed.add(file)
+            lines += ["", f"### {SECTIONS[file]}", ""]
         lines.append(f"- **{c['fault']}**: {c['before']} before; now {c['outcome']} (`{c['test']}`: {c['result']}).")
     return "\n".join(lines) + "\n"
 
