@@ -12,7 +12,8 @@ from IPython import get_ipython
 
 from .parameters import json_attr, parameters_table, run_notes
 
-__all__ = ["repo_root", "setup_notebook", "open_study", "strip_outputs", "message_first", "ECHO_ENV"]
+__all__ = ["repo_root", "setup_notebook", "open_study", "folder_parameter", "strip_outputs", "message_first",
+           "ECHO_ENV"]
 
 
 def repo_root(start: str | os.PathLike | None = None) -> Path:
@@ -123,10 +124,21 @@ def open_study(name: str, *, results_root: str | os.PathLike = "data/results", r
         raise shown from err
 
 
+def folder_parameter(name: str, value) -> str | os.PathLike:
+    """A folder given as a notebook parameter: a number is a folder's name (papermill makes ``-p results_root 5``
+    the int 5); a value of another kind is refused naming the parameter."""
+    if isinstance(value, (str, os.PathLike)):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"{name}={value!r} is not a folder; give a folder's path, e.g. -p {name} data/results")
+
+
 def _open_study(name: str, *, results_root, rerun, **params):
     from ..studies.registry import get_study, study_spec
     from ..studies.spec import Param
 
+    results_root = folder_parameter("results_root", results_root)
     study_spec(name, **params)   # every value parsed and checked before the kernel imports or loads anything heavy
     setup_notebook()
     from .runner import run_study

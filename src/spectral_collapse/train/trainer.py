@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from ..models.backbones import count_parameters
-from .shipped import export, install, refresh, replaced, shipping
+from .shipped import export, install, refresh, replaced, shipped_root, shipping
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
                     checkpoint_lock, is_complete, read_json, read_weights, resume, retrain_fix, save_weights,
                     write_resume, write_weight_hashes)
@@ -76,6 +76,7 @@ def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.
           progress: bool = True, stop_after: int | None = None, accelerator=None) -> TrainedModel:
     """Train (or resume, or reuse) a model. ``stop_after`` stops early after that many total steps (tests)."""
     check_objective(spec, cfg)
+    shipped_root()  # a bad SPECTRAL_COLLAPSE_WEIGHTS refused before the checkpoint folder is made
     full = full_config(spec, cfg, data)
     ckpt = checkpoint_dir(name, full, root)
     if reusable(ckpt):
