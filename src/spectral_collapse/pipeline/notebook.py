@@ -182,19 +182,31 @@ def message_first(err: BaseException) -> BaseException:
     from ..data.download import DatasetNotPreparedError
 
     frames = "".join(traceback.format_exception(type(err), err, err.__traceback__)).splitlines()
-    if isinstance(err, DatasetNotPreparedError):
-        text = re.sub(r"load_dataset\('([^']+)'\)", r"-p dataset \1", str(err)).replace(".cli download", " download")
-        err = DatasetNotPreparedError(text.replace("or use the bundled offline alternative", "or run this study on "
-                                                   "the bundled data"))
+    if isinstance(err, DatasetNotPreparedError):  # data to prepare: the message and its one fix are all to read
+        text = re.sub(r"load_dataset\('([^']+)'\)", r"-p dataset \1", str(err))
+        text = re.sub(r"python -m spectral_collapse(\.cli)? download", f"{interpreter()} -m spectral_collapse download",
+                      text)
+        err, frames = DatasetNotPreparedError(text.replace("or use the bundled offline alternative", "or run this "
+                                                           "study on the bundled data")), []
     head = f"{type(err).__name__}: {err}"
+    shown = [head, "", "The traceback:", *frames] if frames else [head]
     with contextlib.suppress(AttributeError):   # an exception type that takes no attributes: IPython's rendering
-        err._render_traceback_ = lambda: [head, "", "The traceback:", *frames]
+        err._render_traceback_ = lambda: shown
     if type(sys.stderr).__module__.startswith("ipykernel") and os.environ.get(ECHO_ENV) != "0":
         # in a kernel: the starting process's stderr (papermill's terminal); no descriptor at all: nothing
         fd = getattr(sys.stderr, "_original_stdstream_copy", None)
         with contextlib.suppress(OSError, TypeError, AttributeError):
             os.write(sys.__stderr__.fileno() if fd is None else fd, f"{head}\n".encode())
     return err
+
+
+def interpreter() -> str:
+    """The running Python as a user types it: relative to the working folder when inside it (``.venv/bin/python``
+    at the repository root), else its full path."""
+    exe = Path(sys.executable)
+    with contextlib.suppress(ValueError):
+        return str(exe.relative_to(Path.cwd()))
+    return str(exe)
 
 
 def strip_outputs(model: dict, **_) -> dict:
