@@ -16,7 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = ("tests/test_param_crashes.py", "tests/test_user_model_checks.py", "tests/test_env_settings.py",
-         "tests/test_message_first.py")
+         "tests/test_message_first.py",
+         "tests/test_probes_rest.py", "tests/test_first_contact.py")
 RECORD = ROOT / "benchmarks" / "results" / "reliability-probes.json"
 DOC = ROOT / "docs" / "probes.md"
 KINDS = {"crash": "crashed (a raw exception, a killed kernel)", "unclear": "stopped with an unclear message",
