@@ -86,3 +86,76 @@ def test_the_readme_says_one_test_time_and_where_files_are():
     assert "quality.py" not in next(line for line in layout.splitlines() if line.strip().startswith("models/"))
     assert "quality.py" in layout.split("studies/")[1].split("plotting/")[0]
     assert not list(ROOT.glob("*.whl"))
+
+
+TEXT_COLUMN_PX = 752   # the book's text column at a 1280 px window (tests/test_table_widths.py)
+STORED_SWEEP = ROOT / "data" / "results" / "pareto" / "ihc-sr-quick.nc"
+
+
+@probe("unclear", "the Pareto chapter's heat maps (cell labels about 6 px high once fitted to the text column)",
+       "the chart is as wide as the text column holds, its cell labels 12 px")
+def test_the_grid_heat_maps_fit_the_text_column_at_a_readable_size():
+    import vl_convert as vlc
+
+    from spectral_collapse.plotting.labels import reader_spec
+    from spectral_collapse.plotting.pareto import grid_heatmaps
+    from spectral_collapse.studies.store import load_results
+
+    chart = grid_heatmaps(load_results(STORED_SWEEP), metrics=("kid_wav", "delta_log_e_hf_chroma_ref", "s_lf"))
+    spec = chart.to_dict()
+    width = float(re.search(r'<svg[^>]*\swidth="([\d.]+)"', vlc.vegalite_to_svg(reader_spec(spec)))[1])
+
+    def text_marks(node):  # the cell labels: every text mark of the nested spec
+        if isinstance(node, dict):
+            mark = node.get("mark")
+            yield from ([mark] if isinstance(mark, dict) and mark.get("type") == "text" else [])
+            for v in node.values():
+                yield from text_marks(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from text_marks(v)
+
+    sizes = [m.get("fontSize", 11) for m in text_marks(spec)]
+    shown = min(sizes) * min(1.0, TEXT_COLUMN_PX / width)   # as the browser scales a wider chart down
+    assert sizes and shown >= 11, (width, shown)
+
+
+def _label_boxes(spec: dict) -> tuple[list, list]:
+    """(name, box in pixels) of each text layer of a Pareto chart and the (x, y, radius) of each point marker, from
+    the spec's own domains, size and mark properties (0.6 em a character, 1 em high)."""
+    import numpy as np
+
+    w, h = spec["width"], spec["height"]
+    xdom = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    ydom = spec["layer"][0]["encoding"]["y"]["scale"]["domain"]
+    px = lambda x, y: ((x - xdom[0]) / (xdom[1] - xdom[0]) * w, h - (y - ydom[0]) / (ydom[1] - ydom[0]) * h)  # noqa
+    rows = lambda layer: spec["datasets"][layer["data"]["name"]]  # noqa: E731
+    boxes, marks = [], []
+    for layer in spec["layer"]:
+        mark = layer.get("mark", {})
+        if mark.get("type") == "point":
+            r = np.sqrt(mark["size"] / 1.3 / np.pi)
+            marks += [(*px(p["s_hf"], p["s_lf"]), r) for p in rows(layer)]
+        if mark.get("type") == "text":
+            size = mark.get("fontSize", 11)
+            for p in rows(layer):
+                x, y = px(p["s_hf"], p["s_lf"])
+                tw = 0.6 * size * len(p["name"])
+                left = x + mark.get("dx", 0) - {"left": 0, "center": tw / 2, "right": tw}[mark.get("align", "center")]
+                top = y + mark.get("dy", 0) - {"top": 0, "middle": size / 2, "bottom": size}[
+                    mark.get("baseline", "middle")]
+                boxes.append((p["name"], (left, top, left + tw, top + size)))
+    return boxes, marks
+
+
+@probe("unclear", "the Pareto chart's EDM and TABA names drawn on the markers of the grid",
+       "each baseline's name beside its diamond on a spot free of markers")
+def test_the_pareto_charts_baseline_names_sit_off_the_markers():
+    from spectral_collapse.plotting.pareto import pareto_chart
+    from spectral_collapse.studies.store import load_results
+
+    boxes, marks = _label_boxes(pareto_chart(load_results(STORED_SWEEP)).to_dict())
+    assert {name for name, _ in boxes} >= {"EDM", "TABA", "DDIM"}
+    for name, (x0, y0, x1, y1) in boxes:
+        hit = [(round(x), round(y)) for x, y, r in marks if x0 - r < x < x1 + r and y0 - r < y < y1 + r]
+        assert not hit, f"{name} is drawn over the markers at {hit}"
