@@ -183,3 +183,21 @@ def test_a_tiny_memory_limit_prints_readable_sizes(tmp_path, monkeypatch):
     assert all(float(v) >= 1 for v, _ in sizes), text
     bound = float(sizes[2][0]) * unit[sizes[2][1]]
     assert bound == pytest.approx(1e-6 * 2**30, rel=5e-3), text
+
+
+@probe("unclear", "the Pareto chapter computing a sweep whose large step sizes overflow (a raw `RuntimeWarning` with "
+       "a path of this machine's numpy)", "the warning shown as its class, its package and its message, no path")
+def test_a_chapters_library_warning_shows_no_machine_path(tmp_path, monkeypatch):
+    import sys
+    import warnings
+
+    from spectral_collapse.pipeline import notebook
+
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)  # put back after the test
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():  # the filters the set-up adds, put back
+        notebook.setup_notebook()
+    numpy_file = f"{sys.prefix}/lib/python3.11/site-packages/numpy/core/_methods.py"
+    message = warnings.WarningMessage("overflow encountered in reduce", RuntimeWarning, numpy_file, 118)
+    shown = warnings._formatwarnmsg(message)  # what a kernel's warnings.showwarning writes (run_study re-warns so)
+    assert shown == "RuntimeWarning (numpy): overflow encountered in reduce\n", shown

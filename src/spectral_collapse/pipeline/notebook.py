@@ -12,8 +12,8 @@ from IPython import get_ipython
 
 from .parameters import json_attr, parameters_table, run_notes
 
-__all__ = ["repo_root", "setup_notebook", "open_study", "folder_parameter", "strip_outputs", "message_first",
-           "ECHO_ENV"]
+__all__ = ["repo_root", "setup_notebook", "short_warning", "open_study", "folder_parameter", "strip_outputs",
+           "message_first", "interpreter", "ECHO_ENV"]
 
 
 def repo_root(start: str | os.PathLike | None = None) -> Path:
@@ -41,8 +41,18 @@ def setup_notebook() -> Path:
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
+    warnings.formatwarning = short_warning
     show_missing_as_dash()
     return root
+
+
+def short_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as a chapter shows it: its class, the package it came from and its message, without the file path
+    of this machine ("RuntimeWarning (numpy): overflow encountered in exp")."""
+    parts = Path(str(filename)).with_suffix("").parts
+    inside = [i for i, p in enumerate(parts) if p in ("site-packages", "dist-packages", "src")]
+    where = parts[inside[-1] + 1] if inside and inside[-1] + 1 < len(parts) else Path(str(filename)).stem
+    return f"{category.__name__} ({where}): {message}\n"
 
 
 def show_missing_as_dash() -> bool:
