@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -195,7 +196,7 @@ def check_can_store(study: str, dataset: str, profile: str, results_root: str | 
         _check_writable(cache, cache, *_CELLS)
 
 
-STALE_TMP_S = 600  # a results file's temporary copy older than this was left by a killed write (a write takes seconds)
+_STALE_TMP_S = 600  # a results file's temporary copy older than this was left by a killed write (a write takes seconds)
 
 
 def _check_results_file(path: Path, results_root) -> None:
@@ -205,11 +206,9 @@ def _check_results_file(path: Path, results_root) -> None:
         raise IsADirectoryError(f"{path} is a folder where the results file belongs; nothing was computed. Move or "
                                 f"remove that folder, or pass another results_root (CLI: --results-root) than "
                                 f"{results_root}")
-    import time
-
     for tmp in path.parent.glob(f".{path.name}.*.tmp") if path.parent.is_dir() else ():
-        with contextlib.suppress(OSError):  # another process's write in progress is younger than STALE_TMP_S
-            if time.time() - tmp.stat().st_mtime > STALE_TMP_S:
+        with contextlib.suppress(OSError):  # another process's write in progress is younger than _STALE_TMP_S
+            if time.time() - tmp.stat().st_mtime > _STALE_TMP_S:
                 tmp.unlink()
 
 
