@@ -91,8 +91,9 @@ def test_a_folder_in_place_of_the_results_file_is_refused_before_the_computation
     _stand_in_study(monkeypatch, lambda spec, ctx: pytest.fail("computed before the check"))
     path = tmp_path / "results" / "main_results" / "ihc-sr-smoke.nc"
     path.mkdir(parents=True)
-    for call in (lambda: run_study("main_results", dataset="ihc-sr", profile="smoke", results_root=tmp_path / "results"),
-                 lambda: check_can_store("main_results", "ihc-sr", "smoke", tmp_path / "results")):
+    root = tmp_path / "results"
+    for call in (lambda: run_study("main_results", dataset="ihc-sr", profile="smoke", results_root=root),
+                 lambda: check_can_store("main_results", "ihc-sr", "smoke", root)):
         with pytest.raises(IsADirectoryError, match=rf"^{path} is a folder where the results file belongs; nothing "
                                                     r"was computed\. .*results_root"):
             call()

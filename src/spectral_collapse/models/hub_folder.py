@@ -238,7 +238,8 @@ def _available(device) -> tuple[float, str]:
 
 
 def _size(n: float) -> str:
-    """A number of bytes in words, in the largest binary unit it reaches, to 3 significant digits: "1.07 KiB", "2300 GiB"."""
+    """A number of bytes in words, in the largest binary unit it reaches, to 3 significant digits (whole units from
+    100 up): "1.07 KiB", "2300 GiB"."""
     for unit, scale in (("GiB", _GIB), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= scale:
             return f"{n / scale:.0f} {unit}" if n >= 100 * scale else f"{n / scale:.3g} {unit}"

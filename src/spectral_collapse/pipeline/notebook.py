@@ -193,11 +193,14 @@ def message_first(err: BaseException) -> BaseException:
 
     frames = "".join(traceback.format_exception(type(err), err, err.__traceback__)).splitlines()
     if isinstance(err, DatasetNotPreparedError):  # data to prepare: the message and its one fix are all to read
-        text = re.sub(r"load_dataset\('([^']+)'\)", r"-p dataset \1", str(err))
         text = re.sub(r"python -m spectral_collapse(\.cli)? download", f"{interpreter()} -m spectral_collapse download",
-                      text)
-        err, frames = DatasetNotPreparedError(text.replace("or use the bundled offline alternative", "or run this "
-                                                           "study on the bundled data")), []
+                      str(err))
+        # the bundled alternative first, so a one-line display of the message (make report, the CLI) keeps it
+        bundled = r"\nor use the bundled offline alternative: load_dataset\('([^']+)'\)$"
+        text = re.sub(r"is missing\)\. Download (.*)" + bundled,
+                      r"is missing). Run this study on the bundled data (-p dataset \2), or download \1", text,
+                      flags=re.S)
+        err, frames = DatasetNotPreparedError(text), []
     head = f"{type(err).__name__}: {err}"
     shown = [head, "", "The traceback:", *frames] if frames else [head]
     with contextlib.suppress(AttributeError):   # an exception type that takes no attributes: IPython's rendering
