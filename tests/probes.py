@@ -17,12 +17,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FILES = ("tests/test_param_crashes.py", "tests/test_user_model_checks.py", "tests/test_env_settings.py",
          "tests/test_message_first.py",
-         "tests/test_realism_inputs.py",
-         "tests/test_results_checksum.py",
-         "tests/test_folder_reading.py")
-SECTIONS = {   # a block of probes under a heading of its own, from the first probe of the file named on
-    "tests/test_realism_inputs.py": "Realism scores, results files and folder data",
-}
+         "tests/test_realism_inputs.py", "tests/test_results_checksum.py", "tests/test_folder_reading.py",
+         "tests/test_probes_rest.py", "tests/test_first_contact.py")
+# probe files whose cases the page lists under a heading of their own (the others: under the page's heading)
+SECTIONS = {"Realism scores, results files and folder data": ("tests/test_realism_inputs.py",
+                                                              "tests/test_results_checksum.py",
+                                                              "tests/test_folder_reading.py"),
+            "Training, storing and settings": ("tests/test_probes_rest.py",),
+            "First contact: what a newcomer reads first": ("tests/test_first_contact.py",)}
 RECORD = ROOT / "benchmarks" / "results" / "reliability-probes.json"
 DOC = ROOT / "docs" / "probes.md"
 KINDS = {"crash": "crashed (a raw exception, a killed kernel)", "unclear": "stopped with an unclear message",
@@ -71,18 +73,21 @@ def record(rows: dict, results: dict) -> dict:
 
 
 def markdown(rec: dict) -> str:
-    """docs/probes.md: a heading, the counts, and one line per probe (under ``SECTIONS``' headings from theirs on)."""
+    """docs/probes.md: a heading, the counts, and one line per probe (those of ``SECTIONS``' files under their own
+    headings)."""
     lines = ["## Probes of a hostile user", "",
              f"{rec['total']} probes, {rec['passing']} of them passing their test (the record: "
              "`benchmarks/results/reliability-probes.json`, written by `python tests/probes.py` from the tests marked "
              "`@probe`). Each names what a user did, how it ended before, and how it ends now.", ""]
-    headed = set()
-    for c in rec["cases"]:
-        file = c["test"].split("::")[0]
-        if file in SECTIONS and file not in headed:
-            headed.add(file)
-            lines += ["", f"### {SECTIONS[file]}", ""]
-        lines.append(f"- **{c['fault']}**: {c['before']} before; now {c['outcome']} (`{c['test']}`: {c['result']}).")
+    def line(c: dict) -> str:
+        return f"- **{c['fault']}**: {c['before']} before; now {c['outcome']} (`{c['test']}`: {c['result']})."
+
+    section = lambda c: c["test"].split("::")[0]  # noqa: E731 - the probe's file
+    headed = {f for files in SECTIONS.values() for f in files}
+    lines += [line(c) for c in rec["cases"] if section(c) not in headed]
+    for title, files in SECTIONS.items():
+        own = [line(c) for c in rec["cases"] if section(c) in files]
+        lines += ["", f"### {title}", "", *own] if own else []
     return "\n".join(lines) + "\n"
 
 
