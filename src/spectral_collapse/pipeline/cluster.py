@@ -13,8 +13,8 @@ from pathlib import Path
 
 from .parallel import thread_env
 
-__all__ = ["open_cluster", "check_shared", "SCHEDULER_ENV", "STUDY_SLOT", "JOBQUEUE", "kernel_client",
-           "gpu_resources", "train_rounds"]
+__all__ = ["open_cluster", "check_shared", "jobqueue_cluster", "SCHEDULER_ENV", "STUDY_SLOT", "JOBQUEUE",
+           "kernel_client", "gpu_resources", "train_rounds"]
 
 SCHEDULER_ENV = "SPECTRAL_COLLAPSE_SCHEDULER"   # a study kernel sends its cells to this scheduler when it is set
 STUDY_SLOT = "study"   # the worker resource a running study holds (one per worker)
@@ -42,9 +42,9 @@ def _local(jobs: int, threads: int, processes: bool = True):
                         dashboard_address=":0", silence_logs=logging.CRITICAL, **env)
 
 
-def _jobqueue(name: str, jobs: int):
-    """The dask-jobqueue cluster ``name`` as ``~/.config/dask/jobqueue.yaml`` configures it, asking for ``jobs``
-    workers (each with a study slot; a configured ``--resources`` of its own is kept)."""
+def jobqueue_cluster(name: str):
+    """The dask-jobqueue cluster ``name`` (no job submitted yet) as ``~/.config/dask/jobqueue.yaml`` configures it,
+    its workers given a study slot (added to the ``--resources`` its ``worker-extra-args`` declare, e.g. GPU=1)."""
     try:
         import dask_jobqueue
     except ImportError:
@@ -55,11 +55,13 @@ def _jobqueue(name: str, jobs: int):
         raise ValueError(f"--cluster {name}: no `jobqueue: {name}:` section in the Dask configuration "
                          f"(~/.config/dask/jobqueue.yaml); book/cluster.md shows one")
     extra = list(dask.config.get(f"jobqueue.{name}.worker-extra-args", None) or [])
-    if "--resources" not in extra:
+    if "--resources" in extra[:-1]:
+        i = extra.index("--resources") + 1
+        if STUDY_SLOT not in extra[i]:
+            extra[i] = f"{extra[i]},{STUDY_SLOT}=1"
+    else:
         extra += ["--resources", f"{STUDY_SLOT}=1"]
-    cluster = getattr(dask_jobqueue, JOBQUEUE[name])(config_name=name, worker_extra_args=extra)
-    cluster.scale(jobs)
-    return cluster
+    return getattr(dask_jobqueue, JOBQUEUE[name])(config_name=name, worker_extra_args=extra)
 
 
 def _connect(address: str):
@@ -86,7 +88,8 @@ def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes:
         owned = _local(jobs, threads, processes)
         client = Client(owned)
     elif cluster in JOBQUEUE:
-        owned = _jobqueue(cluster, jobs)
+        owned = jobqueue_cluster(cluster)
+        owned.scale(jobs)   # jobs workers, as the batch system starts them
         client = Client(owned)
     else:
         raise ValueError(f"--cluster {cluster!r} is not local, a scheduler address (tcp://host:8786) nor a "
@@ -140,7 +143,7 @@ def kernel_client():
     address = os.environ.get(SCHEDULER_ENV, "").strip()
     if not address:
         return None
-    if address not in _KERNEL_CLIENT:
+    if address not in _KERNEL_CLIENT or _KERNEL_CLIENT[address].status not in ("running", "connecting"):
         _KERNEL_CLIENT[address] = _connect(address)
     return _KERNEL_CLIENT[address]
 
