@@ -14,7 +14,7 @@ from pathlib import Path
 from .parallel import thread_env
 
 __all__ = ["open_cluster", "check_shared", "jobqueue_cluster", "SCHEDULER_ENV", "STUDY_SLOT", "JOBQUEUE",
-           "kernel_client", "gpu_resources", "train_rounds"]
+           "kernel_client", "gpu_resources", "train_rounds", "on_worker"]
 
 SCHEDULER_ENV = "SPECTRAL_COLLAPSE_SCHEDULER"   # a study kernel sends its cells to this scheduler when it is set
 STUDY_SLOT = "study"   # the worker resource a running study holds (one per worker)
@@ -68,7 +68,7 @@ def _connect(address: str):
     from distributed import Client
 
     try:
-        return Client(address, timeout=f"{CONNECT_S}s")
+        return Client(address, timeout=f"{CONNECT_S}s", set_as_default=False)
     except (OSError, TimeoutError) as err:
         raise ConnectionError(f"cannot reach the Dask scheduler at {address} ({' '.join(str(err).split())[:200]}); "
                               f"nothing was run. Start one there (`dask scheduler`, then `dask worker {address} "
@@ -77,8 +77,8 @@ def _connect(address: str):
 
 @contextlib.contextmanager
 def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes: bool = True):
-    """A ``distributed.Client`` on ``cluster`` ("local", a scheduler address, or a dask-jobqueue name), its dashboard
-    link printed; the folders of ``shared`` checked to be on storage the workers share (``check_shared``). The
+    """A ``distributed.Client`` on ``cluster`` ("local", a scheduler address, or a dask-jobqueue name), not made
+    dask's default (xarray's own writes stay in the process that makes them), its dashboard link printed; the folders of ``shared`` checked to be on storage the workers share (``check_shared``). The
     cluster this opens (local or a batch system's) is closed at the end, stopping what still runs on it."""
     from distributed import Client
 
@@ -86,11 +86,11 @@ def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes:
         owned, client = None, _connect(cluster if "://" in cluster else f"tcp://{cluster}")
     elif cluster == "local":
         owned = _local(jobs, threads, processes)
-        client = Client(owned)
+        client = Client(owned, set_as_default=False)
     elif cluster in JOBQUEUE:
         owned = jobqueue_cluster(cluster)
         owned.scale(jobs)   # jobs workers, as the batch system starts them
-        client = Client(owned)
+        client = Client(owned, set_as_default=False)
     else:
         raise ValueError(f"--cluster {cluster!r} is not local, a scheduler address (tcp://host:8786) nor a "
                          f"dask-jobqueue name ({', '.join(JOBQUEUE)})")
@@ -135,6 +135,16 @@ def check_shared(client, folder) -> None:
                            f"filesystem every worker mounts (--results-root), then run the same command again")
 
 
+@contextlib.contextmanager
+def on_worker():
+    """Around a task's work on a worker: dask computations inside it (xarray's locks when it writes netCDF among
+    them) run here, synchronously, not as tasks of the worker's cluster."""
+    import dask
+
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
 _KERNEL_CLIENT: dict = {}
 
 
@@ -163,7 +173,8 @@ def _round(jobs, kw: dict):
     if count and device is None and "GPU" in (get_worker().state.total_resources or {}):
         name = get_worker().name
         device = f"cuda:{(name if isinstance(name, int) else 0) % count}"
-    return train_lockstep(jobs, device=device, progress=False, **kw)
+    with on_worker():
+        return train_lockstep(jobs, device=device, progress=False, **kw)
 
 
 def train_rounds(client, rounds, **kw) -> list:

@@ -28,7 +28,7 @@ from ..train.shipped import HASHES, shipped_dir
 from .chapters import file_hash, hide_parameter_cells, record_inputs, stale_reason, strip_progress, title_with_dataset
 from .notebook import ECHO_ENV, repo_root
 from .parameters import json_attr
-from .cluster import SCHEDULER_ENV, STUDY_SLOT, open_cluster
+from .cluster import SCHEDULER_ENV, STUDY_SLOT, on_worker, open_cluster
 from .parallel import (StudiesFailed, StudyError, failure_line, kernel_threads, notebook_traceback, resolve_jobs,
                        run_graph, thread_env)
 from .runner import cells_root, check_can_store
@@ -222,7 +222,7 @@ def _study_task(pair, *_after, profile: str, root: str, book_dir, results_root: 
 
         secede()
     try:
-        with mock.patch.dict(os.environ, env):
+        with mock.patch.dict(os.environ, env), on_worker():
             out = execute_study(pair[0], pair[1], profile, root=Path(root), book_dir=book_dir,
                                 results_root=results_root, force=force, extra=extras.get(pair[0]))
     except Exception as err:

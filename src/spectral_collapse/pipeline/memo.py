@@ -192,10 +192,12 @@ class _Asked(BaseException):
 
 def _cell_task(root: str, refresh: bool, key, compute) -> bool:
     """One cell computed and stored on a Dask worker, with the kernels' torch threads."""
+    from .cluster import on_worker
     from .parallel import torch_threads
 
     torch_threads()
-    Memo(root, refresh=refresh).cell(key, compute)
+    with on_worker():
+        Memo(root, refresh=refresh).cell(key, compute)
     return True
 
 

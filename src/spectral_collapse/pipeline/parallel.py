@@ -111,7 +111,7 @@ def run_graph(client, pairs: list, task, *, resources: dict | None = None) -> li
     pair_of = {f.key: pair for pair, f in futures.items()}
     finished, erred = [], {}
     try:
-        for fut in as_completed(list(futures.values())):
+        for fut in as_completed(list(futures.values()), loop=client.loop):
             pair = pair_of[fut.key]
             if fut.status == "finished":
                 finished.append(pair)
