@@ -111,9 +111,12 @@ def test_the_books_slurm_configuration_gives_a_job_script_with_its_resources_and
     and starts one worker with the GPU and study slot as resources (no SLURM here: nothing is submitted)."""
     import re
 
+    import importlib
+
     import dask
-    import dask_jobqueue  # noqa: F401  (loads its default configuration)
     import yaml
+
+    importlib.import_module("dask_jobqueue")   # loads its default configuration
 
     root = Path(__file__).resolve().parents[1]
     page = (root / "book" / "cluster.md").read_text()
