@@ -135,14 +135,13 @@ def check_shared(client, folder) -> None:
                            f"filesystem every worker mounts (--results-root), then run the same command again")
 
 
-@contextlib.contextmanager
-def on_worker():
-    """Around a task's work on a worker: dask computations inside it (xarray's locks when it writes netCDF among
-    them) run here, synchronously, not as tasks of the worker's cluster."""
+def on_worker() -> None:
+    """Called first by each task on a worker: dask computations inside tasks (xarray's locks when it writes netCDF
+    among them) run synchronously where they are, not as tasks of the cluster. Set for the whole worker process
+    (tasks share its threads, and a setting undone by one task would be undone under another)."""
     import dask
 
-    with dask.config.set(scheduler="synchronous"):
-        yield
+    dask.config.set(scheduler="synchronous")
 
 
 _KERNEL_CLIENT: dict = {}
@@ -173,8 +172,8 @@ def _round(jobs, kw: dict):
     if count and device is None and "GPU" in (get_worker().state.total_resources or {}):
         name = get_worker().name
         device = f"cuda:{(name if isinstance(name, int) else 0) % count}"
-    with on_worker():
-        return train_lockstep(jobs, device=device, progress=False, **kw)
+    on_worker()
+    return train_lockstep(jobs, device=device, progress=False, **kw)
 
 
 def train_rounds(client, rounds, **kw) -> list:

@@ -222,7 +222,8 @@ def _study_task(pair, *_after, profile: str, root: str, book_dir, results_root: 
 
         secede()
     try:
-        with mock.patch.dict(os.environ, env), on_worker():
+        on_worker()
+        with mock.patch.dict(os.environ, env):
             out = execute_study(pair[0], pair[1], profile, root=Path(root), book_dir=book_dir,
                                 results_root=results_root, force=force, extra=extras.get(pair[0]))
     except Exception as err:

@@ -196,8 +196,8 @@ def _cell_task(root: str, refresh: bool, key, compute) -> bool:
     from .parallel import torch_threads
 
     torch_threads()
-    with on_worker():
-        Memo(root, refresh=refresh).cell(key, compute)
+    on_worker()
+    Memo(root, refresh=refresh).cell(key, compute)
     return True
 
 
