@@ -122,7 +122,8 @@ def test_the_books_slurm_configuration_gives_a_job_script_with_its_resources_and
     page = (root / "book" / "cluster.md").read_text()
     conf = yaml.safe_load(re.search(r"```yaml\n(.*?)```", page, re.S).group(1))["jobqueue"]["slurm"]
     assert "--cluster slurm" in page and "- file: cluster\n" in (root / "_toc.yml").read_text()
-    with dask.config.set({"jobqueue.slurm": {**dask.config.get("jobqueue.slurm"), **conf}}):
+    here = {"scheduler-options": {"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"}}   # no address lookup
+    with dask.config.set({"jobqueue.slurm": {**dask.config.get("jobqueue.slurm"), **conf, **here}}):
         cl = cluster_mod.jobqueue_cluster("slurm")
         try:
             script = cl.job_script()

@@ -38,8 +38,11 @@ def _local(jobs: int, threads: int, processes: bool = True):
 
     gpus = {"GPU": 1} if _gpu_count() else {}
     env = {"env": thread_env(threads)} if processes else {}   # a Nanny's; threads share this process's
+    # tcp on the loopback interface, also for threads: a cluster of this machine needs no other, and dask's in-process
+    # transport or a dashboard on every interface looks up this machine's outward address (a connection to 8.8.8.8)
     return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=processes, resources={STUDY_SLOT: 1, **gpus},
-                        dashboard_address=":0", silence_logs=logging.CRITICAL, **env)
+                        protocol="tcp", host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                        silence_logs=logging.CRITICAL, **env)
 
 
 def jobqueue_cluster(name: str):
