@@ -528,8 +528,8 @@ def raw_output(html: Path) -> list[str]:
     """What no page of the built book may show a reader: NaN, a traceback, a printed warning, a machine path, a
     commit hash, a citation of a file the suite does not ship (the project's reference notes) in its visible text
     (scripts and styles left out), or a ``<placeholder>`` that the HTML swallowed
-    as an unknown tag. The API reference (api.html) may name NaN: there it is the value a function returns, in the
-    docstrings' words, not a number shown as a result."""
+    as an unknown tag. The API reference (api.html) and the error catalogue (errors.html) may name NaN: there it is
+    the value a function returns or a message names, in words, not a number shown as a result."""
     import re
     from html import unescape
     from html.parser import HTMLParser
@@ -558,7 +558,7 @@ def raw_output(html: Path) -> list[str]:
         v.feed(page.read_text(errors="replace"))
         text = unescape(" ".join(v.text))
         for what, pattern in _RAW:
-            if what == "NaN" and page.name == "api.html":
+            if what == "NaN" and page.name in ("api.html", "errors.html"):
                 continue
             m = re.search(pattern, text)
             if m:
@@ -576,11 +576,12 @@ def test_raw_output_check_finds_what_a_reader_must_not_see(tmp_path):
              "ref.html": "<p>as the released code does (ovg-official-facts.md 1.5)</p>",
              "ok.html": "<p>nanometre scale; a warning is stated in words; data/results/x.nc; &lt;sha256&gt;</p>"
                         "<script>var x = NaN; // /root/</script>",
-             "api.html": "<p>Returns NaN where no sample is kept.</p>"}  # the reference names the value it returns
+             "api.html": "<p>Returns NaN where no sample is kept.</p>",  # the reference names the value it returns
+             "errors.html": "<p>A crop holding NaN scores NaN and is left out.</p>"}  # as does a message it lists
     for name, body in pages.items():
         (tmp_path / name).write_text(f"<html><body>{body}</body></html>")
     found = raw_output(tmp_path)
-    assert sorted(f.split(":")[0] for f in found) == sorted(n for n in pages if n not in ("ok.html", "api.html")), found
+    assert sorted(f.split(":")[0] for f in found) == sorted(n for n in pages if n not in ("ok.html", "api.html", "errors.html")), found
     (tmp_path / "api.html").write_text("<p>Traceback (most recent call last)</p>")  # only NaN is the reference's
     assert any(f.startswith("api.html: a traceback") for f in raw_output(tmp_path))
 

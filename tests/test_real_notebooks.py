@@ -284,5 +284,5 @@ def test_pareto_notebook_on_edges2shoes(real):
     assert ds["finite"].values.all() and np.isfinite(ds["s_hf"].values).all()
     choice = ovg_choice(ds)
     assert "Pareto sweep" in choice["source"] and choice["eta_hf"] in hf and choice["eta_lf"] in lf
-    table = _cell_text(nb, "grid_table(ds)")
+    table = _cell_text(nb, "readable_grid(grid, every=True)")  # the cell showing every grid point
     assert step_size(min(hf)) in table  # step sizes ~1e-6 shown, not rounded to 0
