@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @probe("unclear", "the Pareto chapter's grid table (61 rows by 15 columns, values such as `156795.5010`)",
-       "the chosen points and the fronts, each number to 4 significant digits; every point behind a collapsed block")
+       "the chosen points and the fronts in the columns that fit the text column, each number to 4 significant digits; "
+       "every point and column behind a collapsed block")
 def test_the_pareto_grid_shows_the_chosen_points_and_fronts_readably():
     from spectral_collapse.studies.pareto_choice import readable_grid
 
@@ -27,6 +28,15 @@ def test_the_pareto_grid_shows_the_chosen_points_and_fronts_readably():
     shown = readable_grid(table)
     assert shown["KID_wav"].tolist() == ["156800", "0.01235"]   # the two marked rows, 4 significant digits
     assert readable_grid(table, every=True)["KID_wav"].tolist() == ["156800", "0.01235", "—", "13.73"]
+    import xarray as xr
+
+    import table_rule
+    from spectral_collapse.studies.pareto import grid_table
+    from test_table_widths import frame_chars
+
+    with xr.open_dataset(STORED_SWEEP) as ds:   # the stored sweep's 15 columns: the subset fits the text column
+        grid = grid_table(ds)
+    assert grid.shape[1] == 15 and frame_chars(readable_grid(grid)) <= table_rule.TABLE_CHARS < frame_chars(grid)
     nb = json.loads((ROOT / "notebooks" / "pareto.ipynb").read_text())
     full = [c for c in nb["cells"] if "readable_grid(grid, every=True)" in "".join(c["source"])]
     assert full and "hide-output" in full[0]["metadata"]["tags"]   # the whole grid collapsed under the subset
