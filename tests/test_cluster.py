@@ -153,6 +153,30 @@ def test_training_rounds_as_tasks_equal_the_rounds_trained_here(tmp_path):
             assert a.log == b.log
 
 
+def test_the_model_set_trained_as_rounds_on_a_cluster_equals_the_models_trained_one_by_one(tmp_path, monkeypatch):
+    """``train --set ... --cluster``'s work (train_model_set): two smoke models dealt into two lockstep rounds, each a
+    task, give the weights and logs of the ordinary trainer run here, model by model; the keys map to their models."""
+    from test_lockstep import assert_same_weights
+
+    keys = ["ihc-sr-x4-eps", "ihc-sr-x4-edm"]
+    monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path / "rounds"))
+    with open_cluster("local", 1, 1, processes=False) as client:
+        got = cluster_mod.train_model_set(client, "smoke", keys, rounds=2)
+    assert sorted(got) == sorted(keys)
+    monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path / "one-by-one"))
+    for role in models_mod.model_set(keys):
+        here = models_mod.load_role("smoke", role, progress=False)
+        assert Path(got[role.key].path).name == Path(here.path).name
+        assert_same_weights(got[role.key].path, here.path)
+
+
+def test_training_on_a_cluster_needs_the_set():
+    from spectral_collapse.cli import main
+
+    with pytest.raises(SystemExit, match="--set"):
+        main(["train", "--profile", "smoke", "--cluster", "local"])
+
+
 # ------------------------------------------------------------------ faults (worker processes; slow)
 
 def _kill_once(pid_of, what: str, timeout: float = 300) -> threading.Thread:

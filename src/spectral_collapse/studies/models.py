@@ -21,7 +21,7 @@ from .profiles import get_profile
 
 __all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "model_set", "load_role", "checkpoint_name", "profile_models",
            "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model",
-           "latent_space", "UserModels", "user_models", "study_labels", "CHECKPOINT_ROOT"]
+           "role_plan", "latent_space", "UserModels", "user_models", "study_labels", "CHECKPOINT_ROOT"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
 _NOT_OPTIONS = ("root", "name")  # given by the dataset string itself
@@ -216,6 +216,15 @@ def model_set(keys=None) -> list[ModelRole]:
     if bad:
         raise ValueError(f"unknown model(s) {', '.join(bad)}; the model set: {', '.join(by_key)}")
     return [by_key[k] for k in keys]
+
+
+def role_plan(profile: str, role: ModelRole, *, progress: bool = False, root: str | None = None) -> tuple:
+    """``model_plan`` of one diffusion model of the set (what ``load_role`` trains): a lockstep ``Job``'s fields.
+    A latent arm's autoencoder is trained (or loaded) first."""
+    if role.parameterization == "vae":
+        raise ValueError(f"{role.key} is an autoencoder, trained by its own trainer (load_role), not by a plan")
+    return model_plan(profile, role.dataset, role.parameterization, factor=role.factor, progress=progress, root=root,
+                      backbone=role.backbone, space=role.space, options=None, seed=role.seed)
 
 
 def load_role(profile: str, role: ModelRole, *, progress: bool = True, root: str | None = None):
