@@ -170,6 +170,42 @@ def test_the_model_set_trained_as_rounds_on_a_cluster_equals_the_models_trained_
         assert_same_weights(got[role.key].path, here.path)
 
 
+def test_an_ablations_arms_train_as_rounds_on_a_cluster_and_only_what_is_missing(tmp_path, monkeypatch):
+    """seed_spread's three training seeds are three lockstep rounds (eps and EDM each) handed to the cache; a study
+    kernel on a cluster trains them as tasks (Memo.train_rounds), after which nothing is left to train; without a
+    cluster the cache asks for no plan at all."""
+    from spectral_collapse.pipeline.memo import Memo
+    from spectral_collapse.studies import ablations
+    from spectral_collapse.studies.cells import StudyContext
+    from spectral_collapse.studies.registry import study_spec
+
+    monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path / "ck"))
+
+    class Stop(Exception):
+        pass
+
+    class Recorder:
+        def train_rounds(self, make_rounds):
+            self.rounds = make_rounds()
+            raise Stop
+
+    seen = Recorder()
+    spec = study_spec("seed_spread", dataset="ihc-sr", profile="smoke", seeds=[0])
+    with pytest.raises(Stop):
+        ablations.run_ablation_spec(spec, StudyContext(cache=seen))
+    assert [sorted(j.spec.parameterization for j in r) for r in seen.rounds] == [["edm", "eps"]] * 3
+    assert [r[0].cfg.seed for r in seen.rounds] == list(ablations.TRAIN_SEEDS)
+
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    Memo(tmp_path / "cells").train_rounds(lambda: pytest.fail("asked for plans without a cluster"))
+    first = seen.rounds[1][:1]   # training seed 1, one model
+    with open_cluster("local", 1, 1, processes=False) as client:
+        monkeypatch.setenv(SCHEDULER_ENV, client.scheduler.address)
+        Memo(tmp_path / "cells").train_rounds(lambda: [first])
+    left = models_mod.plans_to_train("smoke", "ihc-sr", ["ddim", "edm"], seed=1)
+    assert [j.name for j in left] == [j.name for j in seen.rounds[1] if j.name != first[0].name]
+
+
 def test_training_on_a_cluster_needs_the_set():
     from spectral_collapse.cli import main
 
