@@ -21,7 +21,8 @@ from .profiles import get_profile
 
 __all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "model_set", "load_role", "checkpoint_name", "profile_models",
            "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model",
-           "role_plan", "plans_to_train", "latent_space", "UserModels", "user_models", "study_labels", "CHECKPOINT_ROOT"]
+           "role_plan", "plans_to_train", "latent_space", "UserModels", "user_models", "study_labels",
+           "CHECKPOINT_ROOT"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
 _NOT_OPTIONS = ("root", "name")  # given by the dataset string itself
