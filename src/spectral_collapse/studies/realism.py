@@ -40,10 +40,11 @@ def ovg_added_energy(ds: xr.Dataset, truth_energy: np.ndarray, crops, label: str
     return own, "the truth's own detail energy (no OVG run in this table)"
 
 
-def add_kid(ds: xr.Dataset, ref: np.ndarray) -> xr.Dataset:
+def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = None) -> xr.Dataset:
     """``kid_wav`` (with ``kid_wav_lo`` / ``kid_wav_hi``, 95 % bootstrap over the crops) per (method, seed) and per
     (control, seed) on that seed's crops, ``real_kid_wav`` of the real set scored as a method, and ``kid_wav_ratio``:
-    over the ground truth's KID on the same crops. Failed samples and flat crops (NaN features) are left out."""
+    over the ground truth's KID on the same crops. Failed samples and flat crops (NaN features) are left out. With
+    ``scaler``: its mean, std and kept features (``reference_feature_*``)."""
     ds = ds.copy()
     seeds = ds["seed"].values.tolist()
     crops = {s: ds["crop"].sel(seed=s).values for s in seeds}
@@ -67,6 +68,10 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray) -> xr.Dataset:
         kid(ds["wav_features"], "method", ds["method"].values, lambda f, s: f.sel(seed=s).values)
         ds["kid_wav_ratio"] = ds["kid_wav"] / truth
     ds["reference_wav_features"] = (("reference_crop", "feature"), ref)
+    if scaler is not None:   # the z-scoring of the features, so that KID can be recomputed from stored images
+        for name in ("mean", "std", "keep"):
+            ds[f"reference_feature_{name}"] = ("wavelet_feature", getattr(scaler, name))
+        ds = ds.assign_coords(wavelet_feature=rl.feature_names())
     return ds
 
 
