@@ -53,7 +53,7 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
                  latent: torch.Tensor | None = None) -> dict[str, np.ndarray]:
     """Per-sample metrics (paper App. B) with the ``scoring_settings`` of the data: psnr, s_hf, delta_log_e_hf, s_lf,
     s_lf_gt, the luma and chroma detail errors (to the paired truth; ``_ref``: to the reference set's mean),
-    hf_coherence, with a ``reference`` the z-scored wavelet features of the KID, and with a ``latent`` s_dc, s_dc_raw
+    hf_coherence, with a ``reference`` the rank-normalised wavelet features of the KID, and with a ``latent`` s_dc, s_dc_raw
     and latent_norm_ratio. Without a ground truth (``truth`` None) the paired scores are NaN; where the truth is flat
     (``metrics.realism.flat_crops``), the ``TEXTURE_SCORES`` are."""
     mu_hf, wavelet, kappa, edges = (scoring[k] for k in ("mu_hf", "wavelet", "kappa", "edges"))
@@ -156,7 +156,7 @@ def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *,
 def scoring_settings(data) -> dict:
     """Metric settings of a dataset (App. B): the S_HF wavelet and reference from its target pool, the S_LF cutoff
     for its image size, the edge-map handling of S_LF when its task is sketch-to-image, and the realism reference
-    ({"scaler", "luma", "chroma", "n", "n_real", "flat"}, the reference crops' z-scored features and ``real``, the
+    ({"scaler", "luma", "chroma", "n", "n_real", "flat"}, the reference crops' rank-normalised features and ``real``, the
     second set of real crops of ``realism_sets``)."""
     real, others, flat = realism_sets(data)   # no flat channel: zero power bins (log -inf) in the slope fit
     wavelet = spec.wavelet_order(spec.spectrum_slope(real))

@@ -44,7 +44,7 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = N
     """``kid_wav`` (with ``kid_wav_lo`` / ``kid_wav_hi``, 95 % bootstrap over the crops) per (method, seed) and per
     (control, seed) on that seed's crops, ``real_kid_wav`` of the real set scored as a method, and ``kid_wav_ratio``:
     over the ground truth's KID on the same crops. Failed samples and flat crops (NaN features) are left out. With
-    ``scaler``: its mean, std and kept features (``reference_feature_*``)."""
+    ``scaler``: its sorted reference values and kept features (``reference_feature_sorted`` / ``_keep``)."""
     ds = ds.copy()
     seeds = ds["seed"].values.tolist()
     crops = {s: ds["crop"].sel(seed=s).values for s in seeds}
@@ -68,9 +68,9 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = N
         kid(ds["wav_features"], "method", ds["method"].values, lambda f, s: f.sel(seed=s).values)
         ds["kid_wav_ratio"] = ds["kid_wav"] / truth
     ds["reference_wav_features"] = (("reference_crop", "feature"), ref)
-    if scaler is not None:   # the z-scoring of the features, so that KID can be recomputed from stored images
-        for name in ("mean", "std", "keep"):
-            ds[f"reference_feature_{name}"] = ("wavelet_feature", getattr(scaler, name))
+    if scaler is not None:   # the features' normalisation, so that KID can be recomputed from stored images
+        ds["reference_feature_sorted"] = (("reference_crop", "wavelet_feature"), scaler.sorted_reference)
+        ds["reference_feature_keep"] = ("wavelet_feature", scaler.keep)
         ds = ds.assign_coords(wavelet_feature=rl.feature_names())
     return ds
 
@@ -80,7 +80,7 @@ def gate_table(controls: dict, real: dict, reference: np.ndarray) -> pd.DataFram
     as if they were a method (``real``: {score: per-crop values}, crop k standing in for test crop k), with its 95 %
     paired interval over the crops (KID: test and reference crops resampled), ``worse`` when the interval lies
     above 0, and ``passes``: the score finds every control worse. ``controls``: {control: {score: per-crop
-    values}}, ``wav_features`` the z-scored KID features; ``reference``: the reference crops' features."""
+    values}}, ``wav_features`` the rank-normalised KID features; ``reference``: the reference crops' features."""
     rows = []
     for score, kind in GATED_SCORES.items():
         for c, got in controls.items():
@@ -142,7 +142,7 @@ def truth_band(ds: xr.Dataset, score: str) -> tuple[float, float] | None:
 
 
 def _per_crop_features(ds: xr.Dataset, method: str) -> dict[int, np.ndarray]:
-    """{crop id: z-scored features} of a method, the first seed that translated the crop (a deterministic method
+    """{crop id: rank-normalised features} of a method, the first seed that translated the crop (a deterministic method
     gives every seed the same output of a crop; a stochastic one, one draw per crop)."""
     out = {}
     f = ds["wav_features"].sel({"method": method})
