@@ -111,3 +111,61 @@ def photo_gates(photos=PHOTOS, size: int = 32) -> xr.Dataset:
     for k in counts[0]:
         out[f"photo_tiles_{k}"] = ("photo", np.array([c[k] for c in counts]))
     return out
+
+
+# ------------------------------------------------------------------------------------ the chapter's words
+
+def gate_cells(ds: xr.Dataset, prefix: str = "gate_", **sel) -> pd.DataFrame:
+    """A gate's cells as "mean [lo, hi]" (score x control) from the variables ``prefix`` + worse_by / lo / hi."""
+    parts = [ds[f"{prefix}{k}"].sel(sel) for k in ("worse_by", "lo", "hi")]
+    return pd.DataFrame([[f"{m:+.3g} [{a:+.3g}, {b:+.3g}]" for m, a, b in zip(*(p.sel(gate_score=s).values
+                                                                                for p in parts))]
+                         for s in parts[0]["gate_score"].values],
+                        index=parts[0]["gate_score"].values, columns=parts[0]["gate_control"].values)
+
+
+def halving_words(ds: xr.Dataset) -> tuple[dict, pd.DataFrame | None]:
+    """(words, table) of the reference-halving check of a metric-validation result: the bound, the largest factor
+    and its label, whether it is within the bound, whether signs stay, the largest move in half-widths; the table of
+    truth-relative KID per label and reference with its factor."""
+    missing = "not computed (no main results)"
+    if "halving_factor" not in ds:
+        return dict.fromkeys(("bound", "factor", "worst", "within", "sign", "moved"), missing), None
+    factor = ds["halving_factor"].to_series()
+    bound = float(ds.attrs["half_reference_bound"])
+    over, same = factor[factor > bound], ds["halving_same_sign"].to_series()
+    words = {"bound": f"{bound:g}", "factor": f"{factor.max():.2f}", "worst": str(factor.idxmax()),
+             "within": "within the bound" if over.empty else "beyond the bound for " + ", ".join(over.index),
+             "sign": "stays for every label" if same.all() else "changes for " + ", ".join(same[~same].index),
+             "moved": f"{float(ds['halving_moved'].max()):.1f}"}
+    parts = [ds[f"halving_{k}"] for k in ("kid_minus_truth", "lo", "hi")]
+    table = pd.DataFrame([[f"{m:.3g} [{a:.3g}, {b:.3g}]" for m, a, b in zip(*(p.sel(halving_label=x).values
+                                                                              for p in parts))]
+                          for x in ds["halving_label"].values],
+                         index=ds["halving_label"].values, columns=ds["halving_reference"].values)
+    return words, table.assign(factor=factor.round(2).values)
+
+
+def photo_words(ds: xr.Dataset) -> dict:
+    """Words of the photograph gate: the photographs, where each score fails (photo and controls), whether KID_wav
+    passes everywhere, and per photograph its tile counts."""
+    if "photo_gate_worse" not in ds:
+        return {"photos": "not computed", "fails": "not computed", "kid": "was not computed"}
+    worse = ds["photo_gate_worse"]
+    photos, controls = worse["photo"].values.tolist(), worse["gate_control"].values.tolist()
+    fails = []
+    for s in worse["gate_score"].values.tolist():
+        where = [f"{p} ({', '.join(c for c in controls if not worse.sel(photo=p, gate_score=s, gate_control=c))})"
+                 for p in photos if not worse.sel(photo=p, gate_score=s).all()]
+        if where:
+            fails.append(f"{s} on {'; '.join(where)}")
+    kid = worse.sel(gate_score="kid_wav")
+    words = {"photos": ", ".join(f"skimage.data.{p}()" for p in photos), "fails": "; ".join(fails) or "nowhere",
+             "kid": "passes on every photograph" if bool(kid.all()) else
+                    "fails on " + ", ".join(p for p in photos if not kid.sel(photo=p).all())}
+    for p in photos:
+        n = {k: int(ds[f"photo_tiles_{k}"].sel(photo=p)) for k in ("test", "flat_test", "reference", "flat_reference",
+                                                                  "real", "flat_real")}
+        words[p] = (f"{p}: {n['test']} test tiles ({n['flat_test']} flat, left out), {n['reference']} reference tiles "
+                    f"({n['flat_reference']} flat left out), {n['real']} real tiles ({n['flat_real']} flat left out)")
+    return words
