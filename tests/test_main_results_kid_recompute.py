@@ -23,6 +23,7 @@ def test_kid_per_seed_is_recomputed_from_the_results_file_alone(tmp_path):
     for m in ds["method"].values:
         for s in ds["seed"].values:
             imgs = ds["images"].sel({"method": m, "seed": s}).values
-            keep = ~ds["failed"].sel({"method": m, "seed": s}).values & ~flat.loc[ds["crop"].sel(seed=s).values].values
+            at = {"method": m, "seed": s}
+            keep = ~ds["failed"].sel(at).values & ~flat.loc[ds["crop"].sel(seed=s).values].values
             f = scale(R.wavelet_features(imgs[keep], ds.attrs["wavelet"]))
-            assert R.mmd2_unbiased(f, ref) == pytest.approx(float(ds["kid_wav"].sel({"method": m, "seed": s})), rel=1e-9)
+            assert R.mmd2_unbiased(f, ref) == pytest.approx(float(ds["kid_wav"].sel(at)), rel=1e-9)

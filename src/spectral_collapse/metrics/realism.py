@@ -1,8 +1,8 @@
 """Texture scores that tell texture from noise: luminance and chroma detail apart (``ycbcr``, the log ratios
 ``delta_log_e_hf_luma`` / ``_chroma``, ``hf_coherence``), and ``kid_wav``, the KID (unbiased MMD^2, cubic kernel)
-between wavelet statistics rank-normalised against the reference of a crop set and real target crops, with two-sample bootstrap intervals (test
-crops and reference crops resampled). Every score reads its images as saved: rounded to 8 bits per channel
-(``as_saved``), as the real crops are."""
+between the wavelet statistics of a crop set and of real target crops, rank-normalised against the latter, with
+two-sample bootstrap intervals (test crops and reference crops resampled). Every score reads its images as saved:
+rounded to 8 bits per channel (``as_saved``), as the real crops are."""
 from __future__ import annotations
 
 import warnings
@@ -16,9 +16,9 @@ from scipy.stats import kurtosis
 from .image import image_batch
 from .intervals import Interval
 
-__all__ = ["YCBCR_601", "as_saved", "flat_crops", "ycbcr", "hf_energy_luma_chroma", "delta_log_e_hf_luma", "delta_log_e_hf_chroma",
-           "hf_coherence", "hf_energy_rgb", "FEATURE_LEVELS", "feature_names", "wavelet_features", "FeatureScaler",
-           "mmd2_unbiased", "kid_wav", "kid_interval", "paired_kid_difference"]
+__all__ = ["YCBCR_601", "as_saved", "flat_crops", "ycbcr", "hf_energy_luma_chroma", "delta_log_e_hf_luma",
+           "delta_log_e_hf_chroma", "hf_coherence", "hf_energy_rgb", "FEATURE_LEVELS", "feature_names",
+           "wavelet_features", "FeatureScaler", "mmd2_unbiased", "kid_wav", "kid_interval", "paired_kid_difference"]
 
 YCBCR_601 = np.array([[0.299, 0.587, 0.114],           # Y
                       [-0.168736, -0.331264, 0.5],     # Cb (centred: no +0.5 offset)

@@ -18,7 +18,8 @@ from ..metrics.image import psnr
 from .validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO, failures
 
 __all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "TEXTURE_SCORES", "image_scores", "control_images",
-           "noise_sigma", "control_scores", "realism_reference", "realism_sets", "scoring_settings", "warn_failed", "with_failures", "paired_metrics"]
+           "noise_sigma", "control_scores", "realism_reference", "realism_sets", "scoring_settings", "warn_failed",
+           "with_failures", "paired_metrics"]
 
 CONTROLS = ("copy", "ground_truth", "blur", "colour_noise", "luma_noise")
 NOISE_CONTROLS = ("colour_noise", "luma_noise")
@@ -53,9 +54,9 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
                  latent: torch.Tensor | None = None) -> dict[str, np.ndarray]:
     """Per-sample metrics (paper App. B) with the ``scoring_settings`` of the data: psnr, s_hf, delta_log_e_hf, s_lf,
     s_lf_gt, the luma and chroma detail errors (to the paired truth; ``_ref``: to the reference set's mean),
-    hf_coherence, with a ``reference`` the rank-normalised wavelet features of the KID, and with a ``latent`` s_dc, s_dc_raw
-    and latent_norm_ratio. Without a ground truth (``truth`` None) the paired scores are NaN; where the truth is flat
-    (``metrics.realism.flat_crops``), the ``TEXTURE_SCORES`` are."""
+    hf_coherence, with a ``reference`` the rank-normalised wavelet features of the KID, and with a ``latent`` s_dc,
+    s_dc_raw and latent_norm_ratio. Without a ground truth (``truth`` None) the paired scores are NaN; where the
+    truth is flat (``metrics.realism.flat_crops``), the ``TEXTURE_SCORES`` are."""
     mu_hf, wavelet, kappa, edges = (scoring[k] for k in ("mu_hf", "wavelet", "kappa", "edges"))
     reference = scoring.get("reference")
     out = output.clamp(-1, 1)
@@ -156,8 +157,8 @@ def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *,
 def scoring_settings(data) -> dict:
     """Metric settings of a dataset (App. B): the S_HF wavelet and reference from its target pool, the S_LF cutoff
     for its image size, the edge-map handling of S_LF when its task is sketch-to-image, and the realism reference
-    ({"scaler", "luma", "chroma", "n", "n_real", "flat"}, the reference crops' rank-normalised features and ``real``, the
-    second set of real crops of ``realism_sets``)."""
+    ({"scaler", "luma", "chroma", "n", "n_real", "flat"}, the reference crops' rank-normalised features and
+    ``real``, the second set of real crops of ``realism_sets``)."""
     real, others, flat = realism_sets(data)   # no flat channel: zero power bins (log -inf) in the slope fit
     wavelet = spec.wavelet_order(spec.spectrum_slope(real))
     feats = rl.wavelet_features(real, wavelet)
