@@ -20,10 +20,12 @@ from .evidence import Evidence, STUDY_NAMES, evidence_of, paper_evidence, seed_e
 from .shares import share_claim, table1_frames, x0_frames
 
 __all__ = ["Claim", "CLAIMS", "RULES", "PAIRED", "SHARE", "CORRELATION", "MEANS", "EFFECT", "INPUT_STRUCTURE",
-           "judge", "evaluate_claims", "chapter_verdicts"]
+           "judge", "evaluate_claims", "chapter_verdicts",
+           "NO_ORACLE", "with_exact_model", "rules_text"]
 
 # what S_LF measures (App. B.5: low frequencies against the input condition), as the titles and verdicts name it
 INPUT_STRUCTURE = "the input's structure"
+NO_ORACLE = "no oracle arm"   # the claims page's exact-model column where the claim's studies ran no oracle
 
 
 @dataclass(frozen=True)
@@ -205,11 +207,24 @@ def judge(c: Claim, ev: Evidence) -> Finding:
     return found
 
 
-def evaluate_claims(ours: Evidence, paper: Evidence | None = None, per_dataset: bool = True) -> pd.DataFrame:
+def with_exact_model(c: Claim, exact: Evidence | None) -> str:
+    """``c``'s verdict on the oracle arms (``exact``: evidence from the exact Gaussian denoiser's results alone), by
+    the same rule; ``NO_ORACLE`` where none of the studies it reads has an oracle arm."""
+    if exact is None:
+        return NO_ORACLE
+    have = set(exact.frame["study"]) if "study" in exact.frame else set()
+    if not set(c.reads) & (have | {k for k, v in exact.extra.items() if v}):
+        return NO_ORACLE
+    return judge(c, exact).verdict
+
+
+def evaluate_claims(ours: Evidence, paper: Evidence | None = None, per_dataset: bool = True,
+                    exact: Evidence | None = None) -> pd.DataFrame:
     """One row per claim: where, statement, rule (its own part) and the general rule it is decided by (a key of
     ``RULES``), the paper's own effect word, our verdict with our effect word (``effect``), its caveat ("" or what
     limits it) and numbers, the verdicts per dataset where one differs from the every-dataset one
-    (``per_dataset``), and the verdict on the paper's tables with its numbers."""
+    (``per_dataset``), the verdict with the exact model (``with_exact_model`` on ``exact``), and the verdict on the
+    paper's tables with its numbers."""
     paper = paper if paper is not None else paper_evidence()
     datasets = ours.datasets() if per_dataset else []
     rows = []
@@ -220,7 +235,8 @@ def evaluate_claims(ours: Evidence, paper: Evidence | None = None, per_dataset: 
         rows.append({"claim": c.key, "title": c.title, "where": c.where, "statement": c.statement, "rule": c.rule,
                      "decided by": c.by, "paper's word": c.claimed, "verdict": o.verdict, "effect": o.effect,
                      "gap closed": effect_text(o.gaps), "per dataset": differs, "caveat": o.caveat,
-                     "our numbers": o.detail, "paper's tables": p.verdict, "paper numbers": p.detail})
+                     "our numbers": o.detail, "with the exact model": with_exact_model(c, exact),
+                     "paper's tables": p.verdict, "paper numbers": p.detail})
     return pd.DataFrame(rows)
 
 
@@ -229,7 +245,7 @@ def chapter_verdicts(ds, keys=None, reads: dict | None = None) -> pd.DataFrame:
     row per claim (key, title, where, verdict with its scope "on <dataset>", caveat, numbers, effect); a chapter glues
     each verdict as ``claim_<key>``. ``reads``: results of other studies the chapter took its settings from, e.g.
     {"pareto": the sweep, "seed_spread": the training seeds' results}."""
-    cols = ["claim", "title", "where", "verdict", "caveat", "numbers", "effect", "scope"]
+    cols = ["claim", "title", "where", "verdict", "caveat", "numbers", "effect", "scope", "decided by"]
     short = STUDY_NAMES.get(ds.attrs.get("study", ""))
     if not short:
         return pd.DataFrame(columns=cols)
@@ -241,4 +257,11 @@ def chapter_verdicts(ds, keys=None, reads: dict | None = None) -> pd.DataFrame:
     found = {c: judge(c, ev) for c in CLAIMS if short in c.reads and (keys is None or c.key in keys)}
     scope = f"on {dataset}" if dataset else ""
     return pd.DataFrame([(c.key, c.title, c.where, " ".join(x for x in (f.verdict, scope) if x), f.caveat, f.detail,
-                          f.effect, scope) for c, f in found.items()], columns=cols)
+                          f.effect, scope, c.by) for c, f in found.items()], columns=cols)
+
+
+def rules_text(table: pd.DataFrame) -> str:
+    """The general rules (``RULES``) that decide the claims of a claims table (its "decided by" column), as a chapter
+    states them: "paired comparison: <its text>; ..."; the training seeds' and the quality gate's rules after them."""
+    names = list(dict.fromkeys(table["decided by"])) if len(table) else []
+    return "; ".join(f"{n}: {RULES[n]}" for n in [*names, SEEDS, GATE] if n in RULES)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "UNGATED", "DEPENDS", "MEANS_ONLY", "VERDICT_ORDER",
-           "TIE_RULE", "Finding", "base_verdict", "count_words", "natural_key", "label",
+           "TIE_RULE", "Finding", "base_verdict", "count_words", "tally",
+           "tally_words", "natural_key", "label",
            "fmt_value", "fisher_interval", "correlation_verdict"]
 
 HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "does not hold", "inconclusive", "not testable here"
@@ -45,6 +46,19 @@ def count_words(n: int, verdict: str) -> str:
     if n == 1:
         return f"1 {_SINGULAR.get(verdict, verdict)}"
     return f"{n} {_PLURAL.get(verdict, verdict)}"
+
+
+def tally(verdicts) -> dict[str, int]:
+    """How many of ``verdicts`` give each word of ``VERDICT_ORDER`` (by ``base_verdict``), every word listed."""
+    words = [base_verdict(v) for v in verdicts]
+    return {w: words.count(w) for w in VERDICT_ORDER}
+
+
+def tally_words(verdicts) -> str:
+    """The tally in words, counts in agreement and zeros left out: "12 hold, 1 does not hold and 1 is not testable
+    here"."""
+    parts = [count_words(n, w) for w, n in tally(verdicts).items() if n]
+    return " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else "".join(parts)
 
 
 def natural_key(text: str) -> tuple:
