@@ -180,3 +180,18 @@ def test_the_tally_lists_every_verdict_that_moved():
     assert list(m["claim"]) == ["x"] and "− b → holds" in m.iloc[0]["why"] and "+ b → does not hold" in m.iloc[0]["why"]
     t = tally_table(before, after)
     assert t.loc[W.HOLDS, "before"] == 2 and t.loc[W.FAILS, "after"] == 1
+
+
+def test_a_claims_gap_over_training_seeds_is_pooled_over_seeds_then_crops():
+    claim = next(c for c in C.CLAIMS if c.key == "collapse_sdc")
+    shifts = {t: {"ddim": 0.0, "taba": 0.3 + 0.1 * t, "edm": 0.2} for t in range(3)}
+    ev = EV.evidence_of(_main(shifts[0]), "main")
+    ev.extra["seed_spread"] = {"ihc-sr": _main(shifts, [0, 1, 2])}
+    found = C.judge(claim, ev)
+    taba = next(g for g in found.gaps if g.what.endswith("taba"))
+    assert taba.seeds == 3 and "over the training seeds" in found.detail
+    # the pooled fraction: the seeds' mean difference over their mean gap, each seed's crops from its own run
+    runs = [_main(shifts[t]) for t in range(3)]
+    d = np.mean([float(r["s_dc"].sel({"method": "taba"}).mean() - r["s_dc"].sel({"method": "ddim"}).mean()) for r in runs])
+    gap = np.mean([float(1 - r["s_dc"].sel({"method": "ddim"}).mean()) for r in runs])
+    assert taba.fraction == pytest.approx(d / gap, abs=0.01) and taba.lo < taba.fraction < taba.hi

@@ -9,7 +9,7 @@ from typing import Callable
 import pandas as pd
 
 from ..text import signed
-from ..verdicts.effect import effect_text
+from ..verdicts.effect import claim_effect, effect_text, pooled
 from ..verdicts.rules import (CORRELATION, EFFECT, GATE, MEANS, PAIRED, RULES, SEEDS, SHARE, SUBSAMPLES, TEXTURE_RULE,
                               claimed_strength, fold_datasets)
 from ..verdicts.seeds import over_seeds
@@ -179,11 +179,11 @@ def _by_seed(c: Claim, ev: Evidence, dataset: str) -> Finding | None:
     runs = {k: _decide(c, ev.with_arm("main", dataset, arm).only(dataset))
             for k, arm in seed_evidence(spread, dataset).items()}
     verdict, each = over_seeds({k: f.verdict for k, f in runs.items()})
-    effects = [f.effect for f in runs.values()]
+    gaps = pooled([g for f in runs.values() for g in f.gaps])   # each gap over the seeds, then their crops
     if verdict != DEPENDS:
         each = ", ".join([each] + [f"training seed {k}: {f.effect}" for k, f in runs.items() if f.effect])
-    effect = effects[0] if len(set(effects)) == 1 else " / ".join(effects) + f" (training seeds {', '.join(map(str, runs))})"
-    return Finding(verdict, f"{dataset}: {each}", effect=effect)
+    over = f"; over the training seeds: {effect_text(gaps)}" if gaps else ""
+    return Finding(verdict, f"{dataset}: {each}{over}", effect=claim_effect(gaps), gaps=tuple(gaps))
 
 
 def judge(c: Claim, ev: Evidence) -> Finding:
@@ -197,9 +197,9 @@ def judge(c: Claim, ev: Evidence) -> Finding:
         rest = [_decide(c, ev.only(d)).verdict for d in sorted(set(main.get("dataset", pd.Series(dtype=str))
                                                                    .astype(str)) - set(seeds))]
         verdict = fold_datasets([f.verdict for f in seeds.values()] + [v for v in rest if v != UNTESTABLE])
-        effects = {f.effect for f in seeds.values()}
-        found = replace(found, verdict=verdict, effect=found.effect if effects == {found.effect} else
-                        "; ".join(f"{d}: {f.effect}" for d, f in seeds.items() if f.effect),
+        gaps = (*(g for g in found.gaps if not any(str(g.what).startswith(f"{d}:") for d in seeds)),
+                *(g for f in seeds.values() for g in f.gaps))   # a dataset's gaps over its training seeds
+        found = replace(found, verdict=verdict, effect=claim_effect(gaps), gaps=gaps,
                         detail=found.detail + "; training seeds: " + "; ".join(f.detail for f in seeds.values()))
     if c.by == MEANS and found.verdict != UNTESTABLE:
         found = replace(found, verdict=f"{found.verdict} {MEANS_ONLY}",

@@ -3,7 +3,7 @@ being what "no collapse" is for the metric, with its paired bootstrap interval, 
 give. A claim that a method "removes" or "restores" holds only when every fraction it reads is above one half."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from .words import FAILS, HOLDS, INCONCLUSIVE
 
 __all__ = ["FULL", "SLIGHT", "REFERENCES", "REMOVES", "RESTORES", "REDUCES", "SLIGHTLY", "NO_EFFECT", "WORSENS",
            "UNCLEAR", "NO_GAP", "EFFECT_ORDER", "EFFECT_RULE", "Gap", "gap_fraction", "effect_word", "claim_effect",
-           "strength_verdict", "effect_text"]
+           "strength_verdict", "effect_text", "pooled"]
 
 FULL = 0.5      # "removes" / "restores": the fraction's whole interval above one half of the gap
 SLIGHT = 0.1    # "reduces slightly": whole interval below a tenth; "no effect": inside ± a tenth
@@ -48,6 +48,7 @@ class Gap:
     n: int
     seeds: int = 1
     what: str = ""          # which comparison: "ihc-sr: S_DC ovg"
+    groups: tuple = field(default=(), repr=False, compare=False)   # per seed: (method, baseline, reference) x crops
 
     @property
     def min_fraction(self) -> float:
@@ -85,7 +86,22 @@ def gap_fraction(metric: str, method, baseline, reference=None, **kw) -> Gap:
     point, lo, hi = hierarchical_ci(groups, stat, **kw)
     kept = [g[:, np.isfinite(g).all(0)] for g in groups]
     gap = float(np.mean([g[2].mean() - g[1].mean() for g in kept if g.shape[1]])) if kept else np.nan
-    return Gap(metric, point, lo, hi, gap, int(sum(g.shape[1] for g in kept)), len([g for g in kept if g.shape[1]]))
+    return Gap(metric, point, lo, hi, gap, int(sum(g.shape[1] for g in kept)), len([g for g in kept if g.shape[1]]),
+               groups=tuple(kept))
+
+
+def pooled(gaps) -> list[Gap]:
+    """One ``Gap`` per comparison (``Gap.what``) over the training seeds whose ``gaps`` measure it, each seed's crops
+    a group of the two-level bootstrap (``seeds.hierarchical_ci``)."""
+    by: dict = {}
+    for g in gaps:
+        by.setdefault(g.what, []).append(g)
+    out = []
+    for what, gs in by.items():
+        groups = [grp for g in gs for grp in g.groups]
+        out.append(replace(gap_fraction(gs[0].metric, [x[0] for x in groups], [x[1] for x in groups],
+                                        [x[2] for x in groups]), what=what))
+    return out
 
 
 def effect_word(g: Gap) -> str:
