@@ -177,7 +177,8 @@ def test_the_tally_lists_every_verdict_that_moved():
     after = before.assign(verdict=[W.FAILS, W.HOLDS], effect=["reduces slightly", ""],
                           **{"our numbers": ["a → holds; b → does not hold", "c"]})
     m = moved(before, after)
-    assert list(m["claim"]) == ["x"] and "− b → holds" in m.iloc[0]["why"] and "+ b → does not hold" in m.iloc[0]["why"]
+    why = m.iloc[0]["why"]
+    assert list(m["claim"]) == ["x"] and "− b → holds" in why and "+ b → does not hold" in why
     t = tally_table(before, after)
     assert t.loc[W.HOLDS, "before"] == 2 and t.loc[W.FAILS, "after"] == 1
 
@@ -192,6 +193,6 @@ def test_a_claims_gap_over_training_seeds_is_pooled_over_seeds_then_crops():
     assert taba.seeds == 3 and "over the training seeds" in found.detail
     # the pooled fraction: the seeds' mean difference over their mean gap, each seed's crops from its own run
     runs = [_main(shifts[t]) for t in range(3)]
-    d = np.mean([float(r["s_dc"].sel({"method": "taba"}).mean() - r["s_dc"].sel({"method": "ddim"}).mean()) for r in runs])
-    gap = np.mean([float(1 - r["s_dc"].sel({"method": "ddim"}).mean()) for r in runs])
+    mean = [{m: float(r["s_dc"].sel({"method": m}).mean()) for m in ("taba", "ddim")} for r in runs]
+    d, gap = np.mean([x["taba"] - x["ddim"] for x in mean]), np.mean([1 - x["ddim"] for x in mean])
     assert taba.fraction == pytest.approx(d / gap, abs=0.01) and taba.lo < taba.fraction < taba.hi
