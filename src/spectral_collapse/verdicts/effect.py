@@ -63,8 +63,8 @@ class Gap:
         if self.word == NO_GAP:
             return f"{NO_GAP} (gap {self.gap:+.3f})"
         over = f" over {self.seeds} training seeds" if self.seeds > 1 else ""
-        return (f"closes {percent(self.fraction, 0)} of the gap [{percent(self.lo, 0).removesuffix(' %')}, "
-                f"{percent(self.hi, 0)}]{over}: {self.word}")
+        pc = [percent(round(x, 2) + 0.0, 0) for x in (self.fraction, self.lo, self.hi)]   # no "-0 %"
+        return f"closes {pc[0]} of the gap [{pc[1].removesuffix(' %')}, {pc[2]}]{over}: {self.word}"
 
 
 def gap_fraction(metric: str, method, baseline, reference=None, **kw) -> Gap:
