@@ -102,8 +102,8 @@ def is_oracle(D) -> bool:
 def oracle_pair(data, *, form: str = "auto", augment: bool = True, device=None) -> GaussianPair:
     """The ``GaussianPair`` of a dataset's training pools (``data.source`` label 0, ``data.target`` label 1, both
     pooled for the null label 2, fitted on first use), over the dihedral views (``augment``); ``form`` as
-    models/gaussian.py ``fit_gaussian``. ``device``: where the moments and the eigendecompositions are computed (a GPU: seconds instead of about a minute per 3,072-element Gaussian on one CPU
-    thread); the pair stays there."""
+    models/gaussian.py ``fit_gaussian``. ``device``: where the moments and the eigendecompositions are computed (a
+    GPU: seconds instead of about 50 s per 3,072-element Gaussian on one CPU thread); the pair stays there."""
     base = getattr(data, "data", data)   # latent domains: the oracle is a pixel-space model
     shape = tuple(base.source.shape[1:])
     form = gaussian_form(shape, form)
