@@ -76,3 +76,10 @@ def test_smoke_study_carries_the_arm_and_keeps_the_trained_numbers(study, tmp_pa
     score = "psnr" if study == "main_results" else "s_g"
     assert score in arm and np.isfinite(arm[score].values).any()
     assert json.loads(arm.attrs["models"])["eps"] == "oracle"
+
+
+def test_report_content_names_the_oracle_without_reading_a_folder():
+    """A report with --model oracle signs its model as the oracle (no pipeline folder is looked up)."""
+    from spectral_collapse.pipeline.report import report_content
+
+    assert report_content("ihc-sr", "smoke", {"model": "oracle"})["model"] == "oracle"
