@@ -66,7 +66,8 @@ def test_smoke_study_carries_the_arm_and_keeps_the_trained_numbers(study, tmp_pa
     from spectral_collapse.studies.registry import get_study, study_spec
 
     warnings.simplefilter("ignore")
-    runs = {arm: get_study(study).run(study_spec(study, dataset="ihc-sr", profile="smoke", oracle_arm=arm),
+    knobs = {"methods": ["ddim", "ovg"]} if study == "main_results" else {}   # OVG: the drift diagnostics too
+    runs = {arm: get_study(study).run(study_spec(study, dataset="ihc-sr", profile="smoke", oracle_arm=arm, **knobs),
                                       StudyContext(progress=False)) for arm in (False, True)}
     with_o = runs[True]
     plain = with_o[[v for v in with_o.data_vars if not str(v).endswith(SUFFIX)]]
@@ -76,6 +77,8 @@ def test_smoke_study_carries_the_arm_and_keeps_the_trained_numbers(study, tmp_pa
     score = "psnr" if study == "main_results" else "s_g"
     assert score in arm and np.isfinite(arm[score].values).any()
     assert json.loads(arm.attrs["models"])["eps"] == "oracle"
+    if study == "main_results":   # OVG's drift diagnostics with the oracle: exactly constant inside the 4 x 4 blocks
+        assert arm.attrs["ovg_drift_block_edge_ratio"] > 1e6 and "ovg_drift_norm" in arm
 
 
 def test_report_content_names_the_oracle_without_reading_a_folder():
