@@ -86,3 +86,17 @@ def test_report_content_names_the_oracle_without_reading_a_folder():
     from spectral_collapse.pipeline.report import report_content
 
     assert report_content("ihc-sr", "smoke", {"model": "oracle"})["model"] == "oracle"
+
+
+def test_heldout_table_sets_each_models_last_loss_beside_the_oracles():
+    """The model-quality table reads each model's last recorded held-out loss (mean band) and the oracle arm's."""
+    from spectral_collapse.studies.quality_tables import heldout_table
+
+    curve = np.array([[[3.0, 0, 0], [2.0, 0, 0], [np.nan] * 3], [[5.0, 0, 0], [4.0, 0, 0], [1.0, 0, 0]]])
+    ds = xr.Dataset({"heldout_loss": (("model", "heldout_index", "band"), curve)},
+                    coords={"model": ["a", "b"], "band": np.arange(3)}, attrs={"checkpoints": "{}"})
+    arm = xr.Dataset({"heldout_loss": (("model", "band"), [[0.5, 0, 0]])}, coords={"model": ["a"]})
+    table = heldout_table(with_arm(ds, arm))
+    assert list(table.index) == ["a"]
+    assert table.loc["a"].tolist() == [2.0, 0.5, 4.0]
+    assert heldout_table(ds).empty
