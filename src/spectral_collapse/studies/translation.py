@@ -20,6 +20,7 @@ from .calibrate import ovg_for
 from .cells import NoCache, StudyContext, translate_cell
 from .models import data_options, dataset_for, profile_models, spec_data, study_labels, user_models
 from .validity import failure_bounds
+from .oracle_arm import ARM_LABELS, oracle_models, wants_arm, with_arm
 from .profiles import get_profile
 from .spec import CACHE_VERSION
 from .method_labels import BASELINE_LABELS, OVG_DEFAULTS, PAPER_LABELS, STOCHASTIC, MethodSpec, method_specs, ovg_setting
@@ -222,7 +223,16 @@ def run_main_results(spec, ctx) -> xr.Dataset:
                                        progress=ctx.progress)
     ds = translation_results(ctx, data, models, profile=spec.profile, labels=labels, seeds=spec.get("seeds"),
                              ovg=ovg_setting(spec), study="main_results", ls=ls, space=space, n_images=None)
-    return ds.merge(_ovg_drift(ctx, ds, data, models, ls), combine_attrs="drop_conflicts")
+    ds = ds.merge(_ovg_drift(ctx, ds, data, models, ls), combine_attrs="drop_conflicts")
+    if not wants_arm(spec) or ls is not None:
+        return ds
+    # the oracle arm: the same methods, step sizes and crops with the exact Gaussian denoiser (studies/oracle_arm.py)
+    oracle = oracle_models(spec.profile, spec.dataset, options=data_options(spec))
+    arm = translation_results(ctx, data, oracle, profile=spec.profile, labels=[x for x in labels if x in ARM_LABELS],
+                              seeds=spec.get("seeds"), ovg=ovg_setting(spec), study="main_results", space="pixel",
+                              n_images=None)
+    arm = arm.merge(_ovg_drift(ctx, arm, data, oracle, None), combine_attrs="drop_conflicts")
+    return with_arm(ds, arm, form=oracle["eps"].net.form)
 
 
 def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
