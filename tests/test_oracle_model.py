@@ -175,3 +175,25 @@ def test_stationary_fit_recovers_a_known_spectrum():
     se = (diag.unsqueeze(-1) * diag.unsqueeze(-2) / n).sqrt()
     z = (fit.spectrum() - S).abs() / se
     assert z.max() < 6, float(z.max())
+
+
+def test_large_eigendecompositions_are_read_back_from_disk_by_the_matrixs_bytes(tmp_path, monkeypatch):
+    from spectral_collapse.models import gaussian
+
+    monkeypatch.setenv("SPECTRAL_COLLAPSE_CACHE", str(tmp_path / "cells"))
+    monkeypatch.setattr(gaussian, "EIG_STORED", 8)
+    A = torch.randn(12, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    cov = A @ A.T
+    lam, U = gaussian._eigh(cov)
+    assert len(list((tmp_path / "eigh").glob("*.pt"))) == 1
+    torch.testing.assert_close(U @ torch.diag(lam) @ U.T, cov)
+    calls = []
+    monkeypatch.setattr(torch.linalg, "eigh", lambda m: calls.append(m) or (_ for _ in ()).throw(AssertionError))
+    lam2, U2 = gaussian._eigh(cov.clone())                      # same bytes: read back, not computed
+    assert not calls and torch.equal(lam, lam2) and torch.equal(U, U2)
+    (next((tmp_path / "eigh").glob("*.pt"))).write_bytes(b"damaged")
+    monkeypatch.undo()
+    monkeypatch.setenv("SPECTRAL_COLLAPSE_CACHE", str(tmp_path / "cells"))
+    monkeypatch.setattr(gaussian, "EIG_STORED", 8)
+    lam3, _ = gaussian._eigh(cov)                               # a damaged file is computed again
+    torch.testing.assert_close(lam3, lam)

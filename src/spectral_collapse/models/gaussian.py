@@ -16,7 +16,11 @@ per-channel constant mean, and per spatial frequency k a 3 x 3 colour covariance
 up to the colour mixing, so a 256 x 256 x 3 image costs a few FFTs)."""
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import pickle
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -25,6 +29,7 @@ __all__ = ["FULL_MAX_DIM", "EIG_FLOOR", "GaussianImages", "FullGaussian", "Stati
            "dihedral_views", "raw_moments", "gaussian_from_moments", "gaussian_form"]
 
 FULL_MAX_DIM = 3 * 32 * 32   # the full covariance is used up to this many elements per image (d^2 float64: 75 MB)
+EIG_STORED = 2048             # eigendecompositions of covariances this size or larger are kept on disk (_eigh)
 EIG_FLOOR = 1e-8             # eigenvalues below EIG_FLOOR * (mean eigenvalue) are raised to it (C positive definite)
 
 
@@ -93,6 +98,27 @@ class GaussianImages(nn.Module):
         return self.from_basis(self.lam * self.to_basis(eye)).reshape(self.d, self.d)
 
 
+def _eigh(cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torch.linalg.eigh`` of a symmetric matrix; from ``EIG_STORED`` rows on kept on disk beside the cell cache
+    (``$SPECTRAL_COLLAPSE_CACHE/../eigh``), keyed by the matrix's bytes: a 3,072-row covariance takes about 50 s on
+    one CPU thread, and every study process that fits the same oracle reads it back."""
+    if len(cov) < EIG_STORED:
+        return torch.linalg.eigh(cov)
+    root = Path(os.environ.get("SPECTRAL_COLLAPSE_CACHE", "data/cache/cells")).parent / "eigh"
+    path = root / f"{hashlib.sha256(cov.detach().cpu().numpy().tobytes()).hexdigest()[:32]}.pt"
+    try:
+        lam, U = torch.load(path, weights_only=True)
+        return lam.to(cov.device), U.to(cov.device)
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError):  # absent or damaged: computed again
+        pass
+    lam, U = torch.linalg.eigh(cov)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    torch.save((lam.cpu(), U.cpu()), tmp)
+    os.replace(tmp, path)
+    return lam, U
+
+
 class FullGaussian(GaussianImages):
     """N(mu, U diag(lam) U^T) with a dense eigenbasis U (d x d); mu of shape (C, H, W)."""
 
@@ -100,7 +126,7 @@ class FullGaussian(GaussianImages):
         super().__init__()
         self.shape = tuple(mu.shape)
         cov = cov.double()
-        lam, U = torch.linalg.eigh((cov + cov.T) / 2)
+        lam, U = _eigh((cov + cov.T) / 2)
         lam = lam.clamp_min(floor * float(lam.clamp_min(0).mean()))
         # Parameters (not buffers): the loop converts a batch to its model's dtype, float64 here (loop.model_dtype)
         self.mu = nn.Parameter(mu.double(), requires_grad=False)
