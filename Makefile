@@ -1,6 +1,6 @@
 # Entry points (see README):
 #   make book   set up .venv if needed, run the studies, build the report into book/_build/html
-#   make test   set up .venv if needed, run the test suite (tests marked slow or gpu left out; at most 12 min on 2 cores)
+#   make test   set up .venv if needed, run the test suite (tests marked slow or gpu left out; 5 min 49 s on a 2-core VM, book/costs.md)
 #   make test-slow  the same installation, then only the long end-to-end tests (marked slow); .ci/run runs make test, then make test-slow
 #   make lab    install JupyterLab (the optional `lab` extra) into .venv and open notebooks/ with the project's kernel
 #   make report DATA=folder:/path MODEL=/path/to/pipeline [PROFILE=quick] [OUT=dir] [DATA_OPTIONS='{"task": "sr"}']
@@ -24,7 +24,8 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -c constraints.txt -e ".[test]"
+	@echo "installing the suite and its pinned dependencies into $(VENV) (once; a few minutes on a fresh clone)"
+	$(PY) -m pip install -c constraints.txt -e ".[test]" --quiet --disable-pip-version-check
 	touch $@
 
 # Offline vega bundle (vega, vega-lite and vega-embed built by vl-convert, no network; not committed), rebuilt when
@@ -59,14 +60,16 @@ test-slow: $(STAMP)
 # user-wide kernel of that name. Saving a notebook clears its outputs (notebooks/ holds sources; the book holds the
 # executed copies). Edit notebooks/<study>.ipynb, save, and `make book` runs the edit.
 lab: $(LAB_STAMP)
+	@echo "JupyterLab on notebooks/ (the study notebooks): open the http://localhost URL it prints below"
 	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter $(VENV)/bin/jupyter lab notebooks/ \
 	  --MultiKernelManager.default_kernel_name=python3 \
 	  --ContentsManager.pre_save_hook=spectral_collapse.pipeline.notebook.strip_outputs \
 	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 $(LAB_STAMP): $(STAMP)
-	$(PY) -m pip install -c constraints.txt -e ".[test,lab]"
-	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3"
+	@echo "installing JupyterLab into $(VENV) (once)"
+	$(PY) -m pip install -c constraints.txt -e ".[test,lab]" --quiet --disable-pip-version-check
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" > /dev/null
 	touch $@
 
 # report: every study that applies to your model, on your data, into reports/<data>--<model>-<profile>-<digest>/ (or

@@ -16,7 +16,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = ("tests/test_param_crashes.py", "tests/test_user_model_checks.py", "tests/test_env_settings.py",
-         "tests/test_message_first.py")
+         "tests/test_message_first.py",
+         "tests/test_probes_rest.py", "tests/test_first_contact.py")
+# probe files whose cases the page lists under a heading of their own (the others: under the page's heading)
+SECTIONS = {"tests/test_probes_rest.py": "Training, storing and settings",
+            "tests/test_first_contact.py": "First contact: what a newcomer reads first"}
 RECORD = ROOT / "benchmarks" / "results" / "reliability-probes.json"
 DOC = ROOT / "docs" / "probes.md"
 KINDS = {"crash": "crashed (a raw exception, a killed kernel)", "unclear": "stopped with an unclear message",
@@ -70,8 +74,14 @@ def markdown(rec: dict) -> str:
              f"{rec['total']} probes, {rec['passing']} of them passing their test (the record: "
              "`benchmarks/results/reliability-probes.json`, written by `python tests/probes.py` from the tests marked "
              "`@probe`). Each names what a user did, how it ended before, and how it ends now.", ""]
-    for c in rec["cases"]:
-        lines.append(f"- **{c['fault']}**: {c['before']} before; now {c['outcome']} (`{c['test']}`: {c['result']}).")
+    def line(c: dict) -> str:
+        return f"- **{c['fault']}**: {c['before']} before; now {c['outcome']} (`{c['test']}`: {c['result']})."
+
+    section = lambda c: c["test"].split("::")[0]  # noqa: E731 - the probe's file
+    lines += [line(c) for c in rec["cases"] if section(c) not in SECTIONS]
+    for path, title in SECTIONS.items():
+        own = [line(c) for c in rec["cases"] if section(c) == path]
+        lines += ["", f"### {title}", "", *own] if own else []
     return "\n".join(lines) + "\n"
 
 

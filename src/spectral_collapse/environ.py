@@ -65,10 +65,14 @@ def env_device(name: str) -> str | None:
 @contextlib.contextmanager
 def writable(name: str, folder: str | os.PathLike):
     """Within the block, a folder that cannot be written raises a PermissionError naming ``folder`` and the variable
-    ``name`` that moves it."""
+    ``name`` that moves it; a file where the folder belongs, an EnvironmentSettingError naming both."""
     try:
         yield
     except OSError as err:
+        if err.errno in (errno.ENOTDIR, errno.EEXIST) and not Path(folder).expanduser().is_dir():
+            raise EnvironmentSettingError(f"{name}: {folder} is not a folder (a file stands on its path); point "
+                                          f"{name} at a folder (one that does not exist yet is made) or unset it "
+                                          f"for the default") from err
         if err.errno not in (errno.EPERM, errno.EACCES, errno.EROFS):
             raise
         raise PermissionError(f"cannot write under {folder} ({err.strerror}: {err.filename}); set {name} to a "

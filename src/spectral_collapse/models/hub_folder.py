@@ -237,6 +237,15 @@ def _available(device) -> tuple[float, str]:
     return float(psutil.virtual_memory().available), "available memory"
 
 
+def _size(n: float) -> str:
+    """A number of bytes in words, in the largest binary unit it reaches, to 3 significant digits (whole units from
+    100 up): "1.07 KiB", "2300 GiB"."""
+    for unit, scale in (("GiB", _GIB), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.0f} {unit}" if n >= 100 * scale else f"{n / scale:.3g} {unit}"
+    return f"{n:.0f} bytes"
+
+
 def check_memory(cfg: dict, n_params: int, *, batch: int, where: str, device="cpu", itemsize: int = 4) -> None:
     """Refuse a run of ``batch`` images whose estimated memory (``memory_estimate``) exceeds what is available."""
     weights, acts = memory_estimate(cfg, n_params, batch, itemsize)
@@ -245,8 +254,8 @@ def check_memory(cfg: dict, n_params: int, *, batch: int, where: str, device="cp
         return
     side = _side(cfg)
     raise ModelCheckError(
-        f"{where} declares sample_size {side}: a batch of {batch} needs about {(weights + acts) / _GIB:.0f} GiB "
-        f"(weights {weights / _GIB:.1f} GiB), above the {bound / _GIB:.1f} GiB {source}. If the model was trained at "
+        f"{where} declares sample_size {side}: a batch of {batch} needs about {_size(weights + acts)} "
+        f"(weights {_size(weights)}), above the {_size(bound)} {source}. If the model was trained at "
         f"a smaller size, write that size as sample_size in {where}; else run it on a machine with more memory (set "
         f"{MEMORY_ENV} to allow more)")
 

@@ -12,7 +12,8 @@ from IPython import get_ipython
 
 from .parameters import json_attr, parameters_table, run_notes
 
-__all__ = ["repo_root", "setup_notebook", "open_study", "strip_outputs", "message_first", "ECHO_ENV"]
+__all__ = ["repo_root", "setup_notebook", "short_warning", "open_study", "folder_parameter", "strip_outputs",
+           "message_first", "interpreter", "ECHO_ENV"]
 
 
 def repo_root(start: str | os.PathLike | None = None) -> Path:
@@ -40,8 +41,18 @@ def setup_notebook() -> Path:
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
+    warnings.formatwarning = short_warning
     show_missing_as_dash()
     return root
+
+
+def short_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as a chapter shows it: its class, the package it came from and its message, without the file path
+    of this machine ("RuntimeWarning (numpy): overflow encountered in exp")."""
+    parts = Path(str(filename)).with_suffix("").parts
+    inside = [i for i, p in enumerate(parts) if p in ("site-packages", "dist-packages", "src")]
+    where = parts[inside[-1] + 1] if inside and inside[-1] + 1 < len(parts) else Path(str(filename)).stem
+    return f"{category.__name__} ({where}): {message}\n"
 
 
 def show_missing_as_dash() -> bool:
@@ -123,10 +134,21 @@ def open_study(name: str, *, results_root: str | os.PathLike = "data/results", r
         raise shown from err
 
 
+def folder_parameter(name: str, value) -> str | os.PathLike:
+    """A folder given as a notebook parameter: a number is a folder's name (papermill makes ``-p results_root 5``
+    the int 5); a value of another kind is refused naming the parameter."""
+    if isinstance(value, (str, os.PathLike)):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"{name}={value!r} is not a folder; give a folder's path, e.g. -p {name} data/results")
+
+
 def _open_study(name: str, *, results_root, rerun, **params):
     from ..studies.registry import get_study, study_spec
     from ..studies.spec import Param
 
+    results_root = folder_parameter("results_root", results_root)
     study_spec(name, **params)   # every value parsed and checked before the kernel imports or loads anything heavy
     setup_notebook()
     from .runner import run_study
@@ -170,19 +192,34 @@ def message_first(err: BaseException) -> BaseException:
     from ..data.download import DatasetNotPreparedError
 
     frames = "".join(traceback.format_exception(type(err), err, err.__traceback__)).splitlines()
-    if isinstance(err, DatasetNotPreparedError):
-        text = re.sub(r"load_dataset\('([^']+)'\)", r"-p dataset \1", str(err)).replace(".cli download", " download")
-        err = DatasetNotPreparedError(text.replace("or use the bundled offline alternative", "or run this study on "
-                                                   "the bundled data"))
+    if isinstance(err, DatasetNotPreparedError):  # data to prepare: the message and its one fix are all to read
+        text = re.sub(r"python -m spectral_collapse(\.cli)? download", f"{interpreter()} -m spectral_collapse download",
+                      str(err))
+        # the bundled alternative first, so a one-line display of the message (make report, the CLI) keeps it
+        bundled = r"\nor use the bundled offline alternative: load_dataset\('([^']+)'\)$"
+        text = re.sub(r"is missing\)\. Download (.*)" + bundled,
+                      r"is missing). Run this study on the bundled data (-p dataset \2), or download \1", text,
+                      flags=re.S)
+        err, frames = DatasetNotPreparedError(text), []
     head = f"{type(err).__name__}: {err}"
+    shown = [head, "", "The traceback:", *frames] if frames else [head]
     with contextlib.suppress(AttributeError):   # an exception type that takes no attributes: IPython's rendering
-        err._render_traceback_ = lambda: [head, "", "The traceback:", *frames]
+        err._render_traceback_ = lambda: shown
     if type(sys.stderr).__module__.startswith("ipykernel") and os.environ.get(ECHO_ENV) != "0":
         # in a kernel: the starting process's stderr (papermill's terminal); no descriptor at all: nothing
         fd = getattr(sys.stderr, "_original_stdstream_copy", None)
         with contextlib.suppress(OSError, TypeError, AttributeError):
             os.write(sys.__stderr__.fileno() if fd is None else fd, f"{head}\n".encode())
     return err
+
+
+def interpreter() -> str:
+    """The running Python as a user types it: relative to the working folder when inside it (``.venv/bin/python``
+    at the repository root), else its full path."""
+    exe = Path(sys.executable)
+    with contextlib.suppress(ValueError):
+        return str(exe.relative_to(Path.cwd()))
+    return str(exe)
 
 
 def strip_outputs(model: dict, **_) -> dict:

@@ -3,8 +3,10 @@ the same checkpoint hashes), else run the study with the cell cache (``pipeline.
 checksum; a stored file that cannot be read, fails its checksum or lacks a variable is computed again, with a note."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import time
 import warnings
 from pathlib import Path
 
@@ -101,6 +103,7 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
         raise ValueError(f"study {spec.study!r} stores no results (its notebook reads benchmarks/results/)")
     check_dataset(spec.dataset)  # a registered name or folder:<path>; the error lists them
     path = results_path(spec.study, dataset_key(spec.dataset), spec.profile, results_root)  # checks the names first
+    _check_results_file(path, results_root)
     spec, inputs = resolve_inputs(spec, results_root)
     damaged = None   # why a stored file could not be used as it is: a note in the chapter of what is computed now
     if path.exists() and not rerun:
@@ -186,10 +189,27 @@ def check_can_store(study: str, dataset: str, profile: str, results_root: str | 
     if get_study(study).run is None:
         return
     path = Path(base) / results_path(study, dataset_key(dataset), profile, results_root)
+    _check_results_file(path, results_root)
     if not path.exists():
         _check_writable(path.parent, results_root)
         cache = Path(base) / _cache_root(results_root)
         _check_writable(cache, cache, *_CELLS)
+
+
+_STALE_TMP_S = 600  # a results file's temporary copy older than this was left by a killed write (a write takes seconds)
+
+
+def _check_results_file(path: Path, results_root) -> None:
+    """Refuse, before any work, a folder standing where the results file belongs; remove the temporary copies
+    (``.<name>.*.tmp``) that a write killed before its clean-up (SIGTERM, SIGKILL) left beside it."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder where the results file belongs; nothing was computed. Move or "
+                                f"remove that folder, or pass another results_root (CLI: --results-root) than "
+                                f"{results_root}")
+    for tmp in path.parent.glob(f".{path.name}.*.tmp") if path.parent.is_dir() else ():
+        with contextlib.suppress(OSError):  # another process's write in progress is younger than _STALE_TMP_S
+            if time.time() - tmp.stat().st_mtime > _STALE_TMP_S:
+                tmp.unlink()
 
 
 _CELLS = ("cells under the cell cache", "cache_root (by default the cache sits beside the results root, in its "

@@ -110,7 +110,15 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
         # outlines over the grid points: a grid point at a baseline's place shows inside the diamond
         layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=False,
                                               color="#333333", strokeWidth=2, opacity=1).encode(**enc))
-        layers.append(point_names(b, x="s_hf", y="s_lf", text="name", font_size=font_size, off=_R_BASE))
+        along = np.linspace(0, 1, 16)[:, None]   # the interval bars as rows of small obstacles
+        bar_x = np.concatenate([(ci["hf_lo"].to_numpy(float) + along * (ci["hf_hi"] - ci["hf_lo"]).to_numpy(float)),
+                                np.broadcast_to(ci["s_hf"].to_numpy(float), (16, len(ci)))]).ravel()
+        bar_y = np.concatenate([np.broadcast_to(ci["s_lf"].to_numpy(float), (16, len(ci))),
+                                (ci["lf_lo"].to_numpy(float) + along * (ci["lf_hi"] - ci["lf_lo"]).to_numpy(float))]
+                               ).ravel()
+        marks = [(pts["s_hf"], pts["s_lf"], _R_POINT), (picked["s_hf"], picked["s_lf"], _R_RING),
+                 (b["s_hf"], b["s_lf"], _R_BASE), (bar_x, bar_y, 1.0)]
+        layers += _baseline_names(b, marks, xdom, ydom, width, height, font_size)
     sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG variant; dashed: each variant's Pareto front; "
            f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines"
            + ("; bars on the chosen points and the baselines: their 95 % bootstrap interval over the crops."
@@ -123,6 +131,53 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     return alt.layer(*layers).properties(width=width, height=height, title=title)
 
 
+# where a baseline's name may sit around its diamond: (align, baseline, dx, dy) in units of the diamond's radius
+_NAME_SPOTS = (("left", "bottom", 1, -1), ("right", "bottom", -1, -1), ("left", "top", 1, 1), ("right", "top", -1, 1),
+               ("center", "bottom", 0, -1.4), ("center", "top", 0, 1.4), ("left", "middle", 1.4, 0),
+               ("right", "middle", -1.4, 0))
+
+
+def name_spots(names, xy, marks, size: tuple[float, float], font_size: float, off: float) -> list[tuple]:
+    """For each name written beside its point ``xy`` (pixels, y down), the spot of ``_NAME_SPOTS`` whose text box
+    (about 0.6 em per character, 1 em high) covers the fewest markers (``marks``: (x, y, radius) in pixels), names
+    placed before it and pixels outside the plot of ``size``; the first such spot on a tie."""
+    placed, out = [], []
+    for name, (x, y) in zip(names, xy):
+        w, h = 0.6 * font_size * len(str(name)), font_size
+
+        def cost(spot):
+            align, base, dx, dy = spot
+            left = x + dx * off - {"left": 0, "center": w / 2, "right": w}[align]
+            top = y + dy * off - {"top": 0, "middle": h / 2, "bottom": h}[base]
+            box = (left, top, left + w, top + h)
+            hits = sum(box[0] - r < mx < box[2] + r and box[1] - r < my < box[3] + r for mx, my, r in marks)
+            crossed = sum(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in placed)
+            outside = box[0] < 0 or box[1] < 0 or box[2] > size[0] or box[3] > size[1]
+            return hits + 2 * crossed + 3 * outside, box
+
+        best = min(_NAME_SPOTS, key=lambda spot: cost(spot)[0])
+        placed.append(cost(best)[1])
+        out.append(best)
+    return out
+
+
+def _baseline_names(b: pd.DataFrame, marks, xdom, ydom, width: int, height: int, font_size: float) -> list:
+    """One text layer per baseline naming it beside its diamond, at the spot covering the fewest markers."""
+    def px(x, y):
+        return ((np.asarray(x, float) - xdom[0]) / (xdom[1] - xdom[0]) * width,
+                height - (np.asarray(y, float) - ydom[0]) / (ydom[1] - ydom[0]) * height)
+
+    centres = [(mx, my, r) for xs, ys, r in marks for mx, my in zip(*px(xs, ys))]
+    own = list(zip(*px(b["s_hf"], b["s_lf"])))
+    layers = []
+    spots = name_spots(b["name"], own, centres, (width, height), font_size, _R_BASE)  # its own diamond is never hit
+    for i, (align, base, dx, dy) in enumerate(spots):
+        layers.append(alt.Chart(b.iloc[[i]]).mark_text(align=align, baseline=base, dx=dx * _R_BASE, dy=dy * _R_BASE,
+                                                        fontSize=font_size, color="#333333").encode(
+            x="s_hf:Q", y="s_lf:Q", text="name:N"))
+    return layers
+
+
 def pareto_figure(datasets: list[xr.Dataset], width: int = 500, height: int = 290):
     """Fig. 6 for the figures page: one Pareto panel per dataset, stacked, with 13 px text."""
     charts = [pareto_chart(ds, width=width, height=height, font_size=13) for ds in datasets]
@@ -130,9 +185,15 @@ def pareto_figure(datasets: list[xr.Dataset], width: int = 500, height: int = 29
         labelFontSize=13, titleFontSize=13).configure_legend(labelFontSize=13, titleFontSize=13)
 
 
-def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
-    """Mean of each metric over the (eta_HF, eta_LF) grid, metrics side by side, one row per base, each on its own
-    scale; a partly failed cell names its failed count, a cell where most or every sample failed is grey."""
+def _kid_label(v: float) -> str:
+    """A KID_wav mean in a heat-map cell: 3 significant digits, thousands as "k" ("13.7", "1.24k", "157k")."""
+    return f"{v / 1e3:.3g}k" if abs(v) >= 1e3 else f"{v:.3g}"
+
+
+def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 50, font_size: float = 12.0):
+    """Mean of each metric over the (eta_HF, eta_LF) grid, one panel per metric stacked, the bases side by side, each
+    metric on its own scale (legend above it), so the chart fits the text column at its own size; a partly failed
+    cell names its failed count, a cell where most or every sample failed is grey."""
     grid = grid_summary(ds)
     n_samples = ds.sizes.get("sample", 0)
     long = grid.melt(id_vars=["base", "eta_hf", "eta_lf", "failed"], value_vars=list(metrics), var_name="metric")
@@ -145,10 +206,9 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     # a cell where most samples failed has no mean (``pareto.grid_summary``): grey, with its failed count
     long["drawn"] = np.isfinite(value) & (nfail < max(n_samples, 1))
     long["value"] = value.where(np.isfinite(value), 0.0)  # not drawn: failed cells are filtered
-    fmt = [".3g" if m == "kid_wav" else ".3f" for m in long["metric"]]   # KID_wav spans decades: 3 digits
+    shown = [_kid_label(v) if m == "kid_wav" else f"{v:.3f}" for v, m in zip(long["value"], long["metric"])]
     long["label"] = [("failed" if k >= max(n_samples, 1) else f"{k} of {n_samples}\nfailed") if not d
-                     else f"{v:{f}}\n{k} failed" if k else f"{v:{f}}"
-                     for v, k, d, f in zip(long["value"], nfail, long["drawn"], fmt)]
+                     else f"{v}\n{k} failed" if k else v for v, k, d in zip(shown, nfail, long["drawn"])]
     panels = []
     for m in metrics:
         d = long[long["metric"] == m].copy()
@@ -163,16 +223,18 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
                                    y=alt.Y("eta_LF:O", sort=order_lf, title="eta_LF"))
         heat = base.mark_rect().encode(
             color=alt.Color("value:Q", title=METRIC_NAMES.get(m, m) + (" (log scale)" if log else ""),
-                            scale=alt.Scale(scheme="viridis", domain=dom, type="log" if log else "linear"))
+                            scale=alt.Scale(scheme="viridis", domain=dom, type="log" if log else "linear"),
+                            legend=alt.Legend(orient="top", direction="horizontal", gradientLength=240))
         ).transform_filter("datum.drawn")
         failed = base.mark_rect(color="#DDDDDD").transform_filter("!datum.drawn")
-        texts = [base.mark_text(fontSize=10, lineBreak="\n", color=c).encode(text="label:N").transform_filter(
+        texts = [base.mark_text(fontSize=font_size, lineBreak="\n", color=c).encode(text="label:N").transform_filter(
             alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
         panels.append(alt.layer(heat, failed, *texts).properties(
             width=cell * len(order_hf), height=cell * len(order_lf)).facet(
-            row=alt.Row("base:N", title=None, sort=list(map(str, grid["base"].unique()))),
+            column=alt.Column("base:N", title=None, sort=list(map(str, grid["base"].unique())),
+                              header=alt.Header(labelFontSize=font_size)), spacing=12,
             title=alt.TitleParams(f"{METRIC_NAMES.get(m, m)}: mean over {_crops(ds)}", anchor="start")))
-    return alt.hconcat(*panels, spacing=24).resolve_scale(color="independent")
+    return alt.vconcat(*panels, spacing=24).resolve_scale(color="independent")
 
 
 def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> alt.LayerChart:

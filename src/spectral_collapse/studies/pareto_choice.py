@@ -9,7 +9,7 @@ import xarray as xr
 from .method_labels import OVG_DEFAULTS
 
 __all__ = ["NO_CHOICE", "ovg_choice", "RULES", "pareto_front", "scaled", "choose_operating_point", "truth_bands",
-           "choose_point", "BASE_OF", "KID_FLOOR"]
+           "choose_point", "BASE_OF", "KID_FLOOR", "readable_grid"]
 
 BASE_OF = {"ovg": "ddim", "ovg_taba": "taba", "ovg_edm": "edm"}   # each OVG variant's method without guidance
 
@@ -136,3 +136,23 @@ def choose_point(kid, s_lf, luma, chroma, bands: dict, *, base_kid: float | None
         cand &= kid <= (base_kid if beats else np.min(kid[cand]))
     k = choose_operating_point(-np.log10(np.maximum(kid, KID_FLOOR)), s_lf, rule, eligible=cand, size=size)
     return {"index": k, "in_band": in_band, "banded": banded, "beats_base": beats}
+
+
+def _significant(v, digits: int = 4) -> str:
+    """A mean to ``digits`` significant digits, without an exponent below 10^6: "0.1234", "156800"; "—" when
+    missing."""
+    if v is None or not np.isfinite(v):
+        return "—"
+    if v == 0 or 1e-3 <= abs(v) < 1e6:
+        decimals = digits - 1 - int(np.floor(np.log10(abs(v)))) if v else 0
+        return f"{round(float(v), decimals):.{max(decimals, 0)}f}"
+    return f"{float(v):.{digits - 1}e}"
+
+
+def readable_grid(table, *, every: bool = False, digits: int = 4):
+    """The chapter's grid table (``pareto.grid_table``) as a reader takes it in: the chosen points and those on their
+    variant's S_HF / S_LF front (``every``: all points), each number to ``digits`` significant digits."""
+    flags = [c for c in table.columns if c == "chosen" or str(c).startswith("on its variant")]
+    keep = table if every or not flags else table[(table[flags] == "yes").any(axis=1)]
+    numeric = keep.select_dtypes("number").columns
+    return keep.assign(**{c: keep[c].map(lambda v: _significant(v, digits)) for c in numeric})

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from ..data.unpaired import dihedral, draw_batch
 from .cache import checkpoint_dir, checkpoint_lock
 from .losses import LOG_NORMAL, diffusion_loss
+from .shipped import shipped_root
 from .trainer import Run, adopt, device_name, ema_decay, ema_update, load_trained, reusable, shipped_result
 from .config import ModelSpec, TrainConfig, TrainedModel, check_objective, full_config
 
@@ -195,6 +196,7 @@ def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, 
     for a GPU when one is visible; stop_after: total steps per model (tests); record: gets the round's figures."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     results, members = {}, []
+    shipped_root()  # a bad SPECTRAL_COLLAPSE_WEIGHTS refused before any checkpoint folder is made
     with ExitStack() as locks:
         for i, job in enumerate(jobs):
             check_objective(job.spec, job.cfg)

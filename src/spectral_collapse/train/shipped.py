@@ -14,9 +14,11 @@ from safetensors.torch import load_file, save, save_file
 from ..digest import read_sha256
 from .cache import CheckpointCorrupt, atomic_write_bytes, atomic_write_json, write_weight_hashes
 
-__all__ = ["SHIPPED_ROOT", "shipped_dir", "install", "export", "shipped_size", "shipping", "replaced", "refresh"]
+__all__ = ["SHIPPED_ROOT", "DEFAULT_SHIPPED_ROOT", "shipped_root", "shipped_dir", "install", "export", "shipped_size",
+           "shipping", "replaced", "refresh"]
 
-SHIPPED_ROOT = os.environ.get("SPECTRAL_COLLAPSE_WEIGHTS", "data/weights")
+DEFAULT_SHIPPED_ROOT = "data/weights"
+SHIPPED_ROOT = os.environ.get("SPECTRAL_COLLAPSE_WEIGHTS", DEFAULT_SHIPPED_ROOT)
 _MODEL = ("ema.safetensors", "ema.fp16.safetensors")
 _VAE = ("vae/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.fp16.safetensors")
 _KEEP = ("config.json", "log.json", "latent_space.json", "vae/config.json")
@@ -26,14 +28,19 @@ INSTALLED_FROM = "shipped.sha256.json"  # in an installed checkpoint: the hashes
 
 def shipped_dir(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
     """Where the shipped form of checkpoint folder ``ckpt`` lives (found by the folder's name)."""
-    if root is None:
-        from ..environ import env_folder
+    return Path(shipped_root() if root is None else root) / Path(ckpt).name
 
-        given = os.environ.get("SPECTRAL_COLLAPSE_WEIGHTS", "")
-        if given and os.environ.get("SPECTRAL_COLLAPSE_SHIP_WEIGHTS", "") not in ("", "0"):
-            Path(given).expanduser().mkdir(parents=True, exist_ok=True)  # shipping: the folder the weights go to
-        root = env_folder("SPECTRAL_COLLAPSE_WEIGHTS", SHIPPED_ROOT)  # otherwise a folder that is not there: refused
-    return Path(root) / Path(ckpt).name
+
+def shipped_root() -> Path:
+    """The folder of the shipped weights: ``$SPECTRAL_COLLAPSE_WEIGHTS`` (a folder that exists, else refused naming
+    the variable; made when shipping, the folder the weights go to) or DEFAULT_SHIPPED_ROOT. A trainer asks for it
+    before it takes a checkpoint's lock, so that a refused value leaves no folder behind."""
+    from ..environ import env_folder
+
+    given = os.environ.get("SPECTRAL_COLLAPSE_WEIGHTS", "").strip()
+    if given and os.environ.get("SPECTRAL_COLLAPSE_SHIP_WEIGHTS", "") not in ("", "0"):
+        Path(given).expanduser().mkdir(parents=True, exist_ok=True)
+    return env_folder("SPECTRAL_COLLAPSE_WEIGHTS", DEFAULT_SHIPPED_ROOT)
 
 
 def _weights(folder: Path) -> tuple[str, str]:

@@ -15,7 +15,7 @@ import torch
 from tqdm import tqdm
 
 from ..models.backbones import count_parameters
-from .shipped import export, install, refresh, replaced, shipping
+from .shipped import export, install, refresh, replaced, shipped_root, shipping
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
                     checkpoint_lock, is_complete, read_json, read_weights, resume, retrain_fix, save_weights,
                     write_resume, write_weight_hashes)
@@ -76,6 +76,7 @@ def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.
           progress: bool = True, stop_after: int | None = None, accelerator=None) -> TrainedModel:
     """Train (or resume, or reuse) a model. ``stop_after`` stops early after that many total steps (tests)."""
     check_objective(spec, cfg)
+    shipped_root()  # a bad SPECTRAL_COLLAPSE_WEIGHTS refused before the checkpoint folder is made
     full = full_config(spec, cfg, data)
     ckpt = checkpoint_dir(name, full, root)
     if reusable(ckpt):
@@ -115,6 +116,9 @@ class Run:
         self.end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
         self.micro = micro_batch_for(self.device)
         self.loss_sum, self.run_n = torch.zeros((), device=self.device), 0  # read back every LOG_EVERY steps
+        if self.log and self.log[-1][0] == self.step and self.step % LOG_EVERY:  # the snapshot's unfinished window
+            mean, self.run_n = self.log.pop()[1], self.step % LOG_EVERY
+            self.loss_sum.fill_(mean * self.run_n)  # the float32 sum it was, so the window's mean is the same
         self.held = heldout_set(data, self.D, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std) if main else None
         self.E = None
         if self.held is not None:  # the spec's denoiser on the EMA weights
@@ -150,8 +154,17 @@ class Run:
             self.evaluate()
         if self.main and (step % cfg.checkpoint_every == 0 or step == self.end) and step < cfg.steps:
             with self.on_stream():
-                write_resume(self.ckpt, self.net, self.ema, *self.states(), step, self.gen, self.log, self.held_log,
-                             self.seconds_before + time.time() - t0)
+                write_resume(self.ckpt, self.net, self.ema, *self.states(), step, self.gen, self.snapshot_log(),
+                             self.held_log, self.seconds_before + time.time() - t0)
+
+    def snapshot_log(self) -> list:
+        """The loss log as a resume snapshot stores it: with the unfinished window's mean as a last entry at the
+        current step (not a multiple of LOG_EVERY), which a resumed run takes back as its running sum."""
+        if self.run_n == 0:
+            return self.log
+        with self.on_stream():
+            total = float(self.loss_sum)
+        return [*self.log, (self.step, total / self.run_n)]
 
     def finish(self, t0: float, **extra) -> TrainedModel:
         """When the last step was reached, write the finished checkpoint: the weights with their hashes, log.json

@@ -53,9 +53,10 @@ def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str 
               progress: bool = True) -> LatentSpace:
     """Train (or reuse) a small VAE on ``data``'s two pools, cached in <root>/<name>-<hash>/ (``vae/``,
     ``latent_space.json``, ``DONE``) like diffusion models; an interrupted run starts over (a few CPU minutes)."""
-    from .shipped import export, shipping
+    from .shipped import export, shipped_root, shipping
     from .trainer import adopt, reusable
 
+    shipped_root()  # a bad SPECTRAL_COLLAPSE_WEIGHTS refused before the checkpoint folder is made
     full = vae_identity(cfg, tc, data)
     ckpt = checkpoint_dir(name, full, root)
     if not reusable(ckpt):
