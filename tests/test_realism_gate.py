@@ -94,9 +94,9 @@ def test_texture_verdict_counts_too_much_detail_as_failing():
     ds.attrs.update(src=src, gt=gt)
     full = _as_methods(ds, {"noisy": imgs["colour_noise"], "exact": gt, "smooth": imgs["blur"]}, scoring)
     assert truth_band(full, "delta_log_e_hf_chroma_ref") is not None
-    verdict, text = texture_verdict(full, "noisy", "smooth")
+    verdict, text, _ = texture_verdict(full, "noisy", "smooth")
     assert verdict == "does not hold" and "chroma detail of noisy" in text and "outside" in text
-    verdict, _ = texture_verdict(full, "exact", "smooth")
+    verdict, _, _ = texture_verdict(full, "exact", "smooth")
     assert verdict == "holds"
 
 
