@@ -1,6 +1,7 @@
 """The texture claims read the fraction of the gap closed per score: luma / chroma detail (each crop's |error|
-against the real crops' mean; reference the ground truth's own) paired over crops, and KID_wav (reference: the ground truth's KID) from the ratio of KIDs in each
-draw of the two-sample bootstrap; the effect words follow the thresholds of ``verdicts.effect``."""
+against the real crops' mean; reference the ground truth's own) paired over crops, and KID_wav (reference: the
+ground truth's KID) from the ratio of KIDs in each draw of the two-sample bootstrap; the effect
+words follow the thresholds of ``verdicts.effect``."""
 import numpy as np
 import pytest
 import xarray as xr

@@ -16,7 +16,8 @@ from ..verdicts.effect import Gap, draws_gap, gap_fraction
 from .controls import CONTROLS
 
 __all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "gate_table", "realism_gate", "N_BOOT", "BAND_SCORES",
-           "truth_band", "detail_gap", "kid_gap", "texture_verdict", "texture_table", "chroma_share", "drift_diagnostics"]
+           "truth_band", "detail_gap", "kid_gap", "texture_verdict", "texture_table", "chroma_share",
+           "drift_diagnostics"]
 
 N_BOOT = 1000
 # texture scores the gate examines, and how each ranks: "low" (smaller is closer to the truth), "abs" (nearer 0 is

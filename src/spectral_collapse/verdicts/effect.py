@@ -32,16 +32,16 @@ _FULL_WORD = dict.fromkeys(("s_hf", "delta_log_e_hf", "delta_log_e_hf_luma_ref",
 EFFECT_RULE = (
     "fraction of the gap closed: (method − baseline) / (reference − baseline) per metric, the reference what no "
     "collapse is (white noise for S_DC, S_G and the latent spectrum: 1; the ground truth's mean for S_HF; 0 for "
-    "|Δlog E_HF|; for the luma and chroma detail, log energy over the real crops' mean, read as each crop's "
-    "|error|: the ground truth's own |error| on the same crops; for KID_wav: the ground truth's KID on them), with its paired 95 % bootstrap interval over "
-    "crops (over training seeds, then crops, where several seeds were trained; for KID_wav, which is not a mean "
-    "over crops: the ratio of the KIDs in each draw of the two-sample bootstrap that resamples the test crops, the "
-    "same for method, baseline and truth, and the reference crops; KID_wav is read only where it passes its "
-    "controls); \"removes\" / \"restores\": the interval above {FULL:g}; \"reduces\": above the "
-    f"metric's minimal effect as a fraction of the gap; \"reduces slightly\": that, and below {SLIGHT:g}; "
-    f"\"no effect\": inside ±{SLIGHT:g}; \"worsens\": below minus the minimal effect; else \"unclear\"; a claim's "
-    "word is the weakest of its metrics'; a claim that a method removes or restores holds when its word does, "
-    f"does not hold when some fraction's interval lies below {FULL:g}")
+    "|Δlog E_HF|; for the luma and chroma detail, log energy over the real crops' mean read as each crop's "
+    "|error|: the ground truth's own |error| on the same crops; for KID_wav: the ground truth's KID on them), with "
+    "its paired 95 % bootstrap interval over crops (over training seeds, then crops, where several seeds were "
+    "trained; for KID_wav, which is not a mean over crops: the ratio of the KIDs in each draw of the two-sample "
+    "bootstrap that resamples the test crops, the same for method, baseline and truth, and the reference crops; "
+    f"KID_wav read only where it passes its controls); \"removes\" / \"restores\": the interval above {FULL:g}; "
+    "\"reduces\": above the metric's minimal effect as a fraction of the gap; \"reduces slightly\": that, and below "
+    f"{SLIGHT:g}; \"no effect\": inside ±{SLIGHT:g}; \"worsens\": below minus the minimal effect; else \"unclear\"; "
+    "a claim's word is the weakest of its metrics'; a claim that a method removes or restores holds when its word "
+    f"does, does not hold when some fraction's interval lies below {FULL:g}")
 
 
 @dataclass(frozen=True)

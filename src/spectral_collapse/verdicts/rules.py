@@ -55,8 +55,9 @@ def fold_datasets(verdicts) -> str:
 
 
 def combine(checks: list[tuple], missing: str) -> Finding:
-    """One finding from (verdict or bool, text[, effect.Gap or a tuple of them]) checks, None ones left out; "not testable here" checks
-    are listed after the others, which alone decide (none left: not testable here, their texts or ``missing``).
+    """One finding from (verdict or bool, text[, effect.Gap or a tuple of them]) checks, None ones left out; "not
+    testable here" checks are listed after the others, which alone decide (none left: not testable here, their texts
+    or ``missing``).
     Several checks: the detail counts how many hold, each ends with its verdict, settings in numeric order; the gaps
     (``Finding.gaps``) and their weakest word (``Finding.effect``) kept."""
     checks = [c for c in checks if c is not None]
