@@ -18,7 +18,8 @@ from .intervals import Interval
 
 __all__ = ["YCBCR_601", "as_saved", "flat_crops", "ycbcr", "hf_energy_luma_chroma", "delta_log_e_hf_luma",
            "delta_log_e_hf_chroma", "hf_coherence", "hf_energy_rgb", "FEATURE_LEVELS", "feature_names",
-           "wavelet_features", "FeatureScaler", "mmd2_unbiased", "kid_wav", "kid_interval", "paired_kid_difference"]
+           "wavelet_features", "FeatureScaler", "mmd2_unbiased", "kid_wav", "kid_interval", "paired_kid_difference",
+           "kid_draws"]
 
 YCBCR_601 = np.array([[0.299, 0.587, 0.114],           # Y
                       [-0.168736, -0.331264, 0.5],     # Cb (centred: no +0.5 offset)
@@ -258,28 +259,36 @@ def kid_interval(features: np.ndarray, reference: np.ndarray, *, n_boot: int = 1
     return paired_kid_difference(features, None, reference, n_boot=n_boot, level=level, seed=seed)
 
 
-def paired_kid_difference(a: np.ndarray, b: np.ndarray | None, reference: np.ndarray, *, n_boot: int = 1000,
-                          level: float = 0.95, seed: int = 0) -> Interval:
-    """KID(a) - KID(b) of two feature sets on the same crops (b None: KID(a)), with a two-sample bootstrap interval:
-    each draw resamples the test crops (the same for a and b: paired) and, independently, the reference crops
-    (crops with a non-finite feature on either side left out)."""
-    sets = [np.asarray(f, dtype=np.float64) for f in (a, b) if f is not None]
-    if len(sets) == 2 and sets[0].shape != sets[1].shape:
-        raise ValueError(f"paired KID needs both sets on the same crops, got {sets[0].shape} and {sets[1].shape}")
+def kid_draws(sets, reference: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+    """(KID of each feature set, (n_boot, sets) KIDs of its resamples, crops kept) of feature ``sets`` on the same
+    crops: each draw resamples the test crops (the same for every set: paired) and, independently, the reference
+    crops (crops with a non-finite feature in any set left out; fewer than 2: NaN)."""
+    sets = [np.asarray(f, dtype=np.float64) for f in sets]
+    if len({f.shape for f in sets}) > 1:
+        raise ValueError(f"paired KID needs the sets on the same crops, got shapes {[f.shape for f in sets]}")
     reference = np.asarray(reference, dtype=np.float64)
     reference = reference[np.isfinite(reference).all(1)]
     keep = np.logical_and.reduce([np.isfinite(f).all(1) for f in sets])
     n = int(keep.sum())
     if n < 2 or len(reference) < 2:
-        return Interval(np.nan, np.nan, np.nan, n, level)
+        return np.full(len(sets), np.nan), np.full((n_boot, len(sets)), np.nan), n
     parts = [_KidParts(f[keep], reference) for f in sets]
-
-    def score(cx, cy):
-        return parts[0](cx, cy) - parts[1](cx, cy) if len(parts) == 2 else parts[0](cx, cy)
-
     rng = np.random.default_rng(seed)
     cx, cy = _counts(rng, n, n_boot), _counts(rng, len(reference), n_boot)
-    draws = np.concatenate([score(cx[i:i + 250], cy[i:i + 250]) for i in range(0, n_boot, 250)])
+    draws = np.stack([np.concatenate([p(cx[i:i + 250], cy[i:i + 250]) for i in range(0, n_boot, 250)])
+                      for p in parts], axis=1)
+    point = np.array([p(np.ones((1, n)), np.ones((1, len(reference))))[0] for p in parts])
+    return point, draws, n
+
+
+def paired_kid_difference(a: np.ndarray, b: np.ndarray | None, reference: np.ndarray, *, n_boot: int = 1000,
+                          level: float = 0.95, seed: int = 0) -> Interval:
+    """KID(a) - KID(b) of two feature sets on the same crops (b None: KID(a)), with a two-sample bootstrap interval
+    (``kid_draws``: test crops resampled alike for a and b, reference crops independently)."""
+    point, draws, n = kid_draws([f for f in (a, b) if f is not None], reference, n_boot=n_boot, seed=seed)
+    if not np.isfinite(point).all():
+        return Interval(np.nan, np.nan, np.nan, n, level)
+    d, p = (draws[:, 0] - draws[:, 1], point[0] - point[1]) if b is not None else (draws[:, 0], point[0])
     alpha = (1 - level) / 2
-    lo, hi = np.quantile(draws, [alpha, 1 - alpha])
-    return Interval(float(score(np.ones((1, n)), np.ones((1, len(reference))))[0]), float(lo), float(hi), n, level)
+    lo, hi = np.quantile(d, [alpha, 1 - alpha])
+    return Interval(float(p), float(lo), float(hi), n, level)

@@ -2,6 +2,7 @@
 scorecard's ``Evidence`` returning a ``verdicts.Finding``; and the reader names of ablation arms ("DiT", "×4")."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -289,6 +290,7 @@ def texture_claim(a: str, b: str) -> Callable[[Evidence], Finding]:
         for ds_name, ds in sorted(ev.extra.get("main", {}).items()):
             got = per_object(ds, ("texture", a, b), lambda: texture_verdict(ds, a, b))
             if got is not None:
-                checks.append((got[0], f"{ds_name}: {got[1]}"))
+                checks.append((got[0], f"{ds_name}: {got[1]}",
+                               tuple(replace(g, what=f"{ds_name}: {g.what}") for g in got[2])))
         return combine(checks, f"needs main results with {a}, {b} and the realism scores")
     return test

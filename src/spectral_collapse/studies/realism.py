@@ -3,6 +3,8 @@ target crops, and the gate that decides which texture scores may decide a verdic
 control worse than a second set of real crops scored as if it were a method."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import torch
@@ -10,10 +12,12 @@ import xarray as xr
 
 from ..metrics import realism as rl
 from ..metrics.intervals import paired_ci
+from ..verdicts.effect import Gap, draws_gap, gap_fraction
 from .controls import CONTROLS
 
 __all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "gate_table", "realism_gate", "N_BOOT", "BAND_SCORES",
-           "truth_band", "texture_verdict", "texture_table", "chroma_share", "drift_diagnostics"]
+           "truth_band", "detail_gap", "kid_gap", "texture_verdict", "texture_table", "chroma_share",
+           "drift_diagnostics"]
 
 N_BOOT = 1000
 # texture scores the gate examines, and how each ranks: "low" (smaller is closer to the truth), "abs" (nearer 0 is
@@ -154,13 +158,49 @@ def _per_crop_features(ds: xr.Dataset, method: str) -> dict[int, np.ndarray]:
     return out
 
 
-def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
-    """(verdict, text) of "``a`` restores texture better than ``b``": its luma and chroma detail inside the real
-    band and KID_wav(a) - KID_wav(b) below 0 (paired interval over crops; read only where KID_wav passes the gate)."""
+def _crop_means(v: xr.DataArray, crops) -> pd.Series:
+    """|per-crop values| of a detail score by crop id (``crops``), the mean over the seeds that translated the crop."""
+    v = pd.Series(np.abs(np.asarray(v.values, dtype=np.float64).ravel()), index=np.asarray(crops).ravel().astype(int))
+    return v[np.isfinite(v.to_numpy())].groupby(level=0).mean()
+
+
+def detail_gap(ds: xr.Dataset, score: str, a: str, b: str) -> Gap | None:
+    """The fraction of ``b``'s gap to the ground truth that ``a`` closes on a detail score (log energy over the real
+    crops' mean), read as the per-crop error |score|: (|a| − |b|) / (|truth| − |b|), paired over the crops all
+    three scored (``effect.gap_fraction``; reference 0 without the truth's control); None under 2 such crops."""
+    xa, xb = (_crop_means(ds[score].sel({"method": m}), ds["crop"].values) for m in (a, b))
+    shared = xa.index.intersection(xb.index)
+    ref = 0.0
+    if f"control_{score}" in ds and "ground_truth" in ds["control"].values.tolist():
+        t = ds[f"control_{score}"].sel(control="ground_truth")
+        t = _crop_means(t, t["crop_index"].values)
+        shared = shared.intersection(t.index)
+        ref = t[shared].to_numpy()
+    return gap_fraction(score, xa[shared].to_numpy(), xb[shared].to_numpy(), ref) if len(shared) > 1 else None
+
+
+def kid_gap(ds: xr.Dataset, a: str, b: str) -> Gap | None:
+    """The fraction of ``b``'s KID_wav gap to the ground truth's KID that ``a`` closes, on the crops both translated:
+    (KID(a) − KID(b)) / (KID(truth) − KID(b)) in each draw of the two-sample bootstrap (``rl.kid_draws``: test crops,
+    the same for a, b and the truth, and reference crops resampled); None under 2 shared crops."""
+    fa, fb = _per_crop_features(ds, a), _per_crop_features(ds, b)
+    truth = ds["control_wav_features"].sel(control="ground_truth")
+    shared = [c for c in sorted(set(fa) & set(fb)) if c in truth["crop_index"].values]
+    if len(shared) < 2:
+        return None
+    sets = [np.stack([f[c] for c in shared]) for f in (fa, fb)] + [truth.sel(crop_index=shared).values]
+    point, draws, n = rl.kid_draws(sets, ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0)
+    return draws_gap("kid_wav", point, draws, n)
+
+
+def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | None:
+    """(verdict, text, gaps) of "``a`` restores texture better than ``b``": its luma and chroma detail inside the real
+    band and KID_wav(a) - KID_wav(b) below 0 (paired interval over crops; read only where KID_wav passes the gate);
+    the ``effect.Gap`` of each score read (``detail_gap``, ``kid_gap``), named "luma detail a" and so on."""
     if not {"wav_features", "reference_wav_features"} <= set(ds.data_vars) or \
             not {a, b} <= set(ds["method"].values.tolist()):
         return None
-    words = []
+    words, gaps = [], []
     inside = True
     for score, name in zip(BAND_SCORES, ("luma", "chroma")):
         band = truth_band(ds, score)
@@ -169,8 +209,10 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
         m = float(np.nanmean(ds[score].sel({"method": a}).values))
         ok = band[0] <= m <= band[1]
         inside &= ok
+        gap = detail_gap(ds, score, a, b)
+        gaps.append(None if gap is None else replace(gap, what=f"{name} detail {a}"))
         words.append(f"{name} detail of {a} {m:+.2f} ({'inside' if ok else 'outside'} the real crops' band "
-                     f"[{band[0]:+.2f}, {band[1]:+.2f}])")
+                     f"[{band[0]:+.2f}, {band[1]:+.2f}])" + ("" if gap is None else f", {a} {gap}"))
     fa, fb = _per_crop_features(ds, a), _per_crop_features(ds, b)
     shared = sorted(set(fa) & set(fb))
     gate = realism_gate(ds)
@@ -178,8 +220,12 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
     d = rl.paired_kid_difference(np.stack([fa[c] for c in shared]), np.stack([fb[c] for c in shared]),
                                  ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0) \
         if len(shared) > 1 else None
+    kg = kid_gap(ds, a, b) if d is not None and kid_ok else None
+    if kg is not None:
+        gaps.append(replace(kg, what=f"KID_wav {a}"))
     if d is not None:
         words.append(f"KID_wav {a} − {b} {d.mean:+.3g} [{d.lo:+.3g}, {d.hi:+.3g}], {d.n} crops"
+                     + (f", {a} {kg}" if kg is not None else "")
                      + ("" if kid_ok else " (KID_wav fails the controls here: not read)"))
     if not inside:
         verdict = "does not hold"
@@ -187,7 +233,7 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
         verdict = "inconclusive"
     else:
         verdict = "holds" if d.hi < 0 else "does not hold" if d.lo > 0 else "inconclusive"
-    return verdict, "; ".join(words) + f" → {verdict}"
+    return verdict, "; ".join(words) + f" → {verdict}", tuple(g for g in gaps if g is not None)
 
 
 def texture_table(ds: xr.Dataset) -> pd.DataFrame:

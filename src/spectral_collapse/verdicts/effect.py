@@ -14,26 +14,34 @@ from .words import FAILS, HOLDS, INCONCLUSIVE
 
 __all__ = ["FULL", "SLIGHT", "REFERENCES", "REMOVES", "RESTORES", "REDUCES", "SLIGHTLY", "NO_EFFECT", "WORSENS",
            "UNCLEAR", "NO_GAP", "EFFECT_ORDER", "EFFECT_RULE", "Gap", "gap_fraction", "effect_word", "claim_effect",
-           "strength_verdict", "effect_text", "pooled"]
+           "strength_verdict", "effect_text", "pooled", "draws_gap"]
 
 FULL = 0.5      # "removes" / "restores": the fraction's whole interval above one half of the gap
 SLIGHT = 0.1    # "reduces slightly": whole interval below a tenth; "no effect": inside ± a tenth
 # what "no collapse" is for each metric a gap is measured on: a number, or "truth" (the ground truth's mean score)
 REFERENCES = {"s_dc": (1.0, "white noise"), "s_g": (1.0, "white noise"), "latent_spectrum": (1.0, "white noise"),
-              "s_hf": ("truth", "the ground truth"), "delta_log_e_hf": (0.0, "the ground truth")}
+              "s_hf": ("truth", "the ground truth"), "delta_log_e_hf": (0.0, "the ground truth"),
+              "delta_log_e_hf_luma_ref": ("truth", "the ground truth"),
+              "delta_log_e_hf_chroma_ref": ("truth", "the ground truth"),
+              "kid_wav": ("truth", "the ground truth")}
 REMOVES, RESTORES, REDUCES, SLIGHTLY = "removes", "restores", "reduces", "reduces slightly"
 NO_EFFECT, WORSENS, UNCLEAR, NO_GAP = "no effect", "worsens", "unclear", "no gap to close"
 EFFECT_ORDER = (WORSENS, NO_EFFECT, UNCLEAR, SLIGHTLY, REDUCES, RESTORES, REMOVES)   # weakest first
-_FULL_WORD = {"s_hf": RESTORES, "delta_log_e_hf": RESTORES}                          # texture; else REMOVES
+_FULL_WORD = dict.fromkeys(("s_hf", "delta_log_e_hf", "delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref",
+                            "kid_wav"), RESTORES)                                 # texture; else REMOVES
 EFFECT_RULE = (
     "fraction of the gap closed: (method − baseline) / (reference − baseline) per metric, the reference what no "
     "collapse is (white noise for S_DC, S_G and the latent spectrum: 1; the ground truth's mean for S_HF; 0 for "
-    "|Δlog E_HF|), with its paired 95 % bootstrap interval over crops (over training seeds, then crops, where "
-    f"several seeds were trained); \"removes\" / \"restores\": the interval above {FULL:g}; \"reduces\": above the "
-    f"metric's minimal effect as a fraction of the gap; \"reduces slightly\": that, and below {SLIGHT:g}; "
-    f"\"no effect\": inside ±{SLIGHT:g}; \"worsens\": below minus the minimal effect; else \"unclear\"; a claim's "
-    "word is the weakest of its metrics'; a claim that a method removes or restores holds when its word does, "
-    f"does not hold when some fraction's interval lies below {FULL:g}")
+    "|Δlog E_HF|; for the luma and chroma detail, log energy over the real crops' mean read as each crop's "
+    "|error|: the ground truth's own |error| on the same crops; for KID_wav: the ground truth's KID on them), with "
+    "its paired 95 % bootstrap interval over crops (over training seeds, then crops, where several seeds were "
+    "trained; for KID_wav, which is not a mean over crops: the ratio of the KIDs in each draw of the two-sample "
+    "bootstrap that resamples the test crops, the same for method, baseline and truth, and the reference crops; "
+    f"KID_wav read only where it passes its controls); \"removes\" / \"restores\": the interval above {FULL:g}; "
+    "\"reduces\": above the metric's minimal effect as a fraction of the gap; \"reduces slightly\": that, and below "
+    f"{SLIGHT:g}; \"no effect\": inside ±{SLIGHT:g}; \"worsens\": below minus the minimal effect; else \"unclear\"; "
+    "a claim's word is the weakest of its metrics'; a claim that a method removes or restores holds when its word "
+    f"does, does not hold when some fraction's interval lies below {FULL:g}")
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,22 @@ def gap_fraction(metric: str, method, baseline, reference=None, **kw) -> Gap:
                groups=tuple(kept))
 
 
+def draws_gap(metric: str, point, draws, n: int, level: float = 0.95) -> Gap:
+    """The ``Gap`` of a score that is not a mean over crops (KID_wav): ``point`` its (method, baseline, reference)
+    values, ``draws`` (draws, 3) the same from each draw of a paired bootstrap; the interval the percentiles of
+    each draw's fraction."""
+    m, b, r = np.asarray(point, np.float64)
+    d = np.asarray(draws, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = (d[:, 0] - d[:, 1]) / (d[:, 2] - d[:, 1])
+    f = f[np.isfinite(f)]
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(f, [alpha, 1 - alpha]) if len(f) else (np.nan, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = (m - b) / (r - b)
+    return Gap(metric, float(frac), float(lo), float(hi), float(r - b), int(n))
+
+
 def pooled(gaps) -> list[Gap]:
     """One ``Gap`` per comparison (``Gap.what``) over the training seeds whose ``gaps`` measure it, each seed's crops
     a group of the two-level bootstrap (``seeds.hierarchical_ci``)."""
@@ -98,6 +122,9 @@ def pooled(gaps) -> list[Gap]:
         by.setdefault(g.what, []).append(g)
     out = []
     for what, gs in by.items():
+        if not all(g.groups for g in gs):   # not a mean over crops (KID_wav): each seed's gap as it is
+            out += gs
+            continue
         groups = [grp for g in gs for grp in g.groups]
         out.append(replace(gap_fraction(gs[0].metric, [x[0] for x in groups], [x[1] for x in groups],
                                         [x[2] for x in groups]), what=what))

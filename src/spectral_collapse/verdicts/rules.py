@@ -55,12 +55,14 @@ def fold_datasets(verdicts) -> str:
 
 
 def combine(checks: list[tuple], missing: str) -> Finding:
-    """One finding from (verdict or bool, text[, effect.Gap]) checks, None ones left out; "not testable here" checks
-    are listed after the others, which alone decide (none left: not testable here, their texts or ``missing``).
+    """One finding from (verdict or bool, text[, effect.Gap or a tuple of them]) checks, None ones left out; "not
+    testable here" checks are listed after the others, which alone decide (none left: not testable here, their texts
+    or ``missing``).
     Several checks: the detail counts how many hold, each ends with its verdict, settings in numeric order; the gaps
     (``Finding.gaps``) and their weakest word (``Finding.effect``) kept."""
     checks = [c for c in checks if c is not None]
-    gaps = tuple(c[2] for c in checks if len(c) > 2 and c[2] is not None)
+    gaps = tuple(g for c in checks if len(c) > 2 for g in (c[2] if isinstance(c[2], tuple) else (c[2],))
+                 if g is not None)
     checks = [tuple(c[:2]) for c in checks]
     untested = [t for v, t in checks if v == UNTESTABLE]
     checks = [(v, t) for v, t in checks if v != UNTESTABLE]
