@@ -102,7 +102,8 @@ def test_predicted_drift_chroma_matches_monte_carlo():
     assert measured == pytest.approx(predicted, abs=0.02)
 
 
-def test_smoke_run_stores_the_declared_variables(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_smoke_run_stores_the_declared_variables():
     """The study on the smoke profile (one crop size, few inputs) returns every variable the chapter reads."""
     from spectral_collapse.studies.cells import StudyContext
     from spectral_collapse.studies.registry import get_study, missing_variables, study_spec
