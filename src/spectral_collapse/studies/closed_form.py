@@ -45,6 +45,7 @@ SUPPORT = 1e-6                        # directions with lam above SUPPORT x the 
 DRIFT = ("drift_step_norm", "drift_step_chroma", "drift_chroma_share", "drift_first_step", "drift_block_edge_ratio")
 REFERENCE_D = 3 * 32 * 32             # the scale sweep's eta_HF is the step size at this many elements per image
 DRIFT_PIXELS = 2 * 256 * 256          # pixels per crop size whose OVG drift is recorded in the scale sweep
+FIT_CROPS = 9                         # crops (each in 8 dihedral views) at least behind each stationary fit
 WHOLE = {"rows": [0, 512], "cols": [0, 256]}, {"rows": [0, 512], "cols": [256, 512]}   # scale: fit / input halves
 
 
@@ -134,7 +135,7 @@ def _drift_frame(cells: list[xr.Dataset], eta_hf) -> xr.Dataset:
     return out.assign_coords(eta_hf=list(map(float, eta_hf)))
 
 
-def _oracle_cell(data, x, truth, prof, eta_hf, fraction: float, seed: int) -> xr.Dataset:
+def _oracle_cell(data, x, truth, prof, eta_hf, fraction: float) -> xr.Dataset:
     """Everything of the full-covariance oracle on inputs ``x``: eigen-energies, latents and their measures, drift."""
     D = fit_oracle(data)
     steps, kappa = prof.steps, kappa_for_size(data.size)
@@ -161,18 +162,23 @@ def _oracle_cell(data, x, truth, prof, eta_hf, fraction: float, seed: int) -> xr
     return out.merge(drift, combine_attrs="override").assign_attrs(**out.attrs, **drift.attrs)
 
 
+def _crops(region: dict, size: int, stride: int, least: int) -> torch.Tensor:
+    """The crops of ``region`` of the bundled image at ``stride``, halved until there are at least ``least``."""
+    img = ihc_image()
+    while stride > 1 and len(extract_crops(img, region, size, stride)[0]) < least:
+        stride //= 2
+    return extract_crops(img, region, size, stride)[0]
+
+
 def scale_crops(dataset: str, size: int, n_images: int, factor: int) -> tuple[torch.Tensor, torch.Tensor,
                                                                                   torch.Tensor]:
     """(source pool, target pool, inputs) of the scale sweep at crop ``size``: the pools from the image's left half
-    (clean crops at stride size / 2, and the same crops degraded as the dataset degrades), ``n_images`` degraded
-    inputs evenly spread over the right half's crops (at the largest stride that gives that many)."""
-    img = ihc_image()
+    (clean crops at stride size / 2, or less where that gives fewer than ``FIT_CROPS``, and the same crops degraded as
+    the dataset degrades), ``n_images`` degraded inputs evenly spread over the right half's crops (at the largest
+    stride that gives that many)."""
     fit, test = WHOLE
-    clean, _ = extract_crops(img, fit, size, max(size // 2, 4))
-    stride = size
-    while stride > 1 and len(extract_crops(img, test, size, stride)[0]) < n_images:
-        stride //= 2
-    crops, _ = extract_crops(img, test, size, stride)
+    clean = _crops(fit, size, max(size // 2, 4), FIT_CROPS)
+    crops = _crops(test, size, size, n_images)
     crops = crops[np.unique(np.linspace(0, len(crops) - 1, n_images).round().astype(int))]
     degrade = (lambda v: nearest_downup(v, factor)) if dataset == "ihc-sr" else edge_map
     return degrade(clean), clean, degrade(crops)
@@ -193,7 +199,7 @@ def _scale_cell(dataset: str, size: int, n_images: int, prof, eta_hf: float, fra
     k = min(len(x), max(2, DRIFT_PIXELS // (size * size)))
     drift = _drift(D, x[:k], None, eta_hf * REFERENCE_D / x[0].numel(), kappa_for_size(size), prof.steps, block)
     vals = {k: v for k, v in m.items() if np.ndim(v) == 0}
-    vals.update(drift_chroma=drift.attrs["ovg_drift_total_chroma_share"], drift_inputs=k, low_chroma_target=low_variance_chroma(
+    vals.update(drift_chroma=drift.attrs["ovg_drift_total_chroma_share"], drift_inputs=k, fit_crops=len(src), low_chroma_target=low_variance_chroma(
         lam, chroma, total, fraction), n_inputs=len(x), seconds=time.perf_counter() - t0)
     return xr.Dataset({f"scale_{k}": ((), float(v)) for k, v in vals.items()})
 
@@ -211,7 +217,7 @@ def run_closed_form(spec, ctx: StudyContext) -> xr.Dataset:
     x, truth = data.test_source[crops[:n]], data.test_target[crops[:n]]
     key = {"cell": "closed_form", "version": CACHE_VERSION, "data": data.name, "meta": data.meta, "inputs": x,
            "steps": prof.steps, "eta_hf": eta_hf, "fraction": fraction, "seed": seed, "form": "oracle-full"}
-    ds = ctx.cache.cell(key, lambda: _oracle_cell(data, x, truth, prof, eta_hf, fraction, seed))
+    ds = ctx.cache.cell(key, lambda: _oracle_cell(data, x, truth, prof, eta_hf, fraction))
     attrs = dict(ds.attrs)
 
     # the shipped eps model on the same crops: its DDIM latents and its drift at each eta_HF (the main results' cell)
