@@ -186,7 +186,7 @@ def scale_crops(dataset: str, size: int, n_images: int, factor: int) -> tuple[to
 
 def _scale_cell(dataset: str, size: int, n_images: int, prof, eta_hf: float, fraction: float, seed: int) -> xr.Dataset:
     """The stationary oracle at crop ``size``: collapse measures of its closed-form latents and OVG's chroma share."""
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     src, tgt, x = scale_crops(dataset, size, n_images, prof.factor)
     pair = GaussianPair(*(fit_gaussian([p], form="stationary") for p in (src, tgt)))
     D = fit_oracle(None, pair=pair)
@@ -200,7 +200,7 @@ def _scale_cell(dataset: str, size: int, n_images: int, prof, eta_hf: float, fra
     drift = _drift(D, x[:k], None, eta_hf * REFERENCE_D / x[0].numel(), kappa_for_size(size), prof.steps, block)
     vals = {k: v for k, v in m.items() if np.ndim(v) == 0}
     vals.update(drift_chroma=drift.attrs["ovg_drift_total_chroma_share"], drift_inputs=k, fit_crops=len(src), low_chroma_target=low_variance_chroma(
-        lam, chroma, total, fraction), n_inputs=len(x), seconds=time.perf_counter() - t0)
+        lam, chroma, total, fraction), n_inputs=len(x), seconds=time.process_time() - t0)
     return xr.Dataset({f"scale_{k}": ((), float(v)) for k, v in vals.items()})
 
 
