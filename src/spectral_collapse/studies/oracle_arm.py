@@ -15,10 +15,10 @@ import pandas as pd
 import xarray as xr
 
 from ..models.oracle import ORACLE
-from .models import oracle_models
+from .models import dataset_for, oracle_models
 
 __all__ = ["ORACLE", "SUFFIX", "ARM_LABELS", "oracle_models", "with_arm", "arm_results", "has_arm", "wants_arm",
-           "oracle_evidence"]
+           "oracle_evidence", "oracle_heldout"]
 
 SUFFIX = "__" + ORACLE
 ARM_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")   # the paper's methods (no null-class baselines)
@@ -88,3 +88,30 @@ def oracle_evidence(root: str | Path = "data/results", profile: str = "quick"):
     if crops:
         ev.crops = pd.concat(crops, ignore_index=True)
     return ev
+
+
+def oracle_heldout(profile: str, roles) -> xr.Dataset:
+    """The oracle's held-out loss on real crops beside each trained pixel-space eps / EDM model of ``roles`` (model-
+    set roles): the same held-out set, noise levels and objective as that model's training log (``train.losses``),
+    as ``heldout_loss`` (model, band: mean over the bands, then band 1 ... 4). Exact for the pools' Gaussians, not for
+    tissue: a trained model below it has learned more than the pools' first two moments."""
+    from ..train.losses import heldout_loss, heldout_set
+    from .profiles import get_profile
+
+    p, keys, rows = get_profile(profile), [], []
+    for role in roles:
+        if role.parameterization not in ("eps", "edm") or role.backbone != "unet" or (role.space or p.space) != "pixel":
+            continue
+        D = oracle_models(profile, role.dataset, factor=role.factor)[role.parameterization]
+        cfg = p.train_config(role.parameterization, role.dataset)
+        held = heldout_set(dataset_for(profile, role.dataset, role.factor), D, cfg.objective, P_mean=cfg.P_mean,
+                           P_std=cfg.P_std)
+        if held is None:
+            continue
+        sd = p.model_spec(role.parameterization, role.dataset).sigma_data
+        keys.append(role.key)
+        rows.append(heldout_loss(D, held, cfg.objective, sigma_data=sd))
+    return xr.Dataset({"heldout_loss": (("model", "band"), rows)}, coords={"model": keys},
+                      attrs={"models": json.dumps({k: ORACLE for k in keys}),
+                             "heldout_definition": "the trained model's held-out objective at its final evaluation, "
+                                                   "with the oracle (exact for the pools' Gaussians, not for tissue)"})

@@ -72,6 +72,7 @@ _latents, _ablation = _lazy("latents", "run_latent_study"), _lazy("ablations", "
 _LIST = [
     Study("model_quality", "Are the models good enough?", {
         "keys": Param("list[str]", None, "models of the model set (studies.models.MODEL_SET) to measure; None: all"),
+        **_ORACLE,
     }, _lazy("model_quality", "run_model_quality"), datasets=("ihc-sr",), declares=("passed",)),
     Study("pareto", "OVG step sizes: Pareto sweep", {
         "eta_hf": Param("list[float]", None, "eta_HF grid; None: the profile's (log-spaced around the default)",
