@@ -44,7 +44,7 @@ HF_BAND = 0.25                        # the latent spectrum's high band: radial 
 SUPPORT = 1e-6                        # directions with lam above SUPPORT x the mean eigenvalue carry data
 DRIFT = ("drift_step_norm", "drift_step_chroma", "drift_chroma_share", "drift_first_step", "drift_block_edge_ratio")
 REFERENCE_D = 3 * 32 * 32             # the scale sweep's eta_HF is the step size at this many elements per image
-DRIFT_PIXELS = 2 * 256 * 256          # pixels per crop size whose OVG drift is recorded in the scale sweep
+DRIFT_PIXELS = 4 * 256 * 256          # pixels per crop size whose OVG drift is recorded in the scale sweep
 FIT_CROPS = 9                         # crops (each in 8 dihedral views) at least behind each stationary fit
 WHOLE = {"rows": [0, 512], "cols": [0, 256]}, {"rows": [0, 512], "cols": [256, 512]}   # scale: fit / input halves
 
@@ -194,8 +194,8 @@ def _scale_cell(dataset: str, size: int, n_images: int, prof, eta_hf: float, fra
     m = collapse_measures(closed_form_latent(pair.domain(0), D, x, s0, sT), seed)
     lam, chroma, total = direction_energies(pair.domain(1))
     block = prof.factor if dataset == "ihc-sr" else None
-    # eta_HF x d held fixed (g_HF grows with d through r = ||eps||^2 - d); the drift on as many pixels as
-    # DRIFT_PIXELS allow (at least 2 inputs): its autograd costs about 0.5 s per 256 x 256 input and step on a core
+    # eta_HF x d held fixed (g_HF grows with d through r = ||eps||^2 - d); the drift on as many inputs as
+    # DRIFT_PIXELS allow (at least 2): its autograd is the sweep's largest cost at 256 px
     k = min(len(x), max(2, DRIFT_PIXELS // (size * size)))
     drift = _drift(D, x[:k], None, eta_hf * REFERENCE_D / x[0].numel(), kappa_for_size(size), prof.steps, block)
     vals = {k: v for k, v in m.items() if np.ndim(v) == 0}
