@@ -255,7 +255,8 @@ def run_closed_form(spec, ctx: StudyContext) -> xr.Dataset:
     parts = [ctx.cache.cell({"cell": "closed_form_scale", "version": CACHE_VERSION, "dataset": spec.dataset,
                              "size": s, "n": n_scale, "steps": prof.steps, "factor": prof.factor, "eta_hf": scale_eta,
                              "fraction": fraction, "seed": seed, "drift_pixels": DRIFT_PIXELS,
-                             "fit_crops": FIT_CROPS}, lambda s=s: _scale_cell(spec.dataset, s, n_scale, prof, scale_eta, fraction, seed))
+                             "fit_crops": FIT_CROPS},
+                            lambda s=s: _scale_cell(spec.dataset, s, n_scale, prof, scale_eta, fraction, seed))
              for s in sizes]
     ds = ds.merge(xr.concat(parts, xr.DataArray(sizes, dims="size", name="size")))
     attrs.update(study="closed_form", dataset=spec.dataset, profile=spec.profile, steps=prof.steps, n_images=n,
