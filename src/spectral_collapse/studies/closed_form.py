@@ -199,8 +199,9 @@ def _scale_cell(dataset: str, size: int, n_images: int, prof, eta_hf: float, fra
     k = min(len(x), max(2, DRIFT_PIXELS // (size * size)))
     drift = _drift(D, x[:k], None, eta_hf * REFERENCE_D / x[0].numel(), kappa_for_size(size), prof.steps, block)
     vals = {k: v for k, v in m.items() if np.ndim(v) == 0}
-    vals.update(drift_chroma=drift.attrs["ovg_drift_total_chroma_share"], drift_inputs=k, fit_crops=len(src), low_chroma_target=low_variance_chroma(
-        lam, chroma, total, fraction), n_inputs=len(x), seconds=time.process_time() - t0)
+    vals.update(drift_chroma=drift.attrs["ovg_drift_total_chroma_share"], drift_inputs=k, fit_crops=len(src),
+                low_chroma_target=low_variance_chroma(lam, chroma, total, fraction), n_inputs=len(x),
+                seconds=time.process_time() - t0)
     return xr.Dataset({f"scale_{k}": ((), float(v)) for k, v in vals.items()})
 
 
@@ -238,7 +239,8 @@ def run_closed_form(spec, ctx: StudyContext) -> xr.Dataset:
     ds = ds.drop_vars(list(DRIFT)).merge(drift, compat="override")
 
     # collapse measures and radial spectra: the centred input, the closed form, the oracle's loop, the shipped model
-    series = {"input": x.double() - torch.from_numpy(ds["mu_source"].values), "oracle": ds["latent"].values, "oracle_ddim": ds["latent_ddim"].values,
+    series = {"input": x.double() - torch.from_numpy(ds["mu_source"].values), "oracle": ds["latent"].values,
+              "oracle_ddim": ds["latent_ddim"].values,
               "shipped": trained,
               "white": torch.randn(x.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)}
     ms = {name: collapse_measures(v, seed) for name, v in series.items()}
