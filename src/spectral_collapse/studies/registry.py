@@ -143,6 +143,20 @@ _LIST = [
                         "sweep of OVG on the validation crops)", minimum=0),
         **_USER,
     }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",), declares=_TRANSLATION),
+    Study("closed_form", "Collapse in closed form", {
+        "n_images": Param("int", None, "test crops inverted (the main results' first seed's); None: all of them",
+                          minimum=1),
+        "eta_hf": Param("list[float]", None, "OVG's eta_HF of the drift diagnostics (eta_LF 0); None: 1e-8, 1e-7, "
+                        "1e-6", minimum=0),
+        "low_fraction": Param("float", 0.1, "the share of least-variance directions whose chroma share is reported",
+                              optional=False, minimum=0.001, maximum=1),
+        "sizes": Param("list[int]", None, "crop sizes of the scale sweep (stationary oracle); None: the profile's "
+                       "(smoke 16, 32; quick and paper 32, 64, 128, 256)", minimum=8, maximum=256),
+        "scale_images": Param("int", None, "inputs per crop size of the scale sweep; None: n_images", minimum=2),
+        "scale_eta_hf": Param("float", 1e-7, "OVG's eta_HF in the scale sweep at 32 x 32 x 3 (eta_HF x d held fixed "
+                              "across sizes)", optional=False, minimum=0),
+        "seed": _SEED,
+    }, _lazy("closed_form", "run_closed_form"), declares=("s_g", "s_dc", "drift_chroma_share", "scale_s_dc")),
     Study("cost", "Cost per inversion step", {
         "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
     }, datasets=("ihc-sr",)),
