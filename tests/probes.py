@@ -17,10 +17,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FILES = ("tests/test_param_crashes.py", "tests/test_user_model_checks.py", "tests/test_env_settings.py",
          "tests/test_message_first.py",
-         "tests/test_probes_rest.py", "tests/test_first_contact.py")
+         "tests/test_probes_rest.py", "tests/test_first_contact.py", "tests/test_realism_inputs.py",
+         "tests/test_results_checksum.py", "tests/test_folder_reading.py")
 # probe files whose cases the page lists under a heading of their own (the others: under the page's heading)
-SECTIONS = {"tests/test_probes_rest.py": "Training, storing and settings",
-            "tests/test_first_contact.py": "First contact: what a newcomer reads first"}
+SECTIONS = {"Training, storing and settings": ("tests/test_probes_rest.py",),
+            "First contact: what a newcomer reads first": ("tests/test_first_contact.py",),
+            "Realism scores, results files and folder data": ("tests/test_realism_inputs.py",
+                                                              "tests/test_results_checksum.py",
+                                                              "tests/test_folder_reading.py")}
 RECORD = ROOT / "benchmarks" / "results" / "reliability-probes.json"
 DOC = ROOT / "docs" / "probes.md"
 KINDS = {"crash": "crashed (a raw exception, a killed kernel)", "unclear": "stopped with an unclear message",
@@ -69,7 +73,7 @@ def record(rows: dict, results: dict) -> dict:
 
 
 def markdown(rec: dict) -> str:
-    """docs/probes.md: a heading, the counts, and one line per probe."""
+    """docs/probes.md: a heading, the counts, and one line per probe (the files of ``SECTIONS`` under their own headings)."""
     lines = ["## Probes of a hostile user", "",
              f"{rec['total']} probes, {rec['passing']} of them passing their test (the record: "
              "`benchmarks/results/reliability-probes.json`, written by `python tests/probes.py` from the tests marked "
@@ -78,9 +82,10 @@ def markdown(rec: dict) -> str:
         return f"- **{c['fault']}**: {c['before']} before; now {c['outcome']} (`{c['test']}`: {c['result']})."
 
     section = lambda c: c["test"].split("::")[0]  # noqa: E731 - the probe's file
-    lines += [line(c) for c in rec["cases"] if section(c) not in SECTIONS]
-    for path, title in SECTIONS.items():
-        own = [line(c) for c in rec["cases"] if section(c) == path]
+    headed = {f for files in SECTIONS.values() for f in files}
+    lines += [line(c) for c in rec["cases"] if section(c) not in headed]
+    for title, files in SECTIONS.items():
+        own = [line(c) for c in rec["cases"] if section(c) in files]
         lines += ["", f"### {title}", "", *own] if own else []
     return "\n".join(lines) + "\n"
 

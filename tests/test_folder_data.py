@@ -93,6 +93,7 @@ def test_without_test_folders_there_is_no_ground_truth_and_no_error(tmp_path):
 
 def test_one_source_image_is_used_as_its_own_test_input_with_a_warning(tmp_path):
     root = _pools(tmp_path, n=1)
+    _save(root / "target" / "im01.png", np.random.default_rng(1).integers(0, 256, (16, 16, 3), dtype=np.uint8))
     with pytest.warns(UserWarning, match=r"holds 1 image\(s\): the test input stays in the training pool"):
         d = load_folder(root, size=16)
     assert len(d.source) == len(d.test_source) == 1

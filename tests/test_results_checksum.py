@@ -1,6 +1,6 @@
 """Stored results carry a checksum of their numbers and attributes: a results file edited, trimmed, damaged or
-unreadable is computed again, and the chapter's run notes say why; a file written without a checksum is trusted as
-stored and gets one when it is next written."""
+unreadable is computed again, and the chapter's run notes say why; so is a file without a checksum, which
+``load_results`` refuses naming the file and the fix."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from probes import probe
 from spectral_collapse.pipeline.parameters import run_notes
 from spectral_collapse.pipeline.runner import run_study
 from spectral_collapse.studies.registry import DECLARED
 from spectral_collapse.studies.registry import STUDIES
-from spectral_collapse.studies.store import (CHECKSUM, ResultsChecksumError, content_digest, load_results,
-                                             read_verified, results_path, save_results)
+from spectral_collapse.studies.store import (CHECKSUM, ResultsChecksumError, ResultsUnsignedError, content_digest,
+                                             load_results, read_verified, results_path, save_results)
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUE_PSNR = 19.78 + 0.01 * np.arange(4)   # what the (stand-in) computation gives
@@ -102,27 +103,56 @@ def test_an_unreadable_results_file_is_recomputed(study):
     _recomputed(run(), "could not be read")
 
 
-def test_a_file_without_a_checksum_is_trusted_as_stored_and_gets_one_when_written_again(study):
+@probe("silent", "a results file with its `content_sha256` deleted and `psnr` set to 99 (published as 99.000)",
+       "load_results refuses it naming the file and the fix; run_study and the chapter compute it again, saying why")
+def test_a_file_without_a_checksum_is_refused_by_load_results_and_recomputed_by_run_study(study):
     run, path = study
     first = run()
     with h5py.File(path, "r+") as f:
         del f.attrs[CHECKSUM]
-    kept = run()                                     # trusted: the stored file, not a new computation
-    assert kept.attrs["created"] == first.attrs["created"] and CHECKSUM not in kept.attrs
-    rerun = run_study("main_results", dataset="ihc-sr", profile="smoke", results_root=path.parents[1], rerun=True)
-    assert json.loads(rerun.attrs["run_warnings"]) == []
+        f["psnr"][...] = 99.0
+    with pytest.raises(ResultsUnsignedError, match=rf"the results file {path} carries no checksum "
+                                                   rf"\(content_sha256\).*rerun=True"):
+        load_results(path)
+    again = run()
+    assert again.attrs["created"] != first.attrs["created"]
+    _recomputed(again, "carried no checksum")
     assert read_verified(path).attrs[CHECKSUM] == content_digest(xr.load_dataset(path, engine="h5netcdf"))
 
 
-@pytest.mark.parametrize("name", ["main_results/ihc-sr-quick.nc", "model_quality/ihc-sr-quick.nc",
-                                  "velocity/ihc-edges-quick.nc"])
+@probe("silent", "a results file with its `content_sha256` deleted and a variable (`kid_wav`, here `latents`) "
+                 "dropped (the column vanished)", "computed again with the variable back, the chapter saying why")
+def test_a_variable_dropped_with_the_checksum_comes_back(study):
+    run, path = study
+    run()
+    trimmed = load_results(path).drop_vars("latents")
+    del trimmed.attrs[CHECKSUM]
+    trimmed.to_netcdf(path, engine="h5netcdf")           # a tool that writes no checksum
+    again = run()
+    _recomputed(again, "carried no checksum")
+    np.testing.assert_array_equal(again["latents"].values, LATENTS)
+    assert "latents" in load_results(path)
+
+
+@pytest.mark.parametrize("name", ["main_results/ihc-sr-quick.nc", "velocity/ihc-edges-quick.nc"])
 def test_committed_results_load_and_keep_their_checksum_through_a_write(tmp_path, name):
-    """Files committed before checksums load as stored; written again, their checksum holds on the way back."""
+    """Committed files load with their checksum; written again, their checksum holds on the way back."""
     ds = load_results(ROOT / "data" / "results" / name)
     path = save_results(ds, tmp_path / name, add_provenance=False)
     back = read_verified(path)
     assert back.attrs[CHECKSUM] == content_digest(back)
     xr.testing.assert_equal(load_results(path), ds)
+
+
+def test_every_committed_results_file_carries_a_valid_checksum():
+    """Stored results are trusted only with their checksum: each committed file carries one that holds."""
+    unsigned = []
+    for path in sorted((ROOT / "data" / "results").glob("*/*.nc")):
+        try:
+            read_verified(path)
+        except ResultsUnsignedError:
+            unsigned.append(str(path.relative_to(ROOT)))
+    assert not unsigned, f"{unsigned} carry no checksum: compute them again (make studies)"
 
 
 def test_every_committed_results_file_holds_what_its_study_declares():

@@ -7,11 +7,15 @@ resized to ``size``; sizes are read from the headers before decoding (``max_pixe
 test folders a seeded ``test_fraction`` of source/ becomes test inputs without ground truth (paired metrics NaN).
 ``meta`` holds no absolute path and carries ``fingerprint``, the sha256 of the four arrays (docs/datasets.md).
 EXIF orientation is applied before use and header sizes are read upright; copies (the same pixels under several
-names) are warned about within a folder and between test and training images.
+names) are warned about within a folder and between test and training images. Float images holding values outside
+[0, 1] are refused, and so, when a study reads it, is a target folder of fewer than 2 images with texture. Each image
+is decoded from bytes read once, whose SHA-256 ``folder_checks.reading_for_study`` records for the study that signed
+the folder.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import warnings
 from pathlib import Path
@@ -21,7 +25,8 @@ import numpy as np
 import torch
 
 from .degrade import nearest_downup
-from .folder_checks import duplicate_names, repeated_images, shared_with_training, small_images
+from .folder_checks import (check_target, duplicate_names, out_of_range, record_decoded, refuse_clipped,
+                            repeated_images, shared_with_training, small_images, study_reading)
 from .unpaired import Task, UnpairedDomains, check_sr_factor
 
 __all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "MAX_TOTAL_PIXELS", "MIN_SIZE", "load_folder", "list_images", "read_rgb",
@@ -136,15 +141,19 @@ MAX_TOTAL_PIXELS = 2 * 1024**3  # pixels of all images of a dataset's folders, f
 MIN_SIZE = 8                    # shortest accepted image side in pixels
 
 
-def _each(paths, on_corrupt: str, bad: list[str], verb: str, read) -> dict:
+def _each(paths, on_corrupt: str, bad: list[str], verb: str, read, signed: bool = False) -> dict:
     """{path: read(the opened PIL image)} of the files that open; one that fails is skipped (named in ``bad``) or
-    raised, as ``on_corrupt`` says."""
+    raised, as ``on_corrupt`` says. ``signed``: each file's bytes are read once, recorded (``record_decoded``) and
+    decoded from memory, so the bytes decoded are the bytes recorded."""
     from PIL import Image
 
     out = {}
     for p in paths:
         try:
-            with Image.open(p) as img:
+            if signed:
+                data = Path(p).read_bytes()
+                record_decoded(p, data)
+            with Image.open(io.BytesIO(data) if signed else p) as img:
                 out[p] = read(img)
         except _CORRUPT_ERRORS as err:
             if on_corrupt == "raise":
@@ -166,13 +175,15 @@ def _scan(paths: list[Path], on_corrupt: str, bad: list[str], max_pixels: int) -
     return sizes
 
 
-def _decoded(img, size: int) -> torch.Tensor:
-    """One image decoded, turned as its EXIF orientation says, converted (``read_rgb``) and fitted to size x size."""
+def _decoded(img, size: int) -> tuple[torch.Tensor, tuple[int, float, float]]:
+    """One image decoded, turned as its EXIF orientation says, converted (``read_rgb``) and fitted to size x size;
+    with what the conversion clips of a float image (``out_of_range``)."""
     from PIL import ImageOps
 
     img.load()
+    clipped = out_of_range(img)
     img = ImageOps.exif_transpose(img) if _orientation(img) != 1 else img
-    return fit_square(to_tensor([read_rgb(img)])[0], size).clamp(-1, 1)
+    return fit_square(to_tensor([read_rgb(img)])[0], size).clamp(-1, 1), clipped
 
 
 def _check_total(headers: dict, max_total_pixels: int) -> None:
@@ -290,8 +301,11 @@ def load_folder(
         _check_total(headers, max_total_pixels)
         headers = {key: small_images(h, roles[key], size, min_size, on_small, small[key]) for key, h in headers.items()}
         sizes = {key: _check_sizes(h, roles[key], on_size_mismatch) for key, h in headers.items()}
-        decoded = {key: _each(list(h), on_corrupt, skipped[key], "decode", lambda img: _decoded(img, size))
-                   for key, h in headers.items()}
+        decoded = {key: _each(list(h), on_corrupt, skipped[key], "decode", lambda img: _decoded(img, size),
+                              signed=True) for key, h in headers.items()}
+    for key, d in decoded.items():
+        refuse_clipped({p: c for p, (_, c) in d.items()}, roles[key], dirs[key])
+    decoded = {key: {p: x for p, (x, _) in d.items()} for key, d in decoded.items()}
     n_skipped = sum(len(v) for v in skipped.values())
     if n_skipped:
         names = "; ".join(f"{k}: {', '.join(v[:3])}" for k, v in skipped.items() if v)
@@ -301,6 +315,8 @@ def load_folder(
     for key in ("source", "target"):
         if not decoded[key]:
             raise ValueError(f"no readable images left in the {key} folder {dirs[key]} (all {len(files[key])} skipped)")
+    if study_reading():   # a study compares sets of target images: the folder must hold at least 2 with texture
+        check_target(decoded["target"], dirs["target"])
     rng = np.random.default_rng(int(seed))
     src_paths = list(decoded["source"])
     if paired:

@@ -1,16 +1,30 @@
 """The checks ``load_folder`` runs on a user's image folders: images below the smallest accepted size (refused or
 left out) or upscaled, names given with several extensions, copies of one image within a folder, and test images
-that are also training images (each warned about, or refused where the test pairing needs it).
+that are also training images (each warned about, or refused where the test pairing needs it); float images whose
+values would be clipped (refused) and target folders the studies cannot use (refused when a study reads); and the
+record of the bytes each image was decoded from while a study reads (``reading_for_study``), against which the study
+checks the folder's signature before storing.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
-__all__ = ["small_images", "duplicate_names", "pixel_digest", "repeated_images", "shared_with_training"]
+from ..digest import read_sha256
+
+__all__ = ["small_images", "duplicate_names", "pixel_digest", "repeated_images", "shared_with_training", "FLAT_STD",
+           "FLOAT_SLACK", "out_of_range", "refuse_clipped", "check_target", "record_decoded", "study_reading",
+           "reading_for_study", "changed_since_decoded", "FolderChangedError"]
+
+FLAT_STD = 1e-3      # a channel whose standard deviation ([-1, 1] units) is at most this holds one value: flat
+FLOAT_SLACK = 1e-3   # a float image may pass [0, 1] by this much (round-off) before its values count as clipped
+_LOGS: list[dict[str, str]] = []   # the open ``reading_for_study`` records
 
 
 def small_images(sizes: dict[Path, tuple[int, int]], role: str, size: int, min_size: int, on_small: str,
@@ -85,3 +99,90 @@ def shared_with_training(tests: list[tuple[str, torch.Tensor]], pool: dict[str, 
         warnings.warn(f"{len(shared)} of {len(tests)} {what} are also training images in {role}/ (the same pixels: "
                       f"{pairs}); their scores measure what the model remembers, not how it translates. Remove them "
                       f"from {role}/ or from the test folders", UserWarning, stacklevel=3)
+
+
+def out_of_range(img) -> tuple[int, float, float]:
+    """(how many values ``read_rgb`` would clip, the smallest and largest finite value) of a float (PIL mode F)
+    image: values beyond [0, 1] by more than ``FLOAT_SLACK``, or not finite; (0, 0, 0) for other modes."""
+    if img.mode != "F":
+        return 0, 0.0, 0.0
+    a = np.asarray(img, dtype=np.float64)
+    finite = np.isfinite(a)
+    n = int((~finite | (a < -FLOAT_SLACK) | (a > 1 + FLOAT_SLACK)).sum())
+    return (n, float(a[finite].min()), float(a[finite].max())) if n and finite.any() else (n, 0.0, 0.0)
+
+
+def refuse_clipped(clipped: dict[Path, tuple[int, float, float]], role: str, folder) -> None:
+    """Raise, naming the count of values and how to rescale, when float images of a folder hold values outside
+    [0, 1] (``out_of_range``): clipped, a 0..255 image would load as white."""
+    bad = {p: c for p, c in clipped.items() if c[0]}
+    if not bad:
+        return
+    n = sum(c[0] for c in bad.values())
+    lo, hi = min(c[1] for c in bad.values()), max(c[2] for c in bad.values())
+    raise ValueError(f"{len(bad)} float image(s) in the {role} folder {folder} hold {n:,} values outside [0, 1] (from "
+                     f"{lo:g} to {hi:g}; e.g. {_listed([p.name for p in bad], 3)}) that loading would clip (0..255 "
+                     f"floats load as white). Rescale them to [0, 1] (divide by 255 for 8-bit values, by 65535 for "
+                     f"16-bit ones), or save them as 8- or 16-bit integer images")
+
+
+def check_target(images: dict[Path, torch.Tensor], folder) -> None:
+    """Refuse a target folder the studies cannot use: fewer than 2 images, or fewer than 2 whose every channel varies
+    (``FLAT_STD``; the realism reference keeps only those, ``studies.controls.realism_reference``)."""
+    n = len(images)
+    if n < 2:
+        raise ValueError(f"the target folder {folder} holds {n} image{'' if n == 1 else 's'} after loading; at least "
+                         f"2 are needed (the studies compare sets of target images): add target images")
+    std = torch.stack(list(images.values())).flatten(2).std(2)                       # (N, channels)
+    textured = int((std > FLAT_STD).all(1).sum())
+    if textured >= 2:
+        return
+    if textured == 0 and not (std > FLAT_STD).any():
+        raise ValueError(f"every target image is flat after loading ({n} of {n} in {folder} hold one colour); the "
+                         f"studies need target images with texture. Check the files: a float image holding another "
+                         f"range than [0, 1], or an empty export, loads this way")
+    raise ValueError(f"only {textured} of {n} target images in {folder} vary in every channel after loading (the "
+                     f"others are flat or hold a channel of one value); the realism scores need at least 2. Add "
+                     f"target images with texture in red, green and blue")
+
+
+class FolderChangedError(RuntimeError):
+    """Images of a data folder changed while a study read them: its results are not stored."""
+
+
+def record_decoded(path: Path, data: bytes) -> None:
+    """Note the SHA-256 of the bytes an image was decoded from in each open ``reading_for_study`` record."""
+    if _LOGS:
+        digest = hashlib.sha256(data).hexdigest()
+        for log in list(_LOGS):
+            log[os.path.abspath(path)] = digest
+
+
+def study_reading() -> bool:
+    """Whether a study is reading data now (a ``reading_for_study`` block is open)."""
+    return bool(_LOGS)
+
+
+@contextlib.contextmanager
+def reading_for_study():
+    """A study reads data within the block: yields {absolute path: SHA-256 of the bytes decoded} of every image
+    ``load_folder`` decodes, and ``load_folder`` refuses a target folder the studies cannot use (``check_target``)."""
+    log: dict[str, str] = {}
+    _LOGS.append(log)
+    try:
+        yield log
+    finally:
+        _LOGS.remove(log)
+
+
+def changed_since_decoded(log: dict[str, str]) -> list[str]:
+    """The files of a ``reading_for_study`` record whose bytes now differ from those decoded (or that are gone)."""
+    changed = []
+    for path, digest in log.items():
+        try:
+            same = read_sha256(path) == digest
+        except OSError:
+            same = False
+        if not same:
+            changed.append(path)
+    return changed

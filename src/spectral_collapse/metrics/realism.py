@@ -13,6 +13,7 @@ import pywt
 from scipy.special import ndtri
 from scipy.stats import kurtosis
 
+from .checks import scored_features, scored_images
 from .image import image_batch
 from .intervals import Interval
 
@@ -76,6 +77,7 @@ def hf_energy_rgb(images, wavelet: str = "sym4") -> np.ndarray:
 
 def hf_energy_luma_chroma(images, wavelet: str = "sym4") -> tuple[np.ndarray, np.ndarray]:
     """Per image, the mean squared level-1 detail coefficient of Y and of Cb + Cr (summed over the two)."""
+    images, _, _ = scored_images(images)
     det = _level1_details(ycbcr(images), wavelet)             # (3, B, 3, h, w)
     e = (det ** 2).mean(axis=(0, 3, 4))                        # (B, 3): per channel, over orientations and positions
     return e[:, 0], e[:, 1] + e[:, 2]
@@ -96,18 +98,21 @@ def _delta(images, truth, reference, wavelet: str, which: int) -> np.ndarray:
 
 def delta_log_e_hf_luma(images, truth=None, *, reference=None, wavelet: str = "sym4") -> np.ndarray:
     """log(E_Y / E_Y of the paired truth) per image, or over the reference set's mean E_Y with ``reference``."""
+    images, truth, reference = scored_images(images, truth=truth, reference=reference)
     return _delta(images, truth, reference, wavelet, 0)
 
 
 def delta_log_e_hf_chroma(images, truth=None, *, reference=None, wavelet: str = "sym4") -> np.ndarray:
     """log(E_Cb+Cr / the paired truth's) per image, or over the reference set's mean with ``reference``; a grey
     image's chroma counts as ``FLAT`` (about -40 against colour truth, 0 between two grey images)."""
+    images, truth, reference = scored_images(images, truth=truth, reference=reference)
     return _delta(images, truth, reference, wavelet, 1)
 
 
 def hf_coherence(images, wavelet: str = "sym4") -> np.ndarray:
     """Largest eigenvalue / trace of the RGB level-1 detail covariance per image (NaN for grey, flat or
     non-finite images; 8-bit)."""
+    images, _, _ = scored_images(images)
     x = as_saved(images)
     if x.shape[1] != 3:
         return np.full(len(x), np.nan)
@@ -145,6 +150,7 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
     log mean squared detail coefficient and the log of its kurtosis (m4 / m2^2, log 3 as a Gaussian's for a flat
     band: the log keeps a few spiky crops from dominating the features); the cross-channel detail correlations at
     levels 1-2; the low-pass mean and std per channel."""
+    images, _, _ = scored_images(images)
     y = ycbcr(images)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Level value of .* is too high")
@@ -215,6 +221,7 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
 def kid_wav(images, reference, wavelet: str = "sym4") -> float:
     """KID between the wavelet features of ``images`` and of real ``reference`` crops, rank-normalised against the
     reference (``FeatureScaler``)."""
+    images, _, reference = scored_images(images, reference=reference, nonfinite="drop", min_crops=2)
     ref = wavelet_features(reference, wavelet)
     scale = FeatureScaler.fit(ref)
     return mmd2_unbiased(scale(wavelet_features(images, wavelet)), scale(ref))
@@ -256,6 +263,7 @@ def kid_interval(features: np.ndarray, reference: np.ndarray, *, n_boot: int = 1
                  seed: int = 0) -> Interval:
     """KID of rank-normalised ``features`` against the ``reference``'s with a two-sample percentile bootstrap interval
     (test crops and reference crops both resampled; crops with a non-finite feature left out)."""
+    features, _, reference = scored_features(features, None, reference)
     return paired_kid_difference(features, None, reference, n_boot=n_boot, level=level, seed=seed)
 
 
@@ -285,6 +293,7 @@ def paired_kid_difference(a: np.ndarray, b: np.ndarray | None, reference: np.nda
                           level: float = 0.95, seed: int = 0) -> Interval:
     """KID(a) - KID(b) of two feature sets on the same crops (b None: KID(a)), with a two-sample bootstrap interval
     (``kid_draws``: test crops resampled alike for a and b, reference crops independently)."""
+    a, b, reference = scored_features(a, b, reference)
     point, draws, n = kid_draws([f for f in (a, b) if f is not None], reference, n_boot=n_boot, seed=seed)
     if not np.isfinite(point).all():
         return Interval(np.nan, np.nan, np.nan, n, level)

@@ -1,6 +1,6 @@
 """The one cache: computed cells stored by a hash of what determines them, never by a name, as netCDF files
 ``<root>/<hash[:2]>/<hash>.nc`` under a ``flock`` (two processes never compute one cell twice), with the checksum of
-``studies.store``; a cell that cannot be read or fails it is recomputed with a warning."""
+``studies.store``; a cell that cannot be read, lacks it or fails it is recomputed with a warning."""
 from __future__ import annotations
 
 import contextlib
@@ -16,7 +16,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from ..studies.store import ResultsChecksumError, ResultsFileError, read_verified, restore_list_attrs, save_results
+from ..studies.store import (ResultsChecksumError, ResultsFileError, ResultsUnsignedError, read_verified,
+                             restore_list_attrs, save_results)
 
 __all__ = ["Memo", "fingerprint", "DEFAULT_ROOT"]
 
@@ -128,6 +129,9 @@ class Memo:
             return None
         try:
             cell = restore_list_attrs(read_verified(path))
+        except ResultsUnsignedError:
+            warnings.warn(f"cached cell {path} carries no checksum; recomputing it", RuntimeWarning, stacklevel=3)
+            return None
         except ResultsChecksumError:
             warnings.warn(f"cached cell {path} does not match its checksum (damaged on disk); recomputing it",
                           RuntimeWarning, stacklevel=3)

@@ -29,6 +29,7 @@ from ..studies.store import results_path
 from ..studies.tables import md_table
 from .notebook import repo_root
 from .parameters import json_attr
+from .runner import check_study_data
 
 __all__ = ["NOT_APPLICABLE", "report_plan", "report_content", "report_name", "build_report", "Report", "write_book",
            "render_gate_page"]
@@ -122,6 +123,7 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
                                "allow_weak_model": allow_weak_model}.items() if v is not None}
     runs, why = report_plan(studies)
     content = report_content(data, profile, knobs)
+    check_study_data(data, profile, knobs)   # data the studies cannot use stops here, before the first study
     root = Path(root).resolve() if root else repo_root()
     out = (Path(out) if out else root / "reports" / report_name(data, profile, knobs, content)).resolve()
     for own in (root / "book", root / "data"):   # the project's own folders are never written

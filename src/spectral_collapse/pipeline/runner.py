@@ -1,6 +1,7 @@
 """Compute or load one study's results: resolve what it reads, reuse a stored file only under the same key (and
 the same checkpoint hashes), else run the study with the cell cache (``pipeline.memo``) and store the file with its
-checksum; a stored file that cannot be read, fails its checksum or lacks a variable is computed again, with a note."""
+checksum; a stored file that cannot be read, lacks or fails its checksum or lacks a variable is computed again, with a
+note; results computed from folder images that changed while they were read are not stored."""
 from __future__ import annotations
 
 import contextlib
@@ -12,12 +13,16 @@ from pathlib import Path
 
 import xarray as xr
 
-from ..data import check_dataset, dataset_key
+from ..data import check_dataset, dataset_key, split_dataset
+from ..data.folder_checks import FolderChangedError, changed_since_decoded, reading_for_study
 from ..studies.cells import StudyContext, running
 from ..studies.content import content_inputs
+from ..studies.models import data_options as data_options_of
+from ..studies.models import dataset_for
 from ..studies.registry import get_study, missing_variables, study_spec
 from ..studies.spec import CACHE_VERSION, StudySpec, profile_values
-from ..studies.store import ResultsChecksumError, load_results, provenance, results_path, save_results
+from ..studies.store import (CHECKSUM, ResultsChecksumError, ResultsUnsignedError, load_results, provenance,
+                             results_path, save_results)
 from ..studies.gate import gate_policy
 from ..studies.profiles import get_profile
 from ..train.cache import checkpoint_digest, checkpoint_lock
@@ -25,7 +30,7 @@ from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
 from .memo import DEFAULT_ROOT, Memo
 from .parameters import json_attr
 
-__all__ = ["run_study", "resolve_inputs", "stale_reason", "check_can_store"]
+__all__ = ["run_study", "resolve_inputs", "stale_reason", "check_can_store", "check_study_data"]
 
 
 def _flat(value, prefix: str = "") -> dict:
@@ -122,8 +127,10 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         name = f"{spec.study}/{dataset_key(spec.dataset, path_hash=False)}"  # what progress bars are called
-        with gate_policy(allow_weak(spec), cache=memo.root / "gate") as gate, running(name):
+        with (gate_policy(allow_weak(spec), cache=memo.root / "gate") as gate, running(name),
+              reading_for_study() as read):
             ds = study.run(spec, StudyContext(cache=memo, inputs=inputs, progress=progress))
+    _check_read_as_signed(spec, read)
     ds.attrs["model_gate"] = json.dumps(gate.used)
     ds.attrs["run_warnings"] = json.dumps(([damaged] if damaged else []) + own_warnings(caught))
     for w in caught:  # handed on to the caller's filters (a notebook shows run_warnings instead)
@@ -140,6 +147,34 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     return ds
 
 
+def check_study_data(dataset: str, profile: str, knobs: dict | None = None) -> None:
+    """Load a folder dataset as the studies read it (with ``knobs``' data_options), its checks included: a target
+    folder of fewer than 2 images with texture, or float images whose values would be clipped, is refused here,
+    before any study starts. Bundled datasets pass unchecked."""
+    if split_dataset(dataset)[1] is None:
+        return
+    spec = study_spec("main_results", dataset=dataset, profile=profile, **(knobs or {}))
+    with reading_for_study():
+        dataset_for(spec.profile, spec.dataset, options=data_options_of(spec))
+
+
+def _check_read_as_signed(spec: StudySpec, read: dict[str, str]) -> None:
+    """Raise FolderChangedError, before anything is stored, when a folder dataset's images were not the bytes its
+    signature (the "data" input of the results key) was taken from: decoded from other bytes than the file holds
+    now (edited while the study ran, whether reverted or not), or the folder's signature differs now."""
+    changed = changed_since_decoded(read)
+    if changed:
+        names = ", ".join(Path(p).name for p in changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3
+                                                                 else "")
+        what = f"{len(changed)} image file(s) of {spec.dataset} changed while the study read them ({names})"
+    elif split_dataset(spec.dataset)[1] is not None and content_inputs(spec).get("data") != spec.input("data"):
+        what = f"the image files of {spec.dataset} changed while the study ran"
+    else:
+        return
+    raise FolderChangedError(f"{what}: its results were computed from other pixels than the folder's signature names, "
+                             "so they were not stored. Leave the folder unchanged while a study runs, and run it again")
+
+
 def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
     """(stored results, None) when the file reads, matches its checksum and holds the study's declared variables;
     else (None, why it is computed again, in words for the chapter)."""
@@ -147,6 +182,8 @@ def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
         stored = load_results(path)
         missing = missing_variables(study, stored)
         why = f"lacked {', '.join(missing)}, which every {study} results file holds," if missing else None
+    except ResultsUnsignedError:
+        why = f"carried no checksum ({CHECKSUM}), so nothing showed its numbers were those computed,"
     except ResultsChecksumError:
         why = "did not match its checksum (its numbers were changed after it was written),"
     except (OSError, ValueError) as err:

@@ -1,6 +1,8 @@
 """Results storage: one ``xr.Dataset`` per (study, dataset, profile) as a netCDF4 file (h5netcdf), written atomically
 (``train.cache.atomic_write_bytes``) with provenance and a checksum of its contents (``content_sha256``) that
-:func:`load_results` verifies."""
+:func:`load_results` verifies; a file without one is not trusted. The checksum catches accidental or partial damage
+(an edit by hand or by a tool, a truncated copy, flipped bytes); a person who recomputes it on purpose is not what it
+guards against."""
 from __future__ import annotations
 
 import dataclasses
@@ -23,7 +25,7 @@ import xarray as xr
 from ..train.cache import atomic_write_bytes
 
 __all__ = ["save_results", "load_results", "results_path", "provenance", "sanitise_attrs",
-           "PROVENANCE_PACKAGES", "ResultsFileError", "ResultsChecksumError", "DiskFullError", "restore_list_attrs",
+           "PROVENANCE_PACKAGES", "ResultsFileError", "ResultsChecksumError", "ResultsUnsignedError", "DiskFullError", "restore_list_attrs",
            "read_verified", "content_digest", "CHECKSUM"]
 
 ENGINE = "h5netcdf"
@@ -46,6 +48,10 @@ class ResultsFileError(OSError):
 
 class ResultsChecksumError(ResultsFileError):
     """A stored results file reads, but its numbers do not match the checksum written with them."""
+
+
+class ResultsUnsignedError(ResultsChecksumError):
+    """A stored results file reads, but carries no checksum: nothing shows its numbers are those written."""
 
 
 class DiskFullError(OSError):
@@ -223,7 +229,7 @@ def _recompute_hint(path: Path) -> str:
 
 def read_verified(path: str | os.PathLike) -> xr.Dataset:
     """A file written by save_results, read fully and checked against its checksum (list attributes not yet
-    restored); a file without a checksum is trusted as stored."""
+    restored); a file without a checksum raises ResultsUnsignedError."""
     path = Path(path)
     try:
         ds = xr.load_dataset(path, engine=ENGINE)
@@ -231,7 +237,11 @@ def read_verified(path: str | os.PathLike) -> xr.Dataset:
         raise ResultsFileError(f"the results file {path} cannot be read ({type(err).__name__}: {err}); it is "
                                f"damaged or truncated. {_recompute_hint(path)}") from err
     recorded = ds.attrs.get(CHECKSUM)
-    if recorded is not None and recorded != content_digest(ds):
+    if recorded is None:
+        raise ResultsUnsignedError(f"the results file {path} carries no checksum ({CHECKSUM}), so nothing shows that "
+                                   f"its numbers are those computed (a file edited by a tool that drops attributes "
+                                   f"reads the same). {_recompute_hint(path)}")
+    if recorded != content_digest(ds):
         raise ResultsChecksumError(f"the results file {path} does not match its checksum: its numbers were changed "
                                    f"after it was written (edited, or damaged on disk). {_recompute_hint(path)}")
     return ds
@@ -239,7 +249,8 @@ def read_verified(path: str | os.PathLike) -> xr.Dataset:
 
 def load_results(path: str | os.PathLike) -> xr.Dataset:
     """Read a results file fully into memory (closed afterwards) with its list attributes restored; raises
-    ResultsFileError (unreadable) or ResultsChecksumError (numbers changed), each saying how to compute it again."""
+    ResultsFileError (unreadable), ResultsChecksumError (numbers changed) or ResultsUnsignedError (no checksum), each
+    saying how to compute it again."""
     path = Path(path)
     if not path.is_file():
         profile = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else "<profile>"

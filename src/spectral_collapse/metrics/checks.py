@@ -1,0 +1,127 @@
+"""The input check every realism score (``metrics.realism``) runs on its first line: what it cannot score is refused
+before any work, with an error naming the argument and what it must be (dtype, shape, range, crop count, size).
+
+Images are (B, C, H, W) floats in [-1, 1] with 1 (grey) or 3 (RGB) channels; values up to ±``MAX_ABS`` pass (noise
+and sharpening overshoot a little), larger ones are another scale (0..255, 0..65535) and refused, as are integer
+images. A crop holding a non-finite value (NaN or inf) scores NaN in a per-image score and is left out, with a
+warning, of a score over a set (``kid_wav``), as ``kid_interval`` leaves out crops with a non-finite feature. A
+reference is real data: a non-finite value there is refused, and it needs at least 2 crops with texture (a channel
+varying by more than ``data.folder_checks.FLAT_STD``).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..data.folder_checks import FLAT_STD
+from .image import image_batch
+
+__all__ = ["MAX_ABS", "scored_images", "scored_features"]
+
+MAX_ABS = 2.0     # largest |pixel| accepted: [-1, 1] images with some overshoot; 0..255 or 0..1e30 is refused
+_SCALE = "pass x / 127.5 - 1 for 0..255 images, 2 * x - 1 for 0..1 images"
+
+
+def _dtype_kind(x) -> str:
+    if hasattr(x, "is_floating_point"):                       # a torch tensor, without importing torch here
+        return "f" if x.is_floating_point() else "i"
+    return np.asarray(x).dtype.kind
+
+
+def _images(x, name: str) -> np.ndarray:
+    """``x`` as a float64 (B, C, H, W) array of 1 or 3 channels and at least one crop, within ±MAX_ABS where
+    finite."""
+    kind = _dtype_kind(x)
+    if kind not in "fc":
+        dtype = getattr(x, "dtype", np.asarray(x).dtype)
+        raise TypeError(f"{name} are {dtype}, not float images in [-1, 1]; {_SCALE}")
+    x = image_batch(x, name)
+    b, c = x.shape[:2]
+    if c not in (1, 3):
+        raise ValueError(f"{name} must have 1 (grey) or 3 (RGB) channels, got {c} in shape {x.shape}; "
+                         "drop an alpha channel with x[:, :3]")
+    if b == 0:
+        raise ValueError(f"{name} hold 0 crops (shape {x.shape}); pass at least one image")
+    finite = np.isfinite(x)
+    big = np.abs(np.where(finite, x, 0.0)).max()
+    if big > MAX_ABS:
+        raise ValueError(f"{name} reach |x| = {big:.3g}, outside the range [-1, 1] the realism scores take (values "
+                         f"up to ±{MAX_ABS:g} pass); {_SCALE}")
+    return x
+
+
+def _nonfinite(x: np.ndarray) -> np.ndarray:
+    """Per crop, whether it holds a NaN or inf."""
+    return ~np.isfinite(x).reshape(len(x), -1).all(1)
+
+
+def _crops(mask: np.ndarray) -> str:
+    idx = np.flatnonzero(mask)
+    return ", ".join(map(str, idx[:5])) + (f" and {len(idx) - 5} more" if len(idx) > 5 else "")
+
+
+def _reference(x, size: tuple[int, int]) -> np.ndarray:
+    ref = _images(x, "reference")
+    bad = _nonfinite(ref)
+    if bad.any():
+        raise ValueError(f"reference holds non-finite values (NaN or inf) in {bad.sum()} of {len(ref)} crops "
+                         f"(index {_crops(bad)}); the reference must be real images: remove those crops")
+    if ref.shape[-2:] != size:
+        raise ValueError(f"images are {size[0]} x {size[1]} px but reference crops {ref.shape[-2]} x "
+                         f"{ref.shape[-1]} px; the wavelet statistics depend on the crop size: crop or resize both "
+                         "to one size")
+    textured = int((ref.reshape(*ref.shape[:2], -1).std(2) > FLAT_STD).any(1).sum())
+    if textured < 2:
+        raise ValueError(f"reference needs at least 2 crops with texture, got {textured} of {len(ref)} (the others "
+                         f"are flat: one value per channel); pass real target crops")
+    return ref
+
+
+def scored_images(images, *, truth=None, reference=None, nonfinite: str = "nan",
+                  min_crops: int = 1) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(images, truth, reference) checked, as float64 arrays (None stays None). ``nonfinite``: "nan" (a per-image
+    score: a crop holding a NaN or inf is made all NaN, so it scores NaN and leaves the others alone) or "drop"
+    (a score over the set: such crops are left out with a warning; fewer than ``min_crops`` left is refused)."""
+    x = _images(images, "images")
+    bad = _nonfinite(x)
+    if nonfinite == "drop" and bad.any():
+        warnings.warn(f"images: left out {bad.sum()} of {len(x)} crops holding non-finite values (NaN or inf; index "
+                      f"{_crops(bad)}); the score is over the other {len(x) - bad.sum()}", RuntimeWarning,
+                      stacklevel=3)
+        x = x[~bad]
+    elif bad.any():
+        x = np.where(bad[:, None, None, None], np.nan, x)
+    if len(x) < min_crops:
+        raise ValueError(f"images hold {len(x)} usable crops; this score needs at least {min_crops}")
+    if truth is not None:
+        truth = _images(truth, "truth")
+        if truth.shape != x.shape:
+            raise ValueError(f"truth must hold one crop of the images' shape per image: images {x.shape}, truth "
+                             f"{truth.shape}")
+    if reference is not None:
+        reference = _reference(reference, x.shape[-2:])
+    return x, truth, reference
+
+
+def scored_features(a, b, reference) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(a, b, reference) z-scored feature sets checked, as float64 arrays: each (crops, features) with as many
+    features as the reference; the reference finite with at least 2 crops. Crops with a non-finite feature stay: the
+    scores leave them out."""
+    reference = np.asarray(reference, dtype=np.float64)
+    if reference.ndim != 2 or len(reference) < 2:
+        raise ValueError(f"reference must be features of shape (crops, features) with at least 2 crops, got shape "
+                         f"{reference.shape}")
+    if not np.isfinite(reference).all():
+        raise ValueError(f"reference features hold non-finite values in {_nonfinite(reference).sum()} of "
+                         f"{len(reference)} crops; the reference must be real crops: remove those")
+    sets = []
+    for name, f in (("features" if b is None else "a", a), ("b", b)):
+        if f is None:
+            continue
+        f = np.asarray(f, dtype=np.float64)
+        if f.ndim != 2 or f.shape[1] != reference.shape[1]:
+            raise ValueError(f"{name} must be features of shape (crops, {reference.shape[1]}) like the reference, "
+                             f"got shape {f.shape}")
+        sets.append(f)
+    return sets[0], (sets[1] if b is not None else None), reference
