@@ -73,7 +73,8 @@ def record(rows: dict, results: dict) -> dict:
 
 
 def markdown(rec: dict) -> str:
-    """docs/probes.md: a heading, the counts, and one line per probe (the files of ``SECTIONS`` under their own headings)."""
+    """docs/probes.md: a heading, the counts, and one line per probe (those of ``SECTIONS``' files under their own
+    headings)."""
     lines = ["## Probes of a hostile user", "",
              f"{rec['total']} probes, {rec['passing']} of them passing their test (the record: "
              "`benchmarks/results/reliability-probes.json`, written by `python tests/probes.py` from the tests marked "
