@@ -5,7 +5,7 @@
 #   make lab    install JupyterLab (the optional `lab` extra) into .venv and open notebooks/ with the project's kernel
 #   make report DATA=folder:/path MODEL=/path/to/pipeline [PROFILE=quick] [OUT=dir] [DATA_OPTIONS='{"task": "sr"}']
 #               a book for your images and your diffusers model in a folder of its own (after `make book` or `make test`)
-# Variables: PROFILE=smoke|quick|paper (studies), JOBS (studies side by side; auto = the cores, at most 4), PYTHON (interpreter that creates the venv), PYTEST_ARGS.
+# Variables: PROFILE=smoke|quick|paper (studies), JOBS (studies side by side; auto = the cores, at most 4), CLUSTER (local, tcp://host:8786 or slurm: book/cluster.md), PYTHON (interpreter that creates the venv), PYTEST_ARGS.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -38,7 +38,7 @@ $(VEGA_BUNDLE): $(STAMP) src/spectral_collapse/plotting/render.py
 # studies: executes every study notebook (notebooks/) that is missing or stale with papermill into book/studies/,
 # each after the studies it reads, JOBS side by side.
 studies: $(STAMP)
-	$(PY) -m spectral_collapse.cli studies --profile $(PROFILE) --jobs $(JOBS)
+	$(PY) -m spectral_collapse.cli studies --profile $(PROFILE) --jobs $(JOBS) $(if $(CLUSTER),--cluster "$(CLUSTER)")
 
 # _toc.yml lists the study notebooks present; book/api.md lists the package's modules.
 toc: $(STAMP)
@@ -80,11 +80,12 @@ MODEL ?=
 OUT ?=
 DATA_OPTIONS ?=
 REPORT_JOBS ?= 1
+CLUSTER ?=
 report:
 	@test -x $(PY) || { echo "make report: no $(VENV) yet; run \`make book\` or \`make test\` first (they install it)" >&2; exit 2; }
 	@test -n "$(DATA)" -a -n "$(MODEL)" || { echo "make report needs DATA=folder:/path/to/images MODEL=/path/to/diffusers/pipeline (optional PROFILE=smoke|quick|paper, OUT=folder, DATA_OPTIONS='{\"task\": \"sr\", \"factor\": 4}')" >&2; exit 2; }
 	$(PY) -m spectral_collapse report --data "$(DATA)" --model "$(MODEL)" --profile $(PROFILE) --jobs $(REPORT_JOBS) \
-	  $(if $(OUT),--out "$(OUT)") $(if $(DATA_OPTIONS),--data-options '$(DATA_OPTIONS)')
+	  $(if $(OUT),--out "$(OUT)") $(if $(DATA_OPTIONS),--data-options '$(DATA_OPTIONS)') $(if $(CLUSTER),--cluster "$(CLUSTER)")
 
 clean:
 	rm -rf book/_build

@@ -24,7 +24,7 @@ from spectral_collapse.pipeline.graph import studies_index, study_notebooks, stu
 # One chapter per inversion method (book/methods/<name>.md), in the order of the paper's tables.
 METHOD_PAGES = ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia", "ovg")
 REPRODUCTION_PAGES = ("scorecard", "claims", "figures", "conclusions", "errata", "reproducing")
-SUITE_PAGES = ("extending", "costs", "errors", "glossary", "api")
+SUITE_PAGES = ("extending", "costs", "cluster", "errors", "glossary", "api")
 GENERATED = "_generated"  # book/_generated: data-dependent fragments the pages include
 BENCHMARKS = "benchmarks/results/latest.json"  # the benchmark run the cost paragraphs quote (python -m benchmarks)
 

@@ -218,54 +218,60 @@ def test_study_params_rejects_unknown_profile_and_returns_copies():
 
 # ------------------------------------------------------------------ studies side by side (cli studies --jobs N)
 
-class _FakeRun:
-    """A launched study that finishes after ``polls`` polls with status ``rc``."""
-
-    def __init__(self, log, pair, polls, rc):
-        self.log, self.pair, self.left, self.rc = log, pair, polls, rc
-
-    def poll(self):
-        self.left -= 1
-        if self.left > 0:
-            return None
-        self.log.append(("end", self.pair))
-        return self.rc
-
-
-def _fake_starter(log, running, polls=None, fail=()):
-    def start(pair):
-        assert pair not in running
-        log.append(("start", pair, frozenset(running)))
-        running.add(pair)
-        h = _FakeRun(log, pair, (polls or {}).get(pair, 2), 1 if pair in fail else 0)
-        poll = h.poll
-
-        def tracked():
-            rc = poll()
-            if rc is not None:
-                running.discard(pair)
-            return rc
-        h.poll = tracked
-        return h
-    return start
-
-
 PAIRS = [("pareto", "a"), ("pareto", "b"), ("main_results", "a"), ("gaussianity", "a"), ("metric_validation", "a"),
          ("main_results", "b"), ("cost", "a")]
 
 
-def test_side_by_side_respects_what_each_study_reads_and_the_job_limit():
-    from spectral_collapse.pipeline.parallel import run_side_by_side
+@pytest.fixture(scope="module")
+def threads_cluster():
+    """A Dask LocalCluster of 2 single-threaded workers in this process (threads, quick to start), each with the
+    study slot the studies hold."""
+    from spectral_collapse.pipeline.cluster import open_cluster
+
+    with open_cluster("local", 2, 1, processes=False) as client:
+        yield client
+
+
+_LOGS: dict = {}   # the logs of ``_logged``, by name (tasks travel pickled, by reference to this module)
+
+
+def _logged(name, seconds, fail, pair, *after):
+    """A study task that logs ("start", pair, the pairs running then) and ("end", pair), taking ``seconds[pair]``."""
+    log, running, lock = _LOGS[name]
+    with lock:
+        log.append(("start", pair, frozenset(running)))
+        running.add(pair)
+    time.sleep(seconds.get(pair, 0.05))
+    with lock:
+        running.discard(pair)
+        log.append(("end", pair))
+    if pair in fail:
+        from spectral_collapse.pipeline.parallel import StudyError
+        raise StudyError("ValueError: the study broke", "its traceback")
+    return str(pair)
+
+
+def _logging_task(log, seconds=None, fail=()):
+    import functools
+    import threading
+
+    name = f"log-{len(_LOGS)}"
+    _LOGS[name] = (log, set(), threading.Lock())
+    return functools.partial(_logged, name, dict(seconds or {}), set(fail))
+
+
+def test_side_by_side_respects_what_each_study_reads_and_the_job_limit(threads_cluster):
+    from spectral_collapse.pipeline.parallel import run_graph
     from spectral_collapse.pipeline.graph import prerequisites
 
-    log, running = [], set()
-    polls = {("pareto", "a"): 6, ("main_results", "a"): 5}
-    done = run_side_by_side(PAIRS, 2, _fake_starter(log, running, polls), poll_s=0, stagger_s=0)
+    log = []
+    task = _logging_task(log, {("pareto", "a"): 0.6, ("main_results", "a"): 0.5})
+    done = run_graph(threads_cluster, PAIRS, task, resources={"study": 1})
     assert sorted(done) == sorted(PAIRS)
     for i, (kind, pair, *rest) in enumerate(log):
         if kind != "start":
             continue
-        assert len(rest[0]) < 2  # never more than 2 at once
+        assert len(rest[0]) < 2  # never more than 2 at once (one study slot per worker)
         for dep in prerequisites(pair[0]):
             if (dep, pair[1]) in PAIRS:  # a pending prerequisite finished before this one started
                 assert log.index(("end", (dep, pair[1]))) < i, (pair, dep)
@@ -275,56 +281,72 @@ def test_side_by_side_respects_what_each_study_reads_and_the_job_limit():
     assert prerequisites("main_results") == ("pareto",)
 
 
-def test_side_by_side_skips_what_reads_a_failed_study_and_says_so():
-    from spectral_collapse.pipeline.parallel import run_side_by_side
+def test_side_by_side_skips_what_reads_a_failed_study_and_says_so(threads_cluster, capsys):
+    from spectral_collapse.pipeline.parallel import StudiesFailed, run_graph
 
-    log, running = [], set()
-    with pytest.raises(RuntimeError) as err:
-        run_side_by_side(PAIRS, 2, _fake_starter(log, running, fail={("pareto", "a")}), poll_s=0, stagger_s=0)
+    log = []
+    with pytest.raises(StudiesFailed) as err:
+        run_graph(threads_cluster, PAIRS, _logging_task(log, fail={("pareto", "a")}), resources={"study": 1})
     started = {e[1] for e in log if e[0] == "start"}
     assert started == {("pareto", "a"), ("pareto", "b"), ("main_results", "b"), ("cost", "a")}
+    assert err.value.skipped == [("main_results", "a"), ("gaussianity", "a"), ("metric_validation", "a")]
     msg = str(err.value)
-    assert "pareto/a (exit status 1)" in msg and "main_results/a, gaussianity/a, metric_validation/a" in msg
+    assert "pareto/a (ValueError: the study broke)" in msg and "main_results/a, gaussianity/a, metric_validation/a" in msg
     assert "rerun the same command to resume" in msg
+    assert "its traceback" in capsys.readouterr().err   # the failed study's own traceback is printed
 
 
-def test_studies_side_by_side_get_the_knobs_as_the_command_line_reads_them(monkeypatch, tmp_path):
-    """Each study process is started with a command line that the CLI parses back into the same knobs (a flag
-    alone for --allow-weak-model, JSON for the options)."""
-    from spectral_collapse import cli
+def test_studies_side_by_side_get_the_knobs_the_serial_run_gets(monkeypatch, tmp_path):
+    """Each study task executes its chapter with the knobs that apply to it and the parameters of the command."""
+    import contextlib
     from spectral_collapse.pipeline import execute
 
-    started = []
+    calls = []
     monkeypatch.setattr(execute, "run_reason", lambda *a, **k: "no chapter yet")
-    monkeypatch.setattr(execute.subprocess, "Popen", lambda cmd, **kw: started.append(cmd))
-    monkeypatch.setattr(execute, "run_side_by_side", lambda pending, jobs, start: [p for p in pending if not start(p)])
+    monkeypatch.setattr(execute, "execute_study", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.setattr(execute, "open_cluster", lambda *a, **k: contextlib.nullcontext(None))
+    monkeypatch.setattr(execute, "run_graph", lambda client, pending, task, **kw: [p for p in pending if not task(p)])
     knobs = {"allow_weak_model": True, "data_options": {"task": "sr", "factor": 4}, "model": "/my/pipeline"}
     execute.run_studies("smoke", ["pareto"], ["ihc-sr"], root=tmp_path, jobs=2, knobs=knobs, book_dir=tmp_path / "b")
-    args = cli._parser().parse_args(started[0][3:])
-    assert (args.study, args.dataset, args.profile) == (["pareto"], ["ihc-sr"], "smoke")
-    assert (args.allow_weak_model, args.data_options, args.model) == (True, knobs["data_options"], "/my/pipeline")
+    (args, kw), = calls
+    assert args == ("pareto", "ihc-sr", "smoke") and kw["book_dir"] == tmp_path / "b"
+    assert kw["extra"] == {k: v for k, v in knobs.items() if k in registry.get_study("pareto").params}
+    assert kw["extra"]["data_options"] == knobs["data_options"]
 
 
-def test_side_by_side_stops_the_started_studies_when_interrupted():
-    from spectral_collapse.pipeline.parallel import run_side_by_side
+def test_side_by_side_stops_the_started_studies_when_interrupted(tmp_path):
+    """Ctrl-C while two studies run on a LocalCluster of worker processes: the studies not started never start, and
+    the worker processes running the others are stopped with the cluster."""
+    import _thread
+    import threading
 
-    stopped = []
+    from spectral_collapse.pipeline.cluster import open_cluster
+    from spectral_collapse.pipeline.parallel import run_graph
 
-    class Hung:
-        def __init__(self, pair):
-            self.pair = pair
+    folder = str(tmp_path)
 
-        def poll(self):
-            if self.pair == ("pareto", "b"):
-                raise KeyboardInterrupt
-            return None
+    def task(pair, *after):   # a nested function: sent to the workers by value
+        import os as os_, time as time_
+        from pathlib import Path as Path_
+        Path_(folder, f"{pair[0]}-{pair[1]}.pid").write_text(str(os_.getpid()))
+        time_.sleep(120)
 
-        def terminate(self):
-            stopped.append(self.pair)
+    def interrupt_when_two_run():
+        deadline = time.time() + 60
+        while len(list(tmp_path.glob("*.pid"))) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        _thread.interrupt_main()
 
+    threading.Thread(target=interrupt_when_two_run, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
-        run_side_by_side(PAIRS, 2, Hung, poll_s=0, stagger_s=0)
-    assert sorted(stopped) == [("pareto", "a"), ("pareto", "b")]
+        with open_cluster("local", 2, 1) as client:
+            run_graph(client, PAIRS, task, resources={"study": 1})
+    pids = {p.stem: int(p.read_text()) for p in tmp_path.glob("*.pid")}
+    assert len(pids) == 2 and set(pids) <= {"pareto-a", "pareto-b", "cost-a"}
+    time.sleep(1.0)
+    for pid in pids.values():   # the processes that ran them are gone
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 @pytest.mark.parametrize("bad", [0, -1, "x", "1.5", True, None])

@@ -56,7 +56,8 @@ def _studies(a):
              "allow_weak_model": True if a.allow_weak_model else None}
     _progress_on(a.quiet)
     done = run_studies(a.profile, a.study or None, a.dataset or None, root=a.root, results_root=a.results_root,
-                       force=a.force, jobs=a.jobs, knobs=knobs, book_dir=a.book_dir, threads=a.threads)
+                       force=a.force, jobs=a.jobs, knobs=knobs, book_dir=a.book_dir, threads=a.threads,
+                       cluster=a.cluster)
     print(f"{plural(len(done), 'study notebook')} executed" if done else "all study notebooks up to date")
 
 
@@ -66,7 +67,8 @@ def _report(a):
     _progress_on(a.quiet)
     build_report(a.data, model=a.model, models=a.models, data_options=a.data_options, profile=a.profile, out=a.out,
                  jobs=a.jobs, force=a.force, allow_weak_model=True if a.allow_weak_model else None,
-                 studies=a.study or None, html=not a.no_html, threads=a.threads)
+                 studies=a.study or None, html=not a.no_html, threads=a.threads,
+                 cluster=a.cluster)
 
 
 def _download(a):
@@ -159,9 +161,13 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--study", nargs="*", default=None, help="only these studies (default: every one that applies)")
         p.add_argument("--force", action="store_true", help="execute every chapter again")
         p.add_argument("--jobs", default="1",
-                       help="studies run side by side, each in its own process with cores/jobs torch threads; a study "
-                            "waits for the studies it reads (default 1: one after another; 'auto': the cores, at most "
+                       help="studies run side by side, each on a Dask worker process with cores/jobs torch threads; a "
+                            "study waits for the studies it reads (default 1: one after another; 'auto': the cores, at most "
                             "4, or 1 with a GPU)")
+        p.add_argument("--cluster", default=None, metavar="WHERE",
+                       help="run the studies, and their cells, as Dask tasks: 'local' (a LocalCluster of --jobs "
+                            "worker processes), a scheduler's address (tcp://host:8786) or a dask-jobqueue name "
+                            "(slurm, pbs, ... from ~/.config/dask/jobqueue.yaml; book/cluster.md)")
         p.add_argument("--models", type=_json("--models"), default=None, metavar="JSON",
                        help='two models instead, \'{"source": PATH, "target": PATH}\': invert with the first, sample '
                             'with the second')

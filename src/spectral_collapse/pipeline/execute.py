@@ -3,11 +3,11 @@ then the book's pages (notebooks/book/<page>.ipynb) into book/, each only when i
 its inputs changed (``chapter_inputs``, ``page_inputs``)."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,9 +28,10 @@ from ..train.shipped import HASHES, shipped_dir
 from .chapters import file_hash, hide_parameter_cells, record_inputs, stale_reason, strip_progress, title_with_dataset
 from .notebook import ECHO_ENV, repo_root
 from .parameters import json_attr
-from .parallel import (StudiesFailed, failure_line, kernel_threads, notebook_traceback, resolve_jobs,
-                       run_side_by_side, thread_env)
-from .runner import check_can_store
+from .cluster import SCHEDULER_ENV, STUDY_SLOT, on_worker, open_cluster
+from .parallel import (StudiesFailed, StudyError, failure_line, kernel_threads, notebook_traceback, resolve_jobs,
+                       run_graph, thread_env)
+from .runner import cells_root, check_can_store
 
 __all__ = ["run_studies", "execute_study", "run_reason", "chapter_inputs", "notebook_path", "PAGES", "page_inputs",
            "page_reason", "execute_page"]
@@ -218,6 +219,25 @@ def execute_page(page: str, profile: str = "quick", *, root: Path, results_root:
     return _execute(deps[0], out, params, root, finish, f"book page {page} / {profile}", reason)
 
 
+def _study_task(pair, *_after, profile: str, root: str, book_dir, results_root: str, force: bool, extras: dict,
+                env: dict, cells: bool):
+    """One chapter executed on a Dask worker (``run_graph``'s task): its kernel gets ``env`` (torch threads, and the
+    scheduler when its cells go to the cluster); with ``cells`` the worker's thread is left to them meanwhile (the
+    study keeps its worker's study slot). A failure comes back as a ``StudyError``; returns the chapter or None."""
+    if cells:
+        from distributed import secede
+
+        secede()
+    try:
+        on_worker()
+        with mock.patch.dict(os.environ, env):
+            out = execute_study(pair[0], pair[1], profile, root=Path(root), book_dir=book_dir,
+                                results_root=results_root, force=force, extra=extras.get(pair[0]))
+    except Exception as err:
+        raise StudyError(failure_line(err), notebook_traceback(err)) from None
+    return None if out is None else str(out)
+
+
 def _run_pages(profile: str, pages, root: Path, results_root: str, force: bool) -> list[Path]:
     done = [execute_page(p, profile, root=root, results_root=results_root, force=force) for p in pages]
     return [p for p in done if p is not None]
@@ -226,10 +246,12 @@ def _run_pages(profile: str, pages, root: Path, results_root: str, force: bool) 
 def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: str | os.PathLike | None = None,
                 results_root: str = "data/results", force: bool = False, jobs: int | str = 1,
                 knobs: dict | None = None, book_dir: str | os.PathLike | None = None,
-                keep_going: bool = False, threads: int | None = None) -> list[Path]:
+                keep_going: bool = False, threads: int | None = None, cluster: str | None = None) -> list[Path]:
     """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads, then
-    the book's pages (unless ``book_dir`` or ``datasets`` is given); ``jobs`` side by side in their own processes;
-    keep_going (one job): a failure skips only what reads it. Failures raise ``StudiesFailed`` at the end."""
+    the book's pages (unless ``book_dir`` or ``datasets`` is given). ``jobs`` > 1: side by side on a Dask
+    LocalCluster of that many worker processes; ``cluster`` ("local", a scheduler address, a dask-jobqueue name):
+    on that cluster, with the studies' cells as tasks too (``pipeline.cluster``). keep_going (one job, no cluster):
+    a failure skips only what reads it, as on a cluster. Failures raise ``StudiesFailed`` at the end."""
     get_profile(profile)
     root = Path(root) if root else repo_root()
     jobs = resolve_jobs(jobs)
@@ -255,25 +277,22 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     pairs = [(study, ds) for study in order for ds in datasets or graph.datasets(study) if wanted(study, ds)]
     book_dir = Path(book_dir) if book_dir else None
     threads = threads or kernel_threads(jobs)
-    if jobs > 1:
+    if jobs > 1 or cluster:
         pending: list = []
         for study, ds in pairs:  # run order: a pair whose prerequisite is pending may find new inputs then
             if force or any((s, ds) in pending for s in graph.prerequisites(study)) or \
                     run_reason(study, ds, profile, root=root, book_dir=book_dir, results_root=results_root,
                                extra=extra(study)) is not None:
                 pending.append((study, ds))
-
-        flags = ["--results-root", results_root, "--root", str(root), *(["--force"] if force else []),
-                 *(["--book-dir", str(book_dir)] if book_dir else [])]
-        for k, v in knobs.items():   # --allow-weak-model is a flag alone; the others take a value
-            flags += [f"--{k.replace('_', '-')}", *([] if v is True else [v if isinstance(v, str) else json.dumps(v)])]
-
-        def start(pair):
-            cmd = [sys.executable, "-m", "spectral_collapse", "studies", "--profile", profile, "--study", pair[0],
-                   "--dataset", pair[1], *flags]
-            return subprocess.Popen(cmd, cwd=str(root), env={**os.environ, **thread_env(threads)})
-
-        finished = run_side_by_side(pending, jobs, start)
+        if not pending:
+            return _run_pages(profile, pages, root, results_root, force)
+        shared = [root / results_root, root / cells_root(results_root)] if cluster else []
+        with open_cluster(cluster or "local", jobs, threads, shared=shared) as client:
+            env = {**thread_env(threads), **({SCHEDULER_ENV: client.scheduler.address} if cluster else {})}
+            task = functools.partial(_study_task, profile=profile, root=str(root), book_dir=book_dir, env=env,
+                                     results_root=results_root, force=force, cells=bool(cluster),
+                                     extras={s: extra(s) for s, _ in pending})
+            finished = run_graph(client, pending, task, resources={STUDY_SLOT: 1})
         return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished] + _run_pages(
             profile, pages, root, results_root, force)
     done, failed, skipped = [], {}, []

@@ -1,6 +1,7 @@
 """The one cache: computed cells stored by a hash of what determines them, never by a name, as netCDF files
 ``<root>/<hash[:2]>/<hash>.nc`` under a ``flock`` (two processes never compute one cell twice), with the checksum of
-``studies.store``; a cell that cannot be read, lacks it or fails it is recomputed with a warning."""
+``studies.store``; a cell that cannot be read, lacks it or fails it is recomputed with a warning. In a study kernel
+started on a Dask cluster (``--cluster``), ``Memo.map`` computes the independent cells of a loop as tasks side by side."""
 from __future__ import annotations
 
 import contextlib
@@ -104,6 +105,38 @@ class Memo:
         self.refresh = refresh
         self.hits = 0
         self.misses = 0
+        self._asking = False     # inside ``map``'s look-ahead: a cell not stored is asked for, not computed
+        self._fresh: set = set()   # cells computed by ``map``'s tasks: read back, counted as computed
+
+    def map(self, fn: Callable[[Any], Any], items) -> list:
+        """``[fn(item) for item in items]``, where ``fn`` asks this cache for cells. Without a cluster exactly that;
+        in a study kernel started on one (``cluster.SCHEDULER_ENV``), the cells the calls ask for and that are not
+        stored are first computed as tasks side by side on its workers (stored by them in this cache, which must be
+        shared), then each call reads them: the same compute functions, so the same numbers as the serial loop."""
+        from .cluster import kernel_client
+
+        items = list(items)
+        client = kernel_client() if len(items) > 1 else None
+        if client is None:
+            return [fn(item) for item in items]
+        done: dict = {}
+        while len(done) < len(items):   # a call's later cells may depend on its earlier ones: asked for in turn
+            asked = {}
+            for i, item in enumerate(items):
+                if i in done:
+                    continue
+                self._asking = True
+                try:
+                    done[i] = fn(item)
+                except _Asked as ask:
+                    asked[ask.path] = (ask.key, ask.compute)
+                finally:
+                    self._asking = False
+            futures = [client.submit(_cell_task, str(self.root.resolve()), self.refresh, key, compute, pure=False,
+                                     key=f"cell-{path.stem[:16]}") for path, (key, compute) in asked.items()]
+            client.gather(futures)
+            self._fresh |= set(asked)
+        return [done[i] for i in range(len(items))]
 
     def path(self, key: Mapping) -> Path:
         h = fingerprint({"format": _FORMAT, **key})
@@ -113,10 +146,18 @@ class Memo:
         """The stored cell of ``key``, else ``compute()`` stored under it (once, across processes: a process asking
         for a cell another one is computing waits on its lock, then reads it)."""
         path = self.path(key)
+        if path in self._fresh:   # computed by one of ``map``'s tasks: counted as computed here
+            self._fresh.discard(path)
+            cell = self._read(path, count=False)
+            if cell is not None:
+                self.misses += 1
+                return cell
         with _cell_lock(path):
             cell = None if self.refresh else self._read(path)
             if cell is not None:
                 return cell
+            if self._asking:
+                raise _Asked(path, key, compute)
             cell = compute()
             if not isinstance(cell, xr.Dataset):
                 raise TypeError(f"a cell's compute function must return an xr.Dataset, got {type(cell).__name__}")
@@ -124,7 +165,7 @@ class Memo:
         self.misses += 1
         return cell
 
-    def _read(self, path: Path) -> xr.Dataset | None:
+    def _read(self, path: Path, count: bool = True) -> xr.Dataset | None:
         if not path.exists():
             return None
         try:
@@ -140,8 +181,28 @@ class Memo:
             warnings.warn(f"cached cell {path} cannot be read ({type(err.__cause__).__name__}: {err.__cause__}); "
                           f"recomputing it", RuntimeWarning, stacklevel=3)
             return None
-        self.hits += 1
+        self.hits += count
         return cell
+
+
+class _Asked(BaseException):
+    """A cell ``Memo.map`` looks ahead to: not stored yet (a BaseException, so that no ``except Exception`` in a
+    study swallows it)."""
+
+    def __init__(self, path: Path, key, compute):
+        super().__init__(str(path))
+        self.path, self.key, self.compute = path, key, compute
+
+
+def _cell_task(root: str, refresh: bool, key, compute) -> bool:
+    """One cell computed and stored on a Dask worker, with the kernels' torch threads."""
+    from .cluster import on_worker
+    from .parallel import torch_threads
+
+    torch_threads()
+    on_worker()
+    Memo(root, refresh=refresh).cell(key, compute)
+    return True
 
 
 @contextlib.contextmanager

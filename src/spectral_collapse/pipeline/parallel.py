@@ -1,17 +1,19 @@
-"""Running several study notebooks at once: how many, in which order, each after the studies it reads, and the
-torch threads of each kernel (always set: torch's default can make a study many times slower on busy cores)."""
+"""Running several study notebooks at once on a Dask cluster (``pipeline.cluster``): how many, each after the
+studies it reads, and the torch threads of each kernel (always set: torch's default can make a study many times slower
+on busy cores)."""
 from __future__ import annotations
 
 import os
 import re
 import sys
 import time
+import uuid
 
 from . import graph
 from ..environ import env_whole, whole
 from ..text import plural
 
-__all__ = ["resolve_jobs", "run_side_by_side", "StudiesFailed", "failure_line", "notebook_traceback",
+__all__ = ["resolve_jobs", "run_graph", "StudyError", "StudiesFailed", "failure_line", "notebook_traceback",
            "kernel_threads", "thread_env", "torch_threads", "THREADS_ENV"]
 
 THREADS_ENV = "SPECTRAL_COLLAPSE_THREADS"
@@ -81,52 +83,57 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger_s: float = 2.0) -> list:
-    """Run (study, dataset) pairs, at most ``jobs`` at once (``start(pair)`` returns a handle with ``poll()``), each
-    once its pending prerequisites have finished, starts ``stagger_s`` apart; returns the pairs that finished. A pair
-    whose prerequisite failed is skipped; failures raise ``StudiesFailed`` after the rest has run."""
-    waiting = list(pairs)
-    running, finished, failed, skipped = {}, [], {}, []
-    t_start, last_start = {}, -1e9
+class StudyError(Exception):
+    """A study that failed on a Dask worker, as one line and its notebook's traceback (plain strings travel back)."""
 
-    def blocked_by(pair):
-        return [p for p in waiting + list(running) + list(failed) + skipped
-                if p != pair and p[1] == pair[1] and p[0] in graph.prerequisites(pair[0])]
+    def __init__(self, line: str, trace: str = ""):
+        super().__init__(line, trace)
+        self.line, self.traceback_text = line, trace
 
+    def __str__(self) -> str:
+        return self.line
+
+
+def run_graph(client, pairs: list, task, *, resources: dict | None = None) -> list:
+    """Submit (study, dataset) ``pairs`` (in run order) to the Dask cluster of ``client`` as futures of
+    ``task(pair, *the futures of its pending upstream studies)``, each needing ``resources``; progress is printed as
+    they finish; returns the pairs that finished. A pair whose upstream study failed is not run (skipped); failures
+    raise ``StudiesFailed`` after the rest has run. Interrupted (Ctrl-C), the futures are cancelled."""
+    from distributed import as_completed
+
+    token = uuid.uuid4().hex[:8]
+    futures, t0 = {}, time.time()
+    for pair in pairs:
+        after = [futures[(s, pair[1])] for s in graph.upstream(pair[0]) if (s, pair[1]) in futures]
+        futures[pair] = client.submit(task, pair, *after, key=f"{pair[0]}-{pair[1]}-{token}", pure=False,
+                                      resources=resources or None)
+    print(f"{plural(len(pairs), 'study notebook')} submitted to the cluster", flush=True)
+    pair_of = {f.key: pair for pair, f in futures.items()}
+    finished, erred = [], {}
     try:
-        while waiting or running:
-            for pair, handle in list(running.items()):
-                rc = handle.poll()
-                if rc is None:
-                    continue
-                del running[pair]
-                if rc == 0:
-                    finished.append(pair)
-                    print(f"[{len(finished)}/{len(pairs)}] {pair[0]} / {pair[1]}: done in "
-                          f"{time.time() - t_start[pair]:.0f} s", flush=True)
-                else:
-                    failed[pair] = rc
-                    print(f"{pair[0]} / {pair[1]}: FAILED (exit status {rc})", file=sys.stderr, flush=True)
-            for pair in list(waiting):
-                deps = blocked_by(pair)
-                if any(p in failed or p in skipped for p in deps):
-                    waiting.remove(pair)
-                    skipped.append(pair)
-                    continue
-                if deps or len(running) >= jobs:
-                    continue
-                time.sleep(max(0.0, stagger_s - (time.time() - last_start)))
-                waiting.remove(pair)
-                running[pair] = start(pair)
-                t_start[pair] = last_start = time.time()
-                print(f"started {pair[0]} / {pair[1]}", flush=True)
-            if running:
-                time.sleep(poll_s)
-    except BaseException:  # interrupted (Ctrl-C) or failed to start one: stop the studies already started
-        for handle in running.values():
-            if hasattr(handle, "terminate"):
-                handle.terminate()
+        for fut in as_completed(list(futures.values()), loop=client.loop):
+            pair = pair_of[fut.key]
+            if fut.status == "finished":
+                finished.append(pair)
+                print(f"[{len(finished)}/{len(pairs)}] {pair[0]} / {pair[1]}: done at {time.time() - t0:.0f} s",
+                      flush=True)
+            else:
+                erred[pair] = fut.exception()
+    except BaseException:  # interrupted (Ctrl-C): nothing more starts; the caller's cluster stops what runs
+        client.cancel(list(futures.values()), force=True)
         raise
+    failed, skipped = {}, []
+    for pair in pairs:  # run order: an upstream failure is known before what reads it
+        if pair not in erred:
+            continue
+        if any((s, pair[1]) in failed or (s, pair[1]) in skipped for s in graph.upstream(pair[0])):
+            skipped.append(pair)
+            continue
+        err = erred[pair]
+        failed[pair] = err.line if isinstance(err, StudyError) else failure_line(err)
+        print(f"{pair[0]} / {pair[1]}: FAILED ({failed[pair]})", file=sys.stderr, flush=True)
+        if getattr(err, "traceback_text", ""):
+            print(f"the traceback of {pair[0]} / {pair[1]}:\n{err.traceback_text}", file=sys.stderr, flush=True)
     if failed or skipped:
-        raise StudiesFailed({pair: f"exit status {rc}" for pair, rc in failed.items()}, skipped)
+        raise StudiesFailed(failed, skipped)
     return finished

@@ -110,10 +110,12 @@ class Report:
 def build_report(data: str, *, model: str | None = None, models: dict | None = None, data_options: dict | None = None,
                  profile: str = "quick", out: str | os.PathLike | None = None, jobs: int | str = 1,
                  force: bool = False, allow_weak_model: bool | None = None, studies=None, html: bool = True,
-                 threads: int | None = None, root: str | os.PathLike | None = None) -> Report:
+                 threads: int | None = None, root: str | os.PathLike | None = None,
+                 cluster: str | None = None) -> Report:
     """Run the studies of ``report_plan`` on ``data`` with ``model`` (a diffusers pipeline folder or hub id) or
     ``models`` ({"source": ..., "target": ...}) into ``out`` (default ``reports/<report_name>``), write its pages and
-    HTML. A failed study does not stop the others; ``StudiesFailed`` is raised at the end."""
+    HTML. A failed study does not stop the others; ``StudiesFailed`` is raised at the end. ``jobs`` and ``cluster``: as
+    ``execute.run_studies`` takes them."""
     get_profile(profile)
     check_dataset(data)
     if (model is None) == (models is None):
@@ -138,7 +140,7 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
     try:
         execute.run_studies(profile, runs, [data], root=root, results_root=str(out / "results"),
                             book_dir=book / "studies", force=force, jobs=jobs, knobs=knobs, keep_going=True,
-                            threads=threads)
+                            threads=threads, cluster=cluster)
         failure = None
     except execute.StudiesFailed as err:
         failure = err

@@ -30,7 +30,7 @@ from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
 from .memo import DEFAULT_ROOT, Memo
 from .parameters import json_attr
 
-__all__ = ["run_study", "resolve_inputs", "stale_reason", "check_can_store", "check_study_data"]
+__all__ = ["run_study", "resolve_inputs", "stale_reason", "check_can_store", "check_study_data", "cells_root"]
 
 
 def _flat(value, prefix: str = "") -> dict:
@@ -122,7 +122,7 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
             print(damaged, flush=True)
     if save:
         _check_writable(path.parent, results_root)  # before the work, not after it
-    memo = Memo(cache_root or _cache_root(results_root), refresh=rerun)
+    memo = Memo(cache_root or cells_root(results_root), refresh=rerun)
     _check_writable(memo.root, memo.root, *_CELLS)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -213,7 +213,7 @@ def allow_weak(spec: StudySpec):
     return tuple(rule) if isinstance(rule, (tuple, list)) else bool(rule)
 
 
-def _cache_root(results_root: str | os.PathLike) -> Path:
+def cells_root(results_root: str | os.PathLike) -> Path:
     """Cells live beside the results root: ``data/results`` -> ``data/cache/cells`` (DEFAULT_ROOT for the default)."""
     root = Path(results_root)
     return Path(DEFAULT_ROOT) if root == Path("data/results") else root.parent / "cache" / "cells"
@@ -229,7 +229,7 @@ def check_can_store(study: str, dataset: str, profile: str, results_root: str | 
     _check_results_file(path, results_root)
     if not path.exists():
         _check_writable(path.parent, results_root)
-        cache = Path(base) / _cache_root(results_root)
+        cache = Path(base) / cells_root(results_root)
         _check_writable(cache, cache, *_CELLS)
 
 

@@ -75,12 +75,16 @@ class NoCache:
         self.misses += 1
         return compute()
 
+    def map(self, fn: Callable, items) -> list:
+        """``fn`` of each item, one after another (a cache on a cluster computes their cells side by side)."""
+        return [fn(item) for item in items]
+
 
 @dataclass
 class StudyContext:
     """What a study function gets besides its spec: the cell cache, the results of the studies it reads, progress."""
 
-    cache: object = field(default_factory=NoCache)   # has .cell(key, compute) -> xr.Dataset
+    cache: object = field(default_factory=NoCache)   # has .cell(key, compute) -> xr.Dataset and .map(fn, items)
     inputs: dict = field(default_factory=dict)        # study name -> its xr.Dataset (resolved by the orchestrator)
     progress: bool = False
 

@@ -85,13 +85,12 @@ def _check(bases, rule, eta_hf, eta_lf, primary, profile):
 def _sweep(ctx, cells: dict, models, specs, bases, base_labels, eta_hf, eta_lf, src, gt, seed, prof, scoring, n_show,
            ls, n, data, rule, parameterization, kappa) -> tuple[xr.Dataset, dict]:
     """The grid's results (cells computed once into ``cells``), its Pareto fronts and each base's choice."""
-    for b in bases:
-        for h in eta_hf:
-            for lo in eta_lf:
-                if (b, h, lo) not in cells:
-                    ms = method_specs([b], eta_hf=h, eta_lf=lo, lowpass_kappa=kappa, parameterization=parameterization)[0]
-                    cells[(b, h, lo)] = _cell(ctx, models[ms.parameterization], ms, src, gt, seed, prof, scoring,
-                                              n_show, ls)
+    def point(bhl):
+        b, h, lo = bhl
+        ms = method_specs([b], eta_hf=h, eta_lf=lo, lowpass_kappa=kappa, parameterization=parameterization)[0]
+        return _cell(ctx, models[ms.parameterization], ms, src, gt, seed, prof, scoring, n_show, ls)
+    todo = [(b, h, lo) for b in bases for h in eta_hf for lo in eta_lf if (b, h, lo) not in cells]
+    cells.update(zip(todo, ctx.cache.map(point, todo)))   # grid points side by side on a cluster
     grid = xr.concat([xr.concat([xr.concat([cells[(b, h, lo)].expand_dims(eta_lf=[lo]) for lo in eta_lf],
                                            "eta_lf").expand_dims(eta_hf=[h]) for h in eta_hf], "eta_hf")
                       .expand_dims(base=[b]) for b in bases], "base")

@@ -122,16 +122,20 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     _check_models_fit(models, needed, x_all, data.name)
     per = {}
     common = dict(steps=prof.steps, batch_size=batch_size, scoring=scoring, n_images=n_images, ls=ls)
-    for ms in specs:
-        # a stochastic label draws per seed on that seed's crops; a deterministic one translates every crop once
-        runs = [(s, {s: subsets[s]}) for s in seeds] if ms.label in STOCHASTIC else [(seeds[0], subsets)]
-        for seed, groups in runs:
-            crops = sorted(set().union(*map(set, groups.values())))
-            pos = {i: k for k, i in enumerate(crops)}
-            per.update({(ms.label, s): c for s, c in scored_cells(
-                ctx, models[ms.parameterization], x_all[[at[i] for i in crops]], ms, seed=seed, src=src_all[crops],
-                gt=gt_all[crops] if paired else None, groups={s: [pos[i] for i in groups[s]] for s in groups},
-                **common).items()})
+    # a stochastic label draws per seed on that seed's crops; a deterministic one translates every crop once
+    runs = [(ms, seed, groups) for ms in specs for seed, groups in
+            ([(s, {s: subsets[s]}) for s in seeds] if ms.label in STOCHASTIC else [(seeds[0], subsets)])]
+
+    def run(r):
+        ms, seed, groups = r
+        crops = sorted(set().union(*map(set, groups.values())))
+        pos = {i: k for k, i in enumerate(crops)}
+        return {(ms.label, s): c for s, c in scored_cells(
+            ctx, models[ms.parameterization], x_all[[at[i] for i in crops]], ms, seed=seed, src=src_all[crops],
+            gt=gt_all[crops] if paired else None, groups={s: [pos[i] for i in groups[s]] for s in groups},
+            **common).items()}
+    for cells in ctx.cache.map(run, runs):   # the cells side by side on a cluster, else one after another
+        per.update(cells)
     ds = xr.concat([xr.concat([per[(ms.label, s)].expand_dims(seed=[s]) for s in seeds], dim="seed")
                     .expand_dims(method=[ms.label]) for ms in specs],
                    dim="method", data_vars="all", coords="minimal", compat="override", join="outer")

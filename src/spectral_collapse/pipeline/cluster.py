@@ -1,0 +1,190 @@
+"""The Dask cluster the studies, their cells and training rounds run on (``--cluster``): a ``LocalCluster`` of worker
+processes on this machine, a running scheduler's address, or a dask-jobqueue batch system (``slurm`` and the others,
+configured in ``~/.config/dask/jobqueue.yaml``). Each worker runs one task at a time and holds one ``study`` slot: a
+study holds the slot and leaves the worker's thread to its cells while its kernel waits on them."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from .parallel import thread_env
+
+__all__ = ["open_cluster", "check_shared", "jobqueue_cluster", "SCHEDULER_ENV", "STUDY_SLOT", "JOBQUEUE",
+           "kernel_client", "gpu_resources", "train_rounds", "on_worker"]
+
+SCHEDULER_ENV = "SPECTRAL_COLLAPSE_SCHEDULER"   # a study kernel sends its cells to this scheduler when it is set
+STUDY_SLOT = "study"   # the worker resource a running study holds (one per worker)
+JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster", "sge": "SGECluster",
+            "htcondor": "HTCondorCluster", "moab": "MoabCluster", "oar": "OARCluster"}
+CONNECT_S = 10   # how long a scheduler's address may take to answer
+
+
+def _gpu_count() -> int:
+    try:
+        import torch
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except ImportError:   # pragma: no cover - torch is a dependency
+        return 0
+
+
+def _local(jobs: int, threads: int, processes: bool = True):
+    """A LocalCluster of ``jobs`` single-threaded workers, each with ``threads`` torch threads, a study slot and,
+    on a machine with GPUs, one GPU each (``train_rounds`` spreads them over the devices)."""
+    from distributed import LocalCluster
+
+    gpus = {"GPU": 1} if _gpu_count() else {}
+    env = {"env": thread_env(threads)} if processes else {}   # a Nanny's; threads share this process's
+    return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=processes, resources={STUDY_SLOT: 1, **gpus},
+                        dashboard_address=":0", silence_logs=logging.CRITICAL, **env)
+
+
+def jobqueue_cluster(name: str):
+    """The dask-jobqueue cluster ``name`` (no job submitted yet) as ``~/.config/dask/jobqueue.yaml`` configures it,
+    its workers given a study slot (added to the ``--resources`` its ``worker-extra-args`` declare, e.g. GPU=1)."""
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise ImportError(f"--cluster {name} needs dask-jobqueue: pip install 'spectral-collapse[cluster]'") from None
+    import dask
+
+    if dask.config.get(f"jobqueue.{name}", None) is None:
+        raise ValueError(f"--cluster {name}: no `jobqueue: {name}:` section in the Dask configuration "
+                         f"(~/.config/dask/jobqueue.yaml); book/cluster.md shows one")
+    extra = list(dask.config.get(f"jobqueue.{name}.worker-extra-args", None) or [])
+    if "--resources" in extra[:-1]:
+        i = extra.index("--resources") + 1
+        if STUDY_SLOT not in extra[i]:
+            extra[i] = f"{extra[i]},{STUDY_SLOT}=1"
+    else:
+        extra += ["--resources", f"{STUDY_SLOT}=1"]
+    return getattr(dask_jobqueue, JOBQUEUE[name])(config_name=name, worker_extra_args=extra)
+
+
+def _connect(address: str):
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=f"{CONNECT_S}s", set_as_default=False)
+    except (OSError, TimeoutError) as err:
+        raise ConnectionError(f"cannot reach the Dask scheduler at {address} ({' '.join(str(err).split())[:200]}); "
+                              f"nothing was run. Start one there (`dask scheduler`, then `dask worker {address} "
+                              f"--nthreads 1 --resources {STUDY_SLOT}=1`) or pass --cluster local") from None
+
+
+@contextlib.contextmanager
+def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes: bool = True):
+    """A ``distributed.Client`` on ``cluster`` ("local", a scheduler address, or a dask-jobqueue name), not made
+    dask's default (xarray's own writes stay in the process that makes them), its dashboard link printed; the folders of ``shared`` checked to be on storage the workers share (``check_shared``). The
+    cluster this opens (local or a batch system's) is closed at the end, stopping what still runs on it."""
+    from distributed import Client
+
+    if "://" in cluster or cluster.rsplit(":", 1)[-1].isdigit():
+        owned, client = None, _connect(cluster if "://" in cluster else f"tcp://{cluster}")
+    elif cluster == "local":
+        owned = _local(jobs, threads, processes)
+        client = Client(owned, set_as_default=False)
+    elif cluster in JOBQUEUE:
+        owned = jobqueue_cluster(cluster)
+        owned.scale(jobs)   # jobs workers, as the batch system starts them
+        client = Client(owned, set_as_default=False)
+    else:
+        raise ValueError(f"--cluster {cluster!r} is not local, a scheduler address (tcp://host:8786) nor a "
+                         f"dask-jobqueue name ({', '.join(JOBQUEUE)})")
+    try:
+        print(f"Dask cluster {cluster}: dashboard at {client.dashboard_link}", flush=True)
+        # every local worker before the first task (tasks held to a slot stay where they were first put); on a batch
+        # system or a running scheduler the first one (the others join as their jobs start)
+        client.wait_for_workers(jobs if cluster == "local" else 1, timeout=None if owned is not None else 120)
+        slots = [w for w in client.scheduler_info()["workers"].values() if STUDY_SLOT in (w.get("resources") or {})]
+        if not slots:
+            raise RuntimeError(f"no worker of {cluster} declares a {STUDY_SLOT} slot; start the workers with "
+                               f"`--nthreads 1 --resources {STUDY_SLOT}=1` (book/cluster.md)")
+        for folder in shared:
+            check_shared(client, folder)
+        yield client
+    finally:
+        client.close()
+        if owned is not None:
+            owned.close()
+
+
+def _probe(path: str, token: str) -> str:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(token)
+    return os.uname().nodename
+
+
+def check_shared(client, folder) -> None:
+    """Raise, naming ``folder``, unless a file a worker writes there is read back here (the results root and the cell
+    cache must be on storage every worker sees). The probe file is removed."""
+    folder = Path(folder).resolve()
+    token = uuid.uuid4().hex
+    probe = folder / f".dask-probe-{token}"
+    try:
+        host = client.submit(_probe, str(probe), token, pure=False).result()
+        seen = probe.read_text() if probe.is_file() else None
+    finally:
+        probe.unlink(missing_ok=True)
+    if seen != token:
+        raise RuntimeError(f"{folder} is not shared with the Dask workers: a worker on {host} wrote {probe.name} "
+                           f"there and this machine does not see it; put the results root and the cell cache on a "
+                           f"filesystem every worker mounts (--results-root), then run the same command again")
+
+
+def on_worker() -> None:
+    """Called first by each task on a worker: dask computations inside tasks (xarray's locks when it writes netCDF
+    among them) run synchronously where they are, not as tasks of the cluster. Set for the whole worker process
+    (tasks share its threads, and a setting undone by one task would be undone under another)."""
+    import dask
+
+    dask.config.set(scheduler="synchronous")
+
+
+_KERNEL_CLIENT: dict = {}
+
+
+def kernel_client():
+    """The client of a study kernel started on a cluster (``SCHEDULER_ENV`` set), else None."""
+    address = os.environ.get(SCHEDULER_ENV, "").strip()
+    if not address:
+        return None
+    if address not in _KERNEL_CLIENT or _KERNEL_CLIENT[address].status not in ("running", "connecting"):
+        _KERNEL_CLIENT[address] = _connect(address)
+    return _KERNEL_CLIENT[address]
+
+
+def gpu_resources(client) -> dict:
+    """{"GPU": 1} when the workers of ``client`` declare GPUs, else {} (tasks then run on any worker's CPU)."""
+    workers = client.scheduler_info()["workers"].values()
+    return {"GPU": 1} if any((w.get("resources") or {}).get("GPU") for w in workers) else {}
+
+
+def _round(jobs, kw: dict):
+    """One lockstep round on this worker: on a GPU (the worker's share of this machine's devices) when it has one."""
+    from distributed import get_worker
+    from ..train.lockstep import train_lockstep
+
+    count, device = _gpu_count(), kw.pop("device", None)
+    if count and device is None and "GPU" in (get_worker().state.total_resources or {}):
+        name = get_worker().name
+        device = f"cuda:{(name if isinstance(name, int) else 0) % count}"
+    on_worker()
+    return train_lockstep(jobs, device=device, progress=False, **kw)
+
+
+def train_rounds(client, rounds, **kw) -> list:
+    """``train.lockstep.train_lockstep`` of each round (a list of Jobs) as a task of its own on the cluster, rounds
+    side by side, each holding a GPU when the workers declare them; one list of TrainedModel per round, in order."""
+    resources = gpu_resources(client)
+    futures = [client.submit(_round, list(jobs), dict(kw), pure=False, resources=resources or None,
+                             key=f"train-round-{i}-{uuid.uuid4().hex[:8]}") for i, jobs in enumerate(rounds)]
+    try:
+        return client.gather(futures)
+    except BaseException:
+        client.cancel(futures)
+        print("training rounds stopped", file=sys.stderr, flush=True)
+        raise
