@@ -33,12 +33,15 @@ def shipped_dir(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) 
 
 def shipped_root() -> Path:
     """The folder of the shipped weights: ``$SPECTRAL_COLLAPSE_WEIGHTS`` (a folder that exists, else refused naming
-    the variable; made when shipping, the folder the weights go to) or DEFAULT_SHIPPED_ROOT. A trainer asks for it
-    before it takes a checkpoint's lock, so that a refused value leaves no folder behind."""
+    the variable; made when shipping, the folder the weights go to), else ``SHIPPED_ROOT`` (read when called, so a
+    caller may point it elsewhere). A trainer asks for it before it takes a checkpoint's lock, so that a refused value
+    leaves no folder behind."""
     from ..environ import env_folder
 
     given = os.environ.get("SPECTRAL_COLLAPSE_WEIGHTS", "").strip()
-    if given and os.environ.get("SPECTRAL_COLLAPSE_SHIP_WEIGHTS", "") not in ("", "0"):
+    if not given:
+        return Path(SHIPPED_ROOT)
+    if os.environ.get("SPECTRAL_COLLAPSE_SHIP_WEIGHTS", "") not in ("", "0"):
         Path(given).expanduser().mkdir(parents=True, exist_ok=True)
     return env_folder("SPECTRAL_COLLAPSE_WEIGHTS", DEFAULT_SHIPPED_ROOT)
 
