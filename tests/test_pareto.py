@@ -17,6 +17,7 @@ import xarray as xr
 from spectral_collapse.plotting.pareto import grid_heatmaps
 from spectral_collapse.studies import pareto as P
 from spectral_collapse.studies import pareto_choice as PC
+from spectral_collapse.studies.cells import StudyContext
 from spectral_collapse.studies.registry import study_spec
 from spectral_collapse.studies.method_labels import OVG_DEFAULTS, ovg_setting
 
@@ -266,7 +267,7 @@ def test_a_choice_on_the_grid_edge_grows_the_grid_for_every_variant_and_is_flagg
     data = SimpleNamespace(test_source=x, test_target=x, name="toy", paired=True,
                            task=SimpleNamespace(describe=lambda: {"kind": "sr"}), meta={})
     kw = dict(profile="quick", bases=["ovg", "ovg_taba"], baselines=[], eta_lf=[1e-3, 1e-2, 1e-1])
-    grown = P.pareto_results(None, data, {"eps": None}, extend=1, **kw)
+    grown = P.pareto_results(StudyContext(), data, {"eps": None}, extend=1, **kw)
     assert json.loads(grown.attrs["grid_extended"]) == ["eta_hf high", "eta_lf low"]
     choices = json.loads(grown.attrs["choices"])
     assert (choices["ovg"]["eta_hf"], choices["ovg"]["eta_lf"]) == pytest.approx((1e-4, 1e-2))
@@ -275,7 +276,7 @@ def test_a_choice_on_the_grid_edge_grows_the_grid_for_every_variant_and_is_flagg
     assert list(grown["eta_lf"].values) == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])
     assert json.loads(grown.attrs["choice_on_edge"]) == ["eta_hf high"]            # the primary's
     assert choices["ovg_taba"]["on_edge"] == ["eta_lf low"] and choices["ovg"]["on_edge"] == ["eta_hf high"]
-    stuck = P.pareto_results(None, data, {"eps": None}, extend=0, **kw)
+    stuck = P.pareto_results(StudyContext(), data, {"eps": None}, extend=0, **kw)
     choices = json.loads(stuck.attrs["choices"])
     assert choices["ovg"]["eta_hf"] == pytest.approx(1e-5) and choices["ovg_taba"]["eta_lf"] == pytest.approx(1e-3)
     assert choices["ovg_taba"]["on_edge"] == ["eta_lf low"] and json.loads(stuck.attrs["grid_extended"]) == []
