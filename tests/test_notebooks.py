@@ -213,7 +213,7 @@ def test_a_misspelled_papermill_parameter_stops_the_study_before_any_work(tmp_pa
     text = _refused_run(tmp_path, "main_results", "-p", "datset", "ihc-edges")
     assert "unknown parameter of main_results: 'datset' (did you mean 'dataset'?)" in text
     assert ("its parameters: dataset, profile, seeds, methods, data_options, model, models, allow_weak_model, "
-            "results_root, rerun") in text
+            "oracle_arm, results_root, rerun") in text
 
 
 def test_a_parameter_the_study_does_not_have_stops_it_before_any_work(tmp_path):
