@@ -58,12 +58,11 @@ def train_set(profile: str, jobs: int, keys=None) -> float:
 
 def _plans(profile: str, keys):
     """(role, model_plan(...)) of each diffusion model of ``profile``'s set (or ``keys`` of it)."""
-    from spectral_collapse.studies.models import model_plan, model_set
+    from spectral_collapse.studies.models import model_set, role_plan
 
     for role in model_set(keys):
         if role.parameterization != "vae":
-            yield role, model_plan(profile, role.dataset, role.parameterization, factor=role.factor, progress=False,
-                                   root=None, backbone=role.backbone, space=role.space, options=None, seed=role.seed)
+            yield role, role_plan(profile, role)
 
 
 def lockstep_set(profile: str, keys=None) -> dict:

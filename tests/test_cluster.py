@@ -154,6 +154,66 @@ def test_training_rounds_as_tasks_equal_the_rounds_trained_here(tmp_path):
             assert a.log == b.log
 
 
+def test_the_model_set_trained_as_rounds_on_a_cluster_equals_the_models_trained_one_by_one(tmp_path, monkeypatch):
+    """``train --set ... --cluster``'s work (train_model_set): two smoke models dealt into two lockstep rounds, each a
+    task, give the weights and logs of the ordinary trainer run here, model by model; the keys map to their models."""
+    from test_lockstep import assert_same_weights
+
+    keys = ["ihc-sr-x4-eps", "ihc-sr-x4-edm"]
+    monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path / "rounds"))
+    with open_cluster("local", 1, 1, processes=False) as client:
+        got = cluster_mod.train_model_set(client, "smoke", keys, rounds=2)
+    assert sorted(got) == sorted(keys)
+    monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path / "one-by-one"))
+    for role in models_mod.model_set(keys):
+        here = models_mod.load_role("smoke", role, progress=False)
+        assert Path(got[role.key].path).name == Path(here.path).name
+        assert_same_weights(got[role.key].path, here.path)
+
+
+def test_an_ablations_arms_train_as_rounds_on_a_cluster_and_only_what_is_missing(tmp_path, monkeypatch):
+    """seed_spread's three training seeds are three lockstep rounds (eps and EDM each) handed to the cache; a study
+    kernel on a cluster trains them as tasks (Memo.train_rounds), after which nothing is left to train; without a
+    cluster the cache asks for no plan at all."""
+    from spectral_collapse.pipeline.memo import Memo
+    from spectral_collapse.studies import ablations
+    from spectral_collapse.studies.cells import StudyContext
+    from spectral_collapse.studies.registry import study_spec
+
+    monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path / "ck"))
+
+    class Stop(Exception):
+        pass
+
+    class Recorder:
+        def train_rounds(self, make_rounds):
+            self.rounds = make_rounds()
+            raise Stop
+
+    seen = Recorder()
+    spec = study_spec("seed_spread", dataset="ihc-sr", profile="smoke", seeds=[0])
+    with pytest.raises(Stop):
+        ablations.run_ablation_spec(spec, StudyContext(cache=seen))
+    assert [sorted(j.spec.parameterization for j in r) for r in seen.rounds] == [["edm", "eps"]] * 3
+    assert [r[0].cfg.seed for r in seen.rounds] == list(ablations.TRAIN_SEEDS)
+
+    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+    Memo(tmp_path / "cells").train_rounds(lambda: pytest.fail("asked for plans without a cluster"))
+    first = seen.rounds[1][:1]   # training seed 1, one model
+    with open_cluster("local", 1, 1, processes=False) as client:
+        monkeypatch.setenv(SCHEDULER_ENV, client.scheduler.address)
+        Memo(tmp_path / "cells").train_rounds(lambda: [first])
+    left = models_mod.plans_to_train("smoke", "ihc-sr", ["ddim", "edm"], seed=1)
+    assert [j.name for j in left] == [j.name for j in seen.rounds[1] if j.name != first[0].name]
+
+
+def test_training_on_a_cluster_needs_the_set():
+    from spectral_collapse.cli import main
+
+    with pytest.raises(SystemExit, match="--set"):
+        main(["train", "--profile", "smoke", "--cluster", "local"])
+
+
 # ------------------------------------------------------------------ faults (worker processes; slow)
 
 def _kill_once(pid_of, what: str, timeout: float = 300) -> threading.Thread:

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @probe("unclear", "the Pareto chapter's grid table (61 rows by 15 columns, values such as `156795.5010`)",
-       "the chosen points and the fronts, each number to 4 significant digits; every point behind a collapsed block")
+       "the chosen points and the fronts in the columns that fit the text column, each number to 4 significant digits; "
+       "every point and column behind a collapsed block")
 def test_the_pareto_grid_shows_the_chosen_points_and_fronts_readably():
     from spectral_collapse.studies.pareto_choice import readable_grid
 
@@ -27,6 +28,15 @@ def test_the_pareto_grid_shows_the_chosen_points_and_fronts_readably():
     shown = readable_grid(table)
     assert shown["KID_wav"].tolist() == ["156800", "0.01235"]   # the two marked rows, 4 significant digits
     assert readable_grid(table, every=True)["KID_wav"].tolist() == ["156800", "0.01235", "—", "13.73"]
+    import xarray as xr
+
+    import table_rule
+    from spectral_collapse.studies.pareto import grid_table
+    from test_table_widths import frame_chars
+
+    with xr.open_dataset(STORED_SWEEP) as ds:   # the stored sweep's 15 columns: the subset fits the text column
+        grid = grid_table(ds)
+    assert grid.shape[1] == 15 and frame_chars(readable_grid(grid)) <= table_rule.TABLE_CHARS < frame_chars(grid)
     nb = json.loads((ROOT / "notebooks" / "pareto.ipynb").read_text())
     full = [c for c in nb["cells"] if "readable_grid(grid, every=True)" in "".join(c["source"])]
     assert full and "hide-output" in full[0]["metadata"]["tags"]   # the whole grid collapsed under the subset
@@ -55,7 +65,7 @@ def test_make_lab_installs_quietly():
 
 @probe("late", "`papermill notebooks/pareto.ipynb out.ipynb -p dataset edges2shoes` (60 lines of traceback, ending "
        "with a different fix)", "the message with one fix, spelled with the running interpreter, and no traceback "
-       "in the notebook's error")
+       "in the notebook's error nor on the terminal (papermill's own)")
 def test_a_data_set_to_prepare_shows_one_fix_and_no_traceback():
     import sys
 
@@ -70,6 +80,41 @@ def test_a_data_set_to_prepare_shows_one_fix_and_no_traceback():
     fixes = re.findall(r"(\S+) -m spectral_collapse(?:\.cli)? download edges2shoes", text)
     assert fixes == [notebook.interpreter()] and Path(fixes[0]).resolve() == Path(sys.executable).resolve()
     assert "Traceback" not in text and "load_dataset" not in text and "-p dataset ihc-edges" in text
+
+
+def _papermill_error(traceback_lines, ename="DatasetNotPreparedError", evalue="the edges2shoes dataset is not prepared"):
+    from papermill.exceptions import PapermillExecutionError
+
+    return PapermillExecutionError(cell_index=3, exec_count=3, source="ds = open_study(...)", ename=ename,
+                                   evalue=evalue, traceback=traceback_lines)
+
+
+def test_the_papermill_command_ends_a_study_error_with_its_message_and_no_papermill_traceback(capsys):
+    """Papermill loads the suite's engine (entry point); its hook prints a message-first study error as the cell
+    showed it and hands every other error (IPython's usual traceback, any other exception) to the hook before it."""
+    from importlib.metadata import entry_points
+
+    from spectral_collapse.pipeline import papermill_engine as pe
+
+    assert "spectral_collapse" in {e.name for e in entry_points(group="papermill.engine")}
+    assert pe._is_papermill_command("/x/.venv/bin/papermill", ["/x/python", "/x/.venv/bin/papermill"])
+    assert pe._is_papermill_command("-m", ["python", "-m", "papermill", "a.ipynb"])
+    assert not pe._is_papermill_command("/x/bin/pytest", ["python", "-m", "pytest", "papermill"])
+    passed = []
+    ours = _papermill_error(["\x1b[0;31mDatasetNotPreparedError\x1b[0m: the edges2shoes dataset is not prepared"])
+    pe.report_study_error(type(ours), ours, None, previous=lambda *a: passed.append(a))
+    err = capsys.readouterr().err
+    assert not passed and "cell [3]" in err and "DatasetNotPreparedError: the edges2shoes" in err
+    assert "Traceback" not in err and "\x1b" not in err
+    ipython = _papermill_error(["-" * 75, "ValueError  Traceback (most recent call last)", "Cell In[3], line 1"],
+                               ename="ValueError", evalue="bad")
+    for other in (ipython, KeyError("x")):
+        pe.report_study_error(type(other), other, None, previous=lambda *a: passed.append(a))
+    assert len(passed) == 2 and passed[0][1] is ipython and isinstance(passed[1][1], KeyError)
+    assert capsys.readouterr().err == ""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    assert papermill_engines.get_engine("spectral_collapse").execute_notebook == NBClientEngine.execute_notebook
 
 
 @probe("unclear", "the README: three test times, `models/ ... quality.py`, a pyflakes wheel at the root",

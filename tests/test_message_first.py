@@ -33,19 +33,23 @@ def _above_traceback(text: str) -> list[str]:
 
 
 @probe("late", "`papermill notebooks/pareto.ipynb out.ipynb -p dataset edges2shoes` without its data",
-       "one short message above papermill's traceback naming `-p dataset ihc-edges` and how to prepare edges2shoes")
-def test_papermill_by_hand_shows_the_short_message_above_its_traceback(tmp_path):
+       "one short message naming `-p dataset ihc-edges` and how to prepare edges2shoes, and no traceback (papermill's "
+       "own included): the command ends with the cell it stopped at and the same message")
+def test_papermill_by_hand_shows_the_short_message_and_no_traceback(tmp_path):
     cmd = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "pareto.ipynb"), str(tmp_path / "out.ipynb"),
            "-p", "dataset", "edges2shoes", "-p", "profile", "smoke", "-p", "results_root", str(tmp_path / "results"),
            "--cwd", str(ROOT), "--no-progress-bar"]
     proc = subprocess.run(cmd, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-4000:]
     head = _above_traceback(proc.stdout + proc.stderr)
     start = [i for i, line in enumerate(head) if line.startswith("DatasetNotPreparedError: the edges2shoes dataset "
                                                                  "is not prepared")]
     assert start, proc.stdout + proc.stderr[:4000]
-    message = head[start[0]:]
-    assert len(message) <= 5, message
+    rest = head[start[0]:]
+    stop = next(i for i, line in enumerate(rest) if line.startswith("The notebook stopped at cell [3]"))
+    message = rest[:stop]
+    assert len(message) <= 5 and rest[stop + 1:stop + 1 + len(message)] == message, rest
     text = "\n".join(message)
     assert "-p dataset ihc-edges" in text and "python -m spectral_collapse download edges2shoes" in text
     assert not (tmp_path / "ck").exists() and not (tmp_path / "results").exists()   # nothing trained or computed

@@ -19,6 +19,17 @@ def _train(a):
 
     if a.threads:
         torch.set_num_threads(a.threads)
+    if a.cluster:
+        if a.set is None:
+            raise SystemExit("--cluster trains the model set as lockstep rounds: add --set (the whole set) or "
+                             "--set KEY ... (the models named)")
+        from .pipeline.cluster import open_cluster, train_model_set
+        from .studies import models
+
+        with open_cluster(a.cluster, a.jobs, a.threads or 1, shared=(models.CHECKPOINT_ROOT,)) as client:
+            trained = train_model_set(client, a.profile, a.set or None, rounds=a.jobs)
+        rounds = plural(max(1, min(a.jobs, len(trained))), "round")
+        print(f"{plural(len(trained), 'model')} trained on {a.cluster} in {rounds}", flush=True)
     if a.set is not None:
         from .studies.gate import gate_policy
 
@@ -134,6 +145,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="train the profile's model set on the bundled data (studies.models.MODEL_SET), or the "
                         "models of it named, in that order (e.g. --set ihc-sr-x4-eps ihc-sr-x4-edm), and print "
                         "each one's quality gate")
+    t.add_argument("--cluster", default=None, metavar="WHERE",
+                   help="with --set: train the diffusion models as lockstep rounds, each a Dask task holding a GPU "
+                        "where the workers declare one: 'local', tcp://host:8786 or a dask-jobqueue name "
+                        "(book/cluster.md)")
+    t.add_argument("--jobs", type=_whole(1, "the number of training rounds"), default=2,
+                   help="with --cluster: the rounds (and a local cluster's worker processes; default 2)")
     s = sub.add_parser("studies", help="execute the study notebooks that are missing or stale into book/studies/")
     s.add_argument("--dataset", nargs="*", default=None,
                    help="dataset names, or folder:<path> for your own folders (default: each study's datasets)")

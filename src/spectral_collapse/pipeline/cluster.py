@@ -14,7 +14,7 @@ from pathlib import Path
 from .parallel import thread_env
 
 __all__ = ["open_cluster", "check_shared", "jobqueue_cluster", "SCHEDULER_ENV", "STUDY_SLOT", "JOBQUEUE",
-           "kernel_client", "gpu_resources", "train_rounds", "on_worker"]
+           "kernel_client", "gpu_resources", "train_rounds", "train_model_set", "on_worker"]
 
 SCHEDULER_ENV = "SPECTRAL_COLLAPSE_SCHEDULER"   # a study kernel sends its cells to this scheduler when it is set
 STUDY_SLOT = "study"   # the worker resource a running study holds (one per worker)
@@ -191,3 +191,25 @@ def train_rounds(client, rounds, **kw) -> list:
         client.cancel(futures)
         print("training rounds stopped", file=sys.stderr, flush=True)
         raise
+
+
+def train_model_set(client, profile: str, keys=None, rounds: int | None = None) -> dict:
+    """Train ``profile``'s model set (``studies.models.model_set``; or the models ``keys`` names) on the cluster:
+    the autoencoders of latent arms here first (their own trainer), then the diffusion models as ``rounds`` lockstep
+    rounds dealt round robin (default: one per worker), each a task of its own (``train_rounds``). Finished
+    checkpoints are reused, as ``load_role`` reuses them. {key: TrainedModel}."""
+    from ..studies import models
+    from ..train.lockstep import Job
+
+    roles = models.model_set(keys)
+    for role in roles:
+        if role.parameterization == "vae":
+            models.load_role(profile, role, progress=False)
+    diffusion = [r for r in roles if r.parameterization != "vae"]
+    if not diffusion:
+        return {}
+    jobs = [Job(*models.role_plan(profile, r)) for r in diffusion]
+    n = max(1, min(rounds or len(client.scheduler_info()["workers"]) or 1, len(jobs)))
+    dealt = [list(range(len(jobs)))[i::n] for i in range(n)]
+    done = train_rounds(client, [[jobs[j] for j in idx] for idx in dealt], root=models.CHECKPOINT_ROOT)
+    return {diffusion[j].key: tm for idx, got in zip(dealt, done) for j, tm in zip(idx, got)}

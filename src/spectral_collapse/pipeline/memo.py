@@ -138,6 +138,19 @@ class Memo:
             self._fresh |= set(asked)
         return [done[i] for i in range(len(items))]
 
+    def train_rounds(self, make_rounds: Callable[[], list]) -> None:
+        """In a study kernel started on a cluster: the lockstep rounds ``make_rounds()`` returns (lists of
+        ``train.lockstep.Job``) trained as tasks side by side (``cluster.train_rounds``, a GPU each where the workers
+        declare them), so that the study then loads its models. Without a cluster nothing, and ``make_rounds`` is
+        not called: the study trains each model as it loads it."""
+        from ..studies.models import CHECKPOINT_ROOT
+        from .cluster import kernel_client, train_rounds
+
+        client = kernel_client()
+        rounds = [list(r) for r in make_rounds() if r] if client is not None else []
+        if rounds:
+            train_rounds(client, rounds, root=CHECKPOINT_ROOT)
+
     def path(self, key: Mapping) -> Path:
         h = fingerprint({"format": _FORMAT, **key})
         return self.root / h[:2] / f"{h}.nc"

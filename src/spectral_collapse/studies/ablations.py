@@ -15,7 +15,7 @@ from . import translation
 from .aggregate import TABLE_METRICS, summary
 from .cells import StudyContext
 from .method_labels import method_specs, ovg_setting
-from .models import data_options, profile_models, spec_data
+from .models import data_options, plans_to_train, profile_models, spec_data
 from .profiles import PROFILES, get_profile
 from .spec import StudySpec
 
@@ -100,6 +100,13 @@ def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
     loaded = {prof.factor: spec_data(spec)}
     arms = ablation_arms(spec.study, spec.profile, factors=spec.get("factors"), task=loaded[prof.factor].task)
     ovg = ovg_setting(spec)  # one setting for every arm
+
+    def rounds():   # each arm's models still to train, one lockstep round per arm (training seeds, factors, ...)
+        return [plans_to_train(spec.profile, spec.dataset, labels, parameterization=arm.parameterization,
+                               factor=arm.factor, backbone=arm.backbone, space=arm.space, options=data_options(spec),
+                               seed=arm.train_seed) for arm in arms]
+
+    ctx.cache.train_rounds(rounds)   # on a cluster: side by side, as tasks; else each trains below as it is loaded
     parts, checkpoints = [], {}
     for arm in arms:
         factor = arm.factor or prof.factor

@@ -79,12 +79,16 @@ class NoCache:
         """``fn`` of each item, one after another (a cache on a cluster computes their cells side by side)."""
         return [fn(item) for item in items]
 
+    def train_rounds(self, make_rounds: Callable[[], list]) -> None:
+        """Nothing: the study trains each model as it loads it (a cache on a cluster trains ``make_rounds()``, lists
+        of lockstep jobs, as tasks side by side first)."""
+
 
 @dataclass
 class StudyContext:
     """What a study function gets besides its spec: the cell cache, the results of the studies it reads, progress."""
 
-    cache: object = field(default_factory=NoCache)   # has .cell(key, compute) -> xr.Dataset and .map(fn, items)
+    cache: object = field(default_factory=NoCache)   # .cell(key, compute) -> xr.Dataset, .map(fn, items), .train_rounds
     inputs: dict = field(default_factory=dict)        # study name -> its xr.Dataset (resolved by the orchestrator)
     progress: bool = False
 

@@ -22,7 +22,8 @@ from .profiles import get_profile
 
 __all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "model_set", "load_role", "checkpoint_name", "profile_models",
            "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model",
-           "latent_space", "UserModels", "user_models", "study_labels", "CHECKPOINT_ROOT", "oracle_models"]
+           "role_plan", "plans_to_train", "latent_space", "UserModels", "user_models", "study_labels",
+           "CHECKPOINT_ROOT", "oracle_models"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
 _NOT_OPTIONS = ("root", "name")  # given by the dataset string itself
@@ -217,6 +218,37 @@ def model_set(keys=None) -> list[ModelRole]:
     if bad:
         raise ValueError(f"unknown model(s) {', '.join(bad)}; the model set: {', '.join(by_key)}")
     return [by_key[k] for k in keys]
+
+
+def role_plan(profile: str, role: ModelRole, *, progress: bool = False, root: str | None = None) -> tuple:
+    """``model_plan`` of one diffusion model of the set (what ``load_role`` trains): a lockstep ``Job``'s fields.
+    A latent arm's autoencoder is trained (or loaded) first."""
+    if role.parameterization == "vae":
+        raise ValueError(f"{role.key} is an autoencoder, trained by its own trainer (load_role), not by a plan")
+    return model_plan(profile, role.dataset, role.parameterization, factor=role.factor, progress=progress, root=root,
+                      backbone=role.backbone, space=role.space, options=None, seed=role.seed)
+
+
+def plans_to_train(profile: str, dataset: str, labels, *, parameterization: str = "eps", factor: int | None = None,
+                   backbone: str = "unet", space=None, options: dict | None = None, seed: int = 0) -> list:
+    """The lockstep ``Job`` of each model ``profile_models`` (same arguments) would train for ``labels``: those with
+    neither a finished checkpoint under ``CHECKPOINT_ROOT`` nor shipped weights. [] for a latent arm (its
+    autoencoder comes first; ``profile_models`` trains its models in turn)."""
+    from ..train.cache import checkpoint_dir, is_complete
+    from ..train.lockstep import Job
+    from ..train.shipped import shipped_dir
+
+    if isinstance(space, LatentSpace) or get_profile(profile).resolve_space(backbone, space) == "latent":
+        return []
+    jobs = []
+    for par in sorted({m.parameterization for m in method_specs(labels, eta_hf=0.0, eta_lf=0.0,
+                                                                parameterization=parameterization)}):
+        spec, cfg, data, name = model_plan(profile, dataset, par, factor=factor, progress=False, root=None,
+                                            backbone=backbone, space=space, options=options, seed=seed)
+        ckpt = checkpoint_dir(name, full_config(spec, cfg, data), CHECKPOINT_ROOT)
+        if not is_complete(ckpt) and not shipped_dir(ckpt).is_dir():
+            jobs.append(Job(spec, cfg, data, name))
+    return jobs
 
 
 def load_role(profile: str, role: ModelRole, *, progress: bool = True, root: str | None = None):

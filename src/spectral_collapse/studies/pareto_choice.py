@@ -151,8 +151,19 @@ def _significant(v, digits: int = 4) -> str:
 
 def readable_grid(table, *, every: bool = False, digits: int = 4):
     """The chapter's grid table (``pareto.grid_table``) as a reader takes it in: the chosen points and those on their
-    variant's S_HF / S_LF front (``every``: all points), each number to ``digits`` significant digits."""
+    variant's S_HF / S_LF front, in the columns that fit the book's text column (``every``: all points and every
+    column), each number to ``digits`` significant digits."""
     flags = [c for c in table.columns if c == "chosen" or str(c).startswith("on its variant")]
     keep = table if every or not flags else table[(table[flags] == "yes").any(axis=1)]
     numeric = keep.select_dtypes("number").columns
-    return keep.assign(**{c: keep[c].map(lambda v: _significant(v, digits)) for c in numeric})
+    shown = keep.assign(**{c: keep[c].map(lambda v: _significant(v, digits)) for c in numeric})
+    if every:
+        return shown
+    # the subset fits the text column: the step sizes, the realism the choice reads first, the front's two axes
+    # and the marks, one row per point named by its variant (the gate's two detail scores, PSNR, S_DC, S_G and the
+    # failed count are in the whole grid below it, and the chosen points' in the choices table)
+    short = {"OVG variant": "OVG variant", "eta_hf": "eta_hf", "eta_lf": "eta_lf", "KID_wav": "KID_wav",
+             "in the real band": "in the real band", "s_lf": "s_lf", "s_hf": "s_hf",
+             "on its variant's S_HF / S_LF front": "on its front", "chosen": "chosen"}
+    shown = shown[[c for c in short if c in shown]].rename(columns=short)
+    return shown.set_index("OVG variant") if "OVG variant" in shown else shown
