@@ -154,7 +154,8 @@ def test_makefile_book_runs_studies_then_toc_then_build():
 
 def test_make_test_slow_runs_the_slow_tests_and_ci_runs_the_test_command():
     """`make test` leaves the tests marked slow out (pyproject's -m), `make test-slow` runs only them through the same
-    installation, and .ci/run runs `make test`, the README's test command, then `make test-slow`."""
+    installation, and .ci/run runs `make test`, the README's test command, then `make test-slow` on the tests of the
+    built book."""
     if shutil.which("make") is None:
         pytest.skip("make not installed")
     import shlex
@@ -171,6 +172,9 @@ def test_make_test_slow_runs_the_slow_tests_and_ci_runs_the_test_command():
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     runs = [line for line in ci if line.startswith("make ")]
     assert [r.split()[1] for r in runs] == ["test", "test-slow"], runs
+    slow_files = shlex.split(runs[1].split("PYTEST_ARGS=", 1)[1].split("||")[0])[0].split()
+    assert slow_files == ["tests/test_book.py", "tests/test_book_pages.py"]
+    assert all((ROOT / f).is_file() for f in slow_files)
 
 
 # --------------------------------------------------------------------------- charts and image grid

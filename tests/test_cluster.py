@@ -53,21 +53,23 @@ def assert_nothing_left(*folders: Path) -> None:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)   # raises BlockingIOError while held
 
 
-def test_cells_computed_as_tasks_store_the_serial_runs_results_to_the_bit(tmp_path, ckpts, monkeypatch):
-    """main_results (smoke, 2 methods x 2 seeds: 3 translation cells per arm) run serially and with its cells as tasks on a
-    LocalCluster (one worker thread in this process: threads share torch's global generator, worker processes do
-    not): the stored numbers agree bit for bit, and the cells did run as tasks."""
+def test_cells_computed_as_tasks_store_the_serial_runs_results_to_the_bit(tmp_path, ckpts, monkeypatch, capfd):
+    """main_results (smoke, 2 methods x 2 seeds: 3 translation cells per arm) run serially and with its cells as tasks
+    on a LocalCluster (one worker thread in this process: threads share torch's global generator, worker processes
+    do not): the stored numbers agree bit for bit, and the cells did run as tasks."""
     from distributed import get_task_stream
 
     serial = run_study("main_results", results_root=tmp_path / "serial" / "results", **MAIN)
     with open_cluster("local", 1, 1, processes=False) as client:
         monkeypatch.setenv(SCHEDULER_ENV, client.scheduler.address)
+        monkeypatch.setenv("SPECTRAL_COLLAPSE_PROGRESS", "1")
         with get_task_stream(client) as stream:
             spread = run_study("main_results", results_root=tmp_path / "spread" / "results", **MAIN)
         cells = [t["key"] for t in stream.data if str(t["key"]).startswith("cell-")]
     arms = 1 + len(json.loads(serial.attrs.get("arms", "[]")))   # the trained models' and the oracle's
     assert len(cells) == json.loads(serial.attrs["cells"])["computed"] - arms == 3 * arms   # and each arm's samples
     assert_same_numbers(spread, serial)
+    assert "cells on the cluster" in capfd.readouterr().err   # the kernel's terminal counts the tasks done
     again = run_study("main_results", results_root=tmp_path / "spread" / "results", **MAIN)   # stored: read back, same
     assert_same_numbers(again, serial)
 

@@ -82,7 +82,8 @@ def test_a_data_set_to_prepare_shows_one_fix_and_no_traceback():
     assert "Traceback" not in text and "load_dataset" not in text and "-p dataset ihc-edges" in text
 
 
-def _papermill_error(traceback_lines, ename="DatasetNotPreparedError", evalue="the edges2shoes dataset is not prepared"):
+def _papermill_error(traceback_lines, ename="DatasetNotPreparedError",
+                     evalue="the edges2shoes dataset is not prepared"):
     from papermill.exceptions import PapermillExecutionError
 
     return PapermillExecutionError(cell_index=3, exec_count=3, source="ds = open_study(...)", ename=ename,

@@ -331,8 +331,8 @@ def test_side_by_side_stops_the_started_studies_when_interrupted(tmp_path):
         Path_(folder, f"{pair[0]}-{pair[1]}.pid").write_text(str(os_.getpid()))
         time_.sleep(120)
 
-    def interrupt_when_two_run():
-        deadline = time.time() + 60
+    def interrupt_when_two_run():   # once both run (a loaded machine starts the cluster's processes slowly)
+        deadline = time.time() + 300
         while len(list(tmp_path.glob("*.pid"))) < 2 and time.time() < deadline:
             time.sleep(0.1)
         _thread.interrupt_main()

@@ -134,7 +134,7 @@ class Memo:
                     self._asking = False
             futures = [client.submit(_cell_task, str(self.root.resolve()), self.refresh, key, compute, pure=False,
                                      key=f"cell-{path.stem[:16]}") for path, (key, compute) in asked.items()]
-            client.gather(futures)
+            _wait(client, futures)
             self._fresh |= set(asked)
         return [done[i] for i in range(len(items))]
 
@@ -196,6 +196,20 @@ class Memo:
             return None
         self.hits += count
         return cell
+
+
+def _wait(client, futures) -> None:
+    """Wait for the cells' tasks, counting them on a progress bar (``studies.cells.tasks_bar``); the first task
+    that failed raises its error. (``client`` is not dask's default client: its loop is named.)"""
+    from distributed import as_completed
+
+    from ..studies.cells import tasks_bar
+
+    with tasks_bar(len(futures)) as bar:
+        for done in as_completed(futures, loop=client.loop):
+            done.result()
+            if bar is not None:
+                bar.update(1)
 
 
 class _Asked(BaseException):

@@ -17,7 +17,7 @@ from ..inversion.loop import primary
 from .spec import CACHE_VERSION
 
 __all__ = ["StudyContext", "NoCache", "translate_cell", "invert_cell", "translate_batched", "sharding_active",
-           "translate_sharded", "ENV", "running", "cell_bar"]
+           "translate_sharded", "ENV", "running", "cell_bar", "tasks_bar"]
 
 # --- progress bars of the long cells, on the terminal of the command that runs the study ---
 ENV = "SPECTRAL_COLLAPSE_PROGRESS"   # set (not "" or "0") by `cli studies` / `report` for the kernels they start
@@ -61,6 +61,21 @@ def cell_bar(what: str, images: int, steps: int):
               mininterval=1.0, delay=DELAY_S, dynamic_ncols=True) as bar:
         bar.images_done = lambda k: bar.set_postfix_str(f"images {int(k)}/{int(images)}", refresh=False)
         bar.images_done(0)
+        yield bar
+
+
+@contextlib.contextmanager
+def tasks_bar(n: int):
+    """A tqdm bar over ``n`` cells computed as tasks on a cluster (the cells' own step bars are drawn where the
+    workers run), while ``ENV`` is set; else None."""
+    if os.environ.get(ENV, "").strip() in ("", "0"):
+        yield None
+        return
+    from tqdm import tqdm
+
+    name = _STUDY.get()
+    with tqdm(total=int(n), desc=f"{name} · cells on the cluster" if name else "cells on the cluster", unit="cell",
+              leave=True, file=_terminal(), mininterval=1.0, dynamic_ncols=True) as bar:
         yield bar
 
 

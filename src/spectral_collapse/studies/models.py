@@ -241,8 +241,7 @@ def plans_to_train(profile: str, dataset: str, labels, *, parameterization: str 
     if isinstance(space, LatentSpace) or get_profile(profile).resolve_space(backbone, space) == "latent":
         return []
     jobs = []
-    for par in sorted({m.parameterization for m in method_specs(labels, eta_hf=0.0, eta_lf=0.0,
-                                                                parameterization=parameterization)}):
+    for par in _parameterizations(labels, parameterization):
         spec, cfg, data, name = model_plan(profile, dataset, par, factor=factor, progress=False, root=None,
                                             backbone=backbone, space=space, options=options, seed=seed)
         ckpt = checkpoint_dir(name, full_config(spec, cfg, data), CHECKPOINT_ROOT)
@@ -259,6 +258,13 @@ def load_role(profile: str, role: ModelRole, *, progress: bool = True, root: str
                          root=root, backbone=role.backbone, space=role.space, seed=role.seed)
 
 
+def _parameterizations(labels, parameterization: str) -> list[str]:
+    """The models' parameterizations that the method ``labels`` need (``parameterization``: the one behind DDIM,
+    TABA and OVG), sorted."""
+    return sorted({m.parameterization for m in method_specs(labels, eta_hf=0.0, eta_lf=0.0,
+                                                            parameterization=parameterization)})
+
+
 def profile_models(profile: str, dataset: str, labels, *, parameterization: str = "eps", factor: int | None = None,
                    backbone: str = "unet", space=None, options: dict | None = None, progress: bool = False,
                    given: dict | None = None, seed: int = 0) -> tuple[dict, LatentSpace | None, str]:
@@ -270,8 +276,7 @@ def profile_models(profile: str, dataset: str, labels, *, parameterization: str 
     if name == "latent" and ls is None:
         ls = latent_space(profile, dataset, factor=factor, progress=progress, options=options)
     models = dict(given or {})
-    for par in sorted({m.parameterization for m in method_specs(labels, eta_hf=0.0, eta_lf=0.0,
-                                                                parameterization=parameterization)}):
+    for par in _parameterizations(labels, parameterization):
         if par not in models:
             models[par] = trained_model(profile, dataset, par, factor=factor, progress=progress, backbone=backbone,
                                         space=ls or name, options=options, seed=seed).denoiser

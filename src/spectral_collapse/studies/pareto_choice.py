@@ -162,8 +162,7 @@ def readable_grid(table, *, every: bool = False, digits: int = 4):
     # the subset fits the text column: the step sizes, the realism the choice reads first, the front's two axes
     # and the marks, one row per point named by its variant (the gate's two detail scores, PSNR, S_DC, S_G and the
     # failed count are in the whole grid below it, and the chosen points' in the choices table)
-    short = {"OVG variant": "OVG variant", "eta_hf": "eta_hf", "eta_lf": "eta_lf", "KID_wav": "KID_wav",
-             "in the real band": "in the real band", "s_lf": "s_lf", "s_hf": "s_hf",
-             "on its variant's S_HF / S_LF front": "on its front", "chosen": "chosen"}
-    shown = shown[[c for c in short if c in shown]].rename(columns=short)
+    subset = ["OVG variant", "eta_hf", "eta_lf", "KID_wav", "in the real band", "s_lf", "s_hf",
+              "on its variant's S_HF / S_LF front", "chosen"]
+    shown = shown[[c for c in subset if c in shown]].rename(columns={subset[-2]: "on its front"})
     return shown.set_index("OVG variant") if "OVG variant" in shown else shown
