@@ -120,3 +120,21 @@ def test_smoke_run_stores_the_declared_variables():
     z = ds["latent"].values
     blocks = z.reshape(*z.shape[:2], z.shape[2] // 4, 4, z.shape[3] // 4, 4)
     assert np.abs(blocks - blocks[:, :, :, :1, :, :1]).max() < 1e-3 * np.abs(z).max()
+
+
+def test_the_weight_chart_of_a_full_covariance_fits_a_chart_and_thins_in_order_of_variance():
+    """3,072 directions (3 x 32 x 32) at three levels are 9,216 points, past the rows a chart embeds: the chart keeps
+    at most MAX_POINTS, every k-th direction in order of variance, from the smallest variance to near the largest."""
+    import xarray as xr
+
+    from spectral_collapse.plotting.closed_form import MAX_POINTS, weight_chart
+
+    lam = np.logspace(-4, 1, 3072)[::-1]
+    energy = np.ones_like(lam)
+    ds = xr.Dataset({"lam_source": ("k", lam), "chroma_energy_source": ("k", energy / 3),
+                     "ycc_energy_source": ("k", energy)})
+    data = weight_chart(ds).to_dict()["datasets"]
+    rows = [r for rows in data.values() for r in rows]
+    assert 3 * 1000 < len(rows) <= MAX_POINTS
+    kept = sorted({r["lam"] for r in rows})
+    assert kept[0] == lam.min() and kept[-1] > 0.99 * np.quantile(lam, 0.999)

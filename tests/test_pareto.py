@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -391,6 +392,14 @@ def test_a_point_restores_texture_better_than_the_baselines_only_in_band_and_bel
     assert len(beats_baselines(ds, baselines=("ddim",))) == 2                  # below DDIM's 3.0: also (1e-5, 1e-3)
     assert len(beats_baselines(ds, banded=False)) == 2                         # the out-of-band point counts too
     assert beats_baselines(ds.drop_vars("baseline_kid_wav")).empty
+    from spectral_collapse.studies.oracle_arm import arm_results, with_arm
+    from spectral_collapse.studies.pareto import baseline_summary, grid_summary
+
+    both = with_arm(ds, ds.assign(baseline_kid_wav=ds["baseline_kid_wav"] * 10))   # an oracle arm beside it
+    pd.testing.assert_frame_equal(baseline_summary(both), baseline_summary(ds))     # one row per baseline, the trained
+    pd.testing.assert_frame_equal(grid_summary(both), grid_summary(ds))
+    assert beats_baselines(both).equals(got)
+    assert baseline_summary(arm_results(both))["kid_wav"].tolist() == [30.0, 20.0]  # the arm's, by arm_results
 
 
 def test_a_sweep_run_with_other_data_options_serves_no_reader():

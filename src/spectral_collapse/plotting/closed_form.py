@@ -14,6 +14,7 @@ __all__ = ["SERIES_NAMES", "SCALE_MEASURES", "spectra_chart", "weight_chart", "d
 
 SERIES_NAMES = {"input": "input (centred)", "oracle": "oracle, closed form", "oracle_ddim": "oracle, DDIM loop",
                 "shipped": "shipped eps model", "white": "N(0, I) noise"}
+MAX_POINTS = 4500   # the weight chart's points (altair embeds at most 5,000 rows of data in a chart)
 # the scale chart's panels: variable, title, the value white noise takes (None: no reference)
 SCALE_MEASURES = (("scale_s_dc", "S_DC (noise ≈ 0.99)", 0.99), ("scale_norm_ratio", "‖x_T‖²/d (noise 1)", 1.0),
                   ("scale_k90_ratio", "k90 / noise's k90", 1.0), ("scale_hf_deficit", "log10 power above 0.25 c/px",
@@ -35,10 +36,12 @@ def spectra_chart(ds: xr.Dataset, width: int = 420, height: int = 260) -> alt.La
 def weight_chart(ds: xr.Dataset, domain: str = "source", sigmas=(0.1, 1.0, 10.0), width: int = 420,
                  height: int = 260) -> alt.LayerChart:
     """OVG's weight sigma^2 / (lam + sigma^2)^2 of each eigendirection (points: its chroma share as colour) against
-    its variance lam, at a few levels sigma; directions at the fit's floor left out."""
+    its variance lam, at a few levels sigma; directions at the fit's floor left out. At most ``MAX_POINTS`` points:
+    past that, every k-th direction in order of variance (the curves are smooth in lam, so the thinning shows)."""
     lam = ds[f"lam_{domain}"].values
     share = ds[f"chroma_energy_{domain}"].values / ds[f"ycc_energy_{domain}"].values
-    keep = lam > 1e-6 * lam.mean()
+    keep = np.flatnonzero(lam > 1e-6 * lam.mean())
+    keep = keep[np.argsort(lam[keep])][::max(1, -(-len(keep) * len(sigmas) // MAX_POINTS))]
     rows = [pd.DataFrame({"lam": lam[keep], "weight": s**2 / (lam[keep] + s**2) ** 2, "sigma": f"σ = {s:g}",
                           "chroma": share[keep]}) for s in sigmas]
     f = pd.concat(rows)

@@ -196,10 +196,8 @@ def get_profile(name: str) -> Profile:
 
 # Notebook parameters a profile's main command (`cli studies`, `make book`) passes to one study beside the notebook's
 # defaults: quick runs eps_vs_x0 at factor 4 only, as its model set trains the x0 model at x4 alone.
-# quick: the Pareto sweep without its oracle arm (the float64 full-covariance oracle at 3,072 elements per crop over the
-# grid's 61 step sizes x 3 variants is hours of CPU; on a GPU pass -p oracle_arm True)
 STUDY_PARAMS: dict[str, dict[str, dict]] = {
-    "quick": {"eps_vs_x0": {"factors": [4]}, "pareto": {"oracle_arm": False}},
+    "quick": {"eps_vs_x0": {"factors": [4]}},
 }
 
 
