@@ -48,34 +48,34 @@ def _terminal():
 
 
 @contextlib.contextmanager
-def cell_bar(what: str, images: int, steps: int):
-    """A tqdm bar over the network steps of one cell, with ``images_done(k)`` for the images done, while ``ENV`` is
-    set; else None."""
+def _bar(what: str, total: int, unit: str, **kw):
+    """A tqdm bar named after the running study, on the command's terminal, while ``ENV`` is set; else None."""
     if os.environ.get(ENV, "").strip() in ("", "0"):
         yield None
         return
     from tqdm import tqdm
 
     name = _STUDY.get()
-    with tqdm(total=int(steps), desc=f"{name} · {what}" if name else what, unit="step", leave=True, file=_terminal(),
-              mininterval=1.0, delay=DELAY_S, dynamic_ncols=True) as bar:
-        bar.images_done = lambda k: bar.set_postfix_str(f"images {int(k)}/{int(images)}", refresh=False)
-        bar.images_done(0)
+    with tqdm(total=int(total), desc=f"{name} · {what}" if name else what, unit=unit, leave=True, file=_terminal(),
+              mininterval=1.0, dynamic_ncols=True, **kw) as bar:
+        yield bar
+
+
+@contextlib.contextmanager
+def cell_bar(what: str, images: int, steps: int):
+    """A bar over the network steps of one cell, with ``images_done(k)`` for the images done (``_bar``)."""
+    with _bar(what, steps, "step", delay=DELAY_S) as bar:
+        if bar is not None:
+            bar.images_done = lambda k: bar.set_postfix_str(f"images {int(k)}/{int(images)}", refresh=False)
+            bar.images_done(0)
         yield bar
 
 
 @contextlib.contextmanager
 def tasks_bar(n: int):
-    """A tqdm bar over ``n`` cells computed as tasks on a cluster (the cells' own step bars are drawn where the
-    workers run), while ``ENV`` is set; else None."""
-    if os.environ.get(ENV, "").strip() in ("", "0"):
-        yield None
-        return
-    from tqdm import tqdm
-
-    name = _STUDY.get()
-    with tqdm(total=int(n), desc=f"{name} · cells on the cluster" if name else "cells on the cluster", unit="cell",
-              leave=True, file=_terminal(), mininterval=1.0, dynamic_ncols=True) as bar:
+    """A bar over ``n`` cells computed as tasks on a cluster (``_bar``; the cells' own step bars are drawn where the
+    workers run)."""
+    with _bar("cells on the cluster", n, "cell") as bar:
         yield bar
 
 

@@ -163,9 +163,7 @@ def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None)
     if role.parameterization == "vae":
         return checkpoint_dir(f"{_base_name(role.dataset, data)}-vae-{profile}",
                               vae_identity(p.vae, p.train_vae, data)).name
-    spec, cfg, data, name = model_plan(profile, role.dataset, role.parameterization, factor=role.factor,
-                                        progress=False, root=root, backbone=role.backbone, space=role.space,
-                                        options=None, seed=role.seed)
+    spec, cfg, data, name = role_plan(profile, role, root=root)
     return checkpoint_dir(name, full_config(spec, cfg, data)).name
 
 
