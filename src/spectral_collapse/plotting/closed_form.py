@@ -10,7 +10,8 @@ import xarray as xr
 
 from .charts import series_lines
 
-__all__ = ["SERIES_NAMES", "SCALE_MEASURES", "spectra_chart", "weight_chart", "drift_step_chart", "scale_chart"]
+__all__ = ["SERIES_NAMES", "SCALE_MEASURES", "spectra_chart", "weight_chart", "drift_step_chart", "drift_panels",
+           "scale_chart"]
 
 SERIES_NAMES = {"input": "input (centred)", "oracle": "oracle, closed form", "oracle_ddim": "oracle, DDIM loop",
                 "shipped": "shipped eps model", "white": "N(0, I) noise"}
@@ -24,9 +25,11 @@ SCALE_MEASURES = (("scale_s_dc", "S_DC (noise ≈ 0.99)", 0.99), ("scale_norm_ra
 
 
 def spectra_chart(ds: xr.Dataset, width: int = 420, height: int = 260) -> alt.LayerChart:
-    """Radially averaged power (log axis) against frequency, one line per series; white noise sits at 1."""
+    """Radially averaged power (log axis) against frequency, one line per series; white noise sits at 1. Power below
+    1e-12 of a series' peak (frequencies the input does not hold, where a linear map leaves round-off) is left out."""
     f = ds["spectrum"].to_dataframe().reset_index()
-    f = f[(f["freq"] > 0) & (f["spectrum"] > 0)].assign(series=lambda t: t["series"].map(SERIES_NAMES))
+    peak = f.groupby("series")["spectrum"].transform("max")
+    f = f[(f["freq"] > 0) & (f["spectrum"] > 1e-12 * peak)].assign(series=lambda t: t["series"].map(SERIES_NAMES))
     return series_lines(f, x=alt.X("freq:Q", title="radial frequency (cycles / pixel)"),
                         y=alt.Y("spectrum:Q", title="power (unit-variance samples)", scale=alt.Scale(type="log")),
                         series="series", title="series").properties(width=width, height=height,
@@ -45,7 +48,7 @@ def weight_chart(ds: xr.Dataset, domain: str = "source", sigmas=(0.1, 1.0, 10.0)
     rows = [pd.DataFrame({"lam": lam[keep], "weight": s**2 / (lam[keep] + s**2) ** 2, "sigma": f"σ = {s:g}",
                           "chroma": share[keep]}) for s in sigmas]
     f = pd.concat(rows)
-    return alt.Chart(f).mark_circle(size=10, opacity=0.6).encode(
+    return alt.Chart(f).mark_point(size=10, opacity=0.6, filled=True).encode(
         x=alt.X("lam:Q", title=f"variance λ of the {domain} direction", scale=alt.Scale(type="log")),
         y=alt.Y("weight:Q", title="σ² / (λ + σ²)²", scale=alt.Scale(type="log")),
         color=alt.Color("chroma:Q", title="chroma share", scale=alt.Scale(scheme="viridis", domain=[0, 1])),
@@ -63,10 +66,16 @@ def drift_step_chart(ds: xr.Dataset, width: int = 420, height: int = 240) -> alt
                          "share": ds["drift_chroma_predicted_source"].values})
     f = pd.concat([f, pred])
     f = f[f["sigma"] > 0]
-    return series_lines(f, x=alt.X("sigma:Q", title="σ of the inversion step", scale=alt.Scale(type="log")),
+    return series_lines(f, x=alt.X("sigma:Q", title="σ of the inversion step", scale=alt.Scale(type="log", nice=False)),
                         y=alt.Y("share:Q", title="chroma share of the step's drift", scale=alt.Scale(domain=[0, 1])),
                         series="series", title="drift").properties(width=width, height=height,
                                                                   title="Where each step's drift goes")
+
+
+def drift_panels(ds: xr.Dataset, domain: str = "target") -> alt.HConcatChart:
+    """``weight_chart`` of ``domain``'s directions beside ``drift_step_chart``, each with its own legends."""
+    return (weight_chart(ds, domain) | drift_step_chart(ds)).resolve_scale(color="independent", shape="independent",
+                                                                           strokeDash="independent")
 
 
 def scale_chart(ds: xr.Dataset, width: int = 150, height: int = 130) -> alt.FacetChart:
