@@ -102,7 +102,8 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                "checkpoints": json.dumps(checkpoints), "profile": spec.profile})
     from .oracle_arm import oracle_heldout, with_arm   # the oracle's held-out loss beside each eps / EDM model
 
-    return with_arm(ds, oracle_heldout(spec.profile, roles)) if spec.get("oracle_arm", True) else ds
+    arm = oracle_heldout(spec.profile, roles) if spec.get("oracle_arm", True) else None
+    return ds if arm is None or not arm.data_vars else with_arm(ds, arm)
 
 
 def _mean_bias(D, view, space, label: int) -> np.ndarray:

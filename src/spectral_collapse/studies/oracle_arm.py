@@ -93,8 +93,9 @@ def oracle_evidence(root: str | Path = "data/results", profile: str = "quick"):
 def oracle_heldout(profile: str, roles) -> xr.Dataset:
     """The oracle's held-out loss on real crops beside each trained pixel-space eps / EDM model of ``roles`` (model-
     set roles): the same held-out set, noise levels and objective as that model's training log (``train.losses``),
-    as ``heldout_loss`` (model, band: mean over the bands, then band 1 ... 4). Exact for the pools' Gaussians, not for
-    tissue: a trained model below it has learned more than the pools' first two moments."""
+    as ``heldout_loss`` (model, band: mean over the bands, then band 1 ... 4); an empty Dataset when ``roles`` hold no
+    such model. Exact for the pools' Gaussians, not for tissue: a trained model below it has learned more than the
+    pools' first two moments."""
     from ..train.losses import heldout_loss, heldout_set
     from .profiles import get_profile
 
@@ -111,6 +112,8 @@ def oracle_heldout(profile: str, roles) -> xr.Dataset:
         sd = p.model_spec(role.parameterization, role.dataset).sigma_data
         keys.append(role.key)
         rows.append(heldout_loss(D, held, cfg.objective, sigma_data=sd))
+    if not keys:
+        return xr.Dataset()
     return xr.Dataset({"heldout_loss": (("model", "band"), rows)}, coords={"model": keys},
                       attrs={"models": json.dumps({k: ORACLE for k in keys}),
                              "heldout_definition": "the trained model's held-out objective at its final evaluation, "
