@@ -23,8 +23,6 @@ from pathlib import Path
 import psutil  # a dependency of ipykernel, which runs the study notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-# provenance stamps, which differ between rounds (the checksum covers them too)
-PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions", "content_sha256")
 
 
 def peak_rss_mb(run) -> float:
@@ -70,30 +68,11 @@ def run_round(r: int, pairs, profile: str, work: Path) -> dict:
     return {"round": r, "wall_s": round(sum(x["wall_s"] for x in rows), 1), "studies": rows}
 
 
-def _without_stamps(attrs: dict) -> dict:
-    return {k: v for k, v in attrs.items() if k not in PROVENANCE_ATTRS}
-
-
 def compare_results(a: Path, b: Path) -> tuple[list[str], list[str]]:
-    """(files compared, differences) between two results folders: every .nc and .json, provenance stamps aside."""
-    import xarray as xr
+    """(files compared, differences) between the two rounds' results folders (``store.compare_folders``)."""
+    from spectral_collapse.studies.store import compare_folders
 
-    names = sorted({p.relative_to(x) for x in (a, b) for p in x.rglob("*") if p.suffix in (".nc", ".json")})
-    diffs = []
-    for rel in names:
-        pa, pb = a / rel, b / rel
-        if not (pa.exists() and pb.exists()):
-            diffs.append(f"{rel}: only in round {1 if pa.exists() else 2}")
-        elif rel.suffix == ".json":
-            if _without_stamps(json.loads(pa.read_text())) != _without_stamps(json.loads(pb.read_text())):
-                diffs.append(f"{rel}: contents differ")
-        else:
-            da, db = (xr.load_dataset(p, engine="h5netcdf") for p in (pa, pb))
-            da.attrs, db.attrs = _without_stamps(da.attrs), _without_stamps(db.attrs)
-            if not da.identical(db):
-                changed = [v for v in da.variables if v not in db.variables or not da[v].identical(db[v])]
-                diffs.append(f"{rel}: differs ({', '.join(changed) or 'attributes'})")
-    return [str(n) for n in names], diffs
+    return compare_folders(a, b, names=("round 1", "round 2"))
 
 
 def report(profile: str, rounds: list[dict], files: list[str], diffs: list[str], rel: float, abs_mb: float) -> dict:

@@ -523,3 +523,34 @@ def test_device_check_table_pairs_each_figure_with_the_reference_scripts_float32
     assert t.loc["K=1 eager", "reference script"] == 21.0 and t.loc["DDIM sampling cuda graphs", "reference script"] == 500.0
     assert t["reference script"].isna().tolist() == [False, True, False]
     assert t.loc["DDIM sampling cuda graphs", "unit"] == "NFE" and t.loc["K=1 eager", "unit"] == "model-steps"
+
+
+def test_the_cluster_benchmark_runs_the_same_studies_each_way_into_its_own_folders(tmp_path):
+    """The two runs differ only by ``--cluster local``: same profile, jobs, studies and datasets, each into its own
+    results and book folder under the work folder (so neither reuses the other's cells)."""
+    from benchmarks.cluster import MODES, studies_command
+
+    a, b = (studies_command("smoke", 2, tmp_path, m, ["velocity"], ["ihc-sr"]) for m in MODES)
+    def flags(cmd):  # the command without its two folders
+        return [x for x in cmd if not x.startswith(str(tmp_path))]
+    assert [x for x in flags(b) if x not in flags(a)] == ["--cluster", "local"] and len(b) == len(a) + 2
+    for cmd, mode in ((a, "jobs"), (b, "cluster")):
+        assert cmd[cmd.index("--results-root") + 1] == str(tmp_path / mode / "results")
+        assert cmd[cmd.index("--book-dir") + 1] == str(tmp_path / mode / "book")
+        assert cmd[cmd.index("--jobs") + 1] == "2" and cmd[cmd.index("--study") + 1] == "velocity"
+
+
+@pytest.mark.slow  # two smoke runs of one study, each on a fresh LocalCluster (minutes)
+def test_the_cluster_benchmark_records_both_runs_and_identical_results(tmp_path):
+    """One smoke study both ways: both runs exit 0, store results the comparison finds identical, and the record's
+    ratio is the cluster run's wall time over the ordinary run's."""
+    from benchmarks import cluster
+
+    out = tmp_path / "cluster.json"
+    assert cluster.main(["--profile", "smoke", "--study", "velocity", "--dataset", "ihc-sr",
+                         "--work", str(tmp_path / "work"), "--out", str(out)]) == 0
+    rec = json.loads(out.read_text())
+    assert rec["identical"] and rec["files_compared"] >= 1 and not rec["differences"]
+    assert {m: r["returncode"] for m, r in rec["runs"].items()} == {"jobs": 0, "cluster": 0}
+    assert rec["cluster_over_jobs"] == pytest.approx(rec["runs"]["cluster"]["wall_s"] / rec["runs"]["jobs"]["wall_s"],
+                                                     abs=1e-3)

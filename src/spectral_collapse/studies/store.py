@@ -26,7 +26,7 @@ from ..train.cache import atomic_write_bytes
 
 __all__ = ["save_results", "load_results", "results_path", "provenance", "sanitise_attrs",
            "PROVENANCE_PACKAGES", "ResultsFileError", "ResultsChecksumError", "ResultsUnsignedError", "DiskFullError", "restore_list_attrs",
-           "read_verified", "content_digest", "CHECKSUM"]
+           "read_verified", "content_digest", "CHECKSUM", "PROVENANCE_ATTRS", "compare_folders"]
 
 ENGINE = "h5netcdf"
 
@@ -39,6 +39,8 @@ PROVENANCE_PACKAGES = (
 _NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.+-]*$")
 LIST_ATTRS = "list_attrs"  # names the list-valued attributes (netCDF gives a one-element list back as a scalar)
 CHECKSUM = "content_sha256"  # attribute holding the file's checksum (``content_digest``)
+# the stamps that differ between two runs of the same computation (the checksum covers them too)
+PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions", CHECKSUM)
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
@@ -272,3 +274,31 @@ def restore_list_attrs(ds: xr.Dataset) -> xr.Dataset:
                 attrs[k] = np.atleast_1d(v)
         obj.attrs = attrs
     return ds
+
+
+def _without_stamps(attrs: dict) -> dict:
+    return {k: v for k, v in attrs.items() if k not in PROVENANCE_ATTRS}
+
+
+def compare_folders(a: str | os.PathLike, b: str | os.PathLike, names: tuple[str, str] = ("a", "b")
+                    ) -> tuple[list[str], list[str]]:
+    """(files compared, differences) between two results folders: every .nc and .json below them, provenance stamps
+    (``PROVENANCE_ATTRS``) aside; equal means ``xr.Dataset.identical`` (bit for bit, attributes included). ``names``
+    name the two folders in the differences ("only in a")."""
+    a, b = Path(a), Path(b)
+    found = sorted({p.relative_to(x) for x in (a, b) for p in x.rglob("*") if p.suffix in (".nc", ".json")})
+    diffs = []
+    for rel in found:
+        pa, pb = a / rel, b / rel
+        if not (pa.exists() and pb.exists()):
+            diffs.append(f"{rel}: only in {names[0] if pa.exists() else names[1]}")
+        elif rel.suffix == ".json":
+            if _without_stamps(json.loads(pa.read_text())) != _without_stamps(json.loads(pb.read_text())):
+                diffs.append(f"{rel}: contents differ")
+        else:
+            da, db = (xr.load_dataset(p, engine=ENGINE) for p in (pa, pb))
+            da.attrs, db.attrs = _without_stamps(da.attrs), _without_stamps(db.attrs)
+            if not da.identical(db):
+                changed = [v for v in da.variables if v not in db.variables or not da[v].identical(db[v])]
+                diffs.append(f"{rel}: differs ({', '.join(map(str, changed)) or 'attributes'})")
+    return [str(n) for n in found], diffs

@@ -1,0 +1,92 @@
+"""The studies on a Dask LocalCluster with their cells as tasks, against the ordinary side-by-side run, on this
+machine: the same studies from the shipped weights, each way once, into fresh results and cell folders, timed and
+their stored results compared.
+
+    python -m benchmarks.cluster --profile quick --jobs 2 --out benchmarks/results/<machine>-cluster.json
+    python -m benchmarks.cluster --profile smoke --study velocity --dataset ihc-sr    # a minute's check
+
+The ordinary run is ``studies --jobs N`` (N studies side by side, each computing its cells one after another); the
+cluster run adds ``--cluster local`` (the same N worker processes, and each study's independent cells submitted to
+them as tasks). Both runs share the trained models (the shipped weights); nothing else is reused, so each run's time
+is that of a first run. The record holds both wall times, their ratio and whether the two runs stored identical
+results (``store.compare_folders``: bit for bit, provenance stamps aside).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MODES = {"jobs": [], "cluster": ["--cluster", "local"]}   # the ordinary run, then the one on the cluster
+
+
+def studies_command(profile: str, jobs: int, work: Path, mode: str, studies=None, datasets=None) -> list[str]:
+    """The CLI call of one run (``mode`` in ``MODES``) into ``work/<mode>``."""
+    cmd = [sys.executable, "-m", "spectral_collapse.cli", "studies", "--profile", profile, "--jobs", str(jobs),
+           "--results-root", str(work / mode / "results"), "--book-dir", str(work / mode / "book"), "--quiet",
+           *MODES[mode]]
+    if studies:
+        cmd += ["--study", *studies]
+    if datasets:
+        cmd += ["--dataset", *datasets]
+    return cmd
+
+
+def run_mode(profile: str, jobs: int, work: Path, mode: str, studies=None, datasets=None) -> dict:
+    """One run into a fresh ``work/<mode>``: its wall time and exit status."""
+    shutil.rmtree(work / mode, ignore_errors=True)
+    cmd = studies_command(profile, jobs, work, mode, studies, datasets)
+    print(f"{mode}: {' '.join(cmd[1:])}", flush=True)
+    t0 = time.perf_counter()
+    rc = subprocess.call(cmd)
+    wall = time.perf_counter() - t0
+    print(f"{mode}: {wall:.0f} s, exit status {rc}", flush=True)
+    return {"wall_s": round(wall, 1), "returncode": rc, "command": " ".join(cmd[1:])}
+
+
+def record(profile: str, jobs: int, runs: dict, files: list[str], diffs: list[str], studies, datasets) -> dict:
+    """The benchmark's record: each run, the cluster run's time as a ratio of the ordinary run's, the comparison."""
+    from .common import environment
+
+    base = runs["jobs"]["wall_s"]
+    return {"benchmark": "cluster", "profile": profile, "jobs": jobs, "studies": studies or "all",
+            "datasets": datasets or "each study's", "runs": runs,
+            "cluster_over_jobs": round(runs["cluster"]["wall_s"] / base, 3) if base else None,
+            "files_compared": len(files), "identical": bool(files) and not diffs, "differences": diffs,
+            "environment": environment()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.cluster", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--profile", default="quick")
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes of both runs (default 2)")
+    ap.add_argument("--study", nargs="*", default=None, help="only these studies (default: all)")
+    ap.add_argument("--dataset", nargs="*", default=None, help="only these datasets (default: each study's)")
+    ap.add_argument("--work", default="data/cache/cluster-benchmark", help="scratch folder of the two runs")
+    ap.add_argument("--out", default=None, help="the record (JSON); default: print only")
+    a = ap.parse_args(argv)
+
+    from spectral_collapse.studies.store import compare_folders
+
+    work = Path(a.work)
+    runs = {mode: run_mode(a.profile, a.jobs, work, mode, a.study, a.dataset) for mode in MODES}
+    files, diffs = compare_folders(work / "jobs" / "results", work / "cluster" / "results",
+                                   names=("the ordinary run", "the cluster run"))
+    rec = record(a.profile, a.jobs, runs, files, diffs, a.study, a.dataset)
+    text = json.dumps(rec, indent=1) + "\n"
+    if a.out:
+        from spectral_collapse.train.cache import atomic_write_bytes
+
+        atomic_write_bytes(a.out, text.encode())
+    print(f"ordinary {runs['jobs']['wall_s']} s, cluster {runs['cluster']['wall_s']} s "
+          f"(ratio {rec['cluster_over_jobs']}); identical results: {rec['identical']} ({len(files)} files)"
+          + (f"; record: {a.out}" if a.out else ""))
+    return 0 if rec["identical"] and all(r["returncode"] == 0 for r in runs.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
