@@ -40,7 +40,7 @@ def test_a_metric_the_tables_lack_is_not_testable_and_the_claim_is_judged_on_the
     found = claim("table1")(_paper_main())
     assert found.verdict == V.HOLDS, found.detail          # every recomputed share on the reported side
     assert "s_g: reported 75.0 %, not in Tables 8–11 → not testable here" in found.detail
-    assert "(1 not testable here)" in found.detail
+    assert "(1 is not testable here)" in found.detail   # a count in agreement with its verb
     nothing = claim("table1")(_paper_main(metrics=()).__class__(frame=pd.DataFrame(
         columns=["study", "dataset", "method", "seed", "metric", "value"]), source="paper"))
     assert nothing.verdict == V.UNTESTABLE
@@ -90,10 +90,10 @@ def test_a_share_over_too_few_comparisons_is_inconclusive():
     found = C.chapter_verdicts(_x0_results()).set_index("claim").loc["x0_cure"]
     # two comparisons left (ddim, taba): S_DC lost in both, which over enough comparisons would not hold
     assert "s_dc: 0.0 % [0.0, 0.0] of 2 " in found.numbers            # ovg x4 failed on every sample: no comparison
-    assert 2 < MIN_COMPARISONS and found.verdict == V.INCONCLUSIVE
+    assert 2 < MIN_COMPARISONS and found.verdict == f"{V.INCONCLUSIVE} on ihc-sr"   # a chapter names its scope
     # with three factors there are enough comparisons: the same losses now do not hold
     many = C.chapter_verdicts(_x0_results(factors=(2, 4, 8))).set_index("claim").loc["x0_cure"]
-    assert "s_dc: 0.0 % [0.0, 0.0] of 6 " in many.numbers and many.verdict == V.FAILS
+    assert "s_dc: 0.0 % [0.0, 0.0] of 6 " in many.numbers and many.verdict == f"{V.FAILS} on ihc-sr"
 
 
 def test_the_pca_claim_needs_several_sparsity_levels():
@@ -108,7 +108,7 @@ def test_the_pca_claim_needs_several_sparsity_levels():
     both = claim("pca_collapse")(EV.Evidence(frame=pd.DataFrame(), extra={"pca_collapse": {
         "edges": res(["ddim", "gaussian"], [0, 0], [50, 110]),
         "sr": res(["ddim x2", "ddim x4", "gaussian"], [2, 4, 0], [90, 60, 110])}}))
-    assert both.verdict == V.HOLDS and "(1 not testable here)" in both.detail   # judged on sr alone
+    assert both.verdict == V.HOLDS and "(1 is not testable here)" in both.detail   # judged on sr alone
 
 
 def test_the_pca_reference_is_computed_not_one_half():

@@ -54,9 +54,9 @@ def assert_nothing_left(*folders: Path) -> None:
 
 
 def test_cells_computed_as_tasks_store_the_serial_runs_results_to_the_bit(tmp_path, ckpts, monkeypatch, capfd):
-    """main_results (smoke, 2 methods x 2 seeds: 3 translation cells) run serially and with its cells as tasks on a
-    LocalCluster (one worker thread in this process: threads share torch's global generator, worker processes do
-    not): the stored numbers agree bit for bit, and the cells did run as tasks."""
+    """main_results (smoke, 2 methods x 2 seeds: 3 translation cells per arm) run serially and with its cells as tasks
+    on a LocalCluster (one worker thread in this process: threads share torch's global generator, worker processes
+    do not): the stored numbers agree bit for bit, and the cells did run as tasks."""
     from distributed import get_task_stream
 
     serial = run_study("main_results", results_root=tmp_path / "serial" / "results", **MAIN)
@@ -66,7 +66,8 @@ def test_cells_computed_as_tasks_store_the_serial_runs_results_to_the_bit(tmp_pa
         with get_task_stream(client) as stream:
             spread = run_study("main_results", results_root=tmp_path / "spread" / "results", **MAIN)
         cells = [t["key"] for t in stream.data if str(t["key"]).startswith("cell-")]
-    assert len(cells) == json.loads(serial.attrs["cells"])["computed"] - 1 == 3   # and the samples from noise
+    arms = 1 + len(json.loads(serial.attrs.get("arms", "[]")))   # the trained models' and the oracle's
+    assert len(cells) == json.loads(serial.attrs["cells"])["computed"] - arms == 3 * arms   # and each arm's samples
     assert_same_numbers(spread, serial)
     assert "cells on the cluster" in capfd.readouterr().err   # the kernel's terminal counts the tasks done
     again = run_study("main_results", results_root=tmp_path / "spread" / "results", **MAIN)   # stored: read back, same

@@ -241,8 +241,8 @@ def test_the_verdicts_are_read_from_the_numbers(flow_run):
     assert set(found) == {"collapse", "ovg", "scaled"}
     ci = paired_ci(crop_values(ds, "s_dc", "ddim"), crop_values(ds, "s_dc", "taba"))
     v = three_way(ci, MIN_EFFECT["s_dc"], higher_is_claimed=False)
-    text = f"S_DC ddim − taba {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], {ci.n} crops → {v}"
-    assert text in found["collapse"].detail
+    text = f"S_DC ddim − taba {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], {ci.n} crops; taba closes "
+    assert text in found["collapse"].detail and f"→ {v}" in found["collapse"].detail   # the gap closed before it
     a, b = crop_values(ds, "s_dc", "ovg"), crop_values(ds, "s_dc", "ddim")
     ci = paired_ci(a, b)
     said = (f"S_DC ovg − ddim {signed(0.0)} on each of {len(a)} crops" if np.allclose(a, b, rtol=0.0, atol=1e-9)

@@ -139,9 +139,14 @@ def test_gate_page_carries_the_label_chapters_link_to():
 
     chapter = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "model_quality.ipynb").read_text())
     assert f"({GATE_LABEL})=\n" in "".join(chapter["cells"][0]["source"])
-    page = render_gate_page(SimpleNamespace(chapters=[]), Path(__file__).resolve().parents[1])
+    from spectral_collapse.models.oracle import ORACLE
+
+    root = Path(__file__).resolve().parents[1]
+    page = render_gate_page(SimpleNamespace(chapters=[], knobs={}), root)
     assert f"({GATE_LABEL})=" in page.splitlines()   # no chapter yet: the page still carries the label
     assert "No chapter recorded a gate report." in page
+    oracle = render_gate_page(SimpleNamespace(chapters=[], knobs={"model": ORACLE}), root)
+    assert f"({GATE_LABEL})=" in oracle.splitlines() and "not put through the quality gate" in oracle
 
 
 def test_a_profile_can_allow_named_arms_below_the_gate_and_refuse_every_other_model(monkeypatch):

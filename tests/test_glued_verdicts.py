@@ -61,6 +61,9 @@ def test_glued_verdicts_match_claims_table(path):
     sweep = [p for p in meta["inputs"] if p.startswith("data/results/pareto/")]
     # the main-results chapter judges its claims with the sweep its OVG step sizes come from, as it does here
     reads = {"pareto": load_results(ROOT / sweep[0])} if sweep and ds.attrs.get("study") == "main_results" else None
+    spread = ROOT / "data" / "results" / "seed_spread" / f"{meta['params']['dataset']}-quick.nc"
+    if reads is not None and spread.exists():   # and the training seeds' results, which decide its claims
+        reads["seed_spread"] = load_results(spread)
     table = chapter_verdicts(ds, reads=reads)
     want = {f"claim_{k}": v for k, v in zip(table["claim"], table["verdict"])}
     for name, said in names.items():

@@ -57,7 +57,17 @@ def check_notebook(nb: Path) -> None:
                             f"{sorted(want)} (missing {sorted(want - params)}, extra {sorted(params - want)})")
     defaults = _defaults(nb)
     knobs = {k: v for k, v in defaults.items() if k not in COMMON | STORED}
-    registry.study_spec(nb.stem, dataset=defaults["dataset"], profile=defaults["profile"], **knobs)
+    spec = registry.study_spec(nb.stem, dataset=defaults["dataset"], profile=defaults["profile"], **knobs)
+    plain = registry.study_spec(nb.stem, dataset=defaults["dataset"], profile=defaults["profile"])
+    differ = [k for k in knobs if spec.get(k) != plain.get(k)]
+    assert not differ, (f"{nb.name}: the parameters cell's defaults of {differ} are not the registry's "
+                        f"({ {k: plain.get(k) for k in differ} }): a run by hand would store other results")
+    if registry.get_study(nb.stem).run is not None:   # the study's knobs reach it: open_study(..., knob=knob, ...)
+        code = "".join("".join(c["source"]) for c in raw["cells"] if c["cell_type"] == "code")
+        call = code[code.index("open_study("):]
+        call = call[:call.index(")") + 1]
+        lost = sorted(k for k in want - COMMON if f"{k}={k}" not in call)
+        assert not lost, f"{nb.name}: open_study does not receive {lost}, so -p {lost[0]} ... would change nothing"
 
 
 def test_every_registered_study_has_a_notebook_and_every_notebook_a_study():
@@ -213,7 +223,7 @@ def test_a_misspelled_papermill_parameter_stops_the_study_before_any_work(tmp_pa
     text = _refused_run(tmp_path, "main_results", "-p", "datset", "ihc-edges")
     assert "unknown parameter of main_results: 'datset' (did you mean 'dataset'?)" in text
     assert ("its parameters: dataset, profile, seeds, methods, data_options, model, models, allow_weak_model, "
-            "results_root, rerun") in text
+            "oracle_arm, results_root, rerun") in text
 
 
 def test_a_parameter_the_study_does_not_have_stops_it_before_any_work(tmp_path):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -284,8 +285,9 @@ def test_a_choice_on_the_grid_edge_grows_the_grid_for_every_variant_and_is_flagg
 
 def test_the_choice_keeps_to_the_real_crops_band_and_then_to_realism():
     """Chroma detail grows with the step size (colour noise) while KID_wav keeps falling: the choice is the lowest
-    KID among the points inside both bands, not the lowest KID; with no point in band it falls back to every point
-    and says so. S_LF enters as the other objective: a point with equal KID and lower S_LF is dominated."""
+    KID among the points inside both bands, not the lowest KID; with no point in band it falls back to the points
+    nearest the bands and says so. S_LF enters as the other objective: a point with equal KID and lower S_LF is
+    dominated."""
     from spectral_collapse.studies.pareto_choice import choose_point, truth_bands
 
     kid = np.array([0.9, 0.6, 0.4, 0.2])
@@ -297,11 +299,28 @@ def test_the_choice_keeps_to_the_real_crops_band_and_then_to_realism():
     pick = choose_point(kid, np.full(4, 0.7), luma, chroma, bands)
     assert pick["index"] == 2 and pick["banded"] and list(pick["in_band"]) == [True, True, True, False]
     off = choose_point(kid, np.full(4, 0.7), luma + 5, chroma, bands)        # nothing in the luma band
-    assert off["index"] == 3 and not off["banded"]
+    assert off["index"] == 2 and not off["banded"]      # the colour-noise point lies farther out: not a candidate
     lf = np.array([0.9, 0.8, 0.5, 0.1])
     assert choose_point(np.array([0.9, 0.4, 0.4, 0.2]), lf, luma, chroma, bands)["index"] == 1   # 2 is dominated
     assert choose_point(kid, lf, luma, chroma, bands, eligible=[True, True, False, True])["index"] in (0, 1)
     assert truth_bands([0.3], [0.1])["luma"] == (-np.inf, np.inf)
+
+
+def test_with_no_point_in_band_the_choice_is_the_one_nearest_the_bands():
+    """Out-of-band detail is measured in band widths, summed over luma and chroma. A point whose KID_wav is lowest
+    and S_LF highest but whose luma detail lies far above the band (block edges copied from the input) loses to the
+    point nearest the bands; distances are exact for a hand-computed case."""
+    from spectral_collapse.studies.pareto_choice import band_distance, choose_point
+
+    bands = {"luma": (-0.5, 0.5), "chroma": (0.0, 2.0)}
+    luma, chroma = np.array([-1.0, 2.5, 0.7]), np.array([3.0, 1.0, 2.2])
+    np.testing.assert_allclose(band_distance(luma, chroma, bands), [0.5 + 0.5, 2.0, 0.2 + 0.1])
+    assert band_distance([0.0], [1.0], bands)[0] == 0
+    pick = choose_point(np.array([9.0, 1.0, 5.0]), np.array([0.5, 0.95, 0.6]), luma, chroma, bands)
+    assert pick["index"] == 2 and not pick["banded"]
+    pick = choose_point(np.array([9.0, 1.0, 5.0]), np.array([0.5, 0.95, 0.6]), luma, chroma, bands,
+                        eligible=[True, True, False])       # the nearest point failed: the next nearest
+    assert pick["index"] == 0
 
 
 def test_the_choice_is_no_less_real_than_the_variants_unguided_method():
@@ -391,6 +410,14 @@ def test_a_point_restores_texture_better_than_the_baselines_only_in_band_and_bel
     assert len(beats_baselines(ds, baselines=("ddim",))) == 2                  # below DDIM's 3.0: also (1e-5, 1e-3)
     assert len(beats_baselines(ds, banded=False)) == 2                         # the out-of-band point counts too
     assert beats_baselines(ds.drop_vars("baseline_kid_wav")).empty
+    from spectral_collapse.studies.oracle_arm import arm_results, with_arm
+    from spectral_collapse.studies.pareto import baseline_summary, grid_summary
+
+    both = with_arm(ds, ds.assign(baseline_kid_wav=ds["baseline_kid_wav"] * 10))   # an oracle arm beside it
+    pd.testing.assert_frame_equal(baseline_summary(both), baseline_summary(ds))     # one row per baseline, the trained
+    pd.testing.assert_frame_equal(grid_summary(both), grid_summary(ds))
+    assert beats_baselines(both).equals(got)
+    assert baseline_summary(arm_results(both))["kid_wav"].tolist() == [30.0, 20.0]  # the arm's, by arm_results
 
 
 def test_a_sweep_run_with_other_data_options_serves_no_reader():

@@ -1,6 +1,7 @@
 """The controls decide which texture scores may decide: on real bundled crops the wavelet-statistics KID ranks the
 ground truth first and the copied input, the blurred truth and both noises clearly worse; a score blind to a
-control fails the gate; and the texture verdict counts too much detail as failing."""
+control fails the gate; and the texture verdict counts too much detail as failing and the truth as closing the whole
+gap."""
 import functools
 
 import numpy as np
@@ -94,10 +95,12 @@ def test_texture_verdict_counts_too_much_detail_as_failing():
     ds.attrs.update(src=src, gt=gt)
     full = _as_methods(ds, {"noisy": imgs["colour_noise"], "exact": gt, "smooth": imgs["blur"]}, scoring)
     assert truth_band(full, "delta_log_e_hf_chroma_ref") is not None
-    verdict, text = texture_verdict(full, "noisy", "smooth")
+    verdict, text, _ = texture_verdict(full, "noisy", "smooth")
     assert verdict == "does not hold" and "chroma detail of noisy" in text and "outside" in text
-    verdict, _ = texture_verdict(full, "exact", "smooth")
+    verdict, _, gaps = texture_verdict(full, "exact", "smooth")
     assert verdict == "holds"
+    # the truth itself closes the whole of the blurred truth's gap on luma, chroma and KID_wav
+    assert len(gaps) == 3 and all(g.word == "restores" and g.lo <= 1 <= g.hi for g in gaps)
 
 
 def test_metric_validation_gate_is_empty_without_a_reference_split():

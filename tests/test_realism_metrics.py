@@ -10,10 +10,11 @@ from spectral_collapse.metrics import realism as R
 
 
 def _texture(n=6, size=16, seed=0):
-    """RGB crops in [-1, 1] whose channels share a grey texture plus a little independent colour."""
+    """8-bit RGB crops in [-1, 1] whose channels share a grey texture plus a little independent colour."""
     g = np.random.default_rng(seed)
-    grey = g.normal(0, 0.2, (n, 1, size, size))
-    return np.clip(grey + g.normal(0, 0.02, (n, 3, size, size)) + np.array([0.2, -0.1, 0.0])[:, None, None], -1, 1)
+    grey = g.normal(0, 0.1, (n, 1, size, size))
+    x = np.clip(grey + g.normal(0, 0.02, (n, 3, size, size)) + np.array([0.2, -0.1, 0.0])[:, None, None], -1, 1)
+    return np.round((x + 1) * 127.5) / 127.5 - 1
 
 
 def _mmd2_brute(x, y):
@@ -57,7 +58,7 @@ def test_ycbcr_closed_forms():
 def test_luma_noise_moves_luma_only_and_colour_noise_moves_chroma():
     x = _texture(size=32)
     g = np.random.default_rng(3)
-    n = g.normal(0, 0.2, (len(x), 1, 32, 32))
+    n = g.normal(0, 0.1, (len(x), 1, 32, 32))
     luma = x + n                                       # the same value added to R, G and B
     colour = x + g.normal(0, 0.05, x.shape)
     assert np.allclose(R.delta_log_e_hf_chroma(luma, x), 0, atol=1e-9)
@@ -67,11 +68,14 @@ def test_luma_noise_moves_luma_only_and_colour_noise_moves_chroma():
 
 
 def test_delta_log_e_scales_as_two_log_a():
-    """Detail filters remove constants, so scaling the image about mid-grey scales detail energy by a^2."""
+    """Detail filters remove constants, so scaling the image about a grey level scales detail energy by a^2 (an
+    integer a keeps 8-bit values 8-bit)."""
+    k = np.clip(np.round(np.random.default_rng(0).normal(0, 8, (6, 3, 16, 16))), -40, 40)   # grey levels from 128
+    x = (128 + k) / 127.5 - 1
+    for a in (2, 3):
+        assert np.allclose(R.delta_log_e_hf_luma((128 + a * k) / 127.5 - 1, x), 2 * np.log(a))
+        assert np.allclose(R.delta_log_e_hf_chroma((128 + a * k) / 127.5 - 1, x), 2 * np.log(a))
     x = _texture()
-    for a in (0.5, 2.0):
-        assert np.allclose(R.delta_log_e_hf_luma(a * x, x), 2 * np.log(a))
-        assert np.allclose(R.delta_log_e_hf_chroma(a * x, x), 2 * np.log(a))
     ref = _texture(n=10, seed=9)
     e_ref = R.hf_energy_luma_chroma(ref)[0].mean()
     assert np.allclose(R.delta_log_e_hf_luma(x, reference=ref), np.log(R.hf_energy_luma_chroma(x)[0] / e_ref))
@@ -104,8 +108,8 @@ def test_level1_features_match_a_hand_computation():
             d = det.reshape(len(x), -1)
             assert np.allclose(f[:, names.index(f"log_energy_{ch}_l1_{o}")], np.log((d ** 2).mean(1)))
             m2, m4 = ((d - d.mean(1, keepdims=True)) ** 2).mean(1), ((d - d.mean(1, keepdims=True)) ** 4).mean(1)
-            assert np.allclose(f[:, names.index(f"kurtosis_{ch}_l1_{o}")], m4 / m2 ** 2 - 3)
-            assert np.allclose(f[:, names.index(f"kurtosis_{ch}_l1_{o}")], kurtosis(d, axis=1))
+            assert np.allclose(f[:, names.index(f"log_kurtosis_{ch}_l1_{o}")], np.log(m4 / m2 ** 2))
+            assert np.allclose(f[:, names.index(f"log_kurtosis_{ch}_l1_{o}")], np.log(kurtosis(d, axis=1) + 3))
     dets = np.stack([np.concatenate([det.reshape(len(x), -1) for det in _haar_level1(ycc[:, c])], 1) for c in range(3)], 1)
     for i, pair in ((0, "YCb"), (1, "YCr"), (2, "CbCr")):
         a, b = dets[:, (0, 0, 1)[i]], dets[:, (1, 2, 2)[i]]
@@ -117,8 +121,7 @@ def test_level1_features_match_a_hand_computation():
 
 
 def test_kid_invariances():
-    """Same KID for any crop order, any batch split of the feature computation, and any common rescaling of the
-    generated and reference crops (z-scoring by the reference removes it); larger for a noisier set."""
+    """Same KID for any crop order and any batch split of the feature computation; larger for a noisier set."""
     ref = torch.from_numpy(_texture(n=40, size=16, seed=5))
     gen = _texture(n=12, size=16, seed=6)
     k = R.kid_wav(gen, ref)
@@ -126,7 +129,6 @@ def test_kid_invariances():
     assert R.kid_wav(gen, ref.flip(0)) == pytest.approx(k, rel=1e-9)
     whole = R.wavelet_features(gen)
     assert np.allclose(np.concatenate([R.wavelet_features(gen[i:i + 5]) for i in range(0, 12, 5)]), whole)
-    assert R.kid_wav(0.5 * gen, 0.5 * ref) == pytest.approx(k, rel=1e-6, abs=1e-9)
     g = np.random.default_rng(7)
     noisy = [R.kid_wav(np.clip(gen + g.normal(0, s, gen.shape), -1, 1), ref) for s in (0.02, 0.1)]
     assert k < noisy[0] < noisy[1]

@@ -308,10 +308,14 @@ def test_a_chapter_judges_its_own_results_by_the_claims_page_rule():
                                                           for k in methods])) for m in ("s_hf", "s_dc", "s_lf")}
     ds = xr.Dataset(data, coords={"method": methods, "seed": [0, 1]},
                     attrs={"study": "main_results", "dataset": "ihc-sr"})
-    mine = chapter_verdicts(ds).set_index("claim")["verdict"].to_dict()
+    table = chapter_verdicts(ds).set_index("claim")
+    mine = table["verdict"].to_dict()
     page = C.evaluate_claims(EV.evidence_of(ds, "main")).set_index("claim")["verdict"]
-    assert mine and all(page[k] == v for k, v in mine.items())
-    assert mine["collapse_sdc"] == V.HOLDS and mine["ovg_vs_ddim"] == V.HOLDS
+    assert mine and all(f"{page[k]} on ihc-sr" == v for k, v in mine.items())   # the chapter names its scope
+    assert mine["collapse_sdc"] == f"{V.HOLDS} on ihc-sr"
+    # OVG's S_DC is higher than DDIM's beyond its interval, but closes 0.15 / 0.5 = 30 % of the gap to white noise:
+    # it reduces the collapse and does not remove it
+    assert mine["ovg_vs_ddim"] == f"{V.FAILS} on ihc-sr" and table.loc["ovg_vs_ddim", "effect"] == "reduces"
     assert chapter_verdicts(ds.assign_attrs(study="velocity")).empty
 
 

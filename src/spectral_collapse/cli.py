@@ -155,7 +155,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--dataset", nargs="*", default=None,
                    help="dataset names, or folder:<path> for your own folders (default: each study's datasets)")
     s.add_argument("--model", default=None, metavar="PATH",
-                   help="a diffusers pipeline folder (or hub id) the studies that take one use instead of training")
+                   help="a diffusers pipeline folder (or hub id) the studies that take one use instead of training; "
+                        "'oracle': the exact Gaussian denoiser of the data's two domains (models.oracle)")
     s.add_argument("--results-root", default="data/results")
     s.add_argument("--root", default=None, help="the checkout whose notebooks/ and book/ are used (default: this one)")
     s.add_argument("--book-dir", default=None, metavar="DIR",
@@ -165,7 +166,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--data", required=True, metavar="DATASET",
                    help="folder:<path> (your source/ and target/ folders, docs/datasets.md) or a dataset name")
     r.add_argument("--model", default=None, metavar="PATH",
-                   help="your diffusers pipeline folder (unet/ or transformer/, scheduler/) or hub id")
+                   help="your diffusers pipeline folder (unet/ or transformer/, scheduler/) or hub id; 'oracle': the "
+                        "exact Gaussian denoiser of your two domains (models.oracle, not gated)")
     r.add_argument("--out", default=None, metavar="DIR",
                    help="the report's folder (default: reports/<data>--<model>-<profile>-<content digest>)")
     r.add_argument("--no-html", action="store_true", help="write the chapters and pages, skip jupyter-book build")

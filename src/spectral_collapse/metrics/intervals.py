@@ -11,7 +11,7 @@ __all__ = ["MIN_EFFECT", "Interval", "bootstrap_ci", "paired_ci", "three_way"]
 # The smallest difference that counts, per metric: 0.01 of a score in [0, 1], 0.1 dB of PSNR, one principal component
 # of k90 (the components needed for 90 % of the variance: its resolution).
 MIN_EFFECT = {"psnr": 0.1, "s_hf": 0.01, "s_lf": 0.01, "s_lf_gt": 0.01, "s_dc": 0.01, "s_g": 0.01, "ssim": 0.01,
-              "delta_log_e_hf": 0.05, "k90": 1.0}
+              "delta_log_e_hf": 0.05, "delta_log_e_hf_luma_ref": 0.05, "delta_log_e_hf_chroma_ref": 0.05, "k90": 1.0}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Texture scores that tell texture from noise: luminance and chroma detail apart (``ycbcr``, the log ratios
 ``delta_log_e_hf_luma`` / ``_chroma``, ``hf_coherence``), and ``kid_wav``, the KID (unbiased MMD^2, cubic kernel)
-between z-scored wavelet statistics of a crop set and real target crops, with bootstrap intervals over crops."""
+between the wavelet statistics of a crop set and of real target crops, rank-normalised against the latter, with
+two-sample bootstrap intervals (test crops and reference crops resampled). Every score reads its images as saved:
+rounded to 8 bits per channel (``as_saved``), as the real crops are."""
 from __future__ import annotations
 
 import warnings
@@ -8,15 +10,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pywt
+from scipy.special import ndtri
 from scipy.stats import kurtosis
 
 from .checks import scored_features, scored_images
 from .image import image_batch
 from .intervals import Interval
 
-__all__ = ["YCBCR_601", "ycbcr", "hf_energy_luma_chroma", "delta_log_e_hf_luma", "delta_log_e_hf_chroma",
-           "hf_coherence", "hf_energy_rgb", "FEATURE_LEVELS", "feature_names", "wavelet_features", "FeatureScaler",
-           "mmd2_unbiased", "kid_wav", "kid_interval", "paired_kid_difference"]
+__all__ = ["YCBCR_601", "as_saved", "flat_crops", "ycbcr", "hf_energy_luma_chroma", "delta_log_e_hf_luma",
+           "delta_log_e_hf_chroma", "hf_coherence", "hf_energy_rgb", "FEATURE_LEVELS", "feature_names",
+           "wavelet_features", "FeatureScaler", "mmd2_unbiased", "kid_wav", "kid_interval", "paired_kid_difference",
+           "kid_draws"]
 
 YCBCR_601 = np.array([[0.299, 0.587, 0.114],           # Y
                       [-0.168736, -0.331264, 0.5],     # Cb (centred: no +0.5 offset)
@@ -29,10 +33,29 @@ _CHANNELS = ("Y", "Cb", "Cr")
 _ORIENT = ("H", "V", "D")
 
 
+def as_saved(images) -> np.ndarray:
+    """[-1, 1] images (B, C, H, W) as a PNG holds them: each channel mapped to 0..255 by ``(x + 1) * 127.5``,
+    rounded (numpy's round, half to even: ``np.round(...).astype(np.uint8)``, the array ``PIL.Image.fromarray``
+    writes), clipped to 0..255 and mapped back to [-1, 1]; float64, NaN kept. Idempotent: 8-bit crops pass
+    unchanged. Every texture and realism score of this module reads its images through it."""
+    x = image_batch(images, "images")
+    return np.clip(np.round((x + 1.0) * 127.5), 0.0, 255.0) / 127.5 - 1.0
+
+
+FLAT_STD = 1e-3   # a crop with a channel whose pixel standard deviation ([-1, 1] units) is at most this is flat
+
+
+def flat_crops(images) -> np.ndarray:
+    """(B,) bool: crops with a flat channel (pixel std <= ``FLAT_STD`` after 8-bit rounding: a uniform
+    background). The realism scores leave them out alike from the test, validation and reference crops."""
+    x = as_saved(images)
+    return ~(x.reshape(*x.shape[:2], -1).std(-1) > FLAT_STD).all(1)
+
+
 def ycbcr(images) -> np.ndarray:
-    """(B, 3, H, W) Y, Cb, Cr of [-1, 1] RGB images taken as (x + 1) / 2 in [0, 1]; a grey image (C = 1) gives
-    its value as Y and zero chroma."""
-    x = (image_batch(images, "images") + 1.0) / 2.0
+    """(B, 3, H, W) Y, Cb, Cr of [-1, 1] RGB images (``as_saved``: 8-bit) taken as (x + 1) / 2 in [0, 1]; a grey
+    image (C = 1) gives its value as Y and zero chroma."""
+    x = (as_saved(images) + 1.0) / 2.0
     if x.shape[1] == 1:
         return np.concatenate([x, np.zeros_like(x), np.zeros_like(x)], axis=1)
     if x.shape[1] != 3:
@@ -47,8 +70,8 @@ def _level1_details(x: np.ndarray, wavelet: str) -> np.ndarray:
 
 
 def hf_energy_rgb(images, wavelet: str = "sym4") -> np.ndarray:
-    """Per image, the mean squared level-1 detail coefficient summed over the channels ([-1, 1] units)."""
-    det = _level1_details(image_batch(images, "images"), wavelet)              # (3, B, C, h, w)
+    """Per image, the mean squared level-1 detail coefficient summed over the channels ([-1, 1] units, 8-bit)."""
+    det = _level1_details(as_saved(images), wavelet)              # (3, B, C, h, w)
     return (det ** 2).mean(axis=(0, 3, 4)).sum(1)
 
 
@@ -88,9 +111,9 @@ def delta_log_e_hf_chroma(images, truth=None, *, reference=None, wavelet: str = 
 
 def hf_coherence(images, wavelet: str = "sym4") -> np.ndarray:
     """Largest eigenvalue / trace of the RGB level-1 detail covariance per image (NaN for grey, flat or
-    non-finite images)."""
+    non-finite images; 8-bit)."""
     images, _, _ = scored_images(images)
-    x = image_batch(images, "images")
+    x = as_saved(images)
     if x.shape[1] != 3:
         return np.full(len(x), np.nan)
     det = _level1_details(x, wavelet)                                   # (3, B, 3, h, w)
@@ -106,7 +129,7 @@ def hf_coherence(images, wavelet: str = "sym4") -> np.ndarray:
 
 def feature_names(levels: int = FEATURE_LEVELS) -> list[str]:
     """Names of the ``wavelet_features`` columns, in order."""
-    names = [f"{stat}_{c}_l{lv}_{o}" for stat in ("log_energy", "kurtosis") for c in _CHANNELS
+    names = [f"{stat}_{c}_l{lv}_{o}" for stat in ("log_energy", "log_kurtosis") for c in _CHANNELS
              for lv in range(1, levels + 1) for o in _ORIENT]
     names += [f"corr_{_CHANNELS[a]}{_CHANNELS[b]}_l{lv}" for lv in CORRELATION_LEVELS for a, b in _PAIRS]
     names += [f"lowpass_{stat}_{c}" for stat in ("mean", "std") for c in _CHANNELS]
@@ -123,9 +146,10 @@ def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS) -> np.ndarray:
-    """(B, F) wavelet statistics of YCbCr crops (``feature_names``): per channel, level and orientation the log
-    mean squared detail coefficient and its excess kurtosis (0 for a flat band); the cross-channel detail correlations
-    at levels 1-2; the low-pass mean and std per channel."""
+    """(B, F) wavelet statistics of 8-bit YCbCr crops (``feature_names``): per channel, level and orientation the
+    log mean squared detail coefficient and the log of its kurtosis (m4 / m2^2, log 3 as a Gaussian's for a flat
+    band: the log keeps a few spiky crops from dominating the features); the cross-channel detail correlations at
+    levels 1-2; the low-pass mean and std per channel."""
     images, _, _ = scored_images(images)
     y = ycbcr(images)
     with warnings.catch_warnings():
@@ -140,8 +164,8 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
             logs[:, :, lv] = np.log(np.maximum((d * d).mean(-1), FLAT))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            k = kurtosis(d, axis=-1, fisher=True, bias=True)
-        kurts[:, :, lv] = np.where(np.isfinite(k) & (d.var(-1) > FLAT), k, 0.0)
+            k = kurtosis(d, axis=-1, fisher=False, bias=True)
+        kurts[:, :, lv] = np.log(np.where(np.isfinite(k) & (d.var(-1) > FLAT), k, 3.0))
     corrs = []
     for lv in CORRELATION_LEVELS:
         flat = np.concatenate([details[lv - 1][o].reshape(b, 3, -1) for o in range(3)], axis=2)  # (B, 3, n)
@@ -152,10 +176,12 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
 
 @dataclass(frozen=True)
 class FeatureScaler:
-    """z-scores features by a reference set's mean and standard deviation, dropping features constant over it."""
+    """Rank-normalises features against a reference set: each feature's value becomes the normal score of its mid-rank
+    among the reference crops, Phi^-1((rank + 1/2) / (n + 1)), so a value beyond the reference's range counts as its
+    most extreme crop (about ±2.9 for 590 crops) however far it lies: no heavy-tailed feature dominates the kernel,
+    and halving the reference moves the scores little. Features constant over the reference are dropped."""
 
-    mean: np.ndarray
-    std: np.ndarray
+    sorted_reference: np.ndarray    # (n, F) each feature's reference values, ascending
     keep: np.ndarray
 
     @classmethod
@@ -163,12 +189,18 @@ class FeatureScaler:
         f = np.asarray(reference_features, dtype=np.float64)
         if f.ndim != 2 or len(f) < 2:
             raise ValueError(f"the reference needs at least 2 crops of features (n, F), got shape {f.shape}")
-        mean, std = f.mean(0), f.std(0)
+        std = f.std(0)
         keep = std > 1e-8 * max(std.max(), 1e-300)
-        return cls(mean, np.where(keep, std, 1.0), keep)
+        return cls(np.sort(f, axis=0), keep)
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
-        return ((np.asarray(features, dtype=np.float64) - self.mean) / self.std)[:, self.keep]
+        x = np.asarray(features, dtype=np.float64)
+        ref = self.sorted_reference
+        n = len(ref)
+        mid = np.stack([(np.searchsorted(ref[:, j], x[:, j], "left") + np.searchsorted(ref[:, j], x[:, j], "right"))
+                        / 2 for j in range(x.shape[1])], 1)
+        z = ndtri((mid + 0.5) / (n + 1))
+        return np.where(np.isfinite(x), z, np.nan)[:, self.keep]
 
 
 def _kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -187,60 +219,85 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def kid_wav(images, reference, wavelet: str = "sym4") -> float:
-    """KID between the wavelet features of ``images`` and of real ``reference`` crops, z-scored by the reference."""
+    """KID between the wavelet features of ``images`` and of real ``reference`` crops, rank-normalised against the
+    reference (``FeatureScaler``)."""
     images, _, reference = scored_images(images, reference=reference, nonfinite="drop", min_crops=2)
     ref = wavelet_features(reference, wavelet)
     scale = FeatureScaler.fit(ref)
     return mmd2_unbiased(scale(wavelet_features(images, wavelet)), scale(ref))
 
 
+def _u_mean(k: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per row of ``counts`` (draws, n): the mean of kernel ``k`` over pairs of distinct crops of the resample
+    (a crop with its own copies left out), from how often each crop was drawn."""
+    pairs = (counts ** 2).sum(1)
+    total = np.einsum("bi,ij,bj->b", counts, k, counts, optimize=True) - (counts ** 2) @ np.diag(k)
+    return total / (counts.sum(1) ** 2 - pairs)
+
+
 class _KidParts:
-    """Kernel sums of one feature set against a fixed reference, so that a bootstrap resample is scored without
-    recomputing kernels; a resample is a U-statistic over distinct crops (pairs of a crop with its copies left out)."""
+    """Kernel matrices of one feature set and the reference, so that a resample of both (as crop counts) is scored
+    without recomputing kernels: KID of a resample is its U-statistic over distinct crops."""
 
     def __init__(self, x: np.ndarray, reference: np.ndarray):
-        n = len(reference)
-        kyy = _kernel(reference, reference)
-        self.kxx = _kernel(x, x)
-        self.kxy = _kernel(x, reference).mean(1)
-        self.yy = (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+        self.kxx, self.kyy, self.kxy = _kernel(x, x), _kernel(reference, reference), _kernel(x, reference)
 
-    def __call__(self, idx: np.ndarray) -> float:
-        distinct = idx[:, None] != idx[None, :]
-        return float(self.kxx[np.ix_(idx, idx)][distinct].mean() + self.yy - 2 * self.kxy[idx].mean())
+    def __call__(self, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+        xy = np.einsum("bi,ij,bj->b", cx, self.kxy, cy, optimize=True) / (cx.sum(1) * cy.sum(1))
+        return _u_mean(self.kxx, cx) + _u_mean(self.kyy, cy) - 2 * xy
+
+
+def _counts(rng, n: int, draws: int) -> np.ndarray:
+    """(draws, n) how often each of n crops is drawn in each of ``draws`` resamples of size n (each resample with
+    2 distinct crops at least, so that its U-statistic exists)."""
+    out = np.empty((draws, n))
+    k = 0
+    while k < draws:
+        c = np.bincount(rng.integers(0, n, size=n), minlength=n)
+        if (c > 0).sum() >= 2:
+            out[k], k = c, k + 1
+    return out
 
 
 def kid_interval(features: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000, level: float = 0.95,
                  seed: int = 0) -> Interval:
-    """KID of z-scored ``features`` against z-scored ``reference`` with a percentile bootstrap interval over the
-    crops (reference fixed; crops with a non-finite feature left out)."""
+    """KID of rank-normalised ``features`` against the ``reference``'s with a two-sample percentile bootstrap interval
+    (test crops and reference crops both resampled; crops with a non-finite feature left out)."""
     features, _, reference = scored_features(features, None, reference)
     return paired_kid_difference(features, None, reference, n_boot=n_boot, level=level, seed=seed)
 
 
-def paired_kid_difference(a: np.ndarray, b: np.ndarray | None, reference: np.ndarray, *, n_boot: int = 1000,
-                          level: float = 0.95, seed: int = 0) -> Interval:
-    """KID(a) - KID(b) of two feature sets on the same crops (b None: KID(a)), with a paired bootstrap interval
-    (crops with a non-finite feature on either side left out)."""
-    a, b, reference = scored_features(a, b, reference)
-    sets = [np.asarray(f, dtype=np.float64) for f in (a, b) if f is not None]
-    if len(sets) == 2 and sets[0].shape != sets[1].shape:
-        raise ValueError(f"paired KID needs both sets on the same crops, got {sets[0].shape} and {sets[1].shape}")
+def kid_draws(sets, reference: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+    """(KID of each feature set, (n_boot, sets) KIDs of its resamples, crops kept) of feature ``sets`` on the same
+    crops: each draw resamples the test crops (the same for every set: paired) and, independently, the reference
+    crops (crops with a non-finite feature in any set left out; fewer than 2: NaN)."""
+    sets = [np.asarray(f, dtype=np.float64) for f in sets]
+    if len({f.shape for f in sets}) > 1:
+        raise ValueError(f"paired KID needs the sets on the same crops, got shapes {[f.shape for f in sets]}")
+    reference = np.asarray(reference, dtype=np.float64)
+    reference = reference[np.isfinite(reference).all(1)]
     keep = np.logical_and.reduce([np.isfinite(f).all(1) for f in sets])
     n = int(keep.sum())
-    if n < 2:
-        return Interval(np.nan, np.nan, np.nan, n, level)
-    parts = [_KidParts(f[keep], np.asarray(reference, dtype=np.float64)) for f in sets]
-
-    def score(idx):
-        return parts[0](idx) - parts[1](idx) if len(parts) == 2 else parts[0](idx)
-
+    if n < 2 or len(reference) < 2:
+        return np.full(len(sets), np.nan), np.full((n_boot, len(sets)), np.nan), n
+    parts = [_KidParts(f[keep], reference) for f in sets]
     rng = np.random.default_rng(seed)
-    draws = []
-    while len(draws) < n_boot:
-        idx = rng.integers(0, n, size=n)
-        if len(np.unique(idx)) >= 2:
-            draws.append(score(idx))
+    cx, cy = _counts(rng, n, n_boot), _counts(rng, len(reference), n_boot)
+    draws = np.stack([np.concatenate([p(cx[i:i + 250], cy[i:i + 250]) for i in range(0, n_boot, 250)])
+                      for p in parts], axis=1)
+    point = np.array([p(np.ones((1, n)), np.ones((1, len(reference))))[0] for p in parts])
+    return point, draws, n
+
+
+def paired_kid_difference(a: np.ndarray, b: np.ndarray | None, reference: np.ndarray, *, n_boot: int = 1000,
+                          level: float = 0.95, seed: int = 0) -> Interval:
+    """KID(a) - KID(b) of two feature sets on the same crops (b None: KID(a)), with a two-sample bootstrap interval
+    (``kid_draws``: test crops resampled alike for a and b, reference crops independently)."""
+    a, b, reference = scored_features(a, b, reference)
+    point, draws, n = kid_draws([f for f in (a, b) if f is not None], reference, n_boot=n_boot, seed=seed)
+    if not np.isfinite(point).all():
+        return Interval(np.nan, np.nan, np.nan, n, level)
+    d, p = (draws[:, 0] - draws[:, 1], point[0] - point[1]) if b is not None else (draws[:, 0], point[0])
     alpha = (1 - level) / 2
-    lo, hi = np.quantile(draws, [alpha, 1 - alpha])
-    return Interval(score(np.arange(n)), float(lo), float(hi), n, level)
+    lo, hi = np.quantile(d, [alpha, 1 - alpha])
+    return Interval(float(p), float(lo), float(hi), n, level)

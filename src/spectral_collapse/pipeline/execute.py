@@ -94,6 +94,11 @@ def _params(study: str, dataset: str, profile: str, results_root: str, extra: di
     return {"dataset": dataset, "profile": profile, **stores, **knobs}
 
 
+# results a chapter shows beside its own where they exist, though its study does not compute from them: the main
+# results chapter decides its claims over the training seeds of the seed-spread study
+CHAPTER_READS = {"main_results": ("seed_spread",)}
+
+
 def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, results_root: str = "data/results",
                    extra: dict | None = None) -> list[Path]:
     """The files whose content decides whether a chapter is up to date: its source notebook, its results file
@@ -106,7 +111,9 @@ def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, result
         return [src, *(root / v for k, v in spec.params if k.endswith("_file") and isinstance(v, str))]
     own = root / results_path(study, dataset_key(dataset), profile, results_root)
     read = [root / results_path(s, dataset_key(dataset), profile, results_root) for s in graph.prerequisites(study)]
-    return [src, own, *read, *shipped_weights(own, root)]
+    shown = [p for s in CHAPTER_READS.get(study, ())
+             if (p := root / results_path(s, dataset_key(dataset), profile, results_root)).is_file()]
+    return [src, own, *read, *shown, *shipped_weights(own, root)]
 
 
 def shipped_weights(results: Path, root: Path) -> list[Path]:

@@ -61,7 +61,8 @@ def run_order(studies=None) -> list[str]:
 STUDY_PARTS = (
     ("The models", ("model_quality",)),
     ("Main results", ("main_results", "seed_spread")),
-    ("Where collapse comes from", ("pca_collapse", "gaussianity", "decorrelation", "velocity", "ovg_schedule")),
+    ("Where collapse comes from", ("pca_collapse", "gaussianity", "decorrelation", "velocity", "ovg_schedule",
+                                   "closed_form")),
     ("Choosing OVG's step sizes", ("pareto",)),
     ("Ablations", ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0", "flow_collapse")),
     ("Checking the metrics", ("metric_validation",)),
@@ -82,6 +83,8 @@ STUDY_LINES = {
     "decorrelation": "how many 4 × 4 patches of the inverted latents are as rough as white noise's ($S_{DC}$).",
     "velocity": "which spatial frequencies each inversion step changes (the paper's Fig. 17).",
     "ovg_schedule": "what OVG keeps when it guides only some of the inversion steps.",
+    "closed_form": "DDIM inversion and OVG with the exact denoiser of a Gaussian fitted to each domain, in closed "
+                   "form: what collapse and OVG's colour drift are on this data, at 32 to 256 px.",
     "pareto": "how OVG's two step sizes are chosen, by a sweep of structure against texture.",
     "backbone_ablation": "whether collapse and OVG's remedy hold with a transformer (DiT) in place of the U-Net.",
     "space_ablation": "whether collapse and OVG's remedy hold in an autoencoder's latent space as in pixels.",

@@ -2,6 +2,7 @@
 scorecard's ``Evidence`` returning a ``verdicts.Finding``; and the reader names of ablation arms ("DiT", "×4")."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -11,7 +12,7 @@ from ..metrics.intervals import MIN_EFFECT, Interval, three_way
 from ..text import signed
 from .method_labels import MODEL_WORDS
 from .scorecard import OVG_LABELS, PAPER_SCALES, STANDIN, method_means, scale_labels
-from .evidence import Evidence
+from .evidence import Evidence, per_object
 from .shares import countable
 from .tuning import best_on_validation
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare, correlation_verdict,
@@ -287,8 +288,9 @@ def texture_claim(a: str, b: str) -> Callable[[Evidence], Finding]:
 
         checks = []
         for ds_name, ds in sorted(ev.extra.get("main", {}).items()):
-            got = texture_verdict(ds, a, b)
+            got = per_object(ds, ("texture", a, b), lambda: texture_verdict(ds, a, b))
             if got is not None:
-                checks.append((got[0], f"{ds_name}: {got[1]}"))
+                checks.append((got[0], f"{ds_name}: {got[1]}",
+                               tuple(replace(g, what=f"{ds_name}: {g.what}") for g in got[2])))
         return combine(checks, f"needs main results with {a}, {b} and the realism scores")
     return test

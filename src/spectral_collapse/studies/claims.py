@@ -3,27 +3,29 @@ or the paper's own tables) returning a ``Finding`` ("holds", "does not hold", "i
 decided by one of the general rules (``RULES``)."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Callable
 
 import pandas as pd
 
 from ..text import signed
+from ..verdicts.effect import claim_effect, effect_text, pooled
+from ..verdicts.rules import (CORRELATION, EFFECT, GATE, MEANS, PAIRED, RULES, SEEDS, SHARE, SUBSAMPLES, TEXTURE_RULE,
+                              claimed_strength, fold_datasets)
+from ..verdicts.seeds import over_seeds
+from ..verdicts.words import DEPENDS, MEANS_ONLY, UNGATED, UNTESTABLE, Finding, base_verdict
 from .claim_checks import (correlated, differences, lowest_lpips, ovg_front, ovg_texture_check, pareto_expands,
                            pca_fewer, scale_monotone, scale_psnr, taba_structure, texture_claim)
-from .evidence import Evidence, STUDY_NAMES, evidence_of, paper_evidence
-from .shares import MIN_COMPARISONS, share_claim, table1_frames, x0_frames
-from .verdicts import TIE_RULE, UNTESTABLE, Finding
+from .evidence import Evidence, STUDY_NAMES, evidence_of, paper_evidence, seed_evidence
+from .shares import share_claim, table1_frames, x0_frames
 
-__all__ = ["Claim", "CLAIMS", "RULES", "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "INPUT_STRUCTURE",
-           "judge", "evaluate_claims", "chapter_verdicts"]
+__all__ = ["Claim", "CLAIMS", "RULES", "PAIRED", "SHARE", "CORRELATION", "MEANS", "EFFECT", "INPUT_STRUCTURE",
+           "judge", "evaluate_claims", "chapter_verdicts",
+           "NO_ORACLE", "with_exact_model", "rules_text"]
 
-# the general rules a claim is decided by (the keys of ``RULES``)
-PAIRED, SHARE, CORRELATION, MEANS = "paired comparison", "share of comparisons", "correlation", "means only"
-INDICATIVE = "indicative only"   # how a verdict that rests on a model below the quality gate is qualified
 # what S_LF measures (App. B.5: low frequencies against the input condition), as the titles and verdicts name it
 INPUT_STRUCTURE = "the input's structure"
+NO_ORACLE = "no oracle arm"   # the claims page's exact-model column where the claim's studies ran no oracle
 
 
 @dataclass(frozen=True)
@@ -35,21 +37,8 @@ class Claim:
     rule: str                          # what it asks of the numbers
     test: Callable[[Evidence], Finding]
     reads: tuple[str, ...] = ("main",)  # the evidence it is judged on
-    by: str = ""                       # the general rule (a key of ``RULES``) that decides it; "" for its own alone
-
-
-# The general rules, each stated once (the claims page lists them) and named by the claims decided by them.
-RULES = {
-    PAIRED: ("paired 95 % bootstrap interval over crops, on the claimed side of 0 beyond the metric's minimal effect "
-             "(metrics.intervals.MIN_EFFECT); every comparison must hold; |Δlog E_HF| also needs the mean inside the "
-             f"real crops' band; paper tables: the means, {TIE_RULE}"),
-    SHARE: ("share of distinct comparisons won, 95 % bootstrap interval over crops (seeds for S_G) wholly on the "
-            f"paper's side of 50 %; under {MIN_COMPARISONS} comparisons: inconclusive; paper tables: the reported "
-            "share's side of 50 %"),
-    CORRELATION: ("Pearson r over distinct (dataset, method) means, 95 % Fisher-z interval beyond the threshold and "
-                  "excluding 0; wholly short of the threshold: does not hold; paper tables: r alone"),
-    MEANS: "method means only, no interval: indicative",
-}
+    by: str = PAIRED                   # the general rule (a key of ``verdicts.rules.RULES``) that decides it
+    claimed: str = ""                  # the paper's own effect word ("removes", "restores"): decided on the gap closed
 
 
 CLAIMS: list[Claim] = [
@@ -77,7 +66,7 @@ CLAIMS: list[Claim] = [
           "Gaussian noise's, and below that of the next less sparse series; each difference a 95 % interval over "
           "subsamples of the latents (all series at one subsample size, drawn without replacement), read as a "
           "paired comparison is, with one component as its minimal effect (results without subsamples: the k90s "
-          "themselves, two-way)", pca_fewer, reads=("pca_collapse",)),
+          "themselves, two-way)", pca_fewer, reads=("pca_collapse",), by=SUBSAMPLES),
     Claim("corr_hf_dc", "Texture and decorrelation go together", "Sec. 4, Fig. 4a, Fig. 14, Fig. 15",
           "S_HF and S_DC are strongly and positively correlated across methods.",
           "Pearson r(S_HF, S_DC) ≥ 0.5", correlated("s_hf", "s_dc", +1), by=CORRELATION),
@@ -91,28 +80,29 @@ CLAIMS: list[Claim] = [
           "Sec. 4 (parameterization trade-off)",
           "x0-prediction (EDM) restores high-frequency texture but drifts structurally: higher S_HF and lower S_LF "
           "than ε-prediction (standard DDIM).",
-          "S_HF(edm) − S_HF(ddim) > 0 and S_LF(edm) − S_LF(ddim) < 0 on every dataset",
+          "S_HF(edm) − S_HF(ddim) > 0, EDM closing over half of DDIM's S_HF gap to the ground truth, and "
+          "S_LF(edm) − S_LF(ddim) < 0 on every dataset",
           differences("main", (("edm", "ddim", "s_hf", True), ("edm", "ddim", "s_lf", False)),
-                      "needs main results with edm and ddim"), by=PAIRED),
+                      "needs main results with edm and ddim"), by=EFFECT, claimed="restores"),
     Claim("ovg_vs_ddim", "OVG removes the collapse of standard inversion", "Sec. 5, Sec. 6.2",
           "OVG removes the collapse of standard inversion: higher S_HF and S_DC than DDIM.",
-          "S_HF(ovg) − S_HF(ddim) > 0 and S_DC(ovg) − S_DC(ddim) > 0 on every dataset; and, where the signed texture "
-          "error Δlog E_HF (log E_HF − μ_HF of the real crops) is stored, OVG's moves toward 0 without "
-          "overshooting: |mean Δlog E_HF(ovg)| < |mean Δlog E_HF(ddim)| and the paired interval of the per-crop "
-          "|Δ(ovg)| − |Δ(ddim)| below 0 beyond its minimal effect, OVG's mean not ending beyond the real crops' band "
-          "(mean ± std of the ground truth's per-crop Δlog E_HF) on the other side from DDIM's",
+          "S_HF(ovg) − S_HF(ddim) > 0 and S_DC(ovg) − S_DC(ddim) > 0 on every dataset, OVG closing over half of "
+          "DDIM's gap on each; and, where Δlog E_HF is stored, " + TEXTURE_RULE.replace("method", "OVG").replace(
+              "baseline", "DDIM"),
           differences("main", (("ovg", "ddim", "s_hf", True), ("ovg", "ddim", "s_dc", True)),
-                      "needs main results with ovg and ddim", more=ovg_texture_check), by=PAIRED),
+                      "needs main results with ovg and ddim", more=ovg_texture_check), by=EFFECT, claimed="removes"),
     Claim("ovg_texture", "OVG restores realistic texture (luma, chroma, KID)", "Sec. 5, Sec. 6.2 (texture restored)",
           "OVG restores realistic texture after standard inversion: detail right in luminance and in colour, and "
           "crops closer to real ones than DDIM's.",
           "on every dataset: OVG's mean luma and chroma detail (log energy over the real reference crops' mean) inside "
           "the real crops' band (mean ± std of the ground truth's per-crop value), and KID_wav(ovg) − KID_wav(ddim) "
           "< 0, its paired 95 % interval over the crops below 0 (read only where KID_wav ranks the ground truth "
-          "first and every control worse)", texture_claim("ovg", "ddim"), by=PAIRED),
+          "first and every control worse); OVG closing over half of DDIM's gap to the real crops on each score read "
+          "(luma detail, chroma detail, KID_wav)", texture_claim("ovg", "ddim"), by=EFFECT, claimed="restores"),
     Claim("ovg_taba_texture", "OVG + TABA restores texture better than TABA", "Sec. 6.2 (OVG + TABA)",
           "OVG added to TABA restores texture better than TABA alone.",
-          "as for OVG against DDIM, with OVG + TABA against TABA", texture_claim("ovg_taba", "taba"), by=PAIRED),
+          "as for OVG against DDIM, with OVG + TABA against TABA", texture_claim("ovg_taba", "taba"), by=EFFECT,
+          claimed="restores"),
     Claim("taba_structure", f"TABA pays for texture with {INPUT_STRUCTURE}", "Sec. 6.2",
           "TABA pays for its texture with structure: its S_LF is below that of the best OVG configuration.",
           "S_LF(taba) − S_LF(best OVG) < 0 on every dataset, the best of ovg, ovg_taba, ovg_edm by mean S_LF on the "
@@ -125,7 +115,7 @@ CLAIMS: list[Claim] = [
           "interval)", ovg_front, by=MEANS),
     Claim("ovg_edm_lpips", "OVG + EDM has the best perceptual quality on edges", "Sec. 6.2",
           "On Edges2Shoes, OVG + EDM has the best perceptual quality (lowest LPIPS).",
-          "argmin LPIPS over methods is ovg_edm on the Edges2Shoes stand-in", lowest_lpips),
+          "argmin LPIPS over methods is ovg_edm on the Edges2Shoes stand-in", lowest_lpips, by=MEANS),
     Claim("pareto_expands", "Sweeping OVG's step sizes pushes the front out", "Sec. 5.2, Fig. 6",
           "Sweeping (eta_HF, eta_LF) expands the Pareto frontier beyond the baselines'.",
           "some OVG grid point lies on the joint S_HF / S_LF front of grid points and baselines, on every dataset "
@@ -165,54 +155,114 @@ CLAIMS: list[Claim] = [
 ]
 
 
-def judge(c: Claim, ev: Evidence) -> Finding:
-    """``c``'s finding on ``ev``. Where it rests, wholly or in part, on results computed with a model below the
-    quality gate (``ev.weak``), its ``caveat`` says so (``gate_caveat``)."""
+def _decide(c: Claim, ev: Evidence) -> Finding:
+    """``c``'s finding on ``ev``, the gap closed deciding a claim that a method removes or restores; where models
+    below the quality gate enter it, the arms on the models that pass it decide (none left: ``UNGATED``) and the
+    caveat names the others."""
     found = c.test(ev)
+    found = claimed_strength(found) if c.claimed else found
     weak = sorted({m for (study, _), (names, _) in ev.weak.items() if study in c.reads for m in names})
     if not weak or found.verdict == UNTESTABLE:
         return found
-    return replace(found, caveat=gate_caveat(weak, c.test(ev.gated())))
+    alone = c.test(ev.gated())
+    alone = claimed_strength(alone) if c.claimed else alone
+    verdict = UNGATED if alone.verdict == UNTESTABLE else alone.verdict
+    return replace(found, verdict=verdict, effect=alone.effect, gaps=alone.gaps,
+                   caveat=f"below the quality gate: {', '.join(weak)} (with them: {found.verdict})")
 
 
-def gate_caveat(weak: list[str], alone: Finding) -> str:
-    """A verdict's caveat when models below the quality gate (``weak``) enter it: the models, and what the claim
-    judged without them (``alone``) gives: "k of n comparisons hold", its verdict, or that none is left."""
-    if alone.verdict == UNTESTABLE:
-        rest = "no comparison rests on models that pass it"
-    elif count := re.match(r"(\d+) of (\d+)", alone.detail):
-        rest = f"on the models that pass it, {count.group(1)} of {count.group(2)} comparisons hold"
-    else:
-        rest = f"on the models that pass it: {alone.verdict}"
-    return f"{INDICATIVE}: below the quality gate: {', '.join(weak)}; {rest}"
+def _by_seed(c: Claim, ev: Evidence, dataset: str) -> Finding | None:
+    """``c`` judged on each training seed's results of ``dataset`` (the seed-spread study's), one verdict over them
+    (``seeds.over_seeds``); None where the claim reads more than the main results or no seeds were trained."""
+    spread = ev.extra.get("seed_spread", {}).get(dataset)
+    if spread is None or c.reads != ("main",) or c.by not in (PAIRED, EFFECT) or ev.source != "ours":
+        return None
+    runs = {k: _decide(c, ev.with_arm("main", dataset, arm).only(dataset))
+            for k, arm in seed_evidence(spread, dataset).items()}
+    verdict, each = over_seeds({k: f.verdict for k, f in runs.items()})
+    gaps = pooled([g for f in runs.values() for g in f.gaps])   # each gap over the seeds, then their crops
+    if verdict != DEPENDS:
+        each = ", ".join([each] + [f"training seed {k}: {f.effect}" for k, f in runs.items() if f.effect])
+    over = f"; over the training seeds: {effect_text(gaps)}" if gaps else ""
+    return Finding(verdict, f"{dataset}: {each}{over}", effect=claim_effect(gaps), gaps=tuple(gaps))
 
 
-def evaluate_claims(ours: Evidence, paper: Evidence | None = None) -> pd.DataFrame:
+def judge(c: Claim, ev: Evidence) -> Finding:
+    """``c``'s finding on ``ev`` (``_decide``); on a dataset with several training seeds the seeds decide it
+    (``_by_seed``: the numbers add each seed's verdict); a claim decided on means says so (``MEANS_ONLY``) and in its
+    caveat."""
+    found = _decide(c, ev)
+    seeds = {d: f for d in ev.datasets() if (f := _by_seed(c, ev, d)) is not None}
+    if seeds and found.verdict != UNTESTABLE:
+        main = ev.select("main")
+        rest = [_decide(c, ev.only(d)).verdict for d in sorted(set(main.get("dataset", pd.Series(dtype=str))
+                                                                   .astype(str)) - set(seeds))]
+        verdict = fold_datasets([f.verdict for f in seeds.values()] + [v for v in rest if v != UNTESTABLE])
+        gaps = (*(g for g in found.gaps if not any(str(g.what).startswith(f"{d}:") for d in seeds)),
+                *(g for f in seeds.values() for g in f.gaps))   # a dataset's gaps over its training seeds
+        found = replace(found, verdict=verdict, effect=claim_effect(gaps), gaps=gaps,
+                        detail=found.detail + "; training seeds: " + "; ".join(f.detail for f in seeds.values()))
+    if c.by == MEANS and found.verdict != UNTESTABLE:
+        found = replace(found, verdict=f"{found.verdict} {MEANS_ONLY}",
+                        caveat="; ".join(x for x in ("means only, no interval", found.caveat) if x))
+    return found
+
+
+def with_exact_model(c: Claim, exact: Evidence | None) -> str:
+    """``c``'s verdict on the oracle arms (``exact``: evidence from the exact Gaussian denoiser's results alone), by
+    the same rule; ``NO_ORACLE`` where none of the studies it reads has an oracle arm."""
+    if exact is None:
+        return NO_ORACLE
+    have = set(exact.frame["study"]) if "study" in exact.frame else set()
+    if not set(c.reads) & (have | {k for k, v in exact.extra.items() if v}):
+        return NO_ORACLE
+    return judge(c, exact).verdict
+
+
+def evaluate_claims(ours: Evidence, paper: Evidence | None = None, per_dataset: bool = True,
+                    exact: Evidence | None = None) -> pd.DataFrame:
     """One row per claim: where, statement, rule (its own part) and the general rule it is decided by (a key of
-    ``RULES``), our verdict with its caveat ("" or what limits it) and numbers, and the verdict on the
+    ``RULES``), the paper's own effect word, our verdict with our effect word (``effect``), its caveat ("" or what
+    limits it) and numbers, the verdicts per dataset where one differs from the every-dataset one
+    (``per_dataset``), the verdict with the exact model (``with_exact_model`` on ``exact``), and the verdict on the
     paper's tables with its numbers."""
     paper = paper if paper is not None else paper_evidence()
+    datasets = ours.datasets() if per_dataset else []
     rows = []
     for c in CLAIMS:
         o, p = judge(c, ours), c.test(paper)
+        each = {d: judge(c, ours.only(d)).verdict for d in datasets} if len(datasets) > 1 else {}
+        differs = "; ".join(f"on {d}: {v}" for d, v in each.items() if v != o.verdict and base_verdict(v) != UNTESTABLE)
         rows.append({"claim": c.key, "title": c.title, "where": c.where, "statement": c.statement, "rule": c.rule,
-                     "decided by": c.by, "verdict": o.verdict, "caveat": o.caveat, "our numbers": o.detail,
+                     "decided by": c.by, "paper's word": c.claimed, "verdict": o.verdict, "effect": o.effect,
+                     "gap closed": effect_text(o.gaps), "per dataset": differs, "caveat": o.caveat,
+                     "our numbers": o.detail, "with the exact model": with_exact_model(c, exact),
                      "paper's tables": p.verdict, "paper numbers": p.detail})
     return pd.DataFrame(rows)
 
 
 def chapter_verdicts(ds, keys=None, reads: dict | None = None) -> pd.DataFrame:
     """The claims a study's results answer on their own (``keys``: only these), judged by the claims page's rule: one
-    row per claim (key, title, where, verdict, caveat, numbers); a chapter glues each verdict as ``claim_<key>``.
-    ``reads``: results of other studies the chapter took its settings from, e.g. {"pareto": the sweep}."""
-    cols = ["claim", "title", "where", "verdict", "caveat", "numbers"]
+    row per claim (key, title, where, verdict with its scope "on <dataset>", caveat, numbers, effect); a chapter glues
+    each verdict as ``claim_<key>``. ``reads``: results of other studies the chapter took its settings from, e.g.
+    {"pareto": the sweep, "seed_spread": the training seeds' results}."""
+    cols = ["claim", "title", "where", "verdict", "caveat", "numbers", "effect", "scope", "decided by"]
     short = STUDY_NAMES.get(ds.attrs.get("study", ""))
     if not short:
         return pd.DataFrame(columns=cols)
     ev = evidence_of(ds, short)
+    dataset = str(ds.attrs.get("dataset", ""))
     for study, other in (reads or {}).items():
         if other is not None:
-            ev.extra.setdefault(study, {})[str(ds.attrs.get("dataset", ""))] = other
+            ev.extra.setdefault(study, {})[dataset] = other
     found = {c: judge(c, ev) for c in CLAIMS if short in c.reads and (keys is None or c.key in keys)}
-    return pd.DataFrame([(c.key, c.title, c.where, f.verdict, f.caveat, f.detail) for c, f in found.items()],
-                        columns=cols)
+    scope = f"on {dataset}" if dataset else ""
+    return pd.DataFrame([(c.key, c.title, c.where, " ".join(x for x in (f.verdict, scope) if x), f.caveat, f.detail,
+                          f.effect, scope, c.by) for c, f in found.items()], columns=cols)
+
+
+def rules_text(table: pd.DataFrame) -> str:
+    """The general rules (``RULES``) that decide the claims of a claims table (its "decided by" column), as a chapter
+    states them: "paired comparison: <its text>; ..."; the training seeds' and the quality gate's rules after them."""
+    names = list(dict.fromkeys(table["decided by"])) if len(table) else []
+    return "; ".join(f"{n}: {RULES[n]}" for n in [*names, SEEDS, GATE] if n in RULES)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..data import split_dataset
 from ..digest import tree_sha256
+from ..models.oracle import ORACLE
 from .models import data_options, dataset_for
 from .splits import SPLIT_SCHEME, SPLIT_STUDIES
 
@@ -51,7 +52,9 @@ def content_inputs(spec) -> dict:
         out["split"] = SPLIT_SCHEME
     one, two = spec.get("model", None), spec.get("models", None)
     paths = [one] if one is not None else ([two.get("source"), two.get("target")] if isinstance(two, dict) else [])
-    if paths:
+    if paths == [ORACLE]:   # the exact Gaussian denoiser: fitted to the data, whose signature is above
+        out["model"] = ORACLE
+    elif paths:
         from ..models.hub import pipeline_folder
 
         sig = [(str(f), tree_sha256(f)) for f in (pipeline_folder(str(p)) for p in paths)]

@@ -17,8 +17,9 @@ from ..metrics import spectral as spec
 from ..metrics.image import psnr
 from .validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO, failures
 
-__all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "image_scores", "control_images", "noise_sigma",
-           "control_scores", "realism_reference", "scoring_settings", "warn_failed", "with_failures", "paired_metrics"]
+__all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "TEXTURE_SCORES", "image_scores", "control_images",
+           "noise_sigma", "control_scores", "realism_reference", "realism_sets", "scoring_settings", "warn_failed",
+           "with_failures", "paired_metrics"]
 
 CONTROLS = ("copy", "ground_truth", "blur", "colour_noise", "luma_noise")
 NOISE_CONTROLS = ("colour_noise", "luma_noise")
@@ -26,20 +27,36 @@ BLUR_SIGMA = 1.0          # px
 NOISE_SEED = 7_919        # noise of crop i is drawn from Generator(NOISE_SEED + i): the same whatever the batch
 
 
+# the per-crop realism scores a flat ground-truth crop (``metrics.realism.flat_crops``) leaves out (NaN)
+TEXTURE_SCORES = ("delta_log_e_hf_luma", "delta_log_e_hf_chroma", "delta_log_e_hf_luma_ref",
+                  "delta_log_e_hf_chroma_ref", "hf_coherence", "wav_features")
+
+
+def realism_sets(data, max_images: int = 512) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """(reference, real, flat counts): two disjoint, interleaved sets of real target crops, at most ``max_images``
+    each, flat crops (``metrics.realism.flat_crops``) left out of both. The reference is every k-th crop of the target
+    pool (k = pool // max_images); the real set, scored as if it were a method, the crops half-way between (every
+    second reference position when k is 1). The pool is disjoint from the paired test and validation crops (bundled
+    data: other columns of the image; a user's folders: the target folder, apart from its paired test split)."""
+    k = max(1, data.target.shape[0] // max_images)
+    ref, real = (data.target[::k], data.target[k // 2::k]) if k > 1 else (data.target[::2], data.target[1::2])
+    flat = {name: rl.flat_crops(x) for name, x in (("reference", ref), ("real", real))}
+    return ref[torch.from_numpy(~flat["reference"])], real[torch.from_numpy(~flat["real"])], \
+        {name: int(f.sum()) for name, f in flat.items()}
+
+
 def realism_reference(data, max_images: int = 512) -> torch.Tensor:
-    """Real target crops the realism scores compare against: at most ``max_images`` of the target pool, evenly
-    spaced, no flat channel. The pool is disjoint from the paired test and validation crops (bundled data: other
-    columns of the image; a user's folders: the target folder, apart from its paired test split)."""
-    real = data.target[:: max(1, data.target.shape[0] // max_images)]
-    return real[(real.flatten(2).std(2) > 1e-3).all(1)]
+    """Real target crops the realism scores compare against (``realism_sets``' reference)."""
+    return realism_sets(data, max_images)[0]
 
 
 def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, scoring: dict,
                  latent: torch.Tensor | None = None) -> dict[str, np.ndarray]:
     """Per-sample metrics (paper App. B) with the ``scoring_settings`` of the data: psnr, s_hf, delta_log_e_hf, s_lf,
     s_lf_gt, the luma and chroma detail errors (to the paired truth; ``_ref``: to the reference set's mean),
-    hf_coherence, with a ``reference`` the z-scored wavelet features of the KID, and with a ``latent`` s_dc, s_dc_raw
-    and latent_norm_ratio. Without a ground truth (``truth`` None) the paired scores are NaN."""
+    hf_coherence, with a ``reference`` the rank-normalised wavelet features of the KID, and with a ``latent`` s_dc,
+    s_dc_raw and latent_norm_ratio. Without a ground truth (``truth`` None) the paired scores are NaN; where the
+    truth is flat (``metrics.realism.flat_crops``), the ``TEXTURE_SCORES`` are."""
     mu_hf, wavelet, kappa, edges = (scoring[k] for k in ("mu_hf", "wavelet", "kappa", "edges"))
     reference = scoring.get("reference")
     out = output.clamp(-1, 1)
@@ -67,6 +84,10 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
             scores["delta_log_e_hf_chroma_ref"] = (np.log(np.maximum(chroma, floor))
                                                    - np.log(max(reference["chroma"], floor)))
         scores["wav_features"] = reference["scaler"](rl.wavelet_features(out, wavelet))
+    if truth is not None:   # a flat true crop (uniform background) is left out of the realism scores
+        flat = rl.flat_crops(truth)
+        for k in (k for k in TEXTURE_SCORES if k in scores):
+            scores[k] = np.where(flat[(...,) + (None,) * (np.ndim(scores[k]) - 1)], np.nan, scores[k])
     if latent is not None:
         dc = lat.decorrelation(latent)                       # on unit-variance latents: correlation, not amplitude
         dc_raw = lat.decorrelation(latent, standardize=False)  # the paper's raw form, kept beside it
@@ -107,7 +128,8 @@ def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *,
                    crops) -> xr.Dataset:
     """The controls of a translation table, scored like the methods on the same crops (``CONTROLS``; without a
     paired test split only ``copy`` is scored, the others are NaN). A metric on which ``copy`` beats every method
-    rewards doing nothing."""
+    rewards doing nothing. With a paired split: ``real_<score>``, the real set of ``scoring["real"]`` scored as if it
+    were a method on these crops (the spread of real crops the gate compares with), and ``flat_truth``."""
     rows = {"copy": image_scores(src, src, gt, scoring)}
     if gt is not None:
         imgs = control_images(src, gt, sigma=sigma, crops=crops)
@@ -116,24 +138,37 @@ def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *,
     rows.update({c: {k: np.full_like(v, np.nan, dtype=np.float64) for k, v in rows["copy"].items()}
                  for c in CONTROLS if c not in rows})
     dims = ("control", "sample", "feature")
-    return xr.Dataset({f"control_{m}": (dims[:np.ndim(v) + 1], np.stack([rows[c][m] for c in CONTROLS]))
-                       for m, v in sorted(rows["copy"].items())},
-                      coords={"control": list(CONTROLS), "sample": np.arange(len(src))})
+    out = xr.Dataset({f"control_{m}": (dims[:np.ndim(v) + 1], np.stack([rows[c][m] for c in CONTROLS]))
+                      for m, v in sorted(rows["copy"].items())},
+                     coords={"control": list(CONTROLS), "sample": np.arange(len(src))})
+    real = scoring.get("real")
+    if gt is not None and real is not None and len(real):
+        # the real set scored as if it were a method: n of its crops, evenly spread over it, stand in for the n test
+        # crops (in turn, where it has fewer)
+        n = len(src)
+        pick = (np.arange(n) * len(real)) // n if n <= len(real) else np.arange(n) % len(real)
+        got = image_scores(real[pick], src, gt, scoring)
+        out = out.assign({f"real_{m}": (dims[1:np.ndim(v) + 1], v) for m, v in sorted(got.items())})
+    if gt is not None:
+        out["flat_truth"] = ("sample", rl.flat_crops(gt))
+    return out
 
 
 def scoring_settings(data) -> dict:
     """Metric settings of a dataset (App. B): the S_HF wavelet and reference from its target pool, the S_LF cutoff
     for its image size, the edge-map handling of S_LF when its task is sketch-to-image, and the realism reference
-    ({"scaler", "luma", "chroma", "n"} and the reference crops' z-scored features)."""
-    real = realism_reference(data)   # no flat channel: it has zero power bins (log -inf) in the slope fit
+    ({"scaler", "luma", "chroma", "n", "n_real", "flat"}, the reference crops' rank-normalised features and
+    ``real``, the second set of real crops of ``realism_sets``)."""
+    real, others, flat = realism_sets(data)   # no flat channel: zero power bins (log -inf) in the slope fit
     wavelet = spec.wavelet_order(spec.spectrum_slope(real))
     feats = rl.wavelet_features(real, wavelet)
     scaler = rl.FeatureScaler.fit(feats)
     luma, chroma = rl.hf_energy_luma_chroma(real, wavelet)
     return {"wavelet": wavelet, "mu_hf": spec.hf_reference(real, wavelet=wavelet),
             "kappa": spec.kappa_for_size(data.test_source.shape[-1]), "edges": data.task.kind == "edges",
-            "reference": {"scaler": scaler, "luma": float(luma.mean()), "chroma": float(chroma.mean()), "n": len(real)},
-            "reference_features": scaler(feats)}
+            "reference": {"scaler": scaler, "luma": float(luma.mean()), "chroma": float(chroma.mean()), "n": len(real),
+                          "n_real": len(others), "flat": flat},
+            "reference_features": scaler(feats), "real": others}
 
 
 def warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:

@@ -17,7 +17,8 @@ from .store import load_results
 from .validity import failed_of
 
 __all__ = ["METRICS", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "STUDY_NAMES", "Evidence", "long_frame",
-           "weak_arms", "evidence_of", "load_evidence", "paper_evidence"]
+           "weak_arms", "evidence_of", "load_evidence", "paper_evidence", "seed_arms",
+           "seed_evidence", "per_object"]
 
 METRICS = ("psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc", "s_g")
 MAIN_TABLE = {("bbbc021", "x8"): "table8", ("bbbc021", "x16"): "table9", ("bbbc021", "x32"): "table10",
@@ -87,6 +88,7 @@ class Evidence:
     bands: dict = field(default_factory=dict)      # (study, dataset) -> the real crops' band (``verdicts.real_band``)
     # (study, dataset) -> (names of the models below the quality gate, ``weak_arms``: which arms they computed)
     weak: dict = field(default_factory=dict)
+    truths: dict = field(default_factory=dict)     # (study, dataset) -> {metric: the ground truth's mean} (``truths``)
 
     def gated(self) -> "Evidence":
         """The same evidence without what a model below the quality gate computed: an ablation's arms on such models
@@ -98,6 +100,31 @@ class Evidence:
                 continue
             frame, crops = (_without(f, study, dataset, arms) for f in (frame, crops))
         return replace(self, frame=frame, crops=crops, extra=extra, weak={})
+
+    def only(self, dataset: str) -> "Evidence":
+        """The same evidence on one dataset alone."""
+        keep = {k: v for k, v in self.extra.items()}
+        extra = {k: {d: r for d, r in v.items() if d == dataset} for k, v in keep.items()}
+        on = [f[f["dataset"].astype(str) == dataset] if "dataset" in f else f for f in (self.frame, self.crops)]
+        pick = lambda d: {k: v for k, v in d.items() if k[1] == dataset}   # noqa: E731
+        return replace(self, frame=on[0], crops=on[1], extra=extra, bands=pick(self.bands), weak=pick(self.weak),
+                       truths=pick(self.truths))
+
+    def datasets(self) -> list[str]:
+        """Every dataset the evidence holds."""
+        names = {str(d) for f in (self.frame, self.crops) if "dataset" in f for d in f["dataset"].unique()}
+        return sorted(names | {str(d) for v in self.extra.values() for d in v})
+
+    def with_arm(self, short: str, dataset: str, arm: "Evidence") -> "Evidence":
+        """This evidence with a study's results on one dataset replaced by ``arm``'s (one training seed's)."""
+        out = [pd.concat([_without(f, short, dataset, None), g], ignore_index=True) if not g.empty else
+               _without(f, short, dataset, None) for f, g in ((self.frame, arm.frame), (self.crops, arm.crops))]
+        extra = {k: dict(v) for k, v in self.extra.items()}
+        for k, v in arm.extra.items():
+            extra.setdefault(k, {}).update(v)
+        return replace(self, frame=out[0], crops=out[1], extra=extra, bands={**self.bands, **arm.bands},
+                       truths={**self.truths, **arm.truths},
+                       weak={**{k: v for k, v in self.weak.items() if k != (short, dataset)}, **arm.weak})
 
     def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
         """Rows of one study (of ``crops`` when ``per_crop``, else of ``frame``) with column == value for each
@@ -150,6 +177,36 @@ def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:
     return ("scale" if axis == "factor" else axis), out
 
 
+def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
+    """{training seed: that run's results, shaped as main_results'} of the seed-spread study's results."""
+    if "train_seed" not in ds.dims:
+        raise ValueError("these results have no train_seed axis; they are not the seed_spread study's")
+    return {int(k): ds.sel(train_seed=k).assign_attrs(study="main_results") for k in ds["train_seed"].values}
+
+
+_MEMO: dict = {}      # (id of an object, key) -> (the object, value): ``per_object``
+_MEMO_SIZE = 64
+
+
+def per_object(obj, key, compute):
+    """``compute()`` once per (``obj``, ``key``) while ``obj`` lives in the recent ``_MEMO_SIZE`` entries: a claim's
+    checks on the same results (every dataset, one dataset, one training seed) share their costly parts."""
+    hit = _MEMO.get((id(obj), key))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    value = compute()
+    _MEMO[(id(obj), key)] = (obj, value)
+    while len(_MEMO) > _MEMO_SIZE:
+        _MEMO.pop(next(iter(_MEMO)))
+    return value
+
+
+def seed_evidence(ds: xr.Dataset, dataset: str) -> dict[int, "Evidence"]:
+    """{training seed: its results as main-results evidence on ``dataset``} of the seed-spread study's results."""
+    return per_object(ds, ("seeds", dataset), lambda: {k: evidence_of(arm, "main", dataset)
+                                                         for k, arm in seed_arms(ds).items()})
+
+
 def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evidence:
     """One results dataset as evidence (``short``: its name in the evidence, ``STUDY_NAMES``), read as
     ``load_evidence`` reads a stored file: a chapter judges the claims on its own results with it."""
@@ -165,9 +222,11 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
         factor = json.loads(ds.attrs.get("data_meta") or "{}").get("factor")   # the SR factor, if recorded
         fr["factor"] = int(factor) if factor not in (None, "") else None
     band = real_band(ds)
+    truth = {m: float(np.nanmean(ds[f"control_{m}"].sel(control="ground_truth").values)) for m in ("s_hf",)
+             if f"control_{m}" in ds and "ground_truth" in ds["control"].values.tolist()}
     return Evidence(frame=fr, source="ours", crops=long_frame(ds, short, dataset, per_crop=True),
                     extra={"main": {dataset: ds}} if short == "main" else {},
-                    bands={} if band is None else {(short, dataset): band},
+                    bands={} if band is None else {(short, dataset): band}, truths={(short, dataset): truth},
                     weak={(short, dataset): (below, weak_arms(ds))} if below else {})
 
 
@@ -181,11 +240,15 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
     for e in parts:
         for k, v in e.extra.items():
             extra.setdefault(k, {}).update(v)
+    for path in sorted((Path(root) / "seed_spread").glob(f"*-{profile}.nc")):   # the claims' training seeds
+        ds = load_results(path)
+        extra.setdefault("seed_spread", {})[str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])] = ds
     frames = [e.frame for e in parts if not set(e.extra) & set(EXTRA_STUDIES)]
     crops = [e.crops for e in parts if not e.crops.empty]
     return Evidence(frame=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_FRAME_COLUMNS),
                     extra=extra, source="ours", bands={k: v for e in parts for k, v in e.bands.items()},
                     weak={k: v for e in parts for k, v in e.weak.items()},
+                    truths={k: v for e in parts for k, v in e.truths.items()},
                     crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
 
 

@@ -24,6 +24,7 @@ from .calibrate import ovg_for
 from .translation import GAUSSIANITY
 from .method_labels import PAPER_LABELS, STOCHASTIC, method_specs
 from .splits import test_subsets
+from .oracle_arm import oracle_models, wants_arm, with_arm
 
 __all__ = ["DEFAULT_N_LATENTS", "Setup", "inversion_inputs", "explained_variance_summary",
            "run_latent_study", "VELOCITY_LABELS", "SPACES", "run_velocity", "velocity_cell"]
@@ -128,7 +129,12 @@ def run_latent_study(spec: StudySpec, ctx: StudyContext | None = None, *, models
     runs = {"pca_collapse": _pca_collapse, "gaussianity": _gaussianity, "decorrelation": _decorrelation}
     if spec.study not in runs:
         raise ValueError(f"run_latent_study computes {', '.join(runs)}; got study {spec.study!r}")
-    return runs[spec.study](spec, Setup(spec, ctx or StudyContext(), models))
+    ctx = ctx or StudyContext()
+    ds = runs[spec.study](spec, Setup(spec, ctx, models))
+    if models is not None or not wants_arm(spec):
+        return ds
+    oracle = oracle_models(spec.profile, spec.dataset, options=data_options(spec))   # studies/oracle_arm.py
+    return with_arm(ds, runs[spec.study](spec, Setup(spec, ctx, oracle)), form=oracle["eps"].net.form)
 
 
 def _n_latents(spec: StudySpec) -> int:

@@ -14,7 +14,7 @@ from ..metrics import latent as lat
 from ..metrics import spectral
 from ..metrics.spectral import wavelet_order
 from .aggregate import per_seed
-from .controls import realism_reference
+from .controls import realism_sets
 from .cells import StudyContext
 from .models import spec_data
 from .spec import StudySpec
@@ -131,6 +131,32 @@ def _gate(main: xr.Dataset | None) -> xr.Dataset:
                       coords={"gate_score": scores, "gate_control": controls})
 
 
+def _halving(main: xr.Dataset | None) -> xr.Dataset:
+    """The truth-relative KID_wav of every method and control on the first seed's crops against the whole reference
+    and each half of it (``realism_checks.halved_reference``), and how far it moves (``halving_movement``); empty
+    without main results holding the KID features."""
+    from .realism_checks import halved_reference, halving_movement
+
+    if main is None or "reference_wav_features" not in main or "control_wav_features" not in main:
+        return xr.Dataset()
+    seed = main["seed"].values[0]
+    crops = main["crop"].sel(seed=seed).values
+    ctl = main["control_wav_features"].sel(crop_index=crops)
+    feats = {str(m): main["wav_features"].sel({"method": m, "seed": seed}).values
+             for m in (main["method"].values if "wav_features" in main else [])}
+    feats |= {c: ctl.sel(control=c).values for c in ctl["control"].values.tolist() if c != "ground_truth"}
+    table = halved_reference(feats, ctl.sel(control="ground_truth").values, main["reference_wav_features"].values)
+    moved = halving_movement(table)
+    grid = table.pivot(index="label", columns="reference").loc[list(feats)]
+    halves = ["all", "first half", "second half"]
+    out = xr.Dataset({f"halving_{k}": (("halving_label", "halving_reference"), grid[k][halves].to_numpy(float))
+                      for k in ("kid_minus_truth", "lo", "hi")},
+                     coords={"halving_label": list(feats), "halving_reference": halves})
+    for k in ("factor", "moved", "same_sign"):
+        out[f"halving_{k}"] = ("halving_label", moved.loc[list(feats), k].to_numpy())
+    return out
+
+
 def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n_examples: int = 4,
                           band: tuple[float, float] = (0.005, 0.4), lpips_kw: dict | None = None,
                           fid_kw: dict | None = None) -> xr.Dataset:
@@ -139,7 +165,7 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
     ``lpips_kw`` / ``fid_kw``: passed to the LPIPS and FID helpers."""
     ctx = ctx or StudyContext()
     data = spec_data(spec)
-    real = realism_reference(data)   # the real target crops every texture score compares with
+    real, others, flat = realism_sets(data)   # the real target crops every texture score compares with
     wavelet = spectral.wavelet_order(spectral.spectrum_slope(real, band))
     mu = spectral.hf_reference(real, wavelet=wavelet)
     # Fig. 9: spectra of the target (real) and source (input) domains
@@ -183,7 +209,13 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
                 "point_method": ("point", pts["method"].astype(str).tolist()),
                 "point_seed": ("point", pts["seed"].astype(int).to_numpy()),
                 "metric_a": usable, "metric_b": usable})
-    ds = ds.merge(_gate(ctx.inputs.get("main_results")))
+    from .realism_checks import HALF_REFERENCE_BOUND, photo_gates
+
+    main = ctx.inputs.get("main_results")
+    ds = ds.merge(_gate(main)).merge(_halving(main)).merge(photo_gates())
+    flat_test = int(main["flat_truth"].sum()) if main is not None and "flat_truth" in main else -1
+    ds.attrs.update(flat_reference=flat["reference"], flat_real=flat["real"], n_real_crops=len(others),
+                    flat_test=flat_test, half_reference_bound=HALF_REFERENCE_BOUND)
     ds.attrs.update(study="metric_validation", dataset=spec.dataset, profile=spec.profile, band=list(band),
                     wavelet=wavelet, mu_hf=float(mu), s_hf_unit="uint8", n_reference=len(real),
                     filters="lowpass keeps |omega| <= kappa * 0.5 cycles/px (high frequencies removed); highpass is "

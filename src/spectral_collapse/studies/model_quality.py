@@ -87,7 +87,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
     for i, h in enumerate(held):
         for j, r in enumerate(h):
             held_arr[i, j, : len(r) - 1] = r[1:]
-    return xr.Dataset(
+    ds = xr.Dataset(
         {"passed": ("model", np.array([bool(reports[k]["passed"]) for k in keys])),
          "train_loss": (("model", "train_index"), _pad(train, n_train)),
          "train_step": (("model", "train_index"), _pad(train_at, n_train)),
@@ -100,6 +100,10 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                 "bias_channel": [0, 1, 2]},
         attrs={"gate_reports": json.dumps(reports, default=float), "models": json.dumps(info, default=float),
                "checkpoints": json.dumps(checkpoints), "profile": spec.profile})
+    from .oracle_arm import oracle_heldout, with_arm   # the oracle's held-out loss beside each eps / EDM model
+
+    arm = oracle_heldout(spec.profile, roles) if spec.get("oracle_arm", True) else None
+    return ds if arm is None or not arm.data_vars else with_arm(ds, arm)
 
 
 def _mean_bias(D, view, space, label: int) -> np.ndarray:

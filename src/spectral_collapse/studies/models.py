@@ -12,6 +12,7 @@ from ..data import DATASETS, dataset_key, load_dataset, split_dataset
 from ..digest import tree_sha256
 from ..environ import env_device, writable
 from ..models.hub_folder import FLUX, fits, text_network
+from ..models.oracle import ORACLE, fit_oracle, oracle_pair
 from ..models.vae import LatentDomains, LatentSpace, PretrainedVAE, load_pretrained_vae
 from ..train.vae import train_vae, vae_identity
 from ..train.trainer import train
@@ -22,7 +23,7 @@ from .profiles import get_profile
 __all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "model_set", "load_role", "checkpoint_name", "profile_models",
            "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model",
            "role_plan", "plans_to_train", "latent_space", "UserModels", "user_models", "study_labels",
-           "CHECKPOINT_ROOT"]
+           "CHECKPOINT_ROOT", "oracle_models"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
 _NOT_OPTIONS = ("root", "name")  # given by the dataset string itself
@@ -351,6 +352,10 @@ def user_models(spec) -> UserModels | None:
     from ..models.denoisers import ModelPair
 
     prompts, size, batch = prompt_options(spec), data_options(spec).get("size"), get_profile(spec.profile).batch_size
+    if one is not None and str(one) == ORACLE:   # the exact Gaussian denoiser of the data's pools: not gated
+        size = size or get_profile(spec.profile).image_size
+        models = oracle_models(spec.profile, spec.dataset, options={**data_options(spec), "size": size})
+        return UserModels(models, None, {"model": {"name": ORACLE, "form": models["eps"].net.form}}, size)
     if one is not None:
         D = _hub_model(str(one), prompts, size)
         fits(D, batch=batch, device=study_device())   # a batch of the profile's inversions in memory, or refused
@@ -376,6 +381,19 @@ def user_models(spec) -> UserModels | None:
     pair.checkpoint = Ds.checkpoint
     return UserModels({Ds.parameterization: pair}, ls_s, {"source": _describe(Ds), "target": _describe(Dt)},
                       _image_size(Ds))
+
+
+@functools.lru_cache(maxsize=4)
+def _oracle_pair(profile: str, dataset: str, factor, options: str):
+    return oracle_pair(dataset_for(profile, dataset, factor, json.loads(options)), device=study_device())
+
+
+def oracle_models(profile: str, dataset: str, *, factor: int | None = None, options: dict | None = None) -> dict:
+    """{"eps": the oracle (models/oracle.py) on the profile's VP schedule, "edm": in EDM coordinates}: one pair of
+    Gaussians fitted (once per process) to the training pools of the dataset at the profile's size."""
+    pair = _oracle_pair(profile, dataset, factor, json.dumps(options or {}, sort_keys=True, default=str))
+    return {"eps": fit_oracle(None, "eps", schedule=get_profile(profile).schedule, pair=pair),
+            "edm": fit_oracle(None, "edm", pair=pair)}
 
 
 def _gate_user(spec, D, name: str, labels=None) -> None:

@@ -21,6 +21,7 @@ from ..reference.method_names import method_name
 from .models import data_options, profile_models, spec_data, study_labels, user_models
 from .controls import image_scores, paired_metrics, realism_reference, scoring_settings, with_failures
 from .pareto_choice import BASE_OF, RULES, choose_point, pareto_front, truth_bands
+from .oracle_arm import SUFFIX, oracle_models, wants_arm, with_arm
 
 __all__ = ["BASES", "BASELINES", "GRID_SIZES", "SCORES", "default_grid", "pareto_results", "run_pareto", "grid_summary",
            "baseline_summary", "joint_front", "MOST_FAILED", "grid_table", "front_counts", "choices_table",
@@ -222,7 +223,11 @@ def run_pareto(spec, ctx) -> xr.Dataset:
                               user_models=given.info, **kw)
     models, ls, _ = profile_models(spec.profile, spec.dataset, [*bases, *baselines], options=data_options(spec),
                                    progress=ctx.progress)
-    return pareto_results(ctx, data, models, ls=ls, **kw)
+    ds = pareto_results(ctx, data, models, ls=ls, **kw)
+    if ls is not None or not wants_arm(spec):
+        return ds
+    oracle = oracle_models(spec.profile, spec.dataset, options=data_options(spec))   # studies/oracle_arm.py
+    return with_arm(ds, pareto_results(ctx, data, oracle, ls=None, **kw), form=oracle["eps"].net.form)
 
 
 # ------------------------------------------------------------------------------------------- tables
@@ -246,7 +251,8 @@ def grid_summary(ds: xr.Dataset) -> pd.DataFrame:
 
 def baseline_summary(ds: xr.Dataset) -> pd.DataFrame:
     """One row per baseline method: mean scores over the sweep's images and where they come from."""
-    names = [v for v in ds.data_vars if v.startswith("baseline_") and v not in ("baseline_failed", "baseline_failure")]
+    names = [v for v in ds.data_vars if v.startswith("baseline_") and v not in ("baseline_failed", "baseline_failure")
+             and not v.endswith(SUFFIX)]   # the trained models' baselines (the oracle arm's: arm_results)
     if not names:
         return pd.DataFrame(columns=["method", "s_hf", "s_lf", "source"])
     frame = xr.Dataset({v.removeprefix("baseline_"): ds[v].mean("sample", skipna=True) if "sample" in ds[v].dims

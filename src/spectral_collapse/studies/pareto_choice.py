@@ -9,7 +9,7 @@ import xarray as xr
 from .method_labels import OVG_DEFAULTS
 
 __all__ = ["NO_CHOICE", "ovg_choice", "RULES", "pareto_front", "scaled", "choose_operating_point", "truth_bands",
-           "choose_point", "BASE_OF", "KID_FLOOR", "readable_grid"]
+           "choose_point", "band_distance", "BASE_OF", "KID_FLOOR", "readable_grid"]
 
 BASE_OF = {"ovg": "ddim", "ovg_taba": "taba", "ovg_edm": "edm"}   # each OVG variant's method without guidance
 
@@ -119,16 +119,20 @@ KID_FLOOR = 1e-6   # an unbiased KID estimate can fall below 0 for sets as alike
 
 def choose_point(kid, s_lf, luma, chroma, bands: dict, *, base_kid: float | None = None, rule: str = "maximin",
                  eligible=None, size=None) -> dict:
-    """One variant's choice over its grid points: among the eligible points in both real bands (all when none is) and
-    with KID_wav <= ``base_kid`` (else the lowest), the log KID_wav / S_LF front's point by ``rule``: {"index",
-    "in_band", "banded", "beats_base"}."""
+    """One variant's choice over its grid points: among the eligible points in both real bands (when none is, those
+    nearest the bands: ``band_distance``) and with KID_wav <= ``base_kid`` (else the lowest), the log KID_wav / S_LF
+    front's point by ``rule``: {"index", "in_band", "banded", "beats_base"}."""
     kid, luma, chroma = (np.asarray(v, float) for v in (kid, luma, chroma))
     ok = np.ones(len(luma), bool) if eligible is None else np.asarray(eligible, bool).copy()
     ok &= np.isfinite(kid)
-    in_band = ((bands["luma"][0] <= luma) & (luma <= bands["luma"][1])
-               & (bands["chroma"][0] <= chroma) & (chroma <= bands["chroma"][1]))
+    dist = band_distance(luma, chroma, bands)
+    in_band = dist == 0
     banded = bool((ok & in_band).any())
-    cand = ok & in_band if banded else ok
+    cand = ok & in_band
+    if not banded and (ok & np.isfinite(dist)).any():
+        # no point as real as the real crops in both kinds of detail: the ones closest to it (a sweep's strongest
+        # structure or realism scores elsewhere can come with detail far outside the band, e.g. block edges)
+        cand = ok & (dist <= np.nanmin(np.where(ok, dist, np.nan)) + 1e-9)
     beats = False
     if base_kid is not None and np.isfinite(base_kid) and cand.any():
         beats = bool((cand & (kid <= base_kid)).any())
@@ -136,6 +140,15 @@ def choose_point(kid, s_lf, luma, chroma, bands: dict, *, base_kid: float | None
         cand &= kid <= (base_kid if beats else np.min(kid[cand]))
     k = choose_operating_point(-np.log10(np.maximum(kid, KID_FLOOR)), s_lf, rule, eligible=cand, size=size)
     return {"index": k, "in_band": in_band, "banded": banded, "beats_base": beats}
+
+
+def band_distance(luma, chroma, bands: dict) -> np.ndarray:
+    """How far each point's mean luma and chroma detail lie outside the real crops' bands, in band widths, summed
+    over the two (0 inside both; NaN where a score is missing)."""
+    total = 0.0
+    for v, (lo, hi) in ((np.asarray(luma, float), bands["luma"]), (np.asarray(chroma, float), bands["chroma"])):
+        total = total + np.maximum(0.0, np.maximum(lo - v, v - hi)) / max(hi - lo, 1e-12)
+    return np.asarray(total, float)
 
 
 def _significant(v, digits: int = 4) -> str:

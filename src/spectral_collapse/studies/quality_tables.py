@@ -19,7 +19,13 @@ from .quality import CHECKS, GATE_VERSION, RULES, THRESHOLDS, GateReport
 __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
            "spectrum_failures", "decoder_ceiling", "gate_lists", "mean_bias_table", "models_table", "vp_noise_levels",
            "brightness_spread", "edge_shares", "stored_gate_table", "replicate_gate_table", "GATE_HEADERS", "gate_row",
-           "column_digits", "most_digits", "gate_frame", "result_gate_table"]
+           "column_digits", "most_digits", "gate_frame", "result_gate_table", "heldout_table", "HELDOUT_CAPTION"]
+
+HELDOUT_CAPTION = ("Final held-out loss of each trained pixel-space ε / EDM model (its training objective on the test "
+                   "crops, mean over four noise bands) beside the oracle's on the same crops, noise draws and "
+                   "objective. The oracle is the exact denoiser of a Gaussian fitted to each domain's training crops "
+                   "(models.oracle): exact for those Gaussians, not for tissue, and not put through the gate. A "
+                   "trained model below it has learned more of the data than its first two moments.")
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -333,3 +339,20 @@ def edge_shares(ds: xr.Dataset, white: float = 0.9) -> pd.DataFrame:
                      "worst mean error": round(float(lab0.get("mean", np.nan)), 3),
                      "worst std error": round(float(lab0.get("std", np.nan)), 3)})
     return _named(ds, pd.DataFrame(rows).set_index("model")) if rows else pd.DataFrame()
+
+
+def heldout_table(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per model with the oracle arm's held-out loss (``oracle_arm.oracle_heldout``): the trained model's
+    last held-out loss (mean over the bands), the oracle's, and their ratio; empty without the arm."""
+    from .oracle_arm import arm_results
+
+    arm = arm_results(ds)
+    if arm is None or "heldout_loss" not in arm:
+        return pd.DataFrame(columns=["model", "trained", "oracle", "trained / oracle"]).set_index("model")
+    rows = []
+    for key in arm["model"].values.tolist():
+        curve = ds["heldout_loss"].sel(model=key).isel(band=0).dropna("heldout_index").values
+        trained = float(curve[-1]) if len(curve) else np.nan
+        oracle = float(arm["heldout_loss"].sel(model=key).isel(band=0))
+        rows.append({"model": key, "trained": trained, "oracle": oracle, "trained / oracle": trained / oracle})
+    return _named(ds, pd.DataFrame(rows).set_index("model"))

@@ -1,6 +1,9 @@
 """Realism of a translation table: the wavelet-statistics KID of every (method, seed) and control against real
-target crops, and the gate that decides which texture scores may decide a verdict."""
+target crops, and the gate that decides which texture scores may decide a verdict: a score passes when it finds every
+control worse than a second set of real crops scored as if it were a method."""
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -9,10 +12,12 @@ import xarray as xr
 
 from ..metrics import realism as rl
 from ..metrics.intervals import paired_ci
+from ..verdicts.effect import Gap, draws_gap, gap_fraction
 from .controls import CONTROLS
 
-__all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "realism_gate", "N_BOOT", "BAND_SCORES",
-           "truth_band", "texture_verdict", "texture_table", "chroma_share", "drift_diagnostics"]
+__all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "gate_table", "realism_gate", "N_BOOT", "BAND_SCORES",
+           "truth_band", "detail_gap", "kid_gap", "texture_verdict", "texture_table", "chroma_share",
+           "drift_diagnostics"]
 
 N_BOOT = 1000
 # texture scores the gate examines, and how each ranks: "low" (smaller is closer to the truth), "abs" (nearer 0 is
@@ -39,10 +44,11 @@ def ovg_added_energy(ds: xr.Dataset, truth_energy: np.ndarray, crops, label: str
     return own, "the truth's own detail energy (no OVG run in this table)"
 
 
-def add_kid(ds: xr.Dataset, ref: np.ndarray) -> xr.Dataset:
+def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = None) -> xr.Dataset:
     """``kid_wav`` (with ``kid_wav_lo`` / ``kid_wav_hi``, 95 % bootstrap over the crops) per (method, seed) and per
-    (control, seed) on that seed's crops, and ``kid_wav_ratio``: over the ground truth's KID on the same crops.
-    Failed samples (NaN features) are left out."""
+    (control, seed) on that seed's crops, ``real_kid_wav`` of the real set scored as a method, and ``kid_wav_ratio``:
+    over the ground truth's KID on the same crops. Failed samples and flat crops (NaN features) are left out. With
+    ``scaler``: its sorted reference values and kept features (``reference_feature_sorted`` / ``_keep``)."""
     ds = ds.copy()
     seeds = ds["seed"].values.tolist()
     crops = {s: ds["crop"].sel(seed=s).values for s in seeds}
@@ -55,44 +61,67 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray) -> xr.Dataset:
             ds[f"{prefix}kid_wav{name}"] = ((dim, "seed"), np.array([[getattr(v, part) for v in r] for r in iv]))
 
     kid(ds["control_wav_features"], "control", CONTROLS, lambda f, s: f.sel(crop_index=crops[s]).values)
+    if "real_wav_features" in ds:   # the real set scored as a method: the KID a real crop set reaches
+        iv = [rl.kid_interval(ds["real_wav_features"].sel(crop_index=crops[s]).values, ref, n_boot=N_BOOT, seed=0)
+              for s in seeds]
+        for part, name in (("mean", ""), ("lo", "_lo"), ("hi", "_hi")):
+            ds[f"real_kid_wav{name}"] = ("seed", np.array([getattr(v, part) for v in iv]))
     truth = ds["control_kid_wav"].sel(control="ground_truth", drop=True)
     ds["control_kid_wav_ratio"] = ds["control_kid_wav"] / truth
     if "method" in ds.dims and "wav_features" in ds:
         kid(ds["wav_features"], "method", ds["method"].values, lambda f, s: f.sel(seed=s).values)
         ds["kid_wav_ratio"] = ds["kid_wav"] / truth
     ds["reference_wav_features"] = (("reference_crop", "feature"), ref)
+    if scaler is not None:   # the features' normalisation, so that KID can be recomputed from stored images
+        ds["reference_feature_sorted"] = (("reference_crop", "wavelet_feature"), scaler.sorted_reference)
+        ds["reference_feature_keep"] = ("wavelet_feature", scaler.keep)
+        ds = ds.assign_coords(wavelet_feature=rl.feature_names())
     return ds
 
 
-def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
-    """Per texture score and control: the paired difference control - truth in the "worse" direction with its 95 %
-    interval over the first seed's crops (KID: crops resampled together), and whether the score passes."""
-    if "reference_wav_features" not in ds:   # no paired test split: no KID, no gate
-        return pd.DataFrame()
-    seed = ds["seed"].values.tolist()[0] if seed is None else seed
-    crops = ds["crop"].sel(seed=seed).values
-    ref = ds["reference_wav_features"].values
+def gate_table(controls: dict, real: dict, reference: np.ndarray) -> pd.DataFrame:
+    """Per texture score (``GATED_SCORES``) and control: how much worse the control scores than real crops scored
+    as if they were a method (``real``: {score: per-crop values}, crop k standing in for test crop k), with its 95 %
+    paired interval over the crops (KID: test and reference crops resampled), ``worse`` when the interval lies
+    above 0, and ``passes``: the score finds every control worse. ``controls``: {control: {score: per-crop
+    values}}, ``wav_features`` the rank-normalised KID features; ``reference``: the reference crops' features."""
     rows = []
     for score, kind in GATED_SCORES.items():
-        if f"control_{score}" not in ds and score != "kid_wav":
-            continue
-        for c in (c for c in CONTROLS if c != "ground_truth"):
+        for c, got in controls.items():
             if score == "kid_wav":
-                f = ds["control_wav_features"]
-                d = rl.paired_kid_difference(f.sel(control=c, crop_index=crops).values,
-                                             f.sel(control="ground_truth", crop_index=crops).values, ref,
+                if "wav_features" not in got or "wav_features" not in real:
+                    continue
+                d = rl.paired_kid_difference(got["wav_features"], real["wav_features"], reference,
                                              n_boot=N_BOOT, seed=0)
-            else:
-                a, b = (ds[f"control_{score}"].sel(control=w, crop_index=crops).values for w in (c, "ground_truth"))
+            elif score in got and score in real:
+                a, b = np.asarray(got[score], dtype=np.float64), np.asarray(real[score], dtype=np.float64)
                 a, b = {"low": (a, b), "high": (-a, -b), "abs": (np.abs(a), np.abs(b))}[kind]
                 d = paired_ci(a, b, n_boot=N_BOOT, seed=0)
+            else:
+                continue
             rows.append({"score": score, "control": c, "worse_by": d.mean, "lo": d.lo, "hi": d.hi,
                          "worse": bool(d.lo > 0)})
     table = pd.DataFrame(rows)
-    if table.empty:
-        return table
-    table["passes"] = table.groupby("score")["worse"].transform("all")
+    if not table.empty:
+        table["passes"] = table.groupby("score")["worse"].transform("all")
     return table
+
+
+def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
+    """``gate_table`` of a results table on the first seed's crops: each control (but the truth) against the real
+    set scored as a method (``real_*``; results without it: against the paired ground truth)."""
+    if "reference_wav_features" not in ds:   # no paired test split: no KID, no gate
+        return pd.DataFrame()
+    seed = ds["seed"].values.tolist()[0] if seed is None else seed
+    at = ds["crop"].sel(seed=seed).values
+    scores = [s if s != "kid_wav" else "wav_features" for s in GATED_SCORES]
+
+    def got(prefix: str, **sel) -> dict:
+        return {s: ds[f"{prefix}{s}"].sel(crop_index=at, **sel).values for s in scores if f"{prefix}{s}" in ds}
+
+    real = got("real_") if "real_wav_features" in ds else got("control_", control="ground_truth")
+    controls = {c: got("control_", control=c) for c in CONTROLS if c != "ground_truth"}
+    return gate_table(controls, real, ds["reference_wav_features"].values)
 
 
 # ------------------------------------------------------------------------------------- texture verdicts
@@ -101,11 +130,15 @@ BAND_SCORES = ("delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref")
 
 
 def truth_band(ds: xr.Dataset, score: str) -> tuple[float, float] | None:
-    """The real crops' band of a detail score: mean ± one standard deviation of the ground truth's per-crop value
-    (how far single real test crops lie from the reference mean); None without it."""
-    if f"control_{score}" not in ds or "ground_truth" not in ds["control"].values.tolist():
+    """The real crops' band of a detail score: mean ± one standard deviation of the real set's per-crop value
+    (``real_<score>``: how far single real crops lie from the reference mean; results without it: the ground
+    truth's); None without either."""
+    if f"real_{score}" in ds:
+        v = np.asarray(ds[f"real_{score}"].values, dtype=np.float64).ravel()
+    elif f"control_{score}" in ds and "ground_truth" in ds["control"].values.tolist():
+        v = np.asarray(ds[f"control_{score}"].sel(control="ground_truth").values, dtype=np.float64).ravel()
+    else:
         return None
-    v = np.asarray(ds[f"control_{score}"].sel(control="ground_truth").values, dtype=np.float64).ravel()
     v = v[np.isfinite(v)]
     if len(v) < 2:
         return None
@@ -113,7 +146,7 @@ def truth_band(ds: xr.Dataset, score: str) -> tuple[float, float] | None:
 
 
 def _per_crop_features(ds: xr.Dataset, method: str) -> dict[int, np.ndarray]:
-    """{crop id: z-scored features} of a method, the first seed that translated the crop (a deterministic method
+    """{crop id: rank-normalised features} of a method, the first seed that translated the crop (a deterministic method
     gives every seed the same output of a crop; a stochastic one, one draw per crop)."""
     out = {}
     f = ds["wav_features"].sel({"method": method})
@@ -125,13 +158,49 @@ def _per_crop_features(ds: xr.Dataset, method: str) -> dict[int, np.ndarray]:
     return out
 
 
-def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
-    """(verdict, text) of "``a`` restores texture better than ``b``": its luma and chroma detail inside the real
-    band and KID_wav(a) - KID_wav(b) below 0 (paired interval over crops; read only where KID_wav passes the gate)."""
+def _crop_means(v: xr.DataArray, crops) -> pd.Series:
+    """|per-crop values| of a detail score by crop id (``crops``), the mean over the seeds that translated the crop."""
+    v = pd.Series(np.abs(np.asarray(v.values, dtype=np.float64).ravel()), index=np.asarray(crops).ravel().astype(int))
+    return v[np.isfinite(v.to_numpy())].groupby(level=0).mean()
+
+
+def detail_gap(ds: xr.Dataset, score: str, a: str, b: str) -> Gap | None:
+    """The fraction of ``b``'s gap to the ground truth that ``a`` closes on a detail score (log energy over the real
+    crops' mean), read as the per-crop error |score|: (|a| − |b|) / (|truth| − |b|), paired over the crops all
+    three scored (``effect.gap_fraction``; reference 0 without the truth's control); None under 2 such crops."""
+    xa, xb = (_crop_means(ds[score].sel({"method": m}), ds["crop"].values) for m in (a, b))
+    shared = xa.index.intersection(xb.index)
+    ref = 0.0
+    if f"control_{score}" in ds and "ground_truth" in ds["control"].values.tolist():
+        t = ds[f"control_{score}"].sel(control="ground_truth")
+        t = _crop_means(t, t["crop_index"].values)
+        shared = shared.intersection(t.index)
+        ref = t[shared].to_numpy()
+    return gap_fraction(score, xa[shared].to_numpy(), xb[shared].to_numpy(), ref) if len(shared) > 1 else None
+
+
+def kid_gap(ds: xr.Dataset, a: str, b: str) -> Gap | None:
+    """The fraction of ``b``'s KID_wav gap to the ground truth's KID that ``a`` closes, on the crops both translated:
+    (KID(a) − KID(b)) / (KID(truth) − KID(b)) in each draw of the two-sample bootstrap (``rl.kid_draws``: test crops,
+    the same for a, b and the truth, and reference crops resampled); None under 2 shared crops."""
+    fa, fb = _per_crop_features(ds, a), _per_crop_features(ds, b)
+    truth = ds["control_wav_features"].sel(control="ground_truth")
+    shared = [c for c in sorted(set(fa) & set(fb)) if c in truth["crop_index"].values]
+    if len(shared) < 2:
+        return None
+    sets = [np.stack([f[c] for c in shared]) for f in (fa, fb)] + [truth.sel(crop_index=shared).values]
+    point, draws, n = rl.kid_draws(sets, ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0)
+    return draws_gap("kid_wav", point, draws, n)
+
+
+def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | None:
+    """(verdict, text, gaps) of "``a`` restores texture better than ``b``": its luma and chroma detail inside the real
+    band and KID_wav(a) - KID_wav(b) below 0 (paired interval over crops; read only where KID_wav passes the gate);
+    the ``effect.Gap`` of each score read (``detail_gap``, ``kid_gap``), named "luma detail a" and so on."""
     if not {"wav_features", "reference_wav_features"} <= set(ds.data_vars) or \
             not {a, b} <= set(ds["method"].values.tolist()):
         return None
-    words = []
+    words, gaps = [], []
     inside = True
     for score, name in zip(BAND_SCORES, ("luma", "chroma")):
         band = truth_band(ds, score)
@@ -140,8 +209,10 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
         m = float(np.nanmean(ds[score].sel({"method": a}).values))
         ok = band[0] <= m <= band[1]
         inside &= ok
+        gap = detail_gap(ds, score, a, b)
+        gaps.append(None if gap is None else replace(gap, what=f"{name} detail {a}"))
         words.append(f"{name} detail of {a} {m:+.2f} ({'inside' if ok else 'outside'} the real crops' band "
-                     f"[{band[0]:+.2f}, {band[1]:+.2f}])")
+                     f"[{band[0]:+.2f}, {band[1]:+.2f}])" + ("" if gap is None else f", {a} {gap}"))
     fa, fb = _per_crop_features(ds, a), _per_crop_features(ds, b)
     shared = sorted(set(fa) & set(fb))
     gate = realism_gate(ds)
@@ -149,8 +220,12 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
     d = rl.paired_kid_difference(np.stack([fa[c] for c in shared]), np.stack([fb[c] for c in shared]),
                                  ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0) \
         if len(shared) > 1 else None
+    kg = kid_gap(ds, a, b) if d is not None and kid_ok else None
+    if kg is not None:
+        gaps.append(replace(kg, what=f"KID_wav {a}"))
     if d is not None:
         words.append(f"KID_wav {a} − {b} {d.mean:+.3g} [{d.lo:+.3g}, {d.hi:+.3g}], {d.n} crops"
+                     + (f", {a} {kg}" if kg is not None else "")
                      + ("" if kid_ok else " (KID_wav fails the controls here: not read)"))
     if not inside:
         verdict = "does not hold"
@@ -158,7 +233,7 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
         verdict = "inconclusive"
     else:
         verdict = "holds" if d.hi < 0 else "does not hold" if d.lo > 0 else "inconclusive"
-    return verdict, "; ".join(words) + f" → {verdict}"
+    return verdict, "; ".join(words) + f" → {verdict}", tuple(g for g in gaps if g is not None)
 
 
 def texture_table(ds: xr.Dataset) -> pd.DataFrame:

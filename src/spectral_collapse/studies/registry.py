@@ -48,6 +48,11 @@ _WEAK = Param("bool", None, "run on a model below the quality gate (studies.qual
               "model; quick and paper refuse one below the gate unless the profile lists it among its allowed weak "
               "models: the profile's allow_weak_models)")
 _USER = {"data_options": _DATA, "model": _MODEL, "models": _MODELS, "allow_weak_model": _WEAK}
+# the oracle arm (studies/oracle_arm.py): the study again with the exact Gaussian denoiser, stored beside the trained
+# models' numbers; only with the profile's trained models (a given model runs alone)
+_ORACLE = {"oracle_arm": Param("bool", True, "also run the oracle (the exact Gaussian denoiser of the two domains, "
+                               "models.oracle) and store its results as the arm 'oracle' (studies.oracle_arm); "
+                               "None: True")}
 _TRANSLATION = ("psnr", "s_hf", "s_lf", "s_g", "failed")
 _ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS, **_USER}
 
@@ -67,6 +72,7 @@ _latents, _ablation = _lazy("latents", "run_latent_study"), _lazy("ablations", "
 _LIST = [
     Study("model_quality", "Are the models good enough?", {
         "keys": Param("list[str]", None, "models of the model set (studies.models.MODEL_SET) to measure; None: all"),
+        **_ORACLE,
     }, _lazy("model_quality", "run_model_quality"), datasets=("ihc-sr",), declares=("passed",)),
     Study("pareto", "OVG step sizes: Pareto sweep", {
         "eta_hf": Param("list[float]", None, "eta_HF grid; None: the profile's (log-spaced around the default)",
@@ -80,23 +86,23 @@ _LIST = [
         "rule": Param("str", "maximin", "how the operating point is chosen", optional=False,
                       choices=("maximin", "knee")),
         "extend": Param("int", 1, "times the grid grows one step past an edge a choice sits on", optional=False,
-                        minimum=0), **_USER,
+                        minimum=0), **_USER, **_ORACLE,
     }, _lazy("pareto", "run_pareto"), export=_lazy("pareto_choice", "ovg_choice"), takes_model=True,
        declares=("psnr", "s_hf", "s_lf", "chosen", "failed")),
-    Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS, **_USER},
+    Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS, **_USER, **_ORACLE},
           _lazy("translation", "run_main_results"), reads=("pareto",), takes_model=True, declares=_TRANSLATION,
           export=lambda ds, spec: None if ds is None else ds.attrs.get("results_key")),
     Study("pca_collapse", "PCA collapse of inverted latents", {
-        "methods": _METHODS, "factors": _FACTORS, "n_latents": _N_LATENTS, "seed": _SEED, **_USER,
+        "methods": _METHODS, "factors": _FACTORS, "n_latents": _N_LATENTS, "seed": _SEED, **_USER, **_ORACLE,
     }, _latents, reads=("pareto",), takes_model=True, declares=("cev", "k90", "norm_ratio")),
     Study("gaussianity", "Gaussianity of inverted latents", {
         "methods": _METHODS, "n_latents": _N_LATENTS, "seed": _SEED,
-        "bins": Param("int", 30, "histogram bins", optional=False, minimum=1), **_USER,
+        "bins": Param("int", 30, "histogram bins", optional=False, minimum=1), **_USER, **_ORACLE,
     }, _latents, reads=("pareto",), takes_model=True, declares=("ks_d", "norm_ratio", "s_g")),
     Study("decorrelation", "Patch decorrelation of inverted latents", {
         "seeds": _SEEDS, "methods": _METHODS, "n_latents": _N_LATENTS,
         "steps_grid": Param("list[int]", None, "step counts; None: (steps/5, steps/2, steps) of the profile",
-                            minimum=2), **_USER,
+                            minimum=2), **_USER, **_ORACLE,
     }, _latents, reads=("pareto",), takes_model=True, declares=("s_dc", "norm_ratio")),
     Study("velocity", "Spectral velocity of inversion", {
         "methods": _METHODS,
@@ -137,6 +143,20 @@ _LIST = [
                         "sweep of OVG on the validation crops)", minimum=0),
         **_USER,
     }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",), declares=_TRANSLATION),
+    Study("closed_form", "Collapse in closed form", {
+        "n_images": Param("int", None, "test crops inverted (the main results' first seed's); None: all of them",
+                          minimum=1),
+        "eta_hf": Param("list[float]", None, "OVG's eta_HF of the drift diagnostics (eta_LF 0); None: 1e-8, 1e-7, "
+                        "1e-6", minimum=0),
+        "low_fraction": Param("float", 0.1, "the share of least-variance directions whose chroma share is reported",
+                              optional=False, minimum=0.001, maximum=1),
+        "sizes": Param("list[int]", None, "crop sizes of the scale sweep (stationary oracle); None: the profile's "
+                       "(smoke 16, 32; quick and paper 32, 64, 128, 256)", minimum=8, maximum=256),
+        "scale_images": Param("int", None, "inputs per crop size of the scale sweep; None: n_images", minimum=2),
+        "scale_eta_hf": Param("float", 1e-7, "OVG's eta_HF in the scale sweep at 32 x 32 x 3 (eta_HF x d held fixed "
+                              "across sizes)", optional=False, minimum=0),
+        "seed": _SEED,
+    }, _lazy("closed_form", "run_closed_form"), declares=("s_g", "s_dc", "drift_chroma_share", "scale_s_dc")),
     Study("cost", "Cost per inversion step", {
         "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
     }, datasets=("ihc-sr",)),

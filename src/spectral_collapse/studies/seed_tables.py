@@ -13,41 +13,17 @@ import xarray as xr
 from ..metrics.intervals import bootstrap_ci
 from .ablation_tables import arm_names, format_ablation, trained_models
 from .aggregate import TABLE_METRICS, crop_values
+from ..verdicts.seeds import two_level_ci
+from ..verdicts.words import UNTESTABLE
 from .claims import chapter_verdicts
-from .verdicts import UNTESTABLE
+from .evidence import seed_arms
 
 __all__ = ["SPREAD_METRICS", "SET_METRICS", "OUTLIER_FACTOR", "two_level_ci", "seed_arms", "spread_table",
            "per_run_table", "claims_by_seed", "models_table", "model_folders", "outlier_runs"]
 
 SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
 SET_METRICS = ("s_g",)          # one number per set of latents (a translation seed's test crops), no value per crop
-POOLED_LEVEL = 0.95             # level of the interval over runs and crops (``two_level_ci``)
-POOLED_DRAWS = 4000             # its bootstrap draws
 OUTLIER_FACTOR = 3.0            # a run this many times the typical spread between runs from the others is an outlier
-
-
-def two_level_ci(groups, *, n_boot: int = POOLED_DRAWS, level: float = POOLED_LEVEL,
-                 seed: int = 0) -> tuple[float, float]:
-    """Percentile interval of the grand mean of ``groups`` (crop values per training run) under a two-level
-    bootstrap: runs drawn with replacement, then each drawn run's crops."""
-    groups = [np.asarray(g, dtype=np.float64)[np.isfinite(g)] for g in groups]
-    groups = [g for g in groups if len(g)]
-    if not groups:
-        return np.nan, np.nan
-    rng = np.random.default_rng(seed)
-    means = np.empty(n_boot)
-    for b in range(n_boot):
-        runs = rng.integers(0, len(groups), len(groups))
-        means[b] = np.mean([groups[r][rng.integers(0, len(groups[r]), len(groups[r]))].mean() for r in runs])
-    a = (1 - level) / 2
-    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
-
-
-def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
-    """{training seed: that run's results, shaped as main_results'}."""
-    if "train_seed" not in ds.dims:
-        raise ValueError("these results have no train_seed axis; they are not the seed_spread study's")
-    return {int(k): ds.sel(train_seed=k).assign_attrs(study="main_results") for k in ds["train_seed"].values}
 
 
 def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: int = 3) -> pd.DataFrame:
@@ -90,8 +66,11 @@ def per_run_table(ds: xr.Dataset) -> pd.DataFrame:
 
 def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
     """One row per claim of the main results: its verdict on each run ("seed k") and whether they agree (``same``)."""
-    t = pd.DataFrame({f"seed {k}": chapter_verdicts(sub).set_index("title")["verdict"]
-                      for k, sub in sorted(seed_arms(ds).items())})
+    def words(sub):
+        t = chapter_verdicts(sub).set_index("title")
+        return pd.Series([v.removesuffix(f" {s}") for v, s in zip(t["verdict"], t["scope"])], index=t.index)
+
+    t = pd.DataFrame({f"seed {k}": words(sub) for k, sub in sorted(seed_arms(ds).items())})
     same = t.apply(lambda r: "—" if set(r) == {UNTESTABLE} else "yes" if r.nunique() == 1 else "no", axis=1)
     return t.assign(same=same).rename_axis("claim").reset_index()
 

@@ -10,6 +10,7 @@ from ..metrics.latent import ks_resolution
 from ..reference import paper_tables
 from ..text import interval, percent
 from .evidence import METRICS
+from ..verdicts.rules import MIN_COMPARISONS
 from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine
 
 __all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "N_BOOT", "DETERMINISTIC", "STOCHASTIC", "TABLE6_METHODS",
@@ -17,7 +18,6 @@ __all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "N_BOOT", "DETERMINISTIC", "STO
            "SHARE_TABLES", "share_table_rows", "share_claim"]
 
 LOWER_IS_BETTER = {"lpips", "fid"}
-MIN_COMPARISONS = 3   # a share over fewer distinct comparisons is inconclusive, whatever its value
 N_BOOT = 2000         # bootstrap draws of a share's interval
 DETERMINISTIC = ("ddim", "null_class", "direct_inversion")   # Table 1's "deterministic" group
 STOCHASTIC = ("taba", "renoise")                             # Table 1's "stochastic" group

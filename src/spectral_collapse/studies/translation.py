@@ -20,6 +20,7 @@ from .calibrate import ovg_for
 from .cells import NoCache, StudyContext, translate_cell
 from .models import data_options, dataset_for, profile_models, spec_data, study_labels, user_models
 from .validity import failure_bounds
+from .oracle_arm import ARM_LABELS, oracle_models, wants_arm, with_arm
 from .profiles import get_profile
 from .spec import CACHE_VERSION
 from .method_labels import BASELINE_LABELS, OVG_DEFAULTS, PAPER_LABELS, STOCHASTIC, MethodSpec, method_specs, ovg_setting
@@ -63,10 +64,10 @@ def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) ->
 
 
 def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
-                 n_images: int, groups: dict | None = None, ls=None) -> dict:
+                 n_images: int | None, groups: dict | None = None, ls=None) -> dict:
     """Translate ``x_in`` once (one cell), decode and score it, and cut it into one table cell per seed: ``groups``
     {seed: positions of its crops in x_in} (None: every input, under ``seed``); set-level scores (S_G, KS) on each
-    seed's own crops."""
+    seed's own crops; ``n_images`` of each seed's images and latents stored (None: all)."""
     groups = groups or {seed: range(len(x_in))}
     tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
@@ -94,7 +95,7 @@ def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
 
 
 def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_LABELS, seeds=None,
-                        n_test: int | None = None, n_images: int = 8, batch_size: int | None = None,
+                        n_test: int | None = None, n_images: int | None = 8, batch_size: int | None = None,
                         ovg: dict | None = None, ls=None, parameterization: str = "eps", backbone: str = "unet",
                         space: str | None = None, study: str = "main_results",
                         user_models: dict | None = None, extra: tuple = ()) -> xr.Dataset:
@@ -151,7 +152,7 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                                  crops=union)
                   .rename({"sample": "crop_index"}).assign_coords(crop_index=np.array(union, dtype=np.int64)))
     if paired:
-        ds = add_kid(ds, scoring["reference_features"])
+        ds = add_kid(ds, scoring["reference_features"], scoring["reference"]["scaler"])
     checkpoints = {par: str(getattr(models[par], "checkpoint", "")) for par in needed}
     # the latent space's scalar training record (scaling factor, reconstruction MSE / PSNR) for the chapters
     info = getattr(ls, "info", None)
@@ -166,8 +167,9 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                     control_noise_sigma=float(noise[0]), control_noise_source=noise[1],
                     realism_reference=f"{scoring['reference']['n']} crops of the target pool, evenly spaced "
                                       "(disjoint from the paired test and validation crops)",
-                    kid_wav_definition="unbiased MMD^2, kernel (x.y/d + 1)^3, on z-scored wavelet statistics of "
-                                       "YCbCr crops (metrics.realism); interval: 95 % bootstrap over the crops",
+                    kid_wav_definition="unbiased MMD^2, kernel (x.y/d + 1)^3, on rank-normalised wavelet statistics "
+                                       "of 8-bit YCbCr crops (metrics.realism); interval: 95 % two-sample "
+                                       "bootstrap over the test and reference crops",
                     ovg=json.dumps(op), methods=json.dumps([m.describe() for m in specs], default=str),
                     task=json.dumps(data.task.describe()), data_meta=json.dumps(data.meta, default=str),
                     paired_metrics=paired_metrics(data),
@@ -207,8 +209,9 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
 
 
 def run_main_results(spec, ctx) -> xr.Dataset:
-    """The main-results study (paper Tables 1-2): every method label on the test split, per seed. With a user's
-    ``model`` / ``models`` those translate (nothing is trained) and the labels they cannot run are left out."""
+    """The main-results study (paper Tables 1-2): every method label on the test split, per seed, storing every
+    translated image (KID per seed can be recomputed from the results). With a user's ``model`` / ``models`` those
+    translate (nothing is trained) and the labels they cannot run are left out."""
     given = user_models(spec)
     default = list(PAPER_LABELS) + [b for b in BASELINE_LABELS if b in METHODS]
     labels = study_labels(spec.get("methods"), default, given)
@@ -219,12 +222,21 @@ def run_main_results(spec, ctx) -> xr.Dataset:
                                    seeds=spec.get("seeds"), ovg=ovg_for(spec, ctx, given, data), study="main_results",
                                    ls=given.latent_space, parameterization=given.parameterization,
                                    space="latent" if given.latent_space is not None else "pixel",
-                                   user_models=given.info)
+                                   user_models=given.info, n_images=None)
     models, ls, space = profile_models(spec.profile, spec.dataset, labels, options=data_options(spec),
                                        progress=ctx.progress)
     ds = translation_results(ctx, data, models, profile=spec.profile, labels=labels, seeds=spec.get("seeds"),
-                             ovg=ovg_setting(spec), study="main_results", ls=ls, space=space)
-    return ds.merge(_ovg_drift(ctx, ds, data, models, ls), combine_attrs="drop_conflicts")
+                             ovg=ovg_setting(spec), study="main_results", ls=ls, space=space, n_images=None)
+    ds = ds.merge(_ovg_drift(ctx, ds, data, models, ls), combine_attrs="drop_conflicts")
+    if not wants_arm(spec) or ls is not None:
+        return ds
+    # the oracle arm: the same methods, step sizes and crops with the exact Gaussian denoiser (studies/oracle_arm.py)
+    oracle = oracle_models(spec.profile, spec.dataset, options=data_options(spec))
+    arm = translation_results(ctx, data, oracle, profile=spec.profile, labels=[x for x in labels if x in ARM_LABELS],
+                              seeds=spec.get("seeds"), ovg=ovg_setting(spec), study="main_results", space="pixel",
+                              n_images=None)
+    arm = arm.merge(_ovg_drift(ctx, arm, data, oracle, None), combine_attrs="drop_conflicts")
+    return with_arm(ds, arm, form=oracle["eps"].net.form)
 
 
 def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:

@@ -1,0 +1,236 @@
+"""A Gaussian data distribution N(mu, C) over images (C, H, W), in float64, and the closed forms of diffusion on it.
+
+For x0 ~ N(mu, C) and x = x0 + sigma * eps (sigma coordinates, models/schedules.py), the exact noise predictor is
+
+    eps(x, sigma) = sigma (C + sigma^2 I)^-1 (x - mu),      E[x0 | x] = x - sigma * eps(x, sigma)   (Tweedie)
+
+so the probability-flow ODE dx/dsigma = eps is linear: along an eigendirection of C with eigenvalue lam the coordinate
+y = <v, x - mu> follows y(s) = y(s0) sqrt((lam + s^2) / (lam + s0^2)). OVG's variance gradient (paper Eq. 7-8,
+inversion/guidance.py) is g_HF = 4 r J^T eps with J = d eps / dx = sigma (C + sigma^2 I)^-1, r = ||eps||^2 - d:
+
+    g_HF = 4 r sigma^2 (C + sigma^2 I)^-2 (x - mu).
+
+Two forms share one interface (an orthonormal basis ``to_basis`` / ``from_basis`` in which C is diagonal, ``lam``):
+``FullGaussian`` (C = U diag(lam) U^T, up to ``FULL_MAX_DIM`` elements per image) and ``StationaryGaussian`` (a
+per-channel constant mean, and per spatial frequency k a 3 x 3 colour covariance S(k): C is diagonal in Fourier space
+up to the colour mixing, so a 256 x 256 x 3 image costs a few FFTs)."""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import pickle
+from pathlib import Path
+
+import torch
+from torch import nn
+
+__all__ = ["FULL_MAX_DIM", "EIG_FLOOR", "GaussianImages", "FullGaussian", "StationaryGaussian", "fit_gaussian",
+           "dihedral_views", "raw_moments", "gaussian_from_moments", "gaussian_form"]
+
+FULL_MAX_DIM = 3 * 32 * 32   # the full covariance is used up to this many elements per image (d^2 float64: 75 MB)
+EIG_STORED = 2048             # eigendecompositions of covariances this size or larger are kept on disk (_eigh)
+EIG_FLOOR = 1e-8             # eigenvalues below EIG_FLOOR * (mean eigenvalue) are raised to it (C positive definite)
+
+
+def dihedral_views(x: torch.Tensor):
+    """The 8 views of a batch under the dihedral group of the square (data/unpaired.py ``dihedral``: the training
+    augmentation), one batch at a time."""
+    from ..data.unpaired import dihedral
+
+    for k in range(8):
+        yield dihedral(x, k)
+
+
+class GaussianImages(nn.Module):
+    """N(mu, C) on images of ``shape`` (C, H, W); subclasses give the basis in which C = diag(lam)."""
+
+    shape: tuple
+
+    def to_basis(self, v: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def from_basis(self, c: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def d(self) -> int:
+        return math.prod(self.shape)
+
+    def apply(self, x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+        """f(C) (x - mu) for a function tabulated as ``f`` on the eigenvalues (B, *lam.shape) or lam.shape."""
+        return self.from_basis(f * self.to_basis(x - self.mu))
+
+    def _per_sample(self, sigma: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:
+        s = torch.as_tensor(sigma, dtype=self.lam.dtype, device=self.lam.device).expand(x.shape[0])
+        return s.reshape(-1, *([1] * self.lam.ndim))
+
+    def eps(self, x: torch.Tensor, sigma) -> torch.Tensor:
+        """The exact noise prediction sigma (C + sigma^2 I)^-1 (x - mu), per sample sigma (B,) or a scalar."""
+        s = self._per_sample(sigma, x)
+        return self.apply(x, s / (self.lam + s**2))
+
+    def posterior_mean(self, x: torch.Tensor, sigma) -> torch.Tensor:
+        """E[x0 | x] = mu + C (C + sigma^2 I)^-1 (x - mu)."""
+        s = self._per_sample(sigma, x)
+        return self.mu + self.apply(x, self.lam / (self.lam + s**2))
+
+    def ode_solution(self, x: torch.Tensor, sigma_a: float, sigma_b: float) -> torch.Tensor:
+        """The probability-flow ODE dx/dsigma = eps(x, sigma) solved exactly from sigma_a to sigma_b (either way):
+        each eigen-coordinate scaled by sqrt((lam + sigma_b^2) / (lam + sigma_a^2))."""
+        return self.mu + self.apply(x, ((self.lam + sigma_b**2) / (self.lam + sigma_a**2)).sqrt())
+
+    def ovg_hf_gradient(self, x: torch.Tensor, sigma, d: float | None = None) -> torch.Tensor:
+        """OVG's g_HF = grad_x (||eps||^2 - d)^2 = 4 r sigma^2 (C + sigma^2 I)^-2 (x - mu), r = ||eps||^2 - d."""
+        eps = self.eps(x, sigma)
+        r = eps.flatten(1).pow(2).sum(1) - (self.d if d is None else d)
+        s = self._per_sample(sigma, x)
+        return 4.0 * r.reshape(-1, 1, 1, 1) * self.apply(x, s**2 / (self.lam + s**2) ** 2)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n draws mu + C^(1/2) z (z white, float64)."""
+        z = torch.randn((n, *self.shape), generator=generator, dtype=torch.float64).to(self.mu.device)
+        return self.mu + self.from_basis(self.lam.sqrt() * self.to_basis(z))
+
+    def covariance(self) -> torch.Tensor:
+        """The dense d x d covariance (small d only: tests and charts)."""
+        eye = torch.eye(self.d, dtype=torch.float64, device=self.mu.device).reshape(self.d, *self.shape)
+        return self.from_basis(self.lam * self.to_basis(eye)).reshape(self.d, self.d)
+
+
+def _eigh(cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torch.linalg.eigh`` of a symmetric matrix; from ``EIG_STORED`` rows on kept on disk beside the cell cache
+    (``$SPECTRAL_COLLAPSE_CACHE/../eigh``), keyed by the matrix's bytes: a 3,072-row covariance takes about 50 s on
+    one CPU thread, and every study process that fits the same oracle reads it back."""
+    if len(cov) < EIG_STORED:
+        return torch.linalg.eigh(cov)
+    root = Path(os.environ.get("SPECTRAL_COLLAPSE_CACHE", "data/cache/cells")).parent / "eigh"
+    path = root / f"{hashlib.sha256(cov.detach().cpu().numpy().tobytes()).hexdigest()[:32]}.pt"
+    try:
+        lam, U = torch.load(path, weights_only=True)
+        return lam.to(cov.device), U.to(cov.device)
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError):  # absent or damaged: computed again
+        pass
+    lam, U = torch.linalg.eigh(cov)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    torch.save((lam.cpu(), U.cpu()), tmp)
+    os.replace(tmp, path)
+    return lam, U
+
+
+class FullGaussian(GaussianImages):
+    """N(mu, U diag(lam) U^T) with a dense eigenbasis U (d x d); mu of shape (C, H, W)."""
+
+    def __init__(self, mu: torch.Tensor, cov: torch.Tensor, floor: float = EIG_FLOOR):
+        super().__init__()
+        self.shape = tuple(mu.shape)
+        cov = cov.double()
+        lam, U = _eigh((cov + cov.T) / 2)
+        lam = lam.clamp_min(floor * float(lam.clamp_min(0).mean()))
+        # Parameters (not buffers): the loop converts a batch to its model's dtype, float64 here (loop.model_dtype)
+        self.mu = nn.Parameter(mu.double(), requires_grad=False)
+        self.U = nn.Parameter(U, requires_grad=False)
+        self.lam = nn.Parameter(lam, requires_grad=False)
+
+    def to_basis(self, v):
+        return v.flatten(1) @ self.U
+
+    def from_basis(self, c):
+        return (c @ self.U.T).reshape(-1, *self.shape)
+
+
+class StationaryGaussian(GaussianImages):
+    """A stationary (periodic) Gaussian field: mean ``mu_c`` per channel, and at each frequency of the orthonormal 2-D
+    FFT a Hermitian colour covariance S(k) = V(k) diag(lam(k)) V(k)^H; ``spectrum`` S of shape (H, W, C, C)."""
+
+    def __init__(self, mu_c: torch.Tensor, spectrum: torch.Tensor, floor: float = EIG_FLOOR):
+        super().__init__()
+        H, W, C, _ = spectrum.shape
+        self.shape = (C, H, W)
+        S = spectrum.to(torch.complex128)
+        lam, V = torch.linalg.eigh((S + S.transpose(-1, -2).conj()) / 2)     # (H, W, C), (H, W, C, C)
+        lam = lam.clamp_min(floor * float(lam.clamp_min(0).mean()))
+        self.mu = nn.Parameter(mu_c.double().reshape(C, 1, 1).expand(C, H, W).clone(), requires_grad=False)
+        self.V = nn.Parameter(V, requires_grad=False)
+        self.lam = nn.Parameter(lam, requires_grad=False)
+
+    def spectrum(self) -> torch.Tensor:
+        """S(k) = V diag(lam) V^H, (H, W, C, C) complex128."""
+        return (self.V * self.lam.to(self.V.dtype).unsqueeze(-2)) @ self.V.conj().transpose(-1, -2)
+
+    def to_basis(self, v):
+        X = torch.fft.fft2(v.to(torch.float64), norm="ortho").permute(0, 2, 3, 1)            # (B, H, W, C)
+        return (self.V.conj().transpose(-1, -2) @ X.unsqueeze(-1)).squeeze(-1)            # V^H X per frequency
+
+    def from_basis(self, c):
+        X = (self.V @ c.to(self.V.dtype).unsqueeze(-1)).squeeze(-1).permute(0, 3, 1, 2)   # (B, C, H, W)
+        return torch.fft.ifft2(X, norm="ortho").real
+
+
+def raw_moments(pool: torch.Tensor, *, augment: bool = True, form: str = "full", chunk: int = 512) -> tuple:
+    """(count, sum, second-moment sum) of a pool (N, C, H, W) in float64, over its 8 dihedral views when ``augment``.
+    Full form: sum (C, H, W) and sum of x x^T (d, d), the views by permuting indices of the pool's own moments (one
+    product X^T X); stationary: per-channel sum (C,) and sum of X(k) X(k)^H of the orthonormal FFT (H, W, C, C)."""
+    shape = tuple(pool.shape[1:])
+    views = 8 if augment else 1
+    if form == "full":
+        s1 = torch.zeros(math.prod(shape), dtype=torch.float64, device=pool.device)
+        s2 = torch.zeros(s1.numel(), s1.numel(), dtype=torch.float64, device=pool.device)
+        for i in range(0, len(pool), chunk):
+            b = pool[i:i + chunk].double().flatten(1)
+            s1 += b.sum(0)
+            s2 += b.T @ b
+        if augment:
+            idx = torch.arange(s1.numel(), device=pool.device).reshape(1, *shape)
+            perms = [v.flatten() for v in dihedral_views(idx)]
+            s1 = sum(s1[p] for p in perms)
+            s2 = sum(s2[p][:, p] for p in perms)
+        return len(pool) * views, s1.reshape(shape), s2
+    s1 = torch.zeros(shape[0], dtype=torch.float64, device=pool.device)
+    s2 = torch.zeros(shape[1], shape[2], shape[0], shape[0], dtype=torch.complex128, device=pool.device)
+    for i in range(0, len(pool), chunk):
+        b = pool[i:i + chunk].double()
+        for v in (dihedral_views(b) if augment else [b]):
+            s1 += v.sum((0, 2, 3))
+            X = torch.fft.fft2(v, norm="ortho").permute(0, 2, 3, 1)
+            s2 += torch.einsum("bhwi,bhwj->hwij", X, X.conj())
+    return len(pool) * views, s1, s2
+
+
+def gaussian_from_moments(moments, shape, form: str) -> "GaussianImages":
+    """The maximum-likelihood Gaussian of summed ``raw_moments`` (count, sum, second-moment sum)."""
+    n, s1, s2 = moments
+    if form == "full":
+        mu = s1.flatten() / n
+        return FullGaussian(mu.reshape(shape), s2 / n - torch.outer(mu, mu))
+    C, H, W = shape
+    mu_c = s1 / (n * H * W)
+    S = s2 / n
+    m0 = mu_c.to(torch.complex128) * math.sqrt(H * W)           # the orthonormal FFT of the constant mean, at k = 0
+    S[0, 0] = S[0, 0] - torch.outer(m0, m0.conj())
+    return StationaryGaussian(mu_c, S)
+
+
+def gaussian_form(shape, form: str = "auto") -> str:
+    """The covariance form of images of ``shape``: "full" up to ``FULL_MAX_DIM`` elements, else "stationary"."""
+    d = math.prod(shape)
+    if form == "auto":
+        form = "full" if d <= FULL_MAX_DIM else "stationary"
+    if form not in ("full", "stationary"):
+        raise ValueError(f"form must be 'full', 'stationary' or 'auto', got {form!r}")
+    if form == "full" and d > FULL_MAX_DIM * 4:
+        raise ValueError(f"a full covariance of {d} elements per image needs {d * d * 8 / 2**30:.1f} GiB; use "
+                         f"form='stationary' (or 'auto')")
+    return form
+
+
+def fit_gaussian(pools, *, augment: bool = True, form: str = "auto") -> GaussianImages:
+    """The Gaussian of the crops in ``pools`` (tensors (N, C, H, W), pooled), by their moments: with ``augment`` over
+    the 8 dihedral views of every crop (the trainer's augmentation). ``form``: "full", "stationary" or "auto" (full
+    up to ``FULL_MAX_DIM`` elements per crop). Float64 throughout; the covariance divides by the count (ML)."""
+    pools = list(pools) if isinstance(pools, (list, tuple)) else [pools]
+    shape = tuple(pools[0].shape[1:])
+    form = gaussian_form(shape, form)
+    parts = [raw_moments(p, augment=augment, form=form) for p in pools]
+    return gaussian_from_moments(tuple(sum(m[i] for m in parts) for i in range(3)), shape, form)

@@ -1,0 +1,100 @@
+"""Charts of the closed-form chapter: the latents' radial spectra, OVG's per-direction weight against the data's
+variance with each direction's chroma share, the chroma share of OVG's drift per inversion step, and the scale
+sweep (collapse measures and OVG's chroma share against the crop size)."""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .charts import series_lines
+
+__all__ = ["SERIES_NAMES", "SCALE_MEASURES", "spectra_chart", "weight_chart", "drift_step_chart", "drift_panels",
+           "scale_chart"]
+
+SERIES_NAMES = {"input": "input (centred)", "oracle": "oracle, closed form", "oracle_ddim": "oracle, DDIM loop",
+                "shipped": "shipped eps model", "white": "N(0, I) noise"}
+MAX_POINTS = 4500   # the weight chart's points (altair embeds at most 5,000 rows of data in a chart)
+# the scale chart's panels: variable, title, the value white noise takes (None: no reference)
+SCALE_MEASURES = (("scale_s_dc", "S_DC (noise ≈ 0.99)", 0.99), ("scale_norm_ratio", "‖x_T‖²/d (noise 1)", 1.0),
+                  ("scale_k90_ratio", "k90 / noise's k90", 1.0), ("scale_hf_deficit", "log10 power above 0.25 c/px",
+                                                                  0.0),
+                  ("scale_drift_chroma", "chroma share of OVG's drift", None),
+                  ("scale_low_chroma_target", "chroma share, lowest 10 % of directions", None))
+
+
+def spectra_chart(ds: xr.Dataset, width: int = 420, height: int = 260) -> alt.LayerChart:
+    """Radially averaged power (log axis) against frequency, one line per series; white noise sits at 1. Power below
+    1e-12 of a series' peak (frequencies the input does not hold, where a linear map leaves round-off) is left out."""
+    f = ds["spectrum"].to_dataframe().reset_index()
+    peak = f.groupby("series")["spectrum"].transform("max")
+    f = f[(f["freq"] > 0) & (f["spectrum"] > 1e-12 * peak)].assign(series=lambda t: t["series"].map(SERIES_NAMES))
+    return series_lines(f, x=alt.X("freq:Q", title="radial frequency (cycles / pixel)"),
+                        y=alt.Y("spectrum:Q", title="power (unit-variance samples)", scale=alt.Scale(type="log")),
+                        series="series", title="series").properties(width=width, height=height,
+                                                                    title="Radial power spectra")
+
+
+def weight_chart(ds: xr.Dataset, domain: str = "source", sigmas=(0.1, 1.0, 10.0), width: int = 420,
+                 height: int = 260) -> alt.LayerChart:
+    """OVG's weight sigma^2 / (lam + sigma^2)^2 of each eigendirection (points: its chroma share as colour) against
+    its variance lam, at a few levels sigma; directions at the fit's floor left out. At most ``MAX_POINTS`` points:
+    past that, every k-th direction in order of variance (the curves are smooth in lam, so the thinning shows)."""
+    lam = ds[f"lam_{domain}"].values
+    share = ds[f"chroma_energy_{domain}"].values / ds[f"ycc_energy_{domain}"].values
+    keep = np.flatnonzero(lam > 1e-6 * lam.mean())
+    keep = keep[np.argsort(lam[keep])][::max(1, -(-len(keep) * len(sigmas) // MAX_POINTS))]
+    rows = [pd.DataFrame({"lam": lam[keep], "weight": s**2 / (lam[keep] + s**2) ** 2, "sigma": f"σ = {s:g}",
+                          "chroma": share[keep]}) for s in sigmas]
+    f = pd.concat(rows)
+    return alt.Chart(f).mark_point(size=10, opacity=0.6, filled=True).encode(
+        x=alt.X("lam:Q", title=f"variance λ of the {domain} direction", scale=alt.Scale(type="log")),
+        y=alt.Y("weight:Q", title="σ² / (λ + σ²)²", scale=alt.Scale(type="log")),
+        color=alt.Color("chroma:Q", title="chroma share", scale=alt.Scale(scheme="viridis", domain=[0, 1])),
+        shape=alt.Shape("sigma:N", title="level")).properties(width=width, height=height,
+                                                               title="OVG's weight per direction")
+
+
+def drift_step_chart(ds: xr.Dataset, width: int = 420, height: int = 240) -> alt.LayerChart:
+    """Chroma share of OVG's drift at each guided inversion step (x: its sigma) for the oracle and the shipped model
+    at each eta_HF, beside the closed form's expectation for inputs drawn from the source Gaussian."""
+    f = ds["drift_step_chroma"].to_dataframe().reset_index()
+    f["series"] = f["model"] + ", η_HF " + f["eta_hf"].map(lambda e: f"{e:.0e}")
+    f = f.rename(columns={"drift_step_chroma": "share", "drift_sigma": "sigma"})[["series", "sigma", "share"]]
+    pred = pd.DataFrame({"series": "closed form, Gaussian inputs", "sigma": ds["level"].values,
+                         "share": ds["drift_chroma_predicted_source"].values})
+    f = pd.concat([f, pred])
+    f = f[f["sigma"] > 0]
+    return series_lines(f, x=alt.X("sigma:Q", title="σ of the inversion step", scale=alt.Scale(type="log", nice=False)),
+                        y=alt.Y("share:Q", title="chroma share of the step's drift", scale=alt.Scale(domain=[0, 1])),
+                        series="series", title="drift").properties(width=width, height=height,
+                                                                  title="Where each step's drift goes")
+
+
+def drift_panels(ds: xr.Dataset, domain: str = "target") -> alt.HConcatChart:
+    """``weight_chart`` of ``domain``'s directions beside ``drift_step_chart``, each with its own legends."""
+    return (weight_chart(ds, domain) | drift_step_chart(ds)).resolve_scale(color="independent", shape="independent",
+                                                                           strokeDash="independent")
+
+
+def scale_chart(ds: xr.Dataset, width: int = 150, height: int = 130) -> alt.FacetChart:
+    """The scale sweep in one chart: one panel per measure (``SCALE_MEASURES``) against the crop size (log2 axis),
+    white noise's value as a grey rule where it has one."""
+    size = ds["size"].values
+    cols = {"scale_k90_ratio": ds["scale_k90"].values / ds["scale_k90_white"].values}
+    rows = []
+    for var, title, ref in SCALE_MEASURES:
+        v = cols[var] if var in cols else ds[var].values
+        rows.append(pd.DataFrame({"size": size, "value": np.asarray(v, float), "measure": title,
+                                  "noise": np.nan if ref is None else ref}))
+    f = pd.concat(rows)
+    x = alt.X("size:Q", title="crop size (px)", scale=alt.Scale(type="log", base=2),
+              axis=alt.Axis(values=[int(s) for s in size]))
+    base = alt.Chart().encode(x=x)
+    line = base.mark_line(point=True, color="#0D0059").encode(y=alt.Y("value:Q", title=None,
+                                                                        scale=alt.Scale(zero=False)))
+    rule = alt.Chart().mark_rule(color="#888888", strokeDash=[4, 3]).encode(y="noise:Q")
+    return alt.layer(line, rule, data=f).properties(width=width, height=height).facet(
+        facet=alt.Facet("measure:N", title=None, sort=[t for _, t, _ in SCALE_MEASURES]), columns=3).resolve_scale(
+        y="independent").properties(title="The stationary oracle's collapse against the crop size")

@@ -1,0 +1,120 @@
+"""The oracle arm of a study: the same study computed with the exact Gaussian denoiser (models/oracle.py) beside the
+trained models, stored in the same results file without touching a trained number.
+
+Each variable of the oracle's result is stored as ``<name>__oracle`` with every dimension renamed ``<dim>__oracle``;
+``attrs["arms"]`` lists the arm ({"tag": "oracle", ...}) and ``attrs["per_arm"]["oracle"]`` holds its own attrs.
+``arm_results`` gives the arm back as a results dataset under the original names, so every reader works on it;
+``oracle_evidence`` is ``evidence.load_evidence`` on the oracle arms. The oracle is exact for its Gaussians, not for
+tissue, and is not a trained network: it is not put through the quality gate."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from ..models.oracle import ORACLE
+from .models import dataset_for, oracle_models
+
+__all__ = ["ORACLE", "SUFFIX", "ARM_LABELS", "oracle_models", "with_arm", "arm_results", "has_arm", "wants_arm",
+           "oracle_evidence", "oracle_heldout"]
+
+SUFFIX = "__" + ORACLE
+ARM_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")   # the paper's methods (no null-class baselines)
+_ARM = {"tag": ORACLE, "model": ORACLE, "suffix": SUFFIX, "coords": [["model", ORACLE]]}
+
+
+def wants_arm(spec) -> bool:
+    """Whether a study run gets the oracle arm: its ``oracle_arm`` knob (default True), on the profile's trained
+    models only (a user's model, or the oracle itself given as the model, runs alone)."""
+    return bool(spec.get("oracle_arm", True)) and spec.get("model", None) is None and spec.get("models", None) is None
+
+
+def with_arm(ds: xr.Dataset, arm: xr.Dataset, form: str | None = None) -> xr.Dataset:
+    """``ds`` with the oracle's result ``arm`` stored beside it (``SUFFIX`` on its variables and dimensions)."""
+    names = {**{v: f"{v}{SUFFIX}" for v in arm.variables}, **{d: f"{d}{SUFFIX}" for d in arm.dims}}
+    out = ds.merge(arm.rename(names), compat="no_conflicts", combine_attrs="override")
+    out.attrs = dict(ds.attrs)
+    own = {k: v for k, v in arm.attrs.items() if k != "model_gate"}
+    if form is not None:
+        own["oracle_form"] = form
+    arms = [a for a in json.loads(ds.attrs.get("arms", "[]")) if a.get("tag") != ORACLE] + [_ARM]
+    per_arm = {**json.loads(ds.attrs.get("per_arm", "{}")), ORACLE: own}
+    out.attrs.update(arms=json.dumps(arms), per_arm=json.dumps(per_arm, default=str))
+    return out
+
+
+def has_arm(ds: xr.Dataset, tag: str = ORACLE) -> bool:
+    return any(a.get("tag") == tag for a in json.loads(ds.attrs.get("arms", "[]")))
+
+
+def arm_results(ds: xr.Dataset, tag: str = ORACLE) -> xr.Dataset | None:
+    """The arm ``tag`` of a results file as its own results dataset (original names, the parent's attrs updated by
+    the arm's, no gate record); None when the file has no such arm."""
+    if not has_arm(ds, tag):
+        return None
+    suffix = "__" + tag
+    part = ds[[v for v in ds.data_vars if str(v).endswith(suffix)]]
+    part = part.drop_vars([c for c in part.coords if not str(c).endswith(suffix)])
+    names = {**{n: str(n)[:-len(suffix)] for n in part.variables}, **{d: str(d)[:-len(suffix)] for d in part.dims}}
+    part = part.rename({k: v for k, v in names.items() if str(k).endswith(suffix)})
+    attrs = {k: v for k, v in ds.attrs.items() if k not in ("arms", "per_arm", "model_gate")}
+    attrs.update(json.loads(ds.attrs.get("per_arm", "{}")).get(tag, {}))
+    part.attrs = {**attrs, "model_gate": "{}"}
+    return part
+
+
+def oracle_evidence(root: str | Path = "data/results", profile: str = "quick"):
+    """``evidence.load_evidence`` on the oracle arms: every stored results file of ``profile`` that the evidence reads
+    and that carries the arm, as the oracle's ``Evidence`` (same frames, so every claim check runs on it)."""
+    from .evidence import EXTRA_STUDIES, STUDY_NAMES, Evidence, evidence_of, long_frame
+    from .store import load_results
+
+    parts = []
+    for study, short in STUDY_NAMES.items():
+        for path in sorted((Path(root) / study).glob(f"*-{profile}.nc")):
+            arm = arm_results(load_results(path))
+            if arm is not None:
+                parts.append(evidence_of(arm, short, str(arm.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])))
+    extra: dict = {}
+    for e in parts:
+        for k, v in e.extra.items():
+            extra.setdefault(k, {}).update(v)
+    frames = [e.frame for e in parts if not set(e.extra) & set(EXTRA_STUDIES)]
+    crops = [e.crops for e in parts if not e.crops.empty]
+    ev = Evidence(frame=pd.concat(frames, ignore_index=True) if frames else long_frame(xr.Dataset(), "", ""),
+                  extra=extra, source="ours", bands={k: v for e in parts for k, v in e.bands.items()})
+    if crops:
+        ev.crops = pd.concat(crops, ignore_index=True)
+    return ev
+
+
+def oracle_heldout(profile: str, roles) -> xr.Dataset:
+    """The oracle's held-out loss on real crops beside each trained pixel-space eps / EDM model of ``roles`` (model-
+    set roles): the same held-out set, noise levels and objective as that model's training log (``train.losses``),
+    as ``heldout_loss`` (model, band: mean over the bands, then band 1 ... 4); an empty Dataset when ``roles`` hold no
+    such model. Exact for the pools' Gaussians, not for tissue: a trained model below it has learned more than the
+    pools' first two moments."""
+    from ..train.losses import heldout_loss, heldout_set
+    from .profiles import get_profile
+
+    p, keys, rows = get_profile(profile), [], []
+    for role in roles:
+        if role.parameterization not in ("eps", "edm") or role.backbone != "unet" or (role.space or p.space) != "pixel":
+            continue
+        D = oracle_models(profile, role.dataset, factor=role.factor)[role.parameterization]
+        cfg = p.train_config(role.parameterization, role.dataset)
+        held = heldout_set(dataset_for(profile, role.dataset, role.factor), D, cfg.objective, P_mean=cfg.P_mean,
+                           P_std=cfg.P_std)
+        if held is None:
+            continue
+        sd = p.model_spec(role.parameterization, role.dataset).sigma_data
+        keys.append(role.key)
+        rows.append(heldout_loss(D, held, cfg.objective, sigma_data=sd))
+    if not keys:
+        return xr.Dataset()
+    return xr.Dataset({"heldout_loss": (("model", "band"), rows)}, coords={"model": keys},
+                      attrs={"models": json.dumps({k: ORACLE for k in keys}),
+                             "heldout_definition": "the trained model's held-out objective at its final evaluation, "
+                                                   "with the oracle (exact for the pools' Gaussians, not for tissue)"})

@@ -1,0 +1,65 @@
+"""The claims tally of two results roots side by side and every verdict that moved between them, with the
+comparisons whose numbers changed: ``python -m spectral_collapse.studies.tally --before OLD --after NEW``."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from ..verdicts.words import VERDICT_ORDER, tally
+from .claims import evaluate_claims
+from .evidence import load_evidence
+
+__all__ = ["claims_of", "tally_table", "moved", "main"]
+
+
+def claims_of(root: str | Path, profile: str = "quick") -> pd.DataFrame:
+    """The claims table (``evaluate_claims``) on the stored results under ``root``."""
+    if not Path(root).is_dir():
+        raise FileNotFoundError(f"no results folder {root}: pass the root that holds the studies' folders")
+    return evaluate_claims(load_evidence(root, profile)).set_index("claim")
+
+
+def tally_table(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Claims per verdict word (``words.tally``), before and after."""
+    return pd.DataFrame({"before": tally(before["verdict"]), "after": tally(after["verdict"])},
+                        index=list(VERDICT_ORDER)).rename_axis("verdict")
+
+
+def moved(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Each claim whose verdict or effect words differ: both, and why: the comparisons of its numbers that changed
+    ("−" before, "+" after)."""
+    rows = []
+    for key in before.index.union(after.index, sort=False):
+        b, a = (t.loc[key] if key in t.index else None for t in (before, after))
+        if b is not None and a is not None and (b["verdict"], b["effect"]) == (a["verdict"], a["effect"]):
+            continue
+        old = set(str(b["our numbers"]).split("; ")) if b is not None else set()
+        new = set(str(a["our numbers"]).split("; ")) if a is not None else set()
+        why = [f"− {t}" for t in sorted(old - new)] + [f"+ {t}" for t in sorted(new - old)]
+        rows.append({"claim": key, "before": "" if b is None else b["verdict"], "after": "" if a is None else
+                     a["verdict"], "effect before": "" if b is None else b["effect"],
+                     "effect after": "" if a is None else a["effect"], "why": "\n".join(why) or "its caveat"})
+    return pd.DataFrame(rows, columns=["claim", "before", "after", "effect before", "effect after", "why"])
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--before", required=True, help="results root before (e.g. a copy of data/results)")
+    p.add_argument("--after", default="data/results", help="results root after (default data/results)")
+    p.add_argument("--profile", default="quick", help="smoke | quick | paper (default quick)")
+    args = p.parse_args(argv)
+    before, after = claims_of(args.before, args.profile), claims_of(args.after, args.profile)
+    pd.set_option("display.max_colwidth", None)
+    print(tally_table(before, after).to_string(), end="\n\n")
+    m = moved(before, after)
+    print(f"{len(m)} claim(s) moved" + (":" if len(m) else "."))
+    for r in m.itertuples():
+        print(f"\n{r.claim}: {r.before} → {r.after}"
+              + (f"; effect: {r._4 or '—'} → {r._5 or '—'}" if r._4 != r._5 else ""))
+        print("  " + r.why.replace("\n", "\n  "))
+
+
+if __name__ == "__main__":
+    main()

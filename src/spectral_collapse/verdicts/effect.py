@@ -1,0 +1,165 @@
+"""How much of a gap a method closes: the fraction (method − baseline) / (reference − baseline), the reference
+being what "no collapse" is for the metric, with its paired bootstrap interval, and the effect words its thresholds
+give. A claim that a method "removes" or "restores" holds only when every fraction it reads is above one half."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..metrics.intervals import MIN_EFFECT
+from ..text import percent
+from .seeds import hierarchical_ci
+from .words import FAILS, HOLDS, INCONCLUSIVE
+
+__all__ = ["FULL", "SLIGHT", "REFERENCES", "REMOVES", "RESTORES", "REDUCES", "SLIGHTLY", "NO_EFFECT", "WORSENS",
+           "UNCLEAR", "NO_GAP", "EFFECT_ORDER", "EFFECT_RULE", "Gap", "gap_fraction", "effect_word", "claim_effect",
+           "strength_verdict", "effect_text", "pooled", "draws_gap"]
+
+FULL = 0.5      # "removes" / "restores": the fraction's whole interval above one half of the gap
+SLIGHT = 0.1    # "reduces slightly": whole interval below a tenth; "no effect": inside ± a tenth
+# what "no collapse" is for each metric a gap is measured on: a number, or "truth" (the ground truth's mean score)
+REFERENCES = {"s_dc": (1.0, "white noise"), "s_g": (1.0, "white noise"), "latent_spectrum": (1.0, "white noise"),
+              "s_hf": ("truth", "the ground truth"), "delta_log_e_hf": (0.0, "the ground truth"),
+              "delta_log_e_hf_luma_ref": ("truth", "the ground truth"),
+              "delta_log_e_hf_chroma_ref": ("truth", "the ground truth"),
+              "kid_wav": ("truth", "the ground truth")}
+REMOVES, RESTORES, REDUCES, SLIGHTLY = "removes", "restores", "reduces", "reduces slightly"
+NO_EFFECT, WORSENS, UNCLEAR, NO_GAP = "no effect", "worsens", "unclear", "no gap to close"
+EFFECT_ORDER = (WORSENS, NO_EFFECT, UNCLEAR, SLIGHTLY, REDUCES, RESTORES, REMOVES)   # weakest first
+_FULL_WORD = dict.fromkeys(("s_hf", "delta_log_e_hf", "delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref",
+                            "kid_wav"), RESTORES)                                 # texture; else REMOVES
+EFFECT_RULE = (
+    "fraction of the gap closed: (method − baseline) / (reference − baseline) per metric, the reference what no "
+    "collapse is (white noise for S_DC, S_G and the latent spectrum: 1; the ground truth's mean for S_HF; 0 for "
+    "|Δlog E_HF|; for the luma and chroma detail, log energy over the real crops' mean read as each crop's "
+    "|error|: the ground truth's own |error| on the same crops; for KID_wav: the ground truth's KID on them), with "
+    "its paired 95 % bootstrap interval over crops (over training seeds, then crops, where several seeds were "
+    "trained; for KID_wav, which is not a mean over crops: the ratio of the KIDs in each draw of the two-sample "
+    "bootstrap that resamples the test crops, the same for method, baseline and truth, and the reference crops; "
+    f"KID_wav read only where it passes its controls); \"removes\" / \"restores\": the interval above {FULL:g}; "
+    "\"reduces\": above the metric's minimal effect as a fraction of the gap; \"reduces slightly\": that, and below "
+    f"{SLIGHT:g}; \"no effect\": inside ±{SLIGHT:g}; \"worsens\": below minus the minimal effect; else \"unclear\"; "
+    "a claim's word is the weakest of its metrics'; a claim that a method removes or restores holds when its word "
+    f"does, does not hold when some fraction's interval lies below {FULL:g}")
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The fraction of ``metric``'s gap a method closes, with its interval, over ``n`` crops (``seeds`` runs)."""
+
+    metric: str
+    fraction: float
+    lo: float
+    hi: float
+    gap: float              # reference − baseline, the means
+    n: int
+    seeds: int = 1
+    what: str = ""          # which comparison: "ihc-sr: S_DC ovg"
+    groups: tuple = field(default=(), repr=False, compare=False)   # per seed: (method, baseline, reference) x crops
+
+    @property
+    def min_fraction(self) -> float:
+        """The metric's minimal effect as a fraction of the gap."""
+        return MIN_EFFECT.get(self.metric, 0.01) / abs(self.gap) if self.gap else np.inf
+
+    @property
+    def word(self) -> str:
+        return effect_word(self)
+
+    def __str__(self) -> str:
+        if self.word == NO_GAP:
+            return f"{NO_GAP} (gap {self.gap:+.3f})"
+        over = f" over {self.seeds} training seeds" if self.seeds > 1 else ""
+        pc = [percent(round(x, 2) + 0.0, 0) for x in (self.fraction, self.lo, self.hi)]   # no "-0 %"
+        return f"closes {pc[0]} of the gap [{pc[1].removesuffix(' %')}, {pc[2]}]{over}: {self.word}"
+
+
+def gap_fraction(metric: str, method, baseline, reference=None, **kw) -> Gap:
+    """The ``Gap`` of paired per-crop values: ``method``, ``baseline`` arrays over the same crops, or lists of them
+    (one per training seed, ``seeds.hierarchical_ci``); ``reference`` a number, per-crop values alike, or None for the
+    metric's number in ``REFERENCES``."""
+    many = isinstance(method, (list, tuple))
+    ms, bs = (list(method), list(baseline)) if many else ([method], [baseline])
+    ref = REFERENCES[metric][0] if reference is None else reference
+    rs = list(ref) if many and isinstance(ref, (list, tuple)) else [ref] * len(ms)
+    groups = [np.stack([np.asarray(m, np.float64), np.asarray(b, np.float64),
+                        np.broadcast_to(np.asarray(r, np.float64), np.shape(m))]) for m, b, r in zip(ms, bs, rs)]
+
+    def stat(means):
+        d, g = (means[..., 0] - means[..., 1]).mean(1), (means[..., 2] - means[..., 1]).mean(1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return d / g
+
+    point, lo, hi = hierarchical_ci(groups, stat, **kw)
+    kept = [g[:, np.isfinite(g).all(0)] for g in groups]
+    gap = float(np.mean([g[2].mean() - g[1].mean() for g in kept if g.shape[1]])) if kept else np.nan
+    return Gap(metric, point, lo, hi, gap, int(sum(g.shape[1] for g in kept)), len([g for g in kept if g.shape[1]]),
+               groups=tuple(kept))
+
+
+def draws_gap(metric: str, point, draws, n: int, level: float = 0.95) -> Gap:
+    """The ``Gap`` of a score that is not a mean over crops (KID_wav): ``point`` its (method, baseline, reference)
+    values, ``draws`` (draws, 3) the same from each draw of a paired bootstrap; the interval the percentiles of
+    each draw's fraction."""
+    m, b, r = np.asarray(point, np.float64)
+    d = np.asarray(draws, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = (d[:, 0] - d[:, 1]) / (d[:, 2] - d[:, 1])
+    f = f[np.isfinite(f)]
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(f, [alpha, 1 - alpha]) if len(f) else (np.nan, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = (m - b) / (r - b)
+    return Gap(metric, float(frac), float(lo), float(hi), float(r - b), int(n))
+
+
+def pooled(gaps) -> list[Gap]:
+    """One ``Gap`` per comparison (``Gap.what``) over the training seeds whose ``gaps`` measure it, each seed's crops
+    a group of the two-level bootstrap (``seeds.hierarchical_ci``)."""
+    by: dict = {}
+    for g in gaps:
+        by.setdefault(g.what, []).append(g)
+    out = []
+    for what, gs in by.items():
+        if not all(g.groups for g in gs):   # not a mean over crops (KID_wav): each seed's gap as it is
+            out += gs
+            continue
+        groups = [grp for g in gs for grp in g.groups]
+        out.append(replace(gap_fraction(gs[0].metric, [x[0] for x in groups], [x[1] for x in groups],
+                                        [x[2] for x in groups]), what=what))
+    return out
+
+
+def effect_word(g: Gap) -> str:
+    """The effect word of a ``Gap`` by the thresholds of ``EFFECT_RULE``."""
+    if not np.isfinite(g.gap) or abs(g.gap) <= MIN_EFFECT.get(g.metric, 0.01):
+        return NO_GAP
+    if g.n == 0 or not np.isfinite([g.lo, g.hi]).all():
+        return UNCLEAR
+    if g.lo > FULL:
+        return _FULL_WORD.get(g.metric, REMOVES)
+    if g.lo > g.min_fraction:
+        return SLIGHTLY if g.hi < SLIGHT else REDUCES
+    if g.hi < -g.min_fraction:
+        return WORSENS
+    return NO_EFFECT if -SLIGHT < g.lo and g.hi < SLIGHT else UNCLEAR
+
+
+def claim_effect(gaps) -> str:
+    """A claim's effect word: the weakest of its gaps' (``EFFECT_ORDER``), "" without gaps; gaps with nothing to
+    close left out."""
+    words = [g.word for g in gaps if g.word != NO_GAP]
+    return min(words, key=EFFECT_ORDER.index) if words else ""
+
+
+def strength_verdict(g: Gap) -> str:
+    """Whether a gap backs the claim that the method removes / restores: holds when its interval is above ``FULL``,
+    does not hold when below it, else inconclusive."""
+    return HOLDS if g.lo > FULL else FAILS if g.hi < FULL else INCONCLUSIVE
+
+
+def effect_text(gaps) -> str:
+    """Each gap's fraction with its interval and word, "ihc-sr: S_DC ovg 3 % [2, 4 %] reduces slightly; ..."; ""
+    without gaps."""
+    return "; ".join(f"{g.what} {g}".strip() for g in gaps)

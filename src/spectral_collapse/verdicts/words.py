@@ -1,0 +1,94 @@
+"""Verdict words and how several comparisons fold into one finding (counts in words with correct plurals)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "UNGATED", "DEPENDS", "MEANS_ONLY", "VERDICT_ORDER",
+           "TIE_RULE", "Finding", "base_verdict", "count_words", "tally",
+           "tally_words", "natural_key", "label",
+           "fmt_value", "fisher_interval", "correlation_verdict"]
+
+HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "does not hold", "inconclusive", "not testable here"
+UNGATED = "not testable on gated models"      # every comparison rests on a model below the quality gate
+DEPENDS = "depends on the training seed"      # the training seeds give different verdicts
+MEANS_ONLY = "(means only)"                   # appended to a verdict decided on means, without an interval
+VERDICT_ORDER = (HOLDS, FAILS, INCONCLUSIVE, DEPENDS, UNGATED, UNTESTABLE)
+# How two equal reported means read (appended to the rules that decide on means).
+TIE_RULE = "two equal means are a tie: inconclusive"
+_LABELS = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "delta_log_e_hf": "Δlog E_HF"}
+# a verdict's verb after a count: "1 holds", "2 hold"
+_PLURAL = {HOLDS: "hold", FAILS: "do not hold", INCONCLUSIVE: "are inconclusive", UNTESTABLE: "are not testable here",
+           UNGATED: "are not testable on gated models", DEPENDS: "depend on the training seed"}
+_SINGULAR = {HOLDS: "holds", FAILS: "does not hold", DEPENDS: "depends on the training seed",
+             INCONCLUSIVE: "is inconclusive", UNTESTABLE: "is not testable here",
+             UNGATED: "is not testable on gated models"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    verdict: str
+    detail: str
+    caveat: str = ""    # what limits the verdict's reach, in words (a model below the quality gate); "" for none
+    effect: str = ""    # the effect word of the fractions of the gap closed (``effect.claim_effect``); "" for none
+    gaps: tuple = ()    # the ``effect.Gap`` of each comparison with a reference
+
+
+def base_verdict(verdict: str) -> str:
+    """The verdict word of ``VERDICT_ORDER`` a verdict starts with ("holds (means only)" -> "holds")."""
+    return next((w for w in VERDICT_ORDER if str(verdict).startswith(w)), str(verdict))
+
+
+def count_words(n: int, verdict: str) -> str:
+    """A count with the verdict's verb in agreement: "1 holds", "2 hold", "1 is not testable here"."""
+    if n == 1:
+        return f"1 {_SINGULAR.get(verdict, verdict)}"
+    return f"{n} {_PLURAL.get(verdict, verdict)}"
+
+
+def tally(verdicts) -> dict[str, int]:
+    """How many of ``verdicts`` give each word of ``VERDICT_ORDER`` (by ``base_verdict``), every word listed."""
+    words = [base_verdict(v) for v in verdicts]
+    return {w: words.count(w) for w in VERDICT_ORDER}
+
+
+def tally_words(verdicts) -> str:
+    """The tally in words, counts in agreement and zeros left out: "12 hold, 1 does not hold and 1 is not testable
+    here"."""
+    parts = [count_words(n, w) for w, n in tally(verdicts).items() if n]
+    return " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else "".join(parts)
+
+
+def natural_key(text: str) -> tuple:
+    """``text`` as a sort key with its numbers read as numbers: "bbbc021 ×8" before "bbbc021 ×16"."""
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(text)) if t)
+
+
+def label(metric: str) -> str:
+    return _LABELS.get(metric, metric.upper())
+
+
+def fmt_value(x: float) -> str:
+    """Three decimals, or "nan"."""
+    return "nan" if x is None or not np.isfinite(x) else f"{x:.3f}"
+
+
+def fisher_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The Fisher-z interval of a Pearson r over n independent points ([-1, 1] when n <= 3)."""
+    from scipy.stats import norm
+
+    if n <= 3 or not np.isfinite(r):
+        return -1.0, 1.0
+    z = np.arctanh(np.clip(r, -1 + 1e-12, 1 - 1e-12))
+    half = norm.ppf(0.5 + level / 2) / np.sqrt(n - 3)
+    return float(np.tanh(z - half)), float(np.tanh(z + half))
+
+
+def correlation_verdict(r: float, lo: float, hi: float, sign: int, threshold: float) -> str:
+    """holds: r beyond ``threshold`` in the claimed direction (``sign`` +1 / -1) and the interval excludes 0; does
+    not hold: the whole interval on the wrong side of the threshold; else inconclusive."""
+    r, lo, hi = (r, lo, hi) if sign > 0 else (-r, -hi, -lo)
+    on, off = r >= threshold and lo > 0, hi < threshold
+    return HOLDS if on else FAILS if off else INCONCLUSIVE

@@ -1,0 +1,45 @@
+"""The realism checks of the metric-validation chapter: the truth-relative KID_wav of the bundled controls stays
+within ``HALF_REFERENCE_BOUND`` of itself when the reference is halved (either half) and keeps its sign; the
+photograph gate cuts a photograph into interleaved, disjoint test, reference and real tiles and counts flat ones."""
+import numpy as np
+import pytest
+
+from spectral_collapse.data import load_dataset
+from spectral_collapse.metrics import realism as R
+from spectral_collapse.studies.controls import control_scores, noise_sigma, scoring_settings
+from spectral_collapse.studies.realism_checks import (HALF_REFERENCE_BOUND, halved_reference, halving_movement,
+                                                      photo_gate, photo_tiles)
+
+
+@pytest.mark.parametrize("name", ["ihc-sr", "ihc-edges"])
+def test_halving_the_reference_moves_the_truth_relative_kid_within_the_bound(name):
+    d = load_dataset(name, size=32, factor=4)
+    scoring = scoring_settings(d)
+    src, gt = d.test_source[:48], d.test_target[:48]
+    sigma = noise_sigma(gt, R.hf_energy_rgb(gt, scoring["wavelet"]).mean(), range(48), scoring["wavelet"])
+    f = control_scores(src, gt, scoring, sigma=sigma, crops=range(48))["control_wav_features"]
+    feats = {c: f.sel(control=c).values for c in ("copy", "blur", "colour_noise", "luma_noise")}
+    table = halved_reference(feats, f.sel(control="ground_truth").values, scoring["reference_features"], n_boot=200)
+    moved = halving_movement(table)
+    assert set(table["reference"]) == {"all", "first half", "second half"}
+    assert (moved["whole"] > 0).all() and moved["same_sign"].all(), moved
+    assert moved["factor"].max() <= HALF_REFERENCE_BOUND, moved
+
+
+def test_photo_tiles_interleave_disjoint_sets():
+    """A 3 x 2 grid of 32-px tiles, each painted with its own grey level: tiles (0, 0) and (2, 1) are the test
+    tiles, the other four the target pool, every tile in exactly one set."""
+    img = np.zeros((96, 64, 3), dtype=np.uint8)
+    for i in range(3):
+        for j in range(2):
+            img[32 * i:32 * (i + 1), 32 * j:32 * (j + 1)] = 10 * (2 * i + j)
+    test, pool = photo_tiles(img, 32)
+    level = lambda t: [round((float(x[0, 0, 0]) + 1) * 127.5 / 10) for x in t]  # noqa: E731
+    assert level(test) == [0, 5] and level(pool) == [1, 2, 3, 4]
+
+
+def test_photo_gate_counts_flat_tiles_and_kid_passes_on_a_photograph():
+    table, counts = photo_gate("astronaut")
+    assert counts["flat_test"] == 2 and counts["flat_reference"] + counts["flat_real"] > 0
+    kid = table[table["score"] == "kid_wav"]
+    assert kid["worse"].all() and set(kid["control"]) == {"copy", "blur", "colour_noise", "luma_noise"}
