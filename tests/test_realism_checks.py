@@ -1,14 +1,16 @@
 """The realism checks of the metric-validation chapter: the truth-relative KID_wav of the bundled controls stays
-within ``HALF_REFERENCE_BOUND`` of itself when the reference is halved (either half) and keeps its sign; the
-photograph gate cuts a photograph into interleaved, disjoint test, reference and real tiles and counts flat ones."""
+within ``HALF_REFERENCE_BOUND`` of itself when the reference is halved by sampling (even or odd crops) and keeps its
+sign; the movement is measured over the halves asked for; the photograph gate cuts a photograph into interleaved,
+disjoint test, reference and real tiles and counts flat ones."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from spectral_collapse.data import load_dataset
 from spectral_collapse.metrics import realism as R
 from spectral_collapse.studies.controls import control_scores, noise_sigma, scoring_settings
-from spectral_collapse.studies.realism_checks import (HALF_REFERENCE_BOUND, halved_reference, halving_movement,
-                                                      photo_gate, photo_tiles)
+from spectral_collapse.studies.realism_checks import (HALF_REFERENCE_BOUND, HALVES, REGION_HALVES, halved_reference,
+                                                      halving_movement, photo_gate, photo_tiles)
 
 
 @pytest.mark.parametrize("name", ["ihc-sr", "ihc-edges"])
@@ -21,9 +23,24 @@ def test_halving_the_reference_moves_the_truth_relative_kid_within_the_bound(nam
     feats = {c: f.sel(control=c).values for c in ("copy", "blur", "colour_noise", "luma_noise")}
     table = halved_reference(feats, f.sel(control="ground_truth").values, scoring["reference_features"], n_boot=200)
     moved = halving_movement(table)
-    assert set(table["reference"]) == {"all", "first half", "second half"}
+    assert set(table["reference"]) == set(HALVES)
+    assert (table.set_index("reference")["n_reference"].loc[["even crops", "first half"]].diff().dropna() == 0).all()
     assert (moved["whole"] > 0).all() and moved["same_sign"].all(), moved
     assert moved["factor"].max() <= HALF_REFERENCE_BOUND, moved
+
+
+def test_halving_movement_reads_only_the_halves_asked_for():
+    """A hand-built table: label "a" has KID 2 [1, 3] on the whole reference, 3 and 1.5 on the sampled halves, -1 on
+    the first region half and 4 on the second. Sampled: the largest move is 1 / 1 = 1 half-width, the factor
+    max(3 / 2, 2 / 1.5) = 1.5, the sign stays. By region: a move of 3 half-widths, a sign change (factor inf)."""
+    kid = {"all": (2, 1, 3), "even crops": (3, 2, 4), "odd crops": (1.5, 0.5, 2.5), "first half": (-1, -2, -0.5),
+           "second half": (4, 3, 5)}
+    table = pd.DataFrame([{"label": "a", "reference": r, "kid_minus_truth": m, "lo": lo, "hi": hi}
+                          for r, (m, lo, hi) in kid.items()])
+    sampled, region = halving_movement(table).loc["a"], halving_movement(table, REGION_HALVES).loc["a"]
+    assert sampled["moved"] == pytest.approx(1.0) and sampled["factor"] == pytest.approx(1.5)
+    assert sampled["same_sign"]
+    assert region["moved"] == pytest.approx(3.0) and region["factor"] == np.inf and not region["same_sign"]
 
 
 def test_photo_tiles_interleave_disjoint_sets():

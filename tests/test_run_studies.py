@@ -613,15 +613,17 @@ def test_a_read_only_results_root_that_holds_the_results_still_serves_the_chapte
         check_can_store("tiny", "ihc-edges", "smoke", str(res))
 
 
-def test_the_main_results_chapter_is_stale_when_the_seed_spread_results_it_shows_change(tmp_path):
-    """The main-results chapter decides its claims over the seed-spread study's training seeds, where they exist."""
+@pytest.mark.parametrize("chapter, shown", [("main_results", "seed_spread"), ("your_model", "pareto")])
+def test_a_chapter_is_stale_when_the_stored_results_it_shows_change(tmp_path, chapter, shown):
+    """The main-results chapter decides its claims over the seed-spread study's training seeds, where they exist; the
+    your-model chapter (no results of its own) uses the step sizes the stored Pareto sweep chose."""
     from spectral_collapse.pipeline.execute import chapter_inputs
 
     results = tmp_path / "results"
-    before = chapter_inputs("main_results", "ihc-sr", "quick", root=tmp_path, results_root=str(results))
-    spread = results / "seed_spread" / "ihc-sr-quick.nc"
-    spread.parent.mkdir(parents=True)
-    spread.write_bytes(b"seeds")
-    after = chapter_inputs("main_results", "ihc-sr", "quick", root=tmp_path, results_root=str(results))
-    assert spread not in before
-    assert spread in after and len(after) == len(before) + 1
+    before = chapter_inputs(chapter, "ihc-sr", "quick", root=tmp_path, results_root=str(results))
+    stored = results / shown / "ihc-sr-quick.nc"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"stored")
+    after = chapter_inputs(chapter, "ihc-sr", "quick", root=tmp_path, results_root=str(results))
+    assert stored not in before
+    assert stored in after and len(after) == len(before) + 1

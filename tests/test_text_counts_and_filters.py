@@ -7,13 +7,24 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from spectral_collapse.text import interval, large, symbol
+from spectral_collapse.text import interval, large, symbol, trend
 
 
 def test_large_counts_read_as_words_or_powers_of_ten():
     assert large(12400) == "12,400" and large(-12400) == "-12,400"
     assert large(2.914e6) == "2.91 million" and large(1.4249e9) == "1.42 billion"
     assert large(1.39e15) == "1.39 × 10¹⁵" and large(float("nan")) == "nan"
+
+
+@pytest.mark.parametrize("values, words", [
+    ([0.30, 0.34, 0.40], "up"),                        # +0.10, every step forward
+    ([0.40, 0.30], "down"),
+    ([0.36, 0.39, 0.40, 0.40], "still (all within 0.05: 0.36 to 0.40)"),   # +0.04: no trend
+    ([0.30, 0.50, 0.36], "still (moving by up to 0.20 with no trend: 0.30 to 0.50)"),   # ends 0.06 apart, steps back
+    ([0.60, 0.66, 0.62], "still (moving by up to 0.06 with no trend: 0.60 to 0.66)"),
+])
+def test_a_trend_is_named_only_for_a_change_beyond_the_tolerance_in_one_direction(values, words):
+    assert trend(values, "up", "down", "still") == words
 
 
 def test_a_symbol_names_its_key_and_form_or_refuses():

@@ -9,7 +9,7 @@ import re
 
 __all__ = ["step_size", "step_sizes", "TIMES", "SYMBOLS", "signed", "number", "plural", "listed", "large",
            "symbol", "percent", "interval", "ranges", "spaced_percents", "times", "factor", "notation",
-           "latent_maths", "power", "KEPT"]
+           "latent_maths", "power", "trend", "KEPT"]
 
 TIMES = "\u00d7"
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -95,6 +95,19 @@ def interval(lo: float | None, hi: float | None, fmt=None) -> str:
 def times(x: float | None, digits: int = 2) -> str:
     """A ratio as a multiple, with a true multiplication sign: "1.90×"; "nan" when missing."""
     return "nan" if _missing(x) else f"{number(x, digits)}{TIMES}"
+
+
+def trend(values, up: str, down: str, still: str, tol: float = 0.05) -> str:
+    """The direction of a series in words: ``up`` / ``down`` when it changes by more than ``tol`` from first to last
+    and no step goes back by more than ``tol``; otherwise ``still`` with how far the values stay or move, so that two
+    end values alone never name a trend."""
+    v = [float(x) for x in values]
+    net = v[-1] - v[0]
+    if abs(net) > tol and all((b - a) * math.copysign(1, net) >= -tol for a, b in zip(v, v[1:])):
+        return up if net > 0 else down
+    span = max(v) - min(v)
+    how = f"all within {tol:g}" if span <= tol else f"moving by up to {span:.2f} with no trend"
+    return f"{still} ({how}: {min(v):.2f} to {max(v):.2f})"
 
 
 def factor(n) -> str:

@@ -95,24 +95,26 @@ def _params(study: str, dataset: str, profile: str, results_root: str, extra: di
 
 
 # results a chapter shows beside its own where they exist, though its study does not compute from them: the main
-# results chapter decides its claims over the training seeds of the seed-spread study
-CHAPTER_READS = {"main_results": ("seed_spread",)}
+# results chapter decides its claims over the training seeds of the seed-spread study; the your-model chapter uses
+# the step sizes the stored Pareto sweep chose
+CHAPTER_READS = {"main_results": ("seed_spread",), "your_model": ("pareto",)}
 
 
 def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, results_root: str = "data/results",
                    extra: dict | None = None) -> list[Path]:
     """The files whose content decides whether a chapter is up to date: its source notebook, its results file
     (second, when the study stores one), those of the studies it reads and the hash files of the shipped weights its
-    results came from; for a study that stores no results, the files its ``*_file`` parameters name."""
+    results came from; for a study that stores no results, the files its ``*_file`` parameters name. Either way the
+    stored results it shows (``CHAPTER_READS``) where they exist."""
     root = Path(root)
     src = root / graph.source_notebook(study)
-    if get_study(study).run is None:
-        spec = study_spec(study, dataset=dataset, profile=profile, **{**study_params(profile, study), **(extra or {})})
-        return [src, *(root / v for k, v in spec.params if k.endswith("_file") and isinstance(v, str))]
-    own = root / results_path(study, dataset_key(dataset), profile, results_root)
-    read = [root / results_path(s, dataset_key(dataset), profile, results_root) for s in graph.prerequisites(study)]
     shown = [p for s in CHAPTER_READS.get(study, ())
              if (p := root / results_path(s, dataset_key(dataset), profile, results_root)).is_file()]
+    if get_study(study).run is None:
+        spec = study_spec(study, dataset=dataset, profile=profile, **{**study_params(profile, study), **(extra or {})})
+        return [src, *(root / v for k, v in spec.params if k.endswith("_file") and isinstance(v, str)), *shown]
+    own = root / results_path(study, dataset_key(dataset), profile, results_root)
+    read = [root / results_path(s, dataset_key(dataset), profile, results_root) for s in graph.prerequisites(study)]
     return [src, own, *read, *shown, *shipped_weights(own, root)]
 
 

@@ -133,9 +133,10 @@ def _gate(main: xr.Dataset | None) -> xr.Dataset:
 
 def _halving(main: xr.Dataset | None) -> xr.Dataset:
     """The truth-relative KID_wav of every method and control on the first seed's crops against the whole reference
-    and each half of it (``realism_checks.halved_reference``), and how far it moves (``halving_movement``); empty
-    without main results holding the KID features."""
-    from .realism_checks import halved_reference, halving_movement
+    and each half of it, halved by sampling and by region (``realism_checks.halved_reference``), and how far it
+    moves under each kind of half (``halving_movement``: ``halving_*`` sampled, ``halving_region_*`` by region);
+    empty without main results holding the KID features."""
+    from .realism_checks import HALVES, REGION_HALVES, halved_reference, halving_movement
 
     if main is None or "reference_wav_features" not in main or "control_wav_features" not in main:
         return xr.Dataset()
@@ -146,14 +147,15 @@ def _halving(main: xr.Dataset | None) -> xr.Dataset:
              for m in (main["method"].values if "wav_features" in main else [])}
     feats |= {c: ctl.sel(control=c).values for c in ctl["control"].values.tolist() if c != "ground_truth"}
     table = halved_reference(feats, ctl.sel(control="ground_truth").values, main["reference_wav_features"].values)
-    moved = halving_movement(table)
     grid = table.pivot(index="label", columns="reference").loc[list(feats)]
-    halves = ["all", "first half", "second half"]
+    halves = list(HALVES)
     out = xr.Dataset({f"halving_{k}": (("halving_label", "halving_reference"), grid[k][halves].to_numpy(float))
                       for k in ("kid_minus_truth", "lo", "hi")},
                      coords={"halving_label": list(feats), "halving_reference": halves})
-    for k in ("factor", "moved", "same_sign"):
-        out[f"halving_{k}"] = ("halving_label", moved.loc[list(feats), k].to_numpy())
+    for name, moved in (("halving", halving_movement(table)),
+                        ("halving_region", halving_movement(table, REGION_HALVES))):
+        for k in ("factor", "moved", "same_sign"):
+            out[f"{name}_{k}"] = ("halving_label", moved.loc[list(feats), k].to_numpy())
     return out
 
 
