@@ -1,11 +1,12 @@
 """What the guidance-schedule and training-seed chapters show, from synthetic results: the cost chart marks both ends
-of the share, S_G's spread between training runs shown with the other metrics, and the pooled interval over runs and
+of the share and writes the names of close points on opposite sides, S_G's spread between training runs shown with the other metrics, and the pooled interval over runs and
 crops defined from the results."""
 from __future__ import annotations
 
 import json
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from spectral_collapse.metrics.intervals import MIN_EFFECT
@@ -41,6 +42,19 @@ def test_cost_chart_marks_both_ends_of_the_share():
     assert rules
     values = spec["datasets"][rules[0]["data"]["name"]]
     assert sorted(v["y"] for v in values) == [0.0, 1.0]
+
+
+def test_close_points_write_their_names_on_opposite_sides():
+    """Points in x order: b lies 0.05 of the range right of a and as high, so its name goes below; c, as close to b,
+    goes above again (b's is below); d is far from c, above. The chart's two text layers hold those names."""
+    from spectral_collapse.plotting.charts import name_below, point_names
+
+    frame = pd.DataFrame({"x": [0.0, 0.05, 0.10, 1.0], "y": [0.5, 0.5, 0.52, 0.0], "name": list("abcd")})
+    assert name_below(frame["x"].to_numpy(), frame["y"].to_numpy()).tolist() == [False, True, False, False]
+    spec = point_names(frame.iloc[::-1], x="x", y="y", text="name").to_dict()
+    placed = {lay["mark"]["baseline"]: sorted(r["name"] for r in spec["datasets"][lay["data"]["name"]])
+              for lay in spec["layer"]}
+    assert placed == {"bottom": ["a", "c", "d"], "top": ["b"]}
 
 
 # ---------------------------------------------------------------------------------------------- training seeds

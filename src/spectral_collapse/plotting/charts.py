@@ -15,7 +15,7 @@ from .labels import chart_label, with_units
 from .palette import REFERENCE_COLOR, method_color, method_dash, method_shape
 
 __all__ = ["to_frame", "metric_bars", "metric_heatmap", "series_lines", "padded_domain", "wrap_lines", "point_names",
-           "interval_rules"]
+           "name_below", "interval_rules"]
 
 
 def to_frame(data: xr.Dataset | pd.DataFrame, variable: str) -> pd.DataFrame:
@@ -120,10 +120,33 @@ def metric_bars(
 
 
 def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: float = 11.0,
-                off: float = 5.0) -> alt.Chart:
-    """A layer writing ``frame[text]`` above and right of each (``x``, ``y``) point, ``off`` pixels each way."""
-    return alt.Chart(frame).mark_text(align="left", baseline="bottom", dx=off, dy=-off, fontSize=font_size,
-                                      color="#333333").encode(x=f"{x}:Q", y=f"{y}:Q", text=f"{text}:N")
+                off: float = 5.0, near: float = 0.15) -> alt.LayerChart:
+    """A layer writing ``frame[text]`` beside each (``x``, ``y``) point, ``off`` pixels right of it: above the point,
+    or below it where the point lies within ``near`` (a fraction of the frame's range on both axes) of the point
+    before it in ``x`` whose name is above, so that the names of two close points do not overlap."""
+    f = frame.reset_index(drop=True)
+    below = name_below(f[x].to_numpy(np.float64), f[y].to_numpy(np.float64), near)
+
+    def layer(rows, baseline, dy):
+        return alt.Chart(f[rows]).mark_text(align="left", baseline=baseline, dx=off, dy=dy, fontSize=font_size,
+                                            color="#333333").encode(x=f"{x}:Q", y=f"{y}:Q", text=f"{text}:N")
+
+    return alt.layer(layer(~below, "bottom", -off), layer(below, "top", off))
+
+
+def name_below(xs: np.ndarray, ys: np.ndarray, near: float = 0.15) -> np.ndarray:
+    """Per point, whether ``point_names`` writes its name below it: taken in order of ``xs``, a point within ``near``
+    of the previous point on both axes (as fractions of each axis' range) whose name is above."""
+    def scaled(v):
+        span = np.nanmax(v) - np.nanmin(v) if len(v) else 0.0
+        return (v - np.nanmin(v)) / span if span > 0 else np.zeros_like(v)
+
+    sx, sy = scaled(xs), scaled(ys)
+    below = np.zeros(len(xs), dtype=bool)
+    order = np.argsort(xs, kind="stable")
+    for prev, cur in zip(order, order[1:]):
+        below[cur] = not below[prev] and abs(sx[cur] - sx[prev]) < near and abs(sy[cur] - sy[prev]) < near
+    return below
 
 
 def _table_stats(ds: xr.Dataset, metric: str, color: str | None) -> pd.DataFrame:
