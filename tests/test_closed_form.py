@@ -138,3 +138,25 @@ def test_the_weight_chart_of_a_full_covariance_fits_a_chart_and_thins_in_order_o
     assert 3 * 1000 < len(rows) <= MAX_POINTS
     kept = sorted({r["lam"] for r in rows})
     assert kept[0] == lam.min() and kept[-1] > 0.99 * np.quantile(lam, 0.999)
+
+
+def test_the_drift_chart_colours_by_model_and_dashes_by_step_size():
+    """Two models at two step sizes and the closed form: the colour legend names the three, the dash legend the two
+    step sizes in increasing order; every (model, step size) is one line of the data, the closed form a line apart."""
+    import xarray as xr
+
+    from spectral_collapse.plotting.closed_form import drift_step_chart
+
+    sigma = np.array([0.1, 1.0, 10.0])
+    share = np.arange(12, dtype=float).reshape(2, 2, 3) / 12
+    ds = xr.Dataset({"drift_step_chroma": (("model", "eta_hf", "drift_sigma"), share),
+                     "drift_chroma_predicted_source": ("level", [0.9, 0.8, 0.7])},
+                    coords={"model": ["shipped", "oracle"], "eta_hf": [1e-6, 1e-8], "drift_sigma": sigma,
+                            "level": sigma})
+    spec = drift_step_chart(ds).to_dict()
+    lines, closed = spec["layer"]
+    assert lines["encoding"]["color"]["scale"]["domain"] == ["oracle", "shipped", "closed form, Gaussian inputs"]
+    assert lines["encoding"]["strokeDash"]["scale"]["domain"] == ["1e-08", "1e-06"]
+    rows = spec["datasets"][lines["data"]["name"]]
+    assert {(r["model"], r["eta"]) for r in rows} == {(m, e) for m in ("oracle", "shipped") for e in ("1e-08", "1e-06")}
+    assert [r["share"] for r in spec["datasets"][closed["data"]["name"]]] == [0.9, 0.8, 0.7]

@@ -9,6 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from .charts import series_lines
+from .palette import REFERENCE_COLOR
 
 __all__ = ["SERIES_NAMES", "SCALE_MEASURES", "spectra_chart", "weight_chart", "drift_step_chart", "drift_panels",
            "scale_chart"]
@@ -56,20 +57,33 @@ def weight_chart(ds: xr.Dataset, domain: str = "source", sigmas=(0.1, 1.0, 10.0)
                                                                title="OVG's weight per direction")
 
 
+# drift_step_chart's looks: a colour per model, a dash per step size (the closed form solid, in the reference grey)
+DRIFT_MODEL_COLORS = {"oracle": "#179BA9", "shipped": "#35001A", "closed form, Gaussian inputs": REFERENCE_COLOR}
+DRIFT_DASHES = ([1, 0], [6, 3], [2, 2], [8, 2, 2, 2])
+
+
 def drift_step_chart(ds: xr.Dataset, width: int = 420, height: int = 240) -> alt.LayerChart:
     """Chroma share of OVG's drift at each guided inversion step (x: its sigma) for the oracle and the shipped model
-    at each eta_HF, beside the closed form's expectation for inputs drawn from the source Gaussian."""
+    (colour) at each eta_HF (dash), beside the closed form's expectation for inputs drawn from the source Gaussian."""
     f = ds["drift_step_chroma"].to_dataframe().reset_index()
-    f["series"] = f["model"] + ", η_HF " + f["eta_hf"].map(lambda e: f"{e:.0e}")
-    f = f.rename(columns={"drift_step_chroma": "share", "drift_sigma": "sigma"})[["series", "sigma", "share"]]
-    pred = pd.DataFrame({"series": "closed form, Gaussian inputs", "sigma": ds["level"].values,
+    f["eta"] = f["eta_hf"].map(lambda e: f"{e:.0e}")
+    f = f.rename(columns={"drift_step_chroma": "share", "drift_sigma": "sigma"})[["model", "eta", "sigma", "share"]]
+    pred = pd.DataFrame({"model": "closed form, Gaussian inputs", "sigma": ds["level"].values,
                          "share": ds["drift_chroma_predicted_source"].values})
-    f = pd.concat([f, pred])
-    f = f[f["sigma"] > 0]
-    return series_lines(f, x=alt.X("sigma:Q", title="σ of the inversion step", scale=alt.Scale(type="log", nice=False)),
-                        y=alt.Y("share:Q", title="chroma share of the step's drift", scale=alt.Scale(domain=[0, 1])),
-                        series="series", title="drift").properties(width=width, height=height,
-                                                                  title="Where each step's drift goes")
+    f, pred = f[f["sigma"] > 0], pred[pred["sigma"] > 0]
+    models = [m for m in DRIFT_MODEL_COLORS if m in set(f["model"]) | {pred["model"].iloc[0]}]
+    models += sorted(set(f["model"]) - set(models))
+    etas = sorted(set(f["eta"]), key=float)
+    x = alt.X("sigma:Q", title="σ of the inversion step", scale=alt.Scale(type="log", nice=False))
+    y = alt.Y("share:Q", title="chroma share of the step's drift", scale=alt.Scale(domain=[0, 1]))
+    colour = alt.Color("model:N", title="model", sort=models, scale=alt.Scale(
+        domain=models, range=[DRIFT_MODEL_COLORS.get(m, "#986F8B") for m in models]))
+    dash = alt.StrokeDash("eta:N", title="η_HF", sort=etas, scale=alt.Scale(
+        domain=etas, range=[DRIFT_DASHES[i % len(DRIFT_DASHES)] for i in range(len(etas))]))
+    lines = alt.Chart(f).mark_line(strokeWidth=2, opacity=0.9).encode(x=x, y=y, color=colour, strokeDash=dash,
+                                                                     detail="eta:N")
+    closed = alt.Chart(pred).mark_line(strokeWidth=3, opacity=0.7).encode(x=x, y=y, color=colour)
+    return alt.layer(lines, closed).properties(width=width, height=height, title="Where each step's drift goes")
 
 
 def drift_panels(ds: xr.Dataset, domain: str = "target") -> alt.HConcatChart:
