@@ -29,6 +29,10 @@ __all__ = ["save_results", "load_results", "results_path", "provenance", "saniti
            "read_verified", "content_digest", "CHECKSUM", "PROVENANCE_ATTRS", "compare_folders"]
 
 ENGINE = "h5netcdf"
+# numeric variables of at least this many values are stored deflated (HDF5's shuffle and zlib filters: lossless, read
+# by any netCDF-4 reader; about a quarter smaller for the translated images and latents the results hold)
+COMPRESS_FROM = 1024
+COMPRESSION = {"zlib": True, "complevel": 4, "shuffle": True}
 
 # Distribution names as pip knows them (not import names).
 PROVENANCE_PACKAGES = (
@@ -204,8 +208,10 @@ def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: boo
     for name, var in out.variables.items():
         var.attrs = _mark_lists(sanitise_attrs(ds.variables[name].attrs))
     # the checksum of the file as a reader gets it back (netCDF changes the form of some attributes)
+    encoding = {name: dict(COMPRESSION) for name, var in out.data_vars.items()
+                if var.dtype.kind in "fiub" and var.size >= COMPRESS_FROM}
     out.attrs[CHECKSUM] = content_digest(xr.load_dataset(io.BytesIO(out.to_netcdf(engine=ENGINE)), engine=ENGINE))
-    data = bytes(out.to_netcdf(engine=ENGINE))
+    data = bytes(out.to_netcdf(engine=ENGINE, encoding=encoding))
     try:
         atomic_write_bytes(path, data)   # temporary file beside path, fsynced, renamed over it
     except OSError as err:
