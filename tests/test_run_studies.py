@@ -627,3 +627,29 @@ def test_a_chapter_is_stale_when_the_stored_results_it_shows_change(tmp_path, ch
     after = chapter_inputs(chapter, "ihc-sr", "quick", root=tmp_path, results_root=str(results))
     assert stored not in before
     assert stored in after and len(after) == len(before) + 1
+
+
+def test_a_shown_study_runs_before_the_chapter_that_shows_it():
+    """Run order puts each study a chapter shows (graph.SHOWS) before that chapter's study, as it does the studies
+    it reads; showing adds no upstream study (a failed seed spread skips nothing)."""
+    from spectral_collapse.pipeline import graph
+
+    order = graph.run_order()
+    for study, shown in graph.SHOWS.items():
+        assert all(order.index(s) < order.index(study) for s in shown), (study, shown)
+        assert not set(shown) & set(graph.upstream(study)) - set(graph.prerequisites(study))
+
+
+def test_side_by_side_a_chapter_that_finished_before_the_study_it_shows_is_executed_again():
+    """Of the finished pairs, main_results on dataset a shows seed_spread, which also ran on a, and is stale: it is
+    executed again. main_results on b (its seed spread did not run) and a stale gaussianity (it shows nothing) are not;
+    neither is main_results on c, up to date though its seed spread ran."""
+    from spectral_collapse.pipeline.execute import show_again
+
+    finished = [("main_results", "a"), ("seed_spread", "a"), ("main_results", "b"), ("gaussianity", "a"),
+                ("seed_spread", "c"), ("main_results", "c")]
+    stale = {("main_results", "a"), ("main_results", "b"), ("gaussianity", "a")}
+    executed = []
+    again = show_again(finished, lambda s, ds: "inputs changed" if (s, ds) in stale else None,
+                       lambda s, ds: executed.append((s, ds)))
+    assert again == executed == [("main_results", "a")]

@@ -33,7 +33,7 @@ from .parallel import (StudiesFailed, StudyError, failure_line, kernel_threads, 
                        run_graph, thread_env)
 from .runner import cells_root, check_can_store
 
-__all__ = ["run_studies", "execute_study", "run_reason", "chapter_inputs", "notebook_path", "PAGES", "page_inputs",
+__all__ = ["run_studies", "show_again", "execute_study", "run_reason", "chapter_inputs", "notebook_path", "PAGES", "page_inputs",
            "page_reason", "execute_page"]
 
 # in the order of the book: the introduction opens it, the others close it (book/_toc.yml)
@@ -94,21 +94,15 @@ def _params(study: str, dataset: str, profile: str, results_root: str, extra: di
     return {"dataset": dataset, "profile": profile, **stores, **knobs}
 
 
-# results a chapter shows beside its own where they exist, though its study does not compute from them: the main
-# results chapter decides its claims over the training seeds of the seed-spread study; the your-model chapter uses
-# the step sizes the stored Pareto sweep chose
-CHAPTER_READS = {"main_results": ("seed_spread",), "your_model": ("pareto",)}
-
-
 def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, results_root: str = "data/results",
                    extra: dict | None = None) -> list[Path]:
     """The files whose content decides whether a chapter is up to date: its source notebook, its results file
     (second, when the study stores one), those of the studies it reads and the hash files of the shipped weights its
     results came from; for a study that stores no results, the files its ``*_file`` parameters name. Either way the
-    stored results it shows (``CHAPTER_READS``) where they exist."""
+    stored results it shows (``graph.shown``) where they exist."""
     root = Path(root)
     src = root / graph.source_notebook(study)
-    shown = [p for s in CHAPTER_READS.get(study, ())
+    shown = [p for s in graph.shown(study)
              if (p := root / results_path(s, dataset_key(dataset), profile, results_root)).is_file()]
     if get_study(study).run is None:
         spec = study_spec(study, dataset=dataset, profile=profile, **{**study_params(profile, study), **(extra or {})})
@@ -245,6 +239,16 @@ def _run_pages(profile: str, pages, root: Path, results_root: str, force: bool) 
     return [p for p in done if p is not None]
 
 
+def show_again(finished: list, reason, execute) -> list:
+    """The finished (study, dataset) pairs whose chapter shows a study that also ran (``graph.shown``) and is stale
+    now (``reason(study, dataset)`` not None): side by side, the shown study may have finished after the chapter, so
+    each such chapter is executed again (``execute(study, dataset)``) on the stored results; returns those pairs."""
+    again = [(s, ds) for s, ds in finished if any((t, ds) in finished for t in graph.shown(s)) and reason(s, ds)]
+    for s, ds in again:
+        execute(s, ds)
+    return again
+
+
 def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: str | os.PathLike | None = None,
                 results_root: str = "data/results", force: bool = False, jobs: int | str = 1,
                 knobs: dict | None = None, book_dir: str | os.PathLike | None = None,
@@ -295,6 +299,11 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                                      results_root=results_root, force=force, cells=bool(cluster),
                                      extras={s: extra(s) for s, _ in pending})
             finished = run_graph(client, pending, task, resources={STUDY_SLOT: 1})
+        with mock.patch.dict(os.environ, thread_env(threads)):
+            show_again(finished, lambda s, ds: run_reason(s, ds, profile, root=root, book_dir=book_dir,
+                                                          results_root=results_root, extra=extra(s)),
+                       lambda s, ds: execute_study(s, ds, profile, root=root, book_dir=book_dir,
+                                                   results_root=results_root, extra=extra(s)))
         return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished] + _run_pages(
             profile, pages, root, results_root, force)
     done, failed, skipped = [], {}, []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..studies import registry
 
-__all__ = ["study_names", "datasets", "source_notebook", "prerequisites", "upstream", "run_order", "STUDY_PARTS",
+__all__ = ["study_names", "datasets", "source_notebook", "prerequisites", "SHOWS", "shown", "upstream", "run_order", "STUDY_PARTS",
            "STUDY_LINES", "study_notebooks", "study_parts", "studies_index"]
 
 
@@ -32,6 +32,17 @@ def prerequisites(study: str) -> tuple[str, ...]:
     return tuple(registry.get_study(study).reads)
 
 
+# chapters that show the stored results of other studies, though their studies do not compute from them: the
+# main-results chapter decides its claims over the seed-spread study's training seeds; the your-model chapter uses the
+# step sizes the stored Pareto sweep chose. Run order puts the shown study first; a failure of it skips nothing.
+SHOWS = {"main_results": ("seed_spread",), "your_model": ("pareto",)}
+
+
+def shown(study: str) -> tuple[str, ...]:
+    """The studies whose stored results ``study``'s chapter shows beside its own (``SHOWS``)."""
+    return SHOWS.get(study, ())
+
+
 def upstream(study: str) -> list[str]:
     """Every study ``study`` depends on, directly or through another, in run order (``study`` excluded)."""
     found = set()
@@ -47,13 +58,13 @@ def run_order(studies=None) -> list[str]:
     for s in studies or ():
         registry.get_study(s)
     try:
-        graphlib.TopologicalSorter({s: prerequisites(s) for s in names}).prepare()
+        graphlib.TopologicalSorter({s: (*prerequisites(s), *shown(s)) for s in names}).prepare()
     except graphlib.CycleError as err:  # args[1]: each study is read by the next
         raise ValueError(f"studies read each other in a cycle: {' -> '.join(err.args[1][::-1])}; fix `reads` in "
                          f"studies/registry.py") from None
     order = []
-    while len(order) < len(names):   # the first study in book order whose prerequisites have run
-        order.append(next(s for s in names if s not in order and set(prerequisites(s)) <= set(order)))
+    while len(order) < len(names):   # the first study in book order whose prerequisites and shown studies have run
+        order.append(next(s for s in names if s not in order and {*prerequisites(s), *shown(s)} <= set(order)))
     return [s for s in order if studies is None or s in studies]
 
 
