@@ -60,3 +60,28 @@ def test_photo_gate_counts_flat_tiles_and_kid_passes_on_a_photograph():
     assert counts["flat_test"] == 2 and counts["flat_reference"] + counts["flat_real"] > 0
     kid = table[table["score"] == "kid_wav"]
     assert kid["worse"].all() and set(kid["control"]) == {"copy", "blur", "colour_noise", "luma_noise"}
+
+
+def test_halving_words_name_labels_as_prose_does():
+    """Hand-made halving results of two labels: the words name the largest factors' labels as a reader reads them,
+    the sampled one within the bound and the region one with the sign change it shows."""
+    import xarray as xr
+
+    from spectral_collapse.studies.realism_checks import halving_words
+
+    labels = ["ovg_edm", "colour_noise"]
+    grid = np.ones((2, len(HALVES)))
+    ds = xr.Dataset({**{f"halving_{k}": (("halving_label", "halving_reference"), grid) for k in
+                        ("kid_minus_truth", "lo", "hi")},
+                     "halving_factor": ("halving_label", [1.1, 1.3]), "halving_moved": ("halving_label", [0.5, 2.0]),
+                     "halving_same_sign": ("halving_label", [True, True]),
+                     "halving_region_factor": ("halving_label", [np.inf, 2.0]),
+                     "halving_region_moved": ("halving_label", [9.0, 1.0]),
+                     "halving_region_same_sign": ("halving_label", [False, True])},
+                    coords={"halving_label": labels, "halving_reference": list(HALVES)},
+                    attrs={"half_reference_bound": HALF_REFERENCE_BOUND})
+    words, table = halving_words(ds)
+    assert words["worst"] == "colour noise" and words["moved"] == "2.0 (colour noise)"
+    assert words["within"] == "within the bound" and words["sign"] == "stays for every label"
+    assert words["region_worst"] == "OVG + EDM" and words["region_sign"] == "changes for OVG + EDM"
+    assert list(table.columns[-2:]) == ["factor_sampled", "factor_region"]

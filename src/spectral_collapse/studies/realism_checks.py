@@ -9,6 +9,7 @@ import xarray as xr
 
 from ..data import Task, UnpairedDomains, nearest_downup
 from ..metrics import realism as rl
+from ..reference.method_names import method_name
 from .controls import control_scores, noise_sigma, scoring_settings
 from .realism import add_kid, realism_gate
 
@@ -131,6 +132,11 @@ def gate_cells(ds: xr.Dataset, prefix: str = "gate_", **sel) -> pd.DataFrame:
                         index=parts[0]["gate_score"].values, columns=parts[0]["gate_control"].values)
 
 
+def _name(label: str) -> str:
+    """A method's or control's name as prose writes it ("ovg_edm" -> "OVG + EDM", "colour_noise" -> "colour noise")."""
+    return method_name(label).replace("_", " ")
+
+
 def halving_words(ds: xr.Dataset) -> tuple[dict, pd.DataFrame | None]:
     """(words, table) of the reference-halving check of a metric-validation result. Halved by sampling: the bound,
     the largest factor and its label, whether it is within the bound, whether signs stay, the largest move in
@@ -145,13 +151,14 @@ def halving_words(ds: xr.Dataset) -> tuple[dict, pd.DataFrame | None]:
     for prefix, name in (("", "halving"), ("region_", "halving_region")):
         factor, same = ds[f"{name}_factor"].to_series(), ds[f"{name}_same_sign"].to_series()
         moved = ds[f"{name}_moved"].to_series()
-        words |= {f"{prefix}factor": f"{factor.max():.2f}", f"{prefix}worst": str(factor.idxmax()),
+        words |= {f"{prefix}factor": f"{factor.max():.2f}", f"{prefix}worst": _name(factor.idxmax()),
                   f"{prefix}sign": "stays for every label" if same.all()
-                  else "changes for " + ", ".join(same[~same].index),
-                  f"{prefix}moved": f"{moved.max():.1f} ({moved.idxmax()})"}
+                  else "changes for " + ", ".join(map(_name, same[~same].index)),
+                  f"{prefix}moved": f"{moved.max():.1f} ({_name(moved.idxmax())})"}
         if not prefix:
             over = factor[factor > bound]
-            words["within"] = "within the bound" if over.empty else "beyond the bound for " + ", ".join(over.index)
+            words["within"] = ("within the bound" if over.empty
+                               else "beyond the bound for " + ", ".join(map(_name, over.index)))
     parts = [ds[f"halving_{k}"] for k in ("kid_minus_truth", "lo", "hi")]
     table = pd.DataFrame([[f"{m:.3g} [{a:.3g}, {b:.3g}]" for m, a, b in zip(*(p.sel(halving_label=x).values
                                                                               for p in parts))]
