@@ -33,8 +33,8 @@ from .parallel import (StudiesFailed, StudyError, failure_line, kernel_threads, 
                        run_graph, thread_env)
 from .runner import cells_root, check_can_store
 
-__all__ = ["run_studies", "show_again", "execute_study", "run_reason", "chapter_inputs", "notebook_path", "PAGES", "page_inputs",
-           "page_reason", "execute_page"]
+__all__ = ["run_studies", "show_again", "execute_study", "run_reason", "chapter_inputs", "notebook_path", "PAGES",
+           "page_inputs", "page_reason", "execute_page"]
 
 # in the order of the book: the introduction opens it, the others close it (book/_toc.yml)
 PAGES = ("intro", "scorecard", "claims", "figures", "conclusions", "errata")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ..studies import registry
 
-__all__ = ["study_names", "datasets", "source_notebook", "prerequisites", "SHOWS", "shown", "upstream", "run_order", "STUDY_PARTS",
-           "STUDY_LINES", "study_notebooks", "study_parts", "studies_index"]
+__all__ = ["study_names", "datasets", "source_notebook", "prerequisites", "SHOWS", "shown", "upstream", "run_order",
+           "STUDY_PARTS", "STUDY_LINES", "study_notebooks", "study_parts", "studies_index"]
 
 
 def study_names() -> list[str]:

@@ -174,7 +174,7 @@ class Memo:
             cell = compute()
             if not isinstance(cell, xr.Dataset):
                 raise TypeError(f"a cell's compute function must return an xr.Dataset, got {type(cell).__name__}")
-            save_results(cell, path, add_provenance=False)   # with its checksum (studies.store)
+            save_results(cell, path, add_provenance=False, compress=False)   # with its checksum (studies.store)
         self.misses += 1
         return cell
 

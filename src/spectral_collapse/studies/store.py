@@ -196,9 +196,12 @@ def content_digest(ds: xr.Dataset) -> str:
     return h.hexdigest()
 
 
-def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: bool = True) -> Path:
+def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: bool = True,
+                 compress: bool = True) -> Path:
     """Write ``ds`` atomically to ``path`` (netCDF4, h5netcdf) with sanitised attrs, provenance and its checksum;
-    return the path. A full disk raises DiskFullError naming the folder; nothing is left behind."""
+    return the path. ``compress``: large numeric variables deflated (``COMPRESSION``; the cell cache, read often and
+    never committed, writes them plain). A full disk raises DiskFullError naming the folder; nothing is left
+    behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = ds.copy(deep=False)
@@ -209,7 +212,7 @@ def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: boo
         var.attrs = _mark_lists(sanitise_attrs(ds.variables[name].attrs))
     # the checksum of the file as a reader gets it back (netCDF changes the form of some attributes)
     encoding = {name: dict(COMPRESSION) for name, var in out.data_vars.items()
-                if var.dtype.kind in "fiub" and var.size >= COMPRESS_FROM}
+                if compress and var.dtype.kind in "fiub" and var.size >= COMPRESS_FROM}
     out.attrs[CHECKSUM] = content_digest(xr.load_dataset(io.BytesIO(out.to_netcdf(engine=ENGINE)), engine=ENGINE))
     data = bytes(out.to_netcdf(engine=ENGINE, encoding=encoding))
     try:
