@@ -58,7 +58,8 @@ def weight_chart(ds: xr.Dataset, domain: str = "source", sigmas=(0.1, 1.0, 10.0)
 
 
 # drift_step_chart's looks: a colour per model, a dash per step size (the closed form solid, in the reference grey)
-DRIFT_MODEL_COLORS = {"oracle": "#179BA9", "shipped": "#35001A", "closed form, Gaussian inputs": REFERENCE_COLOR}
+CLOSED_FORM = "closed form, Gaussian inputs"
+DRIFT_MODEL_COLORS = {"oracle": "#179BA9", "shipped": "#35001A", CLOSED_FORM: REFERENCE_COLOR}
 DRIFT_DASHES = ([1, 0], [6, 3], [2, 2], [8, 2, 2, 2])
 
 
@@ -68,11 +69,11 @@ def drift_step_chart(ds: xr.Dataset, width: int = 420, height: int = 240) -> alt
     f = ds["drift_step_chroma"].to_dataframe().reset_index()
     f["eta"] = f["eta_hf"].map(lambda e: f"{e:.0e}")
     f = f.rename(columns={"drift_step_chroma": "share", "drift_sigma": "sigma"})[["model", "eta", "sigma", "share"]]
-    pred = pd.DataFrame({"model": "closed form, Gaussian inputs", "sigma": ds["level"].values,
+    pred = pd.DataFrame({"model": CLOSED_FORM, "sigma": ds["level"].values,
                          "share": ds["drift_chroma_predicted_source"].values})
     f, pred = f[f["sigma"] > 0], pred[pred["sigma"] > 0]
-    models = [m for m in DRIFT_MODEL_COLORS if m in set(f["model"]) | {pred["model"].iloc[0]}]
-    models += sorted(set(f["model"]) - set(models))
+    known = list(DRIFT_MODEL_COLORS)   # the oracle, then the shipped model, then the closed form; others after
+    models = sorted(set(f["model"]), key=lambda m: (known.index(m) if m in known else len(known), m)) + [CLOSED_FORM]
     etas = sorted(set(f["eta"]), key=float)
     x = alt.X("sigma:Q", title="σ of the inversion step", scale=alt.Scale(type="log", nice=False))
     y = alt.Y("share:Q", title="chroma share of the step's drift", scale=alt.Scale(domain=[0, 1]))
