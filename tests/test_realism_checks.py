@@ -1,6 +1,7 @@
 """The realism checks of the metric-validation chapter: the truth-relative KID_wav of the bundled controls stays
-within ``HALF_REFERENCE_BOUND`` of itself when the reference is halved by sampling (even or odd crops) and keeps its
-sign; the movement is measured over the halves asked for; the photograph gate cuts a photograph into interleaved,
+within ``HALF_REFERENCE_BOUND`` of itself when the reference is halved, by sampling (even or odd crops) and by region
+(first or second half), the feature map held fixed, and keeps its sign; refitting the map on a region half moves it
+further; the movement is measured over the halves asked for; the photograph gate cuts a photograph into interleaved,
 disjoint test, reference and real tiles and counts flat ones."""
 import numpy as np
 import pandas as pd
@@ -8,9 +9,9 @@ import pytest
 
 from spectral_collapse.data import load_dataset
 from spectral_collapse.metrics import realism as R
-from spectral_collapse.studies.controls import control_scores, noise_sigma, scoring_settings
-from spectral_collapse.studies.realism_checks import (HALF_REFERENCE_BOUND, HALVES, REGION_HALVES, halved_reference,
-                                                      halving_movement, photo_gate, photo_tiles)
+from spectral_collapse.studies.controls import control_scores, noise_sigma, realism_reference, scoring_settings
+from spectral_collapse.studies.realism_checks import (HALF_REFERENCE_BOUND, HALVES, REFIT_HALVES, REGION_HALVES,
+                                                      halved_reference, halving_movement, photo_gate, photo_tiles)
 
 
 @pytest.mark.parametrize("name", ["ihc-sr", "ihc-edges"])
@@ -22,11 +23,27 @@ def test_halving_the_reference_moves_the_truth_relative_kid_within_the_bound(nam
     f = control_scores(src, gt, scoring, sigma=sigma, crops=range(48))["control_wav_features"]
     feats = {c: f.sel(control=c).values for c in ("copy", "blur", "colour_noise", "luma_noise")}
     table = halved_reference(feats, f.sel(control="ground_truth").values, scoring["reference_features"], n_boot=200)
-    moved = halving_movement(table)
     assert set(table["reference"]) == set(HALVES)
     assert (table.set_index("reference")["n_reference"].loc[["even crops", "first half"]].diff().dropna() == 0).all()
-    assert (moved["whole"] > 0).all() and moved["same_sign"].all(), moved
-    assert moved["factor"].max() <= HALF_REFERENCE_BOUND, moved
+    for halves in (("even crops", "odd crops"), REGION_HALVES):
+        moved = halving_movement(table, halves)
+        assert (moved["whole"] > 0).all() and moved["same_sign"].all(), moved
+        assert moved["factor"].max() <= HALF_REFERENCE_BOUND, moved
+    refit = halving_movement(table, REFIT_HALVES)
+    assert refit["factor"].max() > halving_movement(table, REGION_HALVES)["factor"].max(), refit
+
+
+def test_a_fixed_feature_map_is_fitted_on_the_reference_and_the_real_set():
+    """The KID's feature map of a task holds the reference's and the real set's crops (its sorted values are theirs,
+    pooled), and maps the reference features the scores compare with."""
+    d = load_dataset("ihc-sr", size=32, factor=4)
+    scoring = scoring_settings(d)
+    scaler, n, n_real = scoring["reference"]["scaler"], scoring["reference"]["n"], scoring["reference"]["n_real"]
+    assert len(scaler.sorted_reference) == n + n_real and n_real > 0
+    ref = R.wavelet_features(realism_reference(d), scoring["wavelet"])
+    np.testing.assert_array_equal(scaler(ref), scoring["reference_features"])
+    pooled = np.sort(np.concatenate([ref, R.wavelet_features(scoring["real"], scoring["wavelet"])]), axis=0)
+    np.testing.assert_array_equal(scaler.sorted_reference, pooled)
 
 
 def test_halving_movement_reads_only_the_halves_asked_for():
@@ -77,11 +94,31 @@ def test_halving_words_name_labels_as_prose_does():
                      "halving_same_sign": ("halving_label", [True, True]),
                      "halving_region_factor": ("halving_label", [np.inf, 2.0]),
                      "halving_region_moved": ("halving_label", [9.0, 1.0]),
-                     "halving_region_same_sign": ("halving_label", [False, True])},
+                     "halving_region_same_sign": ("halving_label", [False, True]),
+                     "halving_refit_factor": ("halving_label", [3.0, 5.0]),
+                     "halving_refit_moved": ("halving_label", [4.0, 1.0]),
+                     "halving_refit_same_sign": ("halving_label", [True, True])},
                     coords={"halving_label": labels, "halving_reference": list(HALVES)},
                     attrs={"half_reference_bound": HALF_REFERENCE_BOUND})
     words, table = halving_words(ds)
     assert words["worst"] == "colour noise" and words["moved"] == "2.0 (colour noise)"
     assert words["within"] == "within the bound" and words["sign"] == "stays for every label"
     assert words["region_worst"] == "OVG + EDM" and words["region_sign"] == "changes for OVG + EDM"
-    assert list(table.columns[-2:]) == ["factor_sampled", "factor_region"]
+    assert words["region_within"] == "beyond the bound for OVG + EDM, colour noise"
+    assert words["refit_worst"] == "colour noise" and "refit_within" not in words
+    assert list(table.columns[-3:]) == ["factor_sampled", "factor_region", "factor_refitted"]
+
+
+def test_kid_wav_under_a_fixed_feature_map():
+    """``kid_wav(images, reference, fit=crops)`` is the MMD of features rank-normalised by a map fitted on ``crops``
+    (re-derived here from ``wavelet_features`` and ``FeatureScaler``); ``fit`` the reference itself is the default;
+    another fit set gives another number."""
+    g = np.random.default_rng(0)
+    crops = lambda n, s: np.clip(g.normal(0, s, (n, 1, 32, 32)) + g.normal(0, 0.05, (n, 3, 32, 32)), -1, 1)  # noqa: E731
+    images, reference, other = crops(12, 0.3), crops(16, 0.25), crops(16, 0.4)
+    feats = lambda x: R.wavelet_features(x, "sym4")  # noqa: E731
+    scale = R.FeatureScaler.fit(feats(other))
+    assert R.kid_wav(images, reference, fit=other) == pytest.approx(
+        R.mmd2_unbiased(scale(feats(images)), scale(feats(reference))), rel=1e-12)
+    assert R.kid_wav(images, reference, fit=reference) == R.kid_wav(images, reference)
+    assert R.kid_wav(images, reference, fit=other) != R.kid_wav(images, reference)

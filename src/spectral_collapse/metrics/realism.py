@@ -1,6 +1,6 @@
 """Texture scores that tell texture from noise: luminance and chroma detail apart (``ycbcr``, the log ratios
 ``delta_log_e_hf_luma`` / ``_chroma``, ``hf_coherence``), and ``kid_wav``, the KID (unbiased MMD^2, cubic kernel)
-between the wavelet statistics of a crop set and of real target crops, rank-normalised against the latter, with
+between the wavelet statistics of a crop set and of real target crops, rank-normalised against real crops, with
 two-sample bootstrap intervals (test crops and reference crops resampled). Every score reads its images as saved:
 rounded to 8 bits per channel (``as_saved``), as the real crops are."""
 from __future__ import annotations
@@ -176,12 +176,14 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
 
 @dataclass(frozen=True)
 class FeatureScaler:
-    """Rank-normalises features against a reference set: each feature's value becomes the normal score of its mid-rank
-    among the reference crops, Phi^-1((rank + 1/2) / (n + 1)), so a value beyond the reference's range counts as its
-    most extreme crop (about ±2.9 for 590 crops) however far it lies: no heavy-tailed feature dominates the kernel,
-    and halving the reference moves the scores little. Features constant over the reference are dropped."""
+    """Rank-normalises features against a set of real crops (the crops it is fitted on): each feature's value becomes
+    the normal score of its mid-rank among them, Phi^-1((rank + 1/2) / (n + 1)), so a value beyond their range counts
+    as their most extreme crop (about ±3.2 for 1,180 crops) however far it lies and no heavy-tailed feature dominates
+    the kernel. Features constant over the fitted crops are dropped. The studies fit it once per task, on all the real
+    crops their realism scores read (the reference and the real set), and hold it fixed: a KID then depends on its
+    reference only through the MMD, as FID's does through a fixed network."""
 
-    sorted_reference: np.ndarray    # (n, F) each feature's reference values, ascending
+    sorted_reference: np.ndarray    # (n, F) each feature's values over the fitted crops, ascending
     keep: np.ndarray
 
     @classmethod
@@ -218,12 +220,14 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
                  - 2 * kxy.mean())
 
 
-def kid_wav(images, reference, wavelet: str = "sym4") -> float:
-    """KID between the wavelet features of ``images`` and of real ``reference`` crops, rank-normalised against the
-    reference (``FeatureScaler``)."""
+def kid_wav(images, reference, wavelet: str = "sym4", fit=None) -> float:
+    """KID between the wavelet features of ``images`` and of real ``reference`` crops, rank-normalised
+    (``FeatureScaler``) against the real crops ``fit`` (default: the reference itself). Pass the same ``fit`` to
+    compare KIDs against different references."""
     images, _, reference = scored_images(images, reference=reference, nonfinite="drop", min_crops=2)
     ref = wavelet_features(reference, wavelet)
-    scale = FeatureScaler.fit(ref)
+    fit = ref if fit is None else wavelet_features(scored_images(images, reference=fit)[2], wavelet)
+    scale = FeatureScaler.fit(fit)
     return mmd2_unbiased(scale(wavelet_features(images, wavelet)), scale(ref))
 
 

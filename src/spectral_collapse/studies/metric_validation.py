@@ -133,10 +133,11 @@ def _gate(main: xr.Dataset | None) -> xr.Dataset:
 
 def _halving(main: xr.Dataset | None) -> xr.Dataset:
     """The truth-relative KID_wav of every method and control on the first seed's crops against the whole reference
-    and each half of it, halved by sampling and by region (``realism_checks.halved_reference``), and how far it
-    moves under each kind of half (``halving_movement``: ``halving_*`` sampled, ``halving_region_*`` by region);
+    and each half of it, halved by sampling and by region, the feature map held fixed and refitted
+    (``realism_checks.halved_reference``), and how far it moves under each kind of half (``halving_movement``:
+    ``halving_*`` sampled, ``halving_region_*`` by region, ``halving_refit_*`` by region with the map refitted);
     empty without main results holding the KID features."""
-    from .realism_checks import HALVES, REGION_HALVES, halved_reference, halving_movement
+    from .realism_checks import HALVES, REFIT_HALVES, REGION_HALVES, halved_reference, halving_movement
 
     if main is None or "reference_wav_features" not in main or "control_wav_features" not in main:
         return xr.Dataset()
@@ -153,7 +154,8 @@ def _halving(main: xr.Dataset | None) -> xr.Dataset:
                       for k in ("kid_minus_truth", "lo", "hi")},
                      coords={"halving_label": list(feats), "halving_reference": halves})
     for name, moved in (("halving", halving_movement(table)),
-                        ("halving_region", halving_movement(table, REGION_HALVES))):
+                        ("halving_region", halving_movement(table, REGION_HALVES)),
+                        ("halving_refit", halving_movement(table, REFIT_HALVES))):
         for k in ("factor", "moved", "same_sign"):
             out[f"{name}_{k}"] = ("halving_label", moved.loc[list(feats), k].to_numpy())
     return out
