@@ -178,10 +178,10 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
 class FeatureScaler:
     """Rank-normalises features against a set of real crops (the crops it is fitted on): each feature's value becomes
     the normal score of its mid-rank among them, Phi^-1((rank + 1/2) / (n + 1)), so a value beyond their range counts
-    as their most extreme crop (about ±3.2 for 1,180 crops) however far it lies and no heavy-tailed feature dominates
-    the kernel. Features constant over the fitted crops are dropped. The studies fit it once per task, on all the real
-    crops their realism scores read (the reference and the real set), and hold it fixed: a KID then depends on its
-    reference only through the MMD, as FID's does through a fixed network."""
+    as their most extreme crop (about ±2.9 for 590 crops) however far it lies and no heavy-tailed feature dominates
+    the kernel. Features constant over the fitted crops are dropped. The studies fit it once per task, on its
+    reference crops, and hold it fixed: a KID against another reference (a half of it, say) then changes only through
+    the MMD, as FID's does with its fixed network."""
 
     sorted_reference: np.ndarray    # (n, F) each feature's values over the fitted crops, ascending
     keep: np.ndarray

@@ -158,14 +158,13 @@ def scoring_settings(data) -> dict:
     """Metric settings of a dataset (App. B): the S_HF wavelet and reference from its target pool, the S_LF cutoff
     for its image size, the edge-map handling of S_LF when its task is sketch-to-image, and the realism reference
     ({"scaler", "luma", "chroma", "n", "n_real", "flat"}, the reference crops' rank-normalised features and
-    ``real``, the second set of real crops of ``realism_sets``). The KID's feature map (``scaler``) is fitted on the
-    reference and the real set together and held fixed, so that a KID depends on its reference only through the MMD
+    ``real``, the second set of real crops of ``realism_sets``). The KID's feature map (``scaler``) is fitted once, on
+    the reference, and held fixed: a KID against another reference changes only through the MMD
     (``realism_checks.halved_reference`` measures what halving the reference then does)."""
     real, others, flat = realism_sets(data)   # no flat channel: zero power bins (log -inf) in the slope fit
     wavelet = spec.wavelet_order(spec.spectrum_slope(real))
     feats = rl.wavelet_features(real, wavelet)
-    scaler = rl.FeatureScaler.fit(np.concatenate([feats, rl.wavelet_features(others, wavelet)]) if len(others)
-                                  else feats)
+    scaler = rl.FeatureScaler.fit(feats)
     luma, chroma = rl.hf_energy_luma_chroma(real, wavelet)
     return {"wavelet": wavelet, "mu_hf": spec.hf_reference(real, wavelet=wavelet),
             "kappa": spec.kappa_for_size(data.test_source.shape[-1]), "edges": data.task.kind == "edges",

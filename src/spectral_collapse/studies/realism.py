@@ -48,8 +48,7 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = N
     """``kid_wav`` (with ``kid_wav_lo`` / ``kid_wav_hi``, 95 % bootstrap over the crops) per (method, seed) and per
     (control, seed) on that seed's crops, ``real_kid_wav`` of the real set scored as a method, and ``kid_wav_ratio``:
     over the ground truth's KID on the same crops. Failed samples and flat crops (NaN features) are left out. With
-    ``scaler``: the feature map, as its sorted values over the crops it was fitted on (the reference and the real set)
-    and its kept features (``reference_feature_sorted`` / ``_keep``)."""
+    ``scaler``: its sorted reference values and kept features (``reference_feature_sorted`` / ``_keep``)."""
     ds = ds.copy()
     seeds = ds["seed"].values.tolist()
     crops = {s: ds["crop"].sel(seed=s).values for s in seeds}
@@ -74,7 +73,7 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = N
         ds["kid_wav_ratio"] = ds["kid_wav"] / truth
     ds["reference_wav_features"] = (("reference_crop", "feature"), ref)
     if scaler is not None:   # the features' normalisation, so that KID can be recomputed from stored images
-        ds["reference_feature_sorted"] = (("fitted_crop", "wavelet_feature"), scaler.sorted_reference)
+        ds["reference_feature_sorted"] = (("reference_crop", "wavelet_feature"), scaler.sorted_reference)
         ds["reference_feature_keep"] = ("wavelet_feature", scaler.keep)
         ds = ds.assign_coords(wavelet_feature=rl.feature_names())
     return ds

@@ -17,8 +17,8 @@ __all__ = ["HALF_REFERENCE_BOUND", "HALVES", "SAMPLED_HALVES", "REGION_HALVES", 
            "halving_movement", "PHOTOS", "photo_tiles", "photo_gate", "photo_gates"]
 
 # The largest factor by which a truth-relative KID_wav (KID(x) - KID(truth), same crops) may change when its reference
-# is halved, max(half / whole, whole / half), the feature map held fixed (fitted once per task on the reference and
-# the real set: ``controls.scoring_settings``). It holds for both ways of halving: by sampling (the even and the odd
+# is halved, max(half / whole, whole / half), the feature map held fixed (fitted once per task, on the whole
+# reference: ``controls.scoring_settings``). It holds for both ways of halving: by sampling (the even and the odd
 # crops) and by region (the first and the second half of the stored crops: top and bottom of the target band, other
 # tissue). Measured on the bundled controls and methods (ihc-sr, ihc-edges): about 1.01 by sampling and 1.4 by region
 # at most. Refitting the map on each region half instead moves it by up to about 6 (reported, no bound).

@@ -167,9 +167,8 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                     control_noise_sigma=float(noise[0]), control_noise_source=noise[1],
                     realism_reference=f"{scoring['reference']['n']} crops of the target pool, evenly spaced "
                                       "(disjoint from the paired test and validation crops)",
-                    kid_wav_definition="unbiased MMD^2, kernel (x.y/d + 1)^3, on wavelet statistics of 8-bit "
-                                       "YCbCr crops rank-normalised against the reference and the real set together "
-                                       "(metrics.realism); interval: 95 % two-sample "
+                    kid_wav_definition="unbiased MMD^2, kernel (x.y/d + 1)^3, on rank-normalised wavelet statistics "
+                                       "of 8-bit YCbCr crops (metrics.realism); interval: 95 % two-sample "
                                        "bootstrap over the test and reference crops",
                     ovg=json.dumps(op), methods=json.dumps([m.describe() for m in specs], default=str),
                     task=json.dumps(data.task.describe()), data_meta=json.dumps(data.meta, default=str),
