@@ -33,8 +33,8 @@ HALVES = ("all", *SAMPLED_HALVES, *REGION_HALVES, *REFIT_HALVES)
 
 def _halves(reference: np.ndarray) -> dict[str, np.ndarray]:
     half = len(reference) // 2
-    return dict(zip(HALVES, (reference, reference[0::2], reference[1::2], reference[:half], reference[half:],
-                             reference[:half], reference[half:])))
+    out = dict(zip(HALVES, (reference, reference[0::2], reference[1::2], reference[:half], reference[half:])))
+    return out | {h + REFIT: out[h] for h in REGION_HALVES}   # the region halves again, for a refitted map
 
 
 def halved_reference(features: dict, truth: np.ndarray, reference: np.ndarray, *, n_boot: int = 500) -> pd.DataFrame:
