@@ -293,3 +293,42 @@ def test_a_worker_killed_in_the_middle_of_a_study_is_replaced_and_the_study_reru
     alone = run_study("main_results", results_root=tmp_path / "alone" / "results", **MAIN)
     assert_same_numbers(stored, alone)
     assert_nothing_left(res, tmp_path / "cache", tmp_path / "book")
+
+
+def test_a_cells_task_carries_its_model_and_inputs_by_reference_once():
+    """A compute function closing over a model and large inputs pickles to a few kB however large they are; the model
+    and the inputs travel apart, once, and the function loaded against them computes what the original computes."""
+    import pickle
+
+    import cloudpickle
+    import torch
+
+    from spectral_collapse.pipeline import memo
+
+    def closure(width):
+        net = torch.nn.Sequential(torch.nn.Conv2d(3, width, 3, padding=1), torch.nn.Conv2d(width, 3, 1)).eval()
+        x = torch.randn(64, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+
+        def compute():
+            with torch.no_grad():
+                return net(x) + net(x[:1])   # the same model twice, and a small view pickled inline
+
+        return compute, net, x
+
+    small, big = (memo._pack(closure(w)[0]) for w in (8, 512))
+    assert len(big[0]) == len(small[0]) < 4096 < closure(512)[1][0].weight.nbytes
+    compute, net, x = closure(512)
+    payload, refs = memo._pack(compute)
+    assert sorted(map(id, refs.values())) == sorted([id(net), id(x)])   # each once
+    loaded = memo._unpack(payload, {r: memo._load(r, cloudpickle.dumps(o)) for r, o in refs.items()})
+    assert torch.equal(loaded(), compute())
+    assert pickle.loads(cloudpickle.dumps(net)) is not net   # ... from copies, as a worker has them
+    net.train()
+    assert memo._pack(compute)[1].keys() != refs.keys()      # a model's mode is part of its reference
+
+
+def test_a_local_clusters_workers_keep_glibcs_adaptive_malloc():
+    """Dask's nannies set MALLOC_TRIM_THRESHOLD_ for their workers, which doubles the time of torch's steps there; the
+    local cluster's workers (and the study kernels they start) run without it."""
+    with open_cluster("local", 1, 1) as client:
+        assert set(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == {None}

@@ -14,13 +14,18 @@ from pathlib import Path
 from .parallel import thread_env
 
 __all__ = ["open_cluster", "check_shared", "jobqueue_cluster", "SCHEDULER_ENV", "STUDY_SLOT", "JOBQUEUE",
-           "kernel_client", "gpu_resources", "train_rounds", "train_model_set", "on_worker"]
+           "kernel_client", "NANNY_MALLOC", "gpu_resources", "train_rounds", "train_model_set", "on_worker"]
 
 SCHEDULER_ENV = "SPECTRAL_COLLAPSE_SCHEDULER"   # a study kernel sends its cells to this scheduler when it is set
 STUDY_SLOT = "study"   # the worker resource a running study holds (one per worker)
 JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster", "sge": "SGECluster",
             "htcondor": "HTCondorCluster", "moab": "MoabCluster", "oar": "OARCluster"}
 CONNECT_S = 10   # how long a scheduler's address may take to answer
+# Dask's nannies give their workers MALLOC_TRIM_THRESHOLD_=65536 (and the study kernels the workers start inherit it):
+# a fixed threshold turns off glibc's adaptive mmap threshold, so every tensor torch frees goes back to the system and
+# is faulted in again, and torch's steps run about twice as long. Unset for a local cluster's workers (their memory
+# stays about 1.2 GB each on the quick studies); book/cluster.md says the same for a batch system's.
+NANNY_MALLOC = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 
 def _gpu_count() -> int:
@@ -34,15 +39,17 @@ def _gpu_count() -> int:
 def _local(jobs: int, threads: int, processes: bool = True):
     """A LocalCluster of ``jobs`` single-threaded workers, each with ``threads`` torch threads, a study slot and,
     on a machine with GPUs, one GPU each (``train_rounds`` spreads them over the devices)."""
+    import dask
     from distributed import LocalCluster
 
     gpus = {"GPU": 1} if _gpu_count() else {}
     env = {"env": thread_env(threads)} if processes else {}   # a Nanny's; threads share this process's
     # tcp on the loopback interface, also for threads: a cluster of this machine needs no other, and dask's in-process
     # transport or a dashboard on every interface looks up this machine's outward address (a connection to 8.8.8.8)
-    return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=processes, resources={STUDY_SLOT: 1, **gpus},
-                        protocol="tcp", host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                        silence_logs=logging.CRITICAL, **env)
+    with dask.config.set(NANNY_MALLOC):
+        return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=processes,
+                            resources={STUDY_SLOT: 1, **gpus}, protocol="tcp", host="127.0.0.1",
+                            dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL, **env)
 
 
 def jobqueue_cluster(name: str):

@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import hashlib
 import os
+import threading
 import warnings
 import weakref
 from pathlib import Path
@@ -107,6 +108,10 @@ class Memo:
         self.misses = 0
         self._asking = False     # inside ``map``'s look-ahead: a cell not stored is asked for, not computed
         self._fresh: set = set()   # cells computed by ``map``'s tasks: read back, counted as computed
+        self._shipped: dict = {}   # reference -> (object, its task's future) of ``map``'s last call
+
+    def __getstate__(self) -> dict:   # a compute function closing over its context's cache pickles it without these
+        return {**vars(self), "_fresh": set(), "_shipped": {}}
 
     def map(self, fn: Callable[[Any], Any], items) -> list:
         """``[fn(item) for item in items]``, where ``fn`` asks this cache for cells. Without a cluster exactly that;
@@ -132,11 +137,30 @@ class Memo:
                     asked[ask.path] = (ask.key, ask.compute)
                 finally:
                     self._asking = False
-            futures = [client.submit(_cell_task, str(self.root.resolve()), self.refresh, key, compute, pure=False,
-                                     key=f"cell-{path.stem[:16]}") for path, (key, compute) in asked.items()]
+            shipped: dict = {}
+            futures = []
+            for path, (_, compute) in asked.items():
+                payload, refs = _pack(compute)
+                objects = {ref: self._object(client, ref, obj, shipped) for ref, obj in refs.items()}
+                futures.append(client.submit(_cell_task, str(self.root.resolve()), self.refresh, str(path), payload,
+                                             objects, pure=False, key=f"cell-{path.stem[:16]}"))
+            self._shipped = shipped   # what the next call reuses; what it does not is released
             _wait(client, futures)
             self._fresh |= set(asked)
         return [done[i] for i in range(len(items))]
+
+    def _object(self, client, ref: str, obj, shipped: dict):
+        """The future of a task holding ``obj`` on the cluster: submitted once while calls keep using it (one copy
+        per worker, fetched once; recomputed from the scheduler's copy when a worker holding it is lost)."""
+        if ref not in shipped:
+            known = self._shipped.get(ref)
+            if known is None:   # as a pickle: dask's own serialisation of modules drops a diffusers model's config
+                import cloudpickle
+
+                known = (obj, client.submit(_held, cloudpickle.dumps(obj, protocol=5), pure=False,
+                                            key=f"object-{ref[:32]}"))
+            shipped[ref] = known
+        return shipped[ref][1]
 
     def train_rounds(self, make_rounds: Callable[[], list]) -> None:
         """In a study kernel started on a cluster: the lockstep rounds ``make_rounds()`` returns (lists of
@@ -165,12 +189,20 @@ class Memo:
             if cell is not None:
                 self.misses += 1
                 return cell
+        if self._asking:
+            with _cell_lock(path):
+                cell = None if self.refresh else self._read(path)
+            if cell is not None:
+                return cell
+            raise _Asked(path, key, compute)
+        return self.store(path, compute)
+
+    def store(self, path: Path, compute: Callable[[], xr.Dataset]) -> xr.Dataset:
+        """The cell stored at ``path`` (``self.path`` of its key), else ``compute()`` stored there (``cell``)."""
         with _cell_lock(path):
             cell = None if self.refresh else self._read(path)
             if cell is not None:
                 return cell
-            if self._asking:
-                raise _Asked(path, key, compute)
             cell = compute()
             if not isinstance(cell, xr.Dataset):
                 raise TypeError(f"a cell's compute function must return an xr.Dataset, got {type(cell).__name__}")
@@ -221,14 +253,97 @@ class _Asked(BaseException):
         self.path, self.key, self.compute = path, key, compute
 
 
-def _cell_task(root: str, refresh: bool, key, compute) -> bool:
-    """One cell computed and stored on a Dask worker, with the kernels' torch threads."""
+# A cell's compute function travels as a small pickle: the models and the large tensors and arrays it closes over
+# are tasks of their own (``Memo._object``), named in it by reference. Pickled inline, each cell task carried its model
+# and inputs again (about 10 MB for a Pareto point), which the scheduler held for every task.
+SHIPPED_BYTES = 1 << 16   # a tensor or array at least this large travels by reference (every module does)
+
+
+def _ref(obj) -> str | None:
+    """The reference under which ``obj`` travels apart from the cells (None: pickled inline): its content, its
+    identity (objects equal by content stay distinct) and, for a module, each submodule's training mode."""
+    if isinstance(obj, torch.nn.Module):
+        extra = "".join("t" if m.training else "e" for m in obj.modules())
+    elif isinstance(obj, torch.Tensor) and obj.nelement() * obj.element_size() >= SHIPPED_BYTES:
+        extra = f"{obj.device}:{obj.requires_grad}"
+    elif isinstance(obj, np.ndarray) and obj.nbytes >= SHIPPED_BYTES:
+        extra = ""
+    else:
+        return None
+    return fingerprint([type(obj).__qualname__, id(obj), extra, obj])
+
+
+def _pack(compute) -> tuple[bytes, dict]:
+    """``compute`` pickled (cloudpickle, for closures) with what ``_ref`` names replaced by references; the referred
+    objects, {reference: object}."""
+    import io
+
+    import cloudpickle
+
+    refs: dict = {}
+    seen: dict = {}
+
+    class Packer(cloudpickle.CloudPickler):
+        def persistent_id(self, obj):
+            if not isinstance(obj, (torch.nn.Module, torch.Tensor, np.ndarray)):
+                return None
+            if id(obj) not in seen:
+                seen[id(obj)] = _ref(obj)
+            ref = seen[id(obj)]
+            if ref is not None:
+                refs[ref] = obj
+            return ref
+
+    buf = io.BytesIO()
+    Packer(buf, protocol=5).dump(compute)
+    return buf.getvalue(), refs
+
+
+def _unpack(payload: bytes, objects: dict):
+    """``_pack``'s pickle loaded with its references resolved to ``objects``."""
+    import io
+    import pickle
+
+    class Unpacker(pickle.Unpickler):
+        def persistent_load(self, ref):
+            return objects[ref]
+
+    return Unpacker(io.BytesIO(payload)).load()
+
+
+def _held(pickled: bytes) -> bytes:
+    """A task whose result is an object's pickle: the workers keep it for the cells that refer to it."""
+    return pickled
+
+
+_LOADED: dict = {}   # in a worker: reference -> the object loaded from its pickle, the latest LOADED_KEEP
+LOADED_KEEP = 16
+_LOADING = threading.Lock()
+
+
+def _load(ref: str, pickled: bytes):
+    """The object ``pickled`` holds, loaded once per worker process while its cells keep coming."""
+    import pickle
+
+    with _LOADING:
+        obj = _LOADED.pop(ref, None)
+        if obj is None:
+            obj = pickle.loads(pickled)
+        _LOADED[ref] = obj   # the latest last
+        while len(_LOADED) > LOADED_KEEP:
+            del _LOADED[next(iter(_LOADED))]
+        return obj
+
+
+def _cell_task(root: str, refresh: bool, path: str, payload: bytes, objects: dict) -> bool:
+    """One cell computed and stored at ``path`` on a Dask worker, with the kernels' torch threads."""
     from .cluster import on_worker
     from .parallel import torch_threads
 
     torch_threads()
     on_worker()
-    Memo(root, refresh=refresh).cell(key, compute)
+    compute = _unpack(payload, {ref: _load(ref, pickled) for ref, pickled in objects.items()})
+    Memo(root, refresh=refresh).store(Path(path), compute)
     return True
 
 
