@@ -137,6 +137,7 @@ def test_the_books_slurm_configuration_gives_a_job_script_with_its_resources_and
     assert "#SBATCH --cpus-per-task=8" in lines and "#SBATCH --mem=30G" in lines
     worker = next(line for line in lines if "distributed.cli.dask_worker" in line)
     assert "--resources GPU=1,study=1" in worker and "--nthreads 8" in worker and " tcp://" in worker
+    assert lines.index(cluster_mod.MMAP_ENV) < lines.index(worker)   # the worker's torch at full speed
 
 
 def test_training_rounds_as_tasks_equal_the_rounds_trained_here(tmp_path):
@@ -332,3 +333,20 @@ def test_a_local_clusters_workers_keep_glibcs_adaptive_malloc():
     local cluster's workers (and the study kernels they start) run without it."""
     with open_cluster("local", 1, 1) as client:
         assert set(client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_")).values()) == {None}
+
+
+def _study_with_cells(i: int) -> int:
+    """A study as the cluster runs one: it holds a study slot, leaves its worker's thread and waits on cells."""
+    from distributed import Client, get_worker, secede
+
+    secede()
+    with Client(get_worker().scheduler.address, set_as_default=False) as client:   # as the study's kernel connects
+        return i + sum(client.gather([client.submit(pow, j, 2, pure=False) for j in range(6)]))
+
+
+def test_cells_run_while_more_studies_than_workers_wait_for_a_slot():
+    """Three studies on one worker: two wait for its study slot while the first one's cells must still run. (Dask's
+    scheduler-side queue counts the waiting studies as the worker's work and would hold the cells back for ever.)"""
+    with open_cluster("local", 1, 1, processes=False) as client:
+        studies = [client.submit(_study_with_cells, i, resources={"study": 1}, pure=False) for i in range(3)]
+        assert [f.result(timeout=60) for f in studies] == [55, 56, 57]

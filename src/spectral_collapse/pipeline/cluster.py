@@ -24,8 +24,10 @@ CONNECT_S = 10   # how long a scheduler's address may take to answer
 # Dask's nannies give their workers MALLOC_TRIM_THRESHOLD_=65536 (and the study kernels the workers start inherit it):
 # a fixed threshold turns off glibc's adaptive mmap threshold, so every tensor torch frees goes back to the system and
 # is faulted in again, and torch's steps run about twice as long. Unset for a local cluster's workers (their memory
-# stays about 1.2 GB each on the quick studies); book/cluster.md says the same for a batch system's.
+# stays about 1.2 GB each on the quick studies). A batch system's workers keep Dask's threshold and get a fixed mmap
+# threshold above torch's tensors instead (MMAP_ENV, exported by their job script), which gives the same speed.
 NANNY_MALLOC = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+MMAP_ENV = "export MALLOC_MMAP_THRESHOLD_=33554432"
 
 
 def _gpu_count() -> int:
@@ -54,7 +56,8 @@ def _local(jobs: int, threads: int, processes: bool = True):
 
 def jobqueue_cluster(name: str):
     """The dask-jobqueue cluster ``name`` (no job submitted yet) as ``~/.config/dask/jobqueue.yaml`` configures it,
-    its workers given a study slot (added to the ``--resources`` its ``worker-extra-args`` declare, e.g. GPU=1)."""
+    its workers given a study slot (added to the ``--resources`` its ``worker-extra-args`` declare, e.g. GPU=1) and
+    torch's speed under Dask's malloc setting (``MMAP_ENV``, after the configuration's ``job-script-prologue``)."""
     try:
         import dask_jobqueue
     except ImportError:
@@ -71,7 +74,9 @@ def jobqueue_cluster(name: str):
             extra[i] = f"{extra[i]},{STUDY_SLOT}=1"
     else:
         extra += ["--resources", f"{STUDY_SLOT}=1"]
-    return getattr(dask_jobqueue, JOBQUEUE[name])(config_name=name, worker_extra_args=extra)
+    prologue = list(dask.config.get(f"jobqueue.{name}.job-script-prologue", None) or [])
+    return getattr(dask_jobqueue, JOBQUEUE[name])(config_name=name, worker_extra_args=extra,
+                                                  job_script_prologue=[*prologue, MMAP_ENV])
 
 
 def _connect(address: str):
@@ -113,6 +118,7 @@ def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes:
         if not slots:
             raise RuntimeError(f"no worker of {cluster} declares a {STUDY_SLOT} slot; start the workers with "
                                f"`--nthreads 1 --resources {STUDY_SLOT}=1` (book/cluster.md)")
+        client.run_on_scheduler(_unqueued)
         for folder in shared:
             check_shared(client, folder)
         yield client
@@ -120,6 +126,16 @@ def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes:
         client.close()
         if owned is not None:
             owned.close()
+
+
+def _unqueued(dask_scheduler) -> None:
+    """Turn off the scheduler's queue of tasks that wait for a free thread (``worker-saturation``): it counts the
+    studies waiting on a worker for its study slot as that worker's work, so with more studies than workers the cells
+    of the running ones were held back for ever. Without it every task goes to a worker at once, which runs the cells
+    on the thread its study left while the waiting studies keep waiting for the slot."""
+    import math
+
+    dask_scheduler.WORKER_SATURATION = math.inf
 
 
 def _probe(path: str, token: str) -> str:
