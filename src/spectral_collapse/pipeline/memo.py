@@ -300,7 +300,8 @@ def _pack(compute) -> tuple[bytes, dict]:
 
 
 def _unpack(payload: bytes, objects: dict):
-    """``_pack``'s pickle loaded with its references resolved to ``objects``."""
+    """``_pack``'s pickle loaded with its references resolved to ``objects``. The only unpickling in the library: of
+    what this command's own study kernels send its workers, as Dask unpickles every task it runs."""
     import io
     import pickle
 
@@ -323,12 +324,10 @@ _LOADING = threading.Lock()
 
 def _load(ref: str, pickled: bytes):
     """The object ``pickled`` holds, loaded once per worker process while its cells keep coming."""
-    import pickle
-
     with _LOADING:
         obj = _LOADED.pop(ref, None)
         if obj is None:
-            obj = pickle.loads(pickled)
+            obj = _unpack(pickled, {})
         _LOADED[ref] = obj   # the latest last
         while len(_LOADED) > LOADED_KEEP:
             del _LOADED[next(iter(_LOADED))]
