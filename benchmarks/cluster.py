@@ -5,11 +5,19 @@ their stored results compared.
     python -m benchmarks.cluster --profile quick --jobs 2 --out benchmarks/results/<machine>-cluster.json
     python -m benchmarks.cluster --profile smoke --study velocity --dataset ihc-sr    # a minute's check
 
+    python -m benchmarks.cluster --profile quick --mode jobs --against data/results --out R   # one run, later the
+    python -m benchmarks.cluster --profile quick --mode cluster --against data/results --out R  # other, one record
+
 The ordinary run is ``studies --jobs N`` (N studies side by side, each computing its cells one after another); the
 cluster run adds ``--cluster local`` (the same N worker processes, and each study's independent cells submitted to
 them as tasks). Both runs share the trained models (the shipped weights); nothing else is reused, so each run's time
 is that of a first run. The record holds both wall times, their ratio and whether the two runs stored identical
-results (``store.compare_folders``: bit for bit, provenance stamps aside).
+results (``store.compare_folders``: bit for bit, provenance stamps aside; each variable that differs is named with
+its largest relative difference, so timings read apart from float rounding).
+
+``--mode`` runs one of the two (each takes an hour or two on the quick profile); its run joins the other's in the
+``--out`` record when that record is of the same profile, jobs, studies and datasets. A run alone is compared with
+``--against`` (the stored results, say), the two runs with each other when both folders are there.
 """
 from __future__ import annotations
 
@@ -48,16 +56,30 @@ def run_mode(profile: str, jobs: int, work: Path, mode: str, studies=None, datas
     return {"wall_s": round(wall, 1), "returncode": rc, "command": " ".join(cmd[1:])}
 
 
-def record(profile: str, jobs: int, runs: dict, files: list[str], diffs: list[str], studies, datasets) -> dict:
-    """The benchmark's record: each run, the cluster run's time as a ratio of the ordinary run's, the comparison."""
+def record(profile: str, jobs: int, runs: dict, files: list[str], diffs: list[str], studies, datasets,
+           compared: str = "the two runs") -> dict:
+    """The benchmark's record: each run, the cluster run's time as a ratio of the ordinary run's (when both ran), the
+    comparison of stored results (``compared`` says between what)."""
     from .common import environment
 
-    base = runs["jobs"]["wall_s"]
+    base, other = (runs.get(m, {}).get("wall_s") for m in MODES)
     return {"benchmark": "cluster", "profile": profile, "jobs": jobs, "studies": studies or "all",
             "datasets": datasets or "each study's", "runs": runs,
-            "cluster_over_jobs": round(runs["cluster"]["wall_s"] / base, 3) if base else None,
-            "files_compared": len(files), "identical": bool(files) and not diffs, "differences": diffs,
-            "environment": environment()}
+            "cluster_over_jobs": round(other / base, 3) if base and other else None,
+            "compared": compared, "files_compared": len(files), "identical": bool(files) and not diffs,
+            "differences": diffs, "environment": environment()}
+
+
+def earlier_runs(out, profile: str, jobs: int, studies, datasets) -> dict:
+    """The runs an existing record at ``out`` holds, when it is this benchmark's of the same profile, jobs, studies
+    and datasets (each run keeps the environment it was measured in); else {}."""
+    path = Path(out) if out else None
+    if path is None or not path.is_file():
+        return {}
+    old = json.loads(path.read_text())
+    same = (old.get("benchmark"), old.get("profile"), old.get("jobs"), old.get("studies"), old.get("datasets")) == \
+        ("cluster", profile, jobs, studies or "all", datasets or "each study's")
+    return {m: {"environment": old.get("environment"), **r} for m, r in old.get("runs", {}).items()} if same else {}
 
 
 def main(argv=None) -> int:
@@ -68,24 +90,37 @@ def main(argv=None) -> int:
     ap.add_argument("--dataset", nargs="*", default=None, help="only these datasets (default: each study's)")
     ap.add_argument("--work", default="data/cache/cluster-benchmark", help="scratch folder of the two runs")
     ap.add_argument("--out", default=None, help="the record (JSON); default: print only")
+    ap.add_argument("--mode", nargs="+", choices=list(MODES), default=list(MODES),
+                    help="the runs to make (default: both); one joins the other's in the --out record")
+    ap.add_argument("--against", default=None,
+                    help="results folder a run alone is compared with (e.g. data/results); default: none")
     a = ap.parse_args(argv)
 
     from spectral_collapse.studies.store import compare_folders
 
     work = Path(a.work)
-    runs = {mode: run_mode(a.profile, a.jobs, work, mode, a.study, a.dataset) for mode in MODES}
-    files, diffs = compare_folders(work / "jobs" / "results", work / "cluster" / "results",
-                                   names=("the ordinary run", "the cluster run"))
-    rec = record(a.profile, a.jobs, runs, files, diffs, a.study, a.dataset)
+    runs = earlier_runs(a.out, a.profile, a.jobs, a.study, a.dataset)
+    runs.update({mode: run_mode(a.profile, a.jobs, work, mode, a.study, a.dataset) for mode in a.mode})
+    names = {"jobs": "the ordinary run", "cluster": "the cluster run"}
+    if all((work / m / "results").is_dir() for m in MODES):
+        compared, pair = "the two runs", [work / m / "results" for m in MODES]
+        files, diffs = compare_folders(*pair, names=tuple(names.values()))
+    elif a.against:
+        mode = a.mode[-1]
+        compared = f"the {names[mode].split()[1]} run and {a.against}"
+        files, diffs = compare_folders(work / mode / "results", a.against, names=(names[mode], a.against))
+    else:
+        compared, files, diffs = "nothing (one run; pass --against)", [], []
+    rec = record(a.profile, a.jobs, runs, files, diffs, a.study, a.dataset, compared)
     text = json.dumps(rec, indent=1) + "\n"
     if a.out:
         from spectral_collapse.train.cache import atomic_write_bytes
 
         atomic_write_bytes(a.out, text.encode())
-    print(f"ordinary {runs['jobs']['wall_s']} s, cluster {runs['cluster']['wall_s']} s "
-          f"(ratio {rec['cluster_over_jobs']}); identical results: {rec['identical']} ({len(files)} files)"
-          + (f"; record: {a.out}" if a.out else ""))
-    return 0 if rec["identical"] and all(r["returncode"] == 0 for r in runs.values()) else 1
+    print(", ".join(f"{names[m].split()[1]} {runs[m]['wall_s']} s" for m in MODES if m in runs)
+          + f" (ratio {rec['cluster_over_jobs']}); identical results ({compared}): {rec['identical']} "
+          f"({len(files)} files)" + (f"; record: {a.out}" if a.out else ""))
+    return 0 if (rec["identical"] or not files) and all(r["returncode"] == 0 for r in runs.values()) else 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import xarray as xr
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -538,6 +539,35 @@ def test_the_cluster_benchmark_runs_the_same_studies_each_way_into_its_own_folde
         assert cmd[cmd.index("--results-root") + 1] == str(tmp_path / mode / "results")
         assert cmd[cmd.index("--book-dir") + 1] == str(tmp_path / mode / "book")
         assert cmd[cmd.index("--jobs") + 1] == "2" and cmd[cmd.index("--study") + 1] == "velocity"
+
+
+def test_a_cluster_benchmark_run_alone_joins_the_other_runs_record_of_the_same_studies(tmp_path, monkeypatch):
+    """``--mode cluster`` after a ``--mode jobs`` of the same profile, jobs and studies: one record with both runs
+    (each with the environment it ran in) and their ratio; a record of other studies is not joined. The runs
+    themselves are stood in for (their folders made by hand)."""
+    from benchmarks import cluster
+    from spectral_collapse.studies.store import save_results
+
+    walls = {"jobs": 100.0, "cluster": 80.0}
+
+    def fake_run(profile, jobs, work, mode, studies=None, datasets=None):
+        save_results(xr.Dataset({"x": ("i", np.arange(3.0))}), work / mode / "results" / "s" / "r.nc")
+        return {"wall_s": walls[mode], "returncode": 0, "command": mode}
+
+    monkeypatch.setattr(cluster, "run_mode", fake_run)
+    out, work = tmp_path / "rec.json", tmp_path / "work"
+    args = ["--profile", "smoke", "--study", "velocity", "--work", str(work), "--out", str(out)]
+    assert cluster.main([*args, "--mode", "jobs"]) == 0
+    first = json.loads(out.read_text())
+    assert list(first["runs"]) == ["jobs"] and first["cluster_over_jobs"] is None and first["files_compared"] == 0
+    assert cluster.main([*args, "--mode", "cluster"]) == 0
+    rec = json.loads(out.read_text())
+    assert set(rec["runs"]) == {"jobs", "cluster"} and rec["cluster_over_jobs"] == 0.8
+    assert rec["runs"]["jobs"]["environment"] == first["environment"]
+    assert rec["compared"] == "the two runs" and rec["identical"] and rec["files_compared"] == 1
+    other = tmp_path / "other.json"   # other studies: not joined
+    other.write_text(json.dumps({**first, "studies": ["pareto"]}))
+    assert cluster.earlier_runs(other, "smoke", 2, ["velocity"], None) == {}
 
 
 @pytest.mark.slow  # two smoke runs of one study, each on a fresh LocalCluster (minutes)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -109,17 +111,31 @@ def test_storage_the_workers_do_not_share_is_named(tmp_path, monkeypatch):
             check_shared(client, tmp_path / "results")
 
 
+def test_importing_dask_jobqueue_leaves_ctrl_c_raising_keyboard_interrupt():
+    """dask-jobqueue's SLURM module makes SIGINT call sys.exit when imported; the command's import of it puts
+    Python's handler back, so Ctrl-C still stops the started studies. Fresh processes: the module imports once."""
+    probe = ("import signal, sys; {}; "
+             "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+
+    def handler_kept(code: str) -> str:
+        return subprocess.run([sys.executable, "-c", probe.format(code)], capture_output=True, text=True,
+                              env=env, check=True).stdout.strip()
+
+    assert handler_kept("import dask_jobqueue.slurm") == "False"   # what the guard is for
+    assert handler_kept("from spectral_collapse.pipeline.cluster import _import_jobqueue; _import_jobqueue()") \
+        == "True"
+
+
 def test_the_books_slurm_configuration_gives_a_job_script_with_its_resources_and_a_worker_with_a_study_slot():
     """book/cluster.md's jobqueue.yaml, as dask-jobqueue reads it: its job script asks SLURM for what the page says
     and starts one worker with the GPU and study slot as resources (no SLURM here: nothing is submitted)."""
     import re
 
-    import importlib
-
     import dask
     import yaml
 
-    importlib.import_module("dask_jobqueue")   # loads its default configuration
+    cluster_mod._import_jobqueue()   # loads its default configuration
 
     root = Path(__file__).resolve().parents[1]
     page = (root / "book" / "cluster.md").read_text()

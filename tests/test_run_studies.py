@@ -323,6 +323,10 @@ def test_side_by_side_stops_the_started_studies_when_interrupted(tmp_path):
     from spectral_collapse.pipeline.cluster import open_cluster
     from spectral_collapse.pipeline.parallel import run_graph
 
+    import signal
+
+    # interrupt_main calls this process's SIGINT handler: another library's (dask-jobqueue's sys.exit) would not raise
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, signal.getsignal(signal.SIGINT)
     folder = str(tmp_path)
 
     def task(pair, *after):   # a nested function: sent to the workers by value

@@ -227,3 +227,39 @@ def test_large_numeric_variables_are_stored_deflated_and_read_back_exactly(tmp_p
     plain = tmp_path / "plain.nc"
     ds.to_netcdf(plain, engine="h5netcdf")
     assert path.stat().st_size < plain.stat().st_size
+
+
+def test_compare_folders_names_each_changed_variable_with_its_relative_size(tmp_path):
+    """Two results folders: a value moved by float rounding, a timing that changed by a third, an attribute and a
+    file only in one. Each difference is named, and the rounding reads as ~1e-16 beside the timing's 0.3."""
+    from spectral_collapse.studies.store import compare_folders
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    base = _dataset().assign(time_s=("method", np.array([1.0, 2.0, 3.0])))
+    save_results(base, a / "s" / "r.nc")
+    psnr = base.psnr.values.copy()
+    psnr[1, 0, 0] = np.nextafter(psnr[1, 0, 0], np.inf)   # one unit in the last place
+    moved = base.assign(psnr=(base.psnr.dims, psnr), time_s=("method", np.array([1.0, 2.0, 2.0])))
+    save_results(moved, b / "s" / "r.nc")
+    save_results(base, a / "s" / "same.nc")
+    save_results(base.assign_attrs(scale=9), b / "s" / "same.nc")
+    save_results(base, a / "s" / "only.nc")
+    files, diffs = compare_folders(a, b, names=("old", "new"))
+    assert files == ["s/only.nc", "s/r.nc", "s/same.nc"]
+    by_file = {d.split(":")[0]: d for d in diffs}
+    assert by_file["s/only.nc"] == "s/only.nc: only in old"
+    assert by_file["s/same.nc"] == "s/same.nc: differs (attributes)"
+    changed = dict(part.split(": ") for part in by_file["s/r.nc"].split("(")[1].rstrip(")").split(", "))
+    assert set(changed) == {"psnr", "time_s"}
+    assert 0 < float(changed["psnr"]) < 1e-15 and float(changed["time_s"]) == pytest.approx(1 / 3, rel=0.01)
+    assert compare_folders(a / "s", a / "s")[1] == []
+
+
+@pytest.mark.parametrize("x, y, want", [([1.0, 2.0], [1.0, 2.5], 0.2), ([0.0], [0.0], 0.0),
+                                        ([np.nan, 4.0], [np.nan, 2.0], 0.5), ([1.0], [1.0, 2.0], None),
+                                        ([np.nan], [1.0], None), (["a"], ["b"], None)])
+def test_relative_difference_is_the_largest_change_over_the_largest_size(x, y, want):
+    from spectral_collapse.studies.store import relative_difference
+
+    got = relative_difference(np.array(x), np.array(y))
+    assert got == want if want is None else got == pytest.approx(want)

@@ -58,10 +58,7 @@ def jobqueue_cluster(name: str):
     """The dask-jobqueue cluster ``name`` (no job submitted yet) as ``~/.config/dask/jobqueue.yaml`` configures it,
     its workers given a study slot (added to the ``--resources`` its ``worker-extra-args`` declare, e.g. GPU=1) and
     torch's speed under Dask's malloc setting (``MMAP_ENV``, after the configuration's ``job-script-prologue``)."""
-    try:
-        import dask_jobqueue
-    except ImportError:
-        raise ImportError(f"--cluster {name} needs dask-jobqueue: pip install 'spectral-collapse[cluster]'") from None
+    dask_jobqueue = _import_jobqueue(name)
     import dask
 
     if dask.config.get(f"jobqueue.{name}", None) is None:
@@ -77,6 +74,25 @@ def jobqueue_cluster(name: str):
     prologue = list(dask.config.get(f"jobqueue.{name}.job-script-prologue", None) or [])
     return getattr(dask_jobqueue, JOBQUEUE[name])(config_name=name, worker_extra_args=extra,
                                                   job_script_prologue=[*prologue, MMAP_ENV])
+
+
+def _import_jobqueue(name: str = "slurm"):
+    """dask_jobqueue, with this process's Ctrl-C handler as it was: importing its SLURM module makes SIGINT end the
+    process by ``sys.exit`` (meant for its batch-job runner), so Ctrl-C would no longer raise KeyboardInterrupt and
+    stop the started studies."""
+    import signal
+    import threading
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise ImportError(f"--cluster {name} needs dask-jobqueue: pip install 'spectral-collapse[cluster]'") from None
+    finally:
+        if main and previous is not None and signal.getsignal(signal.SIGINT) is not previous:
+            signal.signal(signal.SIGINT, previous)
+    return dask_jobqueue
 
 
 def _connect(address: str):

@@ -26,7 +26,8 @@ from ..train.cache import atomic_write_bytes
 
 __all__ = ["save_results", "load_results", "results_path", "provenance", "sanitise_attrs",
            "PROVENANCE_PACKAGES", "ResultsFileError", "ResultsChecksumError", "ResultsUnsignedError", "DiskFullError", "restore_list_attrs",
-           "read_verified", "content_digest", "CHECKSUM", "PROVENANCE_ATTRS", "compare_folders"]
+           "read_verified", "content_digest", "CHECKSUM", "PROVENANCE_ATTRS", "compare_folders",
+           "relative_difference"]
 
 ENGINE = "h5netcdf"
 # numeric variables of at least this many values are stored deflated (HDF5's shuffle and zlib filters: lossless, read
@@ -293,7 +294,8 @@ def compare_folders(a: str | os.PathLike, b: str | os.PathLike, names: tuple[str
                     ) -> tuple[list[str], list[str]]:
     """(files compared, differences) between two results folders: every .nc and .json below them, provenance stamps
     (``PROVENANCE_ATTRS``) aside; equal means ``xr.Dataset.identical`` (bit for bit, attributes included). ``names``
-    name the two folders in the differences ("only in a")."""
+    name the two folders in the differences ("only in a"); a numeric variable that differs is named with its largest
+    relative difference (``relative_difference``), so float rounding (1e-15) reads apart from a timing (0.3)."""
     a, b = Path(a), Path(b)
     found = sorted({p.relative_to(x) for x in (a, b) for p in x.rglob("*") if p.suffix in (".nc", ".json")})
     diffs = []
@@ -308,6 +310,33 @@ def compare_folders(a: str | os.PathLike, b: str | os.PathLike, names: tuple[str
             da, db = (xr.load_dataset(p, engine=ENGINE) for p in (pa, pb))
             da.attrs, db.attrs = _without_stamps(da.attrs), _without_stamps(db.attrs)
             if not da.identical(db):
-                changed = [v for v in da.variables if v not in db.variables or not da[v].identical(db[v])]
-                diffs.append(f"{rel}: differs ({', '.join(map(str, changed)) or 'attributes'})")
+                changed = [_change(v, da, db) for v in da.variables
+                           if v not in db.variables or not da[v].identical(db[v])]
+                diffs.append(f"{rel}: differs ({', '.join(changed) or 'attributes'})")
     return [str(n) for n in found], diffs
+
+
+def relative_difference(a, b) -> float | None:
+    """The largest |a - b| over the largest |a| or |b| (0 when both are zero); None when the two are not numbers of
+    one shape. NaN in the same places counts as equal."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or not (np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number)):
+        return None
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    if not np.array_equal(np.isnan(a), np.isnan(b)):
+        return None
+    ok = ~np.isnan(a)
+    if not ok.any():
+        return 0.0
+    scale = max(np.abs(a[ok]).max(), np.abs(b[ok]).max())
+    return float(np.abs(a[ok] - b[ok]).max() / scale) if scale else 0.0
+
+
+def _change(name, da: xr.Dataset, db: xr.Dataset) -> str:
+    """One changed variable for ``compare_folders``: its name, and its largest relative difference when numeric."""
+    if name not in db.variables:
+        return f"{name}: only in the first"
+    rel = relative_difference(da[name].values, db[name].values)
+    if rel is None or rel == 0.0:   # not numbers, or equal values with other attributes
+        return str(name) if rel is None else f"{name}: attributes"
+    return f"{name}: {rel:.1e}"
