@@ -345,3 +345,48 @@ def device_check_table(rec: dict) -> pd.DataFrame:
              "reference script": round(ceil[name], 1) if name in ceil else None}
             for section in ("training", "inversion") for name, v in dc[section].items() if v is not None]
     return pd.DataFrame(rows).set_index("work")
+
+
+def newest_cluster(results_dir: str | Path | None = None) -> dict | None:
+    """The newest record of ``python -m benchmarks.cluster`` (``*-cluster.json``, by the date it was written), or
+    None when there is none."""
+    runs = [json.loads(f.read_text()) for f in Path(results_dir or RESULTS).glob("*-cluster.json")]
+    return max(runs, key=lambda r: str(r["environment"]["date"])) if runs else None
+
+
+def cluster_runs_table(rec: dict) -> pd.DataFrame:
+    """One row per run of a cluster benchmark record (the ordinary ``--jobs N`` run, the ``--cluster local`` one):
+    wall time, exit status, and the day, commit, cores and 1-minute load at its end (a run joined from an earlier
+    record keeps its own)."""
+    names = {"jobs": f"--jobs {rec['jobs']}", "cluster": f"--cluster local --jobs {rec['jobs']}"}
+    rows = []
+    for mode, run in rec["runs"].items():
+        env = run.get("environment") or rec["environment"]
+        load = (env["machine"].get("load_average") or [None])[0]
+        rows.append({"run": names.get(mode, mode), "minutes": round(run["wall_s"] / 60, 1),
+                     "exit status": run["returncode"], "date": str(env["date"])[:10], "commit": env["commit"][:7],
+                     "cores": env["machine"]["cpu_count"], "load at end": None if load is None else round(load, 1)})
+    return pd.DataFrame(rows).set_index("run")
+
+
+def cluster_differences_table(rec: dict) -> pd.DataFrame:
+    """The differences of a cluster benchmark's comparison of stored results (``store.compare_folders``' lines),
+    one row per file and variable: its largest relative difference, or what differs in words (a file in one folder
+    only, attributes); numbers largest first."""
+    rows = []
+    for line in rec["differences"]:
+        path, what = line.split(": ", 1)
+        if not what.startswith("differs ("):
+            rows.append({"file": path, "variable": "", "relative difference": None, "what": what})
+            continue
+        for item in what[len("differs ("):-1].split(", "):
+            name, _, size = item.partition(": ")   # "var: 1.2e-03", "var: attributes", "var" (not numbers)
+            number = re.fullmatch(r"[0-9.]+e[+-][0-9]+", size)
+            if item == "attributes":   # the file's own attributes
+                name, size = "", "attributes"
+            rows.append({"file": path, "variable": name, "relative difference": float(size) if number else None,
+                         "what": "values" if number or not size else size})
+    cols = ["file", "variable", "relative difference", "what"]
+    frame = pd.DataFrame(rows, columns=cols)
+    return frame.sort_values("relative difference", ascending=False, na_position="last", kind="stable") \
+        .reset_index(drop=True)

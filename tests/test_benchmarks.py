@@ -570,6 +570,37 @@ def test_a_cluster_benchmark_run_alone_joins_the_other_runs_record_of_the_same_s
     assert cluster.earlier_runs(other, "smoke", 2, ["velocity"], None) == {}
 
 
+def test_the_cluster_record_tables_give_each_run_and_each_stored_difference(tmp_path):
+    """The book's tables of a cluster record: a run per row in minutes with its own day and commit, and each
+    difference that ``compare_folders`` reports (a timing, a rounding, an attribute, a file in one folder only) as a
+    row, numbers largest first."""
+    from benchmarks import tables as T
+    from spectral_collapse.studies.store import compare_folders, save_results
+
+    base = xr.Dataset({"time_s": ("m", [1.0, 2.0]), "ks_p": ("m", [0.5, 0.25])}, attrs={"k": 1})
+    save_results(base, tmp_path / "a" / "x.nc")
+    save_results(base.assign(time_s=("m", [1.0, 3.0]), ks_p=("m", [0.5, np.nextafter(0.25, 1)])),
+                 tmp_path / "b" / "x.nc")
+    save_results(base, tmp_path / "a" / "y.nc")
+    save_results(base.assign_attrs(k=2), tmp_path / "b" / "y.nc")
+    save_results(base, tmp_path / "a" / "z.nc")
+    _, diffs = compare_folders(tmp_path / "a", tmp_path / "b", names=("the ordinary run", "the cluster run"))
+    env = {"date": "2026-11-28T20:00:00", "commit": "abcdef0123", "machine": {"cpu_count": 2, "load_average": [0.2]}}
+    old = {**env, "date": "2026-11-27T20:00:00", "commit": "1234567890"}
+    rec = {"jobs": 2, "environment": env, "differences": diffs,
+           "runs": {"jobs": {"wall_s": 4500.0, "returncode": 0, "environment": old},
+                    "cluster": {"wall_s": 3000.0, "returncode": 0}}}
+    runs = T.cluster_runs_table(rec)
+    assert list(runs.index) == ["--jobs 2", "--cluster local --jobs 2"] and list(runs["minutes"]) == [75.0, 50.0]
+    assert list(runs["date"]) == ["2026-11-27", "2026-11-28"] and list(runs["commit"]) == ["1234567", "abcdef0"]
+    t = T.cluster_differences_table(rec)
+    assert list(zip(t["file"], t["variable"], t["what"])) == [
+        ("x.nc", "time_s", "values"), ("x.nc", "ks_p", "values"), ("y.nc", "", "attributes"),
+        ("z.nc", "", "only in the ordinary run")]
+    assert t["relative difference"][0] == pytest.approx(1 / 3, rel=0.01) and 0 < t["relative difference"][1] < 1e-15
+    assert t["relative difference"][2:].isna().all()
+
+
 @pytest.mark.slow  # two smoke runs of one study, each on a fresh LocalCluster (minutes)
 def test_the_cluster_benchmark_records_both_runs_and_identical_results(tmp_path):
     """One smoke study both ways: both runs exit 0, store results the comparison finds identical, and the record's
