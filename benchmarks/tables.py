@@ -347,6 +347,11 @@ def device_check_table(rec: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("work")
 
 
+# what the benchmarks chapter shows before any cluster benchmark was recorded: no run, nothing compared
+NO_CLUSTER_RECORD = {"profile": "quick", "jobs": 2, "runs": {}, "cluster_over_jobs": None, "compared": "no run",
+                     "files_compared": 0, "differences": []}
+
+
 def newest_cluster(results_dir: str | Path | None = None) -> dict | None:
     """The newest record of ``python -m benchmarks.cluster`` (``*-cluster.json``, by the date it was written), or
     None when there is none."""
@@ -366,7 +371,8 @@ def cluster_runs_table(rec: dict) -> pd.DataFrame:
         rows.append({"run": names.get(mode, mode), "minutes": round(run["wall_s"] / 60, 1),
                      "exit status": run["returncode"], "date": str(env["date"])[:10], "commit": env["commit"][:7],
                      "cores": env["machine"]["cpu_count"], "load at end": None if load is None else round(load, 1)})
-    return pd.DataFrame(rows).set_index("run")
+    cols = ["run", "minutes", "exit status", "date", "commit", "cores", "load at end"]
+    return pd.DataFrame(rows, columns=cols).set_index("run")
 
 
 def cluster_differences_table(rec: dict) -> pd.DataFrame:

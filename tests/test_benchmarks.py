@@ -599,6 +599,8 @@ def test_the_cluster_record_tables_give_each_run_and_each_stored_difference(tmp_
         ("z.nc", "", "only in the ordinary run")]
     assert t["relative difference"][0] == pytest.approx(1 / 3, rel=0.01) and 0 < t["relative difference"][1] < 1e-15
     assert t["relative difference"][2:].isna().all()
+    assert T.cluster_runs_table(T.NO_CLUSTER_RECORD).empty and T.cluster_differences_table(T.NO_CLUSTER_RECORD).empty
+    assert T.newest_cluster(tmp_path) is None
 
 
 @pytest.mark.slow  # two smoke runs of one study, each on a fresh LocalCluster (minutes)
