@@ -56,10 +56,11 @@ def run_mode(profile: str, jobs: int, work: Path, mode: str, studies=None, datas
     return {"wall_s": round(wall, 1), "returncode": rc, "command": " ".join(cmd[1:])}
 
 
-def record(profile: str, jobs: int, runs: dict, files: list[str], diffs: list[str], studies, datasets,
+def record(profile: str, jobs: int, runs: dict, files: list[str], diffs: list, studies, datasets,
            compared: str = "the two runs") -> dict:
     """The benchmark's record: each run, the cluster run's time as a ratio of the ordinary run's (when both ran), the
-    comparison of stored results (``compared`` says between what)."""
+    comparison of stored results (``compared`` says between what; ``diffs``: ``store.Difference``, stored by field
+    name)."""
     from .common import environment
 
     base, other = (runs.get(m, {}).get("wall_s") for m in MODES)
@@ -67,7 +68,7 @@ def record(profile: str, jobs: int, runs: dict, files: list[str], diffs: list[st
             "datasets": datasets or "each study's", "runs": runs,
             "cluster_over_jobs": round(other / base, 3) if base and other else None,
             "compared": compared, "files_compared": len(files), "identical": bool(files) and not diffs,
-            "differences": diffs, "environment": environment()}
+            "differences": [d._asdict() for d in diffs], "environment": environment()}
 
 
 def earlier_runs(out, profile: str, jobs: int, studies, datasets) -> dict:
@@ -96,7 +97,7 @@ def main(argv=None) -> int:
                     help="results folder a run alone is compared with (e.g. data/results); default: none")
     a = ap.parse_args(argv)
 
-    from spectral_collapse.studies.store import compare_folders
+    from spectral_collapse.studies.store import compare_folders, describe
 
     work = Path(a.work)
     runs = earlier_runs(a.out, a.profile, a.jobs, a.study, a.dataset)
@@ -117,6 +118,7 @@ def main(argv=None) -> int:
         from spectral_collapse.train.cache import atomic_write_bytes
 
         atomic_write_bytes(a.out, text.encode())
+    print(*describe(diffs)[:20], sep="\n")
     print(", ".join(f"{names[m].split()[1]} {runs[m]['wall_s']} s" for m in MODES if m in runs)
           + f" (ratio {rec['cluster_over_jobs']}); identical results ({compared}): {rec['identical']} "
           f"({len(files)} files)" + (f"; record: {a.out}" if a.out else ""))

@@ -376,23 +376,11 @@ def cluster_runs_table(rec: dict) -> pd.DataFrame:
 
 
 def cluster_differences_table(rec: dict) -> pd.DataFrame:
-    """The differences of a cluster benchmark's comparison of stored results (``store.compare_folders``' lines),
-    one row per file and variable: its largest relative difference, or what differs in words (a file in one folder
-    only, attributes); numbers largest first."""
-    rows = []
-    for line in rec["differences"]:
-        path, what = line.split(": ", 1)
-        if not what.startswith("differs ("):
-            rows.append({"file": path, "variable": "", "relative difference": None, "what": what})
-            continue
-        for item in what[len("differs ("):-1].split(", "):
-            name, _, size = item.partition(": ")   # "var: 1.2e-03", "var: attributes", "var" (not numbers)
-            number = re.fullmatch(r"[0-9.]+e[+-][0-9]+", size)
-            if item == "attributes":   # the file's own attributes
-                name, size = "", "attributes"
-            rows.append({"file": path, "variable": name, "relative difference": float(size) if number else None,
-                         "what": "values" if number or not size else size})
-    cols = ["file", "variable", "relative difference", "what"]
-    frame = pd.DataFrame(rows, columns=cols)
+    """The differences of a cluster benchmark's comparison of stored results (``store.Difference``), one row per file
+    and variable: its largest relative difference, or what differs in words (a file in one folder only, attributes);
+    numbers largest first."""
+    frame = pd.DataFrame(rec["differences"], columns=["file", "variable", "relative", "what"]) \
+        .rename(columns={"relative": "relative difference"})
+    frame["relative difference"] = frame["relative difference"].astype(float)
     return frame.sort_values("relative difference", ascending=False, na_position="last", kind="stable") \
         .reset_index(drop=True)

@@ -69,10 +69,12 @@ def run_round(r: int, pairs, profile: str, work: Path) -> dict:
 
 
 def compare_results(a: Path, b: Path) -> tuple[list[str], list[str]]:
-    """(files compared, differences) between the two rounds' results folders (``store.compare_folders``)."""
-    from spectral_collapse.studies.store import compare_folders
+    """(files compared, differences in words, a line per file) between the two rounds' results folders
+    (``store.compare_folders``)."""
+    from spectral_collapse.studies.store import compare_folders, describe
 
-    return compare_folders(a, b, names=("round 1", "round 2"))
+    files, diffs = compare_folders(a, b, names=("round 1", "round 2"))
+    return files, describe(diffs)
 
 
 def report(profile: str, rounds: list[dict], files: list[str], diffs: list[str], rel: float, abs_mb: float) -> dict:

@@ -574,6 +574,7 @@ def test_the_cluster_record_tables_give_each_run_and_each_stored_difference(tmp_
     """The book's tables of a cluster record: a run per row in minutes with its own day and commit, and each
     difference that ``compare_folders`` reports (a timing, a rounding, an attribute, a file in one folder only) as a
     row, numbers largest first."""
+    from benchmarks import cluster
     from benchmarks import tables as T
     from spectral_collapse.studies.store import compare_folders, save_results
 
@@ -587,9 +588,10 @@ def test_the_cluster_record_tables_give_each_run_and_each_stored_difference(tmp_
     _, diffs = compare_folders(tmp_path / "a", tmp_path / "b", names=("the ordinary run", "the cluster run"))
     env = {"date": "2026-11-28T20:00:00", "commit": "abcdef0123", "machine": {"cpu_count": 2, "load_average": [0.2]}}
     old = {**env, "date": "2026-11-27T20:00:00", "commit": "1234567890"}
-    rec = {"jobs": 2, "environment": env, "differences": diffs,
-           "runs": {"jobs": {"wall_s": 4500.0, "returncode": 0, "environment": old},
-                    "cluster": {"wall_s": 3000.0, "returncode": 0}}}
+    runs = {"jobs": {"wall_s": 4500.0, "returncode": 0, "environment": old},
+            "cluster": {"wall_s": 3000.0, "returncode": 0}}
+    rec = json.loads(json.dumps(cluster.record("smoke", 2, runs, ["x.nc", "y.nc", "z.nc"], diffs, None, None)))
+    rec["environment"] = env   # as a record read back from its file, written on the day above
     runs = T.cluster_runs_table(rec)
     assert list(runs.index) == ["--jobs 2", "--cluster local --jobs 2"] and list(runs["minutes"]) == [75.0, 50.0]
     assert list(runs["date"]) == ["2026-11-27", "2026-11-28"] and list(runs["commit"]) == ["1234567", "abcdef0"]

@@ -232,7 +232,7 @@ def test_large_numeric_variables_are_stored_deflated_and_read_back_exactly(tmp_p
 def test_compare_folders_names_each_changed_variable_with_its_relative_size(tmp_path):
     """Two results folders: a value moved by float rounding, a timing that changed by a third, an attribute and a
     file only in one. Each difference is named, and the rounding reads as ~1e-16 beside the timing's 0.3."""
-    from spectral_collapse.studies.store import compare_folders
+    from spectral_collapse.studies.store import compare_folders, describe
 
     a, b = tmp_path / "a", tmp_path / "b"
     base = _dataset().assign(time_s=("method", np.array([1.0, 2.0, 3.0])))
@@ -246,12 +246,15 @@ def test_compare_folders_names_each_changed_variable_with_its_relative_size(tmp_
     save_results(base, a / "s" / "only.nc")
     files, diffs = compare_folders(a, b, names=("old", "new"))
     assert files == ["s/only.nc", "s/r.nc", "s/same.nc"]
-    by_file = {d.split(":")[0]: d for d in diffs}
-    assert by_file["s/only.nc"] == "s/only.nc: only in old"
-    assert by_file["s/same.nc"] == "s/same.nc: differs (attributes)"
-    changed = dict(part.split(": ") for part in by_file["s/r.nc"].split("(")[1].rstrip(")").split(", "))
-    assert set(changed) == {"psnr", "time_s"}
-    assert 0 < float(changed["psnr"]) < 1e-15 and float(changed["time_s"]) == pytest.approx(1 / 3, rel=0.01)
+    by = {(d.file, d.variable): d for d in diffs}
+    assert set(by) == {("s/only.nc", ""), ("s/r.nc", "psnr"), ("s/r.nc", "time_s"), ("s/same.nc", "")}
+    assert by["s/only.nc", ""].what == "only in old" and by["s/same.nc", ""].what == "attributes"
+    assert 0 < by["s/r.nc", "psnr"].relative < 1e-15
+    assert by["s/r.nc", "time_s"].relative == pytest.approx(1 / 3, rel=0.01)
+    lines = describe(diffs)
+    assert lines[0] == "s/only.nc: only in old" and lines[2] == "s/same.nc: differs (attributes)"
+    assert lines[1] == (f"s/r.nc: differs (psnr: {by['s/r.nc', 'psnr'].relative:.1e}, "
+                        f"time_s: {by['s/r.nc', 'time_s'].relative:.1e})")
     assert compare_folders(a / "s", a / "s")[1] == []
 
 

@@ -17,7 +17,7 @@ import re
 import subprocess
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -27,7 +27,7 @@ from ..train.cache import atomic_write_bytes
 __all__ = ["save_results", "load_results", "results_path", "provenance", "sanitise_attrs",
            "PROVENANCE_PACKAGES", "ResultsFileError", "ResultsChecksumError", "ResultsUnsignedError", "DiskFullError", "restore_list_attrs",
            "read_verified", "content_digest", "CHECKSUM", "PROVENANCE_ATTRS", "compare_folders",
-           "relative_difference"]
+           "Difference", "describe", "relative_difference"]
 
 ENGINE = "h5netcdf"
 # numeric variables of at least this many values are stored deflated (HDF5's shuffle and zlib filters: lossless, read
@@ -290,30 +290,62 @@ def _without_stamps(attrs: dict) -> dict:
     return {k: v for k, v in attrs.items() if k not in PROVENANCE_ATTRS}
 
 
+class Difference(NamedTuple):
+    """One difference ``compare_folders`` found: the file (relative to the folders), the variable ("" for the file as
+    a whole), its largest relative difference when both sides are numbers of one shape (``relative_difference``), and
+    what differs in words ("values", "attributes", "only in <folder>", "contents differ")."""
+    file: str
+    variable: str = ""
+    relative: float | None = None
+    what: str = "values"
+
+
 def compare_folders(a: str | os.PathLike, b: str | os.PathLike, names: tuple[str, str] = ("a", "b")
-                    ) -> tuple[list[str], list[str]]:
+                    ) -> tuple[list[str], list[Difference]]:
     """(files compared, differences) between two results folders: every .nc and .json below them, provenance stamps
     (``PROVENANCE_ATTRS``) aside; equal means ``xr.Dataset.identical`` (bit for bit, attributes included). ``names``
-    name the two folders in the differences ("only in a"); a numeric variable that differs is named with its largest
-    relative difference (``relative_difference``), so float rounding (1e-15) reads apart from a timing (0.3)."""
+    name the two folders ("only in a"). A results file that differs gives one ``Difference`` per changed variable,
+    with its largest relative difference, so float rounding (1e-15) reads apart from a timing (0.3); ``describe``
+    words them a line per file."""
     a, b = Path(a), Path(b)
     found = sorted({p.relative_to(x) for x in (a, b) for p in x.rglob("*") if p.suffix in (".nc", ".json")})
     diffs = []
     for rel in found:
-        pa, pb = a / rel, b / rel
+        pa, pb, file = a / rel, b / rel, str(rel)
         if not (pa.exists() and pb.exists()):
-            diffs.append(f"{rel}: only in {names[0] if pa.exists() else names[1]}")
+            diffs.append(Difference(file, what=f"only in {names[0] if pa.exists() else names[1]}"))
         elif rel.suffix == ".json":
             if _without_stamps(json.loads(pa.read_text())) != _without_stamps(json.loads(pb.read_text())):
-                diffs.append(f"{rel}: contents differ")
+                diffs.append(Difference(file, what="contents differ"))
         else:
             da, db = (xr.load_dataset(p, engine=ENGINE) for p in (pa, pb))
             da.attrs, db.attrs = _without_stamps(da.attrs), _without_stamps(db.attrs)
             if not da.identical(db):
-                changed = [_change(v, da, db) for v in da.variables
+                changed = [_change(file, str(v), da, db, names[0]) for v in da.variables
                            if v not in db.variables or not da[v].identical(db[v])]
-                diffs.append(f"{rel}: differs ({', '.join(changed) or 'attributes'})")
+                diffs += changed or [Difference(file, what="attributes")]   # the file's own attributes
     return [str(n) for n in found], diffs
+
+
+def _change(file: str, name: str, da: xr.Dataset, db: xr.Dataset, first: str) -> Difference:
+    """One changed variable of a results file, for ``compare_folders``."""
+    if name not in db.variables:
+        return Difference(file, name, what=f"only in {first}")
+    rel = relative_difference(da[name].values, db[name].values)   # 0: equal values, other attributes
+    return Difference(file, name, rel or None, "attributes" if rel == 0.0 else "values")
+
+
+def describe(diffs: list[Difference]) -> list[str]:
+    """``compare_folders``' differences in words, a line per file: "r.nc: differs (psnr: 1.1e-16, time_s: 3.3e-01)",
+    "s.nc: differs (attributes)", "x.json: contents differ", "y.nc: only in a"."""
+    out: dict[str, str | list[str]] = {}
+    for d in diffs:
+        if not d.variable:
+            out[d.file] = "differs (attributes)" if d.what == "attributes" else d.what
+        else:
+            word = f"{d.relative:.1e}" if d.relative is not None else ("" if d.what == "values" else d.what)
+            out.setdefault(d.file, []).append(f"{d.variable}: {word}" if word else d.variable)
+    return [f"{f}: {w}" if isinstance(w, str) else f"{f}: differs ({', '.join(w)})" for f, w in out.items()]
 
 
 def relative_difference(a, b) -> float | None:
@@ -330,13 +362,3 @@ def relative_difference(a, b) -> float | None:
         return 0.0
     scale = max(np.abs(a[ok]).max(), np.abs(b[ok]).max())
     return float(np.abs(a[ok] - b[ok]).max() / scale) if scale else 0.0
-
-
-def _change(name, da: xr.Dataset, db: xr.Dataset) -> str:
-    """One changed variable for ``compare_folders``: its name, and its largest relative difference when numeric."""
-    if name not in db.variables:
-        return f"{name}: only in the first"
-    rel = relative_difference(da[name].values, db[name].values)
-    if rel is None or rel == 0.0:   # not numbers, or equal values with other attributes
-        return str(name) if rel is None else f"{name}: attributes"
-    return f"{name}: {rel:.1e}"
