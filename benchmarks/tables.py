@@ -361,8 +361,8 @@ def newest_cluster(results_dir: str | Path | None = None) -> dict | None:
 
 def cluster_runs_table(rec: dict) -> pd.DataFrame:
     """One row per run of a cluster benchmark record (the ordinary ``--jobs N`` run, the ``--cluster local`` one):
-    wall time, exit status, and the day, commit, cores and 1-minute load at its end (a run joined from an earlier
-    record keeps its own)."""
+    wall time, exit status, and the day, commit, CPU, cores and 1-minute load at its end (a run joined from an earlier
+    record keeps its own). Wall times compare only between runs on one CPU model (``cluster_cpus``)."""
     names = {"jobs": f"--jobs {rec['jobs']}", "cluster": f"--cluster local --jobs {rec['jobs']}"}
     rows = []
     for mode, run in rec["runs"].items():
@@ -370,9 +370,17 @@ def cluster_runs_table(rec: dict) -> pd.DataFrame:
         load = (env["machine"].get("load_average") or [None])[0]
         rows.append({"run": names.get(mode, mode), "minutes": round(run["wall_s"] / 60, 1),
                      "exit status": run["returncode"], "date": str(env["date"])[:10], "commit": env["commit"][:7],
-                     "cores": env["machine"]["cpu_count"], "load at end": None if load is None else round(load, 1)})
-    cols = ["run", "minutes", "exit status", "date", "commit", "cores", "load at end"]
+                     "cpu": env["machine"].get("cpu"), "cores": env["machine"]["cpu_count"],
+                     "load at end": None if load is None else round(load, 1)})
+    cols = ["run", "minutes", "exit status", "date", "commit", "cpu", "cores", "load at end"]
     return pd.DataFrame(rows, columns=cols).set_index("run")
+
+
+def cluster_cpus(rec: dict) -> list[str]:
+    """The CPU models a cluster benchmark record's runs were measured on, each once (the same 2-core VM size can be
+    twice as fast on one model as on another, so the ratio of wall times means something only when there is one)."""
+    envs = [run.get("environment") or rec["environment"] for run in rec["runs"].values()]
+    return sorted({str(env["machine"].get("cpu")) for env in envs})
 
 
 def cluster_differences_table(rec: dict) -> pd.DataFrame:

@@ -586,7 +586,8 @@ def test_the_cluster_record_tables_give_each_run_and_each_stored_difference(tmp_
     save_results(base.assign_attrs(k=2), tmp_path / "b" / "y.nc")
     save_results(base, tmp_path / "a" / "z.nc")
     _, diffs = compare_folders(tmp_path / "a", tmp_path / "b", names=("the ordinary run", "the cluster run"))
-    env = {"date": "2026-11-28T20:00:00", "commit": "abcdef0123", "machine": {"cpu_count": 2, "load_average": [0.2]}}
+    env = {"date": "2026-11-28T20:00:00", "commit": "abcdef0123",
+           "machine": {"cpu": "AMD EPYC", "cpu_count": 2, "load_average": [0.2]}}
     old = {**env, "date": "2026-11-27T20:00:00", "commit": "1234567890"}
     runs = {"jobs": {"wall_s": 4500.0, "returncode": 0, "environment": old},
             "cluster": {"wall_s": 3000.0, "returncode": 0}}
@@ -595,6 +596,10 @@ def test_the_cluster_record_tables_give_each_run_and_each_stored_difference(tmp_
     runs = T.cluster_runs_table(rec)
     assert list(runs.index) == ["--jobs 2", "--cluster local --jobs 2"] and list(runs["minutes"]) == [75.0, 50.0]
     assert list(runs["date"]) == ["2026-11-27", "2026-11-28"] and list(runs["commit"]) == ["1234567", "abcdef0"]
+    assert T.cluster_cpus(rec) == ["AMD EPYC"]   # the ordinary run, joined from a record of the day before, as well
+    rec["runs"]["jobs"]["environment"] = {**old, "machine": {**env["machine"], "cpu": "Intel(R) Xeon(R) Processor"}}
+    assert T.cluster_cpus(rec) == ["AMD EPYC", "Intel(R) Xeon(R) Processor"]
+    assert list(T.cluster_runs_table(rec)["cpu"]) == ["Intel(R) Xeon(R) Processor", "AMD EPYC"]
     t = T.cluster_differences_table(rec)
     assert list(zip(t["file"], t["variable"], t["what"])) == [
         ("x.nc", "time_s", "values"), ("x.nc", "ks_p", "values"), ("y.nc", "", "attributes"),
