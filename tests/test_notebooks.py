@@ -41,6 +41,10 @@ def check_notebook(nb: Path) -> None:
     raw = json.loads(nb.read_text())
     node = nbformat.reads(nb.read_text(), as_version=4)
     nbformat.validate(node)
+    ids = [c.get("id") for c in raw["cells"]]   # nbformat.reads makes up missing ids, so read them raw
+    assert None not in ids and len(set(ids)) == len(ids), (
+        f"{nb.name}: cell {ids.index(None) if None in ids else 'ids'} needs a unique id (nbformat 4.5; "
+        f"nbformat.validator.normalize adds them, JupyterLab on save)")
     for i, c in enumerate(raw["cells"]):
         if c["cell_type"] == "code":
             assert c.get("outputs") == [] and c.get("execution_count") is None, (
