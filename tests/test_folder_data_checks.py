@@ -13,7 +13,7 @@ from PIL import Image
 
 from spectral_collapse.data import load_dataset, load_folder
 from spectral_collapse.pipeline.parameters import run_notes
-from spectral_collapse.pipeline.runner import own_warnings
+from spectral_collapse.pipeline.memo import own_warnings
 
 RNG = np.random.default_rng(0)
 

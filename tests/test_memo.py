@@ -57,6 +57,30 @@ def test_memo_computes_once_then_reads_and_rerun_recomputes(tmp_path):
     assert len(calls) == 3
 
 
+def test_a_cells_warnings_are_raised_again_whenever_it_is_read_and_a_study_keeps_them(tmp_path):
+    """The suite's own warnings of a cell's computation come back when the cell is read from the cache (and so when
+    a cluster's worker computed it): a study's run_warnings do not depend on where its cells were computed. A
+    library's warning is seen when computing only; the cell read back has no extra attribute."""
+    from spectral_collapse.pipeline.memo import WARNINGS_ATTR, CellWarning, own_warnings
+    import spectral_collapse.inversion.loop as loop
+
+    def compute():   # a warning raised in the suite's own code, then a library's
+        warnings.warn_explicit("3 of 4 samples  became non-finite", RuntimeWarning, loop.__file__, 377)
+        warnings.warn("a library's note", UserWarning)   # this file is not the package: not the suite's own
+        return xr.Dataset({"v": ("i", np.arange(3.0))})
+
+    runs = []
+    for _ in range(2):   # computed, then read
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cell = Memo(tmp_path).cell({"cell": "w"}, compute)
+        runs.append((own_warnings(caught), [w.category for w in caught]))
+        assert WARNINGS_ATTR not in cell.attrs and list(cell) == ["v"]
+    (computed, categories), (read, read_categories) = runs
+    assert computed == read and len(computed) == 1 and "non-finite" in computed[0]
+    assert UserWarning in categories and read_categories == [CellWarning]
+
+
 def _slow_cell(root: str, marker: str) -> float:
     """Ask a Memo in ``root`` for one shared cell whose computation takes 1 s and leaves a file in ``marker``."""
     import os

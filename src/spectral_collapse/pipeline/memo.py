@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import json
 import os
 import threading
 import warnings
@@ -21,11 +22,29 @@ import xarray as xr
 from ..studies.store import (ResultsChecksumError, ResultsFileError, ResultsUnsignedError, read_verified,
                              restore_list_attrs, save_results)
 
-__all__ = ["Memo", "fingerprint", "DEFAULT_ROOT"]
+__all__ = ["Memo", "fingerprint", "DEFAULT_ROOT", "CellWarning", "WARNINGS_ATTR", "own_warnings"]
 
 DEFAULT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CACHE", "data/cache/cells")
 _FORMAT = 3  # layout of the cell files themselves (3: the checksum of studies.store, attributes included)
 _NOT_CONTENT = ("training", "checkpoint")  # module attributes that name or mode a model, not its numbers
+# The suite's own warnings raised while a cell was computed, stored with it and raised again each time it is read, so
+# that a study's run_warnings are the same whether its cells were computed in its kernel, on a cluster's workers or
+# read from the cache (cells stored without the attribute warn nothing when read).
+WARNINGS_ATTR = "cell_warnings"
+
+
+class CellWarning(RuntimeWarning):
+    """A warning a cached cell's computation raised, raised again as the cell is read."""
+
+
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+
+
+def own_warnings(caught) -> list[str]:
+    """The distinct messages of the suite's own warnings among ``caught`` (not libraries'), in the order first seen."""
+    own = [w for w in caught if str(Path(w.filename).resolve()).startswith(_PACKAGE)
+           or "spectral_collapse" in str(getattr(w.message, "__module__", ""))]
+    return list(dict.fromkeys(" ".join(str(w.message).split()) for w in own))
 
 
 def _update(h, obj: Any) -> None:
@@ -203,10 +222,15 @@ class Memo:
             cell = None if self.refresh else self._read(path)
             if cell is not None:
                 return cell
-            cell = compute()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                cell = compute()
+            for w in caught:   # the caller sees them as if nothing had caught them
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
             if not isinstance(cell, xr.Dataset):
                 raise TypeError(f"a cell's compute function must return an xr.Dataset, got {type(cell).__name__}")
-            save_results(cell, path, add_provenance=False, compress=False)   # with its checksum (studies.store)
+            kept = cell.assign_attrs({WARNINGS_ATTR: json.dumps(own_warnings(caught))})
+            save_results(kept, path, add_provenance=False, compress=False)   # with its checksum (studies.store)
         self.misses += 1
         return cell
 
@@ -227,6 +251,8 @@ class Memo:
                           f"recomputing it", RuntimeWarning, stacklevel=3)
             return None
         self.hits += count
+        for message in json.loads(cell.attrs.pop(WARNINGS_ATTR, "[]")):   # as its computation warned
+            warnings.warn(message, CellWarning, stacklevel=3)
         return cell
 
 

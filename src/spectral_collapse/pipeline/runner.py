@@ -27,7 +27,7 @@ from ..studies.gate import gate_policy
 from ..studies.profiles import get_profile
 from ..train.cache import checkpoint_digest, checkpoint_lock
 from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
-from .memo import DEFAULT_ROOT, Memo
+from .memo import DEFAULT_ROOT, Memo, own_warnings
 from .parameters import json_attr
 
 __all__ = ["run_study", "resolve_inputs", "stale_reason", "check_can_store", "check_study_data", "cells_root"]
@@ -191,16 +191,6 @@ def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
     if why is None:
         return stored, None
     return None, f"The stored results file {path} {why} so these results were computed again."
-
-
-_PACKAGE = str(Path(__file__).resolve().parents[1])
-
-
-def own_warnings(caught) -> list[str]:
-    """The distinct messages of the suite's own warnings among ``caught`` (not libraries'), in the order first seen."""
-    own = [w for w in caught if str(Path(w.filename).resolve()).startswith(_PACKAGE)
-           or "spectral_collapse" in str(getattr(w.message, "__module__", ""))]
-    return list(dict.fromkeys(" ".join(str(w.message).split()) for w in own))
 
 
 def allow_weak(spec: StudySpec):
