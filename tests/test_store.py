@@ -230,8 +230,9 @@ def test_large_numeric_variables_are_stored_deflated_and_read_back_exactly(tmp_p
 
 
 def test_compare_folders_names_each_changed_variable_with_its_relative_size(tmp_path):
-    """Two results folders: a value moved by float rounding, a timing that changed by a third, an attribute and a
-    file only in one. Each difference is named, and the rounding reads as ~1e-16 beside the timing's 0.3."""
+    """Two results folders: a value moved by float rounding, a timing that changed by a third, an attribute (named),
+    a file only in one, and the cells-computed stamp, which says what was cached before and is no difference. Each
+    difference is named, and the rounding reads as ~1e-16 beside the timing's 0.3."""
     from spectral_collapse.studies.store import compare_folders, describe
 
     a, b = tmp_path / "a", tmp_path / "b"
@@ -243,16 +244,18 @@ def test_compare_folders_names_each_changed_variable_with_its_relative_size(tmp_
     save_results(moved, b / "s" / "r.nc")
     save_results(base, a / "s" / "same.nc")
     save_results(base.assign_attrs(scale=9), b / "s" / "same.nc")
+    save_results(base.assign_attrs(cells='{"computed": 2}'), a / "s" / "cached.nc")   # a stamp of the cache's state
+    save_results(base.assign_attrs(cells='{"computed": 1}'), b / "s" / "cached.nc")
     save_results(base, a / "s" / "only.nc")
     files, diffs = compare_folders(a, b, names=("old", "new"))
-    assert files == ["s/only.nc", "s/r.nc", "s/same.nc"]
+    assert files == ["s/cached.nc", "s/only.nc", "s/r.nc", "s/same.nc"]
     by = {(d.file, d.variable): d for d in diffs}
     assert set(by) == {("s/only.nc", ""), ("s/r.nc", "psnr"), ("s/r.nc", "time_s"), ("s/same.nc", "")}
-    assert by["s/only.nc", ""].what == "only in old" and by["s/same.nc", ""].what == "attributes"
+    assert by["s/only.nc", ""].what == "only in old" and by["s/same.nc", ""].what == "attributes: scale"
     assert 0 < by["s/r.nc", "psnr"].relative < 1e-15
     assert by["s/r.nc", "time_s"].relative == pytest.approx(1 / 3, rel=0.01)
     lines = describe(diffs)
-    assert lines[0] == "s/only.nc: only in old" and lines[2] == "s/same.nc: differs (attributes)"
+    assert lines[0] == "s/only.nc: only in old" and lines[2] == "s/same.nc: differs (attributes: scale)"
     assert lines[1] == (f"s/r.nc: differs (psnr: {by['s/r.nc', 'psnr'].relative:.1e}, "
                         f"time_s: {by['s/r.nc', 'time_s'].relative:.1e})")
     assert compare_folders(a / "s", a / "s")[1] == []

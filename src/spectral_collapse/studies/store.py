@@ -45,7 +45,10 @@ _NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.+-]*$")
 LIST_ATTRS = "list_attrs"  # names the list-valued attributes (netCDF gives a one-element list back as a scalar)
 CHECKSUM = "content_sha256"  # attribute holding the file's checksum (``content_digest``)
 # the stamps that differ between two runs of the same computation (the checksum covers them too)
-PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions", CHECKSUM)
+# what a results file says of its making, not of its results: set aside when two runs' results are compared
+# ("cells": how many of the study's cells this run computed and how many it found in the cache, which depends on
+# what ran before it, not on the numbers)
+PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions", "cells", CHECKSUM)
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
@@ -293,7 +296,8 @@ def _without_stamps(attrs: dict) -> dict:
 class Difference(NamedTuple):
     """One difference ``compare_folders`` found: the file (relative to the folders), the variable ("" for the file as
     a whole), its largest relative difference when both sides are numbers of one shape (``relative_difference``), and
-    what differs in words ("values", "attributes", "only in <folder>", "contents differ")."""
+    what differs in words ("values", "attributes", "attributes: <the file's attributes that differ>",
+    "only in <folder>", "contents differ")."""
     file: str
     variable: str = ""
     relative: float | None = None
@@ -323,8 +327,17 @@ def compare_folders(a: str | os.PathLike, b: str | os.PathLike, names: tuple[str
             if not da.identical(db):
                 changed = [_change(file, str(v), da, db, names[0]) for v in da.variables
                            if v not in db.variables or not da[v].identical(db[v])]
-                diffs += changed or [Difference(file, what="attributes")]   # the file's own attributes
+                keys = [k for k in sorted({*da.attrs, *db.attrs}, key=str) if not _same_attr(da.attrs, db.attrs, k)]
+                named = f"attributes: {', '.join(map(str, keys))}" if keys else "attributes"
+                diffs += changed or [Difference(file, what=named)]   # the file's own attributes
     return [str(n) for n in found], diffs
+
+
+def _same_attr(a: dict, b: dict, key) -> bool:
+    """Whether attribute ``key`` is in both and equal (arrays element by element, of one type)."""
+    if key not in a or key not in b or type(a[key]) is not type(b[key]):
+        return False
+    return bool(np.array_equal(a[key], b[key])) if isinstance(a[key], np.ndarray) else a[key] == b[key]
 
 
 def _change(file: str, name: str, da: xr.Dataset, db: xr.Dataset, first: str) -> Difference:
@@ -341,7 +354,7 @@ def describe(diffs: list[Difference]) -> list[str]:
     out: dict[str, str | list[str]] = {}
     for d in diffs:
         if not d.variable:
-            out[d.file] = "differs (attributes)" if d.what == "attributes" else d.what
+            out[d.file] = f"differs ({d.what})" if d.what.startswith("attributes") else d.what
         else:
             word = f"{d.relative:.1e}" if d.relative is not None else ("" if d.what == "values" else d.what)
             out.setdefault(d.file, []).append(f"{d.variable}: {word}" if word else d.variable)
