@@ -383,6 +383,15 @@ def cluster_cpus(rec: dict) -> list[str]:
     return sorted({str(env["machine"].get("cpu")) for env in envs})
 
 
+def cluster_which(rec: dict) -> str:
+    """What a cluster benchmark record ran, in words: the profile's studies, or the ones ``--study`` and
+    ``--dataset`` chose (a subset's wall times say nothing of the whole suite's)."""
+    studies, datasets = rec.get("studies", "all"), rec.get("datasets", "each study's")
+    what = (f"the {rec['profile']} studies" if studies == "all" else
+            f"the {rec['profile']} studies {', '.join(studies)}")
+    return what if isinstance(datasets, str) else f"{what} on {', '.join(datasets)}"
+
+
 def cluster_differences_table(rec: dict) -> pd.DataFrame:
     """The differences of a cluster benchmark's comparison of stored results (``store.Difference``), one row per file
     and variable: its largest relative difference, or what differs in words (a file in one folder only, attributes);

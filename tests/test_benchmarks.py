@@ -602,11 +602,15 @@ def test_the_cluster_record_tables_give_each_run_and_each_stored_difference(tmp_
     assert list(T.cluster_runs_table(rec)["cpu"]) == ["Intel(R) Xeon(R) Processor", "AMD EPYC"]
     t = T.cluster_differences_table(rec)
     assert list(zip(t["file"], t["variable"], t["what"])) == [
-        ("x.nc", "time_s", "values"), ("x.nc", "ks_p", "values"), ("y.nc", "", "attributes"),
+        ("x.nc", "time_s", "values"), ("x.nc", "ks_p", "values"), ("y.nc", "", "attributes: k"),
         ("z.nc", "", "only in the ordinary run")]
     assert t["relative difference"][0] == pytest.approx(1 / 3, rel=0.01) and 0 < t["relative difference"][1] < 1e-15
     assert t["relative difference"][2:].isna().all()
     assert T.cluster_runs_table(T.NO_CLUSTER_RECORD).empty and T.cluster_differences_table(T.NO_CLUSTER_RECORD).empty
+    assert T.cluster_which(rec) == "the smoke studies"   # all of them, each on its own datasets
+    narrow = cluster.record("quick", 2, runs, [], [], ["pareto", "velocity"], ["ihc-sr"])
+    assert T.cluster_which(narrow) == "the quick studies pareto, velocity on ihc-sr"
+    assert T.cluster_which(cluster.record("quick", 2, runs, [], [], ["pareto"], None)) == "the quick studies pareto"
     assert T.newest_cluster(tmp_path) is None
 
 
