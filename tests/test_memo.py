@@ -80,6 +80,15 @@ def test_a_cells_warnings_are_raised_again_whenever_it_is_read_and_a_study_keeps
     assert computed == read and len(computed) == 1 and "non-finite" in computed[0]
     assert UserWarning in categories and read_categories == [CellWarning]
 
+    def failing():
+        warnings.warn("a note before the failure", UserWarning)
+        raise ValueError("no cell")
+
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(ValueError, match="no cell"):
+        warnings.simplefilter("always")
+        Memo(tmp_path).cell({"cell": "fails"}, failing)
+    assert [str(w.message) for w in caught] == ["a note before the failure"]   # seen, though compute raised
+
 
 def _slow_cell(root: str, marker: str) -> float:
     """Ask a Memo in ``root`` for one shared cell whose computation takes 1 s and leaves a file in ``marker``."""

@@ -222,11 +222,14 @@ class Memo:
             cell = None if self.refresh else self._read(path)
             if cell is not None:
                 return cell
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                cell = compute()
-            for w in caught:   # the caller sees them as if nothing had caught them
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+            caught: list = []
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    cell = compute()
+            finally:   # the caller sees them as if nothing had caught them, also when compute raised
+                for w in caught:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
             if not isinstance(cell, xr.Dataset):
                 raise TypeError(f"a cell's compute function must return an xr.Dataset, got {type(cell).__name__}")
             kept = cell.assign_attrs({WARNINGS_ATTR: json.dumps(own_warnings(caught))})

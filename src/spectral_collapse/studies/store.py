@@ -44,10 +44,9 @@ PROVENANCE_PACKAGES = (
 _NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.+-]*$")
 LIST_ATTRS = "list_attrs"  # names the list-valued attributes (netCDF gives a one-element list back as a scalar)
 CHECKSUM = "content_sha256"  # attribute holding the file's checksum (``content_digest``)
-# the stamps that differ between two runs of the same computation (the checksum covers them too)
-# what a results file says of its making, not of its results: set aside when two runs' results are compared
-# ("cells": how many of the study's cells this run computed and how many it found in the cache, which depends on
-# what ran before it, not on the numbers)
+# the stamps that differ between two runs of the same computation (the checksum covers them too), set aside when two
+# runs' results are compared; "cells" counts the study's cells this run computed and those it found in the cache,
+# which follows what ran before it, not the numbers
 PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions", "cells", CHECKSUM)
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
