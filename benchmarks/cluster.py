@@ -97,7 +97,7 @@ def main(argv=None) -> int:
                     help="results folder a run alone is compared with (e.g. data/results); default: none")
     a = ap.parse_args(argv)
 
-    from spectral_collapse.studies.store import compare_folders, describe
+    from spectral_collapse.framework.store import compare_folders, describe
 
     work = Path(a.work)
     runs = earlier_runs(a.out, a.profile, a.jobs, a.study, a.dataset)

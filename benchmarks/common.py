@@ -184,7 +184,7 @@ def environment() -> dict:
     from /proc/cpuinfo (else platform.processor()): runs on different CPUs are not comparable."""
     import psutil
 
-    from spectral_collapse.studies.store import provenance
+    from spectral_collapse.framework.store import provenance
 
     prov = provenance()
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""

@@ -42,7 +42,7 @@ def work_env(work: Path) -> dict[str, str]:
 def train_set(profile: str, jobs: int, keys=None) -> float:
     """Train ``profile``'s model set (or ``keys`` of it) with ``jobs`` processes side by side (``shares``); the wall
     seconds. A process that fails raises, naming its models."""
-    from spectral_collapse.studies.models import model_set
+    from spectral_collapse.framework.model_set import model_set
 
     parts = shares([r.key for r in model_set(keys)], jobs)
     threads = max(1, (os.cpu_count() or 1) // max(1, len(parts)))
@@ -58,7 +58,7 @@ def train_set(profile: str, jobs: int, keys=None) -> float:
 
 def _plans(profile: str, keys):
     """(role, model_plan(...)) of each diffusion model of ``profile``'s set (or ``keys`` of it)."""
-    from spectral_collapse.studies.models import model_set, role_plan
+    from spectral_collapse.framework.model_set import model_set, role_plan
 
     for role in model_set(keys):
         if role.parameterization != "vae":
@@ -68,7 +68,7 @@ def _plans(profile: str, keys):
 def lockstep_set(profile: str, keys=None) -> dict:
     """Train ``profile``'s model set (or ``keys`` of it) with the lockstep trainer (the latent arm's autoencoder first,
     by its own trainer); the round's figures (``train_lockstep``'s record) with the phase's wall seconds."""
-    from spectral_collapse.studies import models
+    from spectral_collapse.framework import model_set as models
     from spectral_collapse.train.lockstep import Job, train_lockstep
 
     t0 = time.perf_counter()
@@ -83,9 +83,9 @@ def lockstep_set(profile: str, keys=None) -> dict:
 def gate_set(profile: str, keys=None) -> dict:
     """Gate every diffusion model of the set (each trained or loaded first): {key: passed}, with the wall seconds
     (``phase_s``). The reports are cached beside the checkpoints, so the studies read them."""
-    from spectral_collapse.studies.gate import trained_report
-    from spectral_collapse.studies.models import load_role
-    from spectral_collapse.studies.profiles import get_profile
+    from spectral_collapse.framework.gate import trained_report
+    from spectral_collapse.framework.model_set import load_role
+    from spectral_collapse.framework.profiles import get_profile
 
     t0 = time.perf_counter()
     out = {role.key: bool(trained_report(load_role(profile, role, progress=False), data, get_profile(profile),
@@ -105,14 +105,14 @@ def main(argv=None) -> int:
                          "trainer trains it; on a CPU each study trains what it needs)")
     a = ap.parse_args(argv)
     work = Path(a.work)
-    os.environ.update(work_env(work))  # read when studies.models and train.shipped are imported
+    os.environ.update(work_env(work))  # read when framework.model_set and train.shipped are imported
 
     import torch
 
     from spectral_collapse.pipeline import graph
     from spectral_collapse.pipeline.runner import run_study
-    from spectral_collapse.studies import models
-    from spectral_collapse.studies.profiles import study_params
+    from spectral_collapse.framework import model_set as models
+    from spectral_collapse.framework.profiles import study_params
     from spectral_collapse.studies.registry import get_study
     from spectral_collapse.train import shipped
     from spectral_collapse.train.cache import atomic_write_bytes

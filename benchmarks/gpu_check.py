@@ -47,8 +47,8 @@ def _rate(fn, seconds: float, units_per_call: float, device) -> float:
 @lru_cache(maxsize=None)
 def quick_setting(tiny: bool):
     """(ModelSpec, TrainConfig, data, batch): the quick eps U-Net on ihc-sr, or the smoke one on 16 px for --tiny."""
-    from spectral_collapse.studies.models import dataset_for
-    from spectral_collapse.studies.profiles import get_profile
+    from spectral_collapse.framework.model_set import dataset_for
+    from spectral_collapse.framework.profiles import get_profile
 
     p = get_profile("smoke" if tiny else "quick")
     batch = 4 if tiny else 32
@@ -134,7 +134,7 @@ def paper_scale(log=print) -> dict:
     projected GPU hours are its steps times that) and one OVG and one DDIM translation of the latent U-Net (50 steps,
     batch 32), timed on the GPU; a part that fails (e.g. out of memory) records its error."""
     from spectral_collapse.inversion import OVG, Euler, translate
-    from spectral_collapse.studies.profiles import get_profile
+    from spectral_collapse.framework.profiles import get_profile
     from spectral_collapse.train.losses import diffusion_loss
 
     set_device("cuda")

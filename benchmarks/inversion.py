@@ -17,8 +17,8 @@ from spectral_collapse.inversion import OVG, Euler, Heun, get_method, invert, tr
 from spectral_collapse.inversion.loop import default_sigmas
 from spectral_collapse.inversion.methods.renoise import ReNoise
 from spectral_collapse.inversion.methods.ddim import TABA
-from spectral_collapse.studies.profiles import get_profile
-from spectral_collapse.studies.method_labels import BASELINE_PARAMS
+from spectral_collapse.framework.profiles import get_profile
+from spectral_collapse.framework.method_labels import BASELINE_PARAMS
 
 from .common import count_calls, device, measure_peaks, paired
 
@@ -129,8 +129,8 @@ def translations(D, x, steps: int, cases: dict, repeats: int) -> dict:
 def schedule_translations(D, x, repeats: int) -> dict:
     """Full OVG and OVG under the schedule the stored quick ``ovg_schedule`` study found best (else "high"),
     SCHEDULE_STEPS steps each way (``translations``)."""
-    from spectral_collapse.studies.schedule import schedule_set
-    from spectral_collapse.studies.store import load_results, results_path
+    from spectral_collapse.studies.ovg_schedule import schedule_set
+    from spectral_collapse.framework.store import load_results, results_path
 
     path = results_path("ovg_schedule", "ihc-sr", "quick")
     best = load_results(path).attrs.get("best_schedule") if path.exists() else None

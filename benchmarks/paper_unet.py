@@ -1,5 +1,5 @@
 """The paper-scale U-Net timing behind the reproducing chapter's compute estimate
-(``studies.reproducing.paper_scale_estimate`` reads it).
+(``tables.reproducing.paper_scale_estimate`` reads it).
 
     python -m benchmarks.paper_unet      # a minute on one CPU core: data/results/reproducing/paper-unet-cpu.json
     python -m benchmarks.paper_unet --threads 2
@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from spectral_collapse.studies.profiles import get_profile
-from spectral_collapse.studies.reproducing import TIMING_FILE
+from spectral_collapse.framework.profiles import get_profile
+from spectral_collapse.tables.reproducing import TIMING_FILE
 from spectral_collapse.train.cache import atomic_write_bytes
 
 from .common import timed

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from spectral_collapse.studies.method_labels import VARIANT_NAMES
+from spectral_collapse.framework.method_labels import VARIANT_NAMES
 from spectral_collapse.reference.method_names import method_name
 
 from .common import ROOT

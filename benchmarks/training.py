@@ -14,8 +14,8 @@ from functools import partial
 import torch
 
 from spectral_collapse.models.backbones import build_backbone
-from spectral_collapse.studies.models import dataset_for
-from spectral_collapse.studies.profiles import get_profile
+from spectral_collapse.framework.model_set import dataset_for
+from spectral_collapse.framework.profiles import get_profile
 from spectral_collapse.train.trainer import ema_update, train
 
 from .common import paired, ratio_stats

@@ -71,7 +71,7 @@ def run_round(r: int, pairs, profile: str, work: Path) -> dict:
 def compare_results(a: Path, b: Path) -> tuple[list[str], list[str]]:
     """(files compared, differences in words, a line per file) between the two rounds' results folders
     (``store.compare_folders``)."""
-    from spectral_collapse.studies.store import compare_folders, describe
+    from spectral_collapse.framework.store import compare_folders, describe
 
     files, diffs = compare_folders(a, b, names=("round 1", "round 2"))
     return files, describe(diffs)
@@ -79,7 +79,7 @@ def compare_results(a: Path, b: Path) -> tuple[list[str], list[str]]:
 
 def report(profile: str, rounds: list[dict], files: list[str], diffs: list[str], rel: float, abs_mb: float) -> dict:
     """The soak report: the rounds, whether their results are identical and their memory within the bound."""
-    from spectral_collapse.studies.store import provenance
+    from spectral_collapse.framework.store import provenance
 
     growth = [f"{s1['study']}/{s1['dataset']} peak {s1['peak_rss_mb']} -> {s2['peak_rss_mb']} MB"
               for s1, s2 in zip(rounds[0]["studies"], rounds[1]["studies"])
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
 
     from spectral_collapse.pipeline import graph
-    from spectral_collapse.studies.profiles import get_profile
+    from spectral_collapse.framework.profiles import get_profile
     from spectral_collapse.train.cache import atomic_write_bytes
 
     get_profile(a.profile)

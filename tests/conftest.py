@@ -180,7 +180,7 @@ class TinyData:
 
 def tiny_training(parameterization: str = "eps", **config):
     """(ModelSpec, TrainConfig) of the smoke profile's network with a few-step schedule, for checkpoint tests."""
-    from spectral_collapse.studies.profiles import get_profile
+    from spectral_collapse.framework.profiles import get_profile
     from spectral_collapse.train.config import TrainConfig
 
     kw = {"steps": 4, "batch_size": 4, "warmup_steps": 1, "objective": parameterization, **config}

@@ -8,7 +8,7 @@ def test_weak_models_are_the_models_below_the_gate_by_name():
 
     import xarray as xr
 
-    from spectral_collapse.studies.ablation_tables import weak_models
+    from spectral_collapse.tables.ablations import weak_models
 
     gates = {"m-eps-quick-0123456789ab": {"passed": True}, "m-eps-dit-quick-abcdef012345": {"passed": False},
              "m-eps-latent-quick-fedcba987654": {"passed": False}}

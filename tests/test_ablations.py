@@ -18,10 +18,10 @@ import pytest
 import xarray as xr
 
 from spectral_collapse.data import Task
-from spectral_collapse.studies import ablation_tables as rep
+from spectral_collapse.tables import ablations as rep
 from spectral_collapse.studies import ablations as ab
-from spectral_collapse.studies import models as models_mod
-from spectral_collapse.studies.cells import StudyContext
+from spectral_collapse.framework import model_set as models_mod
+from spectral_collapse.framework.cells import StudyContext
 from spectral_collapse.studies.registry import study_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def _spec(study, dataset="ihc-sr", **raw):
 def fake_runs(monkeypatch):
     """Replace translation_results by synthetic per-arm results and the model loaders by stubs; records the
     arguments of every translation and every model asked for."""
-    from spectral_collapse.studies import translation
+    from spectral_collapse.studies import main_results as translation
 
     calls, made, trained = [], {}, []
 
@@ -166,7 +166,7 @@ def test_backbone_ablation_assembles_arms_and_joins_table3(fake_runs):
 
 def test_every_arm_gets_the_ovg_step_sizes_of_the_spec(fake_runs):
     """The Pareto choice recorded in the spec's inputs, the same for every arm; defaults with the reason without."""
-    from spectral_collapse.studies.method_labels import OVG_DEFAULTS
+    from spectral_collapse.framework.method_labels import OVG_DEFAULTS
 
     chosen = {"eta_hf": 3e-7, "eta_lf": 0.02, "source": "pareto results key abc"}
     ab.run_ablation_spec(_spec("scale_factor").with_inputs(pareto=chosen), StudyContext(), n_pca=6)
@@ -238,9 +238,9 @@ def test_percent_improved_counts_cells_in_the_right_direction():
     assert pi.loc["s_hf", "lo"] <= pi.loc["s_hf", "improved"] <= pi.loc["s_hf", "hi"]
     assert pi.loc["s_hf", "paper_improved"] == pytest.approx(0.966)  # paper Table 6
     # the chapter's share is the claims page's share, computed by the same function
-    from spectral_collapse.studies.shares import x0_frames
-    from spectral_collapse.studies.evidence import Evidence, long_frame
-    from spectral_collapse.studies.shares import share_table
+    from spectral_collapse.claims.shares import x0_frames
+    from spectral_collapse.claims.evidence import Evidence, long_frame
+    from spectral_collapse.claims.shares import share_table
 
     ev = Evidence(frame=long_frame(ds, "x0", "d"), crops=long_frame(ds, "x0", "d", per_crop=True))
     frame, crops, xs, eps, by = x0_frames(ev)
@@ -304,7 +304,7 @@ def test_charts_of_every_study_render(fake_runs):
 
 def test_backbone_unet_arm_shares_its_cells_with_the_main_results(tmp_path):
     from spectral_collapse.pipeline.memo import Memo
-    from spectral_collapse.studies.translation import run_main_results
+    from spectral_collapse.studies.main_results import run_main_results
 
     knobs = dict(methods=["ddim"], seeds=[0])
     first = Memo(tmp_path)
@@ -378,7 +378,7 @@ def test_seed_spread_arms_train_the_main_models_from_other_seeds(tmp_path):
     """seed_spread's arms are training seeds 0, 1, 2; a non-zero seed changes the training config (and so the
     checkpoint hash) and names the folder, while seed 0 is exactly the profile's model."""
     from spectral_collapse.studies.ablations import ablation_arms
-    from spectral_collapse.studies.models import MODEL_SET, SEED_REPLICATES, model_plan, checkpoint_name
+    from spectral_collapse.framework.model_set import MODEL_SET, SEED_REPLICATES, model_plan, checkpoint_name
 
     arms = ablation_arms("seed_spread", "smoke")
     assert [a.train_seed for a in arms] == [0, 1, 2] and [a.tag for a in arms] == ["train_seed0", "train_seed1",
@@ -406,7 +406,7 @@ def test_an_ablation_refuses_a_given_model_and_names_its_arms_for_an_unknown_one
 
 
 def test_the_model_set_is_named_by_its_keys():
-    from spectral_collapse.studies.models import MODEL_SET, SEED_REPLICATES, model_set
+    from spectral_collapse.framework.model_set import MODEL_SET, SEED_REPLICATES, model_set
 
     assert model_set() == list(MODEL_SET)
     assert model_set([SEED_REPLICATES[0].key, "ihc-sr-x4-eps"]) == [SEED_REPLICATES[0], MODEL_SET[0]]

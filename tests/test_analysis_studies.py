@@ -26,14 +26,14 @@ from spectral_collapse.metrics import latent as lat
 from spectral_collapse.metrics import spectral as spec
 from spectral_collapse.pipeline.memo import Memo
 from spectral_collapse.plotting.latents import chi2_curve, norm_histogram
-from spectral_collapse.studies import latent_tables as R
+from spectral_collapse.tables import latents as R
 from spectral_collapse.studies import metric_validation as MV
-from spectral_collapse.studies.cells import StudyContext
+from spectral_collapse.framework.cells import StudyContext
 from spectral_collapse.studies.latents import inversion_inputs, run_latent_study
-from spectral_collapse.studies.controls import realism_reference
+from spectral_collapse.framework.controls import realism_reference
 from spectral_collapse.studies.metric_validation import run_metric_validation
 from spectral_collapse.studies.registry import study_spec
-from spectral_collapse.studies.store import load_results, save_results
+from spectral_collapse.framework.store import load_results, save_results
 from spectral_collapse.studies.latents import run_velocity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,8 +59,8 @@ def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(oracles)
     assert np.abs(g - k[:len(g)] / len(g)).max() < 0.12           # spread evenly: near the diagonal
     # exact denoiser: DDIM latents are a multiple of the inputs, so their PCA is the inputs' PCA
     data = load_dataset("ihc-sr", size=16, factor=8)
-    from spectral_collapse.studies.profiles import get_profile
-    from spectral_collapse.studies.splits import test_subsets
+    from spectral_collapse.framework.profiles import get_profile
+    from spectral_collapse.framework.splits import test_subsets
 
     p = get_profile("smoke")
     lead = sorted(set().union(*map(set, test_subsets(len(data.test_source), p.n_test, p.seeds, p.n_val).values())))
@@ -88,7 +88,7 @@ def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(oracles)
     assert k99["ddim x8"] < k99["ddim x2"] < k99["gaussian"]
     k90 = {str(k): int(v) for k, v in zip(ds["series"].values, ds["k90_raw"].values)}
     assert k90["ddim x8"] < k90["ddim x2"] < k90["gaussian"]
-    from spectral_collapse.studies.claims import chapter_verdicts
+    from spectral_collapse.claims.paper import chapter_verdicts
 
     said = chapter_verdicts(ds).set_index("claim").loc["pca_collapse", "numbers"]   # the claims page's rule
     assert "k90 ddim x8 − gaussian" in said
@@ -212,10 +212,10 @@ def test_latents_of_the_test_inputs_are_the_main_results_translation_latents(tmp
     read from the translation cell the main results compute (not recomputed). Their latents equal one inversion cell
     over all inputs: the per-sample seeds of the inputs after the test crops keep their global index (TABA's
     random draws), whatever the cut."""
-    from spectral_collapse.studies.cells import invert_cell
+    from spectral_collapse.framework.cells import invert_cell
     from spectral_collapse.studies.latents import Setup
-    from spectral_collapse.studies.translation import translation_results
-    from spectral_collapse.studies.profiles import get_profile
+    from spectral_collapse.studies.main_results import translation_results
+    from spectral_collapse.framework.profiles import get_profile
 
     memo = Memo(tmp_path / "cells")
     models = {"eps": copy.deepcopy(oracles["eps"])}
@@ -352,7 +352,7 @@ def test_notebooks_execute_on_smoke(tmp_path, monkeypatch):
     """Every latent-analysis notebook runs under papermill on the smoke profile (trained smoke models, tmp results)."""
     import papermill as pm
 
-    from spectral_collapse.studies.store import results_path
+    from spectral_collapse.framework.store import results_path
 
     monkeypatch.setenv("SPECTRAL_COLLAPSE_CHECKPOINTS", str(Path(os.environ.get("TMPDIR", "/tmp")) / "analysis-ck"))
     monkeypatch.setenv("SPECTRAL_COLLAPSE_OFFLINE", "1")

@@ -378,7 +378,7 @@ WORKER = textwrap.dedent('''
     torch.set_num_threads(1)
     sys.path.insert(0, {root!r})
     from benchmarks.inversion import make_model
-    from spectral_collapse.studies.translation import run_translation_study
+    from spectral_collapse.studies.main_results import run_translation_study
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     # no cell cache (run_translation_study's default): every launch computes everything
     # batches of one sample in both launches: the per-sample arithmetic is then identical (no batch-size-dependent
@@ -422,7 +422,7 @@ def test_sharded_study_on_two_processes_equals_one_process(tmp_path):
 
 def test_the_model_set_is_dealt_to_training_processes_with_the_vae_before_its_latent_model():
     from benchmarks.from_scratch import shares
-    from spectral_collapse.studies.models import MODEL_SET
+    from spectral_collapse.framework.model_set import MODEL_SET
 
     keys = [r.key for r in MODEL_SET]
     for jobs in (1, 2, 3, 4, len(keys)):
@@ -546,7 +546,7 @@ def test_a_cluster_benchmark_run_alone_joins_the_other_runs_record_of_the_same_s
     (each with the environment it ran in) and their ratio; a record of other studies is not joined. The runs
     themselves are stood in for (their folders made by hand)."""
     from benchmarks import cluster
-    from spectral_collapse.studies.store import save_results
+    from spectral_collapse.framework.store import save_results
 
     walls = {"jobs": 100.0, "cluster": 80.0}
 
@@ -576,7 +576,7 @@ def test_the_cluster_record_tables_give_each_run_and_each_stored_difference(tmp_
     row, numbers largest first."""
     from benchmarks import cluster
     from benchmarks import tables as T
-    from spectral_collapse.studies.store import compare_folders, save_results
+    from spectral_collapse.framework.store import compare_folders, save_results
 
     base = xr.Dataset({"time_s": ("m", [1.0, 2.0]), "ks_p": ("m", [0.5, 0.25])}, attrs={"k": 1})
     save_results(base, tmp_path / "a" / "x.nc")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from spectral_collapse.pipeline import execute as B
-from spectral_collapse.studies.claims import CLAIMS
+from spectral_collapse.claims.paper import CLAIMS
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "book").glob("*.ipynb"))
@@ -80,8 +80,8 @@ def test_a_page_runs_after_the_chapters_only_when_its_inputs_changed(tmp_path, m
 
 def test_the_executed_conclusions_glue_the_claims_verdicts():
     """Every claim_<key> the executed conclusions page glues is the claims' verdict on the stored results."""
-    from spectral_collapse.studies.claims import evaluate_claims
-    from spectral_collapse.studies.evidence import load_evidence
+    from spectral_collapse.claims.paper import evaluate_claims
+    from spectral_collapse.claims.evidence import load_evidence
 
     page = ROOT / "book" / "conclusions.ipynb"
     if not page.exists() or not (ROOT / "data" / "results" / "main_results").is_dir():

@@ -17,10 +17,10 @@ import yaml
 
 from spectral_collapse.pipeline import fragments as F
 from spectral_collapse.pipeline.execute import PAGES as BOOK_PAGES
-from spectral_collapse.studies import reproducing as R
-from spectral_collapse.studies import scorecard as S
-from spectral_collapse.studies import evidence as EV
-from spectral_collapse.studies.store import results_path, save_results
+from spectral_collapse.tables import reproducing as R
+from spectral_collapse.claims import scorecard as S
+from spectral_collapse.claims import evidence as EV
+from spectral_collapse.framework.store import results_path, save_results
 from test_book import BIN, CHROMIUM, NO_CHROMIUM, ROOT, _chromium, _load_script, open_page
 
 MD_PAGES = ["reproducing", "extending", "costs",
@@ -129,7 +129,7 @@ def test_reproducing_fragments_from_synthetic_measurements(tmp_path):
               "parameters": 8.6e8, "shape": [4, 32, 32], "threads": 1, "created": "2026-01-01",
               "machine": {"cpu": "x86_64", "cpu_count": 2, "torch": "2.x"}}
     est = R.paper_scale_estimate(timing, ovg_step_ratio=3.0).set_index("work")
-    from spectral_collapse.studies.profiles import get_profile
+    from spectral_collapse.framework.profiles import get_profile
 
     p = get_profile("paper")
     train = 2 * 2 * p.train_eps.steps * p.train_eps.batch_size * 1.5 / 3600
@@ -160,7 +160,7 @@ def test_errata_checks_find_the_copied_rows():
 
 
 def md_of(frame: pd.DataFrame) -> str:
-    from spectral_collapse.studies.tables import md_table
+    from spectral_collapse.tables.main_results import md_table
 
     return md_table(frame)
 
@@ -168,7 +168,7 @@ def md_of(frame: pd.DataFrame) -> str:
 def test_reproducing_tables_read_the_profile_and_set_the_gpu_hours_beside_the_estimate():
     """The profile table reads the profile; the GPU table's measured hours stand beside the estimate's hours for as
     many runs, with the FLOP rate the measured step reached against the one the estimate assumes."""
-    from spectral_collapse.studies.profiles import get_profile
+    from spectral_collapse.framework.profiles import get_profile
 
     quick, paper = get_profile("quick"), get_profile("paper")
     prof = R.profile_table("quick").set_index("quantity")["value"]
@@ -257,7 +257,7 @@ def test_pages_spell_the_command_line_one_way():
 
 
 def test_md_table_escapes_pipes():
-    from spectral_collapse.studies.tables import md_table
+    from spectral_collapse.tables.main_results import md_table
 
     text = md_table(pd.DataFrame({"a|b": ["x|y", 1]}))
     assert text.splitlines() == ["| a\\|b |", "|---|", "| x\\|y |", "| 1 |"]

@@ -23,7 +23,7 @@ def _translation(means: dict[str, float], copy: float, truth: float, n: int = 12
 
 
 def test_copy_and_ground_truth_against_every_method():
-    from spectral_collapse.studies.tables import control_beyond
+    from spectral_collapse.tables.main_results import control_beyond
 
     ds = _translation({"a": 0.6, "b": 0.7}, copy=0.9, truth=0.5)
     assert control_beyond(ds, "copy", +1, ["s_lf"]) == ["s_lf"]
@@ -35,7 +35,7 @@ def test_copy_and_ground_truth_against_every_method():
 
 
 def test_the_papers_null_class_row_equals_its_direct_inversion_row_or_not():
-    from spectral_collapse.studies.tables import paper_null_equals_direct
+    from spectral_collapse.tables.main_results import paper_null_equals_direct
 
     def cmp(null_psnr):
         rows = [("null_class", "psnr", null_psnr), ("direct_inversion", "psnr", 20.0),
@@ -48,7 +48,7 @@ def test_the_papers_null_class_row_equals_its_direct_inversion_row_or_not():
 
 
 def test_null_class_runs_at_its_own_guidance_scale_else_one():
-    from spectral_collapse.studies.tables import null_class_scale
+    from spectral_collapse.tables.main_results import null_class_scale
 
     ds = xr.Dataset(attrs={"methods": json.dumps([{"label": "null_class", "method_params": {}}])})
     assert null_class_scale(ds) == 1.0
@@ -115,7 +115,7 @@ def test_a_method_correlation_is_pearsons_over_distinct_methods():
 
 def test_the_vp_noise_levels_come_from_the_schedule():
     from spectral_collapse.models.schedules import VPSchedule, ddim_sigmas
-    from spectral_collapse.studies.quality_tables import vp_noise_levels
+    from spectral_collapse.tables.quality import vp_noise_levels
 
     v = vp_noise_levels(20)
     start = float(ddim_sigmas(VPSchedule(), 20)[0])
@@ -124,7 +124,7 @@ def test_the_vp_noise_levels_come_from_the_schedule():
 
 
 def test_the_brightness_spread_is_the_crops_channel_means_spread():
-    from spectral_collapse.studies.quality_tables import brightness_spread
+    from spectral_collapse.tables.quality import brightness_spread
 
     rng = np.random.default_rng(1)
     real = rng.normal(size=(1, 2, 5, 3, 4, 4))                         # model, label, image, channel, y, x
@@ -139,8 +139,8 @@ def test_the_brightness_spread_is_the_crops_channel_means_spread():
 def test_the_gate_lists_split_the_models_by_their_stored_verdicts():
     from pathlib import Path
 
-    from spectral_collapse.studies.quality_tables import gate_lists, models_table
-    from spectral_collapse.studies.store import load_results
+    from spectral_collapse.tables.quality import gate_lists, models_table
+    from spectral_collapse.framework.store import load_results
 
     path = Path(__file__).resolve().parents[1] / "data" / "results" / "model_quality" / "ihc-sr-quick.nc"
     if not path.exists():
@@ -155,7 +155,7 @@ def test_the_gate_lists_split_the_models_by_their_stored_verdicts():
 
 
 def test_the_loss_weighting_follows_the_training_configuration():
-    from spectral_collapse.studies.quality_tables import _weighting
+    from spectral_collapse.tables.quality import _weighting
 
     assert _weighting("eps", {"truncated_snr": True}) == "max(1, σ²)"
     assert _weighting("x0", {"truncated_snr": True}) == "max(1, 1/σ²)"

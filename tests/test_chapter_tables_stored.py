@@ -1,5 +1,5 @@
-"""The main-results, seed-spread and figures pages' tables and numbers (``studies.tables``, ``studies.realism``,
-``studies.seed_tables``, ``plotting.figures``) against recomputations from the raw variables of the stored results,
+"""The main-results, seed-spread and figures pages' tables and numbers (``tables.main_results``, ``framework.realism``,
+``tables.seeds``, ``plotting.figures``) against recomputations from the raw variables of the stored results,
 closed forms and small datasets whose answers are known by construction."""
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def seeds():
 # ------------------------------------------------------------------------------------------ realism
 
 def test_texture_table_rows_are_the_raw_scores_means(main):
-    from spectral_collapse.studies.realism import BAND_SCORES, texture_table
-    from spectral_collapse.studies.controls import CONTROLS
+    from spectral_collapse.framework.realism import BAND_SCORES, texture_table
+    from spectral_collapse.framework.controls import CONTROLS
 
     t = texture_table(main)
     methods = main["method"].values.tolist()
@@ -53,7 +53,7 @@ def test_texture_table_rows_are_the_raw_scores_means(main):
 
 
 def test_truth_band_needs_two_real_values_and_the_gate_needs_a_reference():
-    from spectral_collapse.studies.realism import realism_gate, truth_band
+    from spectral_collapse.framework.realism import realism_gate, truth_band
 
     ds = xr.Dataset({"control_x": (("control", "crop_index"), [[1.0, np.nan, np.nan], [2.0, 4.0, np.nan]])},
                     coords={"control": ["copy", "ground_truth"]})
@@ -68,7 +68,7 @@ def test_truth_band_needs_two_real_values_and_the_gate_needs_a_reference():
 
 def test_smallest_norm_error_reaches_the_ks_critical_distance():
     from spectral_collapse.metrics.latent import ks_resolution
-    from spectral_collapse.studies.latent_tables import smallest_norm_error
+    from spectral_collapse.tables.latents import smallest_norm_error
 
     d = 64
     e16, e256 = smallest_norm_error(16, d), smallest_norm_error(256, d)
@@ -80,7 +80,7 @@ def test_smallest_norm_error_reaches_the_ks_critical_distance():
 
 
 def test_null_class_scale_reads_the_methods_guidance():
-    from spectral_collapse.studies.tables import null_class_scale
+    from spectral_collapse.tables.main_results import null_class_scale
 
     ds = xr.Dataset(attrs={"methods": json.dumps([{"label": "ddim"}])})
     assert null_class_scale(ds) is None
@@ -91,7 +91,7 @@ def test_null_class_scale_reads_the_methods_guidance():
 
 
 def test_paper_null_equals_direct_compares_the_papers_two_rows():
-    from spectral_collapse.studies.tables import paper_null_equals_direct
+    from spectral_collapse.tables.main_results import paper_null_equals_direct
 
     def cmp(null, direct):
         return pd.DataFrame({"method": ["null_class", "null_class", "direct_inversion", "direct_inversion"],
@@ -114,7 +114,7 @@ def _translation(values: dict[str, np.ndarray], failed=None) -> xr.Dataset:
 
 
 def test_failed_counts_equal_the_failed_flags():
-    from spectral_collapse.studies.tables import failed_counts
+    from spectral_collapse.tables.main_results import failed_counts
 
     rng = np.random.default_rng(0)
     vals = {"a": rng.random((2, 6)), "b": rng.random((2, 6))}
@@ -126,7 +126,7 @@ def test_failed_counts_equal_the_failed_flags():
 
 
 def test_copy_beats_only_on_higher_is_better_metrics_with_a_copy():
-    from spectral_collapse.studies.tables import HIGHER_IS_BETTER, control_beyond
+    from spectral_collapse.tables.main_results import HIGHER_IS_BETTER, control_beyond
 
     ds = _translation({"a": np.full((2, 4), 0.2), "b": np.full((2, 4), 0.3)})
     ds["control_s_hf"] = (("control", "crop_index"), np.full((1, 4), 0.9))
@@ -175,7 +175,7 @@ def test_fig4_points_average_the_main_study_without_crops():
 # -------------------------------------------------------------------------------------------- seed_tables
 
 def test_two_level_ci_bounds_and_seed_arms_refusal():
-    from spectral_collapse.studies.seed_tables import seed_arms, two_level_ci
+    from spectral_collapse.tables.seeds import seed_arms, two_level_ci
 
     assert np.isnan(two_level_ci([[np.nan], []])).all()
     lo, hi = two_level_ci([np.full(5, 1.0), np.full(7, 3.0)], n_boot=400)
@@ -186,8 +186,8 @@ def test_two_level_ci_bounds_and_seed_arms_refusal():
 
 
 def test_claims_by_seed_agree_exactly_when_every_run_gives_one_verdict(seeds):
-    from spectral_collapse.studies.verdicts import UNTESTABLE
-    from spectral_collapse.studies.seed_tables import claims_by_seed
+    from spectral_collapse.claims.compare import UNTESTABLE
+    from spectral_collapse.tables.seeds import claims_by_seed
 
     t = claims_by_seed(seeds)
     runs = [f"seed {int(k)}" for k in seeds["train_seed"].values]
@@ -198,8 +198,8 @@ def test_claims_by_seed_agree_exactly_when_every_run_gives_one_verdict(seeds):
 
 
 def test_outlier_runs_find_one_shifted_run_of_one_method(seeds):
-    from spectral_collapse.studies.aggregate import crop_values
-    from spectral_collapse.studies.seed_tables import outlier_runs, seed_arms
+    from spectral_collapse.framework.aggregate import crop_values
+    from spectral_collapse.tables.seeds import outlier_runs, seed_arms
 
     assert outlier_runs(seeds.isel(train_seed=[0, 1]), metrics=("s_hf",)).empty   # two runs: no outlier to name
     ds = seeds.copy(deep=True)

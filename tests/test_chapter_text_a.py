@@ -53,8 +53,8 @@ def test_decorrelation_scatter_draws_s_g_at_its_value_and_labels_no_negative_s_g
 # -------------------------------------------------------------------------------------------------- headers
 
 def test_chapter_tables_show_short_readable_headers():
-    from spectral_collapse.studies.latent_tables import shown
-    from spectral_collapse.studies.schedule import HEADERS
+    from spectral_collapse.tables.latents import shown
+    from spectral_collapse.studies.ovg_schedule import HEADERS
 
     raw = pd.DataFrame(columns=["s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio", "s_dc_lo", "s_dc_hi"])
     heads = list(shown(raw).columns)

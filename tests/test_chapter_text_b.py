@@ -13,8 +13,8 @@ import xarray as xr
 
 from spectral_collapse.pipeline.parameters import run_notes
 from spectral_collapse.plotting.reader import short_model_names
-from spectral_collapse.studies.latent_tables import positive_cells, velocity_summary
-from spectral_collapse.studies.seed_tables import outlier_runs
+from spectral_collapse.tables.latents import positive_cells, velocity_summary
+from spectral_collapse.tables.seeds import outlier_runs
 
 NO_POINT = "ovg: no grid point without failed samples; no operating point chosen"
 
@@ -22,8 +22,8 @@ NO_POINT = "ovg: no grid point without failed samples; no operating point chosen
 # --------------------------------------------------------------------------------- OVG without a chosen point
 
 def test_a_calibration_that_chooses_nothing_says_so_in_one_sentence(monkeypatch):
-    from spectral_collapse.studies import calibrate, pareto
-    from spectral_collapse.studies.models import UserModels
+    from spectral_collapse.studies import pareto_calibrate as calibrate, pareto
+    from spectral_collapse.framework.user_models import UserModels
 
     grid = {"eta_hf": [1e-7, 1e-5], "eta_lf": [1e-3, 1e-1]}
     empty = xr.Dataset(attrs={"choices": "{}", "grid": json.dumps(grid), "n_images": 4})

@@ -29,7 +29,7 @@ def _gauss(scales: dict[str, tuple[float, float]], n: int = 200, d: int = 1024) 
                       attrs={"d": d, "gaussian_s_g": 0.9, "gaussian_ks_p": 0.5, "gaussian_norm_z": 0.0})
 
 def test_the_gaussianity_tables_tell_a_scale_error_from_a_spread_error():
-    from spectral_collapse.studies.latent_tables import failure_modes, gaussianity_table
+    from spectral_collapse.tables.latents import failure_modes, gaussianity_table
 
     ds = _gauss({"scaled": (0.9, 1.0), "narrow": (1.0, 0.2), "both": (1.1, 3.0), "fine": (1.0, 1.0)})
     tab = gaussianity_table(ds)

@@ -9,8 +9,8 @@ import re
 import numpy as np
 import xarray as xr
 
-from spectral_collapse.studies.tables import format_summary
-from spectral_collapse.studies.method_labels import OVG_DEFAULTS
+from spectral_collapse.tables.main_results import format_summary
+from spectral_collapse.framework.method_labels import OVG_DEFAULTS
 from spectral_collapse.reference.method_names import method_name
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -133,8 +133,8 @@ def test_the_fallback_step_sizes_are_not_said_to_be_tuned_on_a_dataset():
 
 
 def test_a_calibration_names_the_data_as_the_study_does(monkeypatch):
-    from spectral_collapse.studies import calibrate, pareto
-    from spectral_collapse.studies.models import UserModels
+    from spectral_collapse.studies import pareto_calibrate as calibrate, pareto
+    from spectral_collapse.framework.user_models import UserModels
 
     grid = {"eta_hf": [1e-7, 1e-5], "eta_lf": [1e-3, 1e-1]}
     empty = xr.Dataset(attrs={"choices": "{}", "grid": json.dumps(grid), "n_images": 4})

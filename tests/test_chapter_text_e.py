@@ -10,7 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from spectral_collapse.metrics.intervals import MIN_EFFECT
-from spectral_collapse.studies import seed_tables as R
+from spectral_collapse.tables import seeds as R
 
 
 # ---------------------------------------------------------------------------------------------- schedules

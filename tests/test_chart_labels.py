@@ -1,6 +1,6 @@
 """Chart text names schedules and the training seed as the prose does, from the schedule registry."""
 from spectral_collapse.plotting.labels import chart_label
-from spectral_collapse.studies.schedule import SCHEDULE_NAMES
+from spectral_collapse.studies.ovg_schedule import SCHEDULE_NAMES
 
 
 def test_schedule_keys_and_the_training_seed_read_in_words_on_charts():

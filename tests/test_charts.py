@@ -306,7 +306,7 @@ def _main_like(seed: int = 0) -> xr.Dataset:
 
 def test_paper_bars_carry_the_tables_interval_on_our_bars():
     from spectral_collapse.metrics.intervals import bootstrap_ci
-    from spectral_collapse.studies.aggregate import crop_values
+    from spectral_collapse.framework.aggregate import crop_values
 
     ds = _main_like()
     cmp = pd.DataFrame({"method": ["ddim", "ovg"], "metric": ["s_hf", "s_hf"], "ours_mean": [0.7, 0.8],
@@ -330,7 +330,7 @@ def test_metric_bars_over_crops_show_the_tables_numbers():
     """A study's bars with interval="crops" are the tables' cells: mean of the per-seed means, interval of the
     per-crop values (crop_values), and no legend repeating the x axis."""
     from spectral_collapse.metrics.intervals import bootstrap_ci
-    from spectral_collapse.studies.aggregate import crop_values
+    from spectral_collapse.framework.aggregate import crop_values
 
     ds = _main_like(1)
     spec = json.loads(C.metric_bars(ds, "s_hf", interval="crops").to_json())
@@ -373,7 +373,7 @@ def test_eps_vs_x0_differences_carry_their_paired_interval():
 
 def test_factor_chart_draws_the_tables_intervals():
     from spectral_collapse.metrics.intervals import bootstrap_ci
-    from spectral_collapse.studies.aggregate import crop_values
+    from spectral_collapse.framework.aggregate import crop_values
 
     ds = _ablation(3).sel(parameterization="eps", drop=True).assign_attrs(axes=json.dumps(["factor"]))
     spec = json.loads(factor_chart(ds, metrics=("s_hf",)).to_json())

@@ -15,7 +15,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
 
 
 def _stored(study: str) -> xr.Dataset:
-    from spectral_collapse.studies.store import load_results
+    from spectral_collapse.framework.store import load_results
 
     path = RESULTS / study / "ihc-sr-quick.nc"
     if not path.exists():
@@ -104,7 +104,7 @@ def _readable(spec) -> list[str]:
 def _bar_interval_charts():
     from spectral_collapse.plotting.ablations import improvement_chart
     from spectral_collapse.plotting.main_results import paper_bars
-    from spectral_collapse.studies.tables import paper_comparison
+    from spectral_collapse.tables.main_results import paper_comparison
 
     ds = _per_crop()
     yield "bars", metric_bars(ds, "s_dc", interval="crops", dots=False)
@@ -127,10 +127,10 @@ def test_every_interval_reads_over_the_mark_it_crosses():
 # ---------------------------------------------------------------------------------------- reader axis titles
 
 def _metric_keys() -> list[str]:
-    from spectral_collapse.studies.flow_collapse import FLOW_METRICS
+    from spectral_collapse.tables.flow import FLOW_METRICS
     from spectral_collapse.plotting.labels import reader_names
-    from spectral_collapse.studies.aggregate import METRIC_NAMES
-    from spectral_collapse.studies.aggregate import TABLE_METRICS
+    from spectral_collapse.framework.aggregate import METRIC_NAMES
+    from spectral_collapse.framework.aggregate import TABLE_METRICS
 
     keys = {*reader_names(), *METRIC_NAMES, *TABLE_METRICS, *FLOW_METRICS, "norm_ratio", "mean_norm_ratio"}
     return sorted(k for k in keys if not k.startswith("eta_"))

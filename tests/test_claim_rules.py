@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from spectral_collapse.studies import claims as C
-from spectral_collapse.studies import scorecard as S
-from spectral_collapse.studies import shares as SH
-from spectral_collapse.studies import evidence as EV
-from spectral_collapse.studies import verdicts as V
-from spectral_collapse.studies.shares import MIN_COMPARISONS
+from spectral_collapse.claims import paper as C
+from spectral_collapse.claims import scorecard as S
+from spectral_collapse.claims import shares as SH
+from spectral_collapse.claims import evidence as EV
+from spectral_collapse.claims import compare as V
+from spectral_collapse.claims.shares import MIN_COMPARISONS
 
 
 def claim(key: str):
@@ -112,14 +112,14 @@ def test_the_pca_claim_needs_several_sparsity_levels():
 
 
 def test_the_pca_reference_is_computed_not_one_half():
-    from spectral_collapse.studies.latent_tables import uniform_auc
+    from spectral_collapse.tables.latents import uniform_auc
 
     m = 16
     assert uniform_auc(m) == pytest.approx(np.mean(np.arange(1, m + 1) / m))
 
 
 def test_the_latent_arm_names_its_space_in_words():
-    from spectral_collapse.studies.ablation_tables import space_label
+    from spectral_collapse.tables.ablations import space_label
 
     latent = {"space": "latent", "latent_space": json.dumps({"vae": "trained", "checkpoint": "x-vae"})}
     assert space_label(latent) == "latent space (VAE trained on this dataset)"
@@ -129,7 +129,7 @@ def test_the_latent_arm_names_its_space_in_words():
 
 def test_a_tally_of_checks_agrees_in_number():
     """"1 of 2 hold, 1 does not hold" and "0 of 2 hold, 2 do not hold": the count decides the verb."""
-    from spectral_collapse.studies.verdicts import FAILS, HOLDS, combine
+    from spectral_collapse.claims.compare import FAILS, HOLDS, combine
 
     one = combine([(True, "a"), (False, "b")], missing="")
     two = combine([(False, "a"), (False, "b")], missing="")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from spectral_collapse import cli
-from spectral_collapse.studies import gate, models
+from spectral_collapse.framework import gate, model_set as models
 
 
 def test_train_set_prints_each_models_path_and_gate(monkeypatch, capsys):

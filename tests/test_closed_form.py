@@ -105,7 +105,7 @@ def test_predicted_drift_chroma_matches_monte_carlo():
 @pytest.mark.slow
 def test_smoke_run_stores_the_declared_variables():
     """The study on the smoke profile (one crop size, few inputs) returns every variable the chapter reads."""
-    from spectral_collapse.studies.cells import StudyContext
+    from spectral_collapse.framework.cells import StudyContext
     from spectral_collapse.studies.registry import get_study, missing_variables, study_spec
 
     spec = study_spec("closed_form", dataset="ihc-sr", profile="smoke", n_images=4, eta_hf=[1e-7], sizes=[16],

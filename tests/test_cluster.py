@@ -20,7 +20,7 @@ import xarray as xr
 from spectral_collapse.pipeline import cluster as cluster_mod
 from spectral_collapse.pipeline.cluster import SCHEDULER_ENV, check_shared, open_cluster
 from spectral_collapse.pipeline.runner import run_study
-from spectral_collapse.studies import models as models_mod
+from spectral_collapse.framework import model_set as models_mod
 
 MAIN = dict(dataset="ihc-sr", profile="smoke", methods=["ddim", "taba"], seeds=[0, 1])   # 3 translation cells
 
@@ -196,7 +196,7 @@ def test_an_ablations_arms_train_as_rounds_on_a_cluster_and_only_what_is_missing
     cluster the cache asks for no plan at all."""
     from spectral_collapse.pipeline.memo import Memo
     from spectral_collapse.studies import ablations
-    from spectral_collapse.studies.cells import StudyContext
+    from spectral_collapse.framework.cells import StudyContext
     from spectral_collapse.studies.registry import study_spec
 
     monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path / "ck"))

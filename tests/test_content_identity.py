@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import save_file
 
 from spectral_collapse import digest
-from spectral_collapse.studies.content import content_inputs
+from spectral_collapse.framework.content import content_inputs
 from spectral_collapse.digest import tree_sha256
 from spectral_collapse.studies.registry import study_spec
 from spectral_collapse.train.cache import (CheckpointCorrupt, DAMAGED, check_weight_hashes, checkpoint_digest,

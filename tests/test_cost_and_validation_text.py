@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 
 from benchmarks.tables import agreement
-from spectral_collapse.studies import reproducing as rp
+from spectral_collapse.tables import reproducing as rp
 
 TIMING = {"forward": {"cpu_s_per_image": 2.0}, "forward_backward": {"cpu_s_per_image": 7.0}, "forward_flops": 1e11,
           "parameters": 6e8, "shape": [4, 32, 32], "machine": {"cpu": "x86_64", "cpu_count": 2}, "threads": 1,

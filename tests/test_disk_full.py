@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spectral_collapse.studies.store import DiskFullError, load_results, save_results
+from spectral_collapse.framework.store import DiskFullError, load_results, save_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,7 +84,7 @@ def test_disk_full_in_a_process_ends_it_with_the_message_not_a_crash(tmp_path):
         sys.path[:0] = [{str(ROOT / "src")!r}, {str(ROOT / "tests")!r}]
         import pytest
         from test_disk_full import _results, fill_disk_after
-        from spectral_collapse.studies.store import save_results
+        from spectral_collapse.framework.store import save_results
         mp = pytest.MonkeyPatch()
         save_results(_results(), {str(tmp_path / "r.nc")!r})
         fill_disk_after(mp)

@@ -212,7 +212,7 @@ def test_latent_domains_serve_the_latents_of_the_drawn_dihedral_views():
 
 def test_profile_defaults_keep_the_main_models_specs():
     """The ablation axes must not change the main models (their checkpoint hashes)."""
-    from spectral_collapse.studies.profiles import PROFILES
+    from spectral_collapse.framework.profiles import PROFILES
     from spectral_collapse.train.config import ModelSpec
 
     for name in ("smoke", "quick"):
@@ -230,7 +230,7 @@ def test_profile_defaults_keep_the_main_models_specs():
 
 
 def test_profile_ablation_configs_follow_the_diffused_shape():
-    from spectral_collapse.studies.profiles import PROFILES
+    from spectral_collapse.framework.profiles import PROFILES
 
     q = PROFILES["quick"]
     lat = q.backbone_config("unet", "latent")

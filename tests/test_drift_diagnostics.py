@@ -1,4 +1,4 @@
-"""Where OVG's variance drift goes (``studies.realism.drift_diagnostics``, ``chroma_share``): closed forms for grey,
+"""Where OVG's variance drift goes (``framework.realism.drift_diagnostics``, ``chroma_share``): closed forms for grey,
 coloured and i.i.d. fields, a block-grid drift found by its edge ratio, and the main results recording the variance
 term alone."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import torch
 import xarray as xr
 
 from spectral_collapse.metrics import realism as rl
-from spectral_collapse.studies.realism import chroma_share, drift_diagnostics
+from spectral_collapse.framework.realism import chroma_share, drift_diagnostics
 
 
 def test_chroma_share_of_grey_coloured_and_white_fields():
@@ -63,7 +63,7 @@ def test_the_main_results_record_the_variance_term_alone(monkeypatch):
     does not mix into where the variance drift goes."""
     from types import SimpleNamespace
 
-    from spectral_collapse.studies import translation
+    from spectral_collapse.studies import main_results as translation
 
     seen = {}
 

@@ -11,7 +11,7 @@ import pytest
 
 from probes import probe
 from spectral_collapse.pipeline.parallel import kernel_threads, torch_threads
-from spectral_collapse.studies.models import study_device, trained_model
+from spectral_collapse.framework.model_set import study_device, trained_model
 from spectral_collapse.train.shipped import install, shipped_dir
 
 

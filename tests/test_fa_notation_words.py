@@ -83,7 +83,7 @@ def test_a_number_keeps_its_sign_and_an_interval_its_bounds():
 # --- hand-written pages ---------------------------------------------------------------------------------------
 
 def test_methods_page_says_the_correlation_rule_the_code_applies():
-    from spectral_collapse.studies.verdicts import correlation_verdict
+    from spectral_collapse.claims.compare import correlation_verdict
 
     # the code: an interval wholly short of the threshold does not hold, even one that includes 0
     assert correlation_verdict(0.1, -0.2, 0.4, +1, 0.5) == "does not hold"

@@ -36,7 +36,7 @@ def _mv(high, base=0.974) -> xr.Dataset:
 
 @pytest.mark.parametrize("notebook", ["model_quality.ipynb"])
 def test_the_plateau_rule_reads_as_the_gate_table_writes_it(notebook):
-    from spectral_collapse.studies.quality import THRESHOLDS
+    from spectral_collapse.framework.quality import THRESHOLDS
 
     text = _markdown(notebook)
     assert "2 % or more" not in text and f"below {THRESHOLDS['plateau']:g}" in text

@@ -145,7 +145,7 @@ def test_the_grid_heat_maps_fit_the_text_column_at_a_readable_size():
 
     from spectral_collapse.plotting.labels import reader_spec
     from spectral_collapse.plotting.pareto import grid_heatmaps
-    from spectral_collapse.studies.store import load_results
+    from spectral_collapse.framework.store import load_results
 
     chart = grid_heatmaps(load_results(STORED_SWEEP), metrics=("kid_wav", "delta_log_e_hf_chroma_ref", "s_lf"))
     spec = chart.to_dict()
@@ -198,7 +198,7 @@ def _label_boxes(spec: dict) -> tuple[list, list]:
        "each baseline's name beside its diamond on a spot free of markers")
 def test_the_pareto_charts_baseline_names_sit_off_the_markers():
     from spectral_collapse.plotting.pareto import pareto_chart
-    from spectral_collapse.studies.store import load_results
+    from spectral_collapse.framework.store import load_results
 
     boxes, marks = _label_boxes(pareto_chart(load_results(STORED_SWEEP)).to_dict())
     assert {name for name, _ in boxes} >= {"EDM", "TABA", "DDIM"}

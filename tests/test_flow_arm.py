@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from spectral_collapse.studies.controls import CONTROLS
+from spectral_collapse.framework.controls import CONTROLS
 from scipy import stats
 
 from spectral_collapse.models.denoisers import make_denoiser
@@ -158,8 +158,8 @@ def test_heldout_bands_follow_the_logit_normal_and_the_oracle_loses_the_minimum_
 # ------------------------------------------------------------------------------------------ profiles, model set
 
 def test_profiles_train_the_flow_model_like_the_eps_model():
-    from spectral_collapse.studies.models import MODEL_SET
-    from spectral_collapse.studies.profiles import PROFILES
+    from spectral_collapse.framework.model_set import MODEL_SET
+    from spectral_collapse.framework.profiles import PROFILES
 
     for name in ("smoke", "quick"):
         p = PROFILES[name]
@@ -180,7 +180,7 @@ def test_profiles_train_the_flow_model_like_the_eps_model():
 def flow_run(tmp_path_factory):
     """flow_collapse on the smoke profile through run_study, checkpoints in a temporary folder."""
     from spectral_collapse.pipeline.runner import run_study
-    from spectral_collapse.studies import models as models_mod
+    from spectral_collapse.framework import model_set as models_mod
 
     root = tmp_path_factory.mktemp("flow")
     with pytest.MonkeyPatch.context() as mp:
@@ -191,7 +191,7 @@ def flow_run(tmp_path_factory):
 
 def test_the_study_runs_every_method_on_the_trained_flow_model(flow_run):
     from spectral_collapse.studies.flow_collapse import FLOW_LABELS, LATENT_SCALE, SCALED_LABEL
-    from spectral_collapse.studies.profiles import PROFILES
+    from spectral_collapse.framework.profiles import PROFILES
 
     ds, root, _ = flow_run
     p = PROFILES["smoke"]
@@ -231,9 +231,10 @@ def test_the_verdicts_are_read_from_the_numbers(flow_run):
     """Each claim's text carries the paired interval recomputed here from the per-crop values, and changing the
     numbers changes the verdict."""
     from spectral_collapse.metrics.intervals import MIN_EFFECT, paired_ci, three_way
-    from spectral_collapse.studies.aggregate import crop_values
-    from spectral_collapse.studies.flow_collapse import SCALED_LABEL, findings
-    from spectral_collapse.studies.verdicts import FAILS, HOLDS
+    from spectral_collapse.framework.aggregate import crop_values
+    from spectral_collapse.studies.flow_collapse import SCALED_LABEL
+    from spectral_collapse.claims.flow import findings
+    from spectral_collapse.claims.compare import FAILS, HOLDS
     from spectral_collapse.text import signed
 
     ds, _, _ = flow_run
@@ -262,12 +263,12 @@ def test_the_verdicts_are_read_from_the_numbers(flow_run):
 
 
 def test_the_study_refuses_weak_models_given_models_and_other_models_labels(flow_run):
-    from spectral_collapse.studies.quality import WeakModelError
+    from spectral_collapse.framework.quality import WeakModelError
 
     ds, root, run_study = flow_run
     res = root / "refused"
     with pytest.MonkeyPatch.context() as mp:
-        from spectral_collapse.studies import models as models_mod
+        from spectral_collapse.framework import model_set as models_mod
 
         mp.setattr(models_mod, "CHECKPOINT_ROOT", str(root / "ckpt"))
         with pytest.raises(WeakModelError, match=r"ihc-sr-x4-flow-smoke-[0-9a-f]+ is below the quality gate"):

@@ -18,7 +18,8 @@ from PIL import Image
 
 from spectral_collapse.data import Task, check_dataset, dataset_key, load_dataset, load_folder
 from spectral_collapse.pipeline.runner import run_study
-from spectral_collapse.studies import models as models_mod
+from spectral_collapse.framework import model_set as models_mod
+from spectral_collapse.framework import user_models as user_mod
 from spectral_collapse.studies.registry import study_spec
 
 SMOKE = dict(profile="smoke", seeds=[0], methods=["ddim", "ovg"])
@@ -220,17 +221,17 @@ def test_data_options_are_checked_against_the_loader(tmp_path):
     root = _pools(tmp_path)
     spec = study_spec("main_results", dataset=f"folder:{root}", profile="smoke",
                       data_options='{"task": {"kind": "sr", "factor": 4}, "seed": 1, "test_fraction": 0.5}')
-    d = models_mod.spec_data(spec)
+    d = user_mod.spec_data(spec)
     assert d.task == Task("sr", 4) and d.meta["seed"] == 1 and len(d.test_source) == 5
     bad = study_spec("main_results", dataset=f"folder:{root}", profile="smoke", data_options='{"sed": 1}')
     with pytest.raises(ValueError, match=r"data_options \['sed'\] are not options of dataset 'folder'; its options: "
                                          r".*seed"):
-        models_mod.spec_data(bad)
+        user_mod.spec_data(bad)
     with pytest.raises(ValueError, match=r"data_options may not set root"):
-        models_mod.spec_data(study_spec("main_results", dataset=f"folder:{root}", profile="smoke",
+        user_mod.spec_data(study_spec("main_results", dataset=f"folder:{root}", profile="smoke",
                                         data_options={"root": "x"}))
     with pytest.raises(ValueError, match=r"size=32 differs from the smoke profile's image size 16"):
-        models_mod.spec_data(study_spec("main_results", dataset=f"folder:{root}", profile="smoke",
+        user_mod.spec_data(study_spec("main_results", dataset=f"folder:{root}", profile="smoke",
                                         data_options={"size": 32}))
     with pytest.raises(TypeError, match=r"data_options=.* is not valid JSON"):
         study_spec("main_results", dataset="ihc-sr", profile="smoke", data_options="{task: sr}")

@@ -15,10 +15,10 @@ from probes import probe
 from spectral_collapse.data import load_dataset
 from spectral_collapse.pipeline import report
 from spectral_collapse.pipeline.runner import run_study
-from spectral_collapse.studies.controls import scoring_settings
-from spectral_collapse.studies.models import data_options, dataset_for
+from spectral_collapse.framework.controls import scoring_settings
+from spectral_collapse.framework.model_set import data_options, dataset_for
 from spectral_collapse.studies.registry import STUDIES
-from spectral_collapse.studies.store import results_path
+from spectral_collapse.framework.store import results_path
 
 RNG = np.random.default_rng(0)
 

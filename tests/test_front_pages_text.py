@@ -42,8 +42,8 @@ def test_large_counts_read_as_words_never_e_notation(n):
 
 def test_claim_rules_and_correlations_name_symbols_and_counts():
     """The claims' rules name mu_HF by its symbol, and a correlation finding counts coinciding and failed cells."""
-    from spectral_collapse.studies.claim_checks import correlation_finding
-    from spectral_collapse.studies.claims import CLAIMS
+    from spectral_collapse.claims.checks import correlation_finding
+    from spectral_collapse.claims.paper import CLAIMS
 
     for c in CLAIMS:
         assert "mu_HF" not in c.rule and "mu_HF" not in c.statement

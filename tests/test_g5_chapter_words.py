@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1] / "data" / "results"
 
 
 def _load(study: str, dataset: str = "ihc-sr"):
-    from spectral_collapse.studies.store import load_results
+    from spectral_collapse.framework.store import load_results
 
     path = ROOT / study / f"{dataset}-quick.nc"
     if not path.exists():

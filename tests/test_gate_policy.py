@@ -11,12 +11,12 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from spectral_collapse.studies import quality
-from spectral_collapse.studies.quality import WeakModelError
+from spectral_collapse.framework import quality
+from spectral_collapse.framework.quality import WeakModelError
 from spectral_collapse.pipeline.runner import run_study
-from spectral_collapse.studies import models as models_mod
-from spectral_collapse.studies.gate import GATE_FILE
-from spectral_collapse.studies.quality_tables import result_gate_table
+from spectral_collapse.framework import model_set as models_mod
+from spectral_collapse.framework.gate import GATE_FILE
+from spectral_collapse.tables.quality import result_gate_table
 from spectral_collapse.train.losses import BANDS
 
 from test_pipeline_runner import MAIN, ckpts  # noqa: F401  (the smoke study and the checkpoint-root fixture)
@@ -45,7 +45,7 @@ def test_weak_model_is_refused_then_allowed_with_a_warning(tmp_path, ckpts, monk
         raise AssertionError("the cached gate report was not used")
 
     monkeypatch.setattr(quality, "gate_report", boom)
-    monkeypatch.setattr("spectral_collapse.studies.gate.gate_report", boom)
+    monkeypatch.setattr("spectral_collapse.framework.gate.gate_report", boom)
     again = run_study("main_results", results_root=res, rerun=True, **MAIN)
     assert json.loads(again.attrs["model_gate"]) == used
 
@@ -80,8 +80,8 @@ def test_spectrum_failures_name_the_bands_outside_the_rule():
     their signs; passed checks and other checks are not listed."""
     import xarray as xr
 
-    from spectral_collapse.studies.quality import GateReport
-    from spectral_collapse.studies.quality_tables import spectrum_failures
+    from spectral_collapse.framework.quality import GateReport
+    from spectral_collapse.tables.quality import spectrum_failures
 
     bands = [0.01] * 16
     bands[7], bands[15], bands[3] = 0.31, 0.55, -0.42
@@ -104,7 +104,7 @@ def test_a_user_models_report_is_kept_on_disk_for_the_next_process_and_follows_i
 
     from spectral_collapse.data import load_dataset
     from spectral_collapse.models.hub import from_diffusers
-    from spectral_collapse.studies import gate
+    from spectral_collapse.framework import gate
 
     data = load_dataset("ihc-sr", size=16, factor=4)
     measured = []
@@ -135,7 +135,7 @@ def test_gate_page_carries_the_label_chapters_link_to():
     """The chapters' link to the gate page resolves wherever the gate page lives and whatever it is called (the book's chapter is
     model_quality-<dataset>[-<profile>], a report's studies/model_quality.md): both carry the label it points to."""
     from spectral_collapse.pipeline.report import render_gate_page
-    from spectral_collapse.studies.gate import GATE_LABEL
+    from spectral_collapse.framework.gate import GATE_LABEL
 
     chapter = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "model_quality.ipynb").read_text())
     assert f"({GATE_LABEL})=\n" in "".join(chapter["cells"][0]["source"])
@@ -156,8 +156,9 @@ def test_a_profile_can_allow_named_arms_below_the_gate_and_refuse_every_other_mo
     from dataclasses import replace
 
     from spectral_collapse.pipeline.runner import allow_weak
-    from spectral_collapse.studies import profiles, registry
-    from spectral_collapse.studies.gate import allowed, enforce, gate_policy
+    from spectral_collapse.framework import profiles
+    from spectral_collapse.studies import registry
+    from spectral_collapse.framework.gate import allowed, enforce, gate_policy
 
     weak = quality.GateReport("m", pd.DataFrame([dict(check="spectrum", sampler="DDIM", label=1, value=0.5,
                                                       threshold=0.3, rule="<=", passed=False)]))
@@ -183,8 +184,8 @@ def test_gate_table_gives_the_gates_current_verdict_on_the_same_weights(tmp_path
 
     import pandas as pd
 
-    from spectral_collapse.studies.quality import GateReport
-    from spectral_collapse.studies import models
+    from spectral_collapse.framework.quality import GateReport
+    from spectral_collapse.framework import model_set as models
     from spectral_collapse.train import shipped
 
     name = "ihc-sr-x4-flow-quick-0123456789ab"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spectral_collapse.studies.quality import CHECKS, THRESHOLDS
+from spectral_collapse.framework.quality import CHECKS, THRESHOLDS
 import table_rule as F
 
 
@@ -29,8 +29,8 @@ def _rows(names):
 
 
 def test_the_gate_tables_fit_the_text_column():
-    from spectral_collapse.studies.quality_tables import gate_frame
-    from spectral_collapse.studies.models import MODEL_SET, SEED_REPLICATES
+    from spectral_collapse.tables.quality import gate_frame
+    from spectral_collapse.framework.model_set import MODEL_SET, SEED_REPLICATES
 
     names = [f"{r.key}-quick" for r in MODEL_SET] + [f"{r.key}-quick" for r in SEED_REPLICATES]
     for group in (names[:len(MODEL_SET)], names[len(MODEL_SET):]):
@@ -39,7 +39,7 @@ def test_the_gate_tables_fit_the_text_column():
 
 
 def test_a_check_column_shows_at_most_two_decimals_beyond_its_threshold():
-    from spectral_collapse.studies.quality_tables import gate_frame
+    from spectral_collapse.tables.quality import gate_frame
 
     rows = _rows(["a", "b"])
     rows[1]["mean"] = (0.0062, True)      # a small value does not widen the column past 3 decimals (threshold 0.1)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from spectral_collapse.studies.claims import CLAIMS, chapter_verdicts
-from spectral_collapse.studies.store import load_results
+from spectral_collapse.claims.paper import CLAIMS, chapter_verdicts
+from spectral_collapse.framework.store import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book" / "studies").glob("*.ipynb"))

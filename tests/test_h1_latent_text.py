@@ -49,7 +49,7 @@ def test_failure_modes_tell_scale_from_spread():
     """A set with its mean norm at 0.8 is off in scale (|norm_z| far above 2) with a Gaussian spread; a set centred
     on 1 with norms at 0.3 of chi2(d)'s spread is off in spread only (narrower); the Gaussian-spread sets' sd ratio
     lies within the range n Gaussian latents reach."""
-    from spectral_collapse.studies.latent_tables import failure_modes, sd_ratio_range
+    from spectral_collapse.tables.latents import failure_modes, sd_ratio_range
 
     modes = failure_modes(_gauss())
     assert bool(modes.loc["ddim", "scale_off"]) and modes.loc["ddim", "spread"] == ""

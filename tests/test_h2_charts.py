@@ -21,7 +21,7 @@ def _cmp(failed: dict) -> pd.DataFrame:
 
 def test_a_failed_method_is_named_as_failed_beside_the_paper():
     from spectral_collapse.plotting.main_results import paper_bars
-    from spectral_collapse.studies.aggregate import failed_label
+    from spectral_collapse.framework.aggregate import failed_label
     from spectral_collapse.reference.method_names import method_name
 
     spec = json.loads(paper_bars(_cmp({"bdia": 17}), order=["ddim", "ovg", "bdia"]).to_json())

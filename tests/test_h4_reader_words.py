@@ -38,7 +38,7 @@ def test_a_default_value_reads_plainly_and_the_table_says_where_each_value_came_
 
 
 def test_the_gate_caution_writes_its_thresholds_in_the_books_notation():
-    from spectral_collapse.studies.quality_tables import result_gate_table
+    from spectral_collapse.tables.quality import result_gate_table
 
     attrs = {"model_gate": json.dumps({"ihc-sr-x4-eps-dit-quick-0123456789ab": {
         "passed": False, "failures": "spectrum (DDIM, label 1) 0.414, must be <= 0.3; memorisation 0.5, must be >= 0.75"}})}

@@ -280,7 +280,7 @@ def test_vae_folder_gives_a_latent_space(tmp_path):
     torch.testing.assert_close(images.output, ls.decode(tr.output))  # the same as encoding and decoding by hand
     # the quality gate of a user's latent model starts its samples from the encoded training crops' Gaussian
     from spectral_collapse.data import load_dataset
-    from spectral_collapse.studies.gate import user_report
+    from spectral_collapse.framework.gate import user_report
 
     data = load_dataset("ihc-sr", size=16, factor=4)
     rep = user_report(D, data, name="ldm", n=4, steps=2)

@@ -203,7 +203,7 @@ def test_a_study_runs_on_a_flow_transformer_folder(tmp_path, monkeypatch, kind):
     import json
 
     from spectral_collapse.pipeline.runner import run_study
-    from spectral_collapse.studies import models as models_mod
+    from spectral_collapse.framework import model_set as models_mod
 
     monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path / "ckpt"))
     folder = str(save_example(kind, tmp_path / kind))

@@ -308,7 +308,8 @@ def test_every_method_runs_on_the_sd_model(sd_model, name):
 @pytest.mark.slow  # whole studies on a Stable Diffusion pipeline folder
 def test_studies_take_the_prompts_from_data_options(folders, tmp_path, monkeypatch):
     from spectral_collapse.pipeline.runner import run_study
-    from spectral_collapse.studies import models as models_mod
+    from spectral_collapse.framework import model_set as models_mod
+    from spectral_collapse.framework import user_models as user_mod
     from spectral_collapse.studies.registry import study_spec
 
     monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path / "ckpt"))
@@ -316,16 +317,16 @@ def test_studies_take_the_prompts_from_data_options(folders, tmp_path, monkeypat
     opts = json.dumps(PROMPTS)
     spec = study_spec("main_results", dataset="ihc-sr", profile="smoke", model=folder, data_options=opts)
     assert models_mod.data_options(spec) == {} and models_mod.prompt_options(spec) == PROMPTS
-    given = models_mod.user_models(spec)
+    given = user_mod.user_models(spec)
     assert given.image_size == SIDE and given.info["model"]["prompts"]["target"] == TGT
-    assert models_mod.spec_data(spec).source.shape[-1] == SIDE
+    assert user_mod.spec_data(spec).source.shape[-1] == SIDE
     ds = run_study("main_results", dataset="ihc-sr", profile="smoke", model=folder, data_options=opts, seeds=[0],
                    methods=["ddim", "ovg"], results_root=tmp_path / "r", allow_weak_model=True)
     used = json.loads(ds.attrs["user_models"])["model"]
     assert used["prompts"]["source"] == SRC and used["network"] == "UNet2DConditionModel"
     assert set(ds["method"].values) == {"ddim", "ovg"} and not (tmp_path / "ckpt").exists()
     with pytest.raises(MissingPromptError, match=r"data_options '\{\"source_prompt\": .*\"target_prompt\""):
-        models_mod.user_models(study_spec("main_results", dataset="ihc-sr", profile="smoke", model=folder,
+        user_mod.user_models(study_spec("main_results", dataset="ihc-sr", profile="smoke", model=folder,
                                           data_options=json.dumps({"source_prompt": SRC})))
     with pytest.raises(ValueError, match=r"prompts of a text-conditioned model .* give that model with model="):
         models_mod.data_options(study_spec("main_results", dataset="ihc-sr", profile="smoke", data_options=opts))

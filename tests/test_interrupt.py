@@ -28,11 +28,11 @@ from safetensors.torch import load_file
 from spectral_collapse.models.denoisers import EpsDenoiser
 from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
-from spectral_collapse.studies.models import dataset_for
-from spectral_collapse.studies.profiles import get_profile
+from spectral_collapse.framework.model_set import dataset_for
+from spectral_collapse.framework.profiles import get_profile
 from spectral_collapse.pipeline.memo import Memo
-from spectral_collapse.studies import cells as cells_mod
-from spectral_collapse.studies.translation import run_translation_study
+from spectral_collapse.framework import cells as cells_mod
+from spectral_collapse.studies.main_results import run_translation_study
 from spectral_collapse.train.trainer import train
 
 START_TIMEOUT = 900  # s: a fresh interpreter imports torch, diffusers and xarray (slow on a busy machine)
@@ -64,8 +64,8 @@ def _kill_when(proc: subprocess.Popen, ready, what: str) -> None:
 TRAIN_CHILD = """
 import sys, time, torch
 torch.set_num_threads(1)
-from spectral_collapse.studies.models import dataset_for
-from spectral_collapse.studies.profiles import get_profile
+from spectral_collapse.framework.model_set import dataset_for
+from spectral_collapse.framework.profiles import get_profile
 from spectral_collapse.train.trainer import train
 
 class Slow:  # same name and meta (so the same checkpoint folder) and the same batches, just later
@@ -148,7 +148,7 @@ from spectral_collapse.models.denoisers import EpsDenoiser
 from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.pipeline.memo import Memo
-from spectral_collapse.studies.translation import run_translation_study
+from spectral_collapse.studies.main_results import run_translation_study
 
 fast = GaussianOracleNet.forward
 def slow(self, *a, **k):  # the same network (same cells), only slower, so the kill lands mid-run

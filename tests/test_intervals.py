@@ -70,7 +70,7 @@ def _results(values_by_method):
 def test_table_intervals_resample_crops_not_seed_copies():
     """A deterministic method's three identical seeds are one crop each, not three: its interval is that of the
     crops alone; a stochastic method's crop is its mean over seeds."""
-    from spectral_collapse.studies.aggregate import crop_values, summary
+    from spectral_collapse.framework.aggregate import crop_values, summary
 
     rng = np.random.default_rng(0)
     crops = rng.normal(20, 2, size=24)
@@ -88,7 +88,7 @@ def test_table_intervals_resample_crops_not_seed_copies():
 
 
 def test_cells_show_the_interval():
-    from spectral_collapse.studies.aggregate import cell_text
+    from spectral_collapse.framework.aggregate import cell_text
 
     assert cell_text(0.5, np.nan, lo=0.45, hi=0.55) == "0.500 [0.450, 0.550]"
     assert cell_text(0.5, 0.01) == "0.500 ± 0.010"        # set-level metrics without crops keep the seed spread
@@ -101,8 +101,8 @@ def test_controls_are_scored_like_methods_and_a_metric_that_rewards_copying_is_f
     import xarray as xr
 
     from spectral_collapse.data import load_dataset
-    from spectral_collapse.studies.tables import control_beyond, control_rows, format_summary
-    from spectral_collapse.studies.controls import control_scores, scoring_settings
+    from spectral_collapse.tables.main_results import control_beyond, control_rows, format_summary
+    from spectral_collapse.framework.controls import control_scores, scoring_settings
 
     d = load_dataset("ihc-sr", size=16, factor=4)
     src, gt = d.test_source[:12], d.test_target[:12]
@@ -131,7 +131,7 @@ def test_two_level_interval_carries_the_spread_between_training_runs():
     import numpy as np
 
     from spectral_collapse.metrics.intervals import bootstrap_ci
-    from spectral_collapse.studies.seed_tables import two_level_ci
+    from spectral_collapse.tables.seeds import two_level_ci
 
     rng = np.random.default_rng(3)
     crops = rng.normal(0.0, 1.0, 40)

@@ -14,7 +14,7 @@ SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 
 
 def _tables():
-    from spectral_collapse.studies import latent_tables as R
+    from spectral_collapse.tables import latents as R
 
     out = []
     for study, make in (("gaussianity", R.gaussianity_table), ("pca_collapse", R.pca_table),
@@ -30,7 +30,7 @@ TABLES = _tables()
 
 @pytest.mark.parametrize("name, table", TABLES, ids=[t[0] for t in TABLES])
 def test_tables_show_reader_headers(name, table):
-    from spectral_collapse.studies.latent_tables import shown
+    from spectral_collapse.tables.latents import shown
 
     st = shown(table)
     st = st.reset_index() if st.index.name in table.columns else st   # a record table's label column leads

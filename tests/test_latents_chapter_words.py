@@ -19,7 +19,7 @@ def _mv(slopes=(-0.6, -3.4), fid_status="unavailable: inception.pt not in /tmp; 
 
 
 def test_a_table_of_records_is_shown_without_its_row_numbers():
-    from spectral_collapse.studies.latent_tables import shown
+    from spectral_collapse.tables.latents import shown
 
     t = shown(pd.DataFrame({"method": ["ddim", "edm"], "s_g": [0.1, 0.2]}))
     assert list(t.index) == ["ddim", "edm"] and "S_G" in t.columns

@@ -7,7 +7,7 @@ import xarray as xr
 
 
 def test_the_pca_table_leaves_out_raw_columns_equal_to_its_own():
-    from spectral_collapse.studies.latent_tables import pca_table, raw_same
+    from spectral_collapse.tables.latents import pca_table, raw_same
 
     base = {"k90": ("series", np.array([10, 20])), "auc": ("series", np.array([0.61, 0.72])),
             "n": ("series", np.array([8, 8]))}
@@ -35,7 +35,7 @@ def test_the_filter_section_says_whose_images_it_filters():
 def test_tables_name_the_gaussian_rows_as_the_charts_do():
     import pandas as pd
 
-    from spectral_collapse.studies.latent_tables import shown
+    from spectral_collapse.tables.latents import shown
 
     t = shown(pd.DataFrame({"k90": [1, 2, 3]}, index=["ddim", "gaussian", "gaussian (reference)"]))
     assert list(t.index) == ["ddim", "Gaussian", "Gaussian (reference)"]

@@ -24,7 +24,7 @@ def _ds(copy: bool = False) -> xr.Dataset:
 
 
 def test_fresh_noise_lies_within_the_scatter_of_noise_draws():
-    from spectral_collapse.studies.latent_tables import against_noise, noise_scatter
+    from spectral_collapse.tables.latents import against_noise, noise_scatter
 
     ds = _ds()
     scatter = noise_scatter(ds)
@@ -33,7 +33,7 @@ def test_fresh_noise_lies_within_the_scatter_of_noise_draws():
 
 
 def test_a_low_rank_set_lies_above_the_noise_at_every_component():
-    from spectral_collapse.studies.latent_tables import against_noise
+    from spectral_collapse.tables.latents import against_noise
 
     ds = _ds()
     low = torch.randn((64, 4), generator=torch.Generator().manual_seed(5)) @ torch.randn((4, 3 * 16 * 16))
@@ -44,7 +44,7 @@ def test_a_low_rank_set_lies_above_the_noise_at_every_component():
 
 
 def test_the_noise_curve_is_read_against_an_even_spread():
-    from spectral_collapse.studies.latent_tables import noise_curve, uniform_auc
+    from spectral_collapse.tables.latents import noise_curve, uniform_auc
 
     got = noise_curve(_ds())
     m = got["m"]

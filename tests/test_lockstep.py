@@ -217,7 +217,7 @@ def test_the_from_scratch_run_trains_the_set_in_lockstep_and_gates_it(tmp_path, 
     """The GPU phases of ``benchmarks.from_scratch`` run on a CPU too: a smoke model trained in a round into the
     checkpoint root, its figures recorded with the device, then gated."""
     from benchmarks.from_scratch import gate_set, lockstep_set
-    from spectral_collapse.studies import models
+    from spectral_collapse.framework import model_set as models
 
     monkeypatch.setattr(models, "CHECKPOINT_ROOT", str(tmp_path))
     keys = ["ihc-sr-x4-eps"]

@@ -1,4 +1,4 @@
-"""The one cache (pipeline/memo.py) and the shared cells (studies/cells.py): keyed by content, never by a name."""
+"""The one cache (pipeline/memo.py) and the shared cells (framework/cells.py): keyed by content, never by a name."""
 from __future__ import annotations
 
 import warnings
@@ -11,8 +11,8 @@ import xarray as xr
 from conftest import oracle_denoiser
 from spectral_collapse.inversion import TABA, Euler
 from spectral_collapse.pipeline.memo import Memo, fingerprint
-from spectral_collapse.studies.cells import StudyContext, NoCache, invert_cell, translate_cell
-from spectral_collapse.studies.method_labels import MethodSpec
+from spectral_collapse.framework.cells import StudyContext, NoCache, invert_cell, translate_cell
+from spectral_collapse.framework.method_labels import MethodSpec
 
 
 def _x(n=3, seed=0):

@@ -38,7 +38,7 @@ def _bench():
 
 def test_schedule_table_gives_its_seed_and_each_datasets_best_schedule():
     from spectral_collapse.pipeline.fragments import schedule_table
-    from spectral_collapse.studies.store import load_results, results_path
+    from spectral_collapse.framework.store import load_results, results_path
 
     paths = [results_path("ovg_schedule", d, "quick", ROOT / "data" / "results") for d in ("ihc-sr", "ihc-edges")]
     if not all(p.exists() for p in paths):

@@ -5,8 +5,8 @@ The executed chapters (book/studies/*.ipynb: their Markdown cells, their Markdow
 generated front pages (book/_generated/*.md) are scanned for
 - a plain metric or step-size symbol ("S_HF", "eta_LF") outside code and maths (``text.SYMBOLS``);
 - a ratio or factor written with the letter x ("1.9x", "x4") outside code and identifiers ("ihc-sr-x4");
-- a raw method label ("ovg_edm", ``studies.method_labels``), metric key ("delta_log_e_hf", ``metrics.METRICS``),
-  study parameter ("n_images", ``studies.registry``) or stored setting ("s_hf_unit", ``studies.settings``) outside
+- a raw method label ("ovg_edm", ``framework.method_labels``), metric key ("delta_log_e_hf", ``metrics.METRICS``),
+  study parameter ("n_images", ``studies.registry``) or stored setting ("s_hf_unit", ``tables.settings``) outside
   code, and in charts (SVG text) a raw method label, metric key or step-size key ("psnr", "s_hf", "eta_hf",
   "eta_HF") where its reader name belongs (``plotting.labels.chart_label``).
 Every list of symbols and keys comes from the code's registries; every executed chapter and every generated page is
@@ -42,7 +42,7 @@ def parameter_keys() -> tuple[str, ...]:
     """Identifier-like keys (with an underscore): study parameters, metric keys, stored settings."""
     from spectral_collapse.metrics import METRICS
     from spectral_collapse.studies.registry import STUDIES
-    from spectral_collapse.studies.settings import MEANINGS
+    from spectral_collapse.tables.settings import MEANINGS
 
     studies = STUDIES.values() if isinstance(STUDIES, dict) else STUDIES
     keys = {k for s in studies for k in s.params} | set(METRICS) | set(MEANINGS)
@@ -57,7 +57,7 @@ def chart_keys() -> tuple[str, ...]:
     from spectral_collapse.metrics import METRICS
     from spectral_collapse.plotting.labels import chart_names
     from spectral_collapse.plotting.labels import reader_names
-    from spectral_collapse.studies.method_labels import OVG_DEFAULTS
+    from spectral_collapse.framework.method_labels import OVG_DEFAULTS
 
     names = chart_names()
     keys = {k for k in (*METRICS, *OVG_DEFAULTS, *reader_names()) if k in names and names[k] != k}
@@ -294,7 +294,7 @@ def test_method_names_cover_every_label_and_read_in_legends():
     import pandas as pd
 
     from spectral_collapse.plotting.palette import METHOD_COLORS, method_color, method_dash, method_shape
-    from spectral_collapse.studies.method_labels import BASELINE_LABELS, PAPER_LABELS
+    from spectral_collapse.framework.method_labels import BASELINE_LABELS, PAPER_LABELS
     from spectral_collapse.reference.method_names import METHOD_NAMES, STABLE_OVG_LABEL, method_name
 
     assert set(PAPER_LABELS) | set(BASELINE_LABELS) | {STABLE_OVG_LABEL} | set(METHOD_COLORS) <= set(METHOD_NAMES)
@@ -317,7 +317,7 @@ def test_a_displayed_settings_table_shows_the_stored_keys_and_values_in_the_nota
 
     from spectral_collapse.pipeline.notebook import one_header_row
     from spectral_collapse.plotting.reader import reader_table
-    from spectral_collapse.studies.settings import settings_table
+    from spectral_collapse.tables.settings import settings_table
 
     ds = xr.Dataset(attrs={"n_images": 12, "s_hf_unit": "uint8", "ovg": '{"eta_hf": 1e-06, "eta_lf": 0.01}'})
     shown = reader_table(one_header_row(settings_table(ds, ("n_images", "s_hf_unit", "ovg"))))
@@ -356,7 +356,7 @@ def test_generated_page_uses_one_notation(path):
 
 def test_chart_text_reads_in_reader_names():
     from spectral_collapse.plotting.labels import chart_label, chart_title, reader_spec
-    from spectral_collapse.studies.method_labels import VARIANT_NAMES
+    from spectral_collapse.framework.method_labels import VARIANT_NAMES
     from spectral_collapse.reference.method_names import METHOD_NAMES
 
     assert chart_label("s_hf") == symbol("s_hf", "chart") and chart_label("eta_hf") == symbol("eta_hf", "chart")

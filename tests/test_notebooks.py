@@ -277,7 +277,7 @@ def test_a_hand_runs_files_are_git_ignored_and_the_books_results_are_not():
     import shutil
     import subprocess
 
-    from spectral_collapse.studies.store import results_path
+    from spectral_collapse.framework.store import results_path
 
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs git and a git checkout")

@@ -1,4 +1,4 @@
-"""The oracle arm of the studies (studies/oracle_arm.py): stored beside the trained models' results without changing
+"""The oracle arm of the studies (framework/oracle_arm.py): stored beside the trained models' results without changing
 them, read back under the original names, and ``model="oracle"`` as a study's model."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spectral_collapse.studies.oracle_arm import SUFFIX, arm_results, has_arm, with_arm
+from spectral_collapse.framework.oracle_arm import SUFFIX, arm_results, has_arm, with_arm
 
 
 def _result(seed: int, methods=("ddim", "ovg")) -> xr.Dataset:
@@ -40,7 +40,7 @@ def test_the_arm_is_stored_beside_and_read_back_unchanged():
 
 def test_the_oracle_arm_does_not_mark_a_study_weak():
     """evidence.weak_arms of a file whose trained model is below the gate is the same with the oracle arm."""
-    from spectral_collapse.studies.evidence import weak_arms
+    from spectral_collapse.claims.evidence import weak_arms
 
     base = _result(0)
     assert weak_arms(with_arm(base, _result(1))) == weak_arms(base)
@@ -49,7 +49,7 @@ def test_the_oracle_arm_does_not_mark_a_study_weak():
 def test_model_oracle_is_a_users_model_without_the_gate():
     """model="oracle": the eps and EDM oracles of the spec's data, recorded as the oracle, never gate-checked."""
     from spectral_collapse.models.oracle import is_oracle
-    from spectral_collapse.studies.models import user_models
+    from spectral_collapse.framework.user_models import user_models
     from spectral_collapse.studies.registry import study_spec
 
     given = user_models(study_spec("main_results", dataset="ihc-sr", profile="smoke", model="oracle"))
@@ -62,7 +62,7 @@ def test_model_oracle_is_a_users_model_without_the_gate():
 def test_smoke_study_carries_the_arm_and_keeps_the_trained_numbers(study, tmp_path, monkeypatch):
     """A smoke study computed with and without the oracle arm: the same trained variables and values, and the arm's
     own result with its scores."""
-    from spectral_collapse.studies.cells import StudyContext
+    from spectral_collapse.framework.cells import StudyContext
     from spectral_collapse.studies.registry import get_study, study_spec
 
     warnings.simplefilter("ignore")
@@ -90,7 +90,7 @@ def test_report_content_names_the_oracle_without_reading_a_folder():
 
 def test_heldout_table_sets_each_models_last_loss_beside_the_oracles():
     """The model-quality table reads each model's last recorded held-out loss (mean band) and the oracle arm's."""
-    from spectral_collapse.studies.quality_tables import heldout_table
+    from spectral_collapse.tables.quality import heldout_table
 
     curve = np.array([[[3.0, 0, 0], [2.0, 0, 0], [np.nan] * 3], [[5.0, 0, 0], [4.0, 0, 0], [1.0, 0, 0]]])
     ds = xr.Dataset({"heldout_loss": (("model", "heldout_index", "band"), curve)},

@@ -446,7 +446,7 @@ def test_stable_form_with_zero_rates_is_the_base_method():
 def smoke_x0():
     """The smoke profile's x0-prediction model (ihc-sr, SR x2; loads from the checkpoint root, else trains in
     seconds) and its first 8 test inputs."""
-    from spectral_collapse.studies.models import dataset_for, trained_model
+    from spectral_collapse.framework.model_set import dataset_for, trained_model
 
     D = trained_model("smoke", "ihc-sr", "x0", factor=2, progress=False).denoiser.to("cpu")
     return D, dataset_for("smoke", "ihc-sr", 2).test_source[:8]
@@ -499,7 +499,7 @@ def test_stable_trust_region_bounds_every_step(smoke_x0, trust):
 
 def test_ovg_stable_label_is_deterministic_and_in_the_eps_vs_x0_study():
     from spectral_collapse.inversion.guidance import StableOVG
-    from spectral_collapse.studies import ablations, translation
+    from spectral_collapse.studies import ablations, main_results as translation
 
     (ms,) = translation.method_specs(["ovg_stable"], eta_hf=1e-6, eta_lf=1e-2, lowpass_kappa=0.12,
                                      parameterization="x0")

@@ -18,7 +18,7 @@ def _named_studies() -> set[str]:
 
 def test_the_page_names_the_studies_that_run_the_stable_form_by_default():
     from spectral_collapse.studies import ablations, flow_collapse, latents
-    from spectral_collapse.studies.method_labels import BASELINE_LABELS, PAPER_LABELS
+    from spectral_collapse.framework.method_labels import BASELINE_LABELS, PAPER_LABELS
     from spectral_collapse.reference.method_names import STABLE_OVG_LABEL
 
     by_study = dict(ablations.STUDY_LABELS)

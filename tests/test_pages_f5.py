@@ -73,8 +73,8 @@ def test_book_studies_index_is_the_generated_one():
 
 
 def test_a_value_past_its_threshold_never_prints_as_the_threshold():
-    from spectral_collapse.studies.quality import THRESHOLDS
-    from spectral_collapse.studies import quality_tables as M
+    from spectral_collapse.framework.quality import THRESHOLDS
+    from spectral_collapse.tables import quality as M
 
     t = THRESHOLDS["spectrum"]
     just_over = t * 1.013

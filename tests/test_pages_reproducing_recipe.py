@@ -1,7 +1,7 @@
 """The reproducing page's account of Table 7 matches the paper profile's own training settings."""
 from pathlib import Path
 
-from spectral_collapse.studies.profiles import _TABLE7
+from spectral_collapse.framework.profiles import _TABLE7
 
 TEXT = " ".join((Path(__file__).resolve().parents[1] / "book" / "reproducing.md").read_text().split())
 

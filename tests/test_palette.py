@@ -8,7 +8,7 @@ import pandas as pd
 
 from spectral_collapse.plotting.palette import METHOD_COLORS, REFERENCE_LABELS, method_style
 CONTROLS = ("copy", "ground_truth")   # the controls charts draw (the others appear in tables)
-from spectral_collapse.studies.method_labels import BASELINE_LABELS, PAPER_LABELS
+from spectral_collapse.framework.method_labels import BASELINE_LABELS, PAPER_LABELS
 from spectral_collapse.reference.method_names import STABLE_OVG_LABEL
 
 

@@ -30,9 +30,9 @@ def _stored(study: str, dataset: str = "ihc-sr") -> xr.Dataset:
 
 @pytest.mark.parametrize("study", ABLATION_CHAPTERS)
 def test_each_chapters_paper_numbers_are_the_row_of_the_table_it_names(study):
-    from spectral_collapse.studies.ablation_tables import ablation_comparison, paper_table
+    from spectral_collapse.tables.ablations import ablation_comparison, paper_table
     from spectral_collapse.studies.ablations import ABLATIONS
-    from spectral_collapse.studies.evidence import MAIN_TABLE
+    from spectral_collapse.claims.evidence import MAIN_TABLE
 
     ds = _stored(study)
     cmp = ablation_comparison(ds).dropna(subset=["paper_mean"])
@@ -59,7 +59,7 @@ def test_each_chapters_paper_numbers_are_the_row_of_the_table_it_names(study):
 
 
 def test_the_gaussian_reference_row_has_every_column():
-    from spectral_collapse.studies.latent_tables import gaussianity_table
+    from spectral_collapse.tables.latents import gaussianity_table
 
     rng = np.random.default_rng(0)
     d, n = 64, 40
@@ -90,7 +90,7 @@ def test_one_name_for_the_ks_statistic_and_one_equation_for_each_relation():
 
 
 def test_the_model_quality_chapter_names_models_as_the_other_chapters_do():
-    from spectral_collapse.studies.quality_tables import _named, shown_name
+    from spectral_collapse.tables.quality import _named, shown_name
     from spectral_collapse.train.cache import model_name
 
     folder = "data/checkpoints/ihc-sr-x4-eps-quick-0123456789ab"

@@ -19,7 +19,7 @@ from spectral_collapse.studies.registry import study_spec
 @probe("crash", "`-p methods '[\"ddim\",\"ddim\"]'` (a method named twice)",
        "refused before any work, naming the repeated method; no results file is written")
 def test_a_repeated_method_is_refused_before_any_work(tmp_path, monkeypatch):
-    import spectral_collapse.studies.translation as translation
+    import spectral_collapse.studies.main_results as translation
 
     monkeypatch.setattr(translation, "run_main_results", lambda spec, ctx: pytest.fail("the study ran before the check"))
     with pytest.raises(ValueError, match=r"methods lists ddim more than once; give each value once"):

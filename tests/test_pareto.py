@@ -18,9 +18,9 @@ import xarray as xr
 from spectral_collapse.plotting.pareto import grid_heatmaps
 from spectral_collapse.studies import pareto as P
 from spectral_collapse.studies import pareto_choice as PC
-from spectral_collapse.studies.cells import StudyContext
+from spectral_collapse.framework.cells import StudyContext
 from spectral_collapse.studies.registry import study_spec
-from spectral_collapse.studies.method_labels import OVG_DEFAULTS, ovg_setting
+from spectral_collapse.framework.method_labels import OVG_DEFAULTS, ovg_setting
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -344,9 +344,9 @@ def test_the_choice_is_no_less_real_than_the_variants_unguided_method():
 def test_the_sweep_tunes_on_crops_the_tables_do_not_score():
     """Validation crops are one per block of the split (the same regions as the test crops), seeded, and never a
     test crop of any seed."""
-    from spectral_collapse.studies.splits import validation_indices
-    from spectral_collapse.studies.splits import validation_crops
-    from spectral_collapse.studies.splits import test_subsets
+    from spectral_collapse.framework.splits import validation_indices
+    from spectral_collapse.framework.splits import validation_crops
+    from spectral_collapse.framework.splits import test_subsets
 
     val = validation_crops(64, 16)
     assert val == validation_crops(64, 16) and len(val) == 16
@@ -368,7 +368,7 @@ def test_the_sweep_tunes_on_crops_the_tables_do_not_score():
 
 
 def test_each_ovg_variant_runs_at_its_own_choice():
-    from spectral_collapse.studies.method_labels import method_specs
+    from spectral_collapse.framework.method_labels import method_specs
 
     per = {"ovg_edm": {"eta_hf": 3e-6, "eta_lf": 7e-3}}
     specs = {m.label: m for m in method_specs(["ovg", "ovg_edm", "ovg_taba"], eta_hf=1e-6, eta_lf=1e-2,
@@ -410,7 +410,7 @@ def test_a_point_restores_texture_better_than_the_baselines_only_in_band_and_bel
     assert len(beats_baselines(ds, baselines=("ddim",))) == 2                  # below DDIM's 3.0: also (1e-5, 1e-3)
     assert len(beats_baselines(ds, banded=False)) == 2                         # the out-of-band point counts too
     assert beats_baselines(ds.drop_vars("baseline_kid_wav")).empty
-    from spectral_collapse.studies.oracle_arm import arm_results, with_arm
+    from spectral_collapse.framework.oracle_arm import arm_results, with_arm
     from spectral_collapse.studies.pareto import baseline_summary, grid_summary
 
     both = with_arm(ds, ds.assign(baseline_kid_wav=ds["baseline_kid_wav"] * 10))   # an oracle arm beside it

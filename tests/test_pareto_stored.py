@@ -15,7 +15,7 @@ DATASETS = ("ihc-sr", "ihc-edges")
 
 
 def _load(study: str, dataset: str):
-    from spectral_collapse.studies.store import load_results
+    from spectral_collapse.framework.store import load_results
 
     path = RESULTS / study / f"{dataset}-quick.nc"
     if not path.exists():
@@ -25,8 +25,8 @@ def _load(study: str, dataset: str):
 
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_the_sweep_tuned_on_interleaved_validation_crops_no_table_scores(dataset):
-    from spectral_collapse.studies.profiles import get_profile
-    from spectral_collapse.studies.splits import validation_crops
+    from spectral_collapse.framework.profiles import get_profile
+    from spectral_collapse.framework.splits import validation_crops
 
     sweep, main = _load("pareto", dataset), _load("main_results", dataset)
     n_split = 64   # the bundled test band at size 32: 16 rows x 4 columns of tiles

@@ -23,7 +23,7 @@ def _flow_pictures(stripe: float, contrast: float) -> xr.Dataset:
 
 
 def test_the_flow_pictures_table_finds_the_stripe_and_the_contrast_it_was_given():
-    from spectral_collapse.studies.flow_collapse import pattern_table
+    from spectral_collapse.tables.flow import pattern_table
 
     t = pattern_table(_flow_pictures(stripe=1.5, contrast=1.7))
     assert bool(t.loc["ovg", "pattern"]) and not bool(t.loc["ddim", "pattern"])

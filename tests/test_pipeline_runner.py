@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from spectral_collapse.data import Task, load_dataset, register_dataset
 from spectral_collapse.pipeline.runner import run_study
-from spectral_collapse.studies import models as models_mod
+from spectral_collapse.framework import model_set as models_mod
 from spectral_collapse.studies.registry import STUDIES, study_spec
 from spectral_collapse.train.cache import write_weight_hashes
 
@@ -179,7 +179,7 @@ def test_spec_parses_papermill_strings_once_and_rejects_bad_values():
 
 def test_a_dataset_named_like_a_task_behaves_as_the_task_it_declares(tmp_path, ckpts):
     """'my-sr-edges' declared generic: no SR factor in the checkpoint name, S_LF without the edge-map handling."""
-    from spectral_collapse.studies.controls import scoring_settings
+    from spectral_collapse.framework.controls import scoring_settings
 
     register_dataset("my-sr-edges", lambda *, size, factor, **kw: load_dataset("ihc-sr", size=size, factor=factor,
                                                                                 task=Task("generic")))
@@ -240,7 +240,7 @@ def test_a_profile_edit_makes_stored_results_stale(tmp_path, ckpts, monkeypatch,
     in the profile recompute (and train the model the new seed asks for), and the run says which value changed."""
     from dataclasses import replace
 
-    from spectral_collapse.studies import profiles
+    from spectral_collapse.framework import profiles
 
     res = tmp_path / "results"
     first = run_study("main_results", results_root=res, **MAIN)
@@ -287,7 +287,7 @@ def test_every_resolved_profile_value_is_in_the_results_key(monkeypatch):
     autoencoder's all enter a study's key (the cheap check beside the end-to-end one above)."""
     from dataclasses import replace
 
-    from spectral_collapse.studies import profiles
+    from spectral_collapse.framework import profiles
 
     smoke = profiles.PROFILES["smoke"]
     base = study_spec("main_results", **MAIN).key()
@@ -305,7 +305,7 @@ def test_how_a_profile_derives_its_training_configs_is_in_the_results_key(monkey
     enter the key too: changing the derivation, with no profile field edited, makes stored results stale."""
     from dataclasses import replace
 
-    from spectral_collapse.studies import profiles
+    from spectral_collapse.framework import profiles
 
     base = study_spec("main_results", **MAIN).key()
     derive = profiles.Profile.train_config
@@ -328,7 +328,7 @@ def test_the_bundled_data_as_built_is_in_the_results_key(monkeypatch):
     from spectral_collapse.pipeline.runner import resolve_inputs
 
     def key():
-        from spectral_collapse.studies import content
+        from spectral_collapse.framework import content
 
         content._bundled_digest.cache_clear()
         return resolve_inputs(study_spec("main_results", **MAIN))[0].key()

@@ -135,7 +135,7 @@ def test_the_next_run_removes_what_a_killed_results_write_left(tmp_path, monkeyp
        "refused naming the variable and the file, before any training")
 def test_a_checkpoint_root_that_is_a_file_names_the_variable(tmp_path, monkeypatch):
     from spectral_collapse.environ import EnvironmentSettingError
-    from spectral_collapse.studies import models
+    from spectral_collapse.framework import model_set as models
 
     afile = tmp_path / "checkpoints"
     afile.write_text("")

@@ -10,7 +10,7 @@ from spectral_collapse.data.unpaired import UnpairedDomains
 from spectral_collapse.models.backbones import UNetConfig, build_backbone
 from spectral_collapse.models.denoisers import EDMDenoiser, EpsDenoiser
 from oracle import GaussianOracleNet
-from spectral_collapse.studies.quality import (THRESHOLDS, GateReport, TerminalStart, WeakModelError, band_log_ratio,
+from spectral_collapse.framework.quality import (THRESHOLDS, GateReport, TerminalStart, WeakModelError, band_log_ratio,
                                                denoised_mean_bias, gate_report, plateau_change, sliced_wasserstein,
                                                vae_report)
 from spectral_collapse.models.schedules import VPSchedule
@@ -297,7 +297,9 @@ def test_vae_grid_shows_each_reconstruction_beside_the_crop_it_reconstructs(monk
     column by column, to the held-out crops shown beside them (and those crops are held-out crops)."""
     from types import SimpleNamespace
 
-    from spectral_collapse.studies import gate, model_quality, models
+    from spectral_collapse.framework import gate, model_set as models
+
+    from spectral_collapse.studies import model_quality
 
     g = torch.Generator().manual_seed(3)
     crops = lambda n: torch.rand(n, 3, SIZE, SIZE, generator=g) * 2 - 1  # noqa: E731 - distinct crops in [-1, 1]
@@ -360,7 +362,7 @@ def _chapter_results(tmp_path, models: dict, samples=None, real=None):
 def test_stored_gate_table_reads_the_report_kept_with_the_weights(tmp_path):
     import json
 
-    from spectral_collapse.studies.quality_tables import stored_gate_table
+    from spectral_collapse.tables.quality import stored_gate_table
 
     rep = gate_report(EDMDenoiser(GaussianOracleNet("edm")), gaussian_data(), steps=10, n=16, shape=(3, SIZE, SIZE),
                       name="oracle")
@@ -379,7 +381,7 @@ def test_flow_model_is_judged_with_heun_and_eulers_errors_are_recorded_beside():
     inversions take are run from the same starts and their mean and std errors recorded, not judged. On the exact
     velocity of Gaussian data both are close to the data, and Heun is the closer of the two on the std."""
     from spectral_collapse.models.denoisers import make_denoiser
-    from spectral_collapse.studies.quality import deterministic_sampler
+    from spectral_collapse.framework.quality import deterministic_sampler
 
     D = make_denoiser(GaussianOracleNet("flow"), "flow")
     assert deterministic_sampler(D) == "Heun"

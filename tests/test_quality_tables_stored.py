@@ -1,4 +1,4 @@
-"""The model-quality chapter's tables (``studies.quality_tables``) against the raw variables and gate reports of the
+"""The model-quality chapter's tables (``tables.quality``) against the raw variables and gate reports of the
 stored model_quality results, and on small datasets whose answers are known by construction."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import xarray as xr
 from test_charts_intervals import _stored
 
-from spectral_collapse.studies import quality_tables as qt
-from spectral_collapse.studies.quality import CHECKS, THRESHOLDS, GateReport
+from spectral_collapse.tables import quality as qt
+from spectral_collapse.framework.quality import CHECKS, THRESHOLDS, GateReport
 
 
 @pytest.fixture(scope="module")

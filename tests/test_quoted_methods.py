@@ -1,6 +1,6 @@
 """A method quoted as code in a sentence about results reads by its reader name; code that does more than name a
 method (a call, a list, a fenced block) stays as typed."""
-from spectral_collapse.studies.method_labels import name_quoted_methods
+from spectral_collapse.framework.method_labels import name_quoted_methods
 from spectral_collapse.reference.method_names import METHOD_NAMES
 
 

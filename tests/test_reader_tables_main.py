@@ -27,9 +27,9 @@ def _text(html: str) -> str:
 
 def test_main_results_tables_have_reader_headers():
     from spectral_collapse.reference import paper_tables
-    from spectral_collapse.studies.tables import beside_table, latent_gaussianity_table, noise_sample_table
+    from spectral_collapse.tables.main_results import beside_table, latent_gaussianity_table, noise_sample_table
     from spectral_collapse.plotting.reader import reader_table
-    from spectral_collapse.studies.tables import paper_comparison
+    from spectral_collapse.tables.main_results import paper_comparison
 
     ds = _stored("main_results")
     cmp = paper_comparison(ds)
@@ -75,7 +75,7 @@ def test_no_chart_calls_s_lf_better_when_higher():
     """S_LF measures how much of the input's structure an output keeps (the untranslated input scores highest):
     a chart's axis states no direction, and its subtitle never puts S_LF among the higher-is-better metrics."""
     from spectral_collapse.plotting.main_results import paper_bars, reading_lines
-    from spectral_collapse.studies.tables import paper_comparison
+    from spectral_collapse.tables.main_results import paper_comparison
 
     ds = _stored("main_results")
     spec = paper_bars(paper_comparison(ds), order=list(ds["method"].values)).to_dict()
@@ -91,7 +91,7 @@ def test_no_chart_calls_s_lf_better_when_higher():
 @pytest.mark.parametrize("study", ["eps_vs_x0", "scale_factor", "space_ablation"])
 def test_ablation_rows_are_named_in_words(study, monkeypatch):
     import spectral_collapse.plotting.ablations as abl
-    from spectral_collapse.studies.ablation_tables import arm_names, trained_models
+    from spectral_collapse.tables.ablations import arm_names, trained_models
 
     ds = _stored(study)
     seen = {}

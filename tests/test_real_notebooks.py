@@ -24,7 +24,7 @@ import pytest
 
 from fixtures_real import LoopbackServer, make_bbbc021, make_edges2shoes, serve_folder
 from spectral_collapse.data import download as dl, load_dataset
-from spectral_collapse.studies.profiles import get_profile
+from spectral_collapse.framework.profiles import get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = get_profile("smoke")
@@ -105,7 +105,7 @@ def _cell_text(nb: dict, starts: str, whole: bool = False) -> str:
 
 
 def _results(real, study: str, dataset: str):
-    from spectral_collapse.studies.store import load_results
+    from spectral_collapse.framework.store import load_results
 
     path = real.results / study / f"{dataset}-smoke.nc"
     assert path.exists(), sorted(p.name for p in real.results.rglob("*.nc"))
@@ -135,7 +135,7 @@ def _assert_finite(ds, skip=()):
 
 def _ablation_checks(real, nb, study, axes: dict, anchors: dict, skip=()):
     """Results file, axes, methods, real test split, finite metrics, paper join and its notebook cell."""
-    from spectral_collapse.studies.ablation_tables import ablation_comparison
+    from spectral_collapse.tables.ablations import ablation_comparison
 
     ds = _results(real, study, "bbbc021")
     assert ds.attrs["study"] == study and json.loads(ds.attrs["axes"]) == list(axes)
@@ -229,7 +229,7 @@ X0_OVG = {"parameterization": "x0", "method": "ovg"}
 
 @pytest.mark.slow
 def test_eps_vs_x0_notebook_on_bbbc021(real):
-    from spectral_collapse.studies.ablation_tables import percent_improved
+    from spectral_collapse.tables.ablations import percent_improved
 
     nb = _execute(real, "eps_vs_x0", "bbbc021")
     ds, cmp = _ablation_checks(real, nb, "eps_vs_x0", {"parameterization": ["eps", "x0"],
@@ -247,8 +247,8 @@ def test_eps_vs_x0_notebook_on_bbbc021(real):
 @pytest.mark.parametrize("dataset,table,scale", [("edges2shoes", "table11", ""), ("bbbc021", "table9", "x16")])
 def test_main_results_notebook_on_real_data(real, dataset, table, scale):
     """Table 2 layout: every method on the real test split, joined with the paper's Table 9 / 11 rows."""
-    from spectral_collapse.studies.tables import paper_comparison
-    from spectral_collapse.studies.method_labels import PAPER_LABELS
+    from spectral_collapse.tables.main_results import paper_comparison
+    from spectral_collapse.framework.method_labels import PAPER_LABELS
 
     nb = _execute(real, "main_results", dataset)
     ds = _results(real, "main_results", dataset)

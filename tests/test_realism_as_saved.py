@@ -11,7 +11,7 @@ from PIL import Image
 
 from spectral_collapse.data import load_dataset
 from spectral_collapse.metrics import realism as R
-from spectral_collapse.studies.controls import control_images, image_scores, scoring_settings
+from spectral_collapse.framework.controls import control_images, image_scores, scoring_settings
 
 
 def _png_round_trip(x: np.ndarray) -> np.ndarray:

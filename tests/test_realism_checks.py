@@ -9,7 +9,7 @@ import pytest
 
 from spectral_collapse.data import load_dataset
 from spectral_collapse.metrics import realism as R
-from spectral_collapse.studies.controls import control_scores, noise_sigma, realism_reference, scoring_settings
+from spectral_collapse.framework.controls import control_scores, noise_sigma, realism_reference, scoring_settings
 from spectral_collapse.studies.realism_checks import (HALF_REFERENCE_BOUND, HALVES, REFIT_HALVES, REGION_HALVES,
                                                       halved_reference, halving_movement, photo_gate, photo_tiles)
 

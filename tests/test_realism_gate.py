@@ -10,9 +10,9 @@ import xarray as xr
 
 from spectral_collapse.data import load_dataset
 from spectral_collapse.metrics import realism as rl
-from spectral_collapse.studies.controls import (CONTROLS, control_images, control_scores, noise_sigma,
+from spectral_collapse.framework.controls import (CONTROLS, control_images, control_scores, noise_sigma,
                                                 scoring_settings)
-from spectral_collapse.studies.realism import add_kid, realism_gate, texture_verdict, truth_band
+from spectral_collapse.framework.realism import add_kid, realism_gate, texture_verdict, truth_band
 
 N = 48
 
@@ -75,7 +75,7 @@ def test_a_score_blind_to_a_control_fails_the_gate():
 
 def _as_methods(ds: xr.Dataset, outputs: dict, scoring) -> xr.Dataset:
     """``ds`` with methods whose outputs are the given control images, scored like a study scores methods."""
-    from spectral_collapse.studies.controls import image_scores
+    from spectral_collapse.framework.controls import image_scores
 
     rows = []
     src = ds.attrs["src"]
@@ -120,7 +120,7 @@ def test_the_noise_controls_never_vanish_when_ovg_adds_no_detail():
     always tested against noise; without an OVG run, the truth's own too."""
     import xarray as xr
 
-    from spectral_collapse.studies.realism import ovg_added_energy
+    from spectral_collapse.framework.realism import ovg_added_energy
 
     truth = np.array([1.0, 3.0, 2.0, 2.0])                    # the truth's detail energy of crops 0..3 (mean 2)
     crops = [10, 11, 12, 13]

@@ -10,8 +10,8 @@ import torch
 from scipy.ndimage import gaussian_filter
 
 from spectral_collapse.metrics import realism as R
-from spectral_collapse.studies.controls import image_scores, realism_sets, scoring_settings
-from spectral_collapse.studies.realism import GATED_SCORES, gate_table
+from spectral_collapse.framework.controls import image_scores, realism_sets, scoring_settings
+from spectral_collapse.framework.realism import GATED_SCORES, gate_table
 
 N = 48
 

@@ -32,7 +32,7 @@ from PIL import Image
 from conftest import NaNNet, TinyData, oracle_denoiser, tiny_training
 from spectral_collapse.data import UnpairedDomains, load_dataset, nearest_downup
 from spectral_collapse.cli import _whole
-from spectral_collapse.studies.quality import WeakModelError
+from spectral_collapse.framework.quality import WeakModelError
 from spectral_collapse.data.download import DatasetNotPreparedError, DownloadError, IntegrityError, OfflineError
 from spectral_collapse.data.extract import ArchiveLimitError, UnsafeArchiveError, safe_extract
 from spectral_collapse.inversion import OVG, Euler, NonFiniteError, default_sigmas, get_method, invert, translate
@@ -40,14 +40,14 @@ from spectral_collapse.metrics import get_metric
 from spectral_collapse.models.denoisers import EpsDenoiser
 from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
-from spectral_collapse.studies import profiles
+from spectral_collapse.framework import profiles
 from spectral_collapse.studies.registry import study_spec
-from spectral_collapse.studies.store import ResultsFileError, results_path, save_results
-from spectral_collapse.studies.tables import format_summary
-from spectral_collapse.studies.aggregate import summary
+from spectral_collapse.framework.store import ResultsFileError, results_path, save_results
+from spectral_collapse.tables.main_results import format_summary
+from spectral_collapse.framework.aggregate import summary
 from spectral_collapse.pipeline.execute import run_studies
-from spectral_collapse.studies.translation import run_translation_study
-from spectral_collapse.studies.method_labels import method_specs
+from spectral_collapse.studies.main_results import run_translation_study
+from spectral_collapse.framework.method_labels import method_specs
 from spectral_collapse.train.trainer import load_trained, train
 from spectral_collapse.train.cache import CheckpointCorrupt
 from spectral_collapse.train.config import CheckpointMismatch
@@ -252,7 +252,7 @@ def _many_members(tmp: Path):
 
 
 def _damaged_results(tmp: Path):
-    from spectral_collapse.studies.store import load_results
+    from spectral_collapse.framework.store import load_results
 
     path = save_results(_results(), tmp / "decorrelation" / "ihc-sr-quick.nc")
     path.write_bytes(path.read_bytes()[:2000])
@@ -338,8 +338,8 @@ def _no_hash_record(tmp: Path):
 
 
 def _weak_model(tmp: Path):
-    from spectral_collapse.studies.gate import gate_policy
-    from spectral_collapse.studies.quality import gate_report
+    from spectral_collapse.framework.gate import gate_policy
+    from spectral_collapse.framework.quality import gate_report
 
     g = torch.Generator().manual_seed(0)
     data = UnpairedDomains("noise", 16, torch.rand(64, 3, 16, 16, generator=g) * 2 - 1,
@@ -409,10 +409,10 @@ BAD_INPUTS = [
              ValueError, r"unknown method label 'ovg_tab'", r"valid labels: .*ovg_taba"),
     BadInput("unknown-metric-name", "unknown metric name", "metrics.get_metric",
              lambda t: get_metric("s_hff"), ValueError, r"unknown metric 's_hff'", r"valid metrics: .*s_hf"),
-    BadInput("unknown-metric-in-a-results-table", "unknown metric in a results table", "studies.aggregate.summary",
+    BadInput("unknown-metric-in-a-results-table", "unknown metric in a results table", "framework.aggregate.summary",
              lambda t: summary(_results(), ["psnrr"]), ValueError, r"unknown metric 'psnrr'",
              r"these results hold: psnr"),
-    BadInput("unknown-profile-name", "unknown profile name", "studies.profiles.get_profile",
+    BadInput("unknown-profile-name", "unknown profile name", "framework.profiles.get_profile",
              lambda t: profiles.get_profile("fast"), ValueError, r"unknown profile 'fast'",
              r"valid profiles: smoke, quick, paper"),
     BadInput("dataset-not-downloaded", "real dataset not downloaded", "data.load_dataset",
@@ -477,7 +477,7 @@ BAD_INPUTS = [
              lambda t: OVG(eta_hf=-1e-6), ValueError, r"OVG step sizes must be finite and >= 0: eta_hf is negative \(-1e-06\)",
              r"pass eta_hf=0 or eta_lf=0 to switch a term off"),
     BadInput("ovg-step-size-not-a-number",
-             "an OVG step size that is not a number, in a study", "studies.method_labels.method_specs",
+             "an OVG step size that is not a number, in a study", "framework.method_labels.method_specs",
              lambda t: method_specs(["ovg"], eta_hf=float("nan"), eta_lf=1e-3), ValueError,
              r"must be finite and >= 0: eta_hf is not a number", r"switch a term off"),
     BadInput("zero-batch-size", "inversion batch size < 1", "run_translation_study",
@@ -542,7 +542,7 @@ BAD_INPUTS = [
     BadInput("damaged-download-lock-file", "a damaged download lock file", "data.download.read_lock",
              _unreadable_lock, IntegrityError, r"the download lock file .*downloads\.lock\.json cannot be read",
              r"restore it \(git checkout .*\) or delete it"),
-    BadInput("truncated-results-file", "a truncated results file", "studies.store.load_results",
+    BadInput("truncated-results-file", "a truncated results file", "framework.store.load_results",
              _damaged_results, ResultsFileError, r"the results file .*ihc-sr-quick\.nc cannot be read",
              r"rerun=True.*--force"),
     BadInput("weight-file-with-a-flipped-byte", "a weight file with a flipped byte", "train.load_trained",
@@ -562,7 +562,7 @@ BAD_INPUTS = [
              "pipeline.runner.run_study", _results_root_parent_read_only, PermissionError,
              r"cannot write results under the results root \S*/shared/results \(\S*/shared is not writable\)",
              r"nothing was computed\. Pass a results_root \(CLI: --results-root\) that is a folder you can write to"),
-    BadInput("profile-name-with-a-hyphen", "an unknown profile whose name has a '-'", "studies.store.results_path",
+    BadInput("profile-name-with-a-hyphen", "an unknown profile whose name has a '-'", "framework.store.results_path",
              lambda t: results_path("pareto", "ihc-sr", "no-such-profile"), ValueError,
              r"unknown profile 'no-such-profile'", r"valid profiles: smoke, quick, paper"),
     BadInput("sr-factor-below-2", "an SR factor below 2 (-p factors \"[1]\")", "studies.registry.study_spec",
@@ -571,7 +571,7 @@ BAD_INPUTS = [
              "a checkpoint whose weights.sha256.json was deleted", "train.load_trained",
              _no_hash_record, CheckpointCorrupt, r"has no weights\.sha256\.json, so its weights cannot be verified",
              r"delete the folder .* the model is trained again"),
-    BadInput("model-below-the-quality-gate", "a model below the quality gate given to a study", "studies.gate.enforce",
+    BadInput("model-below-the-quality-gate", "a model below the quality gate given to a study", "framework.gate.enforce",
              _weak_model, WeakModelError, r"model oracle-on-uniform-data is below the quality gate: \w+ \(",
              r"must be (≤|≥|<) [\d.]+.*allow_weak_model=True"),
     BadInput("cached-cell-with-flipped-bytes",
@@ -622,7 +622,7 @@ def test_bad_input_fails_with_a_clear_message(case, tmp_path):
 
 def test_study_arguments_are_checked_before_any_model_is_trained(tmp_path, monkeypatch):
     """A study with a bad argument never reaches training (trained_model would be the long work)."""
-    import spectral_collapse.studies.models as sm
+    import spectral_collapse.framework.model_set as sm
 
     def boom(*a, **k):
         raise AssertionError("training started before the arguments were checked")
@@ -1198,7 +1198,7 @@ def test_an_unwritable_cache_beside_the_results_is_refused_before_any_work(tmp_p
     its folder is read-only): the error comes before the study runs and names the cache and the option, instead of
     a bare OSError after the first computed cell."""
     from spectral_collapse.pipeline.runner import run_study
-    import spectral_collapse.studies.translation as translation
+    import spectral_collapse.studies.main_results as translation
 
     (tmp_path / "results").mkdir()
     (tmp_path / "cache").write_text("a file where the cache folder would go")

@@ -200,7 +200,7 @@ def test_a_failed_study_does_not_stop_the_report_and_is_named_on_its_intro(tmp_p
 # ------------------------------------------------------------------------------------------- OVG on a new model
 
 def _oracle_user(std: float = 0.5):
-    from spectral_collapse.studies.models import UserModels
+    from spectral_collapse.framework.user_models import UserModels
 
     D = oracle_denoiser("eps", stds=(std, std, std))
     D.checkpoint = "oracle"
@@ -209,9 +209,9 @@ def _oracle_user(std: float = 0.5):
 
 def test_a_new_model_without_a_sweep_gets_step_sizes_calibrated_on_validation_crops(monkeypatch):
     from spectral_collapse.data import load_dataset
-    from spectral_collapse.studies import calibrate, pareto
-    from spectral_collapse.studies.cells import StudyContext
-    from spectral_collapse.studies.splits import validation_indices
+    from spectral_collapse.studies import pareto_calibrate as calibrate, pareto
+    from spectral_collapse.framework.cells import StudyContext
+    from spectral_collapse.framework.splits import validation_indices
 
     data = load_dataset("ihc-sr", size=16, factor=4)
     seen = []
@@ -264,9 +264,9 @@ def test_translate_warns_in_one_line_when_latents_leave_the_noise():
 
 def test_a_long_cell_draws_a_bar_naming_study_method_and_images_only_when_asked(monkeypatch, capsys):
     from spectral_collapse.inversion import Euler
-    from spectral_collapse.studies import cells as progress
-    from spectral_collapse.studies.cells import StudyContext, translate_cell
-    from spectral_collapse.studies.method_labels import MethodSpec
+    from spectral_collapse.framework import cells as progress
+    from spectral_collapse.framework.cells import StudyContext, translate_cell
+    from spectral_collapse.framework.method_labels import MethodSpec
 
     D = oracle_denoiser("eps")
     x = torch.randn(3, 3, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 0.5

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from spectral_collapse.studies.profiles import get_profile
-from spectral_collapse.studies.reproducing import PAPER_LABEL_PASSES, gpu_rate, paper_scale_estimate
+from spectral_collapse.framework.profiles import get_profile
+from spectral_collapse.tables.reproducing import PAPER_LABEL_PASSES, gpu_rate, paper_scale_estimate
 
 TIMING = {"forward": {"cpu_s_per_image": 2.0}, "forward_backward": {"cpu_s_per_image": 7.0},
           "forward_flops": 1e11}

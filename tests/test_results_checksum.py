@@ -17,7 +17,7 @@ from spectral_collapse.pipeline.parameters import run_notes
 from spectral_collapse.pipeline.runner import run_study
 from spectral_collapse.studies.registry import DECLARED
 from spectral_collapse.studies.registry import STUDIES
-from spectral_collapse.studies.store import (CHECKSUM, ResultsChecksumError, ResultsUnsignedError, content_digest,
+from spectral_collapse.framework.store import (CHECKSUM, ResultsChecksumError, ResultsUnsignedError, content_digest,
                                              load_results, read_verified, results_path, save_results)
 
 ROOT = Path(__file__).resolve().parents[1]

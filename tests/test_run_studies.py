@@ -185,7 +185,7 @@ def test_committed_quick_chapters_were_run_with_the_profiles_study_parameters():
     dataset / profile / results_root, are exactly what `study_params("quick", study)` passes."""
     import ast
 
-    from spectral_collapse.studies.profiles import STUDY_PARAMS, study_params
+    from spectral_collapse.framework.profiles import STUDY_PARAMS, study_params
     from spectral_collapse.pipeline.graph import study_names
 
     root = Path(__file__).resolve().parents[1]
@@ -206,7 +206,7 @@ def test_committed_quick_chapters_were_run_with_the_profiles_study_parameters():
 def test_study_params_rejects_unknown_profile_and_returns_copies():
     import pytest
 
-    from spectral_collapse.studies.profiles import study_params
+    from spectral_collapse.framework.profiles import study_params
 
     with pytest.raises(ValueError, match="valid profiles"):
         study_params("fast", "gaussianity")
@@ -460,7 +460,7 @@ def test_cli_errors_are_one_line_and_the_traceback_needs_debug(capsys):
 def test_another_model_or_data_options_make_the_chapter_stale_and_say_why(tmp_path, monkeypatch, capsys):
     """The main command run again with another --model or --data-options executes the chapter again (its files
     unchanged), and says which parameters changed; the same parameters find it up to date."""
-    from spectral_collapse.studies.spec import Param
+    from spectral_collapse.framework.spec import Param
 
     knobs = {"model": Param("str", None, ""), "data_options": Param("json", None, "")}
     study = registry.Study("tiny", "Tiny", knobs, run=lambda spec, ctx: None, datasets=("ihc-sr",))
@@ -592,7 +592,7 @@ def test_a_profile_edit_makes_the_chapter_stale_and_says_why(tmp_path, tiny, mon
     from dataclasses import replace
 
     from spectral_collapse.pipeline.execute import run_reason
-    from spectral_collapse.studies import profiles
+    from spectral_collapse.framework import profiles
 
     root = _tiny_repo(tmp_path)
     results = str(tmp_path / "results")

@@ -12,7 +12,7 @@ import torch
 
 from spectral_collapse.inversion import default_sigmas
 from spectral_collapse.studies import registry
-from spectral_collapse.studies.schedule import SCHEDULES, schedule_set
+from spectral_collapse.studies.ovg_schedule import SCHEDULES, schedule_set
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,13 +51,14 @@ def test_ddim_and_ovg_rows_are_the_main_results_cells(run):
     """The study's DDIM row equals a direct translation of the same inputs scored the same way; and DDIM / OVG come
     from the same cache cells as the main results (a main-results run on the same cache reuses them)."""
     from spectral_collapse.pipeline.runner import run_study
-    from spectral_collapse.studies.cells import StudyContext
-    from spectral_collapse.studies.models import profile_models, spec_data
-    from spectral_collapse.studies.profiles import get_profile
-    from spectral_collapse.studies.translation import scored_cells
-    from spectral_collapse.studies.method_labels import method_specs
-    from spectral_collapse.studies.controls import scoring_settings
-    from spectral_collapse.studies.splits import test_subsets
+    from spectral_collapse.framework.cells import StudyContext
+    from spectral_collapse.framework.model_set import profile_models
+    from spectral_collapse.framework.user_models import spec_data
+    from spectral_collapse.framework.profiles import get_profile
+    from spectral_collapse.studies.main_results import scored_cells
+    from spectral_collapse.framework.method_labels import method_specs
+    from spectral_collapse.framework.controls import scoring_settings
+    from spectral_collapse.framework.splits import test_subsets
 
     ds, tmp = run
     spec = registry.study_spec("ovg_schedule", dataset="ihc-sr", profile="smoke")
@@ -81,7 +82,7 @@ def test_ddim_and_ovg_rows_are_the_main_results_cells(run):
 
 
 def test_schedule_set_covers_the_steps_in_thirds():
-    from spectral_collapse.studies.models import profile_models
+    from spectral_collapse.framework.model_set import profile_models
 
     D = profile_models("smoke", "ihc-sr", ["ddim"])[0]["eps"]
     for steps in (8, 50):
@@ -96,7 +97,7 @@ def test_schedule_set_covers_the_steps_in_thirds():
 
 def test_the_schedule_table_and_charts_read_the_results(run):
     from spectral_collapse.plotting import pareto as plots
-    from spectral_collapse.studies.schedule import gain_share_interval, schedule_table
+    from spectral_collapse.studies.ovg_schedule import gain_share_interval, schedule_table
 
     ds, _ = run
     tab = schedule_table(ds)
@@ -128,7 +129,7 @@ def test_registry_and_notebook():
 def test_schedules_named_twice_or_as_a_method_are_refused():
     import dataclasses
 
-    from spectral_collapse.studies.schedule import run_ovg_schedule
+    from spectral_collapse.studies.ovg_schedule import run_ovg_schedule
 
     spec = registry.study_spec("ovg_schedule", dataset="ihc-sr", profile="smoke")
     for names in (("low", "low"), ("ddim", "mid")):

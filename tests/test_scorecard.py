@@ -9,13 +9,13 @@ import pytest
 import xarray as xr
 
 from spectral_collapse.reference import paper_tables
-from spectral_collapse.studies import claims as C
-from spectral_collapse.studies import verdicts as V
-from spectral_collapse.studies import scorecard as S
+from spectral_collapse.claims import paper as C
+from spectral_collapse.claims import compare as V
+from spectral_collapse.claims import scorecard as S
 from spectral_collapse.verdicts.words import base_verdict
-from spectral_collapse.studies import evidence as EV
-from spectral_collapse.studies.shares import share_table
-from spectral_collapse.studies.store import results_path, save_results
+from spectral_collapse.claims import evidence as EV
+from spectral_collapse.claims.shares import share_table
+from spectral_collapse.framework.store import results_path, save_results
 
 METHODS = ("ddim", "null_class", "direct_inversion", "renoise", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
 OFFSETS = np.array([-0.03, 0.01, 0.0, 0.02])  # per-sample deviations that sum to 0: sample means are exact
@@ -217,7 +217,7 @@ def test_ordering_agreement_counts_pairs_ordered_as_in_the_paper():
     """Same order -> agree; reversed -> disagree; a tie on either side is not a pair; shares are not method rows."""
     import pandas as pd
 
-    from spectral_collapse.studies.scorecard import ordering_agreement
+    from spectral_collapse.claims.scorecard import ordering_agreement
 
     def row(table, method, metric, paper, ours):
         return dict(table=table, dataset="bbbc021", scale="x16", backbone="unet", space="latent", method=method,

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import xarray as xr
 
-from spectral_collapse.studies.quality import THRESHOLDS
-from spectral_collapse.studies.quality_tables import stored_gate_table
-from spectral_collapse.studies.seed_tables import model_folders, models_table
+from spectral_collapse.framework.quality import THRESHOLDS
+from spectral_collapse.tables.quality import stored_gate_table
+from spectral_collapse.tables.seeds import model_folders, models_table
 
 
 def _results(tmp_path, s_g: np.ndarray, failing: str | None = None) -> xr.Dataset:

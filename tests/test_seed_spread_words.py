@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import xarray as xr
 
-from spectral_collapse.studies import seed_tables as R
+from spectral_collapse.tables import seeds as R
 from test_chapter_text_e import _seed_results as _plain
 
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import xarray as xr
 
-from spectral_collapse.studies.settings import MEANINGS, compact, settings_table
+from spectral_collapse.tables.settings import MEANINGS, compact, settings_table
 
 
 def test_settings_are_the_stored_values_with_their_meanings_and_leave_commits_in_the_file():
@@ -90,7 +90,7 @@ def test_a_correlation_over_constant_runs_is_undefined_with_an_open_interval():
     """A correlation over constant runs has no value (nan) and the widest interval; a perfect one reads 1."""
     import numpy as np
 
-    from spectral_collapse.studies.latent_tables import run_correlation
+    from spectral_collapse.tables.latents import run_correlation
 
     def dec(run_s_g):
         return xr.Dataset({"run_s_g": ("run", run_s_g), "run_s_dc": ("run", [0.5, 0.6, 0.7, 0.8])})

@@ -17,8 +17,8 @@ HYPHEN_RANGE = re.compile(r"(?<![\w.\-/])\d+-\d+(?![\w./])")   # "Tables 8-11": 
 
 
 def _paper_claims():
-    from spectral_collapse.studies.claims import evaluate_claims
-    from spectral_collapse.studies.evidence import Evidence, paper_evidence
+    from spectral_collapse.claims.paper import evaluate_claims
+    from spectral_collapse.claims.evidence import Evidence, paper_evidence
 
     return evaluate_claims(Evidence(frame=pd.DataFrame(columns=["study"])), paper_evidence())
 
@@ -27,7 +27,7 @@ def _share_cell(lo: float, hi: float, mean: float = 0.2) -> str:
     """Our cell of a share of the scorecard (``scorecard.cell_pair``) with a 95 % interval [lo, hi]."""
     from types import SimpleNamespace
 
-    from spectral_collapse.studies.scorecard import cell_pair
+    from spectral_collapse.claims.scorecard import cell_pair
 
     row = SimpleNamespace(metric="s_lf", paper_mean=0.5, paper_std=np.nan, ours_mean=mean, ours_std=np.nan,
                           ours_lo=lo, ours_hi=hi)
@@ -42,8 +42,8 @@ def test_percent_writes_a_space_before_the_sign():
 
 
 def test_no_generated_share_glues_a_digit_to_its_percent_sign():
-    from spectral_collapse.studies.scorecard import fmt_metric
-    from spectral_collapse.studies.shares import share_span
+    from spectral_collapse.claims.scorecard import fmt_metric
+    from spectral_collapse.claims.shares import share_span
 
     texts = [share_span(0.625, 0.5, 0.75), share_span(0.625, 0.625, 0.625, 96), fmt_metric(0.9375, "s_hf", True),
              _share_cell(0.125, 0.25)]
@@ -53,7 +53,7 @@ def test_no_generated_share_glues_a_digit_to_its_percent_sign():
 
 
 def test_shares_and_scorecard_write_one_interval_form():
-    from spectral_collapse.studies.shares import share_span
+    from spectral_collapse.claims.shares import share_span
 
     lo, hi = 0.125, 0.25
     one = T.interval(100 * lo, 100 * hi, lambda v: f"{v:.1f}")
@@ -64,7 +64,7 @@ def test_shares_and_scorecard_write_one_interval_form():
 
 
 def test_a_spread_too_small_to_print_reads_alike_whether_it_is_zero_or_not():
-    from spectral_collapse.studies.aggregate import cell_text, spread_text
+    from spectral_collapse.framework.aggregate import cell_text, spread_text
 
     words = {spread_text(0.0), spread_text(1e-9), spread_text(-1e-9)}
     assert len(words) == 1 and words != {""}
@@ -74,7 +74,7 @@ def test_a_spread_too_small_to_print_reads_alike_whether_it_is_zero_or_not():
 
 
 def test_an_ablation_table_has_no_header_row_of_index_names():
-    from spectral_collapse.studies.ablation_tables import named_arms
+    from spectral_collapse.tables.ablations import named_arms
 
     ix = pd.MultiIndex.from_product([["unet", "dit"], ["ddim", "taba"]], names=["backbone", "method"])
     cols = pd.MultiIndex.from_product([["psnr", "s_hf"], ["ours", "paper"]], names=["metric", None])

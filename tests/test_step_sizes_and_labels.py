@@ -76,7 +76,7 @@ def test_the_latent_scaling_remedy_is_named_in_words():
 
 def test_the_flow_norm_table_gives_each_latents_norm_and_its_ratio_to_ddims():
     from spectral_collapse.studies.flow_collapse import SCALED_LABEL
-    from spectral_collapse.studies.flow_collapse import NORM, norm_table
+    from spectral_collapse.tables.flow import NORM, norm_table
 
     crops = np.arange(4)
     methods = ["ddim", SCALED_LABEL]
@@ -115,7 +115,7 @@ def _schedule(n: int = 12) -> xr.Dataset:
 
 def test_the_schedule_chart_draws_each_schedules_interval():
     from spectral_collapse.plotting.pareto import cost_quality_chart
-    from spectral_collapse.studies.schedule import gain_share_interval
+    from spectral_collapse.studies.ovg_schedule import gain_share_interval
 
     ds = _schedule()
     spec = cost_quality_chart(ds).to_dict()
@@ -148,7 +148,7 @@ def test_charts_name_the_benchmark_variants_as_their_tables_do():
     """A benchmark row's label in a chart reads as the cost and benchmark tables name it."""
     from benchmarks.tables import bench_name
     from spectral_collapse.plotting.labels import chart_label
-    from spectral_collapse.studies.method_labels import VARIANT_NAMES
+    from spectral_collapse.framework.method_labels import VARIANT_NAMES
 
     for label in VARIANT_NAMES:
         assert chart_label(label) == bench_name(label) or label == "renoise", label

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spectral_collapse.studies.store import (CHECKSUM, content_digest, load_results, provenance, results_path,
+from spectral_collapse.framework.store import (CHECKSUM, content_digest, load_results, provenance, results_path,
                                              sanitise_attrs, save_results)
 
 
@@ -166,7 +166,7 @@ def test_one_element_lists_survive_the_round_trip(tmp_path):
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
 def test_a_damaged_results_file_names_itself_and_how_to_recompute(tmp_path, damage):
-    from spectral_collapse.studies.store import ResultsFileError
+    from spectral_collapse.framework.store import ResultsFileError
 
     path = save_results(_dataset(), tmp_path / "decorrelation" / "ihc-sr-smoke.nc")
     data = path.read_bytes()
@@ -209,7 +209,7 @@ def test_large_numeric_variables_are_stored_deflated_and_read_back_exactly(tmp_p
     """A (4, 3, 32, 32) float32 image stack with repeated rows, a large boolean mask and a small array: the large
     ones are stored with HDF5's shuffle and zlib filters, the small one as it is; every value reads back bit for bit
     and the file is smaller than the same results written plainly."""
-    from spectral_collapse.studies.store import COMPRESS_FROM
+    from spectral_collapse.framework.store import COMPRESS_FROM
 
     rng = np.random.default_rng(1)
     images = np.repeat(rng.random((4, 3, 32, 1), dtype=np.float32), 32, axis=3)
@@ -233,7 +233,7 @@ def test_compare_folders_names_each_changed_variable_with_its_relative_size(tmp_
     """Two results folders: a value moved by float rounding, a timing that changed by a third, an attribute (named),
     a file only in one, and the cells-computed stamp, which says what was cached before and is no difference. Each
     difference is named, and the rounding reads as ~1e-16 beside the timing's 0.3."""
-    from spectral_collapse.studies.store import compare_folders, describe
+    from spectral_collapse.framework.store import compare_folders, describe
 
     a, b = tmp_path / "a", tmp_path / "b"
     base = _dataset().assign(time_s=("method", np.array([1.0, 2.0, 3.0])))
@@ -265,7 +265,7 @@ def test_compare_folders_names_each_changed_variable_with_its_relative_size(tmp_
                                         ([np.nan, 4.0], [np.nan, 2.0], 0.5), ([1.0], [1.0, 2.0], None),
                                         ([np.nan], [1.0], None), (["a"], ["b"], None)])
 def test_relative_difference_is_the_largest_change_over_the_largest_size(x, y, want):
-    from spectral_collapse.studies.store import relative_difference
+    from spectral_collapse.framework.store import relative_difference
 
     got = relative_difference(np.array(x), np.array(y))
     assert got == want if want is None else got == pytest.approx(want)

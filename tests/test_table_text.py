@@ -36,7 +36,7 @@ def test_p_text_says_below_the_digits_shown():
 
 
 def test_cell_text_says_a_spread_the_digits_cannot_show_in_words():
-    from spectral_collapse.studies.aggregate import cell_text
+    from spectral_collapse.framework.aggregate import cell_text
 
     assert cell_text(1.0, np.nan, lo=1.0, hi=1.0) == "1.000 (spread < 0.001)"
     assert cell_text(0.5, np.nan, lo=0.4999, hi=0.5002) == "0.500 (spread < 0.001)"
@@ -46,8 +46,8 @@ def test_cell_text_says_a_spread_the_digits_cannot_show_in_words():
 
 
 def test_gate_table_one_precision_per_column_and_the_verdict_beside_the_model():
-    from spectral_collapse.studies.quality import CHECKS
-    from spectral_collapse.studies.quality_tables import column_digits, gate_frame
+    from spectral_collapse.framework.quality import CHECKS
+    from spectral_collapse.tables.quality import column_digits, gate_frame
 
     assert column_digits([1.1, 1.11, 1.09]) == 2 and column_digits([0.0647, 0.081]) == 3
     assert column_digits([0.00584, 0.0157]) == 4
@@ -56,7 +56,7 @@ def test_gate_table_one_precision_per_column_and_the_verdict_beside_the_model():
             {"model": "b", "gate": "fails", "steps": 10, **{c: (v, c != "spectrum") for c, v in
                                                             zip(CHECKS, (0.414, 0.06, 0.0757, 0.6, 1.11, 0.01))}}]
     t = gate_frame(rows)
-    from spectral_collapse.studies.quality_tables import GATE_HEADERS
+    from spectral_collapse.tables.quality import GATE_HEADERS
 
     assert list(t.columns[:1]) == ["gate"] and "steps" not in t   # the steps: in each model's section
     assert t.loc["a", "nearest crop"] == "1.10" and t.loc["b", "nearest crop"] == "1.11"
@@ -66,7 +66,7 @@ def test_gate_table_one_precision_per_column_and_the_verdict_beside_the_model():
 
 
 def test_shown_levels_drop_what_the_rows_repeat():
-    from spectral_collapse.studies.ablation_tables import shown_levels
+    from spectral_collapse.tables.ablations import shown_levels
 
     ix = pd.MultiIndex.from_tuples([("unet", "unet", "Table 3", "ddim"), ("dit", "dit", "Table 3", "ddim")],
                                    names=["backbone", "paper_backbone", "paper_table", "method"])
@@ -83,7 +83,7 @@ def test_shown_levels_drop_what_the_rows_repeat():
 def test_md_table_writes_one_pipe_row_per_frame_row_with_pipes_escaped():
     import pandas as pd
 
-    from spectral_collapse.studies.tables import md_table
+    from spectral_collapse.tables.main_results import md_table
 
     frame = pd.DataFrame({"a|b": ["x|y", "two\nlines"], "c": [1, 2]}, index=pd.Index(["r1", "r2"], name="row"))
     assert md_table(frame) == "| a\\|b | c |\n|---|---|\n| x\\|y | 1 |\n| two lines | 2 |\n"

@@ -40,7 +40,7 @@ def test_table_chars_counts_the_widest_line_of_each_column():
 
 
 def test_a_scorecard_table_shows_every_metric_and_a_share_without_spread_as_such():
-    from spectral_collapse.studies.scorecard import side_by_side
+    from spectral_collapse.claims.scorecard import side_by_side
 
     t1 = side_by_side(_share_card(), "table1")
     assert list(t1.columns) == ["S_HF", "S_LF", "S_DC", "S_G"]
@@ -167,7 +167,7 @@ def test_the_ablation_chapters_paper_table_fits_the_text_column(study):
     reads in words, never by the code's keys ("paper_mean", "paper_table")."""
     import xarray as xr
 
-    from spectral_collapse.studies.ablation_tables import paper_table
+    from spectral_collapse.tables.ablations import paper_table
     from spectral_collapse.plotting.reader import reader_table
 
     path = Path(__file__).resolve().parents[1] / "data" / "results" / study / "ihc-sr-quick.nc"

@@ -245,14 +245,14 @@ def test_task_stays_out_of_thedata_identity(name, factor):
 
 
 def test_every_quick_model_has_shipped_weights_under_its_config_hash(tmp_path):
-    """Each model of the quick set (``studies.models.MODEL_SET``, and its training-seed replicates
+    """Each model of the quick set (``framework.model_set.MODEL_SET``, and its training-seed replicates
     ``SEED_REPLICATES``) is named by the hash of its profile config, model and data (``checkpoint_name``), and
     data/weights holds that folder: a change of profile, model or data that
     moves a hash without new weights would make every fresh clone retrain that model. The latent arm's name
     depends on its autoencoder, installed here from the shipped weights into a scratch root."""
     from pathlib import Path
 
-    from spectral_collapse.studies.models import MODEL_SET, SEED_REPLICATES, checkpoint_name
+    from spectral_collapse.framework.model_set import MODEL_SET, SEED_REPLICATES, checkpoint_name
 
     shipped = Path(__file__).resolve().parents[1] / "data" / "weights"
     have = sorted(p.name for p in shipped.iterdir() if not p.name.startswith("."))
@@ -282,7 +282,7 @@ def test_bundled_data_identity_digest_is_unchanged(name, factor, digest):
 def test_a_factor_of_one_is_refused_at_every_entry_point(entry, tmp_path):
     """x1 'super-resolution' leaves the input unchanged: every way in refuses it, as the command line does."""
     from spectral_collapse.data import load_dataset
-    from spectral_collapse.studies.models import spec_data
+    from spectral_collapse.framework.user_models import spec_data
     from spectral_collapse.studies.registry import study_spec
 
     with pytest.raises(ValueError, match=r"(factor|factor=1).*>= 2"):
@@ -304,8 +304,8 @@ def test_checkpoint_name_is_the_folder_each_kind_of_model_trains_into(tmp_path, 
     the folder that training the smoke-profile model actually writes."""
     from pathlib import Path
 
-    from spectral_collapse.studies import models as models_mod
-    from spectral_collapse.studies.models import checkpoint_name, load_role, model_set
+    from spectral_collapse.framework import model_set as models_mod
+    from spectral_collapse.framework.model_set import checkpoint_name, load_role, model_set
 
     monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path))
     for role in model_set(["ihc-sr-x4-eps", "ihc-sr-x4-edm", "ihc-sr-x4-eps-dit", "ihc-sr-x4-vae",

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _results(study: str) -> xr.Dataset:
-    from spectral_collapse.studies.store import load_results
+    from spectral_collapse.framework.store import load_results
 
     path = ROOT / "data" / "results" / study / "ihc-sr-quick.nc"
     if not path.exists():

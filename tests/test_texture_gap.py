@@ -9,7 +9,7 @@ import xarray as xr
 from spectral_collapse.metrics import realism as rl
 from spectral_collapse.verdicts.effect import FULL, NO_EFFECT, REDUCES, RESTORES, WORSENS, strength_verdict
 from spectral_collapse.verdicts.words import FAILS, HOLDS
-from spectral_collapse.studies.realism import detail_gap, kid_gap
+from spectral_collapse.framework.realism import detail_gap, kid_gap
 
 SEEDS, SAMPLES = 2, 30
 

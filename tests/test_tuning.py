@@ -1,4 +1,4 @@
-"""Validation against test (studies.tuning): the chosen point's validation crops, the test crops of the same label,
+"""Validation against test (studies.pareto_tuning): the chosen point's validation crops, the test crops of the same label,
 their difference with a bootstrap interval, and the variant validation alone would pick."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spectral_collapse.studies.tuning import best_on_validation, scores_on_test, validation_scores, \
+from spectral_collapse.studies.pareto_tuning import best_on_validation, scores_on_test, validation_scores, \
     validation_test_gap
 
 ETA_HF, ETA_LF = [1e-7, 1e-6], [1e-3, 1e-2]
@@ -98,7 +98,7 @@ def test_best_on_validation_is_the_variant_with_the_best_validation_mean():
 def test_on_the_stored_results_ddims_means_are_the_two_files_own(dataset):
     """The stored sweep and main results: DDIM's validation mean is the sweep's baseline crops' mean, its test mean
     the main results' mean over seeds and crops that did not fail."""
-    from spectral_collapse.studies.store import load_results, results_path
+    from spectral_collapse.framework.store import load_results, results_path
 
     sweep = load_results(results_path("pareto", dataset, "quick"))
     main = load_results(results_path("main_results", dataset, "quick"))
@@ -114,8 +114,8 @@ def test_taba_structure_judges_taba_against_the_variant_best_on_validation(tmp_p
     although another variant has the best mean on the test crops."""
     from test_scorecard import main_ds, write
 
-    from spectral_collapse.studies import claims as C
-    from spectral_collapse.studies.evidence import load_evidence
+    from spectral_collapse.claims import paper as C
+    from spectral_collapse.claims.evidence import load_evidence
 
     main = main_ds("ihc-sr")                 # on test, ovg_edm has the highest S_LF of the three variants
     assert float(main["s_lf"].sel({"method": "ovg_edm"}).mean()) > float(main["s_lf"].sel({"method": "ovg"}).mean())

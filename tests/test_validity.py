@@ -1,6 +1,6 @@
 """Failed samples, honest table cells and shares, and shipped weights.
 
-- ``studies.validity.failures`` fails a sample for what it is (NaN, a latent far off the Gaussian shell, an output
+- ``framework.validity.failures`` fails a sample for what it is (NaN, a latent far off the Gaussian shell, an output
   far outside the data range), not only for NaN;
 - a table cell never averages survivors silently, and a deterministic method has no "± 0";
 - shares count coinciding methods once, leave failed cells out and tie S_G values within the KS resolution;
@@ -16,9 +16,9 @@ import xarray as xr
 
 from conftest import TinyData, tiny_training
 from spectral_collapse.metrics.latent import ks_resolution
-from spectral_collapse.studies.aggregate import cell_text, coinciding_methods, deterministic_methods, summary
-from spectral_collapse.studies.shares import countable, share_table
-from spectral_collapse.studies.validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO, failures
+from spectral_collapse.framework.aggregate import cell_text, coinciding_methods, deterministic_methods, summary
+from spectral_collapse.claims.shares import countable, share_table
+from spectral_collapse.framework.validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO, failures
 
 
 def test_failures_name_the_first_bound_left():
@@ -72,7 +72,7 @@ def test_coinciding_methods_are_counted_once_in_shares():
     a = np.arange(12.0).reshape(3, 4)
     ds = _results({"ddim": a, "null_class": a + 1, "direct_inversion": a + 1, "taba": a + 5})
     assert coinciding_methods(ds) == {"direct_inversion": "null_class"}
-    from spectral_collapse.studies.evidence import long_frame
+    from spectral_collapse.claims.evidence import long_frame
 
     f = long_frame(ds, "main", "toy")
     kept, why = countable(f)

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from spectral_collapse.studies import claims as C
-from spectral_collapse.studies import evidence as EV
+from spectral_collapse.claims import paper as C
+from spectral_collapse.claims import evidence as EV
 from spectral_collapse.verdicts import effect as E
 from spectral_collapse.verdicts import words as W
 from spectral_collapse.verdicts.rules import RULES
@@ -170,7 +170,7 @@ def test_every_claim_names_its_rule_and_the_pages_show_the_codes_texts():
 
 
 def test_the_tally_lists_every_verdict_that_moved():
-    from spectral_collapse.studies.tally import moved, tally_table
+    from spectral_collapse.claims.tally import moved, tally_table
 
     before = pd.DataFrame({"verdict": [W.HOLDS, W.HOLDS], "effect": ["removes", ""],
                            "our numbers": ["a → holds; b → holds", "c"]}, index=["x", "y"])

@@ -9,12 +9,12 @@ import pytest
 import xarray as xr
 
 from spectral_collapse.metrics.intervals import MIN_EFFECT, paired_ci
-from spectral_collapse.studies import claim_checks as K
-from spectral_collapse.studies import claims as C
-from spectral_collapse.studies import scorecard as S
-from spectral_collapse.studies import evidence as EV
-from spectral_collapse.studies import shares as SH
-from spectral_collapse.studies import verdicts as V
+from spectral_collapse.claims import checks as K
+from spectral_collapse.claims import paper as C
+from spectral_collapse.claims import scorecard as S
+from spectral_collapse.claims import evidence as EV
+from spectral_collapse.claims import shares as SH
+from spectral_collapse.claims import compare as V
 
 from spectral_collapse import text as TX
 N, SEEDS = 16, (0, 1, 2)   # 16 crops per seed, the seeds on disjoint crops: 48 crops in all
@@ -258,7 +258,7 @@ def test_correlations_are_over_distinct_points_with_a_fisher_interval():
 # ------------------------------------------------------------------------------------------ from results files
 
 def test_the_per_crop_frame_reads_crops_failures_and_axes_from_a_results_file(tmp_path):
-    from spectral_collapse.studies.store import results_path, save_results
+    from spectral_collapse.framework.store import results_path, save_results
 
     methods, n = ["ddim", "taba", "ovg"], 6
     v = 0.5 + 0.1 * RNG.standard_normal((2, len(methods), len(SEEDS), n))
@@ -299,7 +299,7 @@ def test_a_chapter_judges_its_own_results_by_the_claims_page_rule():
     holding that dataset alone: the chapter and the claims page cannot disagree."""
     import xarray as xr
 
-    from spectral_collapse.studies.claims import chapter_verdicts
+    from spectral_collapse.claims.paper import chapter_verdicts
 
     rng = np.random.default_rng(3)
     methods = ["ddim", "taba", "edm", "ovg"]

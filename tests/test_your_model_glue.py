@@ -50,7 +50,7 @@ def test_the_your_model_chapter_glues_the_sweeps_step_sizes_and_its_runs_gate_ve
     if not YOUR_MODEL.exists() or not sweep_file.exists():
         pytest.skip("the executed chapter or the stored Pareto sweep is not in this checkout")
     from spectral_collapse.studies.pareto_choice import ovg_choice
-    from spectral_collapse.studies.store import load_results
+    from spectral_collapse.framework.store import load_results
 
     nb = json.loads(YOUR_MODEL.read_text(encoding="utf-8"))
     got = glued_values(nb)

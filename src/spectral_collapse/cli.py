@@ -15,7 +15,7 @@ from .text import plural
 
 def _train(a):
     import torch
-    from .studies.models import load_role, model_set, trained_model
+    from .framework.model_set import load_role, model_set, trained_model
 
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -24,14 +24,14 @@ def _train(a):
             raise SystemExit("--cluster trains the model set as lockstep rounds: add --set (the whole set) or "
                              "--set KEY ... (the models named)")
         from .pipeline.cluster import open_cluster, train_model_set
-        from .studies import models
+        from .framework import model_set as models
 
         with open_cluster(a.cluster, a.jobs, a.threads or 1, shared=(models.CHECKPOINT_ROOT,)) as client:
             trained = train_model_set(client, a.profile, a.set or None, rounds=a.jobs)
         rounds = plural(max(1, min(a.jobs, len(trained))), "round")
         print(f"{plural(len(trained), 'model')} trained on {a.cluster} in {rounds}", flush=True)
     if a.set is not None:
-        from .studies.gate import gate_policy
+        from .framework.gate import gate_policy
 
         for role in model_set(a.set or None):
             with gate_policy(True) as gate:  # each model's gate measured (and kept beside its weights), never refused
@@ -46,7 +46,7 @@ def _train(a):
 
 
 def _weights(a):
-    from .studies.models import CHECKPOINT_ROOT
+    from .framework.model_set import CHECKPOINT_ROOT
     from .train.shipped import SHIPPED_ROOT, export, shipped_size
 
     root = Path(a.checkpoints or CHECKPOINT_ROOT)
@@ -92,8 +92,8 @@ def _download(a):
 
 
 def _progress_on(quiet: bool) -> None:
-    """Let the kernels this command starts draw their cells' progress bars on its terminal (studies.cells.cell_bar)."""
-    from .studies.cells import ENV
+    """Let the kernels this command starts draw their cells' progress bars on its terminal (framework.cells.cell_bar)."""
+    from .framework.cells import ENV
 
     os.environ[ENV] = "0" if quiet else os.environ.get(ENV) or "1"
 
@@ -142,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="SR factor, a whole number >= 2 (default: the profile's)")
     t.add_argument("--threads", type=_THREADS, default=None)
     t.add_argument("--set", nargs="*", default=None, metavar="KEY",
-                   help="train the profile's model set on the bundled data (studies.models.MODEL_SET), or the "
+                   help="train the profile's model set on the bundled data (framework.model_set.MODEL_SET), or the "
                         "models of it named, in that order (e.g. --set ihc-sr-x4-eps ihc-sr-x4-edm), and print "
                         "each one's quality gate")
     t.add_argument("--cluster", default=None, metavar="WHERE",

@@ -128,7 +128,7 @@ def refuse_clipped(clipped: dict[Path, tuple[int, float, float]], role: str, fol
 
 def check_target(images: dict[Path, torch.Tensor], folder) -> None:
     """Refuse a target folder the studies cannot use: fewer than 2 images, or fewer than 2 whose every channel varies
-    (``FLAT_STD``; the realism reference keeps only those, ``studies.controls.realism_reference``)."""
+    (``FLAT_STD``; the realism reference keeps only those, ``framework.controls.realism_reference``)."""
     n = len(images)
     if n < 2:
         raise ValueError(f"the target folder {folder} holds {n} image{'' if n == 1 else 's'} after loading; at least "

@@ -199,7 +199,7 @@ def images_for_latent_model(D, x: torch.Tensor) -> bool:
 
 
 # ||x_T||^2 / d of an inverted latent that ``translate`` accepts without a warning: N(0, I) gives 1 +- sqrt(2 / d), a
-# working DDIM inversion 0.8-1.1; outside, the RMS is off the noise's by more than sqrt(2) (studies/validity.py).
+# working DDIM inversion 0.8-1.1; outside, the RMS is off the noise's by more than sqrt(2) (framework/validity.py).
 NORM_RATIO_BOUND = (0.5, 2.0)
 
 

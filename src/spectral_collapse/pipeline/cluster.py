@@ -233,11 +233,11 @@ def train_rounds(client, rounds, **kw) -> list:
 
 
 def train_model_set(client, profile: str, keys=None, rounds: int | None = None) -> dict:
-    """Train ``profile``'s model set (``studies.models.model_set``; or the models ``keys`` names) on the cluster:
+    """Train ``profile``'s model set (``framework.model_set.model_set``; or the models ``keys`` names) on the cluster:
     the autoencoders of latent arms here first (their own trainer), then the diffusion models as ``rounds`` lockstep
     rounds dealt round robin (default: one per worker), each a task of its own (``train_rounds``). Finished
     checkpoints are reused, as ``load_role`` reuses them. {key: TrainedModel}."""
-    from ..studies import models
+    from ..framework import model_set as models
     from ..train.lockstep import Job
 
     roles = models.model_set(keys)

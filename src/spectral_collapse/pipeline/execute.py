@@ -19,11 +19,11 @@ import xarray as xr
 from . import graph
 from ..data import check_dataset, dataset_key, split_dataset
 from ..plotting.reader import reader_cells
-from ..studies.content import content_inputs
-from ..studies.profiles import get_profile, study_params
+from ..framework.content import content_inputs
+from ..framework.profiles import get_profile, study_params
 from ..studies.registry import get_study, study_spec
-from ..studies.spec import profile_values
-from ..studies.store import results_path
+from ..framework.spec import profile_values
+from ..framework.store import results_path
 from ..train.shipped import HASHES, shipped_dir
 from .chapters import file_hash, hide_parameter_cells, record_inputs, stale_reason, strip_progress, title_with_dataset
 from .notebook import ECHO_ENV, repo_root

@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 
 from ..plotting.reader import reader_text
-from ..studies.method_labels import name_quoted_methods
-from ..studies.reproducing import (TIMING_FILE, gpu_table, gpu_train_table, paper_scale_estimate, profile_table,
+from ..framework.method_labels import name_quoted_methods
+from ..tables.reproducing import (TIMING_FILE, gpu_table, gpu_train_table, paper_scale_estimate, profile_table,
                                    timing_table)
-from ..studies.store import load_results, results_path
-from ..studies.tables import md_table
+from ..framework.store import load_results, results_path
+from ..tables.main_results import md_table
 from ..text import large, ranges
 
 __all__ = ["paper_timing", "bench_ovg_step_ratio", "schedule_table", "book_fragments"]

@@ -1,6 +1,6 @@
 """The one cache: computed cells stored by a hash of what determines them, never by a name, as netCDF files
 ``<root>/<hash[:2]>/<hash>.nc`` under a ``flock`` (two processes never compute one cell twice), with the checksum of
-``studies.store``; a cell that cannot be read, lacks it or fails it is recomputed with a warning. In a study kernel
+``framework.store``; a cell that cannot be read, lacks it or fails it is recomputed with a warning. In a study kernel
 started on a Dask cluster (``--cluster``), ``Memo.map`` computes the independent cells of a loop as tasks side by side."""
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ import numpy as np
 import torch
 import xarray as xr
 
-from ..studies.store import (ResultsChecksumError, ResultsFileError, ResultsUnsignedError, read_verified,
+from ..framework.store import (ResultsChecksumError, ResultsFileError, ResultsUnsignedError, read_verified,
                              restore_list_attrs, save_results)
 
 __all__ = ["Memo", "fingerprint", "DEFAULT_ROOT", "CellWarning", "WARNINGS_ATTR", "own_warnings"]
 
 DEFAULT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CACHE", "data/cache/cells")
-_FORMAT = 3  # layout of the cell files themselves (3: the checksum of studies.store, attributes included)
+_FORMAT = 3  # layout of the cell files themselves (3: the checksum of framework.store, attributes included)
 _NOT_CONTENT = ("training", "checkpoint")  # module attributes that name or mode a model, not its numbers
 # The suite's own warnings raised while a cell was computed, stored with it and raised again each time it is read, so
 # that a study's run_warnings are the same whether its cells were computed in its kernel, on a cluster's workers or
@@ -186,7 +186,7 @@ class Memo:
         ``train.lockstep.Job``) trained as tasks side by side (``cluster.train_rounds``, a GPU each where the workers
         declare them), so that the study then loads its models. Without a cluster nothing, and ``make_rounds`` is
         not called: the study trains each model as it loads it."""
-        from ..studies.models import CHECKPOINT_ROOT
+        from ..framework.model_set import CHECKPOINT_ROOT
         from .cluster import kernel_client, train_rounds
 
         client = kernel_client()
@@ -233,7 +233,7 @@ class Memo:
             if not isinstance(cell, xr.Dataset):
                 raise TypeError(f"a cell's compute function must return an xr.Dataset, got {type(cell).__name__}")
             kept = cell.assign_attrs({WARNINGS_ATTR: json.dumps(own_warnings(caught))})
-            save_results(kept, path, add_provenance=False, compress=False)   # with its checksum (studies.store)
+            save_results(kept, path, add_provenance=False, compress=False)   # with its checksum (framework.store)
         self.misses += 1
         return cell
 
@@ -260,11 +260,11 @@ class Memo:
 
 
 def _wait(client, futures) -> None:
-    """Wait for the cells' tasks, counting them on a progress bar (``studies.cells.tasks_bar``); the first task
+    """Wait for the cells' tasks, counting them on a progress bar (``framework.cells.tasks_bar``); the first task
     that failed raises its error. (``client`` is not dask's default client: its loop is named.)"""
     from distributed import as_completed
 
-    from ..studies.cells import tasks_bar
+    from ..framework.cells import tasks_bar
 
     with tasks_bar(len(futures)) as bar:
         for done in as_completed(futures, loop=client.loop):

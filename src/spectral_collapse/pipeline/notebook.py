@@ -70,8 +70,8 @@ def show_missing_as_dash() -> bool:
     from IPython.display import Markdown
 
     from ..plotting.reader import reader_table, reader_text, short_model_names
-    from ..studies.method_labels import name_quoted_methods
-    from ..studies.settings import MISSING
+    from ..framework.method_labels import name_quoted_methods
+    from ..tables.settings import MISSING
     from ..text import ranges, spaced_percents  # en-dash ranges, "2.2 %"
 
     ip.display_formatter.formatters["text/html"].for_type(
@@ -146,7 +146,7 @@ def folder_parameter(name: str, value) -> str | os.PathLike:
 
 def _open_study(name: str, *, results_root, rerun, **params):
     from ..studies.registry import get_study, study_spec
-    from ..studies.spec import Param
+    from ..framework.spec import Param
 
     results_root = folder_parameter("results_root", results_root)
     study_spec(name, **params)   # every value parsed and checked before the kernel imports or loads anything heavy
@@ -164,8 +164,8 @@ def _open_study(name: str, *, results_root, rerun, **params):
     ds = run_study(name, results_root=results_root, rerun=rerun, **params)
     from IPython.display import Markdown, display
 
-    from ..studies.gate import GATE_LABEL
-    from ..studies.quality_tables import result_gate_table
+    from ..framework.gate import GATE_LABEL
+    from ..tables.quality import result_gate_table
 
     models = result_gate_table(ds.attrs)
     if not models.empty:

@@ -92,7 +92,7 @@ def _stored(name: str, ds) -> str | None:
                 return _cell(list(dict.fromkeys(model_name(k if key == "model_gate" else v)
                                                 for k, v in found.items() if v)))
     if name == "data_options":
-        from ..studies.settings import compact
+        from ..tables.settings import compact
 
         task = json_attr(ds.attrs, "task")
         return _cell(compact(task)) if isinstance(task, dict) and task else None
@@ -160,7 +160,7 @@ def _input_cell(value) -> str:
     if value is None:
         return "none stored"
     if isinstance(value, dict):
-        from ..studies.settings import compact
+        from ..tables.settings import compact
 
         def steps(d: dict) -> dict:   # OVG step sizes at any depth as the book writes them
             return {k: steps(v) if isinstance(v, dict) else _value_cell(k, v) if k in _STEP_SIZES else v

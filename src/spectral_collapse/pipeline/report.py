@@ -21,12 +21,12 @@ import yaml
 from . import execute, graph
 from ..data import check_dataset, dataset_key
 from ..models.oracle import ORACLE
-from ..studies.content import content_inputs
-from ..studies.gate import GATE_LABEL
-from ..studies.profiles import get_profile
+from ..framework.content import content_inputs
+from ..framework.gate import GATE_LABEL
+from ..framework.profiles import get_profile
 from ..studies.registry import get_study, study_spec
-from ..studies.store import results_path
-from ..studies.tables import md_table
+from ..framework.store import results_path
+from ..tables.main_results import md_table
 from .notebook import repo_root
 from .parameters import json_attr
 from .runner import check_study_data
@@ -72,7 +72,7 @@ def report_plan(studies=None) -> tuple[list[str], dict[str, str]]:
 
 
 def report_content(data: str, profile: str, knobs: dict) -> dict:
-    """The content signatures of the data and the model(s) (``studies.content.content_inputs``); a bad data option,
+    """The content signatures of the data and the model(s) (``framework.content.content_inputs``); a bad data option,
     model folder or ``models`` object raises here."""
     return content_inputs(study_spec("main_results", dataset=data, profile=profile, **knobs))
 

@@ -15,16 +15,16 @@ import xarray as xr
 
 from ..data import check_dataset, dataset_key, split_dataset
 from ..data.folder_checks import FolderChangedError, changed_since_decoded, reading_for_study
-from ..studies.cells import StudyContext, running
-from ..studies.content import content_inputs
-from ..studies.models import data_options as data_options_of
-from ..studies.models import dataset_for
+from ..framework.cells import StudyContext, running
+from ..framework.content import content_inputs
+from ..framework.model_set import data_options as data_options_of
+from ..framework.model_set import dataset_for
 from ..studies.registry import get_study, missing_variables, study_spec
-from ..studies.spec import CACHE_VERSION, StudySpec, profile_values
-from ..studies.store import (CHECKSUM, ResultsChecksumError, ResultsUnsignedError, load_results, provenance,
+from ..framework.spec import CACHE_VERSION, StudySpec, profile_values
+from ..framework.store import (CHECKSUM, ResultsChecksumError, ResultsUnsignedError, load_results, provenance,
                              results_path, save_results)
-from ..studies.gate import gate_policy
-from ..studies.profiles import get_profile
+from ..framework.gate import gate_policy
+from ..framework.profiles import get_profile
 from ..train.cache import checkpoint_digest, checkpoint_lock
 from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
 from .memo import DEFAULT_ROOT, Memo, own_warnings

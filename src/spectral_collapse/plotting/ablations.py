@@ -12,12 +12,12 @@ import xarray as xr
 
 from ..metrics.intervals import paired_ci
 from ..studies.ablations import ablation_summary, arm_latents, improvement_table
-from ..studies.aggregate import TABLE_METRICS
-from ..studies.claim_checks import arm_name, arm_words
+from ..framework.aggregate import TABLE_METRICS
+from ..claims.checks import arm_name, arm_words
 from ..reference.method_names import method_name
-from ..studies.shares import TABLE6_METHODS
-from ..studies.evidence import long_frame
-from ..studies.verdicts import paired_units
+from ..claims.shares import TABLE6_METHODS
+from ..claims.evidence import long_frame
+from ..claims.compare import paired_units
 from .charts import interval_rules, metric_bars, series_lines
 from .grids import image_grid
 from .palette import method_color, method_dash, method_shape

@@ -151,7 +151,7 @@ def name_below(xs: np.ndarray, ys: np.ndarray, near: float = 0.15) -> np.ndarray
 
 def _table_stats(ds: xr.Dataset, metric: str, color: str | None) -> pd.DataFrame:
     """Per method (and value of ``color``): the tables' mean and 95 % interval over crops."""
-    from ..studies.aggregate import summary
+    from ..framework.aggregate import summary
 
     parts = []
     for v in (ds[color].values.tolist() if color else [None]):

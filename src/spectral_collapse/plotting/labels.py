@@ -24,9 +24,9 @@ _LOWER = {"eps", "x0", "v", "u", "k", "t", "flow", "unet", "dit"}
 def chart_names() -> dict[str, str]:
     """{key: the name a chart writes}: method labels (not "copy") and the benchmarks' variants, metric and step-size
     keys (their chart symbol: "η_HF"), schedules and a few signs ("sigma" -> "σ")."""
-    from ..studies.method_labels import VARIANT_NAMES
+    from ..framework.method_labels import VARIANT_NAMES
     from ..reference.method_names import METHOD_NAMES
-    from ..studies.schedule import SCHEDULE_NAMES
+    from ..studies.ovg_schedule import SCHEDULE_NAMES
 
     names = {k: symbol(k, "chart") if k in SYMBOLS else v for k, v in reader_names().items()}
     names.update({k: v for k, v in VARIANT_NAMES.items() if k not in METHOD_NAMES})

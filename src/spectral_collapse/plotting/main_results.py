@@ -4,7 +4,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from ..studies.aggregate import METRIC_NAMES, failed_label
+from ..framework.aggregate import METRIC_NAMES, failed_label
 from ..reference.method_names import method_name
 from .charts import interval_rules, wrap_lines
 from .grids import image_grid

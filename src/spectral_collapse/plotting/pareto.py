@@ -11,11 +11,11 @@ import pandas as pd
 import xarray as xr
 
 from ..metrics.intervals import bootstrap_ci
-from ..studies.aggregate import METRIC_NAMES
-from ..studies.claims import INPUT_STRUCTURE
+from ..framework.aggregate import METRIC_NAMES
+from ..claims.paper import INPUT_STRUCTURE
 from ..reference.method_names import method_name
 from ..studies.pareto import baseline_summary, grid_summary
-from ..studies.schedule import gain_share_interval
+from ..studies.ovg_schedule import gain_share_interval
 from .charts import padded_domain, point_names, text_on, wrap_lines
 from ..text import plural, step_size
 from .labels import chart_label

@@ -68,7 +68,7 @@ def _keys() -> re.Pattern:
 def code_keys() -> tuple[str, ...]:
     """The keys with an underscore a user types (study parameters, stored settings) that prose quotes as code."""
     from ..studies.registry import STUDIES
-    from ..studies.settings import MEANINGS
+    from ..tables.settings import MEANINGS
 
     keys = {k for st in STUDIES.values() for k in st.params} | set(MEANINGS)
     return tuple(sorted((k for k in keys if "_" in k and k not in reader_names()), key=len, reverse=True))

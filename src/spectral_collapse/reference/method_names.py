@@ -1,5 +1,5 @@
 """The name a reader sees for each method label, as the paper and the glossary write them ("ovg_edm" ->
-"OVG + EDM"). Imports nothing of the package, so every layer may use it; ``studies.method_labels`` says what each
+"OVG + EDM"). Imports nothing of the package, so every layer may use it; ``framework.method_labels`` says what each
 label runs."""
 from __future__ import annotations
 

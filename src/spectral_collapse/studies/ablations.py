@@ -11,13 +11,14 @@ import pandas as pd
 import xarray as xr
 
 from ..metrics.latent import pca_explained_variance
-from . import translation
-from .aggregate import TABLE_METRICS, summary
-from .cells import StudyContext
-from .method_labels import method_specs, ovg_setting
-from .models import data_options, plans_to_train, profile_models, spec_data
-from .profiles import PROFILES, get_profile
-from .spec import StudySpec
+from . import main_results
+from ..framework.aggregate import TABLE_METRICS, summary
+from ..framework.cells import StudyContext
+from ..framework.method_labels import method_specs, ovg_setting
+from ..framework.model_set import data_options, plans_to_train, profile_models
+from ..framework.user_models import spec_data
+from ..framework.profiles import PROFILES, get_profile
+from ..framework.spec import StudySpec
 
 __all__ = ["Arm", "ABLATION_LABELS", "ABLATIONS", "PAPER_SCALES", "HIGHER_IS_BETTER", "N_IMAGES", "N_PCA",
            "TRAIN_SEEDS", "ablation_arms", "run_ablation_spec", "paper_scale", "axis_values", "ablation_summary",
@@ -118,7 +119,7 @@ def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
                                            options=data_options(spec), progress=ctx.progress, seed=arm.train_seed)
         checkpoints.update({f"{arm.tag}/{par}": D.checkpoint for par, D in models.items()
                             if isinstance(getattr(D, "checkpoint", None), str)})
-        part = translation.translation_results(
+        part = main_results.translation_results(
             ctx, data, models, profile=spec.profile, labels=labels, seeds=spec.get("seeds"),
             n_images=max(n_images, n_pca), ovg=ovg, ls=ls, parameterization=arm.parameterization,
             backbone=arm.backbone, space=space, study=spec.study)

@@ -25,13 +25,14 @@ from ..metrics.realism import YCBCR_601
 from ..metrics.spectral import kappa_for_size
 from ..models.gaussian import fit_gaussian
 from ..models.oracle import GaussianPair, fit_oracle
-from .cells import StudyContext, invert_cell
-from .method_labels import method_specs
-from .models import spec_data, trained_model
-from .profiles import get_profile
-from .realism import drift_diagnostics
-from .spec import CACHE_VERSION
-from .splits import test_subsets
+from ..framework.cells import StudyContext, invert_cell
+from ..framework.method_labels import method_specs
+from ..framework.model_set import trained_model
+from ..framework.user_models import spec_data
+from ..framework.profiles import get_profile
+from ..framework.realism import drift_diagnostics
+from ..framework.spec import CACHE_VERSION
+from ..framework.splits import test_subsets
 
 __all__ = ["DEFAULT_ETA_HF", "DEFAULT_SIZES", "LOW_FRACTION", "HF_BAND", "closed_form_latent", "direction_energies",
            "low_variance_chroma", "support", "predicted_drift_chroma", "collapse_measures", "scale_crops",

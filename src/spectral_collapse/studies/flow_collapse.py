@@ -4,26 +4,20 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-import numpy as np
-import pandas as pd
 import xarray as xr
 
 from ..inversion import Euler
-from ..metrics.intervals import MIN_EFFECT, bootstrap_ci, three_way
-from . import translation
-from .method_labels import OVG_DEFAULTS, MethodSpec, method_specs
-from .aggregate import crop_values
-from .cells import StudyContext
-from .models import data_options, profile_models, spec_data
-from .profiles import study_params
-from .spec import StudySpec
-from .verdicts import FAILS, Finding, combine, compare, real_band, texture_check
+from . import main_results
+from ..framework.method_labels import OVG_DEFAULTS, MethodSpec, method_specs
+from ..framework.cells import StudyContext
+from ..framework.model_set import data_options, profile_models
+from ..framework.user_models import spec_data
+from ..framework.profiles import study_params
+from ..framework.spec import StudySpec
 from ..reference.method_names import STABLE_OVG_LABEL
-from ..text import signed
 
 __all__ = ["LATENT_SCALE", "SCALED_LABEL", "FLOW_LABELS", "N_IMAGES", "ScaledLatentEuler", "flow_method_specs",
-           "run_flow_collapse", "findings", "FLOW_METRICS", "NORM", "PATTERN", "CONTRAST", "norm_table",
-           "pattern_ratio", "pattern_table", "noise_table"]
+           "run_flow_collapse"]
 
 LATENT_SCALE = 1.15
 SCALED_LABEL = "ddim_x1.15"
@@ -106,7 +100,7 @@ def run_flow_collapse(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
                                        options=data_options(spec), progress=ctx.progress)
     ovg, tuning = _ovg(spec, ctx, data, models["flow"], ls, specs)
     scaled = flow_method_specs([SCALED_LABEL], ovg) if SCALED_LABEL in labels else []
-    ds = translation.translation_results(ctx, data, models, profile=spec.profile, labels=std, seeds=spec.get("seeds"),
+    ds = main_results.translation_results(ctx, data, models, profile=spec.profile, labels=std, seeds=spec.get("seeds"),
                                          n_images=n_images, ovg=ovg, ls=ls, parameterization="flow", space=space,
                                          study="flow_collapse", extra=tuple(scaled))
     ds = ds.sel({"method": labels})
@@ -115,102 +109,3 @@ def run_flow_collapse(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
         latent_scale=LATENT_SCALE, labels=json.dumps(labels), ovg_tuning=json.dumps(tuning),
         flow_schedule=json.dumps(asdict(models["flow"].schedule)))
     return ds
-
-
-# ------------------------------------------------------------------------------------------------ the verdicts
-
-def _below_zero(ds: xr.Dataset, method: str) -> tuple[str, str] | None:
-    """Whether ``method``'s signed HF error (delta_log_e_hf) lies below 0 beyond MIN_EFFECT: the 95 % bootstrap
-    interval over crops of its mean (``three_way``, claimed direction negative)."""
-    v = crop_values(ds, "delta_log_e_hf", method)
-    if not len(v):
-        return None
-    ci = bootstrap_ci(v)
-    verdict = three_way(ci, MIN_EFFECT["delta_log_e_hf"], higher_is_claimed=False)
-    return verdict, (f"Δlog E_HF of {method} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], {ci.n} crops "
-                     f"(below 0: too smooth) → {verdict}")
-
-
-def _s_dc_up(f, ds: xr.Dataset, method: str) -> tuple[str, str] | None:
-    """S_DC of ``method`` above ddim's (paired over crops); where the two agree on every crop, as a scalar multiple
-    of the latent must (S_DC is measured on unit-variance latents), the check does not hold and says why."""
-    a, b = crop_values(ds, "s_dc", method), crop_values(ds, "s_dc", "ddim")
-    if len(a) and len(a) == len(b) and np.allclose(a, b, rtol=0.0, atol=1e-9):
-        why = (": S_DC is measured on each latent scaled to unit variance, which a scalar multiple leaves as it was"
-               if method == SCALED_LABEL else "")
-        return FAILS, f"S_DC {method} − ddim {signed(0.0)} on each of {len(a)} crops{why} → {FAILS}"
-    return compare(f, method, "ddim", "s_dc", higher=True)
-
-
-def findings(ds: xr.Dataset) -> dict[str, Finding]:
-    """The study's claims from its per-crop numbers: "collapse" (ddim's S_DC below TABA's and its signed HF error
-    below 0), "ovg" and "scaled" (S_DC up from ddim's, HF error toward 0 without overshoot); a claim whose methods
-    were not run is "not testable here"."""
-    from .evidence import long_frame
-
-    f = long_frame(ds, "flow_collapse", str(ds.attrs.get("dataset", "")), per_crop=True)
-    methods = [str(m) for m in ds["method"].values]
-    has = lambda *ms: all(m in methods for m in ms)  # noqa: E731
-    out = {"collapse": combine([compare(f, "ddim", "taba", "s_dc", higher=False), _below_zero(ds, "ddim")]
-                               if has("ddim", "taba") else [], "needs the ddim and taba labels")}
-    band = real_band(ds)
-    for key, m in (("ovg", "ovg"), ("scaled", SCALED_LABEL)):
-        out[key] = combine([_s_dc_up(f, ds, m), texture_check(f, m, "ddim", band=band)] if has(m, "ddim") else [],
-                           f"needs the {m} and ddim labels")
-    return out
-
-
-# ------------------------------------------------------------------------------------------- the tables
-
-# the main results' per-crop metrics, with the latent's norm ratio ||x_T||^2 / d beside S_DC (on unit-variance latents)
-FLOW_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "latent_norm_ratio")
-NORM = "‖x_T‖²/d"   # the latent's mean squared norm per dimension, as the tables head it
-PATTERN = 5.0       # a latent set shows a regular pattern when its peak Fourier power ratio is >= 5 x noise's
-CONTRAST = 1.25     # outputs are over-contrasted when their pixel std is >= 1.25 x the ground truth's
-
-
-def norm_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Mean ‖x_T‖²/d of the inverted latents per method (N(0, I) noise: 1), and its ratio to DDIM's."""
-    ref = float(crop_values(ds, "latent_norm_ratio", "ddim").mean()) if "ddim" in ds["method"].values else np.nan
-    means = {m: float(v.mean()) if len(v := crop_values(ds, "latent_norm_ratio", m)) else np.nan
-             for m in ds["method"].values.tolist()}
-    return pd.DataFrame.from_dict({m: {NORM: round(v, 4), "/ DDIM's": round(v / ref, 4)} for m, v in means.items()},
-                                  orient="index")
-
-
-def pattern_ratio(latents) -> tuple[float, float]:
-    """(peak / median Fourier power averaged over unit-variance latents (…, H, W), the peak's radial frequency in
-    cycles/pixel): near 1-2 for noise, large for a shared stripe or grid pattern."""
-    a = np.asarray(latents, dtype=np.float64)
-    a = a / np.maximum(a.std(axis=(-2, -1), keepdims=True), 1e-12)
-    power = (np.abs(np.fft.fft2(a)) ** 2).reshape(-1, *a.shape[-2:]).mean(axis=0)
-    power[0, 0] = np.nan
-    k = np.unravel_index(np.nanargmax(power), power.shape)
-    f = float(np.hypot(np.fft.fftfreq(a.shape[-2])[k[0]], np.fft.fftfreq(a.shape[-1])[k[1]]))
-    return float(np.nanmax(power) / np.nanmedian(power)), f
-
-
-def pattern_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method (first seed): ``pattern_ratio``, its frequency, its ratio to noise's, ``pattern`` (>= ``PATTERN``)
-    and ``contrast`` (output pixel std over the ground truth's); a row "N(0, I)" last."""
-    shown = ds["latents"].isel(seed=0)
-    noise, nf = pattern_ratio(np.random.default_rng(0).standard_normal(shown.isel(method=0).shape))
-    t_std = np.asarray(ds["truth_images"].values, dtype=np.float64).std(axis=(-3, -2, -1))
-    rows = {}
-    for m in ds["method"].values.tolist():
-        r, f = pattern_ratio(shown.sel({"method": m}).values)
-        out = np.asarray(ds["images"].sel({"method": m}).isel(seed=0).values, dtype=np.float64)
-        rows[m] = {"peak / median": r, "frequency": f, "/ noise's": r / noise, "pattern": r >= PATTERN * noise,
-                   "contrast": float(np.nanmean(out.std(axis=(-3, -2, -1)) / t_std))}
-    rows["N(0, I)"] = {"peak / median": noise, "frequency": nf, "/ noise's": 1.0, "pattern": False,
-                       "contrast": np.nan}
-    return pd.DataFrame.from_dict(rows, orient="index").round(3)
-
-
-def noise_table(ds: xr.Dataset) -> pd.DataFrame:
-    """S_HF (``mean``, ``lo``, ``hi``) of the real crops (row "real") and of each model's samples from noise."""
-    ci = bootstrap_ci(ds["control_s_hf"].sel(control="ground_truth").values)
-    rows = {"real": {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi},
-            **{m: {"mean": float(ds["noise_s_hf"].sel(model=m).mean()), "lo": np.nan, "hi": np.nan}
-               for m in ds["model"].values.tolist()}}
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("S_HF of")

@@ -16,15 +16,16 @@ from ..inversion.loop import primary
 from ..metrics import latent as lat
 from ..metrics.intervals import bootstrap_ci
 from ..metrics.spectral import kappa_for_size
-from .cells import StudyContext, invert_cell, translate_cell
-from .models import data_options, spec_data, study_labels, trained_model, user_models
-from .profiles import get_profile
-from .spec import CACHE_VERSION, StudySpec
-from .calibrate import ovg_for
-from .translation import GAUSSIANITY
-from .method_labels import PAPER_LABELS, STOCHASTIC, method_specs
-from .splits import test_subsets
-from .oracle_arm import oracle_models, wants_arm, with_arm
+from ..framework.cells import StudyContext, invert_cell, translate_cell
+from ..framework.model_set import data_options, trained_model
+from ..framework.user_models import spec_data, study_labels, user_models
+from ..framework.profiles import get_profile
+from ..framework.spec import CACHE_VERSION, StudySpec
+from .pareto_calibrate import ovg_for
+from .main_results import GAUSSIANITY
+from ..framework.method_labels import PAPER_LABELS, STOCHASTIC, method_specs
+from ..framework.splits import test_subsets
+from ..framework.oracle_arm import oracle_models, wants_arm, with_arm
 
 __all__ = ["DEFAULT_N_LATENTS", "Setup", "inversion_inputs", "explained_variance_summary",
            "run_latent_study", "VELOCITY_LABELS", "SPACES", "run_velocity", "velocity_cell"]
@@ -133,7 +134,7 @@ def run_latent_study(spec: StudySpec, ctx: StudyContext | None = None, *, models
     ds = runs[spec.study](spec, Setup(spec, ctx, models))
     if models is not None or not wants_arm(spec):
         return ds
-    oracle = oracle_models(spec.profile, spec.dataset, options=data_options(spec))   # studies/oracle_arm.py
+    oracle = oracle_models(spec.profile, spec.dataset, options=data_options(spec))   # framework/oracle_arm.py
     return with_arm(ds, runs[spec.study](spec, Setup(spec, ctx, oracle)), form=oracle["eps"].net.form)
 
 

@@ -13,12 +13,12 @@ from ..fourier import ideal_highpass, ideal_lowpass
 from ..metrics import latent as lat
 from ..metrics import spectral
 from ..metrics.spectral import wavelet_order
-from .aggregate import per_seed
-from .controls import realism_sets
-from .cells import StudyContext
-from .models import spec_data
-from .spec import StudySpec
-from .latent_tables import pearson_interval
+from ..framework.aggregate import per_seed
+from ..framework.controls import realism_sets
+from ..framework.cells import StudyContext
+from ..framework.user_models import spec_data
+from ..framework.spec import StudySpec
+from ..verdicts.words import pearson_interval
 
 __all__ = ["KAPPAS", "CORRELATED", "run_metric_validation", "metric_points", "POINT_HEADERS", "complements",
            "slope_table", "filter_table", "UNFILTERED", "band_used", "filter_changes", "correlation_points",
@@ -115,7 +115,7 @@ def _gate(main: xr.Dataset | None) -> xr.Dataset:
     """The controls gate of the texture scores on the main results (``realism.realism_gate``): per (score, control),
     how much worse the control scores than the ground truth with its paired 95 % interval, and whether the score
     passes; empty without main results holding the controls."""
-    from .realism import realism_gate
+    from ..framework.realism import realism_gate
 
     if main is None or "control_wav_features" not in main:
         return xr.Dataset()

@@ -1,10 +1,10 @@
-"""Are the models good enough? The quality gate (``studies.quality``) on every model of the profile's model set.
+"""Are the models good enough? The quality gate (``framework.quality``) on every model of the profile's model set.
 
-For each model of ``studies.models.MODEL_SET`` (or those named by the study's ``keys``), computed under a policy
-that allows weak models: its gate report (``studies.gate``), its training and held-out losses from ``log.json``,
+For each model of ``framework.model_set.MODEL_SET`` (or those named by the study's ``keys``), computed under a policy
+that allows weak models: its gate report (``framework.gate``), its training and held-out losses from ``log.json``,
 samples from noise beside real crops of each label (for the VAE: reconstructions beside held-out crops), and
 ``mean_bias`` (model, label, bias_sigma, bias_channel), the relative error of each channel's denoised mean
-(``studies.quality.denoised_mean_bias``; NaN above the model's range and for the VAE and latent-space models).
+(``framework.quality.denoised_mean_bias``; NaN above the model's range and for the VAE and latent-space models).
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .cells import StudyContext
-from .spec import StudySpec
+from ..framework.cells import StudyContext
+from ..framework.spec import StudySpec
 
 __all__ = ["run_model_quality", "N_SHOWN"]
 
@@ -33,10 +33,10 @@ def _pad(rows: list[list[float]], width: int) -> np.ndarray:
 
 
 def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
-    from .quality import crop_pools, draw_samples, input_shape, samplers
-    from .gate import gate_policy, read_json, trained_report, vae_gate_report
-    from .models import dataset_for, load_role, model_set
-    from .profiles import get_profile
+    from ..framework.quality import crop_pools, draw_samples, input_shape, samplers
+    from ..framework.gate import gate_policy, read_json, trained_report, vae_gate_report
+    from ..framework.model_set import dataset_for, load_role, model_set
+    from ..framework.profiles import get_profile
 
     p = get_profile(spec.profile)
     roles = model_set(spec.get("keys", None))
@@ -56,7 +56,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                 bias.append(np.full((2, len(BIAS_SIGMAS), 3), np.nan))
             else:
                 from ..models.vae import LatentDomains
-                from .models import latent_space
+                from ..framework.model_set import latent_space
 
                 space = latent_space(spec.profile, role.dataset, factor=role.factor) if role.space == "latent" else None
                 view = data if space is None else LatentDomains(data, space)
@@ -100,7 +100,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                 "bias_channel": [0, 1, 2]},
         attrs={"gate_reports": json.dumps(reports, default=float), "models": json.dumps(info, default=float),
                "checkpoints": json.dumps(checkpoints), "profile": spec.profile})
-    from .oracle_arm import oracle_heldout, with_arm   # the oracle's held-out loss beside each eps / EDM model
+    from ..framework.oracle_arm import oracle_heldout, with_arm   # the oracle's held-out loss beside each eps / EDM model
 
     arm = oracle_heldout(spec.profile, roles) if spec.get("oracle_arm", True) else None
     return ds if arm is None or not arm.data_vars else with_arm(ds, arm)
@@ -108,9 +108,9 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
 
 def _mean_bias(D, view, space, label: int) -> np.ndarray:
     """(sigma, channel) relative error of the denoised channel means on real training crops of a label
-    (``studies.quality.denoised_mean_bias``), NaN above the model's highest noise level and for a latent-space
+    (``framework.quality.denoised_mean_bias``), NaN above the model's highest noise level and for a latent-space
     model (its channels are latent channels, not colours)."""
-    from .quality import crop_pools, denoised_mean_bias
+    from ..framework.quality import crop_pools, denoised_mean_bias
 
     out = np.full((len(BIAS_SIGMAS), 3), np.nan)
     if space is not None:

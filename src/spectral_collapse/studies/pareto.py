@@ -12,16 +12,17 @@ import xarray as xr
 from ..metrics import latent as lat
 from ..metrics import realism as rl
 from ..text import step_size
-from .cells import translate_cell
-from .profiles import get_profile
-from .validity import failed_of
-from .splits import validation_indices
-from .method_labels import OVG_DEFAULTS, method_specs
+from ..framework.cells import translate_cell
+from ..framework.profiles import get_profile
+from ..framework.validity import failed_of
+from ..framework.splits import validation_indices
+from ..framework.method_labels import OVG_DEFAULTS, method_specs
 from ..reference.method_names import method_name
-from .models import data_options, profile_models, spec_data, study_labels, user_models
-from .controls import image_scores, paired_metrics, realism_reference, scoring_settings, with_failures
+from ..framework.model_set import data_options, profile_models
+from ..framework.user_models import spec_data, study_labels, user_models
+from ..framework.controls import image_scores, paired_metrics, realism_reference, scoring_settings, with_failures
 from .pareto_choice import BASE_OF, RULES, choose_point, pareto_front, truth_bands
-from .oracle_arm import SUFFIX, oracle_models, wants_arm, with_arm
+from ..framework.oracle_arm import SUFFIX, oracle_models, wants_arm, with_arm
 
 __all__ = ["BASES", "BASELINES", "GRID_SIZES", "SCORES", "default_grid", "pareto_results", "run_pareto", "grid_summary",
            "baseline_summary", "joint_front", "MOST_FAILED", "grid_table", "front_counts", "choices_table",
@@ -51,7 +52,7 @@ def _cell(ctx, D, ms, src, gt, seed: int, prof, scoring: dict, n_show: int, ls=N
     if ls is not None:
         out = ls.decode(out)
     scores = image_scores(out, src, gt, scoring, latent)
-    # failed samples (studies.validity) are NaN and marked; a sweep expects some, so no warning per grid point
+    # failed samples (framework.validity) are NaN and marked; a sweep expects some, so no warning per grid point
     cell = with_failures({k: scores[k] for k in SCORES}, out, latent, tr["nonfinite_step"].values, label=ms.label,
                          seed=seed, steps=prof.steps, warn=False)
     kept = ~cell["failed"].values
@@ -226,7 +227,7 @@ def run_pareto(spec, ctx) -> xr.Dataset:
     ds = pareto_results(ctx, data, models, ls=ls, **kw)
     if ls is not None or not wants_arm(spec):
         return ds
-    oracle = oracle_models(spec.profile, spec.dataset, options=data_options(spec))   # studies/oracle_arm.py
+    oracle = oracle_models(spec.profile, spec.dataset, options=data_options(spec))   # framework/oracle_arm.py
     return with_arm(ds, pareto_results(ctx, data, oracle, ls=None, **kw), form=oracle["eps"].net.form)
 
 

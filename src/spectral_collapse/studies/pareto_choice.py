@@ -6,7 +6,7 @@ import json
 import numpy as np
 import xarray as xr
 
-from .method_labels import OVG_DEFAULTS
+from ..framework.method_labels import OVG_DEFAULTS
 
 __all__ = ["NO_CHOICE", "ovg_choice", "RULES", "pareto_front", "scaled", "choose_operating_point", "truth_bands",
            "choose_point", "band_distance", "BASE_OF", "KID_FLOOR", "readable_grid"]
@@ -24,7 +24,7 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
     or OVG_DEFAULTS with the reason (no sweep stored; the sweep ran on other data options or models; every grid
     point diverged)."""
     where = "" if spec is None else f" for {spec.dataset}, {spec.profile}"
-    # the text starts with "defaults": readers of a source (studies.calibrate, the chapters) test for it
+    # the text starts with "defaults": readers of a source (studies.pareto_calibrate, the chapters) test for it
     defaults = "defaults (the suite's fallback step sizes, not a Pareto sweep's choice)"
     if ds is None:
         return {**OVG_DEFAULTS, "source": f"{defaults}: no Pareto sweep stored{where}"}

@@ -10,8 +10,8 @@ import xarray as xr
 from ..data import Task, UnpairedDomains, nearest_downup
 from ..metrics import realism as rl
 from ..reference.method_names import method_name
-from .controls import control_scores, noise_sigma, scoring_settings
-from .realism import add_kid, realism_gate
+from ..framework.controls import control_scores, noise_sigma, scoring_settings
+from ..framework.realism import add_kid, realism_gate
 
 __all__ = ["HALF_REFERENCE_BOUND", "HALVES", "SAMPLED_HALVES", "REGION_HALVES", "REFIT_HALVES", "halved_reference",
            "halving_movement", "PHOTOS", "photo_tiles", "photo_gate", "photo_gates"]

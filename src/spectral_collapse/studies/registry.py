@@ -5,7 +5,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .spec import Param, StudySpec, make_spec
+from ..framework.spec import Param, StudySpec, make_spec
 
 __all__ = ["Study", "STUDIES", "get_study", "study_spec", "DECLARED", "missing_variables"]
 
@@ -36,22 +36,22 @@ _FACTORS = Param("list[int]", None, "SR factors; None: the profile's (smoke 2, 4
 _N_LATENTS = Param("int", None, "latents inverted; None: the profile's (smoke 16, quick 128, paper 2000)", minimum=2)
 _SEED = Param("int", 0, "seed of the stochastic methods' draws", optional=False, minimum=0, maximum=SEED_MAX)
 # Every study that loads data takes the loader's options; the translation, Pareto and latent studies take a user's
-# model instead of training one (studies/models.py: spec_data, user_models). The ablations refuse a user's model.
+# model instead of training one (framework/model_set.py: spec_data, user_models). The ablations refuse a user's model.
 _DATA = Param("json", None, "options of the data loader, e.g. {\"task\": \"sr\", \"factor\": 4}; for folder:<path> "
               "also seed, test_fraction, degrade_source (docs/datasets.md); None: the dataset's defaults")
 _MODEL = Param("str", None, "a diffusers pipeline folder or hub id used instead of training (inverts and samples); "
                "None: the profile's trained models")
 _MODELS = Param("json", None, "two models {\"source\": path, \"target\": path}: invert with the first, sample with "
                 "the second (DDIB); None: model or the trained ones")
-_WEAK = Param("bool", None, "run on a model below the quality gate (studies.quality) instead of refusing it; every "
+_WEAK = Param("bool", None, "run on a model below the quality gate (framework.quality) instead of refusing it; every "
               "chapter and table of the run then carries a warning. None: the profile's rule (smoke allows every "
               "model; quick and paper refuse one below the gate unless the profile lists it among its allowed weak "
               "models: the profile's allow_weak_models)")
 _USER = {"data_options": _DATA, "model": _MODEL, "models": _MODELS, "allow_weak_model": _WEAK}
-# the oracle arm (studies/oracle_arm.py): the study again with the exact Gaussian denoiser, stored beside the trained
+# the oracle arm (framework/oracle_arm.py): the study again with the exact Gaussian denoiser, stored beside the trained
 # models' numbers; only with the profile's trained models (a given model runs alone)
 _ORACLE = {"oracle_arm": Param("bool", True, "also run the oracle (the exact Gaussian denoiser of the two domains, "
-                               "models.oracle) and store its results as the arm 'oracle' (studies.oracle_arm); "
+                               "models.oracle) and store its results as the arm 'oracle' (framework.oracle_arm); "
                                "None: True")}
 _TRANSLATION = ("psnr", "s_hf", "s_lf", "s_g", "failed")
 _ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS, **_USER}
@@ -71,7 +71,7 @@ _latents, _ablation = _lazy("latents", "run_latent_study"), _lazy("ablations", "
 
 _LIST = [
     Study("model_quality", "Are the models good enough?", {
-        "keys": Param("list[str]", None, "models of the model set (studies.models.MODEL_SET) to measure; None: all"),
+        "keys": Param("list[str]", None, "models of the model set (framework.model_set.MODEL_SET) to measure; None: all"),
         **_ORACLE,
     }, _lazy("model_quality", "run_model_quality"), datasets=("ihc-sr",), declares=("passed",)),
     Study("pareto", "OVG step sizes: Pareto sweep", {
@@ -90,7 +90,7 @@ _LIST = [
     }, _lazy("pareto", "run_pareto"), export=_lazy("pareto_choice", "ovg_choice"), takes_model=True,
        declares=("psnr", "s_hf", "s_lf", "chosen", "failed")),
     Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS, **_USER, **_ORACLE},
-          _lazy("translation", "run_main_results"), reads=("pareto",), takes_model=True, declares=_TRANSLATION,
+          _lazy("main_results", "run_main_results"), reads=("pareto",), takes_model=True, declares=_TRANSLATION,
           export=lambda ds, spec: None if ds is None else ds.attrs.get("results_key")),
     Study("pca_collapse", "PCA collapse of inverted latents", {
         "methods": _METHODS, "factors": _FACTORS, "n_latents": _N_LATENTS, "seed": _SEED, **_USER, **_ORACLE,
@@ -117,7 +117,7 @@ _LIST = [
         "timing_images": Param("int", 8, "test inputs of the one timed translation per method", optional=False,
                                minimum=1),
         **_USER,
-    }, _lazy("schedule", "run_ovg_schedule"), reads=("pareto",), takes_model=True,
+    }, _lazy("ovg_schedule", "run_ovg_schedule"), reads=("pareto",), takes_model=True,
        declares=("psnr", "s_hf", "s_lf", "failed")),
     Study("metric_validation", "Validation of the metrics", {
         "kappas": Param("list[float]", None, "filter cutoffs (fractions of Nyquist); None: 0.1 ... 0.8", minimum=0),

@@ -10,7 +10,7 @@
          P_std^2) since sigma = t / (1 - t); t continuous in (0, 1).
 
 ``heldout_loss``: the objective on the test split with fixed noise draws in ``BANDS`` equal-probability bands, on the
-EMA weights every ``HELDOUT_EVERY`` steps (the training loss on unseen data, ``studies.quality``).
+EMA weights every ``HELDOUT_EVERY`` steps (the training loss on unseen data, ``framework.quality``).
 """
 from __future__ import annotations
 

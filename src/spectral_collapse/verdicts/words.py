@@ -9,7 +9,7 @@ import numpy as np
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "UNGATED", "DEPENDS", "MEANS_ONLY", "VERDICT_ORDER",
            "TIE_RULE", "Finding", "base_verdict", "count_words", "tally",
            "tally_words", "natural_key", "label",
-           "fmt_value", "fisher_interval", "correlation_verdict"]
+           "fmt_value", "fisher_interval", "pearson_interval", "correlation_verdict"]
 
 HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "does not hold", "inconclusive", "not testable here"
 UNGATED = "not testable on gated models"      # every comparison rests on a model below the quality gate
@@ -92,3 +92,10 @@ def correlation_verdict(r: float, lo: float, hi: float, sign: int, threshold: fl
     r, lo, hi = (r, lo, hi) if sign > 0 else (-r, -hi, -lo)
     on, off = r >= threshold and lo > 0, hi < threshold
     return HOLDS if on else FAILS if off else INCONCLUSIVE
+
+
+def pearson_interval(a, b) -> tuple[float, float, float, int]:
+    """(r, lo, hi, n): Pearson r of paired values with its 95 % Fisher-z interval; NaN below 3 pairs or constant."""
+    ok = len(a) > 2 and np.std(a) > 0 and np.std(b) > 0
+    r = float(np.corrcoef(a, b)[0, 1]) if ok else np.nan
+    return (r, *fisher_interval(r, len(a)), len(a))

@@ -1,4 +1,4 @@
-"""The checks the paper's claims are decided by (``studies.claims`` lists the claims), each a function of the
+"""The checks the paper's claims are decided by (``claims.paper`` lists the claims), each a function of the
 scorecard's ``Evidence`` returning a ``verdicts.Finding``; and the reader names of ablation arms ("DiT", "×4")."""
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import pandas as pd
 
 from ..metrics.intervals import MIN_EFFECT, Interval, three_way
 from ..text import signed
-from .method_labels import MODEL_WORDS
+from ..framework.method_labels import MODEL_WORDS
 from .scorecard import OVG_LABELS, PAPER_SCALES, STANDIN, method_means, scale_labels
 from .evidence import Evidence, per_object
 from .shares import countable
-from .tuning import best_on_validation
-from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare, correlation_verdict,
+from ..studies.pareto_tuning import best_on_validation
+from .compare import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare, correlation_verdict,
                        fisher_interval, label, natural_key, texture_check, versus_or_tie, fmt_value)
 
 __all__ = ["ARM_WORDS", "arm_words", "arm_name", "differences", "correlated", "taba_structure", "ovg_front",
@@ -147,7 +147,7 @@ def taba_structure(ev: Evidence) -> Finding:
 
 
 def ovg_front(ev: Evidence) -> Finding:
-    from .pareto_choice import pareto_front
+    from ..studies.pareto_choice import pareto_front
 
     checks = []
     for ds, d in _main_by_dataset(ev):
@@ -182,7 +182,7 @@ def lowest_lpips(ev: Evidence) -> Finding:
 def pareto_expands(ev: Evidence) -> Finding:
     """Some OVG grid point on each sweep's joint S_HF / S_LF front of grid points and baselines (``pareto.joint_front``,
     grid points with failed samples left out)."""
-    from .pareto import joint_front
+    from ..studies.pareto import joint_front
 
     if ev.source == "paper":
         return Finding(UNTESTABLE, "Fig. 6 gives no numbers and the step sizes are not published")
@@ -284,7 +284,7 @@ def pca_fewer(ev: Evidence) -> Finding:
 
 def texture_claim(a: str, b: str) -> Callable[[Evidence], Finding]:
     def test(ev: Evidence) -> Finding:
-        from .realism import texture_verdict
+        from ..framework.realism import texture_verdict
 
         checks = []
         for ds_name, ds in sorted(ev.extra.get("main", {}).items()):

@@ -1,4 +1,4 @@
-"""The quality gate applied to the models of a study run (``studies.quality`` measures; this module enforces).
+"""The quality gate applied to the models of a study run (``framework.quality`` measures; this module enforces).
 
 While a study runs (``pipeline.runner.run_study``), every model it loads passes through ``enforce``. A model below
 the gate stops the study with ``WeakModelError`` (the model, the failed check, its value, its threshold and the fix),
@@ -43,7 +43,7 @@ class GatePolicy:
 @contextmanager
 def gate_policy(allow, cache: str | Path | None = None):
     """Enforce the gate on every model loaded inside the block; yields the GatePolicy that records them. ``allow``:
-    True / False for every model, or model-set keys (``studies.models.MODEL_SET``, e.g. "ihc-sr-x4-eps-dit") whose
+    True / False for every model, or model-set keys (``framework.model_set.MODEL_SET``, e.g. "ihc-sr-x4-eps-dit") whose
     checkpoints may be below the gate. ``cache``: a folder where the reports of users' models are kept between
     processes."""
     allow = frozenset(allow) if isinstance(allow, (tuple, list, set, frozenset)) else bool(allow)

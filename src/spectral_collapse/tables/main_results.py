@@ -9,8 +9,8 @@ import xarray as xr
 
 from ..metrics.intervals import bootstrap_ci
 from ..reference import paper_counterpart, paper_rows
-from .aggregate import TABLE_METRICS, cell_text, failed_label, summary
-from .method_labels import MODEL_WORDS
+from ..framework.aggregate import TABLE_METRICS, cell_text, failed_label, summary
+from ..framework.method_labels import MODEL_WORDS
 
 __all__ = ["format_summary", "paper_comparison", "control_rows", "control_beyond", "GENERATED", "md_table",
            "HIGHER_IS_BETTER", "DISPLAY_METRICS", "REALISM_METRICS", "MAIN_CLAIMS", "beside_table", "failed_counts",
@@ -20,7 +20,7 @@ __all__ = ["format_summary", "paper_comparison", "control_rows", "control_beyond
 HIGHER_IS_BETTER = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "s_g")
 # the paper's metrics with the signed texture error log E_HF - mu_HF beside S_HF (below 0 too smooth, above 0 noisy)
 DISPLAY_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "s_g")
-# the realism table: S_HF beside the scores that tell texture from noise (studies.realism, metrics.realism)
+# the realism table: S_HF beside the scores that tell texture from noise (framework.realism, metrics.realism)
 REALISM_METRICS = ("s_hf", "delta_log_e_hf_luma", "delta_log_e_hf_chroma", "kid_wav")
 # The claims of the claims page that the main-results chapter's numbers answer on their own.
 MAIN_CLAIMS = ("collapse_sdc", "collapse_shf", "ovg_vs_ddim", "edm_tradeoff", "taba_structure")

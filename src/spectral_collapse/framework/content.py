@@ -11,7 +11,7 @@ from pathlib import Path
 from ..data import split_dataset
 from ..digest import tree_sha256
 from ..models.oracle import ORACLE
-from .models import data_options, dataset_for
+from .model_set import data_options, dataset_for
 from .splits import SPLIT_SCHEME, SPLIT_STUDIES
 
 __all__ = ["content_inputs"]

@@ -14,7 +14,7 @@ from ..verdicts.rules import (CORRELATION, EFFECT, GATE, MEANS, PAIRED, RULES, S
                               claimed_strength, fold_datasets)
 from ..verdicts.seeds import over_seeds
 from ..verdicts.words import DEPENDS, MEANS_ONLY, UNGATED, UNTESTABLE, Finding, base_verdict
-from .claim_checks import (correlated, differences, lowest_lpips, ovg_front, ovg_texture_check, pareto_expands,
+from .checks import (correlated, differences, lowest_lpips, ovg_front, ovg_texture_check, pareto_expands,
                            pca_fewer, scale_monotone, scale_psnr, taba_structure, texture_claim)
 from .evidence import Evidence, STUDY_NAMES, evidence_of, paper_evidence, seed_evidence
 from .shares import share_claim, table1_frames, x0_frames

@@ -11,12 +11,12 @@ import xarray as xr
 from scipy import optimize, stats
 
 from ..metrics.latent import ks_resolution, pca_explained_variance
-from .verdicts import fisher_interval
+from ..verdicts.words import pearson_interval
 
 __all__ = ["HEADERS", "shown", "uniform_auc", "pca_table", "raw_same", "noise_curve", "against_noise",
            "noise_scatter", "norm_sd_ratio", "sd_ratio_range", "smallest_norm_error", "failure_modes",
            "gaussianity_table", "gaussianity_contrasts", "decorrelation_table", "decorrelation_runs",
-           "run_correlation", "pearson_interval", "velocity_summary", "positive_cells"]
+           "run_correlation", "velocity_summary", "positive_cells"]
 
 # short column headers of the chapters' tables (``shown``)
 HEADERS = {"norm_z": "norm z-score", "s_dc": "S_DC", "flagged_ratio": "flagged share", "s_dc_raw": "S_DC raw",
@@ -208,13 +208,6 @@ def run_correlation(ds: xr.Dataset) -> tuple[float, float, float, int]:
     keep = np.isfinite(g) & np.isfinite(c)
     pts = np.unique(np.stack([g[keep], c[keep]], 1), axis=0)
     return pearson_interval(pts[:, 0], pts[:, 1])
-
-
-def pearson_interval(a, b) -> tuple[float, float, float, int]:
-    """(r, lo, hi, n): Pearson r of paired values with its 95 % Fisher-z interval; NaN below 3 pairs or constant."""
-    ok = len(a) > 2 and np.std(a) > 0 and np.std(b) > 0
-    r = float(np.corrcoef(a, b)[0, 1]) if ok else np.nan
-    return (r, *fisher_interval(r, len(a)), len(a))
 
 
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)

@@ -13,7 +13,7 @@ from ..text import interval, percent
 from .evidence import ABLATIONS, MAIN_TABLE, METRICS, Evidence
 from ..reference.method_names import method_name
 from .shares import SHARE_TABLES, share_table_rows
-from .verdicts import label
+from .compare import label
 
 __all__ = ["KEYS", "OVG_LABELS", "PAPER_SCALES", "STANDIN", "our_table_rows", "scorecard", "ordering_agreement",
            "counts", "errata_checks", "scale_labels", "method_means", "fmt_metric", "TABLE_TITLES", "METRIC_NAMES",

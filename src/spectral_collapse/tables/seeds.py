@@ -11,12 +11,12 @@ import pandas as pd
 import xarray as xr
 
 from ..metrics.intervals import bootstrap_ci
-from .ablation_tables import arm_names, format_ablation, trained_models
-from .aggregate import TABLE_METRICS, crop_values
+from .ablations import arm_names, format_ablation, trained_models
+from ..framework.aggregate import TABLE_METRICS, crop_values
 from ..verdicts.seeds import two_level_ci
 from ..verdicts.words import UNTESTABLE
-from .claims import chapter_verdicts
-from .evidence import seed_arms
+from ..claims.paper import chapter_verdicts
+from ..claims.evidence import seed_arms
 
 __all__ = ["SPREAD_METRICS", "SET_METRICS", "OUTLIER_FACTOR", "two_level_ci", "seed_arms", "spread_table",
            "per_run_table", "claims_by_seed", "models_table", "model_folders", "outlier_runs"]

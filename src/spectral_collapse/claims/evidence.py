@@ -12,12 +12,13 @@ import pandas as pd
 import xarray as xr
 
 from ..reference import paper_tables
-from .aggregate import coinciding_methods
-from .store import load_results
-from .validity import failed_of
+from ..framework.aggregate import coinciding_methods
+from ..framework.oracle_arm import arm_results
+from ..framework.store import load_results
+from ..framework.validity import failed_of
 
 __all__ = ["METRICS", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "STUDY_NAMES", "Evidence", "long_frame",
-           "weak_arms", "evidence_of", "load_evidence", "paper_evidence", "seed_arms",
+           "weak_arms", "evidence_of", "load_evidence", "oracle_evidence", "paper_evidence", "seed_arms",
            "seed_evidence", "per_object"]
 
 METRICS = ("psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc", "s_g")
@@ -210,7 +211,7 @@ def seed_evidence(ds: xr.Dataset, dataset: str) -> dict[int, "Evidence"]:
 def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evidence:
     """One results dataset as evidence (``short``: its name in the evidence, ``STUDY_NAMES``), read as
     ``load_evidence`` reads a stored file: a chapter judges the claims on its own results with it."""
-    from .verdicts import real_band
+    from .compare import real_band
 
     dataset = str(dataset or ds.attrs.get("dataset", ""))
     below = sorted(_HASH.sub("", k) for k in _gate_failed(ds))   # by name without the hash
@@ -262,3 +263,25 @@ def paper_evidence(paper: pd.DataFrame | None = None) -> Evidence:
     f = pd.concat(rows, ignore_index=True).rename(columns={"mean": "value"}).assign(seed=0)
     return Evidence(frame=f[["study", "dataset", "scale", "backbone", "space", "method", "seed", "metric", "value"]],
                     source="paper")
+
+
+def oracle_evidence(root: str | Path = "data/results", profile: str = "quick"):
+    """``load_evidence`` on the oracle arms: every stored results file of ``profile`` that the evidence reads
+    and that carries the arm, as the oracle's ``Evidence`` (same frames, so every claim check runs on it)."""
+    parts = []
+    for study, short in STUDY_NAMES.items():
+        for path in sorted((Path(root) / study).glob(f"*-{profile}.nc")):
+            arm = arm_results(load_results(path))
+            if arm is not None:
+                parts.append(evidence_of(arm, short, str(arm.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])))
+    extra: dict = {}
+    for e in parts:
+        for k, v in e.extra.items():
+            extra.setdefault(k, {}).update(v)
+    frames = [e.frame for e in parts if not set(e.extra) & set(EXTRA_STUDIES)]
+    crops = [e.crops for e in parts if not e.crops.empty]
+    ev = Evidence(frame=pd.concat(frames, ignore_index=True) if frames else long_frame(xr.Dataset(), "", ""),
+                  extra=extra, source="ours", bands={k: v for e in parts for k, v in e.bands.items()})
+    if crops:
+        ev.crops = pd.concat(crops, ignore_index=True)
+    return ev

@@ -12,9 +12,9 @@ import xarray as xr
 
 from ..text import notation
 from ..train.cache import model_name
-from .gate import stored_files, stored_report
-from .profiles import get_profile
-from .quality import CHECKS, GATE_VERSION, RULES, THRESHOLDS, GateReport
+from ..framework.gate import stored_files, stored_report
+from ..framework.profiles import get_profile
+from ..framework.quality import CHECKS, GATE_VERSION, RULES, THRESHOLDS, GateReport
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
            "spectrum_failures", "decoder_ceiling", "gate_lists", "mean_bias_table", "models_table", "vp_noise_levels",
@@ -51,7 +51,7 @@ def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFram
 
 def replicate_gate_table(profile: str) -> pd.DataFrame:
     """The stored gate of every training-seed replicate (``SEED_REPLICATES``), without training any."""
-    from .models import CHECKPOINT_ROOT, SEED_REPLICATES, checkpoint_name
+    from ..framework.model_set import CHECKPOINT_ROOT, SEED_REPLICATES, checkpoint_name
 
     folders = [str(Path(CHECKPOINT_ROOT) / checkpoint_name(profile, r)) for r in SEED_REPLICATES]
     return stored_gate_table({model_name(f): f for f in folders})
@@ -108,7 +108,7 @@ def gate_frame(rows: list[dict]) -> pd.DataFrame:
 def _current_status(name: str) -> tuple[bool, str] | None:
     """(passed, failures in words) of the report stored now with checkpoint ``name`` by this version of the gate;
     None when there is none (a user's model, or a report of an older gate version)."""
-    from .models import CHECKPOINT_ROOT
+    from ..framework.model_set import CHECKPOINT_ROOT
 
     for d, _ in stored_files(Path(CHECKPOINT_ROOT) / name):
         if isinstance(d, dict) and d.get("version") == GATE_VERSION and "passed" in d:
@@ -311,7 +311,7 @@ def models_table(ds: xr.Dataset) -> pd.DataFrame:
 def edge_shares(ds: xr.Dataset, white: float = 0.9) -> pd.DataFrame:
     """Per pixel-space model of an edge-map dataset: the share of edge pixels (luma below ``white`` on [-1, 1]) in
     its sampled and the real label-0 edge maps, and the gate's worst label-0 mean and std errors."""
-    from .models import dataset_for
+    from ..framework.model_set import dataset_for
 
     info = json.loads(ds.attrs["models"])
     luma = np.array([0.299, 0.587, 0.114]).reshape(1, 3, 1, 1)
@@ -344,7 +344,7 @@ def edge_shares(ds: xr.Dataset, white: float = 0.9) -> pd.DataFrame:
 def heldout_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per model with the oracle arm's held-out loss (``oracle_arm.oracle_heldout``): the trained model's
     last held-out loss (mean over the bands), the oracle's, and their ratio; empty without the arm."""
-    from .oracle_arm import arm_results
+    from ..framework.oracle_arm import arm_results
 
     arm = arm_results(ds)
     if arm is None or "heldout_loss" not in arm:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..text import TIMES
-from .profiles import get_profile
+from ..framework.profiles import get_profile
 
 __all__ = ["TIMING_FILE", "PAPER_LABEL_PASSES", "GPU_TFLOPS", "paper_scale_estimate", "gpu_rate", "profile_table",
            "timing_table", "gpu_train_table", "gpu_table"]
@@ -69,7 +69,7 @@ def gpu_rate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFLOPS) -> dict
 def profile_table(name: str = "quick") -> pd.DataFrame:
     """What a profile trains, as (quantity, value) rows: crop size, U-Net size, steps and batch, replicate seeds."""
     from ..models.backbones import build_backbone, count_parameters
-    from .models import SEED_REPLICATES
+    from ..framework.model_set import SEED_REPLICATES
 
     prof = get_profile(name)
     seeds = sorted({0} | {int(r.seed) for r in SEED_REPLICATES}) if name != "paper" else [0]

@@ -13,15 +13,16 @@ import xarray as xr
 
 from ..inversion import default_sigmas, sample_seeds
 from ..inversion.guidance import GuidanceSchedule
-from .calibrate import ovg_for
-from .cells import StudyContext, translate_batched
-from .models import data_options, profile_models, spec_data, user_models
-from .profiles import get_profile
-from .spec import StudySpec
-from .translation import scored_cells
-from .method_labels import method_specs
-from .controls import scoring_settings
-from .splits import test_subsets
+from .pareto_calibrate import ovg_for
+from ..framework.cells import StudyContext, translate_batched
+from ..framework.model_set import data_options, profile_models
+from ..framework.user_models import spec_data, user_models
+from ..framework.profiles import get_profile
+from ..framework.spec import StudySpec
+from .main_results import scored_cells
+from ..framework.method_labels import method_specs
+from ..framework.controls import scoring_settings
+from ..framework.splits import test_subsets
 
 __all__ = ["SCHEDULES", "MAX_TIME_RATIO", "TARGET_SHARE", "TARGET_RULE", "TIMING_ROUNDS", "schedule_set",
            "run_ovg_schedule", "gain_share_interval", "SCHEDULE_NAMES", "schedule_table",

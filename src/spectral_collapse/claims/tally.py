@@ -1,5 +1,5 @@
 """The claims tally of two results roots side by side and every verdict that moved between them, with the
-comparisons whose numbers changed: ``python -m spectral_collapse.studies.tally --before OLD --after NEW``."""
+comparisons whose numbers changed: ``python -m spectral_collapse.claims.tally --before OLD --after NEW``."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..verdicts.words import VERDICT_ORDER, tally
-from .claims import evaluate_claims
+from .paper import evaluate_claims
 from .evidence import load_evidence
 
 __all__ = ["claims_of", "tally_table", "moved", "main"]

@@ -11,15 +11,15 @@ import xarray as xr
 
 from ..reference import paper_tables
 from ..train.cache import model_name
-from .ablations import ABLATIONS, ablation_summary, axis_values, paper_key_of
-from .aggregate import TABLE_METRICS, cell_text
-from .claim_checks import ARM_WORDS, arm_name
-from .evidence import Evidence, MAIN_TABLE, long_frame
-from .method_labels import MODEL_WORDS
-from .shares import share_span, share_table, x0_frames
-from .gate import stored_report
-from .tables import ours_beside_paper
-from .validity import failed_of
+from ..studies.ablations import ABLATIONS, ablation_summary, axis_values, paper_key_of
+from ..framework.aggregate import TABLE_METRICS, cell_text
+from ..claims.checks import ARM_WORDS, arm_name
+from ..claims.evidence import Evidence, MAIN_TABLE, long_frame
+from ..framework.method_labels import MODEL_WORDS
+from ..claims.shares import share_span, share_table, x0_frames
+from ..framework.gate import stored_report
+from .main_results import ours_beside_paper
+from ..framework.validity import failed_of
 
 __all__ = ["format_ablation", "named_arms", "arm_names", "percent_improved", "percent_table",
            "factor_key", "trained_models", "space_label", "weak_models", "ablation_comparison", "paper_table",

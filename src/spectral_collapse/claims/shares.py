@@ -11,7 +11,7 @@ from ..reference import paper_tables
 from ..text import interval, percent
 from .evidence import METRICS
 from ..verdicts.rules import MIN_COMPARISONS
-from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine
+from .compare import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine
 
 __all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "N_BOOT", "DETERMINISTIC", "STOCHASTIC", "TABLE6_METHODS",
            "countable", "share_span", "share_interval", "share_verdict", "share_table", "table1_frames", "x0_frames",

@@ -12,18 +12,19 @@ from ..inversion.methods import METHODS
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
 from ..metrics.realism import hf_energy_rgb
-from .controls import (control_scores, image_scores, noise_sigma, paired_metrics, scoring_settings, warn_failed,
+from ..framework.controls import (control_scores, image_scores, noise_sigma, paired_metrics, scoring_settings, warn_failed,
                        with_failures)
-from .realism import add_kid, drift_diagnostics, ovg_added_energy
-from .splits import test_subsets
-from .calibrate import ovg_for
-from .cells import NoCache, StudyContext, translate_cell
-from .models import data_options, dataset_for, profile_models, spec_data, study_labels, user_models
-from .validity import failure_bounds
-from .oracle_arm import ARM_LABELS, oracle_models, wants_arm, with_arm
-from .profiles import get_profile
-from .spec import CACHE_VERSION
-from .method_labels import BASELINE_LABELS, OVG_DEFAULTS, PAPER_LABELS, STOCHASTIC, MethodSpec, method_specs, ovg_setting
+from ..framework.realism import add_kid, drift_diagnostics, ovg_added_energy
+from ..framework.splits import test_subsets
+from .pareto_calibrate import ovg_for
+from ..framework.cells import NoCache, StudyContext, translate_cell
+from ..framework.model_set import data_options, dataset_for, profile_models
+from ..framework.user_models import spec_data, study_labels, user_models
+from ..framework.validity import failure_bounds
+from ..framework.oracle_arm import ARM_LABELS, oracle_models, wants_arm, with_arm
+from ..framework.profiles import get_profile
+from ..framework.spec import CACHE_VERSION
+from ..framework.method_labels import BASELINE_LABELS, OVG_DEFAULTS, PAPER_LABELS, STOCHASTIC, MethodSpec, method_specs, ovg_setting
 
 __all__ = ["translation_results", "run_translation_study", "run_main_results", "from_noise_samples", "scored_cells",
            "GAUSSIANITY"]
@@ -230,7 +231,7 @@ def run_main_results(spec, ctx) -> xr.Dataset:
     ds = ds.merge(_ovg_drift(ctx, ds, data, models, ls), combine_attrs="drop_conflicts")
     if not wants_arm(spec) or ls is not None:
         return ds
-    # the oracle arm: the same methods, step sizes and crops with the exact Gaussian denoiser (studies/oracle_arm.py)
+    # the oracle arm: the same methods, step sizes and crops with the exact Gaussian denoiser (framework/oracle_arm.py)
     oracle = oracle_models(spec.profile, spec.dataset, options=data_options(spec))
     arm = translation_results(ctx, data, oracle, profile=spec.profile, labels=[x for x in labels if x in ARM_LABELS],
                               seeds=spec.get("seeds"), ovg=ovg_setting(spec), study="main_results", space="pixel",

@@ -5,8 +5,8 @@ import json
 
 from ..text import step_sizes
 from .pareto_choice import NO_CHOICE
-from .profiles import get_profile
-from .method_labels import OVG_DEFAULTS, ovg_setting
+from ..framework.profiles import get_profile
+from ..framework.method_labels import OVG_DEFAULTS, ovg_setting
 
 __all__ = ["CALIBRATION_IMAGES", "EXTEND", "ovg_for", "calibrate_ovg"]
 

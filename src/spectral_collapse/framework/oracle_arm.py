@@ -4,21 +4,20 @@ trained models, stored in the same results file without touching a trained numbe
 Each variable of the oracle's result is stored as ``<name>__oracle`` with every dimension renamed ``<dim>__oracle``;
 ``attrs["arms"]`` lists the arm ({"tag": "oracle", ...}) and ``attrs["per_arm"]["oracle"]`` holds its own attrs.
 ``arm_results`` gives the arm back as a results dataset under the original names, so every reader works on it;
-``oracle_evidence`` is ``evidence.load_evidence`` on the oracle arms. The oracle is exact for its Gaussians, not for
+``claims.evidence.oracle_evidence`` reads the oracle arms as the claims' evidence. The oracle is exact for its Gaussians, not for
 tissue, and is not a trained network: it is not put through the quality gate."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pandas as pd
 import xarray as xr
 
 from ..models.oracle import ORACLE
-from .models import dataset_for, oracle_models
+from .model_set import dataset_for
+from .user_models import oracle_models
 
 __all__ = ["ORACLE", "SUFFIX", "ARM_LABELS", "oracle_models", "with_arm", "arm_results", "has_arm", "wants_arm",
-           "oracle_evidence", "oracle_heldout"]
+           "oracle_heldout"]
 
 SUFFIX = "__" + ORACLE
 ARM_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")   # the paper's methods (no null-class baselines)
@@ -63,31 +62,6 @@ def arm_results(ds: xr.Dataset, tag: str = ORACLE) -> xr.Dataset | None:
     attrs.update(json.loads(ds.attrs.get("per_arm", "{}")).get(tag, {}))
     part.attrs = {**attrs, "model_gate": "{}"}
     return part
-
-
-def oracle_evidence(root: str | Path = "data/results", profile: str = "quick"):
-    """``evidence.load_evidence`` on the oracle arms: every stored results file of ``profile`` that the evidence reads
-    and that carries the arm, as the oracle's ``Evidence`` (same frames, so every claim check runs on it)."""
-    from .evidence import EXTRA_STUDIES, STUDY_NAMES, Evidence, evidence_of, long_frame
-    from .store import load_results
-
-    parts = []
-    for study, short in STUDY_NAMES.items():
-        for path in sorted((Path(root) / study).glob(f"*-{profile}.nc")):
-            arm = arm_results(load_results(path))
-            if arm is not None:
-                parts.append(evidence_of(arm, short, str(arm.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])))
-    extra: dict = {}
-    for e in parts:
-        for k, v in e.extra.items():
-            extra.setdefault(k, {}).update(v)
-    frames = [e.frame for e in parts if not set(e.extra) & set(EXTRA_STUDIES)]
-    crops = [e.crops for e in parts if not e.crops.empty]
-    ev = Evidence(frame=pd.concat(frames, ignore_index=True) if frames else long_frame(xr.Dataset(), "", ""),
-                  extra=extra, source="ours", bands={k: v for e in parts for k, v in e.bands.items()})
-    if crops:
-        ev.crops = pd.concat(crops, ignore_index=True)
-    return ev
 
 
 def oracle_heldout(profile: str, roles) -> xr.Dataset:

@@ -9,7 +9,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from .validity import failed_of
+from ..framework.validity import failed_of
 
 __all__ = ["GAP_METRICS", "validation_scores", "scores_on_test", "validation_test_gap", "best_on_validation"]
 

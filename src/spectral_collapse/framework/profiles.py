@@ -52,7 +52,7 @@ class Profile:
     batch_size: int = 64              # inversion batch size (results do not depend on it)
     n_from_noise: int = 32            # samples from noise shown in the book
     threads: int | None = None        # torch threads (None = leave as is)
-    gate_samples: int = 256           # samples per label and sampler of the model-quality gate (studies.quality)
+    gate_samples: int = 256           # samples per label and sampler of the model-quality gate (framework.quality)
     flow_logit_std: float = FLOW_LOGIT_STD  # std of the flow model's logit-normal training times
     allow_weak_models: bool | tuple = False  # studies run on models below the gate (with a warning) instead of
     #                                   refusing them: all (True), none (False), or these model-set keys (arms that
