@@ -212,6 +212,40 @@ def test_private_names_read_by_import_or_through_a_module_are_found(tmp_path):
     assert bad == {("pkg.b", "_x", "from"), ("pkg.b", "_z", "attribute")}
 
 
+def name_clashes(files: dict[str, Path]) -> list[str]:
+    """Modules (not packages) whose last name is also the last name of a package of the same top-level package."""
+    packages = {(m.split(".")[0], m.rsplit(".", 1)[-1]) for m, f in files.items() if f.name == "__init__.py"}
+    return sorted(m for m, f in files.items()
+                  if f.name != "__init__.py" and (m.split(".")[0], m.rsplit(".", 1)[-1]) in packages)
+
+
+def test_no_module_shares_its_name_with_a_package():
+    """``claims/paper.py``, not ``studies/claims.py`` beside ``claims/``: a name says which room it is."""
+    assert name_clashes(module_files()) == []
+
+
+def test_a_module_named_like_a_package_is_found(tmp_path):
+    files = _package(tmp_path, {"__init__.py": "", "verdicts/__init__.py": "", "studies/__init__.py": "",
+                                "studies/verdicts.py": "", "studies/tally.py": ""})
+    assert name_clashes(files) == ["pkg.studies.verdicts"]
+
+
+def test_studies_store_numbers_and_read_no_claims_tables_or_charts():
+    """A study stores numbers; the claims, tables and charts read them (none of them imported by a study)."""
+    every = imports(module_files())
+    up = ("spectral_collapse.claims", "spectral_collapse.tables", "spectral_collapse.plotting")
+    bad = sorted({(i.module, i.target) for i in every
+                  if i.module.startswith(("spectral_collapse.studies", "spectral_collapse.framework"))
+                  and i.target.startswith(up)})
+    assert bad == []
+
+
+def test_no_library_file_over_400_lines():
+    long = {str(f.relative_to(ROOT)): n for m, f in module_files({"spectral_collapse": PACKAGES["spectral_collapse"]}).items()
+            if (n := len(f.read_text().splitlines())) > 400}
+    assert long == {}
+
+
 if __name__ == "__main__":
     every = imports(module_files())
     circles = cycles(graph(every))

@@ -1,1 +1,1 @@
-"""studies."""
+"""The suite's studies: ``registry`` lists them, and each module runs one study, ``run(spec) -> xr.Dataset``."""
