@@ -2,7 +2,7 @@
 probe, and the record lists each with how it ends and whether its test passes.
 
 ``python tests/probes.py`` runs the marked tests of ``FILES`` (one process, about a minute) and writes
-``benchmarks/results/reliability-probes.json`` and ``docs/probes.md``, which the book's errors page includes. Nothing
+``benchmarks/results/reliability-probes.json`` and ``docs/probes.md`` (developer docs; the book's errors page does not include it). Nothing
 in the record is typed by hand: a probe is its test's marker, its result the test's outcome.
 """
 from __future__ import annotations

@@ -85,3 +85,20 @@ def test_the_api_pages_docstring_hook_is_connected_to_autodoc():
     lines = ["Returns |x|_2 of `x`."]
     connected["autodoc-process-docstring"](app, "function", "f", None, {}, lines)
     assert lines == [".. code:: text", "", "   Returns |x|_2 of `x`.", ""]
+
+
+@pytest.mark.parametrize("command", ["studies", "report"])
+def test_the_study_option_lists_every_study_and_every_option_has_help(command, capsys):
+    """`studies --help` names each study of the registry (so a user need not read the code to pick one) and says what
+    each option does (an option with no help prints only its name)."""
+    from spectral_collapse.studies.registry import STUDIES
+
+    with pytest.raises(SystemExit):
+        cli._parser().parse_args([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(name in text for name in STUDIES)
+    action = next(a for a in cli._parser()._subparsers._group_actions[0].choices[command]._actions
+                  if "--study" in a.option_strings)
+    assert "of:" in action.help
+    parser = cli._parser()._subparsers._group_actions[0].choices[command]
+    assert [a.option_strings for a in parser._actions if a.option_strings and not a.help] == []

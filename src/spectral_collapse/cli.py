@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .environ import whole
+from .studies.registry import STUDIES
 from .text import plural
 
 
@@ -157,7 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--model", default=None, metavar="PATH",
                    help="a diffusers pipeline folder (or hub id) the studies that take one use instead of training; "
                         "'oracle': the exact Gaussian denoiser of the data's two domains (models.oracle)")
-    s.add_argument("--results-root", default="data/results")
+    s.add_argument("--results-root", default="data/results", metavar="DIR",
+                   help="where results are read and stored, <DIR>/<study>/<dataset>-<profile>.nc (default: "
+                        "data/results)")
     s.add_argument("--root", default=None, help="the checkout whose notebooks/ and book/ are used (default: this one)")
     s.add_argument("--book-dir", default=None, metavar="DIR",
                    help="where the executed chapters are written (default: book/studies of --root)")
@@ -175,7 +178,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--data-options", type=_json("--data-options"), default=None, metavar="JSON",
                        help='loader options, e.g. \'{"task": "sr", "factor": 4}\' (docs/datasets.md)')
     for p in (s, r):
-        p.add_argument("--study", nargs="*", default=None, help="only these studies (default: every one that applies)")
+        p.add_argument("--study", nargs="*", default=None, metavar="STUDY",
+                       help=f"only these studies, of: {', '.join(STUDIES)} (default: every one that applies)")
         p.add_argument("--force", action="store_true", help="execute every chapter again")
         p.add_argument("--jobs", default="1",
                        help="studies run side by side, each on a Dask worker process with cores/jobs torch threads; a "
