@@ -289,3 +289,34 @@ def test_a_hand_runs_files_are_git_ignored_and_the_books_results_are_not():
     proc = subprocess.run(["git", "check-ignore", "--no-index", *ignored, *kept], cwd=ROOT, capture_output=True,
                           text=True)
     assert proc.stdout.split() == ignored, f"ignored: {proc.stdout.split()}"
+
+
+def roles_in_code(text: str) -> list[str]:
+    """Inline code spans of MyST ``text`` that hold a role (``{glue:text}`...```): MyST never fills a role inside
+    code, so the page would show it raw."""
+    import re
+
+    return [m for m in re.findall(r"(?<!`)`([^`\n]+)`(?!`)", re.sub(r"\{[\w:-]+\}`[^`\n]*`", "ROLE", text))
+            if "ROLE" in m] + re.findall(r"`[^`\n]*\{[\w:-]+\}`[^`\n]*``", text)
+
+
+def test_a_role_inside_inline_code_is_found():
+    assert roles_in_code("with `--jobs {glue:text}`cl_jobs`` (studies") != []
+    assert roles_in_code("with `--jobs N`, N = {glue:text}`cl_jobs` (studies") == []
+
+
+@pytest.mark.parametrize("nb", sorted([*NOTEBOOKS, *(ROOT / "notebooks" / "book").glob("*.ipynb")]),
+                         ids=lambda p: p.name)
+def test_no_role_sits_inside_inline_code(nb):
+    cells = nbformat.read(nb, as_version=4).cells
+    assert [r for c in cells if c.cell_type == "markdown" for r in roles_in_code(c.source)] == []
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_results_attribute_is_glued_as_a_numpy_scalar(nb):
+    """A netCDF attribute reads back as a numpy scalar, whose text is its repr (``np.int64(590)``) under numpy 2:
+    an attribute is glued through int / float / str."""
+    import re
+
+    code = "\n".join(c.source for c in nbformat.read(nb, as_version=4).cells if c.cell_type == "code")
+    assert re.findall(r"glue\([^,]+,\s*ds\.attrs(?:\.get\(|\[)[^)\n]*\)?\s*,", code) == []
