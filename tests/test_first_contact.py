@@ -119,7 +119,7 @@ def test_the_papermill_command_ends_a_study_error_with_its_message_and_no_paperm
 
 
 @probe("unclear", "the README: three test times, `models/ ... quality.py`, a pyflakes wheel at the root",
-       "one measured test time naming where it was measured; quality.py under studies/; no wheel")
+       "one measured test time naming where it was measured; quality.py under framework/; no wheel")
 def test_the_readme_says_one_test_time_and_where_files_are():
     readme, makefile = (ROOT / "README.md").read_text(), (ROOT / "Makefile").read_text()
     costs = (ROOT / "book" / "costs.md").read_text()
@@ -128,9 +128,11 @@ def test_the_readme_says_one_test_time_and_where_files_are():
         times = re.findall(r"(?:about|at most) \d+ min|\d+ min \d+ s", text.split("## Where the book")[0])
         assert times == [measured], times
     layout = readme.split("## What is where")[1]
-    assert (ROOT / "src" / "spectral_collapse" / "studies" / "quality.py").is_file()
+    assert (ROOT / "src" / "spectral_collapse" / "framework" / "quality.py").is_file()
     assert "quality.py" not in next(line for line in layout.splitlines() if line.strip().startswith("models/"))
-    assert "quality.py" in layout.split("studies/")[1].split("plotting/")[0]
+    assert "quality.py" in layout.split("framework/")[1].split("studies/")[0]
+    rooms = [p.name for p in (ROOT / "src" / "spectral_collapse").iterdir() if (p / "__init__.py").is_file()]
+    assert [r for r in rooms if f"  {r}/" not in layout] == []   # every subpackage has its line
     assert not list(ROOT.glob("*.whl"))
 
 
