@@ -147,9 +147,8 @@ def _parser() -> argparse.ArgumentParser:
                         "models of it named, in that order (e.g. --set ihc-sr-x4-eps ihc-sr-x4-edm), and print "
                         "each one's quality gate")
     t.add_argument("--cluster", default=None, metavar="WHERE",
-                   help="with --set: train the diffusion models as lockstep rounds, each a Dask task holding a GPU "
-                        "where the workers declare one: 'local', tcp://host:8786 or a dask-jobqueue name "
-                        "(book/cluster.md)")
+                   help="with --set: the diffusion models' lockstep rounds as Dask tasks (each holding a GPU where "
+                        "the workers declare one): 'local', tcp://host:8786 or a dask-jobqueue name (book/cluster.md)")
     t.add_argument("--jobs", type=_whole(1, "the number of training rounds"), default=2,
                    help="with --cluster: the rounds (and a local cluster's worker processes; default 2)")
     s = sub.add_parser("studies", help="execute the study notebooks that are missing or stale into book/studies/")

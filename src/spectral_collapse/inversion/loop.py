@@ -99,8 +99,18 @@ class Guidance(Protocol):
               ctx: Context) -> torch.Tensor: ...
 
 
+class _Flagged:
+    """A result with ``nonfinite_step`` (per sample, the first step that became non-finite; -1 = never)."""
+
+    nonfinite_step: torch.Tensor
+
+    @property
+    def finite(self) -> torch.Tensor:
+        return self.nonfinite_step < 0
+
+
 @dataclass
-class Trajectory:
+class Trajectory(_Flagged):
     """Result of one integration: final state, per-sample first non-finite step (-1 = never), forwards used."""
 
     x: torch.Tensor
@@ -109,17 +119,13 @@ class Trajectory:
     ctx: Context
 
     @property
-    def finite(self) -> torch.Tensor:
-        return self.nonfinite_step < 0
-
-    @property
     def handoff(self) -> dict:
         """What an inversion leaves for its sampling pass (per-step null embeddings, offsets); {} if nothing."""
         return self.ctx.state.get("handoff", {})
 
 
 @dataclass
-class Translation:
+class Translation(_Flagged):
     """invert(label 0) then sample(label 1): x_T in sigma coordinates, the unit-variance latent, the output."""
 
     x_T: torch.Tensor
@@ -129,10 +135,6 @@ class Translation:
     nfe: int
     inversion: Trajectory
     sampling: Trajectory
-
-    @property
-    def finite(self) -> torch.Tensor:
-        return self.nonfinite_step < 0
 
 
 @contextmanager

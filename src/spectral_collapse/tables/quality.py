@@ -21,12 +21,6 @@ __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_val
            "brightness_spread", "edge_shares", "stored_gate_table", "replicate_gate_table", "GATE_HEADERS", "gate_row",
            "column_digits", "most_digits", "gate_frame", "result_gate_table", "heldout_table", "HELDOUT_CAPTION"]
 
-HELDOUT_CAPTION = ("Final held-out loss of each trained pixel-space ε / EDM model (its training objective on the test "
-                   "crops, mean over four noise bands) beside the oracle's on the same crops, noise draws and "
-                   "objective. The oracle is the exact denoiser of a Gaussian fitted to each domain's training crops "
-                   "(models.oracle): exact for those Gaussians, not for tissue, and not put through the gate. A "
-                   "trained model below it has learned more of the data than its first two moments.")
-
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
     "mean": "largest relative error of a channel's mean intensity ([0, 1] scale)",
@@ -36,6 +30,12 @@ CHECK_TEXT = {
                     "tables' column nearest crop)",
     "plateau": "relative fall of the held-out loss over the last fifth of training",
 }
+
+HELDOUT_CAPTION = ("Final held-out loss of each trained pixel-space ε / EDM model (its training objective on the test "
+                   "crops, mean over four noise bands) beside the oracle's on the same crops, noise draws and "
+                   "objective. The oracle is the exact denoiser of a Gaussian fitted to each domain's training crops "
+                   "(models.oracle): exact for those Gaussians, not for tissue, and not put through the gate. A "
+                   "trained model below it has learned more of the data than its first two moments.")
 
 
 def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFrame:
