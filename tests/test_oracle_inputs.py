@@ -1,0 +1,79 @@
+"""The exact oracle (models/oracle.py) on pools it cannot fit: refused before any moment or eigendecomposition, naming
+the pool, what is wrong and what to do (models/oracle_inputs.py); ``form="auto"`` takes the stationary form where the
+full covariance would be of low rank."""
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from probes import probe
+from spectral_collapse.models.gaussian import FULL_MAX_DIM
+from spectral_collapse.models.oracle import fit_oracle, oracle_pair
+
+
+def _pools(n=200, shape=(3, 8, 8), seed=0, **over):
+    g = torch.Generator().manual_seed(seed)
+    pools = {k: torch.rand((n, *shape), generator=g) * 2 - 1 for k in ("source", "target")}
+    return SimpleNamespace(**{**pools, **over})
+
+
+@probe("silent", "the oracle fitted to non-square crops (full form: the dihedral views flattened as if square, a "
+                 "scrambled mean; stationary: `RuntimeError: The size of tensor a ...`)",
+       "refused before the fit, naming the pool, its crop size and the square size to crop to")
+@pytest.mark.parametrize("form", ["full", "stationary"])
+def test_non_square_crops_are_refused_naming_the_pool(form):
+    data = _pools(n=64, shape=(3, 4, 8))
+    with pytest.raises(ValueError, match=r"^the oracle's source pool holds 4 x 8 px crops.*crop them to 4 x 4"):
+        oracle_pair(data, form=form)
+
+
+@probe("silent", "a NaN or inf pixel in an oracle pool (only '4 of 4 samples became non-finite' later)",
+       "refused before the fit, naming the pool, how many crops hold them and which")
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_non_finite_pixel_is_refused_naming_the_pool_and_crop(value):
+    data = _pools()
+    data.target[7, 1, 2, 3] = value
+    with pytest.raises(ValueError, match=r"^the oracle's target pool holds NaN or inf values in 1 of its 200 crops "
+                                         r"\(crops 7\)"):
+        fit_oracle(data)
+
+
+@probe("silent", "the oracle fitted to fewer crop views than pixels (64 crops at 16 px), one crop, or flat crops "
+                 "(latents 480-1,700 times noise, the warning blaming the model's scheduler)",
+       "refused before the fit with the crops it has and needs; form='auto' takes the stationary form where the "
+       "full covariance would lack rank")
+def test_too_few_or_flat_crops_are_refused_and_auto_avoids_a_low_rank_full_fit():
+    shape = (3, 16, 16)
+    with pytest.raises(ValueError, match=r"^the oracle's source pool has 64 textured crops \(512 views\) for 768 "
+                                         r"elements.*at least 97 crops, or use form='stationary'"):
+        oracle_pair(_pools(n=64, shape=shape), form="full")
+    assert oracle_pair(_pools(n=64, shape=shape)).form == "stationary"
+    assert oracle_pair(_pools(n=100, shape=shape)).form == "full"
+    one = _pools(n=1, shape=shape)
+    with pytest.raises(ValueError, match=r"^the oracle's source pool holds 1 crop\(s\) with texture.*at least 4"):
+        oracle_pair(one, form="stationary")
+    flat = _pools(n=200, shape=shape)
+    flat.source = torch.rand(200, 3, 1, 1).expand(200, *shape).contiguous()
+    with pytest.raises(ValueError, match=r"^the oracle's source pool holds 0 crop\(s\) with texture \(200 of its 200 "
+                                         r"are flat"):
+        oracle_pair(flat)
+    same = _pools(n=200, shape=shape)
+    same.target = same.target[:1].expand(200, *shape).contiguous()
+    with pytest.raises(ValueError, match=r"^every crop of the oracle's target pool \(200\) is the same image"):
+        oracle_pair(same)
+
+
+@probe("late", "a 3 x 64 x 64 full-covariance oracle (minutes at 6.4 GB, no word)",
+       "refused at once with the memory and time it would take, naming form='stationary'")
+def test_a_full_fit_beyond_the_practical_size_is_refused_at_once():
+    data = _pools(n=4, shape=(3, 64, 64))
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"^a full-covariance oracle on 3 x 64 x 64 crops \(12288 elements\) needs "
+                                         r"about 5\.6 GiB.*form='stationary'"):
+        oracle_pair(data, form="full")
+    assert time.perf_counter() - t0 < 5
+    assert 3 * 64 * 64 > FULL_MAX_DIM
+    assert oracle_pair(data).form == "stationary"
