@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -77,3 +78,34 @@ def test_a_full_fit_beyond_the_practical_size_is_refused_at_once():
     assert time.perf_counter() - t0 < 5
     assert 3 * 64 * 64 > FULL_MAX_DIM
     assert oracle_pair(data).form == "stationary"
+
+
+def _png_folder(root, n=6, seed=0, size=24):
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for split in ("source", "target"):
+        (root / split).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(root / split / f"{i}.png")
+    return root
+
+
+@probe("silent", "a folder's target images edited in the same kernel (the rerun said 'stale ... recomputing', then "
+                 "reused the old oracle: PSNR 17.09 against a fresh process's 15.62)",
+       "the oracle is fitted again: it is keyed by the pools' content, and equals a fresh fit")
+def test_the_oracle_follows_a_folder_edited_in_the_same_process(tmp_path):
+    from PIL import Image
+
+    from spectral_collapse.studies.models import dataset_for, oracle_models
+
+    root = _png_folder(tmp_path / "data")
+    name = f"folder:{root}"
+    before = oracle_models("smoke", name)["eps"].net.domain(1).mu.clone()
+    rng = np.random.default_rng(1)
+    for path in sorted((root / "target").iterdir()):
+        Image.fromarray((rng.random((24, 24, 3)) * 80).astype(np.uint8)).save(path)   # darker targets
+    after = oracle_models("smoke", name)["eps"].net.domain(1).mu
+    fresh = oracle_pair(dataset_for("smoke", name)).domain(1).mu
+    assert torch.equal(after, fresh)
+    assert float((before - after).abs().max()) > 0.1
