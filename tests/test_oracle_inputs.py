@@ -109,3 +109,29 @@ def test_the_oracle_follows_a_folder_edited_in_the_same_process(tmp_path):
     fresh = oracle_pair(dataset_for("smoke", name)).domain(1).mu
     assert torch.equal(after, fresh)
     assert float((before - after).abs().max()) > 0.1
+
+
+@probe("silent", "`closed_form` on a user's folder (its `scale_*` variables computed from the bundled image, "
+                 "processed as an edges task)",
+       "the scale sweep reads the folder's own images at each crop size; `scale_source` says so")
+def test_the_closed_form_scale_sweep_reads_a_folders_own_images(tmp_path, monkeypatch):
+    from spectral_collapse.studies import closed_form as cf
+    from spectral_collapse.studies.cells import StudyContext
+    from spectral_collapse.studies.models import dataset_for, oracle_models
+    from spectral_collapse.studies.registry import study_spec
+
+    root = _png_folder(tmp_path / "data", n=12)
+    name = f"folder:{root}"
+    shipped = oracle_models("smoke", name)["eps"]      # stands in for the trained model: no training in a test
+    monkeypatch.setattr(cf, "trained_model", lambda *a, **k: SimpleNamespace(denoiser=shipped))
+    spec = study_spec("closed_form", dataset=name, profile="smoke", n_images=2, eta_hf=[1e-7], sizes=[16],
+                      scale_images=2)
+    ds = cf.run_closed_form(spec, StudyContext())
+    assert ds.attrs["scale_source"] == "the dataset's own images"
+    data = dataset_for("smoke", name, options={"size": 16})
+    mine = cf._scale_cell(name, 16, 2, cf.get_profile("smoke"), 1e-7, 0.1, 0,
+                          (data.source, data.target, data.test_source[:2], None))
+    bundled = cf._scale_cell(name, 16, 2, cf.get_profile("smoke"), 1e-7, 0.1, 0)
+    got = ds["scale_s_dc"].sel(size=16).item()
+    assert got == pytest.approx(mine["scale_s_dc"].item(), rel=1e-9)
+    assert got != pytest.approx(bundled["scale_s_dc"].item(), rel=1e-3)
