@@ -135,3 +135,19 @@ def test_the_closed_form_scale_sweep_reads_a_folders_own_images(tmp_path, monkey
     got = ds["scale_s_dc"].sel(size=16).item()
     assert got == pytest.approx(mine["scale_s_dc"].item(), rel=1e-9)
     assert got != pytest.approx(bundled["scale_s_dc"].item(), rel=1e-3)
+
+
+@probe("silent", "a recompute from cached cells (`ovg_drift_images` stored as `'8'` instead of `8`: two runs of the "
+                 "same results compared as different)",
+       "the arm's attributes keep their numbers whether a cell was computed or read back from the cache")
+def test_the_oracle_arms_attributes_are_the_same_from_fresh_and_cached_cells():
+    import xarray as xr
+
+    from spectral_collapse.studies.oracle_arm import arm_results, with_arm
+
+    base = xr.Dataset({"psnr": ("sample", np.zeros(2))})
+    fresh, cached = ({"ovg_drift_images": n, "white_noise_chroma_share": w}
+                     for n, w in ((8, 0.5), (np.int64(8), np.float64(0.5))))     # netCDF gives numpy scalars back
+    runs = [arm_results(with_arm(base, base.assign_attrs(attrs))).attrs for attrs in (fresh, cached)]
+    assert runs[0] == runs[1]
+    assert runs[1]["ovg_drift_images"] == 8 and isinstance(runs[1]["ovg_drift_images"], int)

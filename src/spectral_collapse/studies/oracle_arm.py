@@ -16,6 +16,7 @@ import xarray as xr
 
 from ..models.oracle import ORACLE
 from .models import dataset_for, oracle_models
+from .store import json_default
 
 __all__ = ["ORACLE", "SUFFIX", "ARM_LABELS", "oracle_models", "with_arm", "arm_results", "has_arm", "wants_arm",
            "oracle_evidence", "oracle_heldout"]
@@ -41,7 +42,7 @@ def with_arm(ds: xr.Dataset, arm: xr.Dataset, form: str | None = None) -> xr.Dat
         own["oracle_form"] = form
     arms = [a for a in json.loads(ds.attrs.get("arms", "[]")) if a.get("tag") != ORACLE] + [_ARM]
     per_arm = {**json.loads(ds.attrs.get("per_arm", "{}")), ORACLE: own}
-    out.attrs.update(arms=json.dumps(arms), per_arm=json.dumps(per_arm, default=str))
+    out.attrs.update(arms=json.dumps(arms), per_arm=json.dumps(per_arm, default=json_default))   # numbers stay numbers
     return out
 
 

@@ -24,9 +24,9 @@ import xarray as xr
 
 from ..train.cache import atomic_write_bytes
 
-__all__ = ["save_results", "load_results", "results_path", "provenance", "sanitise_attrs",
-           "PROVENANCE_PACKAGES", "ResultsFileError", "ResultsChecksumError", "ResultsUnsignedError", "DiskFullError", "restore_list_attrs",
-           "read_verified", "content_digest", "CHECKSUM", "PROVENANCE_ATTRS", "compare_folders",
+__all__ = ["json_default", "save_results", "load_results", "results_path", "provenance", "sanitise_attrs",
+           "PROVENANCE_PACKAGES", "ResultsFileError", "ResultsChecksumError", "ResultsUnsignedError", "DiskFullError",
+           "restore_list_attrs", "read_verified", "content_digest", "CHECKSUM", "PROVENANCE_ATTRS", "compare_folders",
            "Difference", "describe", "relative_difference"]
 
 ENGINE = "h5netcdf"
@@ -80,7 +80,7 @@ def results_path(study: str, dataset: str, profile: str, root: str | os.PathLike
     return Path(root) / study / f"{dataset}-{profile}.nc"
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
     """JSON fallback for dataclasses, numpy values, paths and anything else (as str)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
@@ -107,7 +107,7 @@ def _sanitise_value(value: Any) -> Any:
             return items
         if items and all(isinstance(v, (int, float, np.integer, np.floating)) for v in items):
             return np.asarray(items)
-    return json.dumps(value, default=_json_default, sort_keys=True)
+    return json.dumps(value, default=json_default, sort_keys=True)
 
 
 def sanitise_attrs(attrs: dict) -> dict:
