@@ -68,7 +68,12 @@ class DiskFullError(OSError):
 
 
 def results_path(study: str, dataset: str, profile: str, root: str | os.PathLike = "data/results") -> Path:
-    """Where a study's results live: ``<root>/<study>/<dataset>-<profile>.nc``."""
+    """Where a study's results live: ``<root>/<study>/<dataset>-<profile>.nc``; ``root`` read as ``open_study`` reads
+    a notebook's ``results_root`` (a number is a folder's name: papermill makes ``-p results_root 5`` the int 5)."""
+    if not isinstance(root, (str, os.PathLike)):
+        from ..pipeline.notebook import folder_parameter
+
+        root = folder_parameter("results_root", root)
     for what, value in (("study", study), ("dataset", dataset), ("profile", profile)):
         if not isinstance(value, str) or not _NAME.match(value):
             raise ValueError(f"{what}={value!r} is not a valid file-name part; use letters, digits, '_', '.', '-'")
