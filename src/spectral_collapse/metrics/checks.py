@@ -1,15 +1,15 @@
 """The input check every realism score (``metrics.realism``) runs on its first line: what it cannot score is refused
 before any work, with an error naming the argument and what it must be (dtype, shape, range, crop count, size).
 
-Images are (B, C, H, W) floats in [-1, 1] with 1 (grey) or 3 (RGB) channels; values up to ±``MAX_ABS`` pass (noise
-and sharpening overshoot a little), larger ones are another scale (0..255, 0..65535) and refused, as are integer
-images, complex images and channel-last batches (with the ``np.moveaxis`` that fixes them). Images lying in [0, 1]
-beside a reference (or paired truth) with values below 0 are warned about, as are images that are
-also reference crops (KID of a set against itself is biased below 0), and crops too small for one wavelet level are
-refused (``check_wavelet_size``). A crop holding a non-finite value (NaN or inf) scores NaN in a per-image score and is left out, with a
-warning, of a score over a set (``kid_wav``), as ``kid_interval`` leaves out crops with a non-finite feature. A
-reference is real data: a non-finite value there is refused, and it needs at least 2 crops with texture (a channel
-varying by more than ``data.folder_checks.FLAT_STD``).
+Images are (B, C, H, W) floats in [-1, 1] with 1 (grey) or 3 (RGB) channels; values up to ±``MAX_ABS`` pass (noise and
+sharpening overshoot a little), larger ones are another scale (0..255, 0..65535) and refused, as are integer images,
+complex images and channel-last batches (with the ``np.moveaxis`` that fixes them). Images lying in [0, 1] beside a
+reference (or paired truth) with values below 0 are warned about, as are images that are also reference crops (KID of a
+set against itself is biased below 0), and crops too small for one wavelet level are refused (``check_wavelet_size``).
+A crop holding a non-finite value (NaN or inf) scores NaN in a per-image score and is left out, with a warning, of a
+score over a set (``kid_wav``), as ``kid_interval`` leaves out crops with a non-finite feature. A reference is real
+data: a non-finite value there is refused, and it needs at least 2 crops with texture (a channel varying by more than
+``data.folder_checks.FLAT_STD``).
 """
 from __future__ import annotations
 

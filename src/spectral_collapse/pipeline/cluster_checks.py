@@ -1,7 +1,7 @@
 """The ``--cluster`` value and ``--jobs`` checked before anything starts (``check_cluster``): a scheduler address by
 its form (scheme, host, port 1-65535; the dashboard's http address named as such), a local cluster's worker count
-against this machine's memory (refused) and cores (a warning), and a dask-jobqueue system by its configuration section and its submit command. A
-refusal names the value and the fix in one line; no client, cluster or job is made first."""
+against this machine's memory (refused) and cores (a warning), and a dask-jobqueue system by its configuration section
+and its submit command. A refusal names the value and the fix in one line; no client, cluster or job is made first."""
 from __future__ import annotations
 
 import os
