@@ -13,6 +13,7 @@ user's own images read at each size; ``attrs["scale_source"]`` says which)."""
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ from ..metrics.realism import YCBCR_601
 from ..metrics.spectral import kappa_for_size
 from ..models.gaussian import fit_gaussian
 from ..models.oracle import GaussianPair, fit_oracle
+from ..models.oracle_inputs import oracle_form
 from .cells import StudyContext, invert_cell
 from .method_labels import method_specs
 from .models import data_options, dataset_for, spec_data, trained_model
@@ -204,6 +206,7 @@ def _scale_cell(dataset: str, size: int, n_images: int, prof, eta_hf: float, fra
         block = prof.factor if dataset == "ihc-sr" else None
     else:
         src, tgt, x, block = crops
+    oracle_form(SimpleNamespace(source=src, target=tgt), "stationary")   # pools it cannot fit refused, named
     pair = GaussianPair(*(fit_gaussian([p], form="stationary") for p in (src, tgt)))
     D = fit_oracle(None, pair=pair)
     s0, sT = _grid(D, prof.steps)
@@ -276,7 +279,8 @@ def run_closed_form(spec, ctx: StudyContext) -> xr.Dataset:
         parts.append(ctx.cache.cell({"cell": "closed_form_scale", "version": CACHE_VERSION, "dataset": spec.dataset,
                                      "size": s, "n": n_scale, "steps": prof.steps, "factor": prof.factor,
                                      "eta_hf": scale_eta, "fraction": fraction, "seed": seed,
-                                     "drift_pixels": DRIFT_PIXELS, "fit_crops": FIT_CROPS, "pools": pools},
+                                     "drift_pixels": DRIFT_PIXELS, "fit_crops": FIT_CROPS,
+                                     **({"pools": pools} if own else {})},   # the bundled image's cells kept
                                     lambda s=s, pools=pools: _scale_cell(spec.dataset, s, n_scale, prof, scale_eta,
                                                                          fraction, seed, pools)))
     ds = ds.merge(xr.concat(parts, xr.DataArray(sizes, dims="size", name="size")))
