@@ -28,17 +28,15 @@ def is_address(cluster: str) -> bool:
 def _check_address(cluster: str) -> str:
     """``cluster`` as a scheduler address with its scheme (tcp:// when none is given); raises naming what is wrong."""
     m = _ADDRESS.match(cluster.strip())
-    example = "tcp://host:8786"
     if m is None:
-        raise ValueError(f"--cluster {cluster!r} is not a scheduler address; write it as {example}")
+        raise ValueError(f"--cluster {cluster!r} is not a scheduler address; write it as tcp://host:8786")
     scheme, sep, host, port = (m.group(k) for k in ("scheme", "sep", "host", "port"))
     if scheme is not None and scheme.lower() in ("http", "https"):
         raise ValueError(f"--cluster {cluster!r} is a web address (the dashboard's, port 8787 by default); give the "
-                         f"scheduler's, {scheme and 'tcp'}://{host}:8786 unless it was started on another port")
+                         f"scheduler's, tcp://{host}:8786 unless it was started on another port")
     if scheme is not None and (scheme.lower() not in _SCHEMES or sep != "://"):
-        fix = f"tcp://{host}:{port}" if scheme.lower() in _SCHEMES or scheme.lower() in ("tcp", "tpc") else example
         raise ValueError(f"--cluster {cluster!r} is not a scheduler address ({scheme}{sep} where a scheme such as "
-                         f"tcp:// belongs); write {fix}")
+                         f"tcp:// belongs); write tcp://{host}:{port}")
     if not 1 <= int(port) <= 65535:
         raise ValueError(f"--cluster {cluster!r}: port {port} is out of range (1-65535); the scheduler listens on "
                          f"8786 unless it was started on another")
