@@ -2,8 +2,9 @@
 probe, and the record lists each with how it ends and whether its test passes.
 
 ``python tests/probes.py`` runs the marked tests of ``FILES`` (one process, about a minute) and writes
-``benchmarks/results/reliability-probes.json`` and ``docs/probes.md`` (developer docs; the book's errors page does not include it). Nothing
-in the record is typed by hand: a probe is its test's marker, its result the test's outcome.
+``benchmarks/results/reliability-probes.json`` and ``docs/probes.md`` (a record for the developers, kept out of the
+book's errors page). Nothing in the record is typed by hand: a probe is its test's marker, its result the test's
+outcome.
 """
 from __future__ import annotations
 
@@ -18,13 +19,17 @@ ROOT = Path(__file__).resolve().parents[1]
 FILES = ("tests/test_param_crashes.py", "tests/test_user_model_checks.py", "tests/test_env_settings.py",
          "tests/test_message_first.py",
          "tests/test_realism_inputs.py", "tests/test_results_checksum.py", "tests/test_folder_reading.py",
-         "tests/test_probes_rest.py", "tests/test_first_contact.py")
+         "tests/test_probes_rest.py", "tests/test_first_contact.py", "tests/test_oracle_inputs.py",
+         "tests/test_verdict_inputs.py", "tests/test_cluster_edges.py", "tests/test_stored_results_edges.py")
 # probe files whose cases the page lists under a heading of their own (the others: under the page's heading)
 SECTIONS = {"Realism scores, results files and folder data": ("tests/test_realism_inputs.py",
                                                               "tests/test_results_checksum.py",
                                                               "tests/test_folder_reading.py"),
             "Training, storing and settings": ("tests/test_probes_rest.py",),
-            "First contact: what a newcomer reads first": ("tests/test_first_contact.py",)}
+            "First contact: what a newcomer reads first": ("tests/test_first_contact.py",),
+            "The oracle, the verdicts, the cluster's edges and stored results": (
+                "tests/test_oracle_inputs.py", "tests/test_verdict_inputs.py", "tests/test_cluster_edges.py",
+                "tests/test_stored_results_edges.py")}
 RECORD = ROOT / "benchmarks" / "results" / "reliability-probes.json"
 DOC = ROOT / "docs" / "probes.md"
 KINDS = {"crash": "crashed (a raw exception, a killed kernel)", "unclear": "stopped with an unclear message",

@@ -123,7 +123,7 @@ def test_importing_dask_jobqueue_leaves_ctrl_c_raising_keyboard_interrupt():
                               env=env, check=True).stdout.strip()
 
     assert handler_kept("import dask_jobqueue.slurm") == "False"   # what the guard is for
-    assert handler_kept("from spectral_collapse.pipeline.cluster import _import_jobqueue; _import_jobqueue()") \
+    assert handler_kept("from spectral_collapse.pipeline.cluster_checks import import_jobqueue; import_jobqueue()") \
         == "True"
 
 
@@ -135,7 +135,7 @@ def test_the_books_slurm_configuration_gives_a_job_script_with_its_resources_and
     import dask
     import yaml
 
-    cluster_mod._import_jobqueue()   # loads its default configuration
+    cluster_mod.import_jobqueue()   # loads its default configuration
 
     root = Path(__file__).resolve().parents[1]
     page = (root / "book" / "cluster.md").read_text()

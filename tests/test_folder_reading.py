@@ -94,17 +94,34 @@ def test_a_target_folder_whose_images_each_hold_a_flat_channel_is_refused(tmp_pa
 
 
 @probe("late", "a folder with 1 target image, run as a report",
-       "refused before the first study starts: target/ holds 1 image, at least 2 are needed")
+       "refused before the first study starts: target/ holds 1 image, at least 4 are needed")
 def test_one_target_image_is_refused_before_the_studies_start(tmp_path, monkeypatch):
     root = _folder(tmp_path / "data", n_target=1)
     started = []
     monkeypatch.setattr(report, "report_content", lambda *a, **k: {})
     monkeypatch.setattr(report.execute, "run_studies", lambda *a, **k: started.append(a))
-    with pytest.raises(ValueError, match=r"the target folder .*target holds 1 image after loading; at least 2 are "
+    with pytest.raises(ValueError, match=r"the target folder .*target holds 1 image after loading; at least 4 are "
                                          r"needed"):
         report.build_report(f"folder:{root}", model=str(tmp_path / "model"), profile="smoke",
                             out=tmp_path / "report", html=False)
     assert not started
+
+
+@probe("unclear", "a folder with 2 images per split ('the reference needs at least 2 crops of features (n, F), got "
+                  "shape (1, 66)')",
+       "refused when the study reads the folder, naming the target folder, the 2 images it holds and the 4 needed")
+def test_two_target_images_are_refused_naming_the_folder_and_the_count(tmp_path, monkeypatch):
+    root = _folder(tmp_path / "data", n_source=2, n_target=2)
+    for split in ("test_source", "test_target"):
+        for i in range(2):
+            _png(root / split / f"p{i}.png", _texture())
+    _scoring_study(monkeypatch)
+    with pytest.raises(ValueError, match=r"^the target folder .*target holds 2 images after loading; at least 4 are "
+                                         r"needed .*add 2 or more target images"):
+        run_study("main_results", dataset=f"folder:{root}", profile="smoke", results_root=tmp_path / "results")
+    for i in range(2, 4):
+        _png(root / "target" / f"t{i}.png", _texture())
+    run_study("main_results", dataset=f"folder:{root}", profile="smoke", results_root=tmp_path / "results")
 
 
 @probe("silent", "a test image edited after the folder's signature was taken and before the loader read it, then "

@@ -1,5 +1,6 @@
 """The reliability record of the probes (benchmarks/results/reliability-probes.json, docs/probes.md) lists exactly the
-tests marked ``@probe`` in the probe files, with their markers' words; the book's errors page includes it."""
+tests marked ``@probe`` in the probe files, with their markers' words; it stays in docs/, out of the book's errors
+page (a user's page)."""
 from __future__ import annotations
 
 import importlib
@@ -28,8 +29,6 @@ def test_the_record_lists_every_probe_with_its_markers_words():
     assert all(c["result"] == "passed" for c in record["cases"])
 
 
-def test_the_page_is_the_record_in_words_and_stays_with_the_developer_docs():
-    """docs/probes.md is the record in words; the user's error page does not include it (it is a test record, not
-    what a user does about an error)."""
+def test_the_page_is_the_record_in_words_and_stays_out_of_the_users_error_page():
     assert DOC.read_text() == markdown(json.loads(RECORD.read_text()))
     assert "probes.md" not in (ROOT / "book" / "errors.md").read_text()

@@ -156,3 +156,65 @@ def test_features_of_another_width_than_the_reference_are_refused():
         R.kid_interval(ref[:, :10], ref, n_boot=10)
     with pytest.raises(ValueError, match=r"reference must be features of shape \(crops, features\) with at least 2"):
         R.paired_kid_difference(ref, ref, ref[:1], n_boot=10)
+
+
+@probe("silent", "[0, 1] images given to the scores (KID 30.8 instead of 0.020, the luma error -1.40 instead of "
+                 "-0.02)",
+       "a warning that the images lie in [0, 1] while the reference (or truth) has values below 0, naming "
+       "2 * x - 1; [-1, 1] images and bright ones are not warned about")
+def test_zero_to_one_images_are_warned_about_against_a_reference_below_zero():
+    zero_one = (IMAGES + 1) / 2
+    with pytest.warns(RuntimeWarning, match=r"^images lie in \[0, 1\] while \d+ % of the reference's values lie "
+                                            r"below 0.*pass 2 \* x - 1"):
+        R.kid_wav(zero_one, REFERENCE)
+    with pytest.warns(RuntimeWarning, match=r"^images lie in \[0, 1\] while \d+ % of the paired truth's"):
+        R.delta_log_e_hf_luma(zero_one, IMAGES)
+    R.kid_wav(IMAGES, REFERENCE)                                    # no warning (warnings are errors here)
+    bright = np.clip(0.9 + 0.05 * IMAGES, -1, 1)                    # a whitened output, truly in [-1, 1]
+    R.delta_log_e_hf_luma(bright, IMAGES)
+
+
+@probe("unclear", "a channel-last batch (B, H, W, 3) (told to drop an alpha channel with x[:, :3], which gave "
+                  "meaningless finite scores)",
+       "refused as channel-last, naming np.moveaxis(x, -1, 1); x[:, :3] of it (3 px wide crops) is refused too, "
+       "naming the same fix")
+@pytest.mark.parametrize("score", [lambda x: R.kid_wav(x, REFERENCE), R.hf_coherence,
+                                   lambda x: R.delta_log_e_hf_chroma(x, reference=REFERENCE)])
+def test_channel_last_images_are_refused_naming_moveaxis(score):
+    last = np.moveaxis(IMAGES, 1, -1)
+    with pytest.raises(ValueError, match=r"^images look channel-last \(B, H, W, C\) = \(16, 32, 32, 3\).*"
+                                         r"np\.moveaxis\(x, -1, 1\)"):
+        score(last)
+    with pytest.raises(ValueError, match=r"^images are 32 x 3 px crops \(shape \(16, 3, 32, 3\)\), as a channel-last "
+                                         r"batch cut with x\[:, :3\] gives; pass np\.moveaxis\(x, -1, 1\)"):
+        score(last[:, :3])
+
+
+@probe("silent", "two crops scored against themselves by `kid_wav` (KID -1.13, no word)",
+       "a warning that the images are also reference crops, so KID is biased below 0 and measures nothing")
+def test_kid_of_crops_against_themselves_is_warned_about():
+    with pytest.warns(RuntimeWarning, match=r"^2 of the 2 images are also reference crops"):
+        assert R.kid_wav(IMAGES[:2], IMAGES[:2]) < 0
+    R.kid_wav(IMAGES[:2], REFERENCE)                                # disjoint: no warning
+
+
+@probe("unclear", "complex images given to the scores (numpy's ComplexWarning only)",
+       "refused naming the dtype and x.real")
+@pytest.mark.parametrize("score", [lambda x: R.kid_wav(x, REFERENCE), R.hf_coherence, R.hf_energy_luma_chroma])
+def test_complex_images_are_refused(score):
+    with pytest.raises(TypeError, match=r"^images are complex128, not real images; pass x\.real"):
+        score(IMAGES.astype(np.complex128))
+
+
+@probe("silent", "4-px crops given to the scores (a value, although the wavelet level is 0)",
+       "refused naming the crop size, the wavelet and the size it needs; wavelet='haar' scores them")
+@pytest.mark.parametrize("score", ["kid", "coherence", "luma", "energy"])
+def test_crops_too_small_for_one_wavelet_level_are_refused(score):
+    x, ref = _crops(size=4, seed=1), _crops(size=4, seed=2)
+    run = {"kid": lambda w: R.kid_wav(x, ref, wavelet=w), "coherence": lambda w: R.hf_coherence(x, w),
+           "luma": lambda w: R.delta_log_e_hf_luma(x, reference=ref, wavelet=w),
+           "energy": lambda w: R.hf_energy_rgb(x, w)}[score]
+    with pytest.raises(ValueError, match=r"^images are 4 x 4 px, too small for one level of the sym4 wavelet \(it "
+                                         r"needs at least 14 x 14 px\)"):
+        run("sym4")
+    assert np.all(np.isfinite(run("haar")))

@@ -363,10 +363,10 @@ def test_jobs_must_be_a_whole_number_or_auto(bad):
 
 def test_jobs_auto_and_numbers():
     from spectral_collapse.pipeline.parallel import resolve_jobs
-    from spectral_collapse.pipeline.parallel import _cores
+    from spectral_collapse.pipeline.parallel import cpu_cores
 
     assert resolve_jobs("3") == 3 and resolve_jobs(2) == 2
-    assert resolve_jobs("auto") == max(1, min(_cores(), 4))  # no GPU in the test environment
+    assert resolve_jobs("auto") == max(1, min(cpu_cores(), 4))  # no GPU in the test environment
 
 
 THREADS = '''
@@ -382,7 +382,7 @@ def test_run_studies_with_two_jobs_executes_each_chapter_in_its_own_process(tmp_
     for name in ("SPECTRAL_COLLAPSE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)  # the default: the cores shared out between the jobs
     from spectral_collapse.pipeline.execute import run_studies
-    from spectral_collapse.pipeline.parallel import _cores
+    from spectral_collapse.pipeline.parallel import cpu_cores
 
     root = _tiny_repo(tmp_path, "cost", THREADS)
     results = tmp_path / "results"
@@ -390,7 +390,7 @@ def test_run_studies_with_two_jobs_executes_each_chapter_in_its_own_process(tmp_
     assert sorted(p.name for p in done) == ["cost-ihc-edges-smoke.ipynb", "cost-ihc-sr-smoke.ipynb"]
     assert all(p.exists() for p in done)
     for ds in ("ihc-sr", "ihc-edges"):  # each child ran with its share of the cores
-        assert (root / f"threads-{ds}-smoke.txt").read_text() == str(max(1, _cores() // 2))
+        assert (root / f"threads-{ds}-smoke.txt").read_text() == str(max(1, cpu_cores() // 2))
     # nothing stale: nothing runs
     assert run_studies("smoke", ["cost"], ["ihc-sr", "ihc-edges"], root=root, results_root=str(results), jobs=2) == []
 

@@ -12,7 +12,7 @@ from ..text import signed
 from ..verdicts.effect import claim_effect, effect_text, pooled
 from ..verdicts.rules import (CORRELATION, EFFECT, GATE, MEANS, PAIRED, RULES, SEEDS, SHARE, SUBSAMPLES, TEXTURE_RULE,
                               claimed_strength, fold_datasets)
-from ..verdicts.seeds import over_seeds
+from ..verdicts.seeds import ONE_RUN, over_seeds
 from ..verdicts.words import DEPENDS, MEANS_ONLY, UNGATED, UNTESTABLE, Finding, base_verdict
 from .checks import (correlated, differences, lowest_lpips, ovg_front, ovg_texture_check, pareto_expands,
                            pca_fewer, scale_monotone, scale_psnr, taba_structure, texture_claim)
@@ -171,11 +171,16 @@ def _decide(c: Claim, ev: Evidence) -> Finding:
                    caveat=f"below the quality gate: {', '.join(weak)} (with them: {found.verdict})")
 
 
+def _seeds_decide(c: Claim, ev: Evidence) -> bool:
+    """Whether training seeds decide ``c`` where the seed-spread study has results (``RULES[SEEDS]``)."""
+    return c.reads == ("main",) and c.by in (PAIRED, EFFECT) and ev.source == "ours"
+
+
 def _by_seed(c: Claim, ev: Evidence, dataset: str) -> Finding | None:
     """``c`` judged on each training seed's results of ``dataset`` (the seed-spread study's), one verdict over them
     (``seeds.over_seeds``); None where the claim reads more than the main results or no seeds were trained."""
     spread = ev.extra.get("seed_spread", {}).get(dataset)
-    if spread is None or c.reads != ("main",) or c.by not in (PAIRED, EFFECT) or ev.source != "ours":
+    if spread is None or not _seeds_decide(c, ev):
         return None
     runs = {k: _decide(c, ev.with_arm("main", dataset, arm).only(dataset))
             for k, arm in seed_evidence(spread, dataset).items()}
@@ -202,6 +207,8 @@ def judge(c: Claim, ev: Evidence) -> Finding:
                 *(g for f in seeds.values() for g in f.gaps))   # a dataset's gaps over its training seeds
         found = replace(found, verdict=verdict, effect=claim_effect(gaps), gaps=gaps,
                         detail=found.detail + "; training seeds: " + "; ".join(f.detail for f in seeds.values()))
+    if found.verdict != UNTESTABLE and _seeds_decide(c, ev) and all(ONE_RUN in f.detail for f in seeds.values()):
+        found = replace(found, caveat="; ".join(x for x in (ONE_RUN, found.caveat) if x))   # no second seed here
     if c.by == MEANS and found.verdict != UNTESTABLE:
         found = replace(found, verdict=f"{found.verdict} {MEANS_ONLY}",
                         caveat="; ".join(x for x in ("means only, no interval", found.caveat) if x))
@@ -265,4 +272,8 @@ def rules_text(table: pd.DataFrame) -> str:
     """The general rules (``RULES``) that decide the claims of a claims table (its "decided by" column), as a chapter
     states them: "paired comparison: <its text>; ..."; the training seeds' and the quality gate's rules after them."""
     names = list(dict.fromkeys(table["decided by"])) if len(table) else []
-    return "; ".join(f"{n}: {RULES[n]}" for n in [*names, SEEDS, GATE] if n in RULES)
+    text = {**RULES}
+    if len(table) and "caveat" in table and table["caveat"].astype(str).str.contains(ONE_RUN).any():   # one run
+        text[SEEDS] = (f"these results hold one training run: a verdict the seeds would decide says \"{ONE_RUN}\" "
+                       f"in its caveat ({RULES[SEEDS]})")
+    return "; ".join(f"{n}: {text[n]}" for n in [*names, SEEDS, GATE] if n in text)

@@ -9,15 +9,30 @@ import pandas as pd
 
 from ..verdicts.words import VERDICT_ORDER, tally
 from .paper import evaluate_claims
-from .evidence import load_evidence
+from .evidence import STUDY_NAMES, load_evidence
 
-__all__ = ["claims_of", "tally_table", "moved", "main"]
+__all__ = ["check_root", "claims_of", "tally_table", "moved", "main"]
+
+
+def check_root(root: str | Path, profile: str = "quick") -> None:
+    """Refuse a ``root`` holding no ``profile`` results in its studies' folders (``<study>/<dataset>-<profile>.nc``),
+    naming what it holds instead: a study's own folder, or results of other profiles."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"no results folder {root}: pass the root that holds the studies' folders")
+    if any(next((root / study).glob(f"*-{profile}.nc"), None) for study in STUDY_NAMES):
+        return
+    here = sorted(p.name for p in root.glob("*.nc"))
+    others = sorted({p.stem.rsplit("-", 1)[-1] for study in STUDY_NAMES for p in (root / study).glob("*-*.nc")})
+    why = (f"it holds results files itself ({', '.join(here[:3])}): a study's folder; pass its parent {root.parent}"
+           if here else f"it holds results of the profile(s) {', '.join(others)}: pass --profile {others[0]}"
+           if others else "pass the root that holds the studies' folders (main_results/, ...)")
+    raise FileNotFoundError(f"no {profile} results found under {root}: {why}")
 
 
 def claims_of(root: str | Path, profile: str = "quick") -> pd.DataFrame:
-    """The claims table (``evaluate_claims``) on the stored results under ``root``."""
-    if not Path(root).is_dir():
-        raise FileNotFoundError(f"no results folder {root}: pass the root that holds the studies' folders")
+    """The claims table (``evaluate_claims``) on the stored results under ``root`` (``check_root`` first)."""
+    check_root(root, profile)
     return evaluate_claims(load_evidence(root, profile)).set_index("claim")
 
 
@@ -50,7 +65,10 @@ def main(argv=None) -> None:
     p.add_argument("--after", default="data/results", help="results root after (default data/results)")
     p.add_argument("--profile", default="quick", help="smoke | quick | paper (default quick)")
     args = p.parse_args(argv)
-    before, after = claims_of(args.before, args.profile), claims_of(args.after, args.profile)
+    try:
+        before, after = claims_of(args.before, args.profile), claims_of(args.after, args.profile)
+    except FileNotFoundError as e:   # the message alone, first: a bad root is the user's to fix, not a crash
+        p.exit(2, f"{p.prog}: error: {e}\n")
     pd.set_option("display.max_colwidth", None)
     print(tally_table(before, after).to_string(), end="\n\n")
     m = moved(before, after)

@@ -8,7 +8,7 @@ test folders a seeded ``test_fraction`` of source/ becomes test inputs without g
 ``meta`` holds no absolute path and carries ``fingerprint``, the sha256 of the four arrays (docs/datasets.md).
 EXIF orientation is applied before use and header sizes are read upright; copies (the same pixels under several
 names) are warned about within a folder and between test and training images. Float images holding values outside
-[0, 1] are refused, and so, when a study reads it, is a target folder of fewer than 2 images with texture. Each image
+[0, 1] are refused, and so, when a study reads it, is a target folder of fewer than 4 images with texture. Each image
 is decoded from bytes read once, whose SHA-256 ``folder_checks.reading_for_study`` records for the study that signed
 the folder.
 """
@@ -315,7 +315,7 @@ def load_folder(
     for key in ("source", "target"):
         if not decoded[key]:
             raise ValueError(f"no readable images left in the {key} folder {dirs[key]} (all {len(files[key])} skipped)")
-    if study_reading():   # a study compares sets of target images: the folder must hold at least 2 with texture
+    if study_reading():   # a study compares sets of target images: the folder must hold MIN_TARGET with texture
         check_target(decoded["target"], dirs["target"])
     rng = np.random.default_rng(int(seed))
     src_paths = list(decoded["source"])

@@ -18,11 +18,12 @@ import torch
 
 from ..digest import read_sha256
 
-__all__ = ["small_images", "duplicate_names", "pixel_digest", "repeated_images", "shared_with_training", "FLAT_STD",
+__all__ = ["MIN_TARGET", "small_images", "duplicate_names", "pixel_digest", "repeated_images", "shared_with_training", "FLAT_STD",
            "FLOAT_SLACK", "out_of_range", "refuse_clipped", "check_target", "record_decoded", "study_reading",
            "reading_for_study", "changed_since_decoded", "FolderChangedError"]
 
 FLAT_STD = 1e-3      # a channel whose standard deviation ([-1, 1] units) is at most this holds one value: flat
+MIN_TARGET = 4       # textured target images a study needs: the realism reference and real sets take every second
 FLOAT_SLACK = 1e-3   # a float image may pass [0, 1] by this much (round-off) before its values count as clipped
 _LOGS: list[dict[str, str]] = []   # the open ``reading_for_study`` records
 
@@ -127,23 +128,25 @@ def refuse_clipped(clipped: dict[Path, tuple[int, float, float]], role: str, fol
 
 
 def check_target(images: dict[Path, torch.Tensor], folder) -> None:
-    """Refuse a target folder the studies cannot use: fewer than 2 images, or fewer than 2 whose every channel varies
-    (``FLAT_STD``; the realism reference keeps only those, ``framework.controls.realism_reference``)."""
+    """Refuse a target folder the studies cannot use: fewer than ``MIN_TARGET`` images, or fewer than ``MIN_TARGET``
+    whose every channel varies (``FLAT_STD``): the realism reference and the real set each take every second of them
+    (``framework.controls.realism_sets``) and need 2 each."""
     n = len(images)
-    if n < 2:
+    if n < MIN_TARGET:
         raise ValueError(f"the target folder {folder} holds {n} image{'' if n == 1 else 's'} after loading; at least "
-                         f"2 are needed (the studies compare sets of target images): add target images")
+                         f"{MIN_TARGET} are needed (the realism scores compare two sets of at least 2 target images): "
+                         f"add {MIN_TARGET - n} or more target images")
     std = torch.stack(list(images.values())).flatten(2).std(2)                       # (N, channels)
     textured = int((std > FLAT_STD).all(1).sum())
-    if textured >= 2:
+    if textured >= MIN_TARGET:
         return
     if textured == 0 and not (std > FLAT_STD).any():
         raise ValueError(f"every target image is flat after loading ({n} of {n} in {folder} hold one colour); the "
                          f"studies need target images with texture. Check the files: a float image holding another "
                          f"range than [0, 1], or an empty export, loads this way")
     raise ValueError(f"only {textured} of {n} target images in {folder} vary in every channel after loading (the "
-                     f"others are flat or hold a channel of one value); the realism scores need at least 2. Add "
-                     f"target images with texture in red, green and blue")
+                     f"others are flat or hold a channel of one value); the realism scores need at least {MIN_TARGET}. "
+                     f"Add target images with texture in red, green and blue")
 
 
 class FolderChangedError(RuntimeError):

@@ -14,6 +14,7 @@ import xarray as xr
 
 from ..models.oracle import ORACLE
 from .model_set import dataset_for
+from .store import json_default
 from .user_models import oracle_models
 
 __all__ = ["ORACLE", "SUFFIX", "ARM_LABELS", "oracle_models", "with_arm", "arm_results", "has_arm", "wants_arm",
@@ -40,7 +41,7 @@ def with_arm(ds: xr.Dataset, arm: xr.Dataset, form: str | None = None) -> xr.Dat
         own["oracle_form"] = form
     arms = [a for a in json.loads(ds.attrs.get("arms", "[]")) if a.get("tag") != ORACLE] + [_ARM]
     per_arm = {**json.loads(ds.attrs.get("per_arm", "{}")), ORACLE: own}
-    out.attrs.update(arms=json.dumps(arms), per_arm=json.dumps(per_arm, default=str))
+    out.attrs.update(arms=json.dumps(arms), per_arm=json.dumps(per_arm, default=json_default))   # numbers stay numbers
     return out
 
 

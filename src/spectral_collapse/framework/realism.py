@@ -13,6 +13,7 @@ import xarray as xr
 from ..metrics import realism as rl
 from ..metrics.intervals import paired_ci
 from ..verdicts.effect import Gap, draws_gap, gap_fraction
+from ..verdicts.words import UNTESTABLE
 from .controls import CONTROLS
 
 __all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "gate_table", "realism_gate", "N_BOOT", "BAND_SCORES",
@@ -206,7 +207,10 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | 
         band = truth_band(ds, score)
         if band is None or score not in ds:
             continue
-        m = float(np.nanmean(ds[score].sel({"method": a}).values))
+        v = np.asarray(ds[score].sel({"method": a}).values, dtype=np.float64)
+        if not np.isfinite(v).any():   # a score never computed is no verdict: the claim is not testable here
+            return UNTESTABLE, f"{score} of {a} is NaN on every crop: {name} detail not testable here", ()
+        m = float(np.nanmean(v))
         ok = band[0] <= m <= band[1]
         inside &= ok
         gap = detail_gap(ds, score, a, b)

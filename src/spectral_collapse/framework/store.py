@@ -24,9 +24,9 @@ import xarray as xr
 
 from ..train.cache import atomic_write_bytes
 
-__all__ = ["save_results", "load_results", "results_path", "provenance", "sanitise_attrs",
-           "PROVENANCE_PACKAGES", "ResultsFileError", "ResultsChecksumError", "ResultsUnsignedError", "DiskFullError", "restore_list_attrs",
-           "read_verified", "content_digest", "CHECKSUM", "PROVENANCE_ATTRS", "compare_folders",
+__all__ = ["json_default", "folder_parameter", "save_results", "load_results", "results_path", "provenance", "sanitise_attrs",
+           "PROVENANCE_PACKAGES", "ResultsFileError", "ResultsChecksumError", "ResultsUnsignedError", "DiskFullError",
+           "restore_list_attrs", "read_verified", "content_digest", "CHECKSUM", "PROVENANCE_ATTRS", "compare_folders",
            "Difference", "describe", "relative_difference"]
 
 ENGINE = "h5netcdf"
@@ -67,8 +67,21 @@ class DiskFullError(OSError):
     """A results file could not be written because its disk (or the user's quota) is full; nothing was stored."""
 
 
+def folder_parameter(name: str, value) -> str | os.PathLike:
+    """A folder given as a notebook parameter: a number is a folder's name (papermill makes ``-p results_root 5``
+    the int 5); a value of another kind is refused naming the parameter."""
+    if isinstance(value, (str, os.PathLike)):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"{name}={value!r} is not a folder; give a folder's path, e.g. -p {name} data/results")
+
+
 def results_path(study: str, dataset: str, profile: str, root: str | os.PathLike = "data/results") -> Path:
-    """Where a study's results live: ``<root>/<study>/<dataset>-<profile>.nc``."""
+    """Where a study's results live: ``<root>/<study>/<dataset>-<profile>.nc``; ``root`` read as ``open_study`` reads
+    a notebook's ``results_root`` (a number is a folder's name: papermill makes ``-p results_root 5`` the int 5)."""
+    if not isinstance(root, (str, os.PathLike)):
+        root = folder_parameter("results_root", root)
     for what, value in (("study", study), ("dataset", dataset), ("profile", profile)):
         if not isinstance(value, str) or not _NAME.match(value):
             raise ValueError(f"{what}={value!r} is not a valid file-name part; use letters, digits, '_', '.', '-'")
@@ -80,7 +93,7 @@ def results_path(study: str, dataset: str, profile: str, root: str | os.PathLike
     return Path(root) / study / f"{dataset}-{profile}.nc"
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
     """JSON fallback for dataclasses, numpy values, paths and anything else (as str)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
@@ -107,7 +120,7 @@ def _sanitise_value(value: Any) -> Any:
             return items
         if items and all(isinstance(v, (int, float, np.integer, np.floating)) for v in items):
             return np.asarray(items)
-    return json.dumps(value, default=_json_default, sort_keys=True)
+    return json.dumps(value, default=json_default, sort_keys=True)
 
 
 def sanitise_attrs(attrs: dict) -> dict:

@@ -1,23 +1,27 @@
 """The input check every realism score (``metrics.realism``) runs on its first line: what it cannot score is refused
 before any work, with an error naming the argument and what it must be (dtype, shape, range, crop count, size).
 
-Images are (B, C, H, W) floats in [-1, 1] with 1 (grey) or 3 (RGB) channels; values up to ±``MAX_ABS`` pass (noise
-and sharpening overshoot a little), larger ones are another scale (0..255, 0..65535) and refused, as are integer
-images. A crop holding a non-finite value (NaN or inf) scores NaN in a per-image score and is left out, with a
-warning, of a score over a set (``kid_wav``), as ``kid_interval`` leaves out crops with a non-finite feature. A
-reference is real data: a non-finite value there is refused, and it needs at least 2 crops with texture (a channel
-varying by more than ``data.folder_checks.FLAT_STD``).
+Images are (B, C, H, W) floats in [-1, 1] with 1 (grey) or 3 (RGB) channels; values up to ±``MAX_ABS`` pass (noise and
+sharpening overshoot a little), larger ones are another scale (0..255, 0..65535) and refused, as are integer images,
+complex images and channel-last batches (with the ``np.moveaxis`` that fixes them). Images lying in [0, 1] beside a
+reference (or paired truth) with values below 0 are warned about, as are images that are also reference crops (KID of a
+set against itself is biased below 0), and crops too small for one wavelet level are refused (``check_wavelet_size``).
+A crop holding a non-finite value (NaN or inf) scores NaN in a per-image score and is left out, with a warning, of a
+score over a set (``kid_wav``), as ``kid_interval`` leaves out crops with a non-finite feature. A reference is real
+data: a non-finite value there is refused, and it needs at least 2 crops with texture (a channel varying by more than
+``data.folder_checks.FLAT_STD``).
 """
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
+import pywt
 
 from ..data.folder_checks import FLAT_STD
 from .image import image_batch
 
-__all__ = ["MAX_ABS", "scored_images", "scored_features"]
+__all__ = ["MAX_ABS", "scored_images", "scored_features", "check_wavelet_size", "warn_shared_crops"]
 
 MAX_ABS = 2.0     # largest |pixel| accepted: [-1, 1] images with some overshoot; 0..255 or 0..1e30 is refused
 _SCALE = "pass x / 127.5 - 1 for 0..255 images, 2 * x - 1 for 0..1 images"
@@ -33,11 +37,21 @@ def _images(x, name: str) -> np.ndarray:
     """``x`` as a float64 (B, C, H, W) array of 1 or 3 channels and at least one crop, within ±MAX_ABS where
     finite."""
     kind = _dtype_kind(x)
-    if kind not in "fc":
+    if kind == "c" or getattr(x, "is_complex", lambda: False)():
+        dtype = getattr(x, "dtype", np.asarray(x).dtype)
+        raise TypeError(f"{name} are {dtype}, not real images; pass x.real (or np.abs(x) for a magnitude), in [-1, 1]")
+    if kind != "f":
         dtype = getattr(x, "dtype", np.asarray(x).dtype)
         raise TypeError(f"{name} are {dtype}, not float images in [-1, 1]; {_SCALE}")
     x = image_batch(x, name)
     b, c = x.shape[:2]
+    if c not in (1, 3) and x.shape[-1] in (1, 3, 4):
+        raise ValueError(f"{name} look channel-last (B, H, W, C) = {x.shape}; the scores take (B, C, H, W): pass "
+                         f"np.moveaxis(x, -1, 1) (torch: x.permute(0, 3, 1, 2))"
+                         + (", then drop the alpha channel with [:, :3]" if x.shape[-1] == 4 else ""))
+    if x.shape[-1] in (1, 3, 4) and x.shape[-2] > 2 * x.shape[-1]:
+        raise ValueError(f"{name} are {x.shape[-2]} x {x.shape[-1]} px crops (shape {x.shape}), as a channel-last "
+                         f"batch cut with x[:, :3] gives; pass np.moveaxis(x, -1, 1) on the uncut batch instead")
     if c not in (1, 3):
         raise ValueError(f"{name} must have 1 (grey) or 3 (RGB) channels, got {c} in shape {x.shape}; "
                          "drop an alpha channel with x[:, :3]")
@@ -49,6 +63,44 @@ def _images(x, name: str) -> np.ndarray:
         raise ValueError(f"{name} reach |x| = {big:.3g}, outside the range [-1, 1] the realism scores take (values "
                          f"up to ±{MAX_ABS:g} pass); {_SCALE}")
     return x
+
+
+def check_wavelet_size(x: np.ndarray, wavelet: str) -> None:
+    """Refuse crops smaller than one level of ``wavelet`` (``pywt.dwt_max_level`` 0: 2 (filter length - 1) px)."""
+    h, w = x.shape[-2:]
+    length = pywt.Wavelet(wavelet).dec_len
+    if pywt.dwt_max_level(min(h, w), length) < 1:
+        raise ValueError(f"images are {h} x {w} px, too small for one level of the {wavelet} wavelet (it needs at "
+                         f"least {2 * (length - 1)} x {2 * (length - 1)} px); score larger crops, or pass "
+                         f"wavelet='haar' (2 px)")
+
+
+def _zero_one(x: np.ndarray, other: np.ndarray) -> bool:
+    """Whether images ``x`` look like [0, 1] images beside ``other``: every value in [0, 1], at least 1 % of them
+    below 0.5 (not merely bright [-1, 1] images), while at least 5 % of ``other``'s lie below 0."""
+    fx, fo = x[np.isfinite(x)], other[np.isfinite(other)]
+    if fx.size == 0 or fo.size == 0 or fx.min() < 0 or fx.max() > 1:
+        return False
+    return bool((fx < 0.5).mean() >= 0.01 and (fo < 0).mean() >= 0.05)
+
+
+def _warn_zero_one(x: np.ndarray, other: np.ndarray | None, name: str) -> None:
+    if other is not None and _zero_one(x, other):
+        warnings.warn(f"images lie in [0, 1] while {100 * np.mean(other[np.isfinite(other)] < 0):.0f} % of the "
+                      f"{name}'s values lie below 0: the scores take [-1, 1] images, so these scores are off; pass "
+                      f"2 * x - 1 for images in [0, 1]",
+                      RuntimeWarning, stacklevel=4)
+
+
+def warn_shared_crops(x: np.ndarray, reference: np.ndarray) -> None:
+    """Warn when crops of ``x`` are also in ``reference``: KID's unbiased estimate of a set against itself is below
+    0 (about -2 / n), not a distance."""
+    ref = {r.tobytes() for r in np.ascontiguousarray(reference)}
+    shared = sum(r.tobytes() in ref for r in np.ascontiguousarray(x))
+    if shared:
+        warnings.warn(f"{shared} of the {len(x)} images are also reference crops; KID of crops against themselves "
+                      f"is biased below 0 and measures nothing: score against reference crops disjoint from the "
+                      f"images", RuntimeWarning, stacklevel=3)
 
 
 def _nonfinite(x: np.ndarray) -> np.ndarray:
@@ -101,6 +153,8 @@ def scored_images(images, *, truth=None, reference=None, nonfinite: str = "nan",
                              f"{truth.shape}")
     if reference is not None:
         reference = _reference(reference, x.shape[-2:])
+    _warn_zero_one(x, truth, "paired truth")
+    _warn_zero_one(x, reference, "reference")
     return x, truth, reference
 
 

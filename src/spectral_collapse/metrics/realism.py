@@ -13,7 +13,7 @@ import pywt
 from scipy.special import ndtri
 from scipy.stats import kurtosis
 
-from .checks import scored_features, scored_images
+from .checks import check_wavelet_size, scored_features, scored_images, warn_shared_crops
 from .image import image_batch
 from .intervals import Interval
 
@@ -65,6 +65,7 @@ def ycbcr(images) -> np.ndarray:
 
 def _level1_details(x: np.ndarray, wavelet: str) -> np.ndarray:
     """(3 orientations, B, C, h, w) level-1 detail coefficients (pywt ``dwt2``, symmetric boundary)."""
+    check_wavelet_size(x, wavelet)
     _, details = pywt.dwt2(x, wavelet, mode="symmetric", axes=(-2, -1))
     return np.stack(details)
 
@@ -151,6 +152,7 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
     band: the log keeps a few spiky crops from dominating the features); the cross-channel detail correlations at
     levels 1-2; the low-pass mean and std per channel."""
     images, _, _ = scored_images(images)
+    check_wavelet_size(images, wavelet)
     y = ycbcr(images)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Level value of .* is too high")
@@ -225,6 +227,7 @@ def kid_wav(images, reference, wavelet: str = "sym4", fit=None) -> float:
     (``FeatureScaler``) against the real crops ``fit`` (default: the reference itself). Pass the same ``fit`` to
     compare KIDs against different references."""
     images, _, reference = scored_images(images, reference=reference, nonfinite="drop", min_crops=2)
+    warn_shared_crops(images, reference)
     ref = wavelet_features(reference, wavelet)
     fit = ref if fit is None else wavelet_features(scored_images(images, reference=fit)[2], wavelet)
     scale = FeatureScaler.fit(fit)

@@ -20,7 +20,8 @@ from torch import nn
 
 from .base import Prediction, bcast
 from .denoisers import EDMDenoiser, EpsDenoiser
-from .gaussian import GaussianImages, gaussian_form, gaussian_from_moments, raw_moments
+from .gaussian import GaussianImages, gaussian_from_moments, raw_moments
+from .oracle_inputs import oracle_form
 from .schedules import VPSchedule
 
 __all__ = ["ORACLE", "GaussianPair", "OracleDenoiser", "OracleEDMDenoiser", "fit_oracle", "oracle_pair",
@@ -106,7 +107,7 @@ def oracle_pair(data, *, form: str = "auto", augment: bool = True, device=None) 
     GPU: seconds instead of about 50 s per 3,072-element Gaussian on one CPU thread); the pair stays there."""
     base = getattr(data, "data", data)   # latent domains: the oracle is a pixel-space model
     shape = tuple(base.source.shape[1:])
-    form = gaussian_form(shape, form)
+    form = oracle_form(base, form, augment)   # both pools checked (models/oracle_inputs.py), before any moment
     ms = [raw_moments(p.to(device), augment=augment, form=form) for p in (base.source, base.target)]
     both = tuple(a + b for a, b in zip(*ms))
     return GaussianPair(*(gaussian_from_moments(m, shape, form) for m in ms),

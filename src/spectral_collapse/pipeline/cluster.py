@@ -11,6 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from .cluster_checks import JOBQUEUE, import_jobqueue
 from .parallel import thread_env
 
 __all__ = ["open_cluster", "check_shared", "jobqueue_cluster", "SCHEDULER_ENV", "STUDY_SLOT", "JOBQUEUE",
@@ -18,9 +19,9 @@ __all__ = ["open_cluster", "check_shared", "jobqueue_cluster", "SCHEDULER_ENV", 
 
 SCHEDULER_ENV = "SPECTRAL_COLLAPSE_SCHEDULER"   # a study kernel sends its cells to this scheduler when it is set
 STUDY_SLOT = "study"   # the worker resource a running study holds (one per worker)
-JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster", "sge": "SGECluster",
-            "htcondor": "HTCondorCluster", "moab": "MoabCluster", "oar": "OARCluster"}
 CONNECT_S = 10   # how long a scheduler's address may take to answer
+JOB_WAIT_S = 1800   # how long a batch system's first worker may take to join (its job queued, then started)
+ADDRESS_WAIT_S = 120   # how long a running scheduler may take to have a worker
 # Dask's nannies give their workers MALLOC_TRIM_THRESHOLD_=65536 (and the study kernels the workers start inherit it):
 # a fixed threshold turns off glibc's adaptive mmap threshold, so every tensor torch frees goes back to the system and
 # is faulted in again, and torch's steps run about twice as long. Unset for a local cluster's workers (their memory
@@ -58,12 +59,12 @@ def jobqueue_cluster(name: str):
     """The dask-jobqueue cluster ``name`` (no job submitted yet) as ``~/.config/dask/jobqueue.yaml`` configures it,
     its workers given a study slot (added to the ``--resources`` its ``worker-extra-args`` declare, e.g. GPU=1) and
     torch's speed under Dask's malloc setting (``MMAP_ENV``, after the configuration's ``job-script-prologue``)."""
-    dask_jobqueue = _import_jobqueue(name)
+    from .cluster_checks import check_jobqueue
+
+    dask_jobqueue = import_jobqueue(name)
     import dask
 
-    if dask.config.get(f"jobqueue.{name}", None) is None:
-        raise ValueError(f"--cluster {name}: no `jobqueue: {name}:` section in the Dask configuration "
-                         f"(~/.config/dask/jobqueue.yaml); book/cluster.md shows one")
+    check_jobqueue(name, submit=False)   # a section of the user's, not dask-jobqueue's defaults alone
     extra = list(dask.config.get(f"jobqueue.{name}.worker-extra-args", None) or [])
     if "--resources" in extra[:-1]:
         i = extra.index("--resources") + 1
@@ -74,25 +75,6 @@ def jobqueue_cluster(name: str):
     prologue = list(dask.config.get(f"jobqueue.{name}.job-script-prologue", None) or [])
     return getattr(dask_jobqueue, JOBQUEUE[name])(config_name=name, worker_extra_args=extra,
                                                   job_script_prologue=[*prologue, MMAP_ENV])
-
-
-def _import_jobqueue(name: str = "slurm"):
-    """dask_jobqueue, with this process's Ctrl-C handler as it was: importing its SLURM module makes SIGINT end the
-    process by ``sys.exit`` (meant for its batch-job runner), so Ctrl-C would no longer raise KeyboardInterrupt and
-    stop the started studies."""
-    import signal
-    import threading
-
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.getsignal(signal.SIGINT) if main else None
-    try:
-        import dask_jobqueue
-    except ImportError:
-        raise ImportError(f"--cluster {name} needs dask-jobqueue: pip install 'spectral-collapse[cluster]'") from None
-    finally:
-        if main and previous is not None and signal.getsignal(signal.SIGINT) is not previous:
-            signal.signal(signal.SIGINT, previous)
-    return dask_jobqueue
 
 
 def _connect(address: str):
@@ -113,9 +95,10 @@ def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes:
     cluster this opens (local or a batch system's) is closed at the end, stopping what still runs on it."""
     from distributed import Client
 
-    if "://" in cluster or cluster.rsplit(":", 1)[-1].isdigit():
-        owned, client = None, _connect(cluster if "://" in cluster else f"tcp://{cluster}")
-    elif cluster == "local":
+    from .cluster_checks import check_cluster
+
+    target = check_cluster(cluster, jobs)   # the value and --jobs, before any client, cluster or job is made
+    if cluster == "local":
         owned = _local(jobs, threads, processes)
         client = Client(owned, set_as_default=False)
     elif cluster in JOBQUEUE:
@@ -123,13 +106,13 @@ def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes:
         owned.scale(jobs)   # jobs workers, as the batch system starts them
         client = Client(owned, set_as_default=False)
     else:
-        raise ValueError(f"--cluster {cluster!r} is not local, a scheduler address (tcp://host:8786) nor a "
-                         f"dask-jobqueue name ({', '.join(JOBQUEUE)})")
+        owned, client = None, _connect(target)
     try:
         print(f"Dask cluster {cluster}: dashboard at {client.dashboard_link}", flush=True)
         # every local worker before the first task (tasks held to a slot stay where they were first put); on a batch
         # system or a running scheduler the first one (the others join as their jobs start)
-        client.wait_for_workers(jobs if cluster == "local" else 1, timeout=None if owned is not None else 120)
+        _wait_for_workers(client, cluster, jobs if cluster == "local" else 1,
+                          None if cluster == "local" else JOB_WAIT_S if owned is not None else ADDRESS_WAIT_S)
         slots = [w for w in client.scheduler_info()["workers"].values() if STUDY_SLOT in (w.get("resources") or {})]
         if not slots:
             raise RuntimeError(f"no worker of {cluster} declares a {STUDY_SLOT} slot; start the workers with "
@@ -142,6 +125,18 @@ def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes:
         client.close()
         if owned is not None:
             owned.close()
+
+
+def _wait_for_workers(client, cluster: str, n: int, timeout: float | None) -> None:
+    """``client.wait_for_workers``, a timeout said in words: what to look at on a batch system or a scheduler."""
+    try:
+        client.wait_for_workers(n, timeout=timeout)
+    except TimeoutError:
+        look = (f"its jobs wait in the batch system's queue or failed to start: see your jobs there (squeue -u "
+                f"$USER on slurm) and their output files (jobqueue.{cluster}.log-directory)" if cluster in JOBQUEUE
+                else f"start one: dask worker {cluster} --nthreads 1 --resources {STUDY_SLOT}=1")
+        raise TimeoutError(f"no Dask worker joined {cluster} within {timeout:.0f} s; nothing was run: {look}") \
+            from None
 
 
 def _unqueued(dask_scheduler) -> None:

@@ -29,6 +29,7 @@ from .chapters import file_hash, hide_parameter_cells, record_inputs, stale_reas
 from .notebook import ECHO_ENV, repo_root
 from .parameters import json_attr
 from .cluster import SCHEDULER_ENV, STUDY_SLOT, on_worker, open_cluster
+from .cluster_checks import check_cluster
 from .parallel import (StudiesFailed, StudyError, failure_line, kernel_threads, notebook_traceback, resolve_jobs,
                        run_graph, thread_env)
 from .runner import cells_root, check_can_store
@@ -284,6 +285,7 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     book_dir = Path(book_dir) if book_dir else None
     threads = threads or kernel_threads(jobs)
     if jobs > 1 or cluster:
+        check_cluster(cluster or "local", jobs)   # also when every chapter turns out to be up to date
         pending: list = []
         for study, ds in pairs:  # run order: a pair whose prerequisite is pending may find new inputs then
             if force or any((s, ds) in pending for s in graph.prerequisites(study)) or \
@@ -292,6 +294,8 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                 pending.append((study, ds))
         if not pending:
             return _run_pages(profile, pages, root, results_root, force)
+        for study, ds in pending:   # the serial path's refusal of a folder it cannot write, before any worker
+            check_can_store(study, ds, profile, results_root, root)
         shared = [root / results_root, root / cells_root(results_root)] if cluster else []
         with open_cluster(cluster or "local", jobs, threads, shared=shared) as client:
             env = {**thread_env(threads), **({SCHEDULER_ENV: client.scheduler.address} if cluster else {})}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from IPython import get_ipython
 
+from ..framework.store import folder_parameter
 from .parameters import json_attr, parameters_table, run_notes
 
 __all__ = ["repo_root", "setup_notebook", "short_warning", "open_study", "folder_parameter", "strip_outputs",
@@ -132,16 +133,6 @@ def open_study(name: str, *, results_root: str | os.PathLike = "data/results", r
         if shown is err:
             raise
         raise shown from err
-
-
-def folder_parameter(name: str, value) -> str | os.PathLike:
-    """A folder given as a notebook parameter: a number is a folder's name (papermill makes ``-p results_root 5``
-    the int 5); a value of another kind is refused naming the parameter."""
-    if isinstance(value, (str, os.PathLike)):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise TypeError(f"{name}={value!r} is not a folder; give a folder's path, e.g. -p {name} data/results")
 
 
 def _open_study(name: str, *, results_root, rerun, **params):

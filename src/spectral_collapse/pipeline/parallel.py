@@ -48,7 +48,7 @@ def notebook_traceback(err: BaseException) -> str:
 def kernel_threads(jobs: int = 1) -> int:
     """Torch threads for each of ``jobs`` studies side by side: ``$SPECTRAL_COLLAPSE_THREADS`` (checked), else
     ``$OMP_NUM_THREADS``, else cores // jobs (at least 1)."""
-    return env_whole(THREADS_ENV) or whole(os.environ.get("OMP_NUM_THREADS")) or max(1, _cores() // max(1, int(jobs)))
+    return env_whole(THREADS_ENV) or whole(os.environ.get("OMP_NUM_THREADS")) or max(1, cpu_cores() // max(1, int(jobs)))
 
 
 def thread_env(threads: int) -> dict:
@@ -72,14 +72,14 @@ def resolve_jobs(jobs: int | str) -> int:
     if jobs == "auto":
         import torch
 
-        return 1 if torch.cuda.is_available() else max(1, min(_cores(), 4))
+        return 1 if torch.cuda.is_available() else max(1, min(cpu_cores(), 4))
     n = None if isinstance(jobs, bool) else whole(jobs)
     if n is None:
         raise ValueError(f"jobs must be a whole number >= 1 or 'auto', got {jobs!r}")
     return n
 
 
-def _cores() -> int:
+def cpu_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 

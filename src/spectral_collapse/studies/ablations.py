@@ -19,6 +19,7 @@ from ..framework.model_set import data_options, plans_to_train, profile_models
 from ..framework.user_models import spec_data
 from ..framework.profiles import PROFILES, get_profile
 from ..framework.spec import StudySpec
+from ..framework.store import json_default
 
 __all__ = ["Arm", "ABLATION_LABELS", "ABLATIONS", "PAPER_SCALES", "HIGHER_IS_BETTER", "N_IMAGES", "N_PCA",
            "TRAIN_SEEDS", "ablation_arms", "run_ablation_spec", "paper_scale", "axis_values", "ablation_summary",
@@ -176,8 +177,8 @@ def _assemble(study: str, arms: list[Arm], parts: list[xr.Dataset], labels) -> x
     ds = ds.merge(xr.Dataset(latents))
     ds.attrs = {k: parts[0].attrs[k] for k in _SHARED if k in parts[0].attrs}
     ds.attrs.update(study=study, axes=json.dumps(axes),
-                    arms=json.dumps([{**asdict(a), "tag": a.tag} for a in arms], default=str),
-                    per_arm=json.dumps(dict(zip([a.tag for a in arms], per_arm)), default=str),
+                    arms=json.dumps([{**asdict(a), "tag": a.tag} for a in arms], default=json_default),
+                    per_arm=json.dumps(dict(zip([a.tag for a in arms], per_arm)), default=json_default),
                     labels=json.dumps(list(labels)))
     return ds
 

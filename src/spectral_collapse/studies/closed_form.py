@@ -8,10 +8,12 @@ weighted by sigma^2 / (lam + sigma^2)^2. The study stores, on the test crops the
 the eigenvalues of both covariances and the chroma (Cb + Cr) share of each eigenvector; the closed-form latents, the
 oracle's own DDIM loop and the shipped eps model's DDIM latents, with their collapse measures and radial spectra;
 where OVG's drift goes for the oracle and the shipped model at several eta_HF; and, with the stationary form of the
-oracle, the collapse measures and OVG's chroma share at several crop sizes of the bundled image (``scale_*``)."""
+oracle, the collapse measures and OVG's chroma share at several crop sizes (``scale_*``: of the bundled image, or of a
+user's own images read at each size; ``attrs["scale_source"]`` says which)."""
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -25,18 +27,20 @@ from ..metrics.realism import YCBCR_601
 from ..metrics.spectral import kappa_for_size
 from ..models.gaussian import fit_gaussian
 from ..models.oracle import GaussianPair, fit_oracle
+from ..models.oracle_inputs import oracle_form
 from ..framework.cells import StudyContext, invert_cell
 from ..framework.method_labels import method_specs
-from ..framework.model_set import trained_model
+from ..framework.model_set import data_options, dataset_for, trained_model
 from ..framework.user_models import spec_data
 from ..framework.profiles import get_profile
+from .registry import BUNDLED
 from ..framework.realism import drift_diagnostics
 from ..framework.spec import CACHE_VERSION
 from ..framework.splits import test_subsets
 
 __all__ = ["DEFAULT_ETA_HF", "DEFAULT_SIZES", "LOW_FRACTION", "HF_BAND", "closed_form_latent", "direction_energies",
            "low_variance_chroma", "support", "predicted_drift_chroma", "collapse_measures", "scale_crops",
-           "run_closed_form"]
+           "user_scale_crops", "run_closed_form"]
 
 DEFAULT_ETA_HF = (1e-8, 1e-7, 1e-6)   # OVG's eta_HF of the drift diagnostics (eta_LF 0: the variance term alone)
 DEFAULT_SIZES = {"smoke": (16, 32), "quick": (32, 64, 128, 256), "paper": (32, 64, 128, 256)}
@@ -185,16 +189,30 @@ def scale_crops(dataset: str, size: int, n_images: int, factor: int) -> tuple[to
     return degrade(clean), clean, degrade(crops)
 
 
-def _scale_cell(dataset: str, size: int, n_images: int, prof, eta_hf: float, fraction: float, seed: int) -> xr.Dataset:
-    """The stationary oracle at crop ``size``: collapse measures of its closed-form latents and OVG's chroma share."""
+def user_scale_crops(spec, size: int, n_images: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int | None]:
+    """(source pool, target pool, inputs, SR block) of the scale sweep on a dataset other than the bundled image's:
+    its own images read at crop ``size`` (its pools, and its first ``n_images`` test inputs)."""
+    data = dataset_for(spec.profile, spec.dataset, options={**data_options(spec), "size": size})
+    return (data.source, data.target, data.test_source[:n_images],
+            data.task.factor if data.task.kind == "sr" else None)
+
+
+def _scale_cell(dataset: str, size: int, n_images: int, prof, eta_hf: float, fraction: float, seed: int,
+                crops=None) -> xr.Dataset:
+    """The stationary oracle at crop ``size``: collapse measures of its closed-form latents and OVG's chroma share;
+    on the bundled image's crops (``scale_crops``), or on ``crops`` (``user_scale_crops``)."""
     t0 = time.process_time()
-    src, tgt, x = scale_crops(dataset, size, n_images, prof.factor)
+    if crops is None:
+        src, tgt, x = scale_crops(dataset, size, n_images, prof.factor)
+        block = prof.factor if dataset == "ihc-sr" else None
+    else:
+        src, tgt, x, block = crops
+    oracle_form(SimpleNamespace(source=src, target=tgt), "stationary")   # pools it cannot fit refused, named
     pair = GaussianPair(*(fit_gaussian([p], form="stationary") for p in (src, tgt)))
     D = fit_oracle(None, pair=pair)
     s0, sT = _grid(D, prof.steps)
     m = collapse_measures(closed_form_latent(pair.domain(0), D, x, s0, sT), seed)
     lam, chroma, total = direction_energies(pair.domain(1))
-    block = prof.factor if dataset == "ihc-sr" else None
     # eta_HF x d held fixed (g_HF grows with d through r = ||eps||^2 - d); the drift on as many inputs as
     # DRIFT_PIXELS allow (at least 2): its autograd is the sweep's largest cost at 256 px
     k = min(len(x), max(2, DRIFT_PIXELS // (size * size)))
@@ -255,16 +273,22 @@ def run_closed_form(spec, ctx: StudyContext) -> xr.Dataset:
     sizes = [int(s) for s in (spec.get("sizes") or DEFAULT_SIZES[spec.profile])]
     n_scale = int(spec.get("scale_images") or n)
     scale_eta = float(spec.get("scale_eta_hf"))
-    parts = [ctx.cache.cell({"cell": "closed_form_scale", "version": CACHE_VERSION, "dataset": spec.dataset,
-                             "size": s, "n": n_scale, "steps": prof.steps, "factor": prof.factor, "eta_hf": scale_eta,
-                             "fraction": fraction, "seed": seed, "drift_pixels": DRIFT_PIXELS,
-                             "fit_crops": FIT_CROPS},
-                            lambda s=s: _scale_cell(spec.dataset, s, n_scale, prof, scale_eta, fraction, seed))
-             for s in sizes]
+    own = spec.dataset not in BUNDLED   # a user's data: the sweep on its own images at each size
+    parts = []
+    for s in sizes:
+        pools = user_scale_crops(spec, s, n_scale) if own else None
+        parts.append(ctx.cache.cell({"cell": "closed_form_scale", "version": CACHE_VERSION, "dataset": spec.dataset,
+                                     "size": s, "n": n_scale, "steps": prof.steps, "factor": prof.factor,
+                                     "eta_hf": scale_eta, "fraction": fraction, "seed": seed,
+                                     "drift_pixels": DRIFT_PIXELS, "fit_crops": FIT_CROPS,
+                                     **({"pools": pools} if own else {})},   # the bundled image's cells kept
+                                    lambda s=s, pools=pools: _scale_cell(spec.dataset, s, n_scale, prof, scale_eta,
+                                                                         fraction, seed, pools)))
     ds = ds.merge(xr.concat(parts, xr.DataArray(sizes, dims="size", name="size")))
     attrs.update(study="closed_form", dataset=spec.dataset, profile=spec.profile, steps=prof.steps, n_images=n,
                  crops=[int(c) for c in crops[:n]], eta_hf=eta_hf, low_fraction=fraction, scale_eta_hf=scale_eta,
-                 scale_images=n_scale, checkpoint=str(getattr(D, "checkpoint", "")), hf_band=HF_BAND,
+                 scale_images=n_scale, scale_source="the dataset's own images" if own else "the bundled image",
+                 checkpoint=str(getattr(D, "checkpoint", "")), hf_band=HF_BAND,
                  white_noise_chroma_share=float(ds.attrs.get("white_noise_chroma_share", np.nan)))
     ds.attrs = {**ds.attrs, **attrs}
     return ds

@@ -7,10 +7,11 @@ import numpy as np
 
 from .words import DEPENDS
 
-__all__ = ["DRAWS", "LEVEL", "hierarchical_ci", "two_level_ci", "over_seeds"]
+__all__ = ["DRAWS", "LEVEL", "ONE_RUN", "hierarchical_ci", "two_level_ci", "over_seeds"]
 
 DRAWS = 4000     # bootstrap draws of every interval this package computes
 LEVEL = 0.95     # their level
+ONE_RUN = "decided on one training run"   # the caveat of a verdict no second training seed backs
 
 
 def hierarchical_ci(groups, stat: Callable[[np.ndarray], np.ndarray], *, n_boot: int = DRAWS, level: float = LEVEL,
@@ -51,8 +52,11 @@ def two_level_ci(groups, *, n_boot: int = DRAWS, level: float = LEVEL, seed: int
 
 def over_seeds(verdicts: dict) -> tuple[str, str]:
     """One verdict from each training seed's (``verdicts``: {seed: verdict}): theirs with "on every training seed"
-    when they agree, else ``DEPENDS``; and the per-seed verdicts in words ("seed 0: holds; seed 1: inconclusive")."""
+    when they agree, else ``DEPENDS``; and the per-seed verdicts in words ("seed 0: holds; seed 1: inconclusive");
+    one seed: its verdict, ``ONE_RUN``."""
     each = "; ".join(f"training seed {k}: {v}" for k, v in sorted(verdicts.items()))
+    if len(verdicts) == 1:
+        return next(iter(verdicts.values())), f"{each} ({ONE_RUN})"
     words = set(verdicts.values())
     if len(words) == 1:
         return next(iter(words)), f"{next(iter(words))} on every training seed ({len(verdicts)})"
