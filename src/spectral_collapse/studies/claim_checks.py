@@ -114,6 +114,13 @@ def correlated(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[E
         if len(w) < 3 or w[a].nunique() < 2 or w[b].nunique() < 2:
             return Finding(UNTESTABLE, f"< 3 varying points of {a}, {b}")
         found = correlation_finding(w, why, a, b, sign, threshold, paper=ev.source == "paper")
+        floor = {m: int((w[m].abs() <= MIN_EFFECT.get(m, 0.01)).sum()) for m in (a, b)}
+        flat = [m for m, k in floor.items() if 2 * k >= len(w)]
+        if flat and ev.source != "paper":   # FLOOR_RULE: a score that does not vary decides nothing
+            m = flat[0]
+            return Finding(UNTESTABLE, f"{label(m)} is {fmt_value(0.0)} (at its floor, within its minimal effect) on "
+                                       f"{floor[m]} of {len(w)} points: it does not vary here, so r cannot be read "
+                                       f"({found.detail.split(' → ')[0]}) → {UNTESTABLE}")
         if short.empty:
             return found
         names = [" ".join(map(str, k if isinstance(k, tuple) else (k,))) for k in short.index]
@@ -163,8 +170,7 @@ def ovg_front(ev: Evidence) -> Finding:
 def ovg_texture_check(ev: Evidence, ds: str) -> list:
     """OVG's signed texture error against DDIM's on a dataset's crops (``texture_check``), as ``differences`` adds it."""
     crops = ev.select("main", per_crop=True, dataset=ds)
-    return [texture_check(crops, "ovg", "ddim", prefix=f"{ds}: ", band=ev.bands.get(("main", ds)))
-            if not crops.empty else None]
+    return [texture_check(crops, "ovg", "ddim", prefix=f"{ds}: ") if not crops.empty else None]
 
 
 def lowest_lpips(ev: Evidence) -> Finding:

@@ -6,15 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..metrics.intervals import MIN_EFFECT
 from ..metrics.latent import ks_resolution
 from ..reference import paper_tables
 from ..text import interval, percent
 from .evidence import METRICS
-from ..verdicts.rules import MIN_COMPARISONS
+from ..verdicts.rules import MIN_COMPARISONS, SHARE_POWER
 from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine
 
 __all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "N_BOOT", "DETERMINISTIC", "STOCHASTIC", "TABLE6_METHODS",
-           "countable", "share_span", "share_interval", "share_verdict", "share_table", "table1_frames", "x0_frames",
+           "countable", "share_span", "share_interval", "share_verdict", "sign_interval", "share_table", "table1_frames", "x0_frames",
            "SHARE_TABLES", "share_table_rows", "share_claim"]
 
 LOWER_IS_BETTER = {"lpips", "fid"}
@@ -49,8 +50,9 @@ def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], unit: str, *,
                    n_boot: int = N_BOOT, seed: int = 0) -> dict | None:
     """The share of comparisons (``pair_on``, better, worse) a ``better`` label (column ``by``) wins on the means over
-    the ``unit``s both scored (S_G within the KS resolution at column ``n``: half a win), with a 95 % interval
-    resampling each dataset's units: {share, lo, hi, cases, ties, units, n_units} or None. Cost: ``n_boot`` draws."""
+    the ``unit``s both scored (a difference within the metric's minimal effect, ``MIN_EFFECT``, or for S_G within
+    the KS resolution at column ``n``: a tie, half a win), with a 95 % interval resampling each dataset's units:
+    {share, lo, hi, cases, ties, wins, losses, units, n_units} or None. Cost: ``n_boot`` draws."""
     better = (better,) if isinstance(better, str) else tuple(better)
     worse = (worse,) if isinstance(worse, str) else tuple(worse)
     metric = str(f["metric"].iloc[0]) if len(f) else ""
@@ -80,22 +82,38 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
                 with np.errstate(invalid="ignore", divide="ignore"):
                     ma, mb = w[:, ok] @ xa[ok] / tot, w[:, ok] @ xb[ok] / tot
                 score = ((ma < mb) if metric in LOWER_IS_BETTER else (ma > mb)).astype(float)
-                if metric == "s_g" and kept is not None:   # S_G within the KS test's resolution: a tie, half a win
+                within = MIN_EFFECT.get(metric, 0.01)
+                if metric == "s_g" and kept is not None:   # S_G: or within the KS test's resolution
                     n = min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min()))
-                    tie = np.abs(ma - mb) <= (ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0)
-                    score, ties = np.where(tie, 0.5, score), ties + int(tie[0])
+                    within = max(within, ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0)
+                tie = np.abs(ma - mb) <= within
+                score, ties = np.where(tie, 0.5, score), ties + int(tie[0])
                 score[tot == 0] = np.nan
                 point.append(score[0])
                 draws.append(score[1:])
     if not point:
         return None
     lo, hi = np.nanquantile(np.nanmean(np.vstack(draws), 0), [0.025, 0.975])
+    point = np.asarray(point)
     return {"share": float(np.mean(point)), "lo": float(lo), "hi": float(hi), "cases": len(point), "ties": ties,
-            "units": unit, "n_units": n_units}
+            "wins": int((point == 1).sum()), "losses": int((point == 0).sum()), "units": unit, "n_units": n_units}
+
+
+def sign_interval(wins: int, losses: int, level: float = 0.95) -> tuple[float, float, float]:
+    """(share, lo, hi) of the comparisons won among those decided (ties left out, as the sign test leaves them):
+    wins / (wins + losses) with its exact (Clopper–Pearson) interval, ``scipy.stats.binomtest``; NaNs without any."""
+    from scipy.stats import binomtest
+
+    n = wins + losses
+    if n == 0:
+        return np.nan, np.nan, np.nan
+    ci = binomtest(wins, n).proportion_ci(level, method="exact")
+    return wins / n, float(ci.low), float(ci.high)
 
 
 def share_verdict(lo: float, hi: float, want_above: bool) -> str:
-    """A share's interval against 50 %: wholly on the paper's side holds, wholly on the other does not hold."""
+    """A share's interval against 50 %: wholly on the paper's side holds, wholly on the other does not hold (the
+    paper's reported shares: ``lo`` = ``hi``, the share itself)."""
     on, off = (lo > 0.5, hi < 0.5) if want_above else (hi < 0.5, lo > 0.5)
     return HOLDS if on else FAILS if off else INCONCLUSIVE
 
@@ -115,10 +133,11 @@ def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str
         pair_on = [c for c in ("dataset", "method", "scale") if c in f and c != by]
         s = share_interval(f, better, worse, by, pair_on, unit) if not f.empty and pair_on else None
         if s is not None:
-            rows.append({"metric": m, **{k: s[k] for k in ("share", "lo", "hi", "cases", "ties", "n_units")},
+            rows.append({"metric": m, **{k: s[k] for k in ("share", "lo", "hi", "cases", "ties", "wins", "losses",
+                                                           "n_units")},
                          "unit": unit, "failed_out": why["failed"], "coinciding_out": n_dup})
-    return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "n_units", "unit", "failed_out",
-                                       "coinciding_out"])
+    return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "wins", "losses", "n_units",
+                                       "unit", "failed_out", "coinciding_out"])
 
 
 # ------------------------------------------------------------------------------------ Tables 1 and 6
@@ -191,8 +210,9 @@ def _paper_share_checks(table: str, frame, better, worse, by, want_above: dict, 
 
 def share_claim(table: str, frames, want_above: dict):
     """A claim that ``frames(ev)``'s better labels win more (``want_above[metric]``) or fewer than half of their
-    comparisons, per metric: our share's interval wholly on the paper's side of 50 % over at least
-    ``MIN_COMPARISONS`` comparisons, e.g. "s_hf: 62.5 % [50.0, 75.0] of 12 (ties 1, paper 96.6 %) → holds"."""
+    comparisons, per metric: the share of the decided comparisons won, its exact binomial interval (``sign_interval``)
+    wholly on the paper's side of 50 %, over at least ``MIN_COMPARISONS`` decided comparisons, e.g. "s_hf: 5 of 8
+    decided won, 62.5 % [24.5, 91.5] (ties 0; fewer than 20 decided: inconclusive; paper 96.6 %) → inconclusive"."""
     def test(ev) -> Finding:
         frame, crops, better, worse, by = frames(ev)
         reported = paper_tables()
@@ -204,8 +224,12 @@ def share_claim(table: str, frames, want_above: dict):
             return Finding(UNTESTABLE, "the results these shares are computed from are not stored")
         checks = []
         for s in share_table(frame, crops, better, worse, by, tuple(want_above)).itertuples():
-            v = INCONCLUSIVE if s.cases < MIN_COMPARISONS else share_verdict(s.lo, s.hi, want_above[s.metric])
-            checks.append((v, f"{s.metric}: {share_span(s.share, s.lo, s.hi)} of {s.cases} (ties {s.ties}, paper "
+            share, lo, hi = sign_interval(s.wins, s.losses)
+            few = s.wins + s.losses < MIN_COMPARISONS
+            v = INCONCLUSIVE if few or not lo < hi else share_verdict(lo, hi, want_above[s.metric])
+            why = f"; fewer than {MIN_COMPARISONS} decided: inconclusive" if few else ""
+            checks.append((v, f"{s.metric}: {s.wins} of {s.wins + s.losses} decided won, {share_span(share, lo, hi)} "
+                              f"(ties within the minimal effect {s.ties}{why}; paper "
                               f"{percent(reported.get(s.metric, np.nan))}) → {v}"))
         return combine(checks, "no comparable pairs in the stored results")
     return test

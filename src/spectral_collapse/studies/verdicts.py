@@ -17,7 +17,7 @@ from ..verdicts.words import (FAILS, HOLDS, INCONCLUSIVE, TIE_RULE, UNTESTABLE, 
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "TIE_RULE", "Finding", "fold", "combine",
            "label", "natural_key", "paired_units", "compare", "versus_or_tie", "texture_check", "real_band",
-           "overshoots", "fisher_interval", "correlation_verdict", "fmt_value", "gap_of"]
+           "fisher_interval", "correlation_verdict", "fmt_value", "gap_of"]
 
 
 def difference(a, b) -> str:
@@ -108,18 +108,10 @@ def real_band(ds) -> tuple[float, float] | None:
     return float(v.mean() - v.std(ddof=1)), float(v.mean() + v.std(ddof=1))
 
 
-def overshoots(a: float, b: float, band: tuple[float, float]) -> bool:
-    """Whether a mean error ``a`` that started from ``b`` ends beyond the band on its other side; never when ``b``
-    is inside the band."""
-    lo, hi = band
-    return (b < lo and a > hi) or (b > hi and a < lo)
-
-
-def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "",
-                  band: tuple[float, float] | None = None) -> tuple[str, str] | None:
+def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "") -> tuple[str, str] | None:
     """Whether ``a``'s signed texture error (``delta_log_e_hf``) moves toward zero from ``b``'s: holds when |mean(a)| <
     |mean(b)| and the paired interval of |error(a)| - |error(b)| lies below 0 beyond ``MIN_EFFECT``; does not hold in
-    the reverse case or when ``a`` ``overshoots`` the ``band``; None without the metric."""
+    the reverse case; None without the metric (``verdicts.rules.TEXTURE_RULE``: no band decides)."""
     g = f[f["metric"] == "delta_log_e_hf"]
     if g.empty:
         return None
@@ -133,10 +125,6 @@ def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "",
     if (v == HOLDS and not closer) or (v == FAILS and closer):
         v = INCONCLUSIVE
     gap = _named(gap_fraction("delta_log_e_hf", xa, xb, 0.0), f"{prefix}|Δlog E_HF| {a}")
-    where = "" if band is None else f"; real crops' band [{signed(band[0], 2)}, {signed(band[1], 2)}]"
-    over = band is not None and overshoots(float(sa.mean()), float(sb.mean()), band)
-    if over:
-        v = FAILS
     return v, (f"{prefix}|Δlog E_HF| {difference(a, b)} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], "
-               f"{ci.n} crops (mean Δlog E_HF {a} {signed(sa.mean(), 2)}, {b} {signed(sb.mean(), 2)}{where})"
-               + ("; overshoots the band" if over else "") + f"; {a} {gap} → {v}"), gap
+               f"{ci.n} crops (mean Δlog E_HF {a} {signed(sa.mean(), 2)}, {b} {signed(sb.mean(), 2)}); {a} {gap} → "
+               f"{v}"), gap
