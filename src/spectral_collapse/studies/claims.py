@@ -212,7 +212,7 @@ def _by_seed(c: Claim, ev: Evidence, dataset: str) -> Finding | None:
         strength = fold(strength_verdict(g) for g in read)
         if verdict == HOLDS and strength != HOLDS:
             short = ", ".join(str(g.what) for g in read if strength_verdict(g) != HOLDS)
-            head += f"; the strength needs over {FULL:g} of the gap on every score and {strength} ({short})"
+            head += f"; the strength, which needs over {FULL:g} of the gap on every score: {strength} ({short})"
         verdict = fold([verdict, strength])
     elif c.claimed and read and any(strength_verdict(g) == FAILS for g in read):
         verdict = FAILS

@@ -228,8 +228,12 @@ def share_claim(table: str, frames, want_above: dict):
             few = s.wins + s.losses < MIN_COMPARISONS
             v = INCONCLUSIVE if few or not lo < hi else share_verdict(lo, hi, want_above[s.metric])
             why = f"; fewer than {MIN_COMPARISONS} decided: inconclusive" if few else ""
+            paper = f"paper {percent(reported.get(s.metric, np.nan))}"
+            if s.wins + s.losses == 0:
+                checks.append((v, f"{s.metric}: none of {s.cases} comparisons decided (ties within the minimal "
+                                  f"effect {s.ties}; {paper}) → {v}"))
+                continue
             checks.append((v, f"{s.metric}: {s.wins} of {s.wins + s.losses} decided won, {share_span(share, lo, hi)} "
-                              f"(ties within the minimal effect {s.ties}{why}; paper "
-                              f"{percent(reported.get(s.metric, np.nan))}) → {v}"))
+                              f"(ties within the minimal effect {s.ties}{why}; {paper}) → {v}"))
         return combine(checks, "no comparable pairs in the stored results")
     return test

@@ -19,6 +19,7 @@ __all__ = ["FULL", "SLIGHT", "REFERENCES", "REMOVES", "RESTORES", "REDUCES", "SL
 
 FULL = 0.5      # "removes" / "restores": the fraction's whole interval above one half of the gap
 SLIGHT = 0.1    # "reduces slightly": whole interval in (0, a tenth); "no effect": across 0, inside ± a tenth
+_ZERO = 1e-6   # a bound within this of 0 is 0 (the float error of a ratio of two equal KIDs)
 MORE_RUNS = (5, 10)   # the training runs whose interval width each pooled fraction states, extrapolated
 # what "no collapse" is for each metric a gap is measured on: a number, or "truth" (the ground truth's mean score)
 REFERENCES = {"s_dc": (1.0, "white noise"), "s_g": (1.0, "white noise"), "latent_spectrum": (1.0, "white noise"),
@@ -156,9 +157,9 @@ def effect_word(g: Gap) -> str:
         return UNCLEAR
     if g.lo > FULL:
         return _FULL_WORD.get(g.metric, REMOVES)
-    if g.lo > 0:
+    if g.lo > _ZERO:
         return SLIGHTLY if g.hi < SLIGHT else REDUCES
-    if g.hi < 0:
+    if g.hi < -_ZERO:
         return WORSENS_SLIGHTLY if g.lo > -SLIGHT else WORSENS
     return NO_EFFECT if -SLIGHT < g.lo and g.hi < SLIGHT else UNCLEAR
 

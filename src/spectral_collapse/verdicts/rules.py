@@ -127,6 +127,6 @@ def claimed_strength(found: Finding) -> Finding:
     out = replace(found, verdict=fold([found.verdict, strength]))
     if found.verdict == HOLDS and strength != HOLDS:
         short = [g for g in found.gaps if g.word != NO_GAP and strength_verdict(g) != HOLDS]
-        out = replace(out, detail=f"the direction holds; the strength needs over {FULL:g} of the gap on every score "
-                                  f"and {strength} ({', '.join(str(g.what) for g in short)}): {found.detail}")
+        out = replace(out, detail=f"the direction holds; the strength, which needs over {FULL:g} of the gap on every "
+                                  f"score: {strength} ({', '.join(str(g.what) for g in short)}); {found.detail}")
     return out
