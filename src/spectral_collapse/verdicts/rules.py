@@ -42,9 +42,10 @@ TEXTURE_RULE = ("the signed texture error Δlog E_HF moves toward 0: |mean Δlog
                 "nothing: on photographs outside the bundled images it lets a copy and colour noise through)")
 
 RULES = {
-    PAIRED: ("paired 95 % bootstrap interval over crops, on the claimed side of 0 beyond the metric's minimal effect "
-             f"(metrics.intervals.MIN_EFFECT); every comparison must hold; where Δlog E_HF is read: {TEXTURE_RULE}; "
-             f"paper tables: the means, {TIE_RULE}"),
+    PAIRED: ("paired 95 % bootstrap interval over crops of the difference: holds when the whole interval lies on the "
+             "claimed side of 0 and the mean difference beyond the metric's minimal effect "
+             "(metrics.intervals.MIN_EFFECT), does not hold when both lie on the other side, else inconclusive; every "
+             f"comparison must hold; where Δlog E_HF is read: {TEXTURE_RULE}; paper tables: the means, {TIE_RULE}"),
     EFFECT: EFFECT_RULE,
     SHARE: ("share of the distinct comparisons decided (the two means further apart than the metric's minimal "
             "effect; closer: a tie, left out as the sign test leaves it) that the paper's side wins, with its exact "
