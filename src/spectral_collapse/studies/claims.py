@@ -216,7 +216,7 @@ def _by_seed(c: Claim, ev: Evidence, dataset: str) -> Finding | None:
         verdict = fold([verdict, strength])
     elif c.claimed and read and any(strength_verdict(g) == FAILS for g in read):
         verdict = FAILS
-    per_run = "; ".join(f"{dataset}, training run {k}: {f.verdict}: {f.detail}" for k, f in runs.items())
+    per_run = "\n".join(f"{dataset}, training run {k}: {f.verdict}: {f.detail}" for k, f in runs.items())
     over = f"; {effect_text(gaps)}" if gaps else ""
     return Finding(verdict, f"{dataset}: {head}{over}", effect=claim_effect(gaps), gaps=tuple(gaps), runs=per_run)
 
@@ -236,7 +236,7 @@ def judge(c: Claim, ev: Evidence) -> Finding:
         gaps = (*(g for f in rest for g in f.gaps), *(g for f in seeds.values() for g in f.gaps))
         found = replace(found, verdict=verdict, effect=claim_effect(gaps), gaps=gaps,
                         detail="; ".join(f.detail for f in [*rest, *seeds.values()]),
-                        runs="; ".join(f.runs for f in seeds.values()))
+                        runs="\n".join(f.runs for f in seeds.values()))   # one line per run
     if c.by == MEANS and found.verdict != UNTESTABLE:
         found = replace(found, verdict=f"{found.verdict} {MEANS_ONLY}",
                         caveat="; ".join(x for x in ("means only, no interval", found.caveat) if x))

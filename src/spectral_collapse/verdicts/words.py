@@ -34,7 +34,7 @@ class Finding:
     caveat: str = ""    # what limits the verdict's reach, in words (a model below the quality gate); "" for none
     effect: str = ""    # the effect word of the fractions of the gap closed (``effect.claim_effect``); "" for none
     gaps: tuple = ()    # the ``effect.Gap`` of each comparison with a reference
-    runs: str = ""      # each training run's own numbers, where the comparisons were pooled over runs
+    runs: str = ""      # each training run's own numbers, one line per run, where comparisons were pooled over runs
 
 
 def base_verdict(verdict: str) -> str:
