@@ -290,7 +290,7 @@ def pca_fewer(ev: Evidence) -> Finding:
 
 def texture_claim(a: str, b: str) -> Callable[[Evidence], Finding]:
     def test(ev: Evidence) -> Finding:
-        from .realism import texture_verdict
+        from .realism import KID_PRECISION, texture_verdict
 
         checks = []
         for ds_name, ds in sorted(ev.extra.get("main", {}).items()):
@@ -298,5 +298,8 @@ def texture_claim(a: str, b: str) -> Callable[[Evidence], Finding]:
             if got is not None:
                 checks.append((got[0], f"{ds_name}: {got[1]}",
                                tuple(replace(g, what=f"{ds_name}: {g.what}") for g in got[2])))
-        return combine(checks, f"needs main results with {a}, {b} and the realism scores")
+        found = combine(checks, f"needs main results with {a}, {b} and the realism scores")
+        moved = [f"{t.split(':')[0]}: {part.split(' → ')[0]}" for _, t, _ in checks for part in t.split("; ")
+                 if KID_PRECISION in part]   # each said beside the verdict, in its caveat
+        return replace(found, caveat="; ".join(moved)) if moved else found
     return test

@@ -187,8 +187,9 @@ def _decide(c: Claim, ev: Evidence, strength: bool = True) -> Finding:
     verdict = UNGATED if alone.verdict == UNTESTABLE or lost else alone.verdict
     part = (f"; the claim names the {' and '.join(lost)} arm{'s' if len(lost) > 1 else ''}, whose model is below it; "
             f"on the passing arms alone (partial evidence): {alone.verdict}" if lost else "")
+    gate = f"below the quality gate: {', '.join(weak)}{part} (with them: {found.verdict})"
     return replace(found, verdict=verdict, effect=alone.effect, gaps=alone.gaps,
-                   caveat=f"below the quality gate: {', '.join(weak)}{part} (with them: {found.verdict})")
+                   caveat="; ".join(x for x in (gate, found.caveat) if x))
 
 
 def _by_seed(c: Claim, ev: Evidence, dataset: str) -> Finding | None:
@@ -218,7 +219,9 @@ def _by_seed(c: Claim, ev: Evidence, dataset: str) -> Finding | None:
         verdict = FAILS
     per_run = "\n".join(f"{dataset}, training run {k}: {f.verdict}: {f.detail}" for k, f in runs.items())
     over = f"; {effect_text(gaps)}" if gaps else ""
-    return Finding(verdict, f"{dataset}: {head}{over}", effect=claim_effect(gaps), gaps=tuple(gaps), runs=per_run)
+    caveat = "; ".join(f"training run {k}: {f.caveat}" for k, f in runs.items() if f.caveat)
+    return Finding(verdict, f"{dataset}: {head}{over}", caveat, effect=claim_effect(gaps), gaps=tuple(gaps),
+                   runs=per_run)
 
 
 def judge(c: Claim, ev: Evidence) -> Finding:
@@ -236,6 +239,8 @@ def judge(c: Claim, ev: Evidence) -> Finding:
         gaps = (*(g for f in rest for g in f.gaps), *(g for f in seeds.values() for g in f.gaps))
         found = replace(found, verdict=verdict, effect=claim_effect(gaps), gaps=gaps,
                         detail="; ".join(f.detail for f in [*rest, *seeds.values()]),
+                        caveat="; ".join(dict.fromkeys(f.caveat for f in [found, *rest, *seeds.values()]
+                                                       if f.caveat)),   # found: the main results, every image
                         runs="\n".join(f.runs for f in seeds.values()))   # one line per run
     if c.by == MEANS and found.verdict != UNTESTABLE:
         found = replace(found, verdict=f"{found.verdict} {MEANS_ONLY}",
