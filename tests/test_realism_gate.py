@@ -134,3 +134,26 @@ def test_the_noise_controls_never_vanish_when_ovg_adds_no_detail():
     smooth, why = ovg_added_energy(ds_with([0.5, 1.0, 0.5, 1.0]), truth, crops)
     assert smooth == pytest.approx(2.0) and "truth's own" in why and "-1.25" in why
     assert ovg_added_energy(xr.Dataset(), truth, crops)[0] == pytest.approx(2.0)
+
+
+def test_the_real_crops_band_lets_the_copy_through_on_photographs():
+    """Why the band decides no verdict: on a scikit-image photograph of the metric-validation chapter, the copied
+    (degraded) input's mean luma and chroma detail both lie inside the real tiles' band, as the truth's do."""
+    from skimage import data as skdata
+
+    from spectral_collapse.data import Task, UnpairedDomains, nearest_downup
+    from spectral_collapse.studies.realism import BAND_SCORES
+    from spectral_collapse.studies.realism_checks import PHOTOS, photo_tiles
+
+    test, pool = photo_tiles(getattr(skdata, PHOTOS[0])(), 32)
+    src = nearest_downup(test, 4)
+    data = UnpairedDomains("photo", 32, pool, pool, src, test, {}, task=Task("sr", 4))
+    scoring = scoring_settings(data)
+    crops = list(range(len(test)))
+    sigma = noise_sigma(test, float(rl.hf_energy_rgb(test, scoring["wavelet"]).mean()), crops, scoring["wavelet"])
+    ds = control_scores(src, test, scoring, sigma=sigma, crops=crops)
+    for score in BAND_SCORES:
+        lo, hi = truth_band(ds, score)
+        copy = float(np.nanmean(ds[f"control_{score}"].sel(control="copy").values))
+        blur = float(np.nanmean(ds[f"control_{score}"].sel(control="blur").values))
+        assert lo <= copy <= hi and not lo <= blur <= hi, (score, lo, hi, copy, blur)

@@ -128,7 +128,7 @@ def test_texture_error_must_move_toward_zero_without_overshooting():
             {V.HOLDS: "3 of 3", V.FAILS: "2 of 3", V.INCONCLUSIVE: "2 of 3 hold, 1 inconclusive"}[want])
     older = claim("ovg_vs_ddim")(evidence(*scores))               # results without the metric: the check is skipped
     assert older.verdict == V.HOLDS and older.detail.startswith("2 of 2 hold") and "Δlog" not in older.detail
-    # the real crops' band decides nothing (it lets a copy and colour noise through on photographs): an error
+    # the real crops' band decides nothing (it lets the copied input through on photographs): an error
     # beyond it on the other side is judged on |error| as any other
     noisy = 0.6 + 0 * ddim                                        # |0.6| < |-1.5|: closer to 0
     ev = evidence(*scores, crops({"ddim": smooth, "ovg": noisy}, "delta_log_e_hf"))

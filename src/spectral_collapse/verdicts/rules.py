@@ -39,7 +39,8 @@ FLOOR_RULE = ("a score at its floor (0 within its minimal effect) on half the po
 TEXTURE_RULE = ("the signed texture error Δlog E_HF moves toward 0: |mean Δlog E_HF(method)| < |mean Δlog "
                 "E_HF(baseline)| and the paired interval of the per-crop |Δ(method)| − |Δ(baseline)| below 0 beyond "
                 "its minimal effect (the real crops' band, mean ± std of their per-crop value, is shown but decides "
-                "nothing: on photographs outside the bundled images it lets a copy and colour noise through)")
+                "nothing: the copied input scores inside it on each scikit-image photograph of the metric-validation "
+                "chapter)")
 
 RULES = {
     PAIRED: ("paired 95 % bootstrap interval over crops of the difference: holds when the whole interval lies on the "
