@@ -50,9 +50,10 @@ def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], unit: str, *,
                    n_boot: int = N_BOOT, seed: int = 0) -> dict | None:
     """The share of comparisons (``pair_on``, better, worse) a ``better`` label (column ``by``) wins on the means over
-    the ``unit``s both scored (a difference within the metric's minimal effect, ``MIN_EFFECT``, or for S_G within
-    the KS resolution at column ``n``: a tie, half a win), with a 95 % interval resampling each dataset's units:
-    {share, lo, hi, cases, ties, wins, losses, units, n_units} or None. Cost: ``n_boot`` draws."""
+    the ``unit``s both scored (S_G within the KS resolution at column ``n``: half a win), with a 95 % interval
+    resampling each dataset's units, and for the sign test the comparisons won and lost by more than the metric's
+    minimal effect (``MIN_EFFECT``; S_G: or its KS resolution) and the ties within it: {share, lo, hi, cases, ties,
+    wins, losses, units, n_units} or None. Cost: ``n_boot`` draws."""
     better = (better,) if isinstance(better, str) else tuple(better)
     worse = (worse,) if isinstance(worse, str) else tuple(worse)
     metric = str(f["metric"].iloc[0]) if len(f) else ""
@@ -62,7 +63,7 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
     cells = f.groupby([*pair_on, by, unit], dropna=False)
     vals, kept = cells["value"].mean(), (cells["n"].min() if "n" in f else None)
     rng = np.random.default_rng(seed)
-    point, draws, ties, n_units = [], [], 0, 0
+    point, draws, ties, wins, losses, n_units = [], [], 0, 0, 0, 0
     for _, g in vals.groupby(level=0, sort=True):  # one dataset: its units are resampled together
         wide = g.unstack(unit)                     # rows (*pair_on, by), one column per unit
         n_units += wide.shape[1]
@@ -83,20 +84,20 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
                     ma, mb = w[:, ok] @ xa[ok] / tot, w[:, ok] @ xb[ok] / tot
                 score = ((ma < mb) if metric in LOWER_IS_BETTER else (ma > mb)).astype(float)
                 within = MIN_EFFECT.get(metric, 0.01)
-                if metric == "s_g" and kept is not None:   # S_G: or within the KS test's resolution
+                if metric == "s_g" and kept is not None:   # S_G within the KS test's resolution: half a win
                     n = min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min()))
-                    within = max(within, ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0)
-                tie = np.abs(ma - mb) <= within
-                score, ties = np.where(tie, 0.5, score), ties + int(tie[0])
+                    ks = ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0
+                    score, within = np.where(np.abs(ma - mb) <= ks, 0.5, score), max(within, ks)
+                tie = bool(np.abs(ma[0] - mb[0]) <= within)   # for the sign test: neither a win nor a loss
+                ties, wins, losses = ties + tie, wins + (not tie and score[0] == 1), losses + (not tie and score[0] == 0)
                 score[tot == 0] = np.nan
                 point.append(score[0])
                 draws.append(score[1:])
     if not point:
         return None
     lo, hi = np.nanquantile(np.nanmean(np.vstack(draws), 0), [0.025, 0.975])
-    point = np.asarray(point)
     return {"share": float(np.mean(point)), "lo": float(lo), "hi": float(hi), "cases": len(point), "ties": ties,
-            "wins": int((point == 1).sum()), "losses": int((point == 0).sum()), "units": unit, "n_units": n_units}
+            "wins": wins, "losses": losses, "units": unit, "n_units": n_units}
 
 
 def sign_interval(wins: int, losses: int, level: float = 0.95) -> tuple[float, float, float]:
