@@ -85,7 +85,7 @@ class Gap:
         over = ""
         if self.runs:
             at = ", ".join(f"{round(100 * self.wider(n))} at {n}" for n in MORE_RUNS)
-            over = (f" over {len(self.runs)} training runs (Student t; width {round(100 * (self.hi - self.lo))} "
+            over = (f" over {len(self.runs)} training runs (Student t, width {round(100 * (self.hi - self.lo))} "
                     f"points, {at} runs)")
         return f"closes {pc[0]} of the gap [{pc[1].removesuffix(' %')}, {pc[2]}]{over}: {self.word}"
 
