@@ -4,7 +4,7 @@ give. A claim that a method "removes" or "restores" holds only when every fracti
 few training runs the fraction's interval is the Student t interval of the per-run fractions (``pooled``)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -66,7 +66,6 @@ class Gap:
     n: int
     seeds: int = 1
     what: str = ""          # which comparison: "ihc-sr: S_DC ovg"
-    groups: tuple = field(default=(), repr=False, compare=False)   # per seed: (method, baseline, reference) x crops
     runs: tuple = ()        # per training run: (fraction, gap) of the run's own ``Gap`` (``pooled``)
 
     @property
@@ -109,8 +108,7 @@ def gap_fraction(metric: str, method, baseline, reference=None, **kw) -> Gap:
     point, lo, hi = hierarchical_ci(groups, stat, **kw)
     kept = [g[:, np.isfinite(g).all(0)] for g in groups]
     gap = float(np.mean([g[2].mean() - g[1].mean() for g in kept if g.shape[1]])) if kept else np.nan
-    return Gap(metric, point, lo, hi, gap, int(sum(g.shape[1] for g in kept)), len([g for g in kept if g.shape[1]]),
-               groups=tuple(kept))
+    return Gap(metric, point, lo, hi, gap, int(sum(g.shape[1] for g in kept)), len([g for g in kept if g.shape[1]]))
 
 
 def draws_gap(metric: str, point, draws, n: int, level: float = 0.95) -> Gap:
