@@ -214,3 +214,24 @@ def test_a_claims_gap_over_training_runs_has_the_student_t_interval_of_the_runs_
     assert f"{round(100 * taba.wider(5))} at 5, {round(100 * taba.wider(10))} at 10 runs" in found.detail
     # the percentile bootstrap over 3 runs spans little more than their range; the t interval is wider
     assert hi - lo > 2 * (f.max() - f.min())
+
+
+def test_a_comparison_without_a_gap_is_pooled_over_runs_as_its_mean_difference():
+    """S_LF has no reference to close a gap to: over training runs its paired difference is printed once, the mean of
+    the runs' mean differences with its Student t interval (scipy), each run's own under "per training run"."""
+    from scipy.stats import t as student
+
+    from spectral_collapse.text import signed
+
+    claim = next(c for c in C.CLAIMS if c.key == "edm_tradeoff")
+    shifts = {t: {"ddim": 0.0, "edm": 0.1 + 0.05 * t} for t in range(3)}
+    ev = EV.evidence_of(_main(shifts[0]), "main")
+    spread = _main(shifts, [0, 1, 2])
+    ev.extra["seed_spread"] = {"ihc-sr": spread}
+    found = C.judge(claim, ev)
+    d = np.array([float(spread["s_lf"].sel({"train_seed": t, "method": "edm"}).mean()
+                        - spread["s_lf"].sel({"train_seed": t, "method": "ddim"}).mean()) for t in range(3)])
+    lo, hi = student.interval(0.95, 2, loc=d.mean(), scale=d.std(ddof=1) / np.sqrt(3))
+    want = f"S_LF edm − ddim {signed(d.mean())} [{signed(lo)}, {signed(hi)}] over 3 training runs (Student t)"
+    assert want in found.detail and found.detail.count("S_LF edm − ddim") == 1
+    assert found.runs.count("S_LF edm − ddim") == 3

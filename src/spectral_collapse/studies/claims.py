@@ -8,6 +8,7 @@ from typing import Callable
 
 import pandas as pd
 
+from ..metrics.intervals import t_interval
 from ..text import signed
 from ..verdicts.effect import FULL, NO_GAP, claim_effect, effect_named, effect_text, pooled, strength_verdict
 from ..verdicts.rules import (CORRELATION, EFFECT, GATE, MEANS, PAIRED, RULES, SEEDS, SHARE, SUBSAMPLES, TEXTURE_RULE,
@@ -218,10 +219,26 @@ def _by_seed(c: Claim, ev: Evidence, dataset: str) -> Finding | None:
     elif c.claimed and read and any(strength_verdict(g) == FAILS for g in read):
         verdict = FAILS
     per_run = "\n".join(f"{dataset}, training run {k}: {f.verdict}: {f.detail}" for k, f in runs.items())
-    over = f"; {effect_text(gaps)}" if gaps else ""
+    over = (f"; {effect_text(gaps)}" if gaps else "") + "".join(f"; {d}" for d in _pooled_differences(runs.values()))
     caveat = "; ".join(f"training run {k}: {f.caveat}" for k, f in runs.items() if f.caveat)
     return Finding(verdict, f"{dataset}: {head}{over}", caveat, effect=claim_effect(gaps), gaps=tuple(gaps),
                    runs=per_run)
+
+
+def _pooled_differences(runs) -> list[str]:
+    """Each paired comparison of ``runs`` (their ``Finding.diffs``) that has no gap to pool as a fraction, pooled over
+    the runs: the mean of the runs' mean differences with its Student t interval over them."""
+    by: dict = {}
+    for f in runs:
+        for what, mean, has_gap in f.diffs:
+            if not has_gap:
+                by.setdefault(what, []).append(mean)
+    out = []
+    for what, means in by.items():
+        ci = t_interval(means)
+        out.append(f"{what} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}] over {len(means)} training runs "
+                   "(Student t)" if len(means) > 1 else f"{what} {signed(ci.mean)}")
+    return out
 
 
 def judge(c: Claim, ev: Evidence) -> Finding:

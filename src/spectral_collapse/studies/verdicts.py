@@ -64,7 +64,7 @@ def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: b
     """Paired comparison of ``a`` against ``b`` on ``metric`` over the crops of ``f``, the claim a - b > 0
     (``higher``) or < 0 by more than ``MIN_EFFECT[metric]`` (else 0.01): (verdict, "<prefix>S_HF ovg − ddim +0.005
     [−0.018, +0.031], 48 crops; ovg closes 3 % of the gap [..]: reduces slightly → inconclusive", ``gap_of``); None
-    when the two share no crop."""
+    when the two share no crop; a 4th element (comparison, mean difference, has a gap) for pooling over runs."""
     xa, xb = paired_units(f[f["metric"] == metric], a, b, by)
     if not len(xa):
         return None
@@ -74,7 +74,8 @@ def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: b
                  f"{prefix}{label(metric)} {a if higher else b}")
     closes = "" if gap is None else f"; {a if higher else b} {gap}"
     return v, (f"{prefix}{label(metric)} {difference(a, b)} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], "
-               f"{ci.n} crops{closes} → {v}"), gap
+               f"{ci.n} crops{closes} → {v}"), gap, (f"{prefix}{label(metric)} {difference(a, b)}", ci.mean,
+                                                      gap is not None)
 
 
 def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,

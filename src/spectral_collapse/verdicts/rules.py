@@ -87,7 +87,8 @@ def fold_datasets(verdicts) -> str:
 
 
 def combine(checks: list[tuple], missing: str) -> Finding:
-    """One finding from (verdict or bool, text[, effect.Gap or a tuple of them]) checks, None ones left out; "not
+    """One finding from (verdict or bool, text[, effect.Gap or a tuple of them[, (comparison, mean difference, has a
+    gap)]]) checks, None ones left out; "not
     testable here" checks are listed after the others, which alone decide (none left: not testable here, their texts
     or ``missing``).
     Several checks: the detail counts how many hold, each ends with its verdict, settings in numeric order; the gaps
@@ -95,13 +96,14 @@ def combine(checks: list[tuple], missing: str) -> Finding:
     checks = [c for c in checks if c is not None]
     gaps = tuple(g for c in checks if len(c) > 2 for g in (c[2] if isinstance(c[2], tuple) else (c[2],))
                  if g is not None)
+    diffs = tuple(c[3] for c in checks if len(c) > 3)
     checks = [tuple(c[:2]) for c in checks]
     untested = [t for v, t in checks if v == UNTESTABLE]
     checks = [(v, t) for v, t in checks if v != UNTESTABLE]
     vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
     if not checks:
         return Finding(UNTESTABLE, "; ".join(untested) or missing)
-    more = {"gaps": gaps, "effect": claim_effect(gaps)}
+    more = {"gaps": gaps, "effect": claim_effect(gaps), "diffs": diffs}
     if untested:
         n_inc = vs.count(INCONCLUSIVE)
         head = (f"{vs.count(HOLDS)} of {len(vs)} testable hold" + (f", {n_inc} inconclusive" if n_inc else "")

@@ -35,6 +35,7 @@ class Finding:
     effect: str = ""    # the effect word of the fractions of the gap closed (``effect.claim_effect``); "" for none
     gaps: tuple = ()    # the ``effect.Gap`` of each comparison with a reference
     runs: str = ""      # each training run's own numbers, one line per run, where comparisons were pooled over runs
+    diffs: tuple = ()   # (comparison, mean difference, has a gap) of each paired comparison, to pool over runs
 
 
 def base_verdict(verdict: str) -> str:
