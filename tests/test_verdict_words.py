@@ -235,3 +235,19 @@ def test_a_comparison_without_a_gap_is_pooled_over_runs_as_its_mean_difference()
     want = f"S_LF edm − ddim {signed(d.mean())} [{signed(lo)}, {signed(hi)}] over 3 training runs (Student t)"
     assert want in found.detail and found.detail.count("S_LF edm − ddim") == 1
     assert found.runs.count("S_LF edm − ddim") == 3
+
+
+def test_the_tally_compares_a_saved_claims_table(tmp_path, capsys):
+    """``--save`` writes the after side's table, and a later run reads it as its before side (the same rules on the
+    same results: nothing moved)."""
+    from spectral_collapse.studies import tally as T
+
+    table = pd.DataFrame({"verdict": [W.HOLDS], "effect": [""], "our numbers": ["a → holds"]},
+                         index=pd.Index(["x"], name="claim"))
+    saved = tmp_path / "claims.pkl"
+    table.to_pickle(saved)
+    assert T.claims_of(saved).equals(table)
+    T.main(["--before", str(saved), "--after", str(saved), "--save", str(tmp_path / "again.pkl")])
+    assert "0 claim(s) moved." in capsys.readouterr().out and pd.read_pickle(tmp_path / "again.pkl").equals(table)
+    with pytest.raises(FileNotFoundError, match="no results folder"):
+        T.claims_of(tmp_path / "missing")

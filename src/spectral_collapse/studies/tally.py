@@ -1,5 +1,7 @@
 """The claims tally of two results roots side by side and every verdict that moved between them, with the
-comparisons whose numbers changed: ``python -m spectral_collapse.studies.tally --before OLD --after NEW``."""
+comparisons whose numbers changed: ``python -m spectral_collapse.studies.tally --before OLD --after NEW``. A side may
+also be a claims table saved by ``--save`` (a pickle), to compare the rules of two versions of the code on the same
+results."""
 from __future__ import annotations
 
 import argparse
@@ -15,9 +17,13 @@ __all__ = ["claims_of", "tally_table", "moved", "main"]
 
 
 def claims_of(root: str | Path, profile: str = "quick") -> pd.DataFrame:
-    """The claims table (``evaluate_claims``) on the stored results under ``root``."""
+    """The claims table (``evaluate_claims``) on the stored results under ``root``, or the one saved in ``root`` (a
+    ``.pkl`` file written by ``--save``)."""
+    if Path(root).is_file() and Path(root).suffix == ".pkl":
+        return pd.read_pickle(root)
     if not Path(root).is_dir():
-        raise FileNotFoundError(f"no results folder {root}: pass the root that holds the studies' folders")
+        raise FileNotFoundError(f"no results folder {root}: pass the root that holds the studies' folders, or a "
+                                "claims table saved with --save (.pkl)")
     return evaluate_claims(load_evidence(root, profile)).set_index("claim")
 
 
@@ -49,8 +55,11 @@ def main(argv=None) -> None:
     p.add_argument("--before", required=True, help="results root before (e.g. a copy of data/results)")
     p.add_argument("--after", default="data/results", help="results root after (default data/results)")
     p.add_argument("--profile", default="quick", help="smoke | quick | paper (default quick)")
+    p.add_argument("--save", help="also write the after side's claims table here (.pkl), for a later --before")
     args = p.parse_args(argv)
     before, after = claims_of(args.before, args.profile), claims_of(args.after, args.profile)
+    if args.save:
+        after.to_pickle(args.save)
     pd.set_option("display.max_colwidth", None)
     print(tally_table(before, after).to_string(), end="\n\n")
     m = moved(before, after)
