@@ -15,8 +15,8 @@ from ..verdicts.rules import (CORRELATION, EFFECT, GATE, MEANS, PAIRED, RULES, S
                               claimed_strength, fold, fold_datasets)
 from ..verdicts.seeds import over_seeds
 from ..verdicts.words import DEPENDS, FAILS, HOLDS, MEANS_ONLY, UNGATED, UNTESTABLE, Finding, base_verdict
-from .claim_checks import (arm_words, correlated, differences, lowest_lpips, ovg_front, ovg_texture_check, pareto_expands,
-                           pca_fewer, scale_monotone, scale_psnr, taba_structure, texture_claim)
+from .claim_checks import (arm_words, correlated, differences, lowest_lpips, ovg_front, ovg_texture_check,
+                           pareto_expands, pca_fewer, scale_monotone, scale_psnr, taba_structure, texture_claim)
 from .evidence import Evidence, STUDY_NAMES, evidence_of, paper_evidence, seed_evidence
 from .shares import share_claim, table1_frames, x0_frames
 
@@ -293,7 +293,8 @@ def evaluate_claims(ours: Evidence, paper: Evidence | None = None, per_dataset: 
         rows.append({"claim": c.key, "title": c.title, "where": c.where, "statement": c.statement, "rule": c.rule,
                      "decided by": c.by, "paper's word": c.claimed, "verdict": o.verdict, "effect": o.effect,
                      "effect, by score": effect_named(o.gaps), "gap closed": effect_text(o.gaps),
-                     "per dataset": differs, "caveat": o.caveat, "our numbers": o.detail, "per training run": o.runs, "with the exact model": with_exact_model(c, exact),
+                     "per dataset": differs, "caveat": o.caveat, "our numbers": o.detail, "per training run": o.runs,
+                     "with the exact model": with_exact_model(c, exact),
                      "paper's tables": p.verdict, "paper numbers": p.detail})
     return pd.DataFrame(rows)
 

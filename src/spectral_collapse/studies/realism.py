@@ -16,7 +16,8 @@ from ..verdicts.effect import Gap, draws_gap, gap_fraction
 from .controls import CONTROLS
 
 __all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "gate_table", "realism_gate", "N_BOOT", "BAND_SCORES",
-           "truth_band", "detail_gap", "kid_gap", "KID_PRECISION", "kid_precision", "texture_verdict", "texture_table", "chroma_share",
+           "truth_band", "detail_gap", "kid_gap", "KID_PRECISION", "kid_precision", "texture_verdict", "texture_table",
+           "chroma_share",
            "drift_diagnostics"]
 
 N_BOOT = 1000
@@ -259,7 +260,8 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | 
         note = kid_precision(ds, a, b, d) if kid_ok else ""
         words.append(f"KID_wav {a} − {b} {d.mean:+.3g} [{d.lo:+.3g}, {d.hi:+.3g}], {d.n} crops (8-bit)"
                      + (f", {a} {kg}" if kg is not None else "")
-                     + ("" if kid_ok else " (KID_wav fails the controls here: not read)") + (f"; {note}" if note else ""))
+                     + ("" if kid_ok else " (KID_wav fails the controls here: not read)")
+                     + (f"; {note}" if note else ""))
     if d is None or not kid_ok:
         verdict = "inconclusive"
     else:

@@ -15,7 +15,8 @@ from ..verdicts.rules import MIN_COMPARISONS, SHARE_POWER
 from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine
 
 __all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "N_BOOT", "DETERMINISTIC", "STOCHASTIC", "TABLE6_METHODS",
-           "countable", "share_span", "share_interval", "share_verdict", "sign_interval", "share_table", "table1_frames", "x0_frames",
+           "countable", "share_span", "share_interval", "share_verdict", "sign_interval", "share_table", "table1_frames",
+           "x0_frames",
            "SHARE_TABLES", "share_table_rows", "share_claim"]
 
 LOWER_IS_BETTER = {"lpips", "fid"}
@@ -89,7 +90,8 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
                     ks = ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0
                     score, within = np.where(np.abs(ma - mb) <= ks, 0.5, score), max(within, ks)
                 tie = bool(np.abs(ma[0] - mb[0]) <= within)   # for the sign test: neither a win nor a loss
-                ties, wins, losses = ties + tie, wins + (not tie and score[0] == 1), losses + (not tie and score[0] == 0)
+                ties += tie
+                wins, losses = wins + (not tie and score[0] == 1), losses + (not tie and score[0] == 0)
                 score[tot == 0] = np.nan
                 point.append(score[0])
                 draws.append(score[1:])

@@ -14,8 +14,8 @@ from .seeds import hierarchical_ci
 from .words import FAILS, HOLDS, INCONCLUSIVE
 
 __all__ = ["FULL", "SLIGHT", "REFERENCES", "REMOVES", "RESTORES", "REDUCES", "SLIGHTLY", "NO_EFFECT", "WORSENS",
-           "UNCLEAR", "NO_GAP", "WORSENS_SLIGHTLY", "EFFECT_ORDER", "MORE_RUNS", "EFFECT_RULE", "Gap", "gap_fraction", "effect_word", "claim_effect",
-           "strength_verdict", "effect_text", "effect_named", "pooled", "draws_gap"]
+           "UNCLEAR", "NO_GAP", "WORSENS_SLIGHTLY", "EFFECT_ORDER", "MORE_RUNS", "EFFECT_RULE", "Gap", "gap_fraction",
+           "effect_word", "claim_effect", "strength_verdict", "effect_text", "effect_named", "pooled", "draws_gap"]
 
 FULL = 0.5      # "removes" / "restores": the fraction's whole interval above one half of the gap
 SLIGHT = 0.1    # "reduces slightly": whole interval in (0, a tenth); "no effect": across 0, inside ± a tenth
