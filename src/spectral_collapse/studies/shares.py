@@ -15,8 +15,8 @@ from ..verdicts.rules import MIN_COMPARISONS, SHARE_POWER
 from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine
 
 __all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "N_BOOT", "DETERMINISTIC", "STOCHASTIC", "TABLE6_METHODS",
-           "countable", "share_span", "share_interval", "share_verdict", "sign_interval", "share_table", "table1_frames",
-           "x0_frames",
+           "countable", "share_span", "share_interval", "share_verdict", "sign_interval", "share_table",
+           "table1_frames", "x0_frames",
            "SHARE_TABLES", "share_table_rows", "share_claim"]
 
 LOWER_IS_BETTER = {"lpips", "fid"}
