@@ -72,6 +72,7 @@ def test_a_score_at_its_floor_on_half_the_points_is_not_testable():
     ev.frame = f.assign(value=np.where(half, 0.0, f["value"]))          # 10 of 20 points at 0
     found = next(c for c in C.CLAIMS if c.key == "corr_hf_dc").test(ev)
     assert found.verdict == W.UNTESTABLE and "on 10 of 20 points" in found.detail
+    assert found.caveat == "S_DC does not vary: at its floor on 10 of 20 points"   # said beside the verdict
     ev.frame = f.assign(value=np.where(half & f["method"].ne("m0"), 0.0, f["value"]))   # 9 of 20: read
     assert next(c for c in C.CLAIMS if c.key == "corr_hf_dc").test(ev).verdict != W.UNTESTABLE
 

@@ -120,7 +120,8 @@ def correlated(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[E
             m = flat[0]
             return Finding(UNTESTABLE, f"{label(m)} is {fmt_value(0.0)} (at its floor, within its minimal effect) on "
                                        f"{floor[m]} of {len(w)} points: it does not vary here, so r cannot be read "
-                                       f"({found.detail.split(' → ')[0]}) → {UNTESTABLE}")
+                                       f"({found.detail.split(' → ')[0]}) → {UNTESTABLE}",
+                           f"{label(m)} does not vary: at its floor on {floor[m]} of {len(w)} points")
         if short.empty:
             return found
         names = [" ".join(map(str, k if isinstance(k, tuple) else (k,))) for k in short.index]
