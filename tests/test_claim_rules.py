@@ -89,11 +89,31 @@ def _x0_results(factors=(4,), ovg_fails=True, seeds=(0, 1, 2), n=6) -> xr.Datase
 def test_a_share_over_too_few_comparisons_is_inconclusive():
     found = C.chapter_verdicts(_x0_results()).set_index("claim").loc["x0_cure"]
     # two comparisons left (ddim, taba): S_DC lost in both, which over enough comparisons would not hold
-    assert "s_dc: 0.0 % [0.0, 0.0] of 2 " in found.numbers            # ovg x4 failed on every sample: no comparison
+    assert "s_dc: 0 of 2 decided won, 0.0 % [0.0, 84.2]" in found.numbers   # ovg x4 failed on every sample
     assert 2 < MIN_COMPARISONS and found.verdict == f"{V.INCONCLUSIVE} on ihc-sr"   # a chapter names its scope
-    # with three factors there are enough comparisons: the same losses now do not hold
-    many = C.chapter_verdicts(_x0_results(factors=(2, 4, 8))).set_index("claim").loc["x0_cure"]
-    assert "s_dc: 0.0 % [0.0, 0.0] of 6 " in many.numbers and many.verdict == f"{V.FAILS} on ihc-sr"
+    # six comparisons lost out of six are still under the powered minimum: inconclusive
+    six = C.chapter_verdicts(_x0_results(factors=(2, 4, 8))).set_index("claim").loc["x0_cure"]
+    assert "s_dc: 0 of 6 decided won" in six.numbers and six.verdict == f"{V.INCONCLUSIVE} on ihc-sr"
+    # with 21 comparisons there are enough: the same losses now do not hold
+    many = C.chapter_verdicts(_x0_results(factors=tuple(range(2, 9)), ovg_fails=False)).set_index("claim")
+    assert "s_dc: 0 of 21 decided won" in many.loc["x0_cure", "numbers"]
+    assert many.loc["x0_cure", "verdict"] == f"{V.FAILS} on ihc-sr"
+
+
+def test_the_minimum_count_of_a_share_is_the_sign_tests_power():
+    """The powered count re-derived by brute force with scipy: the fewest n whose two-sided exact binomial test at
+    5 % rejects 50 % with 80 % power when 80 % of the comparisons go the paper's way."""
+    from scipy.stats import binom, binomtest
+
+    from spectral_collapse.verdicts.rules import SHARE_POWER, min_comparisons
+
+    def power(n, p):
+        return sum(binom.pmf(k, n, p) for k in range(n + 1) if k > n / 2 and binomtest(k, n, 0.5).pvalue < 0.05)
+
+    n = next(n for n in range(1, 100) if power(n, SHARE_POWER[0]) >= SHARE_POWER[1])
+    assert MIN_COMPARISONS == n == min_comparisons() and power(n - 1, 0.8) < 0.8
+    assert min_comparisons(0.9) < n < min_comparisons(0.75)
+    assert f"under {n} decided comparisons" in C.RULES[C.SHARE]
 
 
 def test_the_pca_claim_needs_several_sparsity_levels():

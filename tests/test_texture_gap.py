@@ -88,3 +88,38 @@ def test_kid_draws_pair_the_sets_as_the_paired_difference_does():
     np.testing.assert_allclose(point, [rl.mmd2_unbiased(x, ref), rl.mmd2_unbiased(y, ref)], rtol=1e-9)
     np.testing.assert_allclose([d.lo, d.hi], np.quantile(draws[:, 0] - draws[:, 1], [0.025, 0.975]), rtol=1e-12)
     assert n == 30 and draws.shape == (200, 2)
+
+
+def test_kid_read_in_float_and_at_8_bits_is_said_where_they_differ():
+    """On the stored ihc-sr main results: the float features of the picked translations, rounded to 8 bits, are the
+    stored ones (the same crops); OVG + TABA − TABA changes sign between the two, and the verdict says so; images
+    already on the 8-bit grid give no note."""
+    from pathlib import Path
+
+    from spectral_collapse.metrics import realism as rl
+    from spectral_collapse.framework import realism as R
+    from spectral_collapse.framework.store import load_results
+
+    path = Path(__file__).resolve().parents[1] / "data" / "results" / "main_results" / "ihc-sr-quick.nc"
+    if not path.exists():
+        pytest.skip("no stored main results")
+    ds = load_results(path)
+    scale = rl.FeatureScaler(ds["reference_feature_sorted"].values, ds["reference_feature_keep"].values.astype(bool))
+    picks = R._picks(ds, "taba")
+    imgs = np.stack([ds["images"].sel({"method": "taba", "seed": s}).values[k] for s, k in picks.values()])
+    stored = np.stack([ds["wav_features"].sel({"method": "taba", "seed": s}).values[k] for s, k in picks.values()])
+    wavelet = ds.attrs["wavelet"]
+    np.testing.assert_allclose(scale(rl.wavelet_features(rl.as_saved(imgs), wavelet, saved=False)), stored, atol=1e-9)
+    fa, fb = (R._float_features(ds, m) for m in ("ovg_taba", "taba"))
+    shared = sorted(set(fa) & set(fb))
+    d8 = rl.paired_kid_difference(*(np.stack([R._per_crop_features(ds, m)[c] for c in shared])
+                                    for m in ("ovg_taba", "taba")), ds["reference_wav_features"].values,
+                                  n_boot=R.N_BOOT, seed=0)
+    df = rl.paired_kid_difference(np.stack([fa[c] for c in shared]), np.stack([fb[c] for c in shared]),
+                                  ds["reference_wav_features"].values, n_boot=R.N_BOOT, seed=0)
+    note = R.kid_precision(ds, "ovg_taba", "taba", d8)
+    assert np.sign(df.mean) != np.sign(d8.mean) and note.endswith(f"{R.KID_PRECISION} in sign")
+    assert f"in float {df.mean:+.3g} [{df.lo:+.3g}, {df.hi:+.3g}]" in note
+    rounded = ds.assign(images=ds["images"].copy(data=rl.as_saved(ds["images"].values.reshape(
+        -1, *ds["images"].shape[-3:])).reshape(ds["images"].shape)))
+    assert R.kid_precision(rounded, "ovg_taba", "taba", d8) == ""

@@ -113,10 +113,14 @@ def test_training_seeds_decide_a_main_claim():
     assert C.judge(claim, ev).verdict == W.HOLDS
     ev.extra["seed_spread"] = {"ihc-sr": _main({0: good, 1: good}, [0, 1])}
     both = C.judge(claim, ev)
-    assert both.verdict == W.HOLDS and "holds on every training seed (2)" in both.detail
+    assert both.verdict == W.HOLDS and "the direction holds on 2 of 2 training runs" in both.detail
+    # each comparison once: pooled over the runs in the numbers, each run's own under "per training run"
+    assert both.detail.count("S_DC ddim − taba") == 0 and both.detail.count("S_DC taba closes") == 1
+    assert "ihc-sr, training run 0: holds" in both.runs and "ihc-sr, training run 1: holds" in both.runs
     ev.extra["seed_spread"] = {"ihc-sr": _main({0: good, 1: bad, 2: good}, [0, 1, 2])}
     split = C.judge(claim, ev)
-    assert split.verdict == W.DEPENDS and "training seed 1: does not hold" in split.detail
+    assert split.verdict == W.DEPENDS and "training run 1: does not hold" in split.runs
+    assert "the direction holds on 2 of 3 training runs" in split.detail
 
 
 def _backbone_evidence(weak_arms: tuple) -> EV.Evidence:
@@ -139,9 +143,14 @@ def _backbone_evidence(weak_arms: tuple) -> EV.Evidence:
 def test_a_model_below_the_gate_does_not_decide():
     claim = next(c for c in C.CLAIMS if c.key == "backbone")
     assert C.judge(claim, _backbone_evidence(())).verdict == W.FAILS         # the DiT arm goes the other way
+    # the claim names U-Net and DiT: without the DiT arm it is not testable, the U-Net arm's verdict partial evidence
     gated = C.judge(claim, _backbone_evidence(("dit",)))
-    assert gated.verdict == W.HOLDS and "dit-model" in gated.caveat and "with them: does not hold" in gated.caveat
+    assert gated.verdict == W.UNGATED and "dit-model" in gated.caveat and "with them: does not hold" in gated.caveat
+    assert "names the DiT arm" in gated.caveat and "on the passing arms alone (partial evidence): holds" in gated.caveat
     assert C.judge(claim, _backbone_evidence(("dit", "unet"))).verdict == W.UNGATED
+    # a claim that names no arm is decided by the arms that pass the gate
+    unnamed = C.Claim(**{**{f: getattr(claim, f) for f in claim.__dataclass_fields__}, "arms": ()})
+    assert C.judge(unnamed, _backbone_evidence(("dit",))).verdict == W.HOLDS
 
 
 def test_a_means_only_verdict_says_so_and_counts_as_a_caveat():
@@ -183,16 +192,62 @@ def test_the_tally_lists_every_verdict_that_moved():
     assert t.loc[W.HOLDS, "before"] == 2 and t.loc[W.FAILS, "after"] == 1
 
 
-def test_a_claims_gap_over_training_seeds_is_pooled_over_seeds_then_crops():
+def test_a_claims_gap_over_training_runs_has_the_student_t_interval_of_the_runs_fractions():
+    from scipy.stats import t as student
+
     claim = next(c for c in C.CLAIMS if c.key == "collapse_sdc")
     shifts = {t: {"ddim": 0.0, "taba": 0.3 + 0.1 * t, "edm": 0.2} for t in range(3)}
     ev = EV.evidence_of(_main(shifts[0]), "main")
     ev.extra["seed_spread"] = {"ihc-sr": _main(shifts, [0, 1, 2])}
     found = C.judge(claim, ev)
     taba = next(g for g in found.gaps if g.what.endswith("taba"))
-    assert taba.seeds == 3 and "over the training seeds" in found.detail
-    # the pooled fraction: the seeds' mean difference over their mean gap, each seed's crops from its own run
-    runs = [_main(shifts[t]) for t in range(3)]
+    assert taba.seeds == 3 and "over 3 training runs (Student t" in found.detail
+    # each run's fraction from its own crops, then the t interval over the 3 runs (2 degrees of freedom)
+    runs = [_main(shifts, [0, 1, 2]).sel(train_seed=t) for t in range(3)]
     mean = [{m: float(r["s_dc"].sel({"method": m}).mean()) for m in ("taba", "ddim")} for r in runs]
-    d, gap = np.mean([x["taba"] - x["ddim"] for x in mean]), np.mean([1 - x["ddim"] for x in mean])
-    assert taba.fraction == pytest.approx(d / gap, abs=0.01) and taba.lo < taba.fraction < taba.hi
+    f = np.array([(x["taba"] - x["ddim"]) / (1 - x["ddim"]) for x in mean])
+    lo, hi = student.interval(0.95, 2, loc=f.mean(), scale=f.std(ddof=1) / np.sqrt(3))
+    assert (taba.fraction, taba.lo, taba.hi) == pytest.approx((f.mean(), lo, hi), rel=1e-9)
+    # what more runs would buy, at the same spread: t(0.975, n − 1) · sd / √n on each side
+    for n in (5, 10):
+        assert taba.wider(n) == pytest.approx(2 * student.ppf(0.975, n - 1) * f.std(ddof=1) / np.sqrt(n))
+    assert f"{round(100 * taba.wider(5))} at 5, {round(100 * taba.wider(10))} at 10 runs" in found.detail
+    # the percentile bootstrap over 3 runs spans little more than their range; the t interval is wider
+    assert hi - lo > 2 * (f.max() - f.min())
+
+
+def test_a_comparison_without_a_gap_is_pooled_over_runs_as_its_mean_difference():
+    """S_LF has no reference to close a gap to: over training runs its paired difference is printed once, the mean of
+    the runs' mean differences with its Student t interval (scipy), each run's own under "per training run"."""
+    from scipy.stats import t as student
+
+    from spectral_collapse.text import signed
+
+    claim = next(c for c in C.CLAIMS if c.key == "edm_tradeoff")
+    shifts = {t: {"ddim": 0.0, "edm": 0.1 + 0.05 * t} for t in range(3)}
+    ev = EV.evidence_of(_main(shifts[0]), "main")
+    spread = _main(shifts, [0, 1, 2])
+    ev.extra["seed_spread"] = {"ihc-sr": spread}
+    found = C.judge(claim, ev)
+    d = np.array([float(spread["s_lf"].sel({"train_seed": t, "method": "edm"}).mean()
+                        - spread["s_lf"].sel({"train_seed": t, "method": "ddim"}).mean()) for t in range(3)])
+    lo, hi = student.interval(0.95, 2, loc=d.mean(), scale=d.std(ddof=1) / np.sqrt(3))
+    want = f"S_LF edm − ddim {signed(d.mean())} [{signed(lo)}, {signed(hi)}] over 3 training runs (Student t)"
+    assert want in found.detail and found.detail.count("S_LF edm − ddim") == 1
+    assert found.runs.count("S_LF edm − ddim") == 3
+
+
+def test_the_tally_compares_a_saved_claims_table(tmp_path, capsys):
+    """``--save`` writes the after side's table, and a later run reads it as its before side (the same rules on the
+    same results: nothing moved)."""
+    from spectral_collapse.claims import tally as T
+
+    table = pd.DataFrame({"verdict": [W.HOLDS], "effect": [""], "our numbers": ["a → holds"]},
+                         index=pd.Index(["x"], name="claim"))
+    saved = tmp_path / "claims.pkl"
+    table.to_pickle(saved)
+    assert T.claims_of(saved).equals(table)
+    T.main(["--before", str(saved), "--after", str(saved), "--save", str(tmp_path / "again.pkl")])
+    assert "0 claim(s) moved." in capsys.readouterr().out and pd.read_pickle(tmp_path / "again.pkl").equals(table)
+    with pytest.raises(FileNotFoundError, match="no results folder"):
+        T.claims_of(tmp_path / "missing")

@@ -114,6 +114,14 @@ def correlated(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[E
         if len(w) < 3 or w[a].nunique() < 2 or w[b].nunique() < 2:
             return Finding(UNTESTABLE, f"< 3 varying points of {a}, {b}")
         found = correlation_finding(w, why, a, b, sign, threshold, paper=ev.source == "paper")
+        floor = {m: int((w[m].abs() <= MIN_EFFECT.get(m, 0.01)).sum()) for m in (a, b)}
+        flat = [m for m, k in floor.items() if 2 * k >= len(w)]
+        if flat and ev.source != "paper":   # FLOOR_RULE: a score that does not vary decides nothing
+            m = flat[0]
+            return Finding(UNTESTABLE, f"{label(m)} is {fmt_value(0.0)} (at its floor, within its minimal effect) on "
+                                       f"{floor[m]} of {len(w)} points: it does not vary here, so r cannot be read "
+                                       f"({found.detail.split(' → ')[0]}) → {UNTESTABLE}",
+                           f"{label(m)} does not vary: at its floor on {floor[m]} of {len(w)} points")
         if short.empty:
             return found
         names = [" ".join(map(str, k if isinstance(k, tuple) else (k,))) for k in short.index]
@@ -163,8 +171,7 @@ def ovg_front(ev: Evidence) -> Finding:
 def ovg_texture_check(ev: Evidence, ds: str) -> list:
     """OVG's signed texture error against DDIM's on a dataset's crops (``texture_check``), as ``differences`` adds it."""
     crops = ev.select("main", per_crop=True, dataset=ds)
-    return [texture_check(crops, "ovg", "ddim", prefix=f"{ds}: ", band=ev.bands.get(("main", ds)))
-            if not crops.empty else None]
+    return [texture_check(crops, "ovg", "ddim", prefix=f"{ds}: ") if not crops.empty else None]
 
 
 def lowest_lpips(ev: Evidence) -> Finding:
@@ -284,7 +291,7 @@ def pca_fewer(ev: Evidence) -> Finding:
 
 def texture_claim(a: str, b: str) -> Callable[[Evidence], Finding]:
     def test(ev: Evidence) -> Finding:
-        from ..framework.realism import texture_verdict
+        from ..framework.realism import KID_PRECISION, texture_verdict
 
         checks = []
         for ds_name, ds in sorted(ev.extra.get("main", {}).items()):
@@ -292,5 +299,8 @@ def texture_claim(a: str, b: str) -> Callable[[Evidence], Finding]:
             if got is not None:
                 checks.append((got[0], f"{ds_name}: {got[1]}",
                                tuple(replace(g, what=f"{ds_name}: {g.what}") for g in got[2])))
-        return combine(checks, f"needs main results with {a}, {b} and the realism scores")
+        found = combine(checks, f"needs main results with {a}, {b} and the realism scores")
+        moved = [f"{t.split(':')[0]}: {part.split(' → ')[0]}" for _, t, _ in checks for part in t.split("; ")
+                 if KID_PRECISION in part]   # each said beside the verdict, in its caveat
+        return replace(found, caveat="; ".join(moved)) if moved else found
     return test

@@ -17,7 +17,7 @@ from ..verdicts.words import (FAILS, HOLDS, INCONCLUSIVE, TIE_RULE, UNTESTABLE, 
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "TIE_RULE", "Finding", "fold", "combine",
            "label", "natural_key", "paired_units", "compare", "versus_or_tie", "texture_check", "real_band",
-           "overshoots", "fisher_interval", "correlation_verdict", "fmt_value", "gap_of"]
+           "fisher_interval", "correlation_verdict", "fmt_value", "gap_of"]
 
 
 def difference(a, b) -> str:
@@ -64,7 +64,7 @@ def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: b
     """Paired comparison of ``a`` against ``b`` on ``metric`` over the crops of ``f``, the claim a - b > 0
     (``higher``) or < 0 by more than ``MIN_EFFECT[metric]`` (else 0.01): (verdict, "<prefix>S_HF ovg − ddim +0.005
     [−0.018, +0.031], 48 crops; ovg closes 3 % of the gap [..]: reduces slightly → inconclusive", ``gap_of``); None
-    when the two share no crop."""
+    when the two share no crop; a 4th element (comparison, mean difference, has a gap) for pooling over runs."""
     xa, xb = paired_units(f[f["metric"] == metric], a, b, by)
     if not len(xa):
         return None
@@ -74,7 +74,8 @@ def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: b
                  f"{prefix}{label(metric)} {a if higher else b}")
     closes = "" if gap is None else f"; {a if higher else b} {gap}"
     return v, (f"{prefix}{label(metric)} {difference(a, b)} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], "
-               f"{ci.n} crops{closes} → {v}"), gap
+               f"{ci.n} crops{closes} → {v}"), gap, (f"{prefix}{label(metric)} {difference(a, b)}", ci.mean,
+                                                      gap is not None)
 
 
 def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
@@ -108,18 +109,10 @@ def real_band(ds) -> tuple[float, float] | None:
     return float(v.mean() - v.std(ddof=1)), float(v.mean() + v.std(ddof=1))
 
 
-def overshoots(a: float, b: float, band: tuple[float, float]) -> bool:
-    """Whether a mean error ``a`` that started from ``b`` ends beyond the band on its other side; never when ``b``
-    is inside the band."""
-    lo, hi = band
-    return (b < lo and a > hi) or (b > hi and a < lo)
-
-
-def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "",
-                  band: tuple[float, float] | None = None) -> tuple[str, str] | None:
+def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "") -> tuple[str, str] | None:
     """Whether ``a``'s signed texture error (``delta_log_e_hf``) moves toward zero from ``b``'s: holds when |mean(a)| <
     |mean(b)| and the paired interval of |error(a)| - |error(b)| lies below 0 beyond ``MIN_EFFECT``; does not hold in
-    the reverse case or when ``a`` ``overshoots`` the ``band``; None without the metric."""
+    the reverse case; None without the metric (``verdicts.rules.TEXTURE_RULE``: no band decides)."""
     g = f[f["metric"] == "delta_log_e_hf"]
     if g.empty:
         return None
@@ -133,10 +126,6 @@ def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "",
     if (v == HOLDS and not closer) or (v == FAILS and closer):
         v = INCONCLUSIVE
     gap = _named(gap_fraction("delta_log_e_hf", xa, xb, 0.0), f"{prefix}|Δlog E_HF| {a}")
-    where = "" if band is None else f"; real crops' band [{signed(band[0], 2)}, {signed(band[1], 2)}]"
-    over = band is not None and overshoots(float(sa.mean()), float(sb.mean()), band)
-    if over:
-        v = FAILS
     return v, (f"{prefix}|Δlog E_HF| {difference(a, b)} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], "
-               f"{ci.n} crops (mean Δlog E_HF {a} {signed(sa.mean(), 2)}, {b} {signed(sb.mean(), 2)}{where})"
-               + ("; overshoots the band" if over else "") + f"; {a} {gap} → {v}"), gap
+               f"{ci.n} crops (mean Δlog E_HF {a} {signed(sa.mean(), 2)}, {b} {signed(sb.mean(), 2)}); {a} {gap} → "
+               f"{v}"), gap

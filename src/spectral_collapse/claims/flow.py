@@ -8,7 +8,7 @@ from ..framework.aggregate import crop_values
 from ..metrics.intervals import MIN_EFFECT, bootstrap_ci, three_way
 from ..studies.flow_collapse import SCALED_LABEL
 from ..text import signed
-from .compare import FAILS, Finding, combine, compare, real_band, texture_check
+from .compare import FAILS, Finding, combine, compare, texture_check
 from .evidence import long_frame
 
 __all__ = ["findings"]
@@ -38,15 +38,14 @@ def _s_dc_up(f, ds: xr.Dataset, method: str) -> tuple[str, str] | None:
 
 def findings(ds: xr.Dataset) -> dict[str, Finding]:
     """The study's claims from its per-crop numbers: "collapse" (ddim's S_DC below TABA's and its signed HF error
-    below 0), "ovg" and "scaled" (S_DC up from ddim's, HF error toward 0 without overshoot); a claim whose methods
+    below 0), "ovg" and "scaled" (S_DC up from ddim's, HF error toward 0); a claim whose methods
     were not run is "not testable here"."""
     f = long_frame(ds, "flow_collapse", str(ds.attrs.get("dataset", "")), per_crop=True)
     methods = [str(m) for m in ds["method"].values]
     has = lambda *ms: all(m in methods for m in ms)  # noqa: E731
     out = {"collapse": combine([compare(f, "ddim", "taba", "s_dc", higher=False), _below_zero(ds, "ddim")]
                                if has("ddim", "taba") else [], "needs the ddim and taba labels")}
-    band = real_band(ds)
     for key, m in (("ovg", "ovg"), ("scaled", SCALED_LABEL)):
-        out[key] = combine([_s_dc_up(f, ds, m), texture_check(f, m, "ddim", band=band)] if has(m, "ddim") else [],
+        out[key] = combine([_s_dc_up(f, ds, m), texture_check(f, m, "ddim")] if has(m, "ddim") else [],
                            f"needs the {m} and ddim labels")
     return out

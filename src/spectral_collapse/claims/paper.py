@@ -8,14 +8,15 @@ from typing import Callable
 
 import pandas as pd
 
+from ..metrics.intervals import t_interval
 from ..text import signed
-from ..verdicts.effect import claim_effect, effect_text, pooled
+from ..verdicts.effect import FULL, NO_GAP, claim_effect, effect_named, effect_text, pooled, strength_verdict
 from ..verdicts.rules import (CORRELATION, EFFECT, GATE, MEANS, PAIRED, RULES, SEEDS, SHARE, SUBSAMPLES, TEXTURE_RULE,
-                              claimed_strength, fold_datasets)
+                              claimed_strength, fold, fold_datasets)
 from ..verdicts.seeds import ONE_RUN, over_seeds
-from ..verdicts.words import DEPENDS, MEANS_ONLY, UNGATED, UNTESTABLE, Finding, base_verdict
-from .checks import (correlated, differences, lowest_lpips, ovg_front, ovg_texture_check, pareto_expands,
-                           pca_fewer, scale_monotone, scale_psnr, taba_structure, texture_claim)
+from ..verdicts.words import DEPENDS, FAILS, HOLDS, MEANS_ONLY, UNGATED, UNTESTABLE, Finding, base_verdict
+from .checks import (arm_words, correlated, differences, lowest_lpips, ovg_front, ovg_texture_check,
+                     pareto_expands, pca_fewer, scale_monotone, scale_psnr, taba_structure, texture_claim)
 from .evidence import Evidence, STUDY_NAMES, evidence_of, paper_evidence, seed_evidence
 from .shares import share_claim, table1_frames, x0_frames
 
@@ -39,6 +40,7 @@ class Claim:
     reads: tuple[str, ...] = ("main",)  # the evidence it is judged on
     by: str = PAIRED                   # the general rule (a key of ``verdicts.rules.RULES``) that decides it
     claimed: str = ""                  # the paper's own effect word ("removes", "restores"): decided on the gap closed
+    arms: tuple = ()                   # (axis, values) of the arms the claim names: each must pass the quality gate
 
 
 CLAIMS: list[Claim] = [
@@ -126,14 +128,16 @@ CLAIMS: list[Claim] = [
           "S_DC than OVG.", "for each backbone, DDIM's S_HF and S_DC below OVG's: S_HF(ddim) − S_HF(ovg) < 0 and "
           "S_DC(ddim) − S_DC(ovg) < 0",
           differences("backbone", (("ddim", "ovg", "s_hf", False), ("ddim", "ovg", "s_dc", False)),
-                      "needs backbone results with ddim and ovg", axis="backbone"), reads=("backbone",), by=PAIRED),
+                      "needs backbone results with ddim and ovg", axis="backbone"), reads=("backbone",), by=PAIRED,
+          arms=("backbone", ("unet", "dit"))),
     Claim("space", "Collapse is not a VAE artefact (pixel and latent space)", "Sec. 6.3, Table 4",
           "Collapse is not a VAE artefact: in pixel space as in latent space, standard inversion has lower S_HF "
           "and S_DC than TABA / OVG.", "in each space (pixel and latent), DDIM's S_HF and S_DC below TABA's and OVG's: "
           "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) "
           "each < 0",
           differences("space", [("ddim", r, m, False) for r in ("taba", "ovg") for m in ("s_hf", "s_dc")],
-                      "needs space results with ddim and taba/ovg", axis="space"), reads=("space",), by=PAIRED),
+                      "needs space results with ddim and taba/ovg", axis="space"), reads=("space",), by=PAIRED,
+          arms=("space", ("pixel", "latent"))),
     Claim("scale_x32", "At the sparsest input, DDIM keeps PSNR and loses texture", "Sec. 6.3, Table 5",
           "At the sparsest input (x32) standard inversion keeps the highest PSNR but the lowest S_HF; TABA and OVG "
           "keep texture.", "at the largest factor, DDIM's PSNR above TABA's and OVG's and its S_HF below both: "
@@ -155,20 +159,38 @@ CLAIMS: list[Claim] = [
 ]
 
 
-def _decide(c: Claim, ev: Evidence) -> Finding:
-    """``c``'s finding on ``ev``, the gap closed deciding a claim that a method removes or restores; where models
-    below the quality gate enter it, the arms on the models that pass it decide (none left: ``UNGATED``) and the
-    caveat names the others."""
-    found = c.test(ev)
-    found = claimed_strength(found) if c.claimed else found
+def _named_arms_lost(c: Claim, ev: Evidence, gated: Evidence) -> list[str]:
+    """The arms ``c`` names (``Claim.arms``) that ``ev`` holds and ``gated`` (the same without models below the
+    quality gate) does not, in words."""
+    if not c.arms:
+        return []
+    axis, values = c.arms
+    have = [set(e.select(s)[axis].astype(str)) if axis in e.select(s) else set() for e in (ev, gated)
+            for s in c.reads]
+    n = len(c.reads)
+    before, after = set().union(*have[:n]), set().union(*have[n:])
+    return [arm_words(axis, v) for v in values if v in before and v not in after]
+
+
+def _decide(c: Claim, ev: Evidence, strength: bool = True) -> Finding:
+    """``c``'s finding on ``ev``, the gap closed deciding a claim that a method removes or restores (``strength``);
+    where models below the quality gate enter it, the arms on the models that pass it decide (none left, or an arm the
+    claim names lost: ``UNGATED``, the passing arms' verdict in the caveat as partial evidence) and the caveat names
+    the others."""
+    check = claimed_strength if c.claimed and strength else (lambda f: f)
+    found = check(c.test(ev))
     weak = sorted({m for (study, _), (names, _) in ev.weak.items() if study in c.reads for m in names})
     if not weak or found.verdict == UNTESTABLE:
         return found
-    alone = c.test(ev.gated())
-    alone = claimed_strength(alone) if c.claimed else alone
-    verdict = UNGATED if alone.verdict == UNTESTABLE else alone.verdict
+    gated = ev.gated()
+    alone = check(c.test(gated))
+    lost = _named_arms_lost(c, ev, gated)
+    verdict = UNGATED if alone.verdict == UNTESTABLE or lost else alone.verdict
+    part = (f"; the claim names the {' and '.join(lost)} arm{'s' if len(lost) > 1 else ''}, whose model is below it; "
+            f"on the passing arms alone (partial evidence): {alone.verdict}" if lost else "")
+    gate = f"below the quality gate: {', '.join(weak)}{part} (with them: {found.verdict})"
     return replace(found, verdict=verdict, effect=alone.effect, gaps=alone.gaps,
-                   caveat=f"below the quality gate: {', '.join(weak)} (with them: {found.verdict})")
+                   caveat="; ".join(x for x in (gate, found.caveat) if x))
 
 
 def _seeds_decide(c: Claim, ev: Evidence) -> bool:
@@ -177,19 +199,52 @@ def _seeds_decide(c: Claim, ev: Evidence) -> bool:
 
 
 def _by_seed(c: Claim, ev: Evidence, dataset: str) -> Finding | None:
-    """``c`` judged on each training seed's results of ``dataset`` (the seed-spread study's), one verdict over them
-    (``seeds.over_seeds``); None where the claim reads more than the main results or no seeds were trained."""
+    """``c`` judged on each training run's results of ``dataset`` (the seed-spread study's): the direction one verdict
+    over the runs (``seeds.over_seeds``), each gap pooled over the runs (``effect.pooled``: Student t) and, for a
+    claim that a method removes or restores, the strength read from those pooled intervals; each comparison printed
+    once, the runs' own numbers in ``Finding.runs``. None where the claim reads more than the main results or no
+    seeds were trained."""
     spread = ev.extra.get("seed_spread", {}).get(dataset)
     if spread is None or not _seeds_decide(c, ev):
         return None
-    runs = {k: _decide(c, ev.with_arm("main", dataset, arm).only(dataset))
+    runs = {k: _decide(c, ev.with_arm("main", dataset, arm).only(dataset), strength=False)
             for k, arm in seed_evidence(spread, dataset).items()}
     verdict, each = over_seeds({k: f.verdict for k, f in runs.items()})
-    gaps = pooled([g for f in runs.values() for g in f.gaps])   # each gap over the seeds, then their crops
-    if verdict != DEPENDS:
-        each = ", ".join([each] + [f"training seed {k}: {f.effect}" for k, f in runs.items() if f.effect])
-    over = f"; over the training seeds: {effect_text(gaps)}" if gaps else ""
-    return Finding(verdict, f"{dataset}: {each}{over}", effect=claim_effect(gaps), gaps=tuple(gaps))
+    gaps = pooled([g for f in runs.values() for g in f.gaps])   # each gap once, over the runs
+    agree = sum(f.verdict == HOLDS for f in runs.values())
+    head = (each if len(runs) == 1   # one run: its verdict, said to rest on one training run (seeds.ONE_RUN)
+            else f"the direction holds on {agree} of {len(runs)} training runs" if verdict in (HOLDS, DEPENDS)
+            else each.replace("training seed", "training run"))
+    read = [g for g in gaps if g.word != NO_GAP]
+    if c.claimed and read and verdict != DEPENDS:
+        strength = fold(strength_verdict(g) for g in read)
+        if verdict == HOLDS and strength != HOLDS:
+            short = ", ".join(str(g.what) for g in read if strength_verdict(g) != HOLDS)
+            head += f"; the strength, which needs over {FULL:g} of the gap on every score: {strength} ({short})"
+        verdict = fold([verdict, strength])
+    elif c.claimed and read and any(strength_verdict(g) == FAILS for g in read):
+        verdict = FAILS
+    per_run = "\n".join(f"{dataset}, training run {k}: {f.verdict}: {f.detail}" for k, f in runs.items())
+    over = (f"; {effect_text(gaps)}" if gaps else "") + "".join(f"; {d}" for d in _pooled_differences(runs.values()))
+    caveat = "; ".join(f"training run {k}: {f.caveat}" for k, f in runs.items() if f.caveat)
+    return Finding(verdict, f"{dataset}: {head}{over}", caveat, effect=claim_effect(gaps), gaps=tuple(gaps),
+                   runs=per_run)
+
+
+def _pooled_differences(runs) -> list[str]:
+    """Each paired comparison of ``runs`` (their ``Finding.diffs``) that has no gap to pool as a fraction, pooled over
+    the runs: the mean of the runs' mean differences with its Student t interval over them."""
+    by: dict = {}
+    for f in runs:
+        for what, mean, has_gap in f.diffs:
+            if not has_gap:
+                by.setdefault(what, []).append(mean)
+    out = []
+    for what, means in by.items():
+        ci = t_interval(means)
+        out.append(f"{what} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}] over {len(means)} training runs "
+                   "(Student t)" if len(means) > 1 else f"{what} {signed(ci.mean)}")
+    return out
 
 
 def judge(c: Claim, ev: Evidence) -> Finding:
@@ -200,13 +255,16 @@ def judge(c: Claim, ev: Evidence) -> Finding:
     seeds = {d: f for d in ev.datasets() if (f := _by_seed(c, ev, d)) is not None}
     if seeds and found.verdict != UNTESTABLE:
         main = ev.select("main")
-        rest = [_decide(c, ev.only(d)).verdict for d in sorted(set(main.get("dataset", pd.Series(dtype=str))
-                                                                   .astype(str)) - set(seeds))]
-        verdict = fold_datasets([f.verdict for f in seeds.values()] + [v for v in rest if v != UNTESTABLE])
-        gaps = (*(g for g in found.gaps if not any(str(g.what).startswith(f"{d}:") for d in seeds)),
-                *(g for f in seeds.values() for g in f.gaps))   # a dataset's gaps over its training seeds
+        rest = [_decide(c, ev.only(d)) for d in sorted(set(main.get("dataset", pd.Series(dtype=str))
+                                                           .astype(str)) - set(seeds))]
+        rest = [f for f in rest if f.verdict != UNTESTABLE]
+        verdict = fold_datasets([f.verdict for f in seeds.values()] + [f.verdict for f in rest])
+        gaps = (*(g for f in rest for g in f.gaps), *(g for f in seeds.values() for g in f.gaps))
         found = replace(found, verdict=verdict, effect=claim_effect(gaps), gaps=gaps,
-                        detail=found.detail + "; training seeds: " + "; ".join(f.detail for f in seeds.values()))
+                        detail="; ".join(f.detail for f in [*rest, *seeds.values()]),
+                        caveat="; ".join(dict.fromkeys(f.caveat for f in [found, *rest, *seeds.values()]
+                                                       if f.caveat)),   # found: the main results, every image
+                        runs="\n".join(f.runs for f in seeds.values()))   # one line per run
     if found.verdict != UNTESTABLE and _seeds_decide(c, ev) and all(ONE_RUN in f.detail for f in seeds.values()):
         found = replace(found, caveat="; ".join(x for x in (ONE_RUN, found.caveat) if x))   # no second seed here
     if c.by == MEANS and found.verdict != UNTESTABLE:
@@ -242,8 +300,9 @@ def evaluate_claims(ours: Evidence, paper: Evidence | None = None, per_dataset: 
         differs = "; ".join(f"on {d}: {v}" for d, v in each.items() if v != o.verdict and base_verdict(v) != UNTESTABLE)
         rows.append({"claim": c.key, "title": c.title, "where": c.where, "statement": c.statement, "rule": c.rule,
                      "decided by": c.by, "paper's word": c.claimed, "verdict": o.verdict, "effect": o.effect,
-                     "gap closed": effect_text(o.gaps), "per dataset": differs, "caveat": o.caveat,
-                     "our numbers": o.detail, "with the exact model": with_exact_model(c, exact),
+                     "effect, by score": effect_named(o.gaps), "gap closed": effect_text(o.gaps),
+                     "per dataset": differs, "caveat": o.caveat, "our numbers": o.detail, "per training run": o.runs,
+                     "with the exact model": with_exact_model(c, exact),
                      "paper's tables": p.verdict, "paper numbers": p.detail})
     return pd.DataFrame(rows)
 

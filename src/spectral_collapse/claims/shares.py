@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..metrics.intervals import MIN_EFFECT
 from ..metrics.latent import ks_resolution
 from ..reference import paper_tables
 from ..text import interval, percent
@@ -14,7 +15,8 @@ from ..verdicts.rules import MIN_COMPARISONS
 from .compare import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine
 
 __all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "N_BOOT", "DETERMINISTIC", "STOCHASTIC", "TABLE6_METHODS",
-           "countable", "share_span", "share_interval", "share_verdict", "share_table", "table1_frames", "x0_frames",
+           "countable", "share_span", "share_interval", "share_verdict", "sign_interval", "share_table",
+           "table1_frames", "x0_frames",
            "SHARE_TABLES", "share_table_rows", "share_claim"]
 
 LOWER_IS_BETTER = {"lpips", "fid"}
@@ -50,7 +52,9 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
                    n_boot: int = N_BOOT, seed: int = 0) -> dict | None:
     """The share of comparisons (``pair_on``, better, worse) a ``better`` label (column ``by``) wins on the means over
     the ``unit``s both scored (S_G within the KS resolution at column ``n``: half a win), with a 95 % interval
-    resampling each dataset's units: {share, lo, hi, cases, ties, units, n_units} or None. Cost: ``n_boot`` draws."""
+    resampling each dataset's units, and for the sign test the comparisons won and lost by more than the metric's
+    minimal effect (``MIN_EFFECT``; S_G: or its KS resolution) and the ties within it: {share, lo, hi, cases, ties,
+    wins, losses, units, n_units} or None. Cost: ``n_boot`` draws."""
     better = (better,) if isinstance(better, str) else tuple(better)
     worse = (worse,) if isinstance(worse, str) else tuple(worse)
     metric = str(f["metric"].iloc[0]) if len(f) else ""
@@ -60,7 +64,7 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
     cells = f.groupby([*pair_on, by, unit], dropna=False)
     vals, kept = cells["value"].mean(), (cells["n"].min() if "n" in f else None)
     rng = np.random.default_rng(seed)
-    point, draws, ties, n_units = [], [], 0, 0
+    point, draws, ties, wins, losses, n_units = [], [], 0, 0, 0, 0
     for _, g in vals.groupby(level=0, sort=True):  # one dataset: its units are resampled together
         wide = g.unstack(unit)                     # rows (*pair_on, by), one column per unit
         n_units += wide.shape[1]
@@ -80,10 +84,14 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
                 with np.errstate(invalid="ignore", divide="ignore"):
                     ma, mb = w[:, ok] @ xa[ok] / tot, w[:, ok] @ xb[ok] / tot
                 score = ((ma < mb) if metric in LOWER_IS_BETTER else (ma > mb)).astype(float)
-                if metric == "s_g" and kept is not None:   # S_G within the KS test's resolution: a tie, half a win
+                within = MIN_EFFECT.get(metric, 0.01)
+                if metric == "s_g" and kept is not None:   # S_G within the KS test's resolution: half a win
                     n = min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min()))
-                    tie = np.abs(ma - mb) <= (ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0)
-                    score, ties = np.where(tie, 0.5, score), ties + int(tie[0])
+                    ks = ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0
+                    score, within = np.where(np.abs(ma - mb) <= ks, 0.5, score), max(within, ks)
+                tie = bool(np.abs(ma[0] - mb[0]) <= within)   # for the sign test: neither a win nor a loss
+                ties += tie
+                wins, losses = wins + (not tie and score[0] == 1), losses + (not tie and score[0] == 0)
                 score[tot == 0] = np.nan
                 point.append(score[0])
                 draws.append(score[1:])
@@ -91,11 +99,24 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
         return None
     lo, hi = np.nanquantile(np.nanmean(np.vstack(draws), 0), [0.025, 0.975])
     return {"share": float(np.mean(point)), "lo": float(lo), "hi": float(hi), "cases": len(point), "ties": ties,
-            "units": unit, "n_units": n_units}
+            "wins": wins, "losses": losses, "units": unit, "n_units": n_units}
+
+
+def sign_interval(wins: int, losses: int, level: float = 0.95) -> tuple[float, float, float]:
+    """(share, lo, hi) of the comparisons won among those decided (ties left out, as the sign test leaves them):
+    wins / (wins + losses) with its exact (Clopper–Pearson) interval, ``scipy.stats.binomtest``; NaNs without any."""
+    from scipy.stats import binomtest
+
+    n = wins + losses
+    if n == 0:
+        return np.nan, np.nan, np.nan
+    ci = binomtest(wins, n).proportion_ci(level, method="exact")
+    return wins / n, float(ci.low), float(ci.high)
 
 
 def share_verdict(lo: float, hi: float, want_above: bool) -> str:
-    """A share's interval against 50 %: wholly on the paper's side holds, wholly on the other does not hold."""
+    """A share's interval against 50 %: wholly on the paper's side holds, wholly on the other does not hold (the
+    paper's reported shares: ``lo`` = ``hi``, the share itself)."""
     on, off = (lo > 0.5, hi < 0.5) if want_above else (hi < 0.5, lo > 0.5)
     return HOLDS if on else FAILS if off else INCONCLUSIVE
 
@@ -115,10 +136,11 @@ def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str
         pair_on = [c for c in ("dataset", "method", "scale") if c in f and c != by]
         s = share_interval(f, better, worse, by, pair_on, unit) if not f.empty and pair_on else None
         if s is not None:
-            rows.append({"metric": m, **{k: s[k] for k in ("share", "lo", "hi", "cases", "ties", "n_units")},
+            rows.append({"metric": m, **{k: s[k] for k in ("share", "lo", "hi", "cases", "ties", "wins", "losses",
+                                                           "n_units")},
                          "unit": unit, "failed_out": why["failed"], "coinciding_out": n_dup})
-    return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "n_units", "unit", "failed_out",
-                                       "coinciding_out"])
+    return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "wins", "losses", "n_units",
+                                       "unit", "failed_out", "coinciding_out"])
 
 
 # ------------------------------------------------------------------------------------ Tables 1 and 6
@@ -191,8 +213,9 @@ def _paper_share_checks(table: str, frame, better, worse, by, want_above: dict, 
 
 def share_claim(table: str, frames, want_above: dict):
     """A claim that ``frames(ev)``'s better labels win more (``want_above[metric]``) or fewer than half of their
-    comparisons, per metric: our share's interval wholly on the paper's side of 50 % over at least
-    ``MIN_COMPARISONS`` comparisons, e.g. "s_hf: 62.5 % [50.0, 75.0] of 12 (ties 1, paper 96.6 %) → holds"."""
+    comparisons, per metric: the share of the decided comparisons won, its exact binomial interval (``sign_interval``)
+    wholly on the paper's side of 50 %, over at least ``MIN_COMPARISONS`` decided comparisons, e.g. "s_hf: 5 of 8
+    decided won, 62.5 % [24.5, 91.5] (ties 0; fewer than 20 decided: inconclusive; paper 96.6 %) → inconclusive"."""
     def test(ev) -> Finding:
         frame, crops, better, worse, by = frames(ev)
         reported = paper_tables()
@@ -204,8 +227,16 @@ def share_claim(table: str, frames, want_above: dict):
             return Finding(UNTESTABLE, "the results these shares are computed from are not stored")
         checks = []
         for s in share_table(frame, crops, better, worse, by, tuple(want_above)).itertuples():
-            v = INCONCLUSIVE if s.cases < MIN_COMPARISONS else share_verdict(s.lo, s.hi, want_above[s.metric])
-            checks.append((v, f"{s.metric}: {share_span(s.share, s.lo, s.hi)} of {s.cases} (ties {s.ties}, paper "
-                              f"{percent(reported.get(s.metric, np.nan))}) → {v}"))
+            share, lo, hi = sign_interval(s.wins, s.losses)
+            few = s.wins + s.losses < MIN_COMPARISONS
+            v = INCONCLUSIVE if few or not lo < hi else share_verdict(lo, hi, want_above[s.metric])
+            why = f"; fewer than {MIN_COMPARISONS} decided: inconclusive" if few else ""
+            paper = f"paper {percent(reported.get(s.metric, np.nan))}"
+            if s.wins + s.losses == 0:
+                checks.append((v, f"{s.metric}: none of {s.cases} comparisons decided (ties within the minimal "
+                                  f"effect {s.ties}; {paper}) → {v}"))
+                continue
+            checks.append((v, f"{s.metric}: {s.wins} of {s.wins + s.losses} decided won, {share_span(share, lo, hi)} "
+                              f"(ties within the minimal effect {s.ties}{why}; {paper}) → {v}"))
         return combine(checks, "no comparable pairs in the stored results")
     return test

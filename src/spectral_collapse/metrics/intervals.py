@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MIN_EFFECT", "Interval", "bootstrap_ci", "paired_ci", "three_way"]
+__all__ = ["MIN_EFFECT", "Interval", "bootstrap_ci", "paired_ci", "three_way", "t_interval", "t_width"]
 
 # The smallest difference that counts, per metric: 0.01 of a score in [0, 1], 0.1 dB of PSNR, one principal component
 # of k90 (the components needed for 90 % of the variance: its resolution).
@@ -69,3 +69,23 @@ def three_way(diff: Interval, min_effect: float, *, higher_is_claimed: bool = Tr
     if hi < 0 and m < -min_effect:
         return "does not hold"
     return "inconclusive"
+
+
+def t_interval(values, level: float = 0.95) -> Interval:
+    """The Student t interval of the mean of a few cluster values (one per training run): mean ± t(level, n − 1) ·
+    sd / √n (``scipy.stats.t``), which accounts for having only n clusters; NaN bounds under two values."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    x = x[np.isfinite(x)]
+    if len(x) < 2:
+        m = float(x[0]) if len(x) else np.nan
+        return Interval(m, np.nan, np.nan, len(x), level)
+    half = t_width(float(x.std(ddof=1)), len(x), level) / 2
+    return Interval(float(x.mean()), float(x.mean() - half), float(x.mean() + half), len(x), level)
+
+
+def t_width(sd: float, n: int, level: float = 0.95) -> float:
+    """The width of ``t_interval`` over ``n`` clusters whose values spread with standard deviation ``sd``: what n runs
+    would give if their spread stayed the one measured."""
+    from scipy.stats import t
+
+    return float(2 * t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n)) if n > 1 else np.inf

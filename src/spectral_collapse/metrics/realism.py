@@ -52,10 +52,10 @@ def flat_crops(images) -> np.ndarray:
     return ~(x.reshape(*x.shape[:2], -1).std(-1) > FLAT_STD).all(1)
 
 
-def ycbcr(images) -> np.ndarray:
-    """(B, 3, H, W) Y, Cb, Cr of [-1, 1] RGB images (``as_saved``: 8-bit) taken as (x + 1) / 2 in [0, 1]; a grey
-    image (C = 1) gives its value as Y and zero chroma."""
-    x = (as_saved(images) + 1.0) / 2.0
+def ycbcr(images, saved: bool = True) -> np.ndarray:
+    """(B, 3, H, W) Y, Cb, Cr of [-1, 1] RGB images (``as_saved``: 8-bit; ``saved=False``: as they are, in float)
+    taken as (x + 1) / 2 in [0, 1]; a grey image (C = 1) gives its value as Y and zero chroma."""
+    x = ((as_saved(images) if saved else image_batch(images, "images")) + 1.0) / 2.0
     if x.shape[1] == 1:
         return np.concatenate([x, np.zeros_like(x), np.zeros_like(x)], axis=1)
     if x.shape[1] != 3:
@@ -146,14 +146,15 @@ def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(ok, (a * b).sum(1) / den, 0.0)
 
 
-def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS) -> np.ndarray:
-    """(B, F) wavelet statistics of 8-bit YCbCr crops (``feature_names``): per channel, level and orientation the
+def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS, saved: bool = True) -> np.ndarray:
+    """(B, F) wavelet statistics of 8-bit YCbCr crops (``feature_names``; ``saved=False``: of the float images, to
+    see what the 8-bit rounding moves): per channel, level and orientation the
     log mean squared detail coefficient and the log of its kurtosis (m4 / m2^2, log 3 as a Gaussian's for a flat
     band: the log keeps a few spiky crops from dominating the features); the cross-channel detail correlations at
     levels 1-2; the low-pass mean and std per channel."""
     images, _, _ = scored_images(images)
     check_wavelet_size(images, wavelet)
-    y = ycbcr(images)
+    y = ycbcr(images, saved)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Level value of .* is too high")
         coeffs = pywt.wavedec2(y, wavelet, mode="symmetric", level=levels, axes=(-2, -1))

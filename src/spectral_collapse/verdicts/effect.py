@@ -1,23 +1,26 @@
 """How much of a gap a method closes: the fraction (method − baseline) / (reference − baseline), the reference
 being what "no collapse" is for the metric, with its paired bootstrap interval, and the effect words its thresholds
-give. A claim that a method "removes" or "restores" holds only when every fraction it reads is above one half."""
+give. A claim that a method "removes" or "restores" holds only when every fraction it reads is above one half. Over a
+few training runs the fraction's interval is the Student t interval of the per-run fractions (``pooled``)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..metrics.intervals import MIN_EFFECT
+from ..metrics.intervals import MIN_EFFECT, t_interval, t_width
 from ..text import percent
 from .seeds import hierarchical_ci
 from .words import FAILS, HOLDS, INCONCLUSIVE
 
 __all__ = ["FULL", "SLIGHT", "REFERENCES", "REMOVES", "RESTORES", "REDUCES", "SLIGHTLY", "NO_EFFECT", "WORSENS",
-           "UNCLEAR", "NO_GAP", "EFFECT_ORDER", "EFFECT_RULE", "Gap", "gap_fraction", "effect_word", "claim_effect",
-           "strength_verdict", "effect_text", "pooled", "draws_gap"]
+           "UNCLEAR", "NO_GAP", "WORSENS_SLIGHTLY", "EFFECT_ORDER", "MORE_RUNS", "EFFECT_RULE", "Gap", "gap_fraction",
+           "effect_word", "claim_effect", "strength_verdict", "effect_text", "effect_named", "pooled", "draws_gap"]
 
 FULL = 0.5      # "removes" / "restores": the fraction's whole interval above one half of the gap
-SLIGHT = 0.1    # "reduces slightly": whole interval below a tenth; "no effect": inside ± a tenth
+SLIGHT = 0.1    # "reduces slightly": whole interval in (0, a tenth); "no effect": across 0, inside ± a tenth
+_ZERO = 1e-6   # a bound within this of 0 is 0 (the float error of a ratio of two equal KIDs)
+MORE_RUNS = (5, 10)   # the training runs whose interval width each pooled fraction states, extrapolated
 # what "no collapse" is for each metric a gap is measured on: a number, or "truth" (the ground truth's mean score)
 REFERENCES = {"s_dc": (1.0, "white noise"), "s_g": (1.0, "white noise"), "latent_spectrum": (1.0, "white noise"),
               "s_hf": ("truth", "the ground truth"), "delta_log_e_hf": (0.0, "the ground truth"),
@@ -26,7 +29,8 @@ REFERENCES = {"s_dc": (1.0, "white noise"), "s_g": (1.0, "white noise"), "latent
               "kid_wav": ("truth", "the ground truth")}
 REMOVES, RESTORES, REDUCES, SLIGHTLY = "removes", "restores", "reduces", "reduces slightly"
 NO_EFFECT, WORSENS, UNCLEAR, NO_GAP = "no effect", "worsens", "unclear", "no gap to close"
-EFFECT_ORDER = (WORSENS, NO_EFFECT, UNCLEAR, SLIGHTLY, REDUCES, RESTORES, REMOVES)   # weakest first
+WORSENS_SLIGHTLY = "worsens slightly"
+EFFECT_ORDER = (WORSENS, WORSENS_SLIGHTLY, NO_EFFECT, UNCLEAR, SLIGHTLY, REDUCES, RESTORES, REMOVES)   # weakest first
 _FULL_WORD = dict.fromkeys(("s_hf", "delta_log_e_hf", "delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref",
                             "kid_wav"), RESTORES)                                 # texture; else REMOVES
 EFFECT_RULE = (
@@ -34,14 +38,20 @@ EFFECT_RULE = (
     "collapse is (white noise for S_DC, S_G and the latent spectrum: 1; the ground truth's mean for S_HF; 0 for "
     "|Δlog E_HF|; for the luma and chroma detail, log energy over the real crops' mean read as each crop's "
     "|error|: the ground truth's own |error| on the same crops; for KID_wav: the ground truth's KID on them), with "
-    "its paired 95 % bootstrap interval over crops (over training seeds, then crops, where several seeds were "
-    "trained; for KID_wav, which is not a mean over crops: the ratio of the KIDs in each draw of the two-sample "
-    "bootstrap that resamples the test crops, the same for method, baseline and truth, and the reference crops; "
-    f"KID_wav read only where it passes its controls); \"removes\" / \"restores\": the interval above {FULL:g}; "
-    "\"reduces\": above the metric's minimal effect as a fraction of the gap; \"reduces slightly\": that, and below "
-    f"{SLIGHT:g}; \"no effect\": inside ±{SLIGHT:g}; \"worsens\": below minus the minimal effect; else \"unclear\"; "
-    "a claim's word is the weakest of its metrics'; a claim that a method removes or restores holds when its word "
-    f"does, does not hold when some fraction's interval lies below {FULL:g}")
+    "its paired 95 % bootstrap interval over crops (for KID_wav, which is not a mean over crops: the ratio of the "
+    "KIDs in each draw of the two-sample bootstrap that resamples the test crops, the same for method, baseline and "
+    "truth, and the reference crops; KID_wav read only where it passes its controls); where several training runs "
+    "were trained, the comparison is printed once, as the mean of the per-run fractions with its Student t interval "
+    "over the runs (mean ± t(0.975, runs − 1) · sd / √runs, scipy.stats.t: the runs are the clusters, and with 3 of "
+    f"them t has 2 degrees of freedom), with the width that {' and '.join(map(str, MORE_RUNS))} runs would give at "
+    "the same spread; the words are read from that interval alone, the same interval giving the same word "
+    f"everywhere: \"removes\" / \"restores\": above {FULL:g}; \"reduces\": above {SLIGHT:g}, or above 0 and "
+    f"reaching beyond {SLIGHT:g}; \"reduces slightly\": between 0 and {SLIGHT:g}; \"worsens\" and \"worsens "
+    f"slightly\" mirror them below 0; \"no effect\": across 0 and inside ±{SLIGHT:g}; else \"unclear\"; a gap "
+    "(reference − baseline) inside the metric's minimal effect, in any training run, says \"no gap to close\" and "
+    "does not decide the word; a claim's word is the weakest of its metrics', named with the score that sets it; a "
+    "claim that a method removes or restores holds when its direction holds and every fraction's interval lies above "
+    f"{FULL:g}, does not hold when some fraction's interval lies below {FULL:g}")
 
 
 @dataclass(frozen=True)
@@ -56,22 +66,26 @@ class Gap:
     n: int
     seeds: int = 1
     what: str = ""          # which comparison: "ihc-sr: S_DC ovg"
-    groups: tuple = field(default=(), repr=False, compare=False)   # per seed: (method, baseline, reference) x crops
-
-    @property
-    def min_fraction(self) -> float:
-        """The metric's minimal effect as a fraction of the gap."""
-        return MIN_EFFECT.get(self.metric, 0.01) / abs(self.gap) if self.gap else np.inf
+    runs: tuple = ()        # per training run: (fraction, gap) of the run's own ``Gap`` (``pooled``)
 
     @property
     def word(self) -> str:
         return effect_word(self)
 
+    def wider(self, n: int) -> float:
+        """The width, in fractions of the gap, of the Student t interval over ``n`` runs at the spread of ``runs``."""
+        return t_width(float(np.std([f for f, _ in self.runs], ddof=1)), n) if len(self.runs) > 1 else np.nan
+
     def __str__(self) -> str:
         if self.word == NO_GAP:
-            return f"{NO_GAP} (gap {self.gap:+.3f})"
-        over = f" over {self.seeds} training seeds" if self.seeds > 1 else ""
+            gaps = ", ".join(f"{g:+.3f}" for _, g in self.runs) if self.runs else f"{self.gap:+.3f}"
+            return f"{NO_GAP} (gap {gaps}{' by training run' if self.runs else ''})"
         pc = [percent(round(x, 2) + 0.0, 0) for x in (self.fraction, self.lo, self.hi)]   # no "-0 %"
+        over = ""
+        if self.runs:
+            at = ", ".join(f"{round(100 * self.wider(n))} at {n}" for n in MORE_RUNS)
+            over = (f" over {len(self.runs)} training runs (Student t, width {round(100 * (self.hi - self.lo))} "
+                    f"points, {at} runs)")
         return f"closes {pc[0]} of the gap [{pc[1].removesuffix(' %')}, {pc[2]}]{over}: {self.word}"
 
 
@@ -94,8 +108,7 @@ def gap_fraction(metric: str, method, baseline, reference=None, **kw) -> Gap:
     point, lo, hi = hierarchical_ci(groups, stat, **kw)
     kept = [g[:, np.isfinite(g).all(0)] for g in groups]
     gap = float(np.mean([g[2].mean() - g[1].mean() for g in kept if g.shape[1]])) if kept else np.nan
-    return Gap(metric, point, lo, hi, gap, int(sum(g.shape[1] for g in kept)), len([g for g in kept if g.shape[1]]),
-               groups=tuple(kept))
+    return Gap(metric, point, lo, hi, gap, int(sum(g.shape[1] for g in kept)), len([g for g in kept if g.shape[1]]))
 
 
 def draws_gap(metric: str, point, draws, n: int, level: float = 0.95) -> Gap:
@@ -115,34 +128,37 @@ def draws_gap(metric: str, point, draws, n: int, level: float = 0.95) -> Gap:
 
 
 def pooled(gaps) -> list[Gap]:
-    """One ``Gap`` per comparison (``Gap.what``) over the training seeds whose ``gaps`` measure it, each seed's crops
-    a group of the two-level bootstrap (``seeds.hierarchical_ci``)."""
+    """One ``Gap`` per comparison (``Gap.what``) over the training runs whose ``gaps`` measure it: the mean of the
+    runs' fractions with its Student t interval over the runs (``metrics.intervals.t_interval``), the runs' fractions
+    and gaps kept (``Gap.runs``); a comparison of one run as it is."""
     by: dict = {}
     for g in gaps:
         by.setdefault(g.what, []).append(g)
     out = []
     for what, gs in by.items():
-        if not all(g.groups for g in gs):   # not a mean over crops (KID_wav): each seed's gap as it is
+        if len(gs) < 2:
             out += gs
             continue
-        groups = [grp for g in gs for grp in g.groups]
-        out.append(replace(gap_fraction(gs[0].metric, [x[0] for x in groups], [x[1] for x in groups],
-                                        [x[2] for x in groups]), what=what))
+        ci = t_interval([g.fraction for g in gs])
+        out.append(Gap(gs[0].metric, ci.mean, ci.lo, ci.hi, float(np.mean([g.gap for g in gs])),
+                       int(sum(g.n for g in gs)), len(gs), what, runs=tuple((g.fraction, g.gap) for g in gs)))
     return out
 
 
 def effect_word(g: Gap) -> str:
-    """The effect word of a ``Gap`` by the thresholds of ``EFFECT_RULE``."""
-    if not np.isfinite(g.gap) or abs(g.gap) <= MIN_EFFECT.get(g.metric, 0.01):
+    """The effect word of a ``Gap`` by the thresholds of ``EFFECT_RULE``: a function of its interval alone, "worsens"
+    mirroring "reduces", once the gap (every run's) is beyond the metric's minimal effect."""
+    gaps = [x for _, x in g.runs] or [g.gap]
+    if not np.isfinite(gaps).all() or min(abs(x) for x in gaps) <= MIN_EFFECT.get(g.metric, 0.01):
         return NO_GAP
     if g.n == 0 or not np.isfinite([g.lo, g.hi]).all():
         return UNCLEAR
     if g.lo > FULL:
         return _FULL_WORD.get(g.metric, REMOVES)
-    if g.lo > g.min_fraction:
+    if g.lo > _ZERO:
         return SLIGHTLY if g.hi < SLIGHT else REDUCES
-    if g.hi < -g.min_fraction:
-        return WORSENS
+    if g.hi < -_ZERO:
+        return WORSENS_SLIGHTLY if g.lo > -SLIGHT else WORSENS
     return NO_EFFECT if -SLIGHT < g.lo and g.hi < SLIGHT else UNCLEAR
 
 
@@ -157,6 +173,19 @@ def strength_verdict(g: Gap) -> str:
     """Whether a gap backs the claim that the method removes / restores: holds when its interval is above ``FULL``,
     does not hold when below it, else inconclusive."""
     return HOLDS if g.lo > FULL else FAILS if g.hi < FULL else INCONCLUSIVE
+
+
+def effect_named(gaps) -> str:
+    """A claim's effect word (``claim_effect``) with the comparison and fraction that set it, then the others':
+    "reduces slightly (ihc-edges: S_DC ovg 5 %; ihc-edges: S_HF ovg 48 %, ...)"; "" without gaps."""
+    word = claim_effect(gaps)
+    if not word:
+        return ""
+    shown = [g for g in gaps if g.word != NO_GAP]
+    first = next(g for g in shown if g.word == word)
+    pc = lambda g: f"{g.what} {percent(round(g.fraction, 2) + 0.0, 0)}"   # noqa: E731
+    rest = ", ".join(pc(g) for g in shown if g is not first)
+    return f"{word} ({pc(first)}" + (f"; {rest})" if rest else ")")
 
 
 def effect_text(gaps) -> str:

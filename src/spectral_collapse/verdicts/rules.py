@@ -3,39 +3,71 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .effect import EFFECT_RULE, claim_effect, strength_verdict
+import numpy as np
+
+from .effect import EFFECT_RULE, FULL, NO_GAP, claim_effect, strength_verdict
 from .words import (DEPENDS, FAILS, HOLDS, INCONCLUSIVE, MEANS_ONLY, TIE_RULE, UNGATED, UNTESTABLE, Finding,
                     count_words, natural_key)
 
 __all__ = ["PAIRED", "SHARE", "CORRELATION", "MEANS", "SUBSAMPLES", "EFFECT", "SEEDS", "GATE", "MIN_COMPARISONS",
-           "TEXTURE_RULE", "RULES", "fold", "fold_datasets", "combine", "claimed_strength"]
+           "SHARE_POWER", "FLOOR_RULE", "TEXTURE_RULE", "RULES", "fold", "fold_datasets", "combine",
+           "claimed_strength", "min_comparisons"]
 
 PAIRED, SHARE, CORRELATION, MEANS = "paired comparison", "share of comparisons", "correlation", "means only"
 SUBSAMPLES, EFFECT, SEEDS, GATE = "interval over subsamples", "fraction of the gap", "training seeds", "quality gate"
-MIN_COMPARISONS = 3   # a share over fewer distinct comparisons is inconclusive, whatever its value
+SHARE_POWER = (0.8, 0.8)   # (true share, power): the effect a share's minimum count is sized to detect
+
+
+def min_comparisons(share: float = SHARE_POWER[0], power: float = SHARE_POWER[1], level: float = 0.95) -> int:
+    """The fewest decided comparisons at which the two-sided exact binomial (sign) test at ``1 − level`` rejects a
+    share of 50 % with probability ``power`` when the true share is ``share`` (``scipy.stats``)."""
+    from scipy.stats import binom
+
+    for n in range(1, 1000):
+        wins = np.arange(n + 1)
+        reject = wins[(wins > n / 2) & (2 * binom.sf(wins - 1, n, 0.5) <= 1 - level)]   # P(X >= k), both sides
+        if len(reject) and binom.sf(reject[0] - 1, n, share) >= power:
+            return n
+    raise ValueError(f"no count below 1000 reaches power {power} at share {share}; ask for a larger effect")
+
+
+MIN_COMPARISONS = min_comparisons()   # a share over fewer decided comparisons is inconclusive, whatever its value
+# a correlation read on a score that does not vary: most points at the score's floor
+FLOOR_RULE = ("a score at its floor (0 within its minimal effect) on half the points or more does not vary there "
+              "(S_G of the latents at their full dimension): the claim is not testable here, and says so")
 # how a signed texture error (Δlog E_HF: log E_HF − μ_HF of the real crops) counts as moved toward the real crops'
 TEXTURE_RULE = ("the signed texture error Δlog E_HF moves toward 0: |mean Δlog E_HF(method)| < |mean Δlog "
-                "E_HF(baseline)|, the paired interval of the per-crop |Δ(method)| − |Δ(baseline)| below 0 beyond its "
-                "minimal effect, and the method's mean not beyond the real crops' band (mean ± std of the ground "
-                "truth's per-crop Δlog E_HF) on the other side from the baseline's")
+                "E_HF(baseline)| and the paired interval of the per-crop |Δ(method)| − |Δ(baseline)| below 0 beyond "
+                "its minimal effect (the real crops' band, mean ± std of their per-crop value, is shown but decides "
+                "nothing: the copied input scores inside it on each scikit-image photograph of the metric-validation "
+                "chapter)")
 
 RULES = {
-    PAIRED: ("paired 95 % bootstrap interval over crops, on the claimed side of 0 beyond the metric's minimal effect "
-             f"(metrics.intervals.MIN_EFFECT); every comparison must hold; where Δlog E_HF is read: {TEXTURE_RULE}; "
-             f"paper tables: the means, {TIE_RULE}"),
+    PAIRED: ("paired 95 % bootstrap interval over crops of the difference: holds when the whole interval lies on the "
+             "claimed side of 0 and the mean difference beyond the metric's minimal effect "
+             "(metrics.intervals.MIN_EFFECT), does not hold when both lie on the other side, else inconclusive; every "
+             f"comparison must hold; where Δlog E_HF is read: {TEXTURE_RULE}; paper tables: the means, {TIE_RULE}"),
     EFFECT: EFFECT_RULE,
-    SHARE: ("share of distinct comparisons won, 95 % bootstrap interval over crops (seeds for S_G) wholly on the "
-            f"paper's side of 50 %; under {MIN_COMPARISONS} comparisons: inconclusive; paper tables: the reported "
-            "share's side of 50 %"),
-    CORRELATION: ("Pearson r over distinct (dataset, method) means, 95 % Fisher-z interval beyond the threshold and "
-                  "excluding 0; wholly short of the threshold: does not hold; paper tables: r alone"),
+    SHARE: ("share of the distinct comparisons decided (the two means further apart than the metric's minimal "
+            "effect; closer: a tie, left out as the sign test leaves it) that the paper's side wins, with its exact "
+            "(Clopper–Pearson) 95 % binomial interval, not degenerate and wholly on the paper's side of 50 %; under "
+            f"{MIN_COMPARISONS} decided comparisons, the fewest at which the two-sided sign test at 5 % detects a "
+            f"true share of {SHARE_POWER[0] * 100:.0f} % with {SHARE_POWER[1] * 100:.0f} % power: inconclusive; paper "
+            "tables: the reported share's side of 50 %"),
+    CORRELATION: ("Pearson r over distinct (dataset, method) means: holds when the whole 95 % Fisher-z interval lies "
+                  "beyond the threshold (and so excludes 0), does not hold when it lies wholly short of it, else "
+                  f"inconclusive; {FLOOR_RULE}; paper tables: r alone"),
     SUBSAMPLES: ("each difference a 95 % interval over subsamples of the latents, read as a paired comparison is, "
                  "with the claim's minimal effect"),
     MEANS: f"method means only, no interval: the verdict says {MEANS_ONLY} and counts among the caveats",
     SEEDS: ("where the arms were trained with several training seeds, the claim is judged on each seed's results; "
-            f"one verdict when they agree, else \"{DEPENDS}\" with each seed's verdict beside it"),
-    GATE: ("only arms on models that pass the quality gate decide; a claim with no comparison left on them is "
-           f"\"{UNGATED}\", and its caveat names the models below the gate"),
+            f"one verdict when they agree, else \"{DEPENDS}\"; each comparison is printed once, pooled over the "
+            "runs (the fraction of the gap: its Student t interval over the runs), the runs' own numbers under "
+            "\"per training run\""),
+    GATE: ("only arms on models that pass the quality gate decide; a claim that names its arms (U-Net and DiT, "
+           f"pixel and latent space) with one of them below the gate is \"{UNGATED}\", the passing arms' verdict "
+           "shown beside it as partial evidence; a claim with no comparison left on passing models is "
+           f"\"{UNGATED}\"; the caveat names the models below the gate"),
 }
 
 
@@ -55,7 +87,8 @@ def fold_datasets(verdicts) -> str:
 
 
 def combine(checks: list[tuple], missing: str) -> Finding:
-    """One finding from (verdict or bool, text[, effect.Gap or a tuple of them]) checks, None ones left out; "not
+    """One finding from (verdict or bool, text[, effect.Gap or a tuple of them[, (comparison, mean difference, has a
+    gap)]]) checks, None ones left out; "not
     testable here" checks are listed after the others, which alone decide (none left: not testable here, their texts
     or ``missing``).
     Several checks: the detail counts how many hold, each ends with its verdict, settings in numeric order; the gaps
@@ -63,13 +96,14 @@ def combine(checks: list[tuple], missing: str) -> Finding:
     checks = [c for c in checks if c is not None]
     gaps = tuple(g for c in checks if len(c) > 2 for g in (c[2] if isinstance(c[2], tuple) else (c[2],))
                  if g is not None)
+    diffs = tuple(c[3] for c in checks if len(c) > 3)
     checks = [tuple(c[:2]) for c in checks]
     untested = [t for v, t in checks if v == UNTESTABLE]
     checks = [(v, t) for v, t in checks if v != UNTESTABLE]
     vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
     if not checks:
         return Finding(UNTESTABLE, "; ".join(untested) or missing)
-    more = {"gaps": gaps, "effect": claim_effect(gaps)}
+    more = {"gaps": gaps, "effect": claim_effect(gaps), "diffs": diffs}
     if untested:
         n_inc = vs.count(INCONCLUSIVE)
         head = (f"{vs.count(HOLDS)} of {len(vs)} testable hold" + (f", {n_inc} inconclusive" if n_inc else "")
@@ -89,7 +123,14 @@ def combine(checks: list[tuple], missing: str) -> Finding:
 
 def claimed_strength(found: Finding) -> Finding:
     """A finding on a claim that a method removes or restores: its verdict folded with each gap's
-    ``strength_verdict`` (the fraction's interval against one half); as it is without gaps or when not testable."""
+    ``strength_verdict`` (the fraction's interval against one half), a failed strength rule named in the detail; as it
+    is without gaps or when not testable."""
     if not found.gaps or found.verdict == UNTESTABLE:
         return found
-    return replace(found, verdict=fold([found.verdict, fold(strength_verdict(g) for g in found.gaps)]))
+    strength = fold(strength_verdict(g) for g in found.gaps if g.word != NO_GAP)
+    out = replace(found, verdict=fold([found.verdict, strength]))
+    if found.verdict == HOLDS and strength != HOLDS:
+        short = [g for g in found.gaps if g.word != NO_GAP and strength_verdict(g) != HOLDS]
+        out = replace(out, detail=f"the direction holds; the strength, which needs over {FULL:g} of the gap on every "
+                                  f"score: {strength} ({', '.join(str(g.what) for g in short)}); {found.detail}")
+    return out

@@ -34,6 +34,8 @@ class Finding:
     caveat: str = ""    # what limits the verdict's reach, in words (a model below the quality gate); "" for none
     effect: str = ""    # the effect word of the fractions of the gap closed (``effect.claim_effect``); "" for none
     gaps: tuple = ()    # the ``effect.Gap`` of each comparison with a reference
+    runs: str = ""      # each training run's own numbers, one line per run, where comparisons were pooled over runs
+    diffs: tuple = ()   # (comparison, mean difference, has a gap) of each paired comparison, to pool over runs
 
 
 def base_verdict(verdict: str) -> str:
@@ -87,10 +89,11 @@ def fisher_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float
 
 
 def correlation_verdict(r: float, lo: float, hi: float, sign: int, threshold: float) -> str:
-    """holds: r beyond ``threshold`` in the claimed direction (``sign`` +1 / -1) and the interval excludes 0; does
-    not hold: the whole interval on the wrong side of the threshold; else inconclusive."""
-    r, lo, hi = (r, lo, hi) if sign > 0 else (-r, -hi, -lo)
-    on, off = r >= threshold and lo > 0, hi < threshold
+    """holds: the whole interval beyond ``threshold`` in the claimed direction (``sign`` +1 / -1), so that it also
+    excludes 0; does not hold: the whole interval short of the threshold; else inconclusive (``r`` is not read: the
+    rule is the interval's)."""
+    lo, hi = (lo, hi) if sign > 0 else (-hi, -lo)
+    on, off = lo >= threshold and lo > 0, hi < threshold
     return HOLDS if on else FAILS if off else INCONCLUSIVE
 
 
