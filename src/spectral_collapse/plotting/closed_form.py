@@ -87,9 +87,10 @@ def drift_step_chart(ds: xr.Dataset, width: int = 420, height: int = 240) -> alt
     return alt.layer(lines, closed).properties(width=width, height=height, title="Where each step's drift goes")
 
 
-def drift_panels(ds: xr.Dataset, domain: str = "target") -> alt.HConcatChart:
-    """``weight_chart`` of ``domain``'s directions beside ``drift_step_chart``, each with its own legends."""
-    return (weight_chart(ds, domain) | drift_step_chart(ds)).resolve_scale(color="independent", shape="independent",
+def drift_panels(ds: xr.Dataset, domain: str = "target") -> alt.VConcatChart:
+    """``weight_chart`` of ``domain``'s directions above ``drift_step_chart``, each with its own legends (one above
+    the other, each fits the book's column)."""
+    return (weight_chart(ds, domain) & drift_step_chart(ds)).resolve_scale(color="independent", shape="independent",
                                                                            strokeDash="independent")
 
 
