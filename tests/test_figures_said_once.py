@@ -24,3 +24,36 @@ def test_readme_and_makefile_comments_leave_times_and_counts_to_the_cost_page():
     comments = "\n".join(line for line in (ROOT / "Makefile").read_text().splitlines() if line.lstrip().startswith("#"))
     assert quoted_figures(readme) == [] and quoted_figures(comments) == []
     assert "book/costs.md" in readme and "book/costs.md" in comments
+
+
+def test_the_cost_page_reads_its_times_from_the_records_one_machine_a_table(tmp_path):
+    """The cost page's command times come from the records: a run added to commands.json appears in its machine's
+    table with its time written by ``text.duration``, and each table holds one machine's runs only."""
+    import json
+
+    from spectral_collapse.pipeline.fragments import book_fragments
+    from spectral_collapse.tables.costs import command_tables
+    from spectral_collapse.text import duration
+
+    runs = [{"what": "`make test`", "machine": "a 2-core A VM", "wall_s": 1022, "detail": "2,117 tests"},
+            {"what": "`make test`", "machine": "a 2-core B VM", "wall_s": 450, "detail": "2,104 tests"},
+            {"what": "`make book`", "machine": "a 2-core A VM", "wall_s": 3 * 3600 + 59, "detail": ""}]
+    (tmp_path / "commands.json").write_text(json.dumps({"runs": runs}))
+    tables = command_tables(tmp_path)
+    assert list(tables) == ["a 2-core A VM", "a 2-core B VM"]
+    assert list(tables["a 2-core A VM"]["wall time"]) == ["17 min 2 s", "3 h 1 min"]
+    assert list(tables["a 2-core B VM"]["wall time"]) == ["7 min 30 s"]
+    page = book_fragments(records=tmp_path)["costs-commands.md"]
+    assert page.count("**On ") == 2 and "17 min 2 s" in page
+    stored = command_tables(ROOT / "benchmarks" / "results")
+    record = json.loads((ROOT / "benchmarks" / "results" / "commands.json").read_text())["runs"]
+    for run in record:   # every hand-timed run of the record is in its machine's table, in the book's words
+        assert duration(run["wall_s"]) in list(stored[run["machine"]]["wall time"]), run
+    assert "_generated/costs-commands.md" in (ROOT / "book" / "costs.md").read_text()
+
+
+def test_durations_are_written_to_the_second_below_an_hour_and_to_the_minute_above():
+    from spectral_collapse.text import duration
+
+    assert [duration(x) for x in (18, 144, 1022, 1020, 8700, 7200, 3599.6, None)] == [
+        "18 s", "2 min 24 s", "17 min 2 s", "17 min", "2 h 25 min", "2 h", "1 h", "nan"]

@@ -110,7 +110,7 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
                               anchor="start"))
 
 
-def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int = 140):
+def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 140, height: int = 140):
     """Each metric against the SR factor, one line per method, with the tables' 95 % interval over crops (± one std over
     seeds for a set-level score)."""
     s = ablation_summary(ds, metrics=metrics)

@@ -94,7 +94,7 @@ def drift_panels(ds: xr.Dataset, domain: str = "target") -> alt.VConcatChart:
                                                                            strokeDash="independent")
 
 
-def scale_chart(ds: xr.Dataset, width: int = 150, height: int = 130) -> alt.FacetChart:
+def scale_chart(ds: xr.Dataset, width: int = 130, height: int = 130) -> alt.FacetChart:
     """The scale sweep in one chart: one panel per measure (``SCALE_MEASURES``) against the crop size (log2 axis),
     white noise's value as a grey rule where it has one."""
     size = ds["size"].values

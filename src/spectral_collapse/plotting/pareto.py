@@ -171,9 +171,10 @@ def _baseline_names(b: pd.DataFrame, marks, xdom, ydom, width: int, height: int,
     centres = [(mx, my, r) for xs, ys, r in marks for mx, my in zip(*px(xs, ys))]
     own = list(zip(*px(b["s_hf"], b["s_lf"])))
     layers = []
-    spots = name_spots(b["name"], own, centres, (width, height), font_size, _R_BASE)  # its own diamond is never hit
+    # a ring's distance off the centre: clear of its own diamond and of a choice ringed at the same place
+    spots = name_spots(b["name"], own, centres, (width, height), font_size, _R_RING)
     for i, (align, base, dx, dy) in enumerate(spots):
-        layers.append(alt.Chart(b.iloc[[i]]).mark_text(align=align, baseline=base, dx=dx * _R_BASE, dy=dy * _R_BASE,
+        layers.append(alt.Chart(b.iloc[[i]]).mark_text(align=align, baseline=base, dx=dx * _R_RING, dy=dy * _R_RING,
                                                         fontSize=font_size, color="#333333").encode(
             x="s_hf:Q", y="s_lf:Q", text="name:N"))
     return layers
