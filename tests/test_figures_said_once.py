@@ -57,3 +57,31 @@ def test_durations_are_written_to_the_second_below_an_hour_and_to_the_minute_abo
 
     assert [duration(x) for x in (18, 144, 1022, 1020, 8700, 7200, 3599.6, None)] == [
         "18 s", "2 min 24 s", "17 min 2 s", "17 min", "2 h 25 min", "2 h", "1 h", "nan"]
+
+
+def test_the_scorecard_shows_a_table_only_where_we_have_a_counterpart_and_names_the_rest_in_one_line():
+    """The executed scorecard: a side-by-side table for each paper table with at least one number of ours, the
+    tables with none named in one "Not run here" line, and a sentence saying where MS-SSIM is computed."""
+    import json
+
+    import pytest
+
+    from spectral_collapse.claims.evidence import load_evidence
+    from spectral_collapse.claims.scorecard import TABLE_TITLES, scorecard
+
+    page = ROOT / "book" / "scorecard.ipynb"
+    if not (ROOT / "data" / "results").is_dir() or not page.is_file():
+        pytest.skip("no stored results or executed scorecard")
+    card = scorecard(load_evidence(ROOT / "data" / "results", "quick"))
+    have = {t for t in set(card["table"]) if card.loc[card["table"] == t, "ours_mean"].notna().any()}
+    none = {t for t in set(card["table"]) if t not in have}
+    cells = json.loads(page.read_text())["cells"]
+    outputs = [o.get("data", {}) for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    shown = " ".join("".join(d.get("text/html", "")) + "".join(d.get("text/markdown", "")) for d in outputs)
+    for t in have:
+        assert f"<caption>{TABLE_TITLES[t]}</caption>" in shown, t
+    for t in none:
+        assert f"<caption>{TABLE_TITLES[t]}</caption>" not in shown and TABLE_TITLES[t] in shown, t
+    assert none and "Not run here" in shown
+    source = " ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    assert "MS-SSIM reads" in source and "metric_validation" in source

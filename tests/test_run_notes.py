@@ -61,8 +61,9 @@ def test_a_main_results_note_counts_per_seed_and_a_method_note_names_its_arm():
     failed[1, 0] = True                            # OVG + EDM, seed 0: every crop
     failed[1, 1, :2] = True                        # seed 1: two crops
     ds = with_arm(_main(np.zeros((3, 2, 4), bool)), _main(failed, ("ddim", "ovg_edm", "edm")))
-    ds.attrs["run_warnings"] = json.dumps([NULL, "ovg_edm: 4 of 4 test crops of seed 0 failed (output beyond ±5 in 4;"
-                                                 " 50 steps each way): every crop; they are left out of the tables' means"])
+    crops = ("ovg_edm: 4 of 4 test crops of seed 0 failed (output beyond ±5 in 4; 50 steps each way): every crop; "
+             "they are left out of the tables' means")
+    ds.attrs["run_warnings"] = json.dumps([NULL, crops])
     notes = chapter_notes(ds)
     assert notes[0] == ("Oracle arm (exact Gaussian denoiser), OVG + EDM: test crops failed at 2 of 2 seeds: seed 0 "
                         "(4 of 4); seed 1 (2 of 4) (output beyond ±5 in 6); they are left out of this arm's means.")
@@ -79,15 +80,17 @@ def test_batch_notes_without_a_failed_crop_say_the_run_did_not_record_where_they
     assert note.endswith("no crop of the page's tables failed.")
 
 
-def test_the_notes_block_is_a_collapsed_dropdown_and_empty_without_notes():
+def test_the_notes_block_is_a_closed_details_block_and_empty_without_notes():
     ds = _main(np.zeros((3, 2, 4), bool))
     assert notes_block(ds) == "" and chapter_notes(ds) == []
     ds.attrs["run_warnings"] = json.dumps([NULL])
     block = notes_block(ds)
-    assert re.fullmatch(rf":::{{dropdown}} {NOTES_TITLE} \(1\)\n\n- Trained models, Null-Class at [^\n]+\n:::\n", block)
+    assert re.fullmatch(rf"<details>\n<summary>{NOTES_TITLE} \(1\)</summary>\n\n- Trained models, Null-Class at [^\n]+"
+                        r"\n\n</details>\n", block)
 
 
-@pytest.mark.parametrize("path", ["data/results/main_results/ihc-edges-quick.nc", "data/results/pareto/ihc-sr-quick.nc"])
+@pytest.mark.parametrize("path", ["data/results/main_results/ihc-edges-quick.nc",
+                                  "data/results/pareto/ihc-sr-quick.nc"])
 def test_stored_notes_agree_with_the_stored_failure_counts(path):
     """On the stored results: every note of a failure names its arm, and the counts it gives add up to the arm's
     failed samples of that method."""
@@ -131,7 +134,8 @@ def test_every_study_notebook_answers_before_its_evidence_and_ends_with_the_run_
         checked += 1
         after = [c for c in cells[opened[0] + 1:]
                  if not (c["cell_type"] == "code" and "remove-cell" in c["metadata"].get("tags", []))]
-        assert after and "**Answer" in "".join(after[0]["source"]), f"{path.name}: the answer is not the first thing shown"
+        first = "".join(after[0]["source"]) if after else ""
+        assert "**Answer" in first, f"{path.name}: the answer is not the first thing shown"
         assert "run_record(ds)" in "".join(cells[-1]["source"]), f"{path.name}: the last cell is not run_record(ds)"
     assert checked >= 16
 
@@ -149,4 +153,4 @@ def test_run_record_shows_the_models_then_the_notes_collapsed_then_the_parameter
                     model_gate=json.dumps({}))
     notebook.run_record(ds)
     texts = [s for s in shown if isinstance(s, str)]
-    assert texts[0].startswith(":::{dropdown} " + NOTES_TITLE) and texts[-1].startswith("| parameter | value |")
+    assert texts[0].startswith("<details>\n<summary>" + NOTES_TITLE) and texts[-1].startswith("| parameter | value |")

@@ -137,10 +137,10 @@ def chapter_notes(ds) -> list[str]:
 
 
 def notes_block(ds) -> str:
-    """The run's notes (``chapter_notes``) as Markdown: a collapsed dropdown titled with their count; '' when there
-    are none."""
+    """The run's notes (``chapter_notes``) as Markdown in a collapsed HTML ``<details>`` block titled with their
+    count, which the book and JupyterLab both show closed; '' when there are none."""
     notes = chapter_notes(ds)
     if not notes:
         return ""
     body = "\n".join(f"- {n}" for n in notes)
-    return f":::{{dropdown}} {NOTES_TITLE} ({len(notes)})\n\n{body}\n:::\n"
+    return f"<details>\n<summary>{NOTES_TITLE} ({len(notes)})</summary>\n\n{body}\n\n</details>\n"

@@ -81,7 +81,7 @@ def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
     return image_grid(rows, cell=cell)
 
 
-def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
+def pca_chart(ds: xr.Dataset, width: int = 200, height: int = 180):
     """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) beside Gaussian noise;
     the subtitle names missing curves. A Markdown note where no arm has two finite latents."""
     axes = _axes(ds)
