@@ -368,9 +368,24 @@ def answering_chapters() -> set[str]:
                    for c in json.loads(nb.read_text())["cells"])}
 
 
+_KEY_HEADER = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")   # an identifier with underscores ("kid_ratio")
+
+
+def raw_headers(page: Path) -> list[str]:
+    """The column headers of ``page``'s tables that are raw identifiers rather than words ("factor_refitted")."""
+    found = []
+    for head in re.findall(r"<thead>(.*?)</thead>", page.read_text(errors="replace"), re.S):
+        for cell in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S):
+            text = re.sub(r"<[^>]+>", "", cell).strip()
+            if _KEY_HEADER.fullmatch(text):
+                found.append(text)
+    return found
+
+
 def layout_problems(html: Path, page: Path, layout: dict, answers: set[str]) -> list[str]:
     """What a reader at ``FIRST_SCREEN`` meets on one page: an answer below the first screen (chapters of
-    ``answers``), anything running past the text column, chart text under ``MIN_CHART_TEXT_PX`` as drawn."""
+    ``answers``), anything running past the text column, a column header that is an identifier, chart text under
+    ``MIN_CHART_TEXT_PX`` as drawn."""
     problems = []
     rel = page.relative_to(html)
     if rel.parts[0] == "studies" and page.stem.rsplit("-ihc", 1)[0] in answers:
@@ -378,6 +393,8 @@ def layout_problems(html: Path, page: Path, layout: dict, answers: set[str]) -> 
         if top is None or top >= FIRST_SCREEN[1]:
             problems.append(f"the answer starts at {top} px, below the first screen ({FIRST_SCREEN[1]} px)")
     problems += [f"runs past the column: {o}" for o in layout["overflow"][:3]]
+    if page.name != "api.html":   # the API reference names parameters as typed
+        problems += [f"a table header is an identifier: {h}" for h in raw_headers(page)]
     for im in layout["images"]:
         svg = (page.parent / im["src"]).resolve()
         if svg.suffix != ".svg" or not svg.is_file() or not im["natural"]:
@@ -410,6 +427,7 @@ def test_layout_problems_find_a_late_answer_an_overflow_and_small_chart_text(tmp
     (html / "studies").mkdir(parents=True)
     (html / "_images").mkdir()
     page = html / "studies" / "pareto-ihc-sr.html"
+    page.write_text("<html><body><p>x</p></body></html>")
     (html / "_images" / "c.svg").write_text('<svg width="1200"><text font-size="12px">x</text></svg>')
     layout = {"answer": 1200.0, "overflow": ["table 88 px: all even crops"],
               "images": [{"src": "../_images/c.svg", "drawn": 772.0, "natural": 1200}]}
@@ -417,6 +435,9 @@ def test_layout_problems_find_a_late_answer_an_overflow_and_small_chart_text(tmp
     assert len(found) == 3 and "1200.0 px" in found[0] and "88 px" in found[1] and "7.7 px" in found[2], found
     layout = {"answer": 500.0, "overflow": [], "images": [{"src": "../_images/c.svg", "drawn": 772.0, "natural": 800}]}
     assert layout_problems(html, page, layout, {"pareto"}) == []   # 12 px at 772 / 800: 11.6 px
+    page.write_text("<table><thead><tr><th>method</th><th>kid_ratio</th><th>KID_wav ÷ truth's</th></tr></thead>"
+                    "<tbody><tr><th>ddim_x1</th><td>1</td><td>2</td></tr></tbody></table>")
+    assert layout_problems(html, page, layout, {"pareto"}) == ["a table header is an identifier: kid_ratio"]
 
 
 def test_gpu_fragment_projects_the_paper_runs_from_the_measured_steps():
