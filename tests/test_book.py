@@ -407,6 +407,61 @@ def open_page(page: Path, tmp_path: Path, *extra: str) -> tuple[str, list[str]]:
     return proc.stdout, found
 
 
+# Injected into a copy of a page, run once it has loaded: where the chapter's answer starts (the top of the first bold
+# "Answer"), what runs past the text column (an element whose right edge passes the column's, or a table's output box
+# that scrolls sideways) and each image's drawn and natural width; written as JSON into a <pre> that --dump-dom shows.
+_LAYOUT = """<script>window.addEventListener("load", function () { setTimeout(function () {
+  var out = {answer: null, overflow: [], images: []};
+  var art = document.querySelector("article.bd-article") || document.body;
+  var style = getComputedStyle(art), box = art.getBoundingClientRect();
+  var right = box.right - parseFloat(style.paddingRight);
+  out.column = art.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  var strong = [].filter.call(art.querySelectorAll("strong"),
+                              function (s) { return /^\\s*Answer\\b/.test(s.textContent); });
+  if (strong.length) { out.answer = strong[0].getBoundingClientRect().top + window.scrollY; }
+  [].forEach.call(art.querySelectorAll("*"), function (el) {
+    var r = el.getBoundingClientRect();
+    if (!r.width || el.closest("details:not([open]), .sd-dropdown:not([open]), mjx-assistive-mml, .bd-toc")) { return; }
+    var scrolls = /auto|scroll/.test(getComputedStyle(el).overflowX) && el.scrollWidth > el.clientWidth + 1
+                  && !el.closest("pre, .highlight");
+    if (scrolls || (r.right > right + 1 && !el.closest("pre, .highlight"))) {
+      var by = Math.round(Math.max(r.right - right, el.scrollWidth - el.clientWidth));
+      var text = (el.textContent || "").replace(/\\s+/g, " ").trim().slice(0, 80);
+      out.overflow.push(el.tagName.toLowerCase() + " " + by + " px: " + text);
+    }
+  });
+  [].forEach.call(art.querySelectorAll("img"), function (im) {
+    out.images.push({src: im.getAttribute("src"), drawn: im.getBoundingClientRect().width, natural: im.naturalWidth});
+  });
+  var pre = document.createElement("pre"); pre.id = "layout-probe"; pre.hidden = true;
+  pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+}, 300); });</script>"""
+FIRST_SCREEN = (1400, 900)   # a reader's window: the answer starts above its lower edge
+
+
+def page_layout(page: Path, tmp_path: Path) -> dict:
+    """The layout of ``page`` in headless chromium at ``FIRST_SCREEN``: ``answer`` (px from the top where the first
+    bold "Answer" starts; None when the page has none), ``column`` (the text column's width), ``overflow`` (what runs
+    past the column or scrolls sideways, each with how far) and ``images`` (src, drawn and natural width)."""
+    from html import unescape
+
+    probe = page.with_name(f".layout-{page.name}")
+    probe.write_text(page.read_text(errors="replace").replace("<head>", "<head>" + _LAYOUT, 1))
+    try:
+        proc = _chromium(probe.as_uri(), tmp_path, "--dump-dom", f"--window-size={FIRST_SCREEN[0]},{FIRST_SCREEN[1]}")
+    finally:
+        probe.unlink()
+    m = re.search(r'<pre id="layout-probe"[^>]*>(.*?)</pre>', proc.stdout, re.S)
+    assert m, f"{page.name}: the layout probe did not run; chromium said: {proc.stderr[-1500:]}"
+    return json.loads(unescape(m.group(1)))
+
+
+def svg_text_px(svg: Path) -> float | None:
+    """The smallest font size (px) a chart's SVG sets; None when it sets none."""
+    sizes = [float(x) for x in re.findall(r'font-size(?:="|:\s*)([\d.]+)(?:px)?', svg.read_text(errors="replace"))]
+    return min(sizes) if sizes else None
+
+
 def console_errors(page: Path, tmp_path: Path) -> list[str]:
     """The JavaScript errors ``page`` raises in headless chromium (see open_page)."""
     return open_page(page, tmp_path)[1]
@@ -525,7 +580,10 @@ munderover mpadded mphantom menclose mjx-container""".split())
 _RAW = [("NaN", r"(?i)(?<![\w-])nan(?![\w-])"), ("a traceback", r"Traceback"),
         ("a printed warning", r"\b\w*Warning: "), ("a machine path", r"(?<![\w.~])/(?:root|home|tmp|work|check|usr|opt)/"),
         ("a commit hash", r"\b(?:commit|revision) [0-9a-f]{7,40}\b|\b[0-9a-f]{40}\b"),
-        ("a file readers do not have", r"\b[\w-]+-facts\.md\b|shared/reference")]
+        ("a file readers do not have", r"\b[\w-]+-facts\.md\b|shared/reference"),
+        ("a raw role", r"\{(?:glue|eval)(?::\w+)?\}"),
+        ("a numpy repr", r"\bnp\.(?:(?:u?int|float|complex)\d+\(|(?:str|bool)_\(|(?:True|False)_\b)")]
+_ROLE_GUIDES = ("extending.html",)   # the guide that shows a chapter's role syntax to its writer, as code
 
 
 def raw_output(html: Path) -> list[str]:
@@ -562,7 +620,8 @@ def raw_output(html: Path) -> list[str]:
         v.feed(page.read_text(errors="replace"))
         text = unescape(" ".join(v.text))
         for what, pattern in _RAW:
-            if what == "NaN" and page.name in ("api.html", "errors.html"):
+            if what == "NaN" and page.name in ("api.html", "errors.html") or what == "a raw role" and (
+                    page.name in _ROLE_GUIDES):
                 continue
             m = re.search(pattern, text)
             if m:
@@ -581,11 +640,16 @@ def test_raw_output_check_finds_what_a_reader_must_not_see(tmp_path):
              "ok.html": "<p>nanometre scale; a warning is stated in words; data/results/x.nc; &lt;sha256&gt;</p>"
                         "<script>var x = NaN; // /root/</script>",
              "api.html": "<p>Returns NaN where no sample is kept.</p>",  # the reference names the value it returns
-             "errors.html": "<p>A crop holding NaN scores NaN and is left out.</p>"}  # as does a message it lists
+             "errors.html": "<p>A crop holding NaN scores NaN and is left out.</p>",  # as does a message it lists
+             "role.html": "<p>with <code>--jobs {glue:text}`cl_jobs</code> workers</p>",
+             "np.html": "<p>np.int64(590) target crops</p>",
+             "npok.html": "<p><code>np.round(x).astype(np.uint8)</code></p>",
+             "extending.html": "<p>write <code>{glue:text}`name`</code> in the text</p>"}
     for name, body in pages.items():
         (tmp_path / name).write_text(f"<html><body>{body}</body></html>")
     found = raw_output(tmp_path)
-    assert sorted(f.split(":")[0] for f in found) == sorted(n for n in pages if n not in ("ok.html", "api.html", "errors.html")), found
+    kept = ("ok.html", "api.html", "errors.html", "npok.html", "extending.html")
+    assert sorted(f.split(":")[0] for f in found) == sorted(n for n in pages if n not in kept), found
     (tmp_path / "api.html").write_text("<p>Traceback (most recent call last)</p>")  # only NaN is the reference's
     assert any(f.startswith("api.html: a traceback") for f in raw_output(tmp_path))
 

@@ -21,7 +21,8 @@ from spectral_collapse.tables import reproducing as R
 from spectral_collapse.claims import scorecard as S
 from spectral_collapse.claims import evidence as EV
 from spectral_collapse.framework.store import results_path, save_results
-from test_book import BIN, CHROMIUM, NO_CHROMIUM, ROOT, _chromium, _load_script, open_page
+from test_book import (BIN, CHROMIUM, FIRST_SCREEN, NO_CHROMIUM, ROOT, _chromium, _load_script, open_page, page_layout,
+                       svg_text_px)
 
 MD_PAGES = ["reproducing", "extending", "costs",
             *[f"methods/{m}" for m in ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict",
@@ -355,6 +356,88 @@ def test_every_page_of_the_real_book_renders_offline(real_book, tmp_path):
 
         img = np.asarray(Image.open(shot).convert("L"))
         assert (img < 128).mean() > 0.005, "the main-results screenshot is (nearly) blank"
+
+
+MIN_CHART_TEXT_PX = 11   # the smallest chart text a reader is given, at the column's width
+
+
+def answering_chapters() -> set[str]:
+    """The study notebooks whose chapter gives an answer (a bold "Answer" paragraph), by study name."""
+    return {nb.stem for nb in (ROOT / "notebooks").glob("*.ipynb")
+            if any(c["cell_type"] == "markdown" and "**Answer" in "".join(c["source"])
+                   for c in json.loads(nb.read_text())["cells"])}
+
+
+_KEY_HEADER = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")   # an identifier with underscores ("kid_ratio")
+
+
+def raw_headers(page: Path) -> list[str]:
+    """The column headers of ``page``'s tables that are raw identifiers rather than words ("factor_refitted")."""
+    found = []
+    for head in re.findall(r"<thead>(.*?)</thead>", page.read_text(errors="replace"), re.S):
+        for cell in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S):
+            text = re.sub(r"<[^>]+>", "", cell).strip()
+            if _KEY_HEADER.fullmatch(text):
+                found.append(text)
+    return found
+
+
+def layout_problems(html: Path, page: Path, layout: dict, answers: set[str]) -> list[str]:
+    """What a reader at ``FIRST_SCREEN`` meets on one page: an answer below the first screen (chapters of
+    ``answers``), anything running past the text column, a column header that is an identifier, chart text under
+    ``MIN_CHART_TEXT_PX`` as drawn."""
+    problems = []
+    rel = page.relative_to(html)
+    if rel.parts[0] == "studies" and page.stem.rsplit("-ihc", 1)[0] in answers:
+        top = layout["answer"]
+        if top is None or top >= FIRST_SCREEN[1]:
+            problems.append(f"the answer starts at {top} px, below the first screen ({FIRST_SCREEN[1]} px)")
+    problems += [f"runs past the column: {o}" for o in layout["overflow"][:3]]
+    if page.name != "api.html":   # the API reference names parameters as typed
+        problems += [f"a table header is an identifier: {h}" for h in raw_headers(page)]
+    for im in layout["images"]:
+        svg = (page.parent / im["src"]).resolve()
+        if svg.suffix != ".svg" or not svg.is_file() or not im["natural"]:
+            continue
+        px = svg_text_px(svg)
+        shown = px * min(1.0, im["drawn"] / im["natural"]) if px else None
+        if shown is not None and shown < MIN_CHART_TEXT_PX:
+            problems.append(f"chart {svg.name[:12]}: text {shown:.1f} px as drawn ({px:g} px, "
+                            f"{im['natural']} px wide shown at {im['drawn']:.0f})")
+    return problems
+
+
+@pytest.mark.slow  # the whole book built, then every page opened in chromium at a reader's window: minutes
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+def test_every_chapter_answers_on_its_first_screen_and_nothing_runs_past_the_column(real_book, tmp_path):
+    """At 1400 x 900 px: every chapter's answer starts on its first screen, no table, chart or text runs past the
+    text column or scrolls sideways, and every chart's text is at least 11 px as drawn in the column."""
+    html = real_book
+    answers = answering_chapters()
+    pages = sorted(p for p in html.rglob("*.html") if not p.name.startswith(("genindex", "search", "py-modindex"))
+                   and not {"_static", "_sources", "_images"} & set(p.parts) and "<head>" in p.read_text())
+    failures = {str(p.relative_to(html)): found for p in pages
+                if (found := layout_problems(html, p, page_layout(p, tmp_path), answers))}
+    assert failures == {}, failures
+
+
+def test_layout_problems_find_a_late_answer_an_overflow_and_small_chart_text(tmp_path):
+    """The checks of the slow layout test, on a made-up page layout."""
+    html = tmp_path / "html"
+    (html / "studies").mkdir(parents=True)
+    (html / "_images").mkdir()
+    page = html / "studies" / "pareto-ihc-sr.html"
+    page.write_text("<html><body><p>x</p></body></html>")
+    (html / "_images" / "c.svg").write_text('<svg width="1200"><text font-size="12px">x</text></svg>')
+    layout = {"answer": 1200.0, "overflow": ["table 88 px: all even crops"],
+              "images": [{"src": "../_images/c.svg", "drawn": 772.0, "natural": 1200}]}
+    found = layout_problems(html, page, layout, {"pareto"})
+    assert len(found) == 3 and "1200.0 px" in found[0] and "88 px" in found[1] and "7.7 px" in found[2], found
+    layout = {"answer": 500.0, "overflow": [], "images": [{"src": "../_images/c.svg", "drawn": 772.0, "natural": 800}]}
+    assert layout_problems(html, page, layout, {"pareto"}) == []   # 12 px at 772 / 800: 11.6 px
+    page.write_text("<table><thead><tr><th>method</th><th>kid_ratio</th><th>KID_wav ÷ truth's</th></tr></thead>"
+                    "<tbody><tr><th>ddim_x1</th><td>1</td><td>2</td></tr></tbody></table>")
+    assert layout_problems(html, page, layout, {"pareto"}) == ["a table header is an identifier: kid_ratio"]
 
 
 def test_gpu_fragment_projects_the_paper_runs_from_the_measured_steps():

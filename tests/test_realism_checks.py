@@ -105,7 +105,7 @@ def test_halving_words_name_labels_as_prose_does():
     assert words["region_worst"] == "OVG + EDM" and words["region_sign"] == "changes for OVG + EDM"
     assert words["region_within"] == "beyond the bound for OVG + EDM, colour noise"
     assert words["refit_worst"] == "colour noise" and "refit_within" not in words
-    assert list(table.columns[-3:]) == ["factor_sampled", "factor_region", "factor_refitted"]
+    assert list(table.columns[-3:]) == ["factor, sampled", "factor, by region", "factor, refitted"]   # headers in words
 
 
 def test_kid_wav_under_a_fixed_feature_map():

@@ -9,7 +9,7 @@ import re
 
 __all__ = ["step_size", "step_sizes", "TIMES", "SYMBOLS", "signed", "number", "plural", "listed", "large",
            "symbol", "percent", "interval", "ranges", "spaced_percents", "times", "factor", "notation",
-           "latent_maths", "power", "trend", "KEPT"]
+           "latent_maths", "power", "trend", "duration", "KEPT"]
 
 TIMES = "\u00d7"
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -95,6 +95,19 @@ def interval(lo: float | None, hi: float | None, fmt=None) -> str:
 def times(x: float | None, digits: int = 2) -> str:
     """A ratio as a multiple, with a true multiplication sign: "1.90×"; "nan" when missing."""
     return "nan" if _missing(x) else f"{number(x, digits)}{TIMES}"
+
+
+def duration(seconds: float | None) -> str:
+    """A wall time as the book writes it, to the second below an hour, to the minute above: "18 s", "2 min 24 s",
+    "17 min", "2 h 25 min"; "nan" when missing."""
+    if _missing(seconds):
+        return "nan"
+    s = int(round(float(seconds)))
+    if s >= 3600:
+        h, m = divmod(int(round(s / 60)), 60)
+        return f"{h} h {m} min" if m else f"{h} h"
+    m, s = divmod(s, 60)
+    return f"{m} min {s} s" if m and s else f"{m} min" if m else f"{s} s"
 
 
 def trend(values, up: str, down: str, still: str, tol: float = 0.05) -> str:

@@ -15,7 +15,7 @@ from ..metrics import latent as lat
 from ..metrics import realism as rl
 from ..metrics import spectral as spec
 from ..metrics.image import psnr
-from .validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO, failures
+from .validity import FAILURE_WORDS, failures
 
 __all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "TEXTURE_SCORES", "image_scores", "control_images",
            "noise_sigma", "control_scores", "realism_reference", "realism_sets", "scoring_settings", "warn_failed",
@@ -179,8 +179,7 @@ def warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:
     failed = np.asarray(failed, dtype=bool)
     if not failed.any():
         return
-    words = {"nonfinite": "non-finite values", "output_range": f"output beyond ±{MAX_ABS_OUTPUT:g}",
-             "latent_norm": f"latent norm ‖x_T‖²/d above {MAX_NORM_RATIO:g}"}
+    words = FAILURE_WORDS
     counts = Counter(str(r) for r in np.asarray(reason)[failed])
     why = ", ".join(f"{words.get(r, r)} in {c}" for r, c in counts.most_common())
     k, n = int(failed.sum()), failed.size

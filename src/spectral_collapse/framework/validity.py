@@ -4,10 +4,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["MAX_NORM_RATIO", "MAX_ABS_OUTPUT", "failures", "failure_bounds", "failed_of"]
+__all__ = ["MAX_NORM_RATIO", "MAX_ABS_OUTPUT", "FAILURE_WORDS", "failures", "failure_bounds", "failed_of"]
 
 MAX_NORM_RATIO = 1000.0
 MAX_ABS_OUTPUT = 5.0
+# each reason ``failures`` gives, in words
+FAILURE_WORDS = {"nonfinite": "non-finite values", "output_range": f"output beyond ±{MAX_ABS_OUTPUT:g}",
+                 "latent_norm": f"latent norm ‖x_T‖²/d above {MAX_NORM_RATIO:g}"}
 
 
 def failures(output, latent, nonfinite_step=None) -> np.ndarray:

@@ -12,6 +12,7 @@ from ..framework.method_labels import name_quoted_methods
 from ..tables.reproducing import (TIMING_FILE, gpu_table, gpu_train_table, paper_scale_estimate, profile_table,
                                    timing_table)
 from ..framework.store import load_results, results_path
+from ..tables.costs import command_tables
 from ..tables.main_results import md_table
 from ..text import large, ranges
 
@@ -52,10 +53,11 @@ def _note(text: str) -> str:
 
 
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
-                   bench: dict | None = None, gpu: dict | None = None) -> dict[str, str]:
+                   bench: dict | None = None, gpu: dict | None = None,
+                   records: str | Path = "benchmarks/results") -> dict[str, str]:
     """{file name under book/_generated: a Markdown table} in the book's one notation. ``bench``: the parsed
     benchmarks/results/latest.json (its OVG step ratio); ``gpu``: the newest GPU measurement of the paper's scale,
-    or None."""
+    or None; ``records``: the benchmark records the cost page's tables read (``tables.costs``)."""
     timing, ratio = paper_timing(results_root), bench_ovg_step_ratio(bench)
     if timing is None:
         estimate = _note("No timing of the paper U-Net is stored: measure it (a minute on one CPU core) with `python "
@@ -78,6 +80,9 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
         "reproducing.md": estimate,
         "reproducing-profile.md": md_table(profile_table(profile)) + "\n",
         "reproducing-gpu.md": (md_table(gpu_train_table(fit)) + "\n\n" + md_table(gpu_table(fit, timing, ratio))
-                               + "\n") if fit else _note(no_gpu)}
+                               + "\n") if fit else _note(no_gpu),
+        "costs-commands.md": "".join(f"**On {machine}**\n\n{md_table(table)}\n\n"
+                                     for machine, table in command_tables(records).items())
+        or _note("No benchmark record of the commands is stored (benchmarks/results/commands.json).")}
     # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
     return {name: ranges(reader_text(name_quoted_methods(v))) for name, v in out.items()}

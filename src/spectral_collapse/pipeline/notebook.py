@@ -11,10 +11,11 @@ from pathlib import Path
 from IPython import get_ipython
 
 from ..framework.store import folder_parameter
-from .parameters import json_attr, parameters_table, run_notes
+from .notes import notes_block
+from .parameters import json_attr, parameters_table
 
-__all__ = ["repo_root", "setup_notebook", "short_warning", "open_study", "folder_parameter", "strip_outputs",
-           "message_first", "interpreter", "ECHO_ENV"]
+__all__ = ["repo_root", "setup_notebook", "short_warning", "open_study", "run_record", "folder_parameter",
+           "strip_outputs", "message_first", "interpreter", "ECHO_ENV"]
 
 
 def repo_root(start: str | os.PathLike | None = None) -> Path:
@@ -124,8 +125,9 @@ def _injected_names() -> list[str]:
 
 def open_study(name: str, *, results_root: str | os.PathLike = "data/results", rerun=False, **params):
     """The results of study ``name`` (computed, or loaded when stored under the same key) as an ``xr.Dataset``;
-    shows its models' quality-gate status, the run's notes and parameters. ``params``: dataset, profile and knobs
-    as papermill gives them (unknown names raise before any work); an error shows its message first."""
+    shows a caution when a model is below the quality gate (``run_record`` shows the rest at the chapter's end).
+    ``params``: dataset, profile and knobs as papermill gives them (unknown names raise before any work); an error
+    shows its message first."""
     try:
         return _open_study(name, results_root=results_root, rerun=rerun, **params)
     except Exception as err:
@@ -155,20 +157,33 @@ def _open_study(name: str, *, results_root, rerun, **params):
     ds = run_study(name, results_root=results_root, rerun=rerun, **params)
     from IPython.display import Markdown, display
 
+    from ..tables.quality import result_gate_table
+
+    models = result_gate_table(ds.attrs)
+    if not models.empty and (models["gate"] != "passes").any():
+        display(Markdown(WEAK))
+    return ds
+
+
+WEAK = "```{caution}\nComputed with a model below the quality gate (its status: the models table at the end).\n```"
+
+
+def run_record(ds) -> None:
+    """The end of a chapter: its models with their quality-gate status, the run's notes in a collapsed block
+    (``notes.notes_block``: each names its arm, method and grid point) and the run's parameters table."""
+    from IPython.display import Markdown, display
+
     from ..framework.gate import GATE_LABEL
     from ..tables.quality import result_gate_table
 
     models = result_gate_table(ds.attrs)
     if not models.empty:
-        weak = (models["gate"] != "passes").any()
-        display(Markdown(("```{caution}\nComputed with a model below the quality gate.\n```\n\n" if weak else "")
-                         + f"**Models** ({{ref}}`Are the models good enough? <{GATE_LABEL}>`)"))
+        display(Markdown(f"**Models** ({{ref}}`Are the models good enough? <{GATE_LABEL}>`)"))
         display(models)
-    notes = run_notes(ds.attrs)
+    notes = notes_block(ds)
     if notes:
         display(Markdown(notes))
     display(Markdown(parameters_table(json_attr(ds.attrs, "spec"), ds)))
-    return ds
 
 
 ECHO_ENV = "SPECTRAL_COLLAPSE_ECHO_ERRORS"   # "0": a study's error is not echoed on the kernel's terminal

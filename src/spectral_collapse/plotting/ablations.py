@@ -81,7 +81,7 @@ def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
     return image_grid(rows, cell=cell)
 
 
-def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
+def pca_chart(ds: xr.Dataset, width: int = 200, height: int = 180):
     """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) beside Gaussian noise;
     the subtitle names missing curves. A Markdown note where no arm has two finite latents."""
     axes = _axes(ds)
@@ -110,7 +110,7 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
                               anchor="start"))
 
 
-def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int = 140):
+def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 140, height: int = 140):
     """Each metric against the SR factor, one line per method, with the tables' 95 % interval over crops (± one std over
     seeds for a set-level score)."""
     s = ablation_summary(ds, metrics=metrics)

@@ -119,7 +119,7 @@ def metric_bars(
                                                    y2="hi:Q", **enc))
 
 
-def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: float = 11.0,
+def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: float = 12.0,
                 off: float = 5.0, near: float = 0.15) -> alt.LayerChart:
     """A layer writing ``frame[text]`` beside each (``x``, ``y``) point, ``off`` pixels right of it: above the point,
     or below it where the point lies within ``near`` (a fraction of the frame's range on both axes) of the point
@@ -204,7 +204,7 @@ def metric_heatmap(
     ).properties(title=title or f"{label} ({agg})", width=alt.Step(cell_width), height=alt.Step(cell_height))
     rect = base.mark_rect().encode(
         color=alt.Color(f"{metric}:Q", title=label, scale=alt.Scale(scheme=scheme, domain=[lo, hi])))
-    texts = [base.mark_text(fontSize=10, color=c).encode(text=alt.Text(f"{metric}:Q", format=fmt)).transform_filter(
+    texts = [base.mark_text(fontSize=12, color=c).encode(text=alt.Text(f"{metric}:Q", format=fmt)).transform_filter(
         alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
     return alt.layer(rect, *texts)
 

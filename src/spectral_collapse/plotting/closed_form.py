@@ -87,13 +87,14 @@ def drift_step_chart(ds: xr.Dataset, width: int = 420, height: int = 240) -> alt
     return alt.layer(lines, closed).properties(width=width, height=height, title="Where each step's drift goes")
 
 
-def drift_panels(ds: xr.Dataset, domain: str = "target") -> alt.HConcatChart:
-    """``weight_chart`` of ``domain``'s directions beside ``drift_step_chart``, each with its own legends."""
-    return (weight_chart(ds, domain) | drift_step_chart(ds)).resolve_scale(color="independent", shape="independent",
+def drift_panels(ds: xr.Dataset, domain: str = "target") -> alt.VConcatChart:
+    """``weight_chart`` of ``domain``'s directions above ``drift_step_chart``, each with its own legends (one above
+    the other, each fits the book's column)."""
+    return (weight_chart(ds, domain) & drift_step_chart(ds)).resolve_scale(color="independent", shape="independent",
                                                                            strokeDash="independent")
 
 
-def scale_chart(ds: xr.Dataset, width: int = 150, height: int = 130) -> alt.FacetChart:
+def scale_chart(ds: xr.Dataset, width: int = 130, height: int = 130) -> alt.FacetChart:
     """The scale sweep in one chart: one panel per measure (``SCALE_MEASURES``) against the crop size (log2 axis),
     white noise's value as a grey rule where it has one."""
     size = ds["size"].values

@@ -177,4 +177,5 @@ def reader_names() -> dict[str, str]:
 OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "norm_z": "norm z-score",
                "delta_log_e_hf_luma": "Δlog E_Y", "delta_log_e_hf_chroma": "Δlog E_CbCr", "kid_wav": "KID_wav",
                "hf_coherence": "HF coherence", "delta_log_e_hf_luma_ref": "luma detail (vs real crops)",
-               "delta_log_e_hf_chroma_ref": "chroma detail (vs real crops)"}
+               "delta_log_e_hf_chroma_ref": "chroma detail (vs real crops)", "colour_noise": "colour noise",
+               "luma_noise": "luminance noise", "norm_ratio": "norm ratio", "hf_deficit": "HF deficit"}

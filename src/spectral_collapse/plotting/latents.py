@@ -125,7 +125,7 @@ def k90_draws_chart(ds: xr.Dataset, width: int = 420):
 
 # ----------------------------------------------------------------------------------------- Gaussianity (Fig. 7)
 
-def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VConcatChart:
+def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 3) -> alt.VConcatChart:
     """Per method and for Gaussian noise: the histogram of u = ||x_T||^2 / d with the chi2(d)/d density in grey, every
     panel on the same bins (over all latents and chi2(d)/d ± 5 sd) and x-range (a bin wider each side)."""
     d = int(ds.attrs["d"])

@@ -24,7 +24,7 @@ from .palette import METHOD_COLORS, SPARE_COLORS, method_color
 __all__ = ["pareto_chart", "pareto_figure", "grid_heatmaps", "cost_quality_chart", "guided_steps_chart"]
 
 # marker radii in pixels (Vega-Lite sizes are areas): grid points, chosen rings, baseline diamonds
-_R_POINT, _R_RING, _R_BASE = 5.0, 10.0, 8.0
+_R_POINT, _R_RING, _R_BASE = 5.0, 13.0, 8.0   # a ring reaches past a diamond's corners
 # every base is an OVG variant (one family, one shape in the palette): here each base gets a shape of its own
 _BASE_SHAPES = ("triangle-up", "triangle-down", "square", "cross", "circle")
 
@@ -55,10 +55,10 @@ def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["label", "kind", "s_hf", "s_lf", "hf_lo", "hf_hi", "lf_lo", "lf_hi"])
 
 
-def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size: float = 11.0):
+def pareto_chart(ds: xr.Dataset, width: int = 560, height: int = 360, font_size: float = 12.0):
     """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline: fronts dashed, choices ringed, baselines
     as grey diamond outlines named beside them; the subtitle says what the marks are and which points are not drawn
-    (partly failed)."""
+    (partly failed). The default size fills the book's column; the rings are drawn last, over the diamonds."""
     grid = grid_summary(ds)
     grid = grid.assign(label=grid["base"], kind="OVG grid point")
     base = baseline_summary(ds)
@@ -105,7 +105,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
                     .transform_calculate(s_hf="datum.hf_lo"))
         bars.append(alt.Chart(part).mark_rule(**mark).encode(x=x_enc, y=y_enc, y2="lf_hi:Q", **paint)
                     .transform_calculate(s_lf="datum.lf_lo"))
-    layers = [*bars, cloud, front, chosen]
+    layers = [*bars, cloud, front]
     if len(b):
         # outlines over the grid points: a grid point at a baseline's place shows inside the diamond
         layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=False,
@@ -119,6 +119,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
         marks = [(pts["s_hf"], pts["s_lf"], _R_POINT), (picked["s_hf"], picked["s_lf"], _R_RING),
                  (b["s_hf"], b["s_lf"], _R_BASE), (bar_x, bar_y, 1.0)]
         layers += _baseline_names(b, marks, xdom, ydom, width, height, font_size)
+    layers.append(chosen)   # on top: a choice at a baseline's place stays visible around its diamond
     sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG variant; dashed: each variant's Pareto front; "
            f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines"
            + ("; bars on the chosen points and the baselines: their 95 % bootstrap interval over the crops."
@@ -170,9 +171,10 @@ def _baseline_names(b: pd.DataFrame, marks, xdom, ydom, width: int, height: int,
     centres = [(mx, my, r) for xs, ys, r in marks for mx, my in zip(*px(xs, ys))]
     own = list(zip(*px(b["s_hf"], b["s_lf"])))
     layers = []
-    spots = name_spots(b["name"], own, centres, (width, height), font_size, _R_BASE)  # its own diamond is never hit
+    # a ring's distance off the centre: clear of its own diamond and of a choice ringed at the same place
+    spots = name_spots(b["name"], own, centres, (width, height), font_size, _R_RING)
     for i, (align, base, dx, dy) in enumerate(spots):
-        layers.append(alt.Chart(b.iloc[[i]]).mark_text(align=align, baseline=base, dx=dx * _R_BASE, dy=dy * _R_BASE,
+        layers.append(alt.Chart(b.iloc[[i]]).mark_text(align=align, baseline=base, dx=dx * _R_RING, dy=dy * _R_RING,
                                                         fontSize=font_size, color="#333333").encode(
             x="s_hf:Q", y="s_lf:Q", text="name:N"))
     return layers

@@ -12,19 +12,26 @@ import altair as alt
 
 from .labels import chart_label_expr, reader_spec
 
-__all__ = ["setup_altair", "vega_versions", "write_vega_bundle", "MODES", "THEME", "FONT"]
+__all__ = ["setup_altair", "vega_versions", "write_vega_bundle", "MODES", "THEME", "FONT", "TEXT_PX", "COLUMN_PX"]
 
 MODES = ("svg", "interactive")
 THEME = "spectral_collapse"
 FONT = "DejaVu Sans, Verdana, sans-serif"
+TEXT_PX = 12       # the smallest chart text, in the chart's own pixels
+COLUMN_PX = 772    # the book's text column at a 1400 px window: a wider chart is shrunk to it
 
 
 @alt.theme.register(THEME, enable=True)
 def _book_theme() -> alt.theme.ThemeConfig:
-    """The book's chart defaults: view size, font, padding, keys named on axes and headers."""
+    """The book's chart defaults: view size, font, padding, keys named on axes and headers, and text of at least
+    ``TEXT_PX`` (a chart at most ``COLUMN_PX`` wide keeps it at 11 px or more in the book's column)."""
+    text = {"labelFontSize": TEXT_PX, "titleFontSize": TEXT_PX}
     return {"padding": 10, "config": {"font": FONT, "view": {"continuousWidth": 300, "continuousHeight": 300},
-                                      "legend": {"labelLimit": 260}, "axis": {"labelExpr": chart_label_expr()},
-                                      "header": {"labelExpr": chart_label_expr(key="datum.value")}}}
+                                      "legend": {"labelLimit": 260, **text},
+                                      "axis": {"labelExpr": chart_label_expr(), **text},
+                                      "header": {"labelExpr": chart_label_expr(key="datum.value"), **text},
+                                      "title": {"fontSize": TEXT_PX + 2, "subtitleFontSize": TEXT_PX},
+                                      "text": {"fontSize": TEXT_PX}, "mark": {"fontSize": TEXT_PX}}}
 
 
 def _reading(spec: dict, **metadata):

@@ -173,8 +173,8 @@ def halving_words(ds: xr.Dataset) -> tuple[dict, pd.DataFrame | None]:
                                                                               for p in parts))]
                           for x in ds["halving_label"].values],
                          index=ds["halving_label"].values, columns=ds["halving_reference"].values)
-    return words, table.assign(**{f"factor_{kind}": ds[f"{name}_factor"].round(2).values
-                                  for kind, (_, name, _) in zip(("sampled", "region", "refitted"), MOVEMENTS)})
+    return words, table.assign(**{f"factor, {kind}": ds[f"{name}_factor"].round(2).values
+                                  for kind, (_, name, _) in zip(("sampled", "by region", "refitted"), MOVEMENTS)})
 
 
 def photo_words(ds: xr.Dataset) -> dict:

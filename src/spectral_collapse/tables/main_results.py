@@ -15,7 +15,12 @@ from ..framework.method_labels import MODEL_WORDS
 __all__ = ["format_summary", "paper_comparison", "control_rows", "control_beyond", "GENERATED", "md_table",
            "HIGHER_IS_BETTER", "DISPLAY_METRICS", "REALISM_METRICS", "MAIN_CLAIMS", "beside_table", "failed_counts",
            "noise_sample_table", "latent_gaussianity_table", "null_class_scale", "paper_null_equals_direct",
-           "ours_beside_paper"]
+           "ours_beside_paper", "TEXTURE_HEADERS"]
+
+# the headers of ``realism.texture_table`` as a chapter shows them (words that wrap in the text column)
+TEXTURE_HEADERS = {"luma_x": "luma detail ×", "chroma_x": "chroma detail ×", "luma_in_band": "luma in band",
+                   "chroma_in_band": "chroma in band", "coherence": "RGB coherence", "kid_wav": "KID_wav",
+                   "kid_ratio": "KID_wav ÷ truth's"}
 
 HIGHER_IS_BETTER = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "s_g")
 # the paper's metrics with the signed texture error log E_HF - mu_HF beside S_HF (below 0 too smooth, above 0 noisy)
