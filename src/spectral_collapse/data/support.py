@@ -117,8 +117,10 @@ class BasisProjector(Projector):
 
 
 def has_linear_support(task) -> bool:
-    """Whether ``support_projector`` knows the linear span of a task's degraded images ("sr", "edges")."""
-    return Task.parse(task).kind in ("sr", "edges")
+    """Whether ``support_projector`` knows the linear span of a task's degraded images ("sr", "edges"); ``task`` a
+    Task, a kind or what ``Task.parse`` reads."""
+    plain = isinstance(task, str) and not task.strip().startswith("{")
+    return (task.strip().lower() if plain else Task.parse(task).kind) in ("sr", "edges")
 
 
 def support_projector(task, shape) -> Projector:

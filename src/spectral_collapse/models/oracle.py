@@ -79,7 +79,8 @@ class GaussianPair(nn.Module):
                 pv = P(v)
                 off, on = v - pv, G.mu + pv    # (I - P)(x - mu) and mu + P(x - mu): on depends on x through P only
                 e_on = P(G.eps(on, s))
-                e, x0s = e_on + off / bcast(s, off), on - bcast(s, on) * e_on
+                inv = torch.where(s > 0, 1 / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(s))
+                e, x0s = e_on + off * bcast(inv, off), on - bcast(s, on) * e_on      # sigma = 0: no noise, eps 0
             else:
                 e = G.eps(xs, s)
                 x0s = xs - bcast(s, xs) * e
