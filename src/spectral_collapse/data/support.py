@@ -10,6 +10,7 @@ model: ``GaussianImages.range_projector`` in models/gaussian.py)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 
 import torch
@@ -55,6 +56,13 @@ class Projector:
 
     def describe(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def fingerprint_parts(self) -> dict:
+        """What keys a cache cell that uses the projector (pipeline/memo.py): its description."""
+        return self.describe()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({json.dumps(self.describe(), sort_keys=True)})"
 
 
 class BlockProjector(Projector):
