@@ -3,6 +3,7 @@ support theorem on the exact Gaussian model: with a source in a linear subspace 
 inversions keep the latent in S (leak below 1e-10, float64) and only injected noise leaves it (leak near 1)."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -186,3 +187,32 @@ def test_ovg_edm_stays_in_the_support_on_the_ihc_sr_oracle():
     tr = invert(D, x, sig, Euler(), guidance=OVG(eta_hf=1e-8, eta_lf=1e-2), seeds=list(range(4)))
     leak = lat.support_leak(D.to_noise(tr.x, float(sig[0])), support_projector(data.task, tuple(x.shape[1:])))
     assert leak.max() < 1e-10
+
+
+def test_the_studies_store_the_leak_beside_s_dc():
+    """The decorrelation study (per latent and per run) and the translation scores (controls.image_scores) carry
+    support_leak with S_DC's dims: 0 for DDIM on the tests' Gaussian (an exact model whose ODE rescales x), above it
+    for TABA; NaN without a known support."""
+    from conftest import oracle_denoiser
+    from spectral_collapse.studies.cells import StudyContext
+    from spectral_collapse.studies.controls import image_scores
+    from spectral_collapse.studies.latents import run_latent_study
+    from spectral_collapse.studies.registry import DECLARED, study_spec
+
+    models = {"eps": oracle_denoiser("eps"), "edm": oracle_denoiser("edm")}
+    ds = run_latent_study(study_spec("decorrelation", dataset="ihc-sr", profile="smoke", methods=["ddim", "taba"],
+                                     n_latents=10, steps_grid=[4], seeds=[0]), StudyContext(), models=models)
+    assert ds["support_leak"].dims == ds["s_dc"].dims
+    assert float(ds["support_leak"].sel({"method": "ddim"}).max()) < 1e-10
+    # that Gaussian has variance off S too, so TABA's off-support noise grows no faster than the input: small, not 0
+    assert float(ds["support_leak"].sel({"method": "taba"}).min()) > 1e-4
+    assert ds["run_support_leak"].dims == ds["run_s_dc"].dims
+    assert json.loads(ds.attrs["support"])["kind"] == "block"
+    x = nearest_downup(_images(4, 3), FACTOR)
+    z = torch.randn((4, *SHAPE), generator=torch.Generator().manual_seed(1))
+    scoring = {"mu_hf": 1.0, "wavelet": "haar", "kappa": 0.5, "edges": False}
+    assert np.isnan(image_scores(x, x, None, scoring, z)["support_leak"]).all()
+    leak = image_scores(x, x, None, {**scoring, "support": BlockProjector(FACTOR, SHAPE)}, z)["support_leak"]
+    assert np.allclose(leak, lat.support_leak(z, BlockProjector(FACTOR, SHAPE)))
+    for study in ("main_results", "decorrelation", "scale_factor", "eps_vs_x0", "seed_spread"):
+        assert "support_leak" in DECLARED[study]
