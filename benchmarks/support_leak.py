@@ -1,7 +1,9 @@
-"""The support leak of each inversion method on ihc-sr (metrics.latent.support_leak against the x4 block support):
-with the exact Gaussian model (models.oracle, float64) and with the shipped trained networks (data/weights).
+"""The support leak of each inversion method (metrics.latent.support_leak against the task's support, data/support.py:
+ihc-sr the x4 blocks, ihc-edges the grey images) with the exact Gaussian model (models.oracle, float64) and with the
+shipped trained networks (data/weights).
 
-    python -m benchmarks.support_leak [--n 16] [--seed 0] [--oracle-only] [--out benchmarks/results/support_leak.json]
+    python -m benchmarks.support_leak [--dataset ihc-sr] [--n 16] [--seed 0] [--oracle-only] [--training-seeds 0 1 2]
+                                      [--out benchmarks/results/support_leak.json]
 
 The crops are the main results' seed-0 test crops (studies.splits.test_subsets); OVG runs at the main results' stored
 Pareto choice per variant (OVG_DEFAULTS when none is stored). Per method: mean, min and max of the leak over the
@@ -27,23 +29,21 @@ from spectral_collapse.studies.splits import test_subsets
 from spectral_collapse.train.cache import atomic_write_bytes
 
 LABELS = ("ddim", "edm", "ovg", "ovg_edm", "taba", "ovg_taba", "ddim_fill", "ovg_fill")
-STORED = Path("data/results/main_results/ihc-sr-quick.nc")
 
 
-def ovg_choice() -> dict:
-    """The main results' stored OVG setting of ihc-sr (quick), else the defaults."""
+def ovg_choice(dataset: str) -> dict:
+    """The main results' stored OVG setting of ``dataset`` (quick), else the defaults."""
     try:
         import xarray as xr
 
-        with xr.open_dataset(STORED, engine="h5netcdf") as ds:
+        with xr.open_dataset(Path(f"data/results/main_results/{dataset}-quick.nc"), engine="h5netcdf") as ds:
             return json.loads(ds.attrs["ovg"])
     except (OSError, KeyError, ValueError):
         return {**OVG_DEFAULTS, "per_base": {}}
 
 
-def leaks(models: dict, x: torch.Tensor, labels, steps: int, seed: int, projector, dtype) -> dict:
-    """{label: scores} of inverting ``x`` with each method label on ``models`` ({"eps", "edm"})."""
-    op = ovg_choice()
+def leaks(models: dict, x: torch.Tensor, labels, steps: int, seed: int, projector, dtype, op: dict) -> dict:
+    """{label: scores} of inverting ``x`` with each method label on ``models`` ({"eps", "edm"}), OVG at ``op``."""
     out = {}
     for ms in method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], per_base=op.get("per_base"),
                            projector=projector):
@@ -67,6 +67,7 @@ def leaks(models: dict, x: torch.Tensor, labels, steps: int, seed: int, projecto
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="ihc-sr", choices=("ihc-sr", "ihc-edges"))
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--labels", nargs="*", default=list(LABELS))
@@ -75,20 +76,20 @@ def main(argv=None) -> dict:
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
     p = get_profile("quick")
-    data = dataset_for("quick", "ihc-sr")
+    data, op = dataset_for("quick", a.dataset), ovg_choice(a.dataset)
     crops = test_subsets(data.test_source.shape[0], a.n, [a.seed], p.n_val)[a.seed]
     x = data.test_source[crops]
     P = support_projector(data.task, tuple(x.shape[1:]))
-    result = {"dataset": "ihc-sr", "profile": "quick", "crops": crops, "steps": p.steps, "support_dim": P.dim,
-              "d": P.d, "ovg": ovg_choice(), "oracle": {}, "trained": {}}
+    result = {"dataset": a.dataset, "profile": "quick", "crops": crops, "steps": p.steps, "support": P.describe(),
+              "ovg": op, "oracle": {}, "trained": {}}
     print("oracle (float64)", flush=True)
-    result["oracle"] = leaks(oracle_models("quick", "ihc-sr"), x, a.labels, p.steps, a.seed, P, torch.float64)
+    result["oracle"] = leaks(oracle_models("quick", a.dataset), x, a.labels, p.steps, a.seed, P, torch.float64, op)
     if not a.oracle_only:
         for s in a.training_seeds:
             print(f"trained networks, training seed {s}", flush=True)
-            models = {par: trained_model("quick", "ihc-sr", par, seed=s, progress=False).denoiser
+            models = {par: trained_model("quick", a.dataset, par, seed=s, progress=False).denoiser
                       for par in ("eps", "edm")}
-            result["trained"][str(s)] = leaks(models, x, a.labels, p.steps, a.seed, P, torch.float32)
+            result["trained"][str(s)] = leaks(models, x, a.labels, p.steps, a.seed, P, torch.float32, op)
     if a.out:
         atomic_write_bytes(Path(a.out), json.dumps(result, indent=1).encode())
     return result
