@@ -90,3 +90,15 @@ def test_ovg_fill_composes_and_labels(oracle):
         method_specs(["ddim_fill"], eta_hf=0.0, eta_lf=0.0)
     with pytest.raises(ValueError, match="needs the projector"):
         _latent(D, data.test_source, get_method("fill"))
+
+
+def test_a_fill_cell_is_keyed_by_its_support_and_scale():
+    """The cell cache keys a fill by its projector's description and its scale (pipeline/memo.py)."""
+    from spectral_collapse.pipeline.memo import fingerprint
+
+    def key(projector, scale=1.0):
+        ms = method_specs(["ddim_fill"], eta_hf=0.0, eta_lf=0.0, projector=projector, fill_scale=scale)[0]
+        return fingerprint(ms.describe())
+    assert key(P) == key(BlockProjector(FACTOR, SHAPE))
+    assert len({key(P), key(BlockProjector(2, SHAPE)), key(P, 0.5)}) == 3
+    assert "block" in str(method_specs(["ddim_fill"], eta_hf=0.0, eta_lf=0.0, projector=P)[0].describe())
