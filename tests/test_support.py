@@ -15,7 +15,9 @@ from spectral_collapse.data.support import (BasisProjector, BlockProjector, Grey
                                             has_linear_support, support_projector)
 from spectral_collapse.data.unpaired import Task, UnpairedDomains
 from spectral_collapse.inversion import OVG, TABA, Euler, default_sigmas, invert
+from spectral_collapse.inversion.loop import primary
 from spectral_collapse.inversion.methods import get_method
+from spectral_collapse.studies.method_labels import BASELINE_PARAMS
 from spectral_collapse.metrics import latent as lat
 from spectral_collapse.models.oracle import fit_oracle, oracle_pair
 
@@ -115,7 +117,7 @@ def _leak(D, x, method, guidance=None, steps=20) -> np.ndarray:
     sig = default_sigmas(D, steps)
     tr = invert(D, x.double(), sig, method, guidance=guidance, seeds=list(range(len(x))))
     assert bool(tr.finite.all())
-    return lat.support_leak(D.to_noise(tr.x, float(sig[0])), BlockProjector(FACTOR, SHAPE))
+    return lat.support_leak(D.to_noise(primary(tr.x, method), float(sig[0])), BlockProjector(FACTOR, SHAPE))
 
 
 STAYS = {   # label: (model, method, guidance): deterministic updates built from x, the denoiser and OVG's gradients
@@ -129,6 +131,10 @@ STAYS = {   # label: (model, method, guidance): deterministic updates built from
     "ovg, released code": ("eps", Euler(), OVG.released()),
     "ovg, stable form": ("eps", Euler(), OVG.stable()),
     "ovg, raw reference": ("edm", Euler(), OVG(eta_hf=1e-8, eta_lf=1e-1, x0_ref="raw")),
+    "null_class": ("eps", get_method("null_class"), None),
+    "direct_inversion": ("eps", get_method("direct_inversion"), None),
+    "edict": ("eps", get_method("edict"), None),
+    "bdia": ("eps", get_method("bdia"), None),
 }
 LEAVES = {  # methods that inject noise
     "taba": ("eps", TABA(), None),
@@ -151,6 +157,14 @@ def test_injected_noise_leaves_the_support(toy, label):
     leak = _leak(models[par], data.test_source, method, guidance)
     k, d = 48, 768
     assert abs(leak.mean() - 1) < 5 * math.sqrt(2 * (k / d) / (d - k)) / math.sqrt(len(leak)) + 0.02
+
+
+def test_renoise_regularisation_leaves_the_support(toy):
+    """ReNoise's noise regularisation (patch statistics against a forward-noised reference, random rolls) is not
+    built from the denoiser alone: it moves the latent off S."""
+    data, models = toy
+    leak = _leak(models["eps"], data.test_source, get_method("renoise", **BASELINE_PARAMS["renoise"]))
+    assert leak.min() > 0.5
 
 
 def test_s_dc_rises_under_the_variance_term_while_the_leak_stays_zero(toy):
