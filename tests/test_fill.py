@@ -87,7 +87,7 @@ def test_ovg_fill_composes_and_labels(oracle):
     z_ovg, _ = _latent(D, data.test_source, Euler(), specs["ovg_fill"].guidance)
     assert torch.allclose(P(z), P(z_ovg), atol=1e-13)
     with pytest.raises(ValueError, match="need the support"):
-        method_specs(["ddim_fill"], eta_hf=0.0, eta_lf=0.0)
+        method_specs(["ddim_fill"], eta_hf=0.0, eta_lf=0.0, check_support=True)
     with pytest.raises(ValueError, match="needs the projector"):
         _latent(D, data.test_source, get_method("fill"))
 

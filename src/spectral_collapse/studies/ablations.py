@@ -95,7 +95,7 @@ def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
                          f"factor or prediction target), so it cannot run on a given model; leave model / models "
                          f"unset, or run main_results, pareto or the latent studies on your model")
     labels = list(spec.get("methods", STUDY_LABELS.get(spec.study, ABLATION_LABELS)))
-    method_specs(labels, eta_hf=0.0, eta_lf=0.0, check_support=False)  # unknown labels raise, listing the valid ones
+    method_specs(labels, eta_hf=0.0, eta_lf=0.0)  # unknown labels raise here, listing the valid ones
     prof = get_profile(spec.profile)
     loaded = {prof.factor: spec_data(spec)}
     arms = ablation_arms(spec.study, spec.profile, factors=spec.get("factors"), task=loaded[prof.factor].task)

@@ -79,12 +79,12 @@ def ovg_setting(spec) -> dict:
 
 
 def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float = 0.06, parameterization: str = "eps",
-                 per_base: dict | None = None, projector=None, fill_scale: float = 1.0, check_support: bool = True,
+                 per_base: dict | None = None, projector=None, fill_scale: float = 1.0, check_support: bool = False,
                  **_) -> list[MethodSpec]:
     """Map the paper's method labels to (model, method, guidance); an unknown label raises, listing the valid ones.
     per_base: {OVG label: {"eta_hf", "eta_lf"}}, an OVG variant's own step sizes (else ``eta_hf`` / ``eta_lf``).
     projector / fill_scale: the support's projector (data.support) and the fresh component's scale of the fill
-    labels; a fill label without a projector raises (``check_support`` False: only the labels are checked)."""
+    labels; with ``check_support`` a fill label without a projector raises here (else when its inversion ends)."""
     per_base = per_base or {}
     wanted_fill = [lab for lab in labels if lab in FILL_LABELS]
     if wanted_fill and projector is None and check_support:

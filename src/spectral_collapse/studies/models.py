@@ -260,7 +260,7 @@ def _parameterizations(labels, parameterization: str) -> list[str]:
     """The models' parameterizations that the method ``labels`` need (``parameterization``: the one behind DDIM,
     TABA and OVG), sorted."""
     return sorted({m.parameterization for m in method_specs(labels, eta_hf=0.0, eta_lf=0.0,
-                                                            parameterization=parameterization, check_support=False)})
+                                                            parameterization=parameterization)})
 
 
 def profile_models(profile: str, dataset: str, labels, *, parameterization: str = "eps", factor: int | None = None,
@@ -418,8 +418,7 @@ def study_labels(labels, default, given: UserModels | None) -> list[str]:
     if given is None:
         return wanted
     base = given.parameterization
-    need = {lab: method_specs([lab], eta_hf=0.0, eta_lf=0.0, parameterization=base,
-                              check_support=False)[0].parameterization
+    need = {lab: method_specs([lab], eta_hf=0.0, eta_lf=0.0, parameterization=base)[0].parameterization
             for lab in wanted}
     ok = [lab for lab in wanted if need[lab] in given.models]
     if labels is not None and len(ok) < len(wanted):

@@ -40,7 +40,7 @@ GAUSSIANITY = (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"), ("mean_nor
 def _check_study_args(prof, labels, seeds, n_test, batch_size) -> tuple[list[int], list[str], int]:
     """Validate a study's arguments before any data is loaded or model trained; returns seeds, labels, batch size."""
     labels = [labels] if isinstance(labels, str) else list(labels)
-    method_specs(labels, eta_hf=0.0, eta_lf=0.0, check_support=False)  # unknown labels raise, listing the valid ones
+    method_specs(labels, eta_hf=0.0, eta_lf=0.0)  # unknown labels raise here, listing the valid ones
     seeds = list(prof.seeds if seeds is None else seeds)
     if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in seeds):
         raise TypeError(f"seeds must be a list of integers such as [0, 1, 2], got {seeds!r}")
@@ -117,7 +117,7 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
     specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=scoring["kappa"],
                          per_base=op.get("per_base"), parameterization=parameterization,
-                         projector=None if ls is not None else scoring["support"]) + list(extra)
+                         projector=None if ls is not None else scoring["support"], check_support=True) + list(extra)
     needed = sorted({m.parameterization for m in specs})
     missing = [p for p in needed if p not in models]
     if missing:
