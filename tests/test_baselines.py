@@ -55,6 +55,9 @@ def _method(name, kind):
     m = get_method(name)
     if name == "renoise" and kind == "edm":  # sigma_min = 0.002: eps variance ~ 1e-3, the regulariser diverges
         m = dataclasses.replace(m, regularization_steps=0)
+    if name == "fill":   # the fill needs the support's projector: here the x2 blocks of the test images
+        from spectral_collapse.data.support import BlockProjector
+        m = dataclasses.replace(m, projector=BlockProjector(2, (2, 8, 8)))
     return m
 
 

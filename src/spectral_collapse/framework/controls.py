@@ -11,13 +11,15 @@ import torch
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
+from ..data.support import dataset_support
 from ..metrics import latent as lat
 from ..metrics import realism as rl
 from ..metrics import spectral as spec
 from ..metrics.image import psnr
 from .validity import FAILURE_WORDS, failures
 
-__all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "TEXTURE_SCORES", "image_scores", "control_images",
+__all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "TEXTURE_SCORES", "image_scores", "support_leak",
+           "control_images",
            "noise_sigma", "control_scores", "realism_reference", "realism_sets", "scoring_settings", "warn_failed",
            "with_failures", "paired_metrics"]
 
@@ -55,7 +57,8 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
     """Per-sample metrics (paper App. B) with the ``scoring_settings`` of the data: psnr, s_hf, delta_log_e_hf, s_lf,
     s_lf_gt, the luma and chroma detail errors (to the paired truth; ``_ref``: to the reference set's mean),
     hf_coherence, with a ``reference`` the rank-normalised wavelet features of the KID, and with a ``latent`` s_dc,
-    s_dc_raw and latent_norm_ratio. Without a ground truth (``truth`` None) the paired scores are NaN; where the
+    s_dc_raw, latent_norm_ratio and support_leak (against ``scoring["support"]``; NaN without one, or for latents
+    of another shape than the images, a latent-space model's). Without a ground truth (``truth`` None) the paired scores are NaN; where the
     truth is flat (``metrics.realism.flat_crops``), the ``TEXTURE_SCORES`` are."""
     mu_hf, wavelet, kappa, edges = (scoring[k] for k in ("mu_hf", "wavelet", "kappa", "edges"))
     reference = scoring.get("reference")
@@ -92,7 +95,16 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
         dc = lat.decorrelation(latent)                       # on unit-variance latents: correlation, not amplitude
         dc_raw = lat.decorrelation(latent, standardize=False)  # the paper's raw form, kept beside it
         scores.update(s_dc=dc.s_dc, s_dc_raw=dc_raw.s_dc, latent_norm_ratio=dc_raw.norm_ratio)  # ||x_T||^2 / d, raw
+        scores["support_leak"] = support_leak(latent, scoring.get("support"))
     return scores
+
+
+def support_leak(latent: torch.Tensor, projector) -> np.ndarray:
+    """``metrics.latent.support_leak`` per latent against the task's support ``projector``; NaN where there is none
+    or the latents are not images of the projector's shape (a latent-space model)."""
+    if projector is None or tuple(latent.shape[1:]) != tuple(projector.shape):
+        return np.full(len(latent), np.nan)
+    return lat.support_leak(latent, projector)
 
 
 def _noise(shape, index: int, luma: bool) -> np.ndarray:
@@ -160,13 +172,16 @@ def scoring_settings(data) -> dict:
     ({"scaler", "luma", "chroma", "n", "n_real", "flat"}, the reference crops' rank-normalised features and
     ``real``, the second set of real crops of ``realism_sets``). The KID's feature map (``scaler``) is fitted once, on
     the reference, and held fixed: a KID against another reference changes only through the MMD
-    (``realism_checks.halved_reference`` measures what halving the reference then does)."""
+    (``realism_checks.halved_reference`` measures what halving the reference then does). ``support``: the projector
+    of the task's support when the source pool lies in it (``data.support.dataset_support``), else None and
+    ``support_reason``."""
     real, others, flat = realism_sets(data)   # no flat channel: zero power bins (log -inf) in the slope fit
     wavelet = spec.wavelet_order(spec.spectrum_slope(real))
     feats = rl.wavelet_features(real, wavelet)
     scaler = rl.FeatureScaler.fit(feats)
     luma, chroma = rl.hf_energy_luma_chroma(real, wavelet)
-    return {"wavelet": wavelet, "mu_hf": spec.hf_reference(real, wavelet=wavelet),
+    support, why = dataset_support(data)   # the task's support (data/support.py), None with the reason
+    return {"support": support, "support_reason": why, "wavelet": wavelet, "mu_hf": spec.hf_reference(real, wavelet=wavelet),
             "kappa": spec.kappa_for_size(data.test_source.shape[-1]), "edges": data.task.kind == "edges",
             "reference": {"scaler": scaler, "luma": float(luma.mean()), "chroma": float(chroma.mean()), "n": len(real),
                           "n_real": len(others), "flat": flat},

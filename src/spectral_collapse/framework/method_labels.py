@@ -5,15 +5,18 @@ import re
 from dataclasses import asdict, dataclass
 
 from ..inversion import OVG, TABA, Euler
-from ..inversion.methods import get_method
+from ..inversion.methods import Fill, get_method
 from ..reference.method_names import METHOD_NAMES, STABLE_OVG_LABEL
 
-__all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "BASELINE_PARAMS",
+__all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "FILL_LABELS", "STOCHASTIC",
+           "OVG_DEFAULTS", "BASELINE_PARAMS",
            "VARIANT_NAMES", "name_quoted_methods", "method_specs", "ovg_setting", "MODEL_WORDS"]
 
 PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
 BASELINE_LABELS = ("null_class", "direct_inversion", "renoise", "edict", "bdia")
-STOCHASTIC = {"taba", "ovg_taba", "renoise"}
+# the fill (inversion.methods.Fill): needs the projector of the task's support (``method_specs``' projector)
+FILL_LABELS = ("ddim_fill", "ovg_fill")
+STOCHASTIC = {"taba", "ovg_taba", "renoise", *FILL_LABELS}
 
 # OVG step sizes when no Pareto choice is recorded (``ovg_setting``), on 16 ihc-sr crops with the quick eps model:
 # eta_hf 1e-6 lifts S_DC from 0.39 to 0.54 at ||x_T||^2/d 0.99, 1e-5 overshoots the norm; eta_lf 1e-1 diverges.
@@ -76,13 +79,20 @@ def ovg_setting(spec) -> dict:
 
 
 def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float = 0.06, parameterization: str = "eps",
-                 per_base: dict | None = None, **_) -> list[MethodSpec]:
+                 per_base: dict | None = None, projector=None, fill_scale: float = 1.0, check_support: bool = False,
+                 **_) -> list[MethodSpec]:
     """Map the paper's method labels to (model, method, guidance); an unknown label raises, listing the valid ones.
-    per_base: {OVG label: {"eta_hf", "eta_lf"}}, an OVG variant's own step sizes (else ``eta_hf`` / ``eta_lf``)."""
+    per_base: {OVG label: {"eta_hf", "eta_lf"}}, an OVG variant's own step sizes (else ``eta_hf`` / ``eta_lf``).
+    projector / fill_scale: the support's projector (data.support) and the fresh component's scale of the fill
+    labels; with ``check_support`` a fill label without a projector raises here (else when its inversion ends)."""
     per_base = per_base or {}
+    wanted_fill = [lab for lab in labels if lab in FILL_LABELS]
+    if wanted_fill and projector is None and check_support:
+        raise ValueError(f"method(s) {', '.join(wanted_fill)} need the support of the task's degradation, and this "
+                         f"task has none (data.support.dataset_support); run them on an 'sr' or 'edges' dataset")
 
-    def ovg_of(label: str) -> OVG:
-        own = per_base.get(label) or {}
+    def ovg_of(label: str, fallback: str | None = None) -> OVG:
+        own = per_base.get(label) or per_base.get(fallback) or {}
         return OVG(eta_hf=float(own.get("eta_hf", eta_hf)), eta_lf=float(own.get("eta_lf", eta_lf)),
                    lowpass_kappa=lowpass_kappa)
 
@@ -95,6 +105,8 @@ def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float =
         "ovg_taba": MethodSpec("ovg_taba", base, TABA(), ovg_of("ovg_taba")),
         "ovg_edm": MethodSpec("ovg_edm", "edm", Euler(), ovg_of("ovg_edm")),
         STABLE_OVG_LABEL: MethodSpec(STABLE_OVG_LABEL, base, Euler(), OVG.stable(lowpass_kappa=lowpass_kappa)),
+        "ddim_fill": MethodSpec("ddim_fill", base, Fill(projector, fill_scale)),
+        "ovg_fill": MethodSpec("ovg_fill", base, Fill(projector, fill_scale), ovg_of("ovg_fill", "ovg")),
     }
     for name in BASELINE_LABELS:
         table[name] = MethodSpec(name, base, get_method(name, **BASELINE_PARAMS.get(name, {})))

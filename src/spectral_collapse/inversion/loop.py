@@ -3,7 +3,8 @@
 As k-diffusion's ``sample_euler(model, x, sigmas)``: a method is a function of (denoiser, x, sigmas) and inversion
 is the same loop with sigma rising (paper Sec. 2.2, Eq. 3). Guidance (OVG, Eq. 14) is a drift added after the base
 step, sharing its network forward (``Context.first``). Optional method hooks: ``start`` (TABA), ``finish`` (leaves
-``ctx.state["handoff"]`` for sampling) and ``pair_state`` (EDICT, BDIA: a (2, B, C, H, W) state), ARCHITECTURE.md."""
+``ctx.state["handoff"]`` for sampling), ``end`` (returns the inverted state: Fill)
+and ``pair_state`` (EDICT, BDIA: a (2, B, C, H, W) state), ARCHITECTURE.md."""
 from __future__ import annotations
 
 import hashlib
@@ -251,7 +252,8 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
               state: dict | None = None) -> Trajectory:
     """Integrate x along ``sigmas`` (rising = inversion, falling = sampling), one method step per interval; then
     ``callback(i, sigma, sigma_next, x, x_next, ctx)``. on_nonfinite: "mark" records each sample's first non-finite
-    step (all failed: the rest is skipped, NaN), "raise" raises NonFiniteError. state: the initial ``ctx.state``."""
+    step (all failed: the rest is skipped, NaN), "raise" raises NonFiniteError. state: the initial ``ctx.state``.
+    An inversion ends with the method's ``end(D, x, sigmas, ctx)`` where it has one (Fill), which returns the state."""
     if on_nonfinite not in ("mark", "raise"):
         raise ValueError(f"on_nonfinite must be 'mark' or 'raise', got {on_nonfinite!r}")
     home, dev = x.device, model_device(D)
@@ -321,6 +323,9 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
                 break
         if direction == "invert" and hasattr(method, "finish"):
             method.finish(D, x, sigmas, ctx)
+        if direction == "invert" and hasattr(method, "end"):   # a method that changes the inverted state (Fill)
+            with torch.no_grad():
+                x = method.end(D, x, sigmas, ctx)
     if pair and direction == "sample" and x.ndim == 5:
         ctx.state["pair"] = x
         x = x[0]

@@ -30,7 +30,10 @@ __all__ = ["FULL_MAX_DIM", "EIG_FLOOR", "GaussianImages", "FullGaussian", "Stati
 
 FULL_MAX_DIM = 3 * 32 * 32   # the full covariance is used up to this many elements per image (d^2 float64: 75 MB)
 EIG_STORED = 2048             # eigendecompositions of covariances this size or larger are kept on disk (_eigh)
-EIG_FLOOR = 1e-8             # eigenvalues below EIG_FLOOR * (mean eigenvalue) are raised to it (C positive definite)
+# Eigenvalues below EIG_FLOOR * (mean eigenvalue) are the covariance's numerical null space and set to exactly 0: the
+# Gaussian lives on the range of C (``support``), and eps, x0 and OVG's gradients keep the exact model's structure
+# there (x0's Jacobian C (C + sigma^2 I)^-1 is 0 off the range, so no update built from it leaves the range).
+EIG_FLOOR = 1e-8
 
 
 def dihedral_views(x: torch.Tensor):
@@ -57,6 +60,11 @@ class GaussianImages(nn.Module):
     def d(self) -> int:
         return math.prod(self.shape)
 
+    @property
+    def support(self) -> torch.Tensor:
+        """The eigendirections that carry variance (lam > 0; the rest is the fit's numerical null space), lam.shape."""
+        return self.lam > 0
+
     def apply(self, x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
         """f(C) (x - mu) for a function tabulated as ``f`` on the eigenvalues (B, *lam.shape) or lam.shape."""
         return self.from_basis(f * self.to_basis(x - self.mu))
@@ -68,24 +76,24 @@ class GaussianImages(nn.Module):
     def eps(self, x: torch.Tensor, sigma) -> torch.Tensor:
         """The exact noise prediction sigma (C + sigma^2 I)^-1 (x - mu), per sample sigma (B,) or a scalar."""
         s = self._per_sample(sigma, x)
-        return self.apply(x, s / (self.lam + s**2))
+        return self.apply(x, _ratio(s, self.lam + s**2))
 
     def posterior_mean(self, x: torch.Tensor, sigma) -> torch.Tensor:
         """E[x0 | x] = mu + C (C + sigma^2 I)^-1 (x - mu)."""
         s = self._per_sample(sigma, x)
-        return self.mu + self.apply(x, self.lam / (self.lam + s**2))
+        return self.mu + self.apply(x, _ratio(self.lam, self.lam + s**2))
 
     def ode_solution(self, x: torch.Tensor, sigma_a: float, sigma_b: float) -> torch.Tensor:
         """The probability-flow ODE dx/dsigma = eps(x, sigma) solved exactly from sigma_a to sigma_b (either way):
         each eigen-coordinate scaled by sqrt((lam + sigma_b^2) / (lam + sigma_a^2))."""
-        return self.mu + self.apply(x, ((self.lam + sigma_b**2) / (self.lam + sigma_a**2)).sqrt())
+        return self.mu + self.apply(x, _ratio(self.lam + sigma_b**2, self.lam + sigma_a**2).sqrt())
 
     def ovg_hf_gradient(self, x: torch.Tensor, sigma, d: float | None = None) -> torch.Tensor:
         """OVG's g_HF = grad_x (||eps||^2 - d)^2 = 4 r sigma^2 (C + sigma^2 I)^-2 (x - mu), r = ||eps||^2 - d."""
         eps = self.eps(x, sigma)
         r = eps.flatten(1).pow(2).sum(1) - (self.d if d is None else d)
         s = self._per_sample(sigma, x)
-        return 4.0 * r.reshape(-1, 1, 1, 1) * self.apply(x, s**2 / (self.lam + s**2) ** 2)
+        return 4.0 * r.reshape(-1, 1, 1, 1) * self.apply(x, _ratio(s**2, (self.lam + s**2) ** 2))
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n draws mu + C^(1/2) z (z white, float64)."""
@@ -96,6 +104,16 @@ class GaussianImages(nn.Module):
         """The dense d x d covariance (small d only: tests and charts)."""
         eye = torch.eye(self.d, dtype=torch.float64, device=self.mu.device).reshape(self.d, *self.shape)
         return self.from_basis(self.lam * self.to_basis(eye)).reshape(self.d, self.d)
+
+
+def _ratio(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a / b with 0 where b is 0 (a null direction of C at sigma = 0: the image has no component there)."""
+    return torch.where(b > 0, a / torch.where(b > 0, b, torch.ones_like(b)), torch.zeros_like(a * b))
+
+
+def _null_to_zero(lam: torch.Tensor, floor: float) -> torch.Tensor:
+    """The eigenvalues with those below ``floor`` x the mean of the non-negative ones set to exactly 0."""
+    return torch.where(lam < floor * float(lam.clamp_min(0).mean()), torch.zeros_like(lam), lam)
 
 
 def _eigh(cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,7 +145,7 @@ class FullGaussian(GaussianImages):
         self.shape = tuple(mu.shape)
         cov = cov.double()
         lam, U = _eigh((cov + cov.T) / 2)
-        lam = lam.clamp_min(floor * float(lam.clamp_min(0).mean()))
+        lam = _null_to_zero(lam, floor)
         # Parameters (not buffers): the loop converts a batch to its model's dtype, float64 here (loop.model_dtype)
         self.mu = nn.Parameter(mu.double(), requires_grad=False)
         self.U = nn.Parameter(U, requires_grad=False)
@@ -135,6 +153,19 @@ class FullGaussian(GaussianImages):
 
     def to_basis(self, v):
         return v.flatten(1) @ self.U
+
+    def range_projector(self, name: str = "Gaussian range"):
+        """The projector (data/support.py ``BasisProjector``) onto the span of the fitted crops: the range of C (the
+        eigendirections in ``support``) and the mean's component outside it, orthonormalised."""
+        from ..data.support import BasisProjector
+
+        Q = self.U[:, self.support].detach()
+        m = self.mu.detach().flatten()
+        m = m - Q @ (Q.T @ m)
+        m = m - Q @ (Q.T @ m)                                   # twice: orthogonal to working precision
+        if float(m.norm()) > 1e-8 * max(float(self.mu.norm()), 1e-300):
+            Q = torch.cat([Q, (m / m.norm())[:, None]], 1)
+        return BasisProjector(Q, self.shape, name)
 
     def from_basis(self, c):
         return (c @ self.U.T).reshape(-1, *self.shape)
@@ -150,7 +181,7 @@ class StationaryGaussian(GaussianImages):
         self.shape = (C, H, W)
         S = spectrum.to(torch.complex128)
         lam, V = torch.linalg.eigh((S + S.transpose(-1, -2).conj()) / 2)     # (H, W, C), (H, W, C, C)
-        lam = lam.clamp_min(floor * float(lam.clamp_min(0).mean()))
+        lam = _null_to_zero(lam, floor)
         self.mu = nn.Parameter(mu_c.double().reshape(C, 1, 1).expand(C, H, W).clone(), requires_grad=False)
         self.V = nn.Parameter(V, requires_grad=False)
         self.lam = nn.Parameter(lam, requires_grad=False)

@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ..data.support import dataset_support
 from .base import Prediction, bcast
 from .denoisers import EDMDenoiser, EpsDenoiser
 from .gaussian import GaussianImages, gaussian_from_moments, raw_moments
@@ -33,8 +34,14 @@ ORACLE = "oracle"   # the name a study's ``model`` knob and ``report --model`` t
 class GaussianPair(nn.Module):
     """The oracle's "network": one ``GaussianImages`` per class label (0 source, 1 target, 2 null)."""
 
-    def __init__(self, source: GaussianImages, target: GaussianImages, null: GaussianImages | Callable | None = None):
+    def __init__(self, source: GaussianImages, target: GaussianImages, null: GaussianImages | Callable | None = None,
+                 support=None):
         super().__init__()
+        # the projector onto the source's support S (data/support.py), when the task declares it: label 0's eps is
+        # computed as P eps(mu + P(x - mu)) + (I - P)(x - mu) / sigma, equal to the Gaussian's own eps when its range
+        # lies in S, and exactly in S for an input in S (no rounding seeds off-support directions that OVG's
+        # variance term would grow)
+        self.support = support
         if source.shape != target.shape:
             raise ValueError(f"the source and target Gaussians have different shapes {source.shape} / {target.shape}")
         self.domains = nn.ModuleList([source, target])
@@ -58,19 +65,37 @@ class GaussianPair(nn.Module):
             self.domains.append(null.to(self.domains[0].mu.device))
         return self.domains[int(label)]
 
-    def eps(self, x: torch.Tensor, sigma: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        """Per sample the exact eps of its label's Gaussian; x (B, C, H, W) in sigma coordinates, sigma (B,)."""
+    def predict(self, x: torch.Tensor, sigma: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per sample the exact (x0, eps) of its label's Gaussian; x (B, C, H, W) in sigma coordinates, sigma (B,).
+        With a ``support`` P, label 0 splits x - mu = P(x - mu) + off: eps = P eps(mu + P(x - mu)) + off / sigma and
+        x0 = mu + P(x - mu) - sigma P eps(mu + P(x - mu)), so x0 and its Jacobian lie in S to the last bit."""
         x64 = x.to(torch.float64)
-        out = torch.zeros_like(x64)
+        x0, eps = torch.zeros_like(x64), torch.zeros_like(x64)
         for lab in label.unique().tolist():
             sel = label == lab
-            out = out.index_put((sel,), self.domain(lab).eps(x64[sel], sigma[sel].to(torch.float64)))
-        return out.to(x.dtype)
+            G, s = self.domain(lab), sigma[sel].to(torch.float64)
+            xs = x64[sel]
+            if lab == 0 and self.support is not None:
+                P, v = self.support, xs - G.mu
+                pv = P(v)
+                off, on = v - pv, G.mu + pv    # (I - P)(x - mu) and mu + P(x - mu): on depends on x through P only
+                e_on = P(G.eps(on, s))
+                inv = torch.where(s > 0, 1 / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(s))
+                e, x0s = e_on + off * bcast(inv, off), on - bcast(s, on) * e_on      # sigma = 0: no noise, eps 0
+            else:
+                e = G.eps(xs, s)
+                x0s = xs - bcast(s, xs) * e
+            x0, eps = x0.index_put((sel,), x0s), eps.index_put((sel,), e)
+        return x0.to(x.dtype), eps.to(x.dtype)
+
+    def eps(self, x: torch.Tensor, sigma: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+        """Per sample the exact eps of its label's Gaussian (``predict``)."""
+        return self.predict(x, sigma, label)[1]
 
 
 def _predict(pair: GaussianPair, x, sigma, label) -> Prediction:
-    eps = pair.eps(x, sigma, label)
-    return Prediction(x0=x - bcast(sigma, x) * eps, eps=eps)
+    x0, eps = pair.predict(x, sigma, label)
+    return Prediction(x0=x0, eps=eps)
 
 
 class OracleDenoiser(EpsDenoiser):
@@ -110,8 +135,9 @@ def oracle_pair(data, *, form: str = "auto", augment: bool = True, device=None) 
     form = oracle_form(base, form, augment)   # both pools checked (models/oracle_inputs.py), before any moment
     ms = [raw_moments(p.to(device), augment=augment, form=form) for p in (base.source, base.target)]
     both = tuple(a + b for a, b in zip(*ms))
+    support = dataset_support(base)[0] if isinstance(getattr(base, "source", None), torch.Tensor) else None
     return GaussianPair(*(gaussian_from_moments(m, shape, form) for m in ms),
-                        null=lambda: gaussian_from_moments(both, shape, form))
+                        null=lambda: gaussian_from_moments(both, shape, form), support=support)
 
 
 def fit_oracle(data, parameterization: str = "eps", *, schedule: VPSchedule | None = None, sigma_min: float = 0.002,

@@ -40,7 +40,7 @@ def spectra_chart(ds: xr.Dataset, width: int = 420, height: int = 260) -> alt.La
 def weight_chart(ds: xr.Dataset, domain: str = "source", sigmas=(0.1, 1.0, 10.0), width: int = 420,
                  height: int = 260) -> alt.LayerChart:
     """OVG's weight sigma^2 / (lam + sigma^2)^2 of each eigendirection (points: its chroma share as colour) against
-    its variance lam, at a few levels sigma; directions at the fit's floor left out. At most ``MAX_POINTS`` points:
+    its variance lam, at a few levels sigma; the fit's null directions (lam 0) left out. At most ``MAX_POINTS`` points:
     past that, every k-th direction in order of variance (the curves are smooth in lam, so the thinning shows)."""
     lam = ds[f"lam_{domain}"].values
     share = ds[f"chroma_energy_{domain}"].values / ds[f"ycc_energy_{domain}"].values

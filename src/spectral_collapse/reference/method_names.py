@@ -17,6 +17,8 @@ METHOD_NAMES = {
     STABLE_OVG_LABEL: "OVG (stable form)",
     "null_class": "Null-Class", "direct_inversion": "DirectInversion", "renoise": "ReNoise", "edict": "EDICT",
     "bdia": "BDIA",
+    # the fill (inversion/methods/fill.py): the base inversion, the latent's off-support component drawn fresh
+    "ddim_fill": "DDIM + fill", "ovg_fill": "OVG + fill",
     "copy": "copy (control)", "ground_truth": "ground truth (control)",
     # the flow chapter's remedy: DDIM with its inverted latent scaled by studies.flow_collapse.LATENT_SCALE
     "ddim_x1.15": "DDIM (latent ×1.15)",

@@ -80,7 +80,7 @@ def direction_energies(G) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def support(lam: np.ndarray) -> np.ndarray:
-    """The directions that carry data: lam above ``SUPPORT`` x the mean (the fit floors the rest, models/gaussian)."""
+    """The directions that carry data: lam above ``SUPPORT`` x the mean (the fit sets its null space to 0, models/gaussian)."""
     return np.asarray(lam) > SUPPORT * float(np.mean(lam))
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 import xarray as xr
 
+from ..data.support import dataset_support
 from ..inversion import default_sigmas, invert, sample_seeds
 from ..inversion.loop import primary
 from ..metrics import latent as lat
@@ -22,10 +23,11 @@ from ..framework.user_models import spec_data, study_labels, user_models
 from ..framework.profiles import get_profile
 from ..framework.spec import CACHE_VERSION, StudySpec
 from .pareto_calibrate import ovg_for
-from .main_results import GAUSSIANITY
+from .main_results import GAUSSIANITY, SUPPORT_LEAK_DEFINITION
 from ..framework.method_labels import PAPER_LABELS, STOCHASTIC, method_specs
 from ..framework.splits import test_subsets
 from ..framework.oracle_arm import oracle_models, wants_arm, with_arm
+from ..framework.controls import support_leak
 
 __all__ = ["DEFAULT_N_LATENTS", "Setup", "inversion_inputs", "explained_variance_summary",
            "run_latent_study", "VELOCITY_LABELS", "SPACES", "run_velocity", "velocity_cell"]
@@ -258,12 +260,14 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
     seeds = [int(s) for s in spec.get("seeds", st.prof.seeds)]
     grid = spec.get("steps_grid") or (st.prof.steps // 5, st.prof.steps // 2, st.prof.steps)
     grid = sorted({max(2, int(s)) for s in grid})
-    per = {k: [] for k in ("s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio", "mask", "latents")}
+    per = {k: [] for k in ("s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio", "support_leak", "mask", "latents")}
+    support, why = dataset_support(st.data)
     for label in labels:
         z, ok, _ = st.latents(label, n, seed=seeds[0])
         res = lat.decorrelation(z, return_mask=True)
         for k, v in (("s_dc", res.s_dc), ("flagged_ratio", res.flagged_ratio), ("norm_ratio", res.norm_ratio),
-                     ("s_dc_raw", lat.decorrelation(z, standardize=False).s_dc)):
+                     ("s_dc_raw", lat.decorrelation(z, standardize=False).s_dc),
+                     ("support_leak", support_leak(z, support))):
             per[k].append(np.where(ok, v, np.nan))
         per["mask"].append(res.mask[:N_MASKS])
         per["latents"].append(z[:N_MASKS].numpy().astype(np.float32))
@@ -279,11 +283,12 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
                 ci = bootstrap_ci(dc.s_dc)   # over the run's latents
                 runs[-1].update(s_g=g.s_g, s_dc=dc.s_dc.mean(), s_dc_lo=ci.lo, s_dc_hi=ci.hi, norm_z=g.norm_z,
                                 s_dc_raw=lat.decorrelation(zk, standardize=False).s_dc.mean(),
-                                norm_ratio=dc.norm_ratio.mean())
-    scores = ("s_g", "s_dc", "s_dc_lo", "s_dc_hi", "s_dc_raw", "norm_z", "norm_ratio")
+                                norm_ratio=dc.norm_ratio.mean(), support_leak=support_leak(zk, support).mean())
+    scores = ("s_g", "s_dc", "s_dc_lo", "s_dc_hi", "s_dc_raw", "norm_z", "norm_ratio", "support_leak")
     runs = pd.DataFrame(runs, columns=["method", "steps", "seed", "n", *scores])
     ds = xr.Dataset(
-        {**{k: (("method", "latent"), np.stack(per[k])) for k in ("s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio")},
+        {**{k: (("method", "latent"), np.stack(per[k]))
+            for k in ("s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio", "support_leak")},
          "mean_norm_ratio": ("method", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan
                                                  for r in per["norm_ratio"]])),
          "mask": (("method", "image", "py", "px"), np.stack(per["mask"])),
@@ -298,7 +303,10 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
                                              "variance first (s_dc, flagged_ratio, mask; the raw form: s_dc_raw)",
                              norm_ratio="||x_T||^2 / d per latent (amplitude; 1 under N(0, I))",
                              run_s_dc_interval="95 % percentile bootstrap interval of a run's mean S_DC over its "
-                                               "latents (run_s_dc_lo, run_s_dc_hi)"))
+                                               "latents (run_s_dc_lo, run_s_dc_hi)",
+                             support_leak_definition=SUPPORT_LEAK_DEFINITION,
+                             support=json.dumps(None if support is None else support.describe()),
+                             support_reason=why))
     return ds
 
 

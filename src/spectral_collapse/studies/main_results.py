@@ -27,7 +27,11 @@ from ..framework.spec import CACHE_VERSION
 from ..framework.method_labels import BASELINE_LABELS, OVG_DEFAULTS, PAPER_LABELS, STOCHASTIC, MethodSpec, method_specs, ovg_setting
 
 __all__ = ["translation_results", "run_translation_study", "run_main_results", "from_noise_samples", "scored_cells",
-           "GAUSSIANITY"]
+           "GAUSSIANITY", "SUPPORT_LEAK_DEFINITION"]
+
+SUPPORT_LEAK_DEFINITION = ("off-support energy share of the latent over white noise's, ||(I - P) x_T||^2 / ||x_T||^2 / "
+                           "(1 - dim S / d), P the projector onto the support S of the task's degradation (attrs "
+                           "support); 0: the input's imprint, 1: white noise off S; NaN: no known support")
 
 # the Gaussianity scores stored per cell: (results name, ``metrics.latent.gaussianity`` field)
 GAUSSIANITY = (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"), ("mean_norm_ratio", "mean_norm_ratio"),
@@ -113,7 +117,8 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     scoring = scoring_settings(data)
     op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
     specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=scoring["kappa"],
-                         per_base=op.get("per_base"), parameterization=parameterization) + list(extra)
+                         per_base=op.get("per_base"), parameterization=parameterization,
+                         projector=None if ls is not None else scoring["support"], check_support=True) + list(extra)
     needed = sorted({m.parameterization for m in specs})
     missing = [p for p in needed if p not in models]
     if missing:
@@ -164,6 +169,8 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                     s_lf_condition="input condition (App. B.5); s_lf_gt uses the ground truth",
                     s_dc_definition="1 - flagged-patch ratio (tables' convention) on each latent scaled to unit "
                                     "variance; patch 4, stride 1, FPR 0.05; s_dc_raw: the same on the raw latent",
+                    support_leak_definition=SUPPORT_LEAK_DEFINITION, support_reason=scoring["support_reason"],
+                    support=json.dumps(None if scoring["support"] is None else scoring["support"].describe()),
                     s_lf_range="[0, 1], data_range 1", failure_bounds=failure_bounds(),
                     control_noise_sigma=float(noise[0]), control_noise_source=noise[1],
                     realism_reference=f"{scoring['reference']['n']} crops of the target pool, evenly spaced "

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .ddim import TABA, Euler, Heun
 from .edict import BDIA, EDICT
+from .fill import Fill
 from .null_class import DirectInversion, NullClass
 from .renoise import ReNoise
 
@@ -17,6 +18,7 @@ METHODS = {
     "renoise": ReNoise,  # ReNoise (Garibi et al. 2024)
     "edict": EDICT,  # exact inversion, coupled pair (Wallace et al. 2023)
     "bdia": BDIA,  # exact inversion, bidirectional DDIM (Zhang et al. 2024)
+    "fill": Fill,  # the base inversion, then the latent's off-support component drawn fresh (needs a projector)
 }
 
 
@@ -29,4 +31,5 @@ def get_method(name: str, **params):
     return cls(**params)
 
 
-__all__ = ["Euler", "Heun", "TABA", "NullClass", "DirectInversion", "ReNoise", "EDICT", "BDIA", "METHODS", "get_method"]
+__all__ = ["Euler", "Heun", "TABA", "NullClass", "DirectInversion", "ReNoise", "EDICT", "BDIA", "Fill",
+           "METHODS", "get_method"]

@@ -1,0 +1,99 @@
+"""The support leak of each inversion method (metrics.latent.support_leak against the task's support, data/support.py:
+ihc-sr the x4 blocks, ihc-edges the grey images) with the exact Gaussian model (models.oracle, float64) and with the
+shipped trained networks (data/weights).
+
+    python -m benchmarks.support_leak [--dataset ihc-sr] [--n 16] [--seed 0] [--oracle-only] [--training-seeds 0 1 2]
+                                      [--out benchmarks/results/support_leak.json]
+
+The crops are the main results' seed-0 test crops (framework.splits.test_subsets); OVG runs at the main results' stored
+Pareto choice per variant (OVG_DEFAULTS when none is stored). Per method: mean, min and max of the leak over the
+crops, mean S_DC, ||x_T||^2 / d and the wall time. Costs about a minute for the oracle (after its eigendecomposition,
+kept on disk) and a few minutes for the trained networks on one CPU thread."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from spectral_collapse.data.support import support_projector
+from spectral_collapse.inversion import default_sigmas, invert, sample_seeds
+from spectral_collapse.metrics import latent as lat
+from spectral_collapse.framework.method_labels import OVG_DEFAULTS, method_specs
+from spectral_collapse.framework.model_set import dataset_for, oracle_models, trained_model
+from spectral_collapse.framework.profiles import get_profile
+from spectral_collapse.framework.splits import test_subsets
+from spectral_collapse.train.cache import atomic_write_bytes
+
+LABELS = ("ddim", "edm", "ovg", "ovg_edm", "taba", "ovg_taba", "ddim_fill", "ovg_fill")
+
+
+def ovg_choice(dataset: str) -> dict:
+    """The main results' stored OVG setting of ``dataset`` (quick), else the defaults."""
+    try:
+        import xarray as xr
+
+        with xr.open_dataset(Path(f"data/results/main_results/{dataset}-quick.nc"), engine="h5netcdf") as ds:
+            return json.loads(ds.attrs["ovg"])
+    except (OSError, KeyError, ValueError):
+        return {**OVG_DEFAULTS, "per_base": {}}
+
+
+def leaks(models: dict, x: torch.Tensor, labels, steps: int, seed: int, projector, dtype, op: dict) -> dict:
+    """{label: scores} of inverting ``x`` with each method label on ``models`` ({"eps", "edm"}), OVG at ``op``."""
+    out = {}
+    for ms in method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], per_base=op.get("per_base"),
+                           projector=projector):
+        D = models[ms.parameterization]
+        sig = default_sigmas(D, steps)
+        t0 = time.perf_counter()
+        tr = invert(D, x.to(dtype), sig, ms.method, guidance=ms.guidance, seeds=sample_seeds(seed, range(len(x))))
+        z = D.to_noise(tr.x, float(sig[0])).double()
+        leak = lat.support_leak(z, projector)
+        out[ms.label] = {"leak_mean": float(np.nanmean(leak)), "leak_min": float(np.nanmin(leak)),
+                         "leak_max": float(np.nanmax(leak)), "s_dc": float(lat.decorrelation(z.float()).s_dc.mean()),
+                         "norm_ratio": float(lat.sample_norm_ratio(z).mean()), "finite": int(tr.finite.sum()),
+                         "seconds": time.perf_counter() - t0,
+                         "guidance": None if ms.guidance is None else {"eta_hf": ms.guidance.eta_hf,
+                                                                        "eta_lf": ms.guidance.eta_lf}}
+        print(f"{ms.label:10s} leak {out[ms.label]['leak_mean']:.3g} [{out[ms.label]['leak_min']:.3g}, "
+              f"{out[ms.label]['leak_max']:.3g}]  S_DC {out[ms.label]['s_dc']:.3f}  "
+              f"|x_T|^2/d {out[ms.label]['norm_ratio']:.3f}", flush=True)
+    return out
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="ihc-sr", choices=("ihc-sr", "ihc-edges"))
+    ap.add_argument("--n", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--labels", nargs="*", default=list(LABELS))
+    ap.add_argument("--oracle-only", action="store_true")
+    ap.add_argument("--training-seeds", type=int, nargs="*", default=[0])
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args(argv)
+    p = get_profile("quick")
+    data, op = dataset_for("quick", a.dataset), ovg_choice(a.dataset)
+    crops = test_subsets(data.test_source.shape[0], a.n, [a.seed], p.n_val)[a.seed]
+    x = data.test_source[crops]
+    P = support_projector(data.task, tuple(x.shape[1:]))
+    result = {"dataset": a.dataset, "profile": "quick", "crops": crops, "steps": p.steps, "support": P.describe(),
+              "ovg": op, "oracle": {}, "trained": {}}
+    print("oracle (float64)", flush=True)
+    result["oracle"] = leaks(oracle_models("quick", a.dataset), x, a.labels, p.steps, a.seed, P, torch.float64, op)
+    if not a.oracle_only:
+        for s in a.training_seeds:
+            print(f"trained networks, training seed {s}", flush=True)
+            models = {par: trained_model("quick", a.dataset, par, seed=s, progress=False).denoiser
+                      for par in ("eps", "edm")}
+            result["trained"][str(s)] = leaks(models, x, a.labels, p.steps, a.seed, P, torch.float32, op)
+    if a.out:
+        atomic_write_bytes(Path(a.out), json.dumps(result, indent=1).encode())
+    return result
+
+
+if __name__ == "__main__":
+    main()
