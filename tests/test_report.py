@@ -314,6 +314,6 @@ def test_kernels_start_quietly_with_the_threads_the_command_chose(tmp_path, monk
     assert kernel_threads(4) == 2
     monkeypatch.delenv("SPECTRAL_COLLAPSE_THREADS")
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr("spectral_collapse.pipeline.parallel._cores", lambda: 8)
+    monkeypatch.setattr("spectral_collapse.pipeline.parallel.cpu_cores", lambda: 8)
     assert kernel_threads(4) == 2 and kernel_threads(1) == 8
 

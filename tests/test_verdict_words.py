@@ -244,10 +244,10 @@ def test_the_tally_compares_a_saved_claims_table(tmp_path, capsys):
 
     table = pd.DataFrame({"verdict": [W.HOLDS], "effect": [""], "our numbers": ["a → holds"]},
                          index=pd.Index(["x"], name="claim"))
-    saved = tmp_path / "claims.pkl"
-    table.to_pickle(saved)
+    saved = tmp_path / "claims.json"
+    table.reset_index().to_json(saved, orient="split", index=False)
     assert T.claims_of(saved).equals(table)
-    T.main(["--before", str(saved), "--after", str(saved), "--save", str(tmp_path / "again.pkl")])
-    assert "0 claim(s) moved." in capsys.readouterr().out and pd.read_pickle(tmp_path / "again.pkl").equals(table)
+    T.main(["--before", str(saved), "--after", str(saved), "--save", str(tmp_path / "again.json")])
+    assert "0 claim(s) moved." in capsys.readouterr().out and T.claims_of(tmp_path / "again.json").equals(table)
     with pytest.raises(FileNotFoundError, match="no results folder"):
         T.claims_of(tmp_path / "missing")

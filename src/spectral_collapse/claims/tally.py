@@ -1,6 +1,6 @@
 """The claims tally of two results roots side by side and every verdict that moved between them, with the
 comparisons whose numbers changed: ``python -m spectral_collapse.claims.tally --before OLD --after NEW``. A side may
-also be a claims table saved by ``--save`` (a pickle), to compare the rules of two versions of the code on the same
+also be a claims table saved by ``--save`` (JSON), to compare the rules of two versions of the code on the same
 results."""
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ def check_root(root: str | Path, profile: str = "quick") -> None:
 
 def claims_of(root: str | Path, profile: str = "quick") -> pd.DataFrame:
     """The claims table (``evaluate_claims``) on the stored results under ``root``, or the one saved in ``root`` (a
-    ``.pkl`` file written by ``--save``)."""
-    if Path(root).is_file() and Path(root).suffix == ".pkl":
-        return pd.read_pickle(root)
+    ``.json`` file written by ``--save``; JSON, not a pickle: reading a file never runs code)."""
+    if Path(root).is_file() and Path(root).suffix == ".json":
+        return pd.read_json(root, orient="split", dtype=False).astype(str).set_index("claim")
     check_root(root, profile)
     return evaluate_claims(load_evidence(root, profile)).set_index("claim")
 
@@ -69,14 +69,14 @@ def main(argv=None) -> None:
     p.add_argument("--before", required=True, help="results root before (e.g. a copy of data/results)")
     p.add_argument("--after", default="data/results", help="results root after (default data/results)")
     p.add_argument("--profile", default="quick", help="smoke | quick | paper (default quick)")
-    p.add_argument("--save", help="also write the after side's claims table here (.pkl), for a later --before")
+    p.add_argument("--save", help="also write the after side's claims table here (.json), for a later --before")
     args = p.parse_args(argv)
     try:
         before, after = claims_of(args.before, args.profile), claims_of(args.after, args.profile)
     except FileNotFoundError as e:   # the message alone, first: a bad root is the user's to fix, not a crash
         p.exit(2, f"{p.prog}: error: {e}\n")
     if args.save:
-        after.to_pickle(args.save)
+        after.reset_index().astype(str).to_json(args.save, orient="split", index=False)
     pd.set_option("display.max_colwidth", None)
     print(tally_table(before, after).to_string(), end="\n\n")
     m = moved(before, after)
