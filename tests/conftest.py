@@ -199,3 +199,13 @@ def real_book(tmp_path_factory) -> Path:
                            str(out)], cwd=root, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out / "_build" / "html"
+
+
+def any_method(name: str, shape):
+    """The registered method ``name``, built as every-method tests need it: the fill (which needs the projector of a
+    support) with the 2 x 2 blocks of latents of ``shape`` (C, H, W), the others by name."""
+    from spectral_collapse.data.support import BlockProjector
+    from spectral_collapse.inversion import get_method
+    from spectral_collapse.inversion.methods import Fill
+
+    return Fill(BlockProjector(2, tuple(shape))) if name == "fill" else get_method(name)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
+from spectral_collapse.data.unpaired import Task
 from spectral_collapse.metrics import realism as R
 from spectral_collapse.framework.controls import image_scores, realism_sets, scoring_settings
 from spectral_collapse.framework.realism import GATED_SCORES, gate_table
@@ -35,7 +36,7 @@ def _noise(truth: torch.Tensor, ycc_weights, seed: int) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=1)
 def _gate():
-    data = SimpleNamespace(target=_texture(600, 1), test_source=_texture(N, 2), task=SimpleNamespace(kind="sr"))
+    data = SimpleNamespace(target=_texture(600, 1), test_source=_texture(N, 2), task=Task("generic"))
     scoring = scoring_settings(data)
     truth = _texture(N, 3)
     src = torch.from_numpy(R.as_saved(gaussian_filter(truth.numpy(), (0, 0, 2, 2))).astype(np.float32))
@@ -70,7 +71,7 @@ def test_flat_crops_are_left_out_alike_of_test_reference_and_real_sets():
     ground-truth crop leaves its texture scores NaN (KID leaves it out), its other crops scored as before."""
     target = _texture(200, 6)
     target[::5] = -0.9                                       # 40 flat crops, 20 in each interleaved set
-    data = SimpleNamespace(target=target, test_source=_texture(8, 7), task=SimpleNamespace(kind="sr"))
+    data = SimpleNamespace(target=target, test_source=_texture(8, 7), task=Task("generic"))
     ref, real, flat = realism_sets(data)
     assert flat == {"reference": 20, "real": 20} and len(ref) == 80 and len(real) == 80
     assert not R.flat_crops(ref).any() and not R.flat_crops(real).any()
