@@ -162,3 +162,21 @@ def test_model_name_drops_only_the_cache_hash():
     assert model_name("data/checkpoints/ihc-sr-x4-eps-quick-7e26214ebd7e/") == "ihc-sr-x4-eps-quick"
     assert model_name("ihc-sr-x4-eps-quick-7e26214ebd7") == "ihc-sr-x4-eps-quick-7e26214ebd7"   # 11 digits: not a hash
     assert model_name("my-model") == "my-model"
+
+
+def test_arrays_are_hashed_by_content_shape_and_dtype():
+    """The oracle's fit is keyed by its pools' content: an equal copy (tensor or array) hashes alike, one changed
+    element, another shape or another dtype does not."""
+    import numpy as np
+    import torch
+
+    from spectral_collapse.digest import arrays_sha256
+
+    a = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+    assert arrays_sha256(a, a) == arrays_sha256(a.clone(), a.numpy().copy())
+    b = a.clone()
+    b[1, 2] += 1e-6
+    assert arrays_sha256(a, b) != arrays_sha256(a, a)
+    assert arrays_sha256(a.reshape(4, 3)) != arrays_sha256(a)
+    assert arrays_sha256(a.double()) != arrays_sha256(a)
+    assert arrays_sha256(np.zeros(2)) != arrays_sha256(np.zeros(2), np.zeros(0))

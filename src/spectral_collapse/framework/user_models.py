@@ -3,13 +3,11 @@ ones), and the exact Gaussian denoiser of the data's two domains."""
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass
 
-import numpy as np
 
-from ..digest import tree_sha256
+from ..digest import arrays_sha256, tree_sha256
 from ..models.hub_folder import FLUX, fits, text_network
 from ..models.oracle import ORACLE, fit_oracle, oracle_pair
 from ..models.vae import LatentSpace
@@ -130,22 +128,12 @@ _PAIRS: dict = {}   # (pools' content, device) -> GaussianPair: the last ``_PAIR
 _PAIRS_KEPT = 4
 
 
-def pools_digest(*pools) -> str:
-    """sha256 of arrays or tensors by content (shape, dtype and bytes): about 0.1 s per 100 MB."""
-    h = hashlib.sha256()
-    for pool in pools:
-        a = np.ascontiguousarray(pool.detach().cpu().numpy() if hasattr(pool, "detach") else np.asarray(pool))
-        h.update(f"{a.shape}{a.dtype};".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
-
-
 def _oracle_pair(profile: str, dataset: str, factor, options: str):
     """The oracle's pair for the data as it is now: fitted once per content of the two pools (a folder edited in the
     same process gets a new fit)."""
     data = dataset_for(profile, dataset, factor, json.loads(options))
     base = getattr(data, "data", data)
-    key = (pools_digest(base.source, base.target), str(study_device()))
+    key = (arrays_sha256(base.source, base.target), str(study_device()))
     if key not in _PAIRS:
         while len(_PAIRS) >= _PAIRS_KEPT:
             _PAIRS.pop(next(iter(_PAIRS)))
