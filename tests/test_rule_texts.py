@@ -164,5 +164,17 @@ def test_a_failed_strength_rule_is_printed_as_such():
 def test_every_rule_the_page_prints_is_tested_here(name):
     """A rule added to ``RULES`` needs its boundaries checked: here, or (the training runs' agreement, the quality
     gate, means only) in test_verdict_words.py; the subsamples' rule is the paired one's ``three_way``."""
-    tested = {C.CORRELATION, C.PAIRED, C.SHARE, C.EFFECT, C.SUBSAMPLES, C.MEANS, C.SEEDS, C.GATE}
+    tested = {C.CORRELATION, C.PAIRED, C.SHARE, C.EFFECT, C.SUBSAMPLES, C.MEANS, C.SEEDS, C.GATE, C.NONINFERIOR}
     assert name in tested, f"the rule {name!r} has no boundary test in {__file__}"
+
+
+@pytest.mark.parametrize("lo, hi, higher, verdict", [
+    (-0.009, 0.5, True, W.HOLDS), (-0.011, 0.5, True, W.INCONCLUSIVE), (-0.5, -0.011, True, W.FAILS),
+    (-0.5, -0.009, True, W.INCONCLUSIVE), (-0.5, 0.009, False, W.HOLDS), (0.011, 0.5, False, W.FAILS)])
+def test_non_inferiority_holds_when_the_worse_end_is_within_the_margin(lo, hi, higher, verdict):
+    """Margin 0.01: "no worse" holds when the interval's worse end lies inside it, does not hold when the whole
+    interval lies beyond it on the worse side; the rule's text names both ends."""
+    from spectral_collapse.metrics.intervals import Interval, no_worse
+
+    assert no_worse(Interval((lo + hi) / 2, lo, hi, 10, 0.95), 0.01, higher_is_better=higher) == verdict
+    assert "does not hold when the whole interval lies beyond the margin" in RULES[C.NONINFERIOR]

@@ -151,6 +151,24 @@ def test_deterministic_inversion_of_the_exact_model_stays_in_the_support(toy, la
     assert _leak(models[par], data.test_source, method, guidance).max() < 1e-10
 
 
+def test_ddim_and_edm_of_the_exact_model_are_one_ode(toy):
+    """The claims page's exact-model column says DDIM and EDM differ only by how each discretises one ODE: with the
+    exact model their latents on one sigma grid (Euler steps in VP and in EDM coordinates, the eps model conditioned
+    on its discrete timesteps) agree to within 1 % of the latent's norm at 20 steps as at 80, where a trained EDM
+    network's latent differs from the trained DDIM's by a leak of 0.97 against 0.46."""
+    data, models = toy
+    x = data.test_source.double()
+
+    def gap(steps: int) -> float:
+        sig = default_sigmas(models["eps"], steps)
+        eps, edm = (models[p].to_noise(primary(invert(models[p], x, sig, Euler()).x, Euler()), float(sig[0]))
+                    for p in ("eps", "edm"))
+        return float((eps - edm).norm() / eps.norm())
+
+    coarse, fine = gap(20), gap(80)
+    assert coarse < 1e-2 and fine < 1e-2
+
+
 @pytest.mark.parametrize("label", list(LEAVES))
 def test_injected_noise_leaves_the_support(toy, label):
     data, models = toy

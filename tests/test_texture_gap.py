@@ -123,3 +123,20 @@ def test_kid_read_in_float_and_at_8_bits_is_said_where_they_differ():
     rounded = ds.assign(images=ds["images"].copy(data=rl.as_saved(ds["images"].values.reshape(
         -1, *ds["images"].shape[-3:])).reshape(ds["images"].shape)))
     assert R.kid_precision(rounded, "ovg_taba", "taba", d8) == ""
+
+
+def test_kid_no_worse_holds_for_equal_or_better_crops_and_fails_past_the_margin(monkeypatch):
+    """Non-inferiority on KID_wav: the baseline's own crops (difference 0) and the truth's crops are no worse than
+    the baseline; the baseline is worse than the truth's crops, whose gap to the truth is 0, so its margin is 0; where
+    KID_wav fails the realism gate nothing is read."""
+    import pandas as pd
+    from spectral_collapse.framework import realism as R
+
+    ds = _kid_ds(np.random.default_rng(5))
+    monkeypatch.setattr(R, "realism_gate", lambda ds: pd.DataFrame({"score": ["kid_wav"], "passes": [True]}))
+    assert R.kid_no_worse(ds, "stay", "base", 0.1)[0] == HOLDS
+    assert R.kid_no_worse(ds, "same", "base", 0.1)[0] == HOLDS
+    verdict, text = R.kid_no_worse(ds, "base", "same", 0.1)
+    assert verdict == FAILS and "margin 0 " in text
+    monkeypatch.setattr(R, "realism_gate", lambda ds: pd.DataFrame({"score": ["kid_wav"], "passes": [False]}))
+    assert R.kid_no_worse(ds, "same", "base", 0.1)[0] == "inconclusive"

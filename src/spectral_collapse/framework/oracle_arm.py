@@ -21,7 +21,8 @@ __all__ = ["ORACLE", "SUFFIX", "ARM_LABELS", "oracle_models", "with_arm", "arm_r
            "oracle_heldout"]
 
 SUFFIX = "__" + ORACLE
-ARM_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")   # the paper's methods (no null-class baselines)
+# the paper's methods (no null-class baselines) and the fill
+ARM_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm", "ddim_fill", "ovg_fill")
 _ARM = {"tag": ORACLE, "model": ORACLE, "suffix": SUFFIX, "coords": [["model", ORACLE]]}
 
 

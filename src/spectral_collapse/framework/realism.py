@@ -17,7 +17,7 @@ from ..verdicts.words import UNTESTABLE
 from .controls import CONTROLS
 
 __all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "gate_table", "realism_gate", "N_BOOT", "BAND_SCORES",
-           "truth_band", "detail_gap", "kid_gap", "KID_PRECISION", "kid_precision", "texture_verdict", "texture_table",
+           "truth_band", "detail_gap", "kid_gap", "kid_no_worse", "KID_PRECISION", "kid_precision", "texture_verdict", "texture_table",
            "chroma_share",
            "drift_diagnostics"]
 
@@ -229,6 +229,35 @@ def kid_gap(ds: xr.Dataset, a: str, b: str) -> Gap | None:
     sets = [np.stack([f[c] for c in shared]) for f in (fa, fb)] + [truth.sel(crop_index=shared).values]
     point, draws, n = rl.kid_draws(sets, ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0)
     return draws_gap("kid_wav", point, draws, n)
+
+
+def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, str] | None:
+    """(verdict, text) of "``a``'s crops are at least as real as ``b``'s": KID_wav(a) − KID_wav(b), with its paired
+    two-sample bootstrap interval on the crops both translated, against ``margin`` × ``b``'s gap to the ground
+    truth's KID on the same crops (``intervals.no_worse``); "inconclusive" where KID_wav fails the realism gate;
+    None without the features or under 2 shared crops."""
+    from ..metrics.intervals import Interval, no_worse
+
+    if not {"wav_features", "reference_wav_features", "control_wav_features"} <= set(ds.data_vars) or \
+            not {a, b} <= set(ds["method"].values.tolist()):
+        return None
+    fa, fb = _per_crop_features(ds, a), _per_crop_features(ds, b)
+    truth = ds["control_wav_features"].sel(control="ground_truth")
+    shared = [c for c in sorted(set(fa) & set(fb)) if c in truth["crop_index"].values]
+    if len(shared) < 2:
+        return None
+    sets = [np.stack([f[c] for c in shared]) for f in (fa, fb)] + [truth.sel(crop_index=shared).values]
+    point, draws, n = rl.kid_draws(sets, ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0)
+    d = draws[:, 0] - draws[:, 1]
+    lo, hi = np.quantile(d, [0.025, 0.975])
+    m = margin * max(float(point[1] - point[2]), 0.0)
+    gate = realism_gate(ds)
+    kid_ok = not gate.empty and bool(gate.loc[gate["score"] == "kid_wav", "passes"].all())
+    verdict = no_worse(Interval(float(point[0] - point[1]), float(lo), float(hi), n, 0.95), m,
+                       higher_is_better=False) if kid_ok else "inconclusive"
+    return verdict, (f"KID_wav {a} − {b} {point[0] - point[1]:+.3g} [{lo:+.3g}, {hi:+.3g}], {n} crops (8-bit), "
+                     f"margin {m:.3g} ({margin:.0%} of {b}'s gap to the ground truth's {point[2]:.3g})"
+                     + ("" if kid_ok else " (KID_wav fails the controls here: not read)") + f" → {verdict}")
 
 
 def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MIN_EFFECT", "Interval", "bootstrap_ci", "paired_ci", "three_way", "t_interval", "t_width"]
+__all__ = ["MIN_EFFECT", "Interval", "bootstrap_ci", "paired_ci", "three_way", "no_worse", "t_interval", "t_width"]
 
 # The smallest difference that counts, per metric: 0.01 of a score in [0, 1], 0.1 dB of PSNR, one principal component
 # of k90 (the components needed for 90 % of the variance: its resolution).
@@ -69,6 +69,16 @@ def three_way(diff: Interval, min_effect: float, *, higher_is_claimed: bool = Tr
     if hi < 0 and m < -min_effect:
         return "does not hold"
     return "inconclusive"
+
+
+def no_worse(diff: Interval, margin: float, *, higher_is_better: bool = True) -> str:
+    """Non-inferiority of a difference a − b: "holds" when the interval's worse end lies within ``margin`` of 0
+    (above −margin when ``higher_is_better``), "does not hold" when the whole interval lies beyond it, else
+    "inconclusive"."""
+    if diff.n == 0 or not np.isfinite([diff.lo, diff.hi]).all():
+        return "inconclusive"
+    lo, hi = (diff.lo, diff.hi) if higher_is_better else (-diff.hi, -diff.lo)
+    return "holds" if lo > -margin else "does not hold" if hi < -margin else "inconclusive"
 
 
 def t_interval(values, level: float = 0.95) -> Interval:

@@ -24,7 +24,8 @@ from ..framework.validity import failure_bounds
 from ..framework.oracle_arm import ARM_LABELS, oracle_models, wants_arm, with_arm
 from ..framework.profiles import get_profile
 from ..framework.spec import CACHE_VERSION
-from ..framework.method_labels import BASELINE_LABELS, OVG_DEFAULTS, PAPER_LABELS, STOCHASTIC, MethodSpec, method_specs, ovg_setting
+from ..data.support import dataset_support
+from ..framework.method_labels import BASELINE_LABELS, FILL_LABELS, OVG_DEFAULTS, PAPER_LABELS, STOCHASTIC, MethodSpec, method_specs, ovg_setting
 
 __all__ = ["translation_results", "run_translation_study", "run_main_results", "from_noise_samples", "scored_cells",
            "GAUSSIANITY", "SUPPORT_LEAK_DEFINITION"]
@@ -221,10 +222,13 @@ def run_main_results(spec, ctx) -> xr.Dataset:
     translated image (KID per seed can be recomputed from the results). With a user's ``model`` / ``models`` those
     translate (nothing is trained) and the labels they cannot run are left out."""
     given = user_models(spec)
-    default = list(PAPER_LABELS) + [b for b in BASELINE_LABELS if b in METHODS]
+    data = spec_data(spec)
+    # the fill runs by default where the task's support is known and the models invert pixels
+    pixels = given is None or given.latent_space is None
+    fill = list(FILL_LABELS) if pixels and dataset_support(data)[0] is not None else []
+    default = list(PAPER_LABELS) + [b for b in BASELINE_LABELS if b in METHODS] + fill
     labels = study_labels(spec.get("methods"), default, given)
     _check_study_args(get_profile(spec.profile), labels, spec.get("seeds"), None, None)
-    data = spec_data(spec)
     if given is not None:
         return translation_results(ctx, data, given.models, profile=spec.profile, labels=labels,
                                    seeds=spec.get("seeds"), ovg=ovg_for(spec, ctx, given, data), study="main_results",

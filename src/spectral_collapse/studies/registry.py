@@ -90,7 +90,8 @@ _LIST = [
     }, _lazy("pareto", "run_pareto"), export=_lazy("pareto_choice", "ovg_choice"), takes_model=True,
        declares=("psnr", "s_hf", "s_lf", "chosen", "failed")),
     Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS, **_USER, **_ORACLE},
-          _lazy("main_results", "run_main_results"), reads=("pareto",), takes_model=True, declares=_TRANSLATION,
+          _lazy("main_results", "run_main_results"), reads=("pareto",), takes_model=True,
+          declares=_TRANSLATION + ("support_leak",),
           export=lambda ds, spec: None if ds is None else ds.attrs.get("results_key")),
     Study("pca_collapse", "PCA collapse of inverted latents", {
         "methods": _METHODS, "factors": _FACTORS, "n_latents": _N_LATENTS, "seed": _SEED, **_USER, **_ORACLE,

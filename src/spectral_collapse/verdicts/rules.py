@@ -10,11 +10,13 @@ from .words import (DEPENDS, FAILS, HOLDS, INCONCLUSIVE, MEANS_ONLY, TIE_RULE, U
                     count_words, natural_key)
 
 __all__ = ["PAIRED", "SHARE", "CORRELATION", "MEANS", "SUBSAMPLES", "EFFECT", "SEEDS", "GATE", "MIN_COMPARISONS",
-           "SHARE_POWER", "FLOOR_RULE", "TEXTURE_RULE", "RULES", "fold", "fold_datasets", "combine",
+           "SHARE_POWER", "NONINFERIOR", "KID_MARGIN", "FLOOR_RULE", "TEXTURE_RULE", "RULES", "fold", "fold_datasets", "combine",
            "claimed_strength", "min_comparisons"]
 
 PAIRED, SHARE, CORRELATION, MEANS = "paired comparison", "share of comparisons", "correlation", "means only"
 SUBSAMPLES, EFFECT, SEEDS, GATE = "interval over subsamples", "fraction of the gap", "training seeds", "quality gate"
+NONINFERIOR = "non-inferiority"
+KID_MARGIN = 0.1   # the fraction of the comparator's KID_wav gap to the ground truth a method may lose by, not worse
 SHARE_POWER = (0.8, 0.8)   # (true share, power): the effect a share's minimum count is sized to detect
 
 
@@ -59,6 +61,12 @@ RULES = {
                   f"inconclusive; {FLOOR_RULE}; paper tables: r alone"),
     SUBSAMPLES: ("each difference a 95 % interval over subsamples of the latents, read as a paired comparison is, "
                  "with the claim's minimal effect"),
+    NONINFERIOR: ("\"at least as real\" and \"no worse\": the paired 95 % interval of the difference over the crops "
+                  "(KID_wav: the two-sample bootstrap over test and reference crops) lies on the better side of a "
+                  "margin, the metric's minimal effect for S_LF (metrics.intervals.MIN_EFFECT) and "
+                  f"{KID_MARGIN:.0%} of the comparator's KID_wav gap to the ground truth's KID for texture: holds; "
+                  "does not hold when the whole interval lies beyond the margin on the worse side, else "
+                  "inconclusive; KID_wav is read only where it ranks the ground truth first and every control worse"),
     MEANS: f"method means only, no interval: the verdict says {MEANS_ONLY} and counts among the caveats",
     SEEDS: ("where the arms were trained with several training seeds, the claim is judged on each seed's results; "
             f"one verdict when they agree, else \"{DEPENDS}\"; each comparison is printed once, pooled over the "

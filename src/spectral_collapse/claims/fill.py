@@ -1,0 +1,40 @@
+"""The fill's claim, beyond the paper: filling the input's missing directions with fresh noise
+(``inversion.methods.Fill``) gives texture at least as real as OVG's and TABA's, at structure no worse than OVG's.
+Decided by non-inferiority (``verdicts.rules.NONINFERIOR``): "at least as real" and "no worse" ask that the method not lose by more
+than a stated margin, not that it win."""
+from __future__ import annotations
+
+from ..metrics.intervals import MIN_EFFECT, no_worse, paired_ci
+from ..verdicts.rules import KID_MARGIN, combine
+from .compare import label, paired_units
+from .evidence import Evidence, per_object
+
+__all__ = ["FILL", "fill_claim"]
+
+FILL = "ddim_fill"
+
+
+def fill_claim(texture_vs=("ovg", "taba"), structure_vs=("ovg",), fill: str = FILL):
+    """The claim's test on ``Evidence``: per dataset of the main results, KID_wav(fill) no worse than each of
+    ``texture_vs``'s (``realism.kid_no_worse``) and S_LF(fill) no worse than each of ``structure_vs``'s."""
+    def test(ev: Evidence):
+        from ..framework.realism import kid_no_worse
+
+        checks = []
+        for name, ds in sorted(ev.extra.get("main", {}).items()):
+            if fill not in ds["method"].values.tolist():
+                continue
+            for b in texture_vs:
+                got = per_object(ds, ("kid_no_worse", fill, b), lambda b=b: kid_no_worse(ds, fill, b, KID_MARGIN))
+                if got is not None:
+                    checks.append((got[0], f"{name}: {got[1]}"))
+            crops = ev.select("main", per_crop=True, dataset=name, metric="s_lf")
+            for b in structure_vs:
+                xa, xb = paired_units(crops, fill, b) if not crops.empty else ((), ())
+                if len(xa):
+                    ci = paired_ci(xa, xb)
+                    v = no_worse(ci, MIN_EFFECT["s_lf"])
+                    checks.append((v, f"{name}: {label('s_lf')} {fill} − {b} {ci.mean:+.3f} [{ci.lo:+.3f}, "
+                                      f"{ci.hi:+.3f}], {ci.n} crops, margin {MIN_EFFECT['s_lf']:g} → {v}"))
+        return combine(checks, f"needs main results with {fill}, {', '.join(texture_vs)} and the realism scores")
+    return test
