@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import operator
-import re
 from functools import partial
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pandas as pd
 
 from spectral_collapse.framework.method_labels import VARIANT_NAMES
 from spectral_collapse.reference.method_names import method_name
+from spectral_collapse.train.cache import model_name
 
 from .common import ROOT
 from .inversion import calls_per_step_at
@@ -299,12 +299,6 @@ def main_command_table(mc: dict) -> pd.DataFrame:
             ("total (wall time)", mc["total_s"])]
     s = pd.Series(dict(rows), dtype=float).rename_axis("part")
     return pd.DataFrame({"seconds": s.round().astype("Int64"), "minutes": (s / 60).round(1)})
-
-
-def model_name(folder: str) -> str:
-    """A checkpoint folder's model name without its configuration hash ("ihc-sr-x4-eps-quick-7e26214ebd7e" ->
-    "ihc-sr-x4-eps-quick")."""
-    return re.sub(r"(?<=.)-[0-9a-f]{12}$", "", str(folder))
 
 
 def shipped_training_table(weights: str | Path) -> pd.DataFrame:

@@ -3,6 +3,7 @@ ground truth first and the copied input, the blurred truth and both noises clear
 control fails the gate; and the texture verdict counts too much detail as failing and the truth as closing the whole
 gap."""
 import functools
+import statistics
 
 import numpy as np
 import pytest
@@ -12,7 +13,9 @@ from spectral_collapse.data import load_dataset
 from spectral_collapse.metrics import realism as rl
 from spectral_collapse.framework.controls import (CONTROLS, control_images, control_scores, noise_sigma,
                                                 scoring_settings)
-from spectral_collapse.framework.realism import add_kid, realism_gate, texture_verdict, truth_band
+from spectral_collapse.claims.compare import real_band
+from spectral_collapse.framework.realism import (add_kid, realism_gate, spread_band, texture_verdict,
+                                                truth_band)
 
 N = 48
 
@@ -157,3 +160,15 @@ def test_the_real_crops_band_lets_the_copy_through_on_photographs():
         copy = float(np.nanmean(ds[f"control_{score}"].sel(control="copy").values))
         blur = float(np.nanmean(ds[f"control_{score}"].sel(control="blur").values))
         assert lo <= copy <= hi and not lo <= blur <= hi, (score, lo, hi, copy, blur)
+
+
+def test_the_real_crops_band_is_mean_plus_minus_one_sample_std_of_the_finite_values():
+    values = [0.3, -0.1, np.nan, 0.7, 0.2]
+    finite = [v for v in values if np.isfinite(v)]
+    m, sd = statistics.mean(finite), statistics.stdev(finite)
+    assert spread_band(values) == pytest.approx((m - sd, m + sd), rel=1e-12)
+    assert spread_band([0.4, np.nan]) is None
+    ds = xr.Dataset({"control_delta_log_e_hf": (("control", "crop"), np.array([values, [9.0] * 5]))},
+                    coords={"control": ["ground_truth", "noise"]})
+    assert real_band(ds) == truth_band(ds, "delta_log_e_hf") == spread_band(values)
+    assert real_band(ds.sel(control=["noise"])) is None

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from ..framework.realism import spread_band
 from ..metrics.intervals import MIN_EFFECT, paired_ci, three_way
 from ..reference.method_names import METHOD_NAMES
 from ..text import signed
@@ -102,11 +103,7 @@ def real_band(ds) -> tuple[float, float] | None:
     ``delta_log_e_hf`` (the ``ground_truth`` control of a translation result); None without that control."""
     if "control_delta_log_e_hf" not in ds or "ground_truth" not in ds["control"].values.tolist():
         return None
-    v = np.asarray(ds["control_delta_log_e_hf"].sel(control="ground_truth").values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v)]
-    if len(v) < 2:
-        return None
-    return float(v.mean() - v.std(ddof=1)), float(v.mean() + v.std(ddof=1))
+    return spread_band(ds["control_delta_log_e_hf"].sel(control="ground_truth").values)
 
 
 def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "") -> tuple[str, str] | None:

@@ -231,26 +231,39 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
                     weak={(short, dataset): (below, weak_arms(ds))} if below else {})
 
 
-def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> Evidence:
-    """Our evidence: every stored results file of ``profile`` under ``root`` that the scorecard knows how to read."""
-    parts, extra = [], {}
-    for study, short in STUDY_NAMES.items():
+def _stored(root: str | Path, profile: str, studies) -> list[tuple[str, str, xr.Dataset]]:
+    """(study, dataset, results) of every stored results file of ``profile`` under ``root`` for each of ``studies``
+    (the dataset as its results name it, else as its file name does)."""
+    out = []
+    for study in studies:
         for path in sorted((Path(root) / study).glob(f"*-{profile}.nc")):
             ds = load_results(path)
-            parts.append(evidence_of(ds, short, str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])))
+            out.append((study, str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0]), ds))
+    return out
+
+
+def _joined(parts: list[Evidence], fields: tuple = ()) -> Evidence:
+    """The evidence of ``parts`` together: their frames (without the whole-results studies'), crops, extras, bands
+    and the further dict fields named in ``fields``."""
+    extra: dict = {}
     for e in parts:
         for k, v in e.extra.items():
             extra.setdefault(k, {}).update(v)
-    for path in sorted((Path(root) / "seed_spread").glob(f"*-{profile}.nc")):   # the claims' training seeds
-        ds = load_results(path)
-        extra.setdefault("seed_spread", {})[str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])] = ds
     frames = [e.frame for e in parts if not set(e.extra) & set(EXTRA_STUDIES)]
     crops = [e.crops for e in parts if not e.crops.empty]
     return Evidence(frame=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_FRAME_COLUMNS),
                     extra=extra, source="ours", bands={k: v for e in parts for k, v in e.bands.items()},
-                    weak={k: v for e in parts for k, v in e.weak.items()},
-                    truths={k: v for e in parts for k, v in e.truths.items()},
-                    crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
+                    crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS),
+                    **{f: {k: v for e in parts for k, v in getattr(e, f).items()} for f in fields})
+
+
+def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> Evidence:
+    """Our evidence: every stored results file of ``profile`` under ``root`` that the scorecard knows how to read."""
+    ev = _joined([evidence_of(ds, STUDY_NAMES[study], dataset) for study, dataset, ds in
+                  _stored(root, profile, STUDY_NAMES)], ("weak", "truths"))
+    for _, dataset, ds in _stored(root, profile, ["seed_spread"]):   # the claims' training seeds
+        ev.extra.setdefault("seed_spread", {})[dataset] = ds
+    return ev
 
 
 def paper_evidence(paper: pd.DataFrame | None = None) -> Evidence:
@@ -268,20 +281,7 @@ def paper_evidence(paper: pd.DataFrame | None = None) -> Evidence:
 def oracle_evidence(root: str | Path = "data/results", profile: str = "quick"):
     """``load_evidence`` on the oracle arms: every stored results file of ``profile`` that the evidence reads
     and that carries the arm, as the oracle's ``Evidence`` (same frames, so every claim check runs on it)."""
-    parts = []
-    for study, short in STUDY_NAMES.items():
-        for path in sorted((Path(root) / study).glob(f"*-{profile}.nc")):
-            arm = arm_results(load_results(path))
-            if arm is not None:
-                parts.append(evidence_of(arm, short, str(arm.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])))
-    extra: dict = {}
-    for e in parts:
-        for k, v in e.extra.items():
-            extra.setdefault(k, {}).update(v)
-    frames = [e.frame for e in parts if not set(e.extra) & set(EXTRA_STUDIES)]
-    crops = [e.crops for e in parts if not e.crops.empty]
-    ev = Evidence(frame=pd.concat(frames, ignore_index=True) if frames else long_frame(xr.Dataset(), "", ""),
-                  extra=extra, source="ours", bands={k: v for e in parts for k, v in e.bands.items()})
-    if crops:
-        ev.crops = pd.concat(crops, ignore_index=True)
-    return ev
+    arms = [(STUDY_NAMES[study], dataset, arm_results(ds)) for study, dataset, ds in
+            _stored(root, profile, STUDY_NAMES)]
+    return _joined([evidence_of(arm, short, str(arm.attrs.get("dataset") or dataset))
+                    for short, dataset, arm in arms if arm is not None])

@@ -49,6 +49,25 @@ class Claim:
     exact: str = ""                    # what the exact model decides by construction, in words ("" : its rule decides)
 
 
+def _correlation_claim(key: str, title: str, where: str, statement: str, x: str, y: str, sign: int) -> Claim:
+    """A claim that scores ``x`` and ``y`` correlate across methods in the direction of ``sign``: Pearson r at least
+    0.5 that way (``checks.correlated``), decided by ``CORRELATION``."""
+    bound = "≥ 0.5" if sign > 0 else f"≤ {signed(-0.5, 1)}"
+    return Claim(key, title, where, statement, f"Pearson r({x.upper()}, {y.upper()}) {bound}", correlated(x, y, sign),
+                 by=CORRELATION)
+
+
+
+def _ablation_claim(axis: str, title: str, where: str, statement: str, rule: str, methods: tuple,
+                    arms: tuple) -> Claim:
+    """The claim of the ablation study ``axis`` that on each of its ``arms`` standard inversion has lower S_HF and
+    S_DC than each of ``methods``, paired (``checks.differences``); every arm must pass the quality gate."""
+    pairs = [("ddim", m, score, False) for m in methods for score in ("s_hf", "s_dc")]
+    return Claim(axis, title, where, statement, rule,
+                 differences(axis, pairs, f"needs {axis} results with ddim and {'/'.join(methods)}", axis=axis),
+                 reads=(axis,), by=PAIRED, arms=(axis, arms))
+
+
 CLAIMS: list[Claim] = [
     Claim("collapse_sdc", "Standard inversion leaves correlated latents", "Sec. 4, Sec. 6.2, Table 2",
           "Standard deterministic inversion leaves spatially correlated latents: its decorrelation score S_DC is "
@@ -75,15 +94,14 @@ CLAIMS: list[Claim] = [
           "subsamples of the latents (all series at one subsample size, drawn without replacement), read as a "
           "paired comparison is, with one component as its minimal effect (results without subsamples: the k90s "
           "themselves, two-way)", pca_fewer, reads=("pca_collapse",), by=SUBSAMPLES),
-    Claim("corr_hf_dc", "Texture and decorrelation go together", "Sec. 4, Fig. 4a, Fig. 14, Fig. 15",
-          "S_HF and S_DC are strongly and positively correlated across methods.",
-          "Pearson r(S_HF, S_DC) ≥ 0.5", correlated("s_hf", "s_dc", +1), by=CORRELATION),
-    Claim("corr_dc_g", "Decorrelation and Gaussianity go together", "Sec. 4, Fig. 8, Fig. 14",
-          "The decorrelation score S_DC and the Gaussianity score S_G are strongly and positively correlated.",
-          "Pearson r(S_DC, S_G) ≥ 0.5", correlated("s_dc", "s_g", +1), by=CORRELATION),
-    Claim("tradeoff_lf_dc", f"Decorrelated latents keep less of {INPUT_STRUCTURE}", "Sec. 4, Fig. 4b, Fig. 16",
-          "Restoring Gaussian, decorrelated latents costs structure: S_LF falls as S_DC rises.",
-          f"Pearson r(S_LF, S_DC) ≤ {signed(-0.5, 1)}", correlated("s_lf", "s_dc", -1), by=CORRELATION),
+    *(_correlation_claim(*row) for row in (
+        ("corr_hf_dc", "Texture and decorrelation go together", "Sec. 4, Fig. 4a, Fig. 14, Fig. 15",
+         "S_HF and S_DC are strongly and positively correlated across methods.", "s_hf", "s_dc", +1),
+        ("corr_dc_g", "Decorrelation and Gaussianity go together", "Sec. 4, Fig. 8, Fig. 14",
+         "The decorrelation score S_DC and the Gaussianity score S_G are strongly and positively correlated.",
+         "s_dc", "s_g", +1),
+        ("tradeoff_lf_dc", f"Decorrelated latents keep less of {INPUT_STRUCTURE}", "Sec. 4, Fig. 4b, Fig. 16",
+         "Restoring Gaussian, decorrelated latents costs structure: S_LF falls as S_DC rises.", "s_lf", "s_dc", -1))),
     Claim("edm_tradeoff", f"EDM restores texture and keeps less of {INPUT_STRUCTURE}",
           "Sec. 4 (parameterization trade-off)",
           "x0-prediction (EDM) restores high-frequency texture but drifts structurally: higher S_HF and lower S_LF "
@@ -135,21 +153,16 @@ CLAIMS: list[Claim] = [
           "some OVG grid point lies on the joint S_HF / S_LF front of grid points and baselines, on every dataset "
           "swept (means only, no interval; a grid point with a failed sample is not a point of the front); the "
           "numbers name the OVG variants whose points make it", pareto_expands, reads=("pareto",), by=MEANS),
-    Claim("backbone", "Collapse is not a convolutional artefact (U-Net and DiT)", "Sec. 6.3, Table 3",
-          "Collapse is not a convolutional artefact: with both U-Net and DiT, standard inversion has lower S_HF and "
-          "S_DC than OVG.", "for each backbone, DDIM's S_HF and S_DC below OVG's: S_HF(ddim) − S_HF(ovg) < 0 and "
-          "S_DC(ddim) − S_DC(ovg) < 0",
-          differences("backbone", (("ddim", "ovg", "s_hf", False), ("ddim", "ovg", "s_dc", False)),
-                      "needs backbone results with ddim and ovg", axis="backbone"), reads=("backbone",), by=PAIRED,
-          arms=("backbone", ("unet", "dit"))),
-    Claim("space", "Collapse is not a VAE artefact (pixel and latent space)", "Sec. 6.3, Table 4",
-          "Collapse is not a VAE artefact: in pixel space as in latent space, standard inversion has lower S_HF "
-          "and S_DC than TABA / OVG.", "in each space (pixel and latent), DDIM's S_HF and S_DC below TABA's and OVG's: "
-          "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) "
-          "each < 0",
-          differences("space", [("ddim", r, m, False) for r in ("taba", "ovg") for m in ("s_hf", "s_dc")],
-                      "needs space results with ddim and taba/ovg", axis="space"), reads=("space",), by=PAIRED,
-          arms=("space", ("pixel", "latent"))),
+    *(_ablation_claim(*row) for row in (
+        ("backbone", "Collapse is not a convolutional artefact (U-Net and DiT)", "Sec. 6.3, Table 3",
+         "Collapse is not a convolutional artefact: with both U-Net and DiT, standard inversion has lower S_HF and "
+         "S_DC than OVG.", "for each backbone, DDIM's S_HF and S_DC below OVG's: S_HF(ddim) − S_HF(ovg) < 0 and "
+         "S_DC(ddim) − S_DC(ovg) < 0", ("ovg",), ("unet", "dit")),
+        ("space", "Collapse is not a VAE artefact (pixel and latent space)", "Sec. 6.3, Table 4",
+         "Collapse is not a VAE artefact: in pixel space as in latent space, standard inversion has lower S_HF "
+         "and S_DC than TABA / OVG.", "in each space (pixel and latent), DDIM's S_HF and S_DC below TABA's and OVG's: "
+         "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) "
+         "each < 0", ("taba", "ovg"), ("pixel", "latent")))),
     Claim("scale_x32", "At the sparsest input, DDIM keeps PSNR and loses texture", "Sec. 6.3, Table 5",
           "At the sparsest input (x32) standard inversion keeps the highest PSNR but the lowest S_HF; TABA and OVG "
           "keep texture.", "at the largest factor, DDIM's PSNR above TABA's and OVG's and its S_HF below both: "

@@ -17,7 +17,8 @@ from ..verdicts.words import UNTESTABLE
 from .controls import CONTROLS
 
 __all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "gate_table", "realism_gate", "N_BOOT", "BAND_SCORES",
-           "truth_band", "detail_gap", "kid_gap", "kid_no_worse", "KID_PRECISION", "kid_precision", "texture_verdict", "texture_table",
+           "truth_band", "spread_band", "detail_gap", "kid_gap", "kid_no_worse", "KID_PRECISION", "kid_precision",
+           "texture_verdict", "texture_table",
            "chroma_share",
            "drift_diagnostics"]
 
@@ -137,15 +138,17 @@ def truth_band(ds: xr.Dataset, score: str) -> tuple[float, float] | None:
     (``real_<score>``: how far single real crops lie from the reference mean; results without it: the ground
     truth's); None without either."""
     if f"real_{score}" in ds:
-        v = np.asarray(ds[f"real_{score}"].values, dtype=np.float64).ravel()
-    elif f"control_{score}" in ds and "ground_truth" in ds["control"].values.tolist():
-        v = np.asarray(ds[f"control_{score}"].sel(control="ground_truth").values, dtype=np.float64).ravel()
-    else:
-        return None
+        return spread_band(ds[f"real_{score}"].values)
+    if f"control_{score}" in ds and "ground_truth" in ds["control"].values.tolist():
+        return spread_band(ds[f"control_{score}"].sel(control="ground_truth").values)
+    return None
+
+
+def spread_band(values) -> tuple[float, float] | None:
+    """Mean ± one standard deviation (ddof 1) of the finite ``values``; None under two of them."""
+    v = np.asarray(values, dtype=np.float64).ravel()
     v = v[np.isfinite(v)]
-    if len(v) < 2:
-        return None
-    return float(v.mean() - v.std(ddof=1)), float(v.mean() + v.std(ddof=1))
+    return None if len(v) < 2 else (float(v.mean() - v.std(ddof=1)), float(v.mean() + v.std(ddof=1)))
 
 
 def _picks(ds: xr.Dataset, method: str) -> dict[int, tuple]:
