@@ -220,18 +220,24 @@ def detail_gap(ds: xr.Dataset, score: str, a: str, b: str) -> Gap | None:
     return gap_fraction(score, xa[shared].to_numpy(), xb[shared].to_numpy(), ref) if len(shared) > 1 else None
 
 
-def kid_gap(ds: xr.Dataset, a: str, b: str) -> Gap | None:
-    """The fraction of ``b``'s KID_wav gap to the ground truth's KID that ``a`` closes, on the crops both translated:
-    (KID(a) − KID(b)) / (KID(truth) − KID(b)) in each draw of the two-sample bootstrap (``rl.kid_draws``: test crops,
-    the same for a, b and the truth, and reference crops resampled); None under 2 shared crops."""
+def _kid_with_truth(ds: xr.Dataset, a: str, b: str):
+    """(KIDs, (draws, 3) bootstrap KIDs, crops) of ``a``, ``b`` and the ground truth on the crops all three hold
+    (``rl.kid_draws``: test crops, the same for a, b and the truth, and reference crops resampled); None under 2."""
     fa, fb = _per_crop_features(ds, a), _per_crop_features(ds, b)
     truth = ds["control_wav_features"].sel(control="ground_truth")
     shared = [c for c in sorted(set(fa) & set(fb)) if c in truth["crop_index"].values]
     if len(shared) < 2:
         return None
     sets = [np.stack([f[c] for c in shared]) for f in (fa, fb)] + [truth.sel(crop_index=shared).values]
-    point, draws, n = rl.kid_draws(sets, ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0)
-    return draws_gap("kid_wav", point, draws, n)
+    return rl.kid_draws(sets, ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0)
+
+
+def kid_gap(ds: xr.Dataset, a: str, b: str) -> Gap | None:
+    """The fraction of ``b``'s KID_wav gap to the ground truth's KID that ``a`` closes, on the crops both translated:
+    (KID(a) − KID(b)) / (KID(truth) − KID(b)) in each draw of the two-sample bootstrap (``_kid_with_truth``); None
+    under 2 shared crops."""
+    got = _kid_with_truth(ds, a, b)
+    return None if got is None else draws_gap("kid_wav", *got)
 
 
 def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, str] | None:
@@ -244,13 +250,10 @@ def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, st
     if not {"wav_features", "reference_wav_features", "control_wav_features"} <= set(ds.data_vars) or \
             not {a, b} <= set(ds["method"].values.tolist()):
         return None
-    fa, fb = _per_crop_features(ds, a), _per_crop_features(ds, b)
-    truth = ds["control_wav_features"].sel(control="ground_truth")
-    shared = [c for c in sorted(set(fa) & set(fb)) if c in truth["crop_index"].values]
-    if len(shared) < 2:
+    got = _kid_with_truth(ds, a, b)
+    if got is None:
         return None
-    sets = [np.stack([f[c] for c in shared]) for f in (fa, fb)] + [truth.sel(crop_index=shared).values]
-    point, draws, n = rl.kid_draws(sets, ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0)
+    point, draws, n = got
     d = draws[:, 0] - draws[:, 1]
     lo, hi = np.quantile(d, [0.025, 0.975])
     m = margin * max(float(point[1] - point[2]), 0.0)
