@@ -4,6 +4,11 @@ shipped trained networks (data/weights).
 
     python -m benchmarks.support_leak [--dataset ihc-sr] [--n 16] [--seed 0] [--oracle-only] [--training-seeds 0 1 2]
                                       [--out benchmarks/results/support_leak.json]
+    python -m benchmarks.support_leak --grids --training-seeds 0 1 2 --out benchmarks/results/support_grids.json
+
+``--grids``: network or grid. DDIM's Euler steps on the eps network and on the EDM network, each on DDIM's sigma
+grid and on EDM's (Karras), for the exact model and each training seed's networks: how much of the EDM arm's leak is
+its network and how much its grid. A grid reaching below a network's sigma_min is clamped there (the row says so).
 
 The crops are the main results' seed-0 test crops (framework.splits.test_subsets); OVG runs at the main results' stored
 Pareto choice per variant (OVG_DEFAULTS when none is stored). Per method: mean, min and max of the leak over the
@@ -23,7 +28,8 @@ from spectral_collapse.data.support import support_projector
 from spectral_collapse.inversion import default_sigmas, invert, sample_seeds
 from spectral_collapse.metrics import latent as lat
 from spectral_collapse.framework.method_labels import OVG_DEFAULTS, method_specs
-from spectral_collapse.framework.model_set import dataset_for, oracle_models, trained_model
+from spectral_collapse.framework.model_set import dataset_for, trained_model
+from spectral_collapse.framework.user_models import oracle_models
 from spectral_collapse.framework.profiles import get_profile
 from spectral_collapse.framework.splits import test_subsets
 from spectral_collapse.train.cache import atomic_write_bytes
@@ -65,6 +71,28 @@ def leaks(models: dict, x: torch.Tensor, labels, steps: int, seed: int, projecto
     return out
 
 
+def grid_leaks(models: dict, x: torch.Tensor, steps: int, projector, dtype) -> list[dict]:
+    """One row per (network, grid) of ``models`` ({"eps", "edm"}): Euler inversion of ``x`` on the grid, its leak
+    (mean, min, max over the crops) and S_DC; ``clamped``: whether the grid reaches below the network's sigma_min."""
+    from spectral_collapse.inversion import Euler
+
+    grids = {"ddim": default_sigmas(models["eps"], steps), "edm": default_sigmas(models["edm"], steps)}
+    rows = []
+    for net, D in models.items():
+        for grid, sig in grids.items():
+            tr = invert(D, x.to(dtype), sig, Euler())
+            z = D.to_noise(tr.x, float(sig[0])).double()
+            leak = lat.support_leak(z, projector)
+            low = float(sig[sig > 0].min())
+            rows.append({"network": net, "grid": grid, "leak_mean": float(np.nanmean(leak)),
+                         "leak_min": float(np.nanmin(leak)), "leak_max": float(np.nanmax(leak)),
+                         "s_dc": float(lat.decorrelation(z.float()).s_dc.mean()), "sigma_max": float(sig[0]),
+                         "sigma_low": low, "clamped": bool(low < float(D.sigma_min) * (1 - 1e-6))})
+            print(f"{net:4s} network on the {grid:4s} grid: leak {rows[-1]['leak_mean']:.3g}  "
+                  f"S_DC {rows[-1]['s_dc']:.3f}", flush=True)
+    return rows
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="ihc-sr", choices=("ihc-sr", "ihc-edges"))
@@ -73,6 +101,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--labels", nargs="*", default=list(LABELS))
     ap.add_argument("--oracle-only", action="store_true")
     ap.add_argument("--training-seeds", type=int, nargs="*", default=[0])
+    ap.add_argument("--grids", action="store_true", help="network x grid instead of the method labels")
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
     p = get_profile("quick")
@@ -82,6 +111,16 @@ def main(argv=None) -> dict:
     P = support_projector(data.task, tuple(x.shape[1:]))
     result = {"dataset": a.dataset, "profile": "quick", "crops": crops, "steps": p.steps, "support": P.describe(),
               "ovg": op, "oracle": {}, "trained": {}}
+    if a.grids:
+        result = {k: v for k, v in result.items() if k not in ("ovg",)}
+        result["oracle"] = grid_leaks(oracle_models("quick", a.dataset), x, p.steps, P, torch.float64)
+        for s in [] if a.oracle_only else a.training_seeds:
+            models = {par: trained_model("quick", a.dataset, par, seed=s, progress=False).denoiser
+                      for par in ("eps", "edm")}
+            result["trained"][str(s)] = grid_leaks(models, x, p.steps, P, torch.float32)
+        if a.out:
+            atomic_write_bytes(Path(a.out), json.dumps(result, indent=1).encode())
+        return result
     print("oracle (float64)", flush=True)
     result["oracle"] = leaks(oracle_models("quick", a.dataset), x, a.labels, p.steps, a.seed, P, torch.float64, op)
     if not a.oracle_only:

@@ -70,6 +70,8 @@ def ovg_setting(spec) -> dict:
     chosen = spec.input("pareto")
     if isinstance(chosen, dict) and chosen.get("eta_hf") is not None:
         out = {"eta_hf": float(chosen["eta_hf"]), "eta_lf": float(chosen["eta_lf"]), "source": str(chosen["source"])}
+        if chosen.get("fill_scale") is not None:   # the fill's scale chosen by the same sweep
+            out["fill_scale"] = float(chosen["fill_scale"])
         if isinstance(chosen.get("per_base"), dict) and chosen["per_base"]:
             out["per_base"] = {str(k): {"eta_hf": float(v["eta_hf"]), "eta_lf": float(v["eta_lf"])}
                                for k, v in chosen["per_base"].items()}

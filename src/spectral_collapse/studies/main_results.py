@@ -119,7 +119,8 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
     specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=scoring["kappa"],
                          per_base=op.get("per_base"), parameterization=parameterization,
-                         projector=None if ls is not None else scoring["support"], check_support=True) + list(extra)
+                         projector=None if ls is not None else scoring["support"], check_support=True,
+                         fill_scale=float(op.get("fill_scale", 1.0))) + list(extra)
     needed = sorted({m.parameterization for m in specs})
     missing = [p for p in needed if p not in models]
     if missing:

@@ -26,7 +26,7 @@ from ..framework.oracle_arm import SUFFIX, oracle_models, wants_arm, with_arm
 
 __all__ = ["BASES", "BASELINES", "GRID_SIZES", "SCORES", "default_grid", "pareto_results", "run_pareto", "grid_summary",
            "baseline_summary", "joint_front", "MOST_FAILED", "grid_table", "front_counts", "choices_table",
-           "beats_baselines"]
+           "beats_baselines", "FILL_SCALES", "fill_sweep", "pareto_export"]
 
 BASES = ("ovg", "ovg_taba", "ovg_edm")
 BASELINES = ("ddim", "taba", "edm")    # the non-OVG methods shown on the same axes by default
@@ -34,6 +34,9 @@ GRID_SIZES = {"smoke": (2, 2), "quick": (3, 3), "paper": (5, 5)}   # (n eta_HF, 
 SCORES = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "delta_log_e_hf", "delta_log_e_hf_luma", "delta_log_e_hf_chroma",
           "delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref")
 BAND_OF = {"luma": "delta_log_e_hf_luma_ref", "chroma": "delta_log_e_hf_chroma_ref"}  # the scores the bands bound
+# the fill's scale axis (inversion.methods.Fill: 1 = white noise's off-support energy), where the task's support is
+# known; its variables are the grid's with the prefix "fill_" on the dimension "fill_scale"
+FILL_SCALES = (0.25, 0.5, 0.75, 1.0)
 
 
 def default_grid(profile: str) -> tuple[list[float], list[float]]:
@@ -138,6 +141,45 @@ def _sweep(ctx, cells: dict, models, specs, bases, base_labels, eta_hf, eta_lf, 
     return ds, choices
 
 
+def fill_sweep(ctx, models, ds: xr.Dataset, scales, src, gt, seed, prof, scoring, n_show, kappa,
+               parameterization: str, rule: str) -> tuple[xr.Dataset, dict | None]:
+    """DDIM + fill at each of ``scales`` on the sweep's crops, scored as a grid point, and its choice by the rule
+    that chooses OVG's step sizes (``choose_point`` against DDIM's KID_wav): ("fill_*" variables on dimension
+    "fill_scale", the choice or None when every scale failed)."""
+    cells = []
+    for scale in scales:
+        ms = method_specs(["ddim_fill"], eta_hf=0.0, eta_lf=0.0, lowpass_kappa=kappa, parameterization=parameterization,
+                          projector=scoring["support"], fill_scale=float(scale), check_support=True)[0]
+        cells.append(_cell(ctx, models[ms.parameterization], ms, src, gt, seed, prof, scoring, n_show).drop_vars(
+            "images", errors="ignore"))
+    grid = xr.concat(cells, "fill_scale").assign_coords(fill_scale=[float(v) for v in scales])
+    ok = ~grid["failed"].any("sample").values
+    mean = {k: grid[v].mean("sample").values for k, v in (("s_lf", "s_lf"), *BAND_OF.items())}
+    base_kid = float(ds["baseline_kid_wav"].sel({"method": "ddim"})) \
+        if "baseline_kid_wav" in ds and "ddim" in ds["method"].values else None
+    pick = choose_point(grid["kid_wav"].values, mean["s_lf"], mean["luma"], mean["chroma"], scoring["bands"],
+                        base_kid=base_kid, rule=rule, eligible=ok)
+    k = pick["index"]
+    choice = None if k is None else {
+        "fill_scale": float(scales[k]), "s_lf": float(mean["s_lf"][k]), "kid_wav": float(grid["kid_wav"].values[k]),
+        "in_band": bool(pick["in_band"][k]), "banded": pick["banded"], "beats_base": pick["beats_base"],
+        "base_kid_wav": base_kid}
+    grid["chosen"] = ("fill_scale", np.arange(len(scales)) == (-1 if k is None else k))
+    return grid.rename({v: f"fill_{v}" for v in grid.data_vars}), choice
+
+
+def pareto_export(ds: xr.Dataset | None, spec=None) -> dict:
+    """What a study reading the sweep records: OVG's choice (``ovg_choice``); the main results also take the fill's
+    chosen scale, where the sweep made one."""
+    from .pareto_choice import ovg_choice
+
+    out = ovg_choice(ds, spec)
+    fill = json.loads(ds.attrs.get("fill_choice", "null")) if ds is not None else None
+    if spec is not None and spec.study == "main_results" and fill and not out["source"].startswith("defaults"):
+        out["fill_scale"] = float(fill["fill_scale"])
+    return out
+
+
 def _bands(data, src, gt, scoring) -> tuple[dict, float, str]:
     """The real crops' luma and chroma bands the choice reads (``truth_bands``), the KID_wav of the validation truths
     (the floor a translation can reach on these crops; NaN without them) and where the bands come from: the
@@ -160,10 +202,11 @@ def _on_edge(choice: dict | None, eta_hf: list, eta_lf: list) -> list[tuple[str,
 def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf=None, bases=BASES,
                    baselines=BASELINES, n_images: int | None = None, seed: int | None = None, rule: str = "maximin",
                    primary: str | None = None, n_show: int = 4, ls=None, parameterization: str = "eps",
-                   user_models: dict | None = None, extend: int = 1) -> xr.Dataset:
+                   user_models: dict | None = None, extend: int = 1, fill_scales=FILL_SCALES) -> xr.Dataset:
     """Sweep the OVG step sizes of ``bases`` on the validation crops, with ``baselines`` on the same axes; mark
     each base's S_HF / S_LF front and choose its point by ``rule``. The grid grows one log step past an edge a
-    choice sits on, ``extend`` times (``grid_extended``, ``choice_on_edge``)."""
+    choice sits on, ``extend`` times (``grid_extended``, ``choice_on_edge``). Where the task's support is known, DDIM
+    + fill at each of ``fill_scales`` is chosen by the same rule (``fill_sweep``; empty or None: not swept)."""
     prof = get_profile(profile)
     bases, eta_hf, eta_lf, primary = _check(bases, rule, eta_hf, eta_lf, primary, profile)
     seed = int(prof.seeds[0] if seed is None else seed)
@@ -193,8 +236,13 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
             step = grid[1] / grid[0]   # (an axis of one value has no edge)
             grid.insert(0, float(f"{grid[0] / step:.3g}")) if side == "low" else grid.append(float(f"{grid[-1] * step:.3g}"))
             extended.append(f"{axis} {side}")
+    fill = None
+    if fill_scales and ls is None and scoring.get("support") is not None and "ddim" in base_labels:
+        grid, fill = fill_sweep(ctx, models, ds, list(fill_scales), src, gt, seed, prof, scoring, n_show, kappa,
+                                parameterization, rule)
+        ds = ds.merge(grid)
     checkpoints = {par: str(getattr(D, "checkpoint", "")) for par, D in models.items()}
-    ds.attrs = dict(study="pareto", dataset=data.name, profile=profile, rule=rule, primary=primary, seed=seed,
+    ds.attrs = dict(study="pareto", fill_choice=json.dumps(fill), dataset=data.name, profile=profile, rule=rule, primary=primary, seed=seed,
                     n_images=n, tuning_split=split_note, tuning_crops=json.dumps(idx), steps=prof.steps,
                     wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_lf_kappa=float(kappa),
                     choices=json.dumps(choices),
@@ -218,7 +266,7 @@ def run_pareto(spec, ctx) -> xr.Dataset:
     data = spec_data(spec)   # raises DatasetNotPreparedError at once for missing real data
     kw = dict(profile=spec.profile, eta_hf=spec.get("eta_hf"), eta_lf=spec.get("eta_lf"), bases=bases,
               baselines=baselines, n_images=spec["n_images"], seed=spec.get("seed"), rule=spec["rule"],
-              extend=spec["extend"])
+              extend=spec["extend"], fill_scales=spec.get("fill_scales", FILL_SCALES))
     if given is not None:
         return pareto_results(ctx, data, given.models, ls=given.latent_space, parameterization=given.parameterization,
                               user_models=given.info, **kw)

@@ -86,8 +86,10 @@ _LIST = [
         "rule": Param("str", "maximin", "how the operating point is chosen", optional=False,
                       choices=("maximin", "knee")),
         "extend": Param("int", 1, "times the grid grows one step past an edge a choice sits on", optional=False,
-                        minimum=0), **_USER, **_ORACLE,
-    }, _lazy("pareto", "run_pareto"), export=_lazy("pareto_choice", "ovg_choice"), takes_model=True,
+                        minimum=0),
+        "fill_scales": Param("list[float]", None, "scales of DDIM + fill's fresh component swept where the task's "
+                             "support is known; None: 0.25, 0.5, 0.75, 1", minimum=0), **_USER, **_ORACLE,
+    }, _lazy("pareto", "run_pareto"), export=_lazy("pareto", "pareto_export"), takes_model=True,
        declares=("psnr", "s_hf", "s_lf", "chosen", "failed")),
     Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS, **_USER, **_ORACLE},
           _lazy("main_results", "run_main_results"), reads=("pareto",), takes_model=True,
