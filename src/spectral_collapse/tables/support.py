@@ -15,10 +15,10 @@ from ..framework.oracle_arm import arm_results
 from ..framework.validity import failed_of
 from ..metrics.latent import support_leak
 
-__all__ = ["leak_values", "leak_table", "LEAK_HEADERS"]
+__all__ = ["leak_values", "leak_table", "LEAK_HEADERS", "FILL_SHOWN", "FILL_HEADERS", "fill_table"]
 
-LEAK_HEADERS = {"trained": "leak, trained networks", "oracle": "leak, exact model", "runs": "training runs",
-                "crops": "crops per run"}
+LEAK_HEADERS = {"trained": "leak, trained networks", "oracle": "leak, exact model",
+                "runs": "per seed (its own test crops)", "crops": "crops per seed"}
 
 
 def leak_values(ds: xr.Dataset, method: str) -> np.ndarray:
@@ -47,8 +47,9 @@ def leak_values(ds: xr.Dataset, method: str) -> np.ndarray:
 
 
 def leak_table(ds: xr.Dataset, methods=None) -> pd.DataFrame:
-    """Per method: the mean support leak of the trained networks' latents (with each training run's mean), and the
-    exact model's (the oracle arm) where the file holds it."""
+    """Per method: the mean support leak of the trained networks' latents (with each seed's mean: a seed of a
+    translation study is its own test crops and draws, on one trained model), and the exact model's (the oracle
+    arm) where the file holds it."""
     oracle = arm_results(ds)
     rows = {}
     for m in methods or ds["method"].values.tolist():
@@ -63,3 +64,24 @@ def leak_table(ds: xr.Dataset, methods=None) -> pd.DataFrame:
             row["oracle"] = float(np.nanmean(w)) if w.size else np.nan
         rows[m] = row
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+FILL_SHOWN = ("ddim", "ovg", "taba", "ddim_fill", "ovg_fill")   # the fill beside the methods its claim names
+FILL_HEADERS = {"kid_wav": "KID_wav (lower: more real)", "s_lf": "S_LF (structure)", "s_hf": "S_HF",
+                "support_leak": "support leak", "s_dc": "S_DC", "failed": "failed samples"}
+
+
+def fill_table(ds: xr.Dataset, methods=FILL_SHOWN) -> pd.DataFrame:
+    """Per arm (trained networks, exact model) and method of ``methods`` the results hold: the means over seeds and
+    crops of KID_wav, S_LF, S_HF, the support leak and S_DC (failed samples left out), and the failed samples."""
+    rows = {}
+    for arm, part in (("trained networks", ds), ("exact model", arm_results(ds))):
+        if part is None:
+            continue
+        failed = failed_of(part)
+        for m in (x for x in methods if x in part["method"].values):
+            row = {k: float(np.nanmean(part[k].sel({"method": m}).values)) for k in FILL_HEADERS
+                   if k in part and k != "failed"}
+            row["failed"] = int(failed.sel({"method": m}).sum()) if failed is not None else 0
+            rows[(arm, m)] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["arm", "method"])
