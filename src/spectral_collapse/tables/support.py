@@ -15,7 +15,8 @@ from ..framework.oracle_arm import arm_results
 from ..framework.validity import failed_of
 from ..metrics.latent import support_leak
 
-__all__ = ["leak_values", "leak_table", "LEAK_HEADERS", "FILL_SHOWN", "FILL_HEADERS", "fill_table"]
+__all__ = ["leak_values", "leak_table", "LEAK_HEADERS", "FILL_SHOWN", "FILL_HEADERS", "fill_table",
+           "grid_table"]
 
 LEAK_HEADERS = {"trained": "leak, trained networks", "oracle": "leak, exact model",
                 "runs": "per seed (its own test crops)", "crops": "crops per seed"}
@@ -85,3 +86,23 @@ def fill_table(ds: xr.Dataset, methods=FILL_SHOWN) -> pd.DataFrame:
             row["failed"] = int(failed.sel({"method": m}).sum()) if failed is not None else 0
             rows[(arm, m)] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["arm", "method"])
+
+
+def grid_table(record: dict) -> pd.DataFrame:
+    """Network or grid: the support leak (and S_DC) of DDIM's Euler steps on each network ("eps", "edm") and each
+    sigma grid ("ddim", "edm") of a record written by ``python -m benchmarks.support_leak --grids``; rows (arm,
+    network, grid), the trained networks' mean over the training seeds with each seed's value."""
+    rows = {}
+    runs = {"exact model": {"": record.get("oracle", [])},
+            "trained networks": record.get("trained", {})}
+    for arm, by_seed in runs.items():
+        cells: dict = {}
+        for rows_of_seed in by_seed.values():
+            for r in rows_of_seed:
+                cells.setdefault((r["network"], r["grid"]), []).append(r)
+        for (net, grid), rs in cells.items():
+            leak = [r["leak_mean"] for r in rs]
+            rows[(arm, net, grid)] = {"leak": float(np.mean(leak)), "s_dc": float(np.mean([r["s_dc"] for r in rs])),
+                                      "per training seed": " / ".join(f"{v:.2f}" for v in leak) if len(rs) > 1 else "",
+                                      "clamped": any(r["clamped"] for r in rs)}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["arm", "network", "grid"])
