@@ -175,7 +175,7 @@ def test_every_claim_names_its_rule_and_the_pages_show_the_codes_texts():
         cells = json.loads(nb.read_text())["cells"]
         src = "".join("".join(c["source"]) for c in cells)
         if "chapter_verdicts(" in src and "claim_table" in src:   # a chapter that states its claims' rule glues it
-            assert 'glue("claims_rule", rules_text(claim_table)' in src and "{glue:text}`claims_rule`" in src, nb.name
+            assert 'answers["claims_rule"] = rules_text(claim_table)' in src and "{{ claims_rule }}" in src, nb.name
 
 
 def test_the_tally_lists_every_verdict_that_moved():

@@ -73,15 +73,15 @@ def fill(text: str, values: Mapping[str, object]) -> str:
     naming it and the names there are."""
     import jinja2
 
-    env = _environment()
-    missing = sorted(template_names(text) - set(values))
+    try:
+        template = _environment().from_string(text.strip("\n"))
+        missing = sorted(template_names(text) - set(values))
+    except jinja2.TemplateError as err:
+        raise ValueError(f"answer paragraph is not a valid template ({err}): {text.strip()[:80]!r}") from err
     if missing:
         raise KeyError(f"answer paragraph quotes {', '.join(map(repr, missing))}, which the chapter does not set; "
                        f"set it (answers[name] = value) or quote one of: {', '.join(sorted(values)) or 'none'}")
-    try:
-        return env.from_string(text.strip("\n")).render(values)
-    except jinja2.TemplateError as err:
-        raise ValueError(f"answer paragraph is not a valid template ({err}): {text.strip()[:80]!r}") from err
+    return template.render(values)
 
 
 def template_names(text: str) -> set[str]:
