@@ -41,7 +41,7 @@ def test_each_value_is_glued_once_when_set_and_a_second_setting_raises(glued):
     assert glued == [("claim_x", "holds", False)]
     with pytest.raises(ValueError, match="'claim_x' is set twice"):
         a["claim_x"] = "does not hold"
-    with pytest.raises(ValueError, match="'n runs' is not a Python identifier"):
+    with pytest.raises(ValueError, match="'n runs' is not a word"):
         a["n runs"] = "3"
     assert dict(a) == {"claim_x": "holds"}
 
@@ -97,3 +97,15 @@ def test_what_a_lab_reader_sees_in_an_executed_chapter_holds_no_raw_role(path):
                 if c["cell_type"] == "code" and "".join(c["source"]).startswith("answers.markdown(")
                 and not any("text/markdown" in o.get("data", {}) for o in c.get("outputs", []))]
     assert unfilled == [], f"{path.name}: answer cells without their paragraph: {unfilled}"
+
+
+def test_verdict_answers_name_each_claims_verdict_and_effect_and_the_rules():
+    from spectral_collapse.claims.paper import rules_text
+    from spectral_collapse.tables.main_answers import verdict_answers
+
+    table = pd.DataFrame({"claim": ["ovg_vs_ddim", "collapse_sdc"], "verdict": ["holds", "does not hold"],
+                          "effect": ["closes 60 % of the gap", ""], "decided by": ["paired", "paired"]})
+    got = verdict_answers(table)
+    assert got == {"claim_ovg_vs_ddim": "holds", "effect_ovg_vs_ddim": "closes 60 % of the gap",
+                   "claim_collapse_sdc": "does not hold", "effect_collapse_sdc": "no gap measured",
+                   "claims_rule": rules_text(table)}

@@ -35,9 +35,9 @@ class Answers(UserDict):
             self.update(values)
 
     def __setitem__(self, name: str, value: object) -> None:
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"answer name {name!r} is not a Python identifier; name it after what it means, "
-                             f"e.g. 'ovg_chroma'")
+        if not isinstance(name, str) or not re.fullmatch(r"\w+", name):
+            raise ValueError(f"answer name {name!r} is not a word of letters, digits and _; name it after what it "
+                             f"means, e.g. 'ovg_chroma'")
         if name in self.data:
             raise ValueError(f"answer {name!r} is set twice (first {self.data[name]!r}, then {value!r}); "
                              f"give the second value a name of its own")
