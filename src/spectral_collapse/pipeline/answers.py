@@ -19,7 +19,9 @@ import re
 from collections import UserDict
 from collections.abc import Mapping
 
-__all__ = ["Answers", "fill", "template_names", "RAW_ROLE"]
+from IPython.display import Markdown
+
+__all__ = ["Answers", "Paragraph", "fill", "template_names", "RAW_ROLE"]
 
 # an inline role that a notebook viewer shows as typed unless a kernel-backed renderer fills it in
 RAW_ROLE = re.compile(r"\{(?:glue|eval)(?::[\w-]*)?\}`")
@@ -27,7 +29,8 @@ RAW_ROLE = re.compile(r"\{(?:glue|eval)(?::[\w-]*)?\}`")
 
 class Answers(UserDict):
     """A chapter's named values: each is glued (myst-nb, ``display=False``) once, when it is set; ``markdown``
-    fills a paragraph with them. A name set twice raises (the book would show only one of them)."""
+    fills a paragraph with them. A name is a word of letters, digits and _ (a paragraph quotes those that are
+    identifiers; "2_ddim_psnr" is glued for other pages only); a name set twice raises (the book would show one)."""
 
     def __init__(self, values: Mapping[str, object] | None = None):
         super().__init__()
@@ -48,18 +51,14 @@ class Answers(UserDict):
 
     def markdown(self, text: str):
         """``text`` with every ``{{ name }}`` replaced by this chapter's value, as ``IPython.display.Markdown``."""
-        return _paragraph(fill(text, self.data))
+        return Paragraph(fill(text, self.data))
 
 
-def _paragraph(text: str):
+class Paragraph(Markdown):
     """``IPython.display.Markdown`` whose plain-text form is the paragraph itself (not the object's repr)."""
-    from IPython.display import Markdown
 
-    class Paragraph(Markdown):
-        def __repr__(self) -> str:
-            return self.data
-
-    return Paragraph(text)
+    def __repr__(self) -> str:
+        return self.data
 
 
 def _environment():
