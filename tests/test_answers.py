@@ -109,3 +109,10 @@ def test_verdict_answers_name_each_claims_verdict_and_effect_and_the_rules():
     assert got == {"claim_ovg_vs_ddim": "holds", "effect_ovg_vs_ddim": "closes 60 % of the gap",
                    "claim_collapse_sdc": "does not hold", "effect_collapse_sdc": "no gap measured",
                    "claims_rule": rules_text(table)}
+
+
+def test_a_branch_not_taken_may_name_a_value_the_chapter_does_not_set(glued):
+    text = "{% if grid %}{{ ratio }} times more across edges{% else %}no block edges{% endif %}"
+    assert fill(text, {"grid": False}) == "no block edges"
+    with pytest.raises(KeyError, match="'ratio', which the chapter does not set"):
+        fill(text, {"grid": True})

@@ -68,19 +68,18 @@ def _environment():
 
 
 def fill(text: str, values: Mapping[str, object]) -> str:
-    """``text`` (a Jinja2 template) rendered with ``values``; a name missing from ``values`` raises a ``KeyError``
-    naming it and the names there are."""
+    """``text`` (a Jinja2 template) rendered with ``values``; a name it reads that ``values`` lacks raises a
+    ``KeyError`` naming it and the names there are (a name only a branch not taken reads may be absent)."""
     import jinja2
 
     try:
-        template = _environment().from_string(text.strip("\n"))
-        missing = sorted(template_names(text) - set(values))
+        return _environment().from_string(text.strip("\n")).render(values)
+    except jinja2.UndefinedError as err:
+        raise KeyError(f"answer paragraph quotes {err.message.removesuffix(' is undefined')}, which the chapter does "
+                       f"not set; set it (answers[name] = value) or quote one of: "
+                       f"{', '.join(sorted(values)) or 'none'}") from None
     except jinja2.TemplateError as err:
         raise ValueError(f"answer paragraph is not a valid template ({err}): {text.strip()[:80]!r}") from err
-    if missing:
-        raise KeyError(f"answer paragraph quotes {', '.join(map(repr, missing))}, which the chapter does not set; "
-                       f"set it (answers[name] = value) or quote one of: {', '.join(sorted(values)) or 'none'}")
-    return template.render(values)
 
 
 def template_names(text: str) -> set[str]:
