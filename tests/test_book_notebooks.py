@@ -39,6 +39,11 @@ def test_a_page_source_is_clean_and_glues_every_name_it_cites(path):
     # each name a cell glues: a literal, or an f-string whose {fields} stand for any word ("claim_{key}")
     glued = [re.sub(r"\{[^}]*\}", r"\\w+", n) if f else re.escape(n)
              for f, n in re.findall(r'(?:glue\(|answers\[)(f?)"([^"]+)"', code)]
+    executed = ROOT / "book" / path.name    # names a library call sets: those the executed page glued
+    if executed.exists():
+        from tests.test_glued_verdicts import glued as glued_values
+
+        glued += [re.escape(n) for n in glued_values(json.loads(executed.read_text()))]
     keys = {c.key for c in CLAIMS}
     prose = "\n".join([*_cells(path, "markdown"), *(s for s in _cells(path, "code") if s.startswith(ANSWER))])
     for name in {a or b for a, b in CITED.findall(prose)}:
