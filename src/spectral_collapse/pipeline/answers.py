@@ -10,7 +10,8 @@ The paragraph is a Jinja2 template: ``{{ name }}`` is a value of the chapter, ev
 ``$maths$``) passes through, and a name the chapter does not hold raises. Its output is ``text/markdown``, which
 the book parses as MyST (``nb_render_markdown_format: myst``) and JupyterLab renders after Run All
 (jupyterlab-myst's Markdown renderer, the ``lab`` extra). Each value is also glued (myst-nb's ``glue``, not
-displayed), so the tests and other pages (``{glue:text}`doc::name```) read it from the executed notebook.
+displayed), so the tests read it from the executed notebook and other pages paste it (myst-nb's glue role with
+the ``doc::name`` form).
 Costs: a dictionary and one Jinja2 render per paragraph.
 """
 from __future__ import annotations
