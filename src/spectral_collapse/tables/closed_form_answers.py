@@ -60,7 +60,7 @@ def _oracle(ds: xr.Dataset) -> dict[str, object]:
 
 def _support(ds: xr.Dataset, main: xr.Dataset | None) -> dict[str, str]:
     task = json.loads(main.attrs.get("task", "null")) if main is not None else None
-    out = {}
+    out = {"support_error": ""}   # why no support is known, when none is
     try:
         proj = support_projector(task, tuple(int(s) for s in ds["latent"].shape[-3:]))
     except ValueError as err:
