@@ -2,7 +2,7 @@
 #   make book   set up .venv if needed, run the studies, build the report into book/_build/html
 #   make test   set up .venv if needed, run the test suite (tests marked slow or gpu left out; its time: book/costs.md)
 #   make test-slow  the same installation, then only the long end-to-end tests (marked slow); .ci/run runs make test, then make test-slow on the built book's tests
-#   make lab    install JupyterLab (the optional `lab` extra) into .venv and open notebooks/ with the project's kernel
+#   make lab    install JupyterLab and jupyterlab-myst (the optional `lab` extra) into .venv and open notebooks/ with the project's kernel
 #   make report DATA=folder:/path MODEL=/path/to/pipeline [PROFILE=quick] [OUT=dir] [DATA_OPTIONS='{"task": "sr"}']
 #               a book for your images and your diffusers model in a folder of its own (after `make book` or `make test`)
 # Variables: PROFILE=smoke|quick|paper (studies), JOBS (studies side by side; auto = the cores, at most 4), CLUSTER (local, tcp://host:8786 or slurm: book/cluster.md), PYTHON (interpreter that creates the venv), PYTEST_ARGS.
@@ -55,7 +55,8 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(VENV)/bin/pytest -m "slow and not gpu" $(PYTEST_ARGS)
 
-# JupyterLab, pinned like the rest (constraints.txt), installed once (stamp) into the same .venv. The kernel
+# JupyterLab and jupyterlab-myst (MyST markdown and the chapters' answer paragraphs, Markdown outputs, rendered after
+# Run All), pinned like the rest (constraints.txt), installed once (stamp) into the same .venv. The kernel
 # "python3" is the project's: .venv's Python, declared in .venv/share/jupyter, which JUPYTER_PATH puts before any
 # user-wide kernel of that name. Saving a notebook clears its outputs (notebooks/ holds sources; the book holds the
 # executed copies). Edit notebooks/<study>.ipynb, save, and `make book` runs the edit.

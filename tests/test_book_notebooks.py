@@ -14,7 +14,8 @@ from spectral_collapse.claims.paper import CLAIMS
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "notebooks" / "book").glob("*.ipynb"))
-CITED = re.compile(r"\{glue:text\}`([\w]+)")
+CITED = re.compile(r"\{glue:text\}`([\w]+)|\{\{\s*(\w+)")   # a role in markdown, or a name in an answer paragraph
+ANSWER = "answers.markdown("
 
 
 def _cells(path: Path, kind: str) -> list[str]:
@@ -32,13 +33,20 @@ def test_a_page_source_is_clean_and_glues_every_name_it_cites(path):
     for c in raw["cells"]:
         if c["cell_type"] == "code":
             assert c["outputs"] == [] and c["execution_count"] is None, f"{path.name}: clear the outputs"
-            assert all(len(line) <= 84 for line in "".join(c["source"]).splitlines()), path.name
-    code = "\n".join(_cells(path, "code"))
+            src = "".join(c["source"])    # an answer paragraph's lines are prose, wrapped as markdown is
+            assert src.startswith(ANSWER) or all(len(line) <= 84 for line in src.splitlines()), path.name
+    code = "\n".join(s for s in _cells(path, "code") if not s.startswith(ANSWER))
     # each name a cell glues: a literal, or an f-string whose {fields} stand for any word ("claim_{key}")
     glued = [re.sub(r"\{[^}]*\}", r"\\w+", n) if f else re.escape(n)
-             for f, n in re.findall(r'glue\((f?)"([^"]+)"', code)]
+             for f, n in re.findall(r'(?:glue\(|answers\[)(f?)"([^"]+)"', code)]
+    executed = ROOT / "book" / path.name    # names a library call sets: those the executed page glued
+    if executed.exists():
+        from tests.test_glued_verdicts import glued as glued_values
+
+        glued += [re.escape(n) for n in glued_values(json.loads(executed.read_text()))]
     keys = {c.key for c in CLAIMS}
-    for name in set(CITED.findall("\n".join(_cells(path, "markdown")))):
+    prose = "\n".join([*_cells(path, "markdown"), *(s for s in _cells(path, "code") if s.startswith(ANSWER))])
+    for name in {a or b for a, b in CITED.findall(prose)}:
         assert any(re.fullmatch(g, name) for g in glued), (path.name, name)
         assert not name.startswith("claim_") or name[len("claim_"):] in keys, (path.name, name)
 

@@ -46,10 +46,16 @@ def test_the_pareto_grid_shows_the_chosen_points_and_fronts_readably():
        "a sentence in words where the data set has no block grid")
 def test_the_block_edge_sentence_is_words_where_there_is_no_grid():
     nb = json.loads((ROOT / "notebooks" / "main_results.ipynb").read_text())
-    code = next("".join(c["source"]) for c in nb["cells"] if 'glue("drift_block_edges"' in "".join(c["source"]))
-    text = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    assert "n/a" not in code.split('glue("drift_block_edges"')[0].split("oracle_clause = ")[1]
-    assert "{glue:text}`drift_block_edges` times" not in " ".join(text.split())  # the number is not set in a sentence
+    import ast
+
+    from spectral_collapse.pipeline.answers import fill, template_names
+
+    src = next("".join(c["source"]) for c in nb["cells"] if "{% if has_block_grid %}" in "".join(c["source"]))
+    text = ast.literal_eval(src[len("answers.markdown("):-1])
+    values = {n: f"<{n}>" for n in template_names(text)}
+    no_grid = fill(text, {**values, "has_block_grid": False, "has_oracle_drift": True})
+    assert "no block edges to compare" in no_grid and "<block_edge_ratio>" not in no_grid
+    assert "<block_edge_ratio> times" in fill(text, {**values, "has_block_grid": True})
 
 
 @probe("unclear", "`make lab` (about 300 lines of pip output before the lab's URL)",

@@ -320,3 +320,4 @@ def test_no_results_attribute_is_glued_as_a_numpy_scalar(nb):
 
     code = "\n".join(c.source for c in nbformat.read(nb, as_version=4).cells if c.cell_type == "code")
     assert re.findall(r"glue\([^,]+,\s*ds\.attrs(?:\.get\(|\[)[^)\n]*\)?\s*,", code) == []
+    assert re.findall(r"answers\[[^\]]+\]\s*=\s*ds\.attrs(?:\.get\(|\[)[^)\n]*\)?\s*$", code, re.M) == []

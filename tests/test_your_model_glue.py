@@ -12,21 +12,24 @@ from tests.test_glued_verdicts import glued as glued_values
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p for p in (ROOT / "book" / "studies").glob("*.ipynb") if not p.name.startswith("."))
-CITED = re.compile(r"\{glue:(?:text|md)?\}`([^`<]+?)(?::[^`]*)?`")
+CITED = re.compile(r"\{glue:(?:text|md)?\}`([^`<]+?)(?::[^`]*)?`|\{\{\s*(\w+)")
 YOUR_MODEL = ROOT / "book" / "studies" / "your_model-ihc-sr.ipynb"
 
 
 def cited(nb: dict) -> set[str]:
-    return {m.group(1) for c in nb["cells"] if c["cell_type"] == "markdown" for m in CITED.finditer(
-        "".join(c["source"]))}
+    """Names a chapter's prose cites: roles in markdown cells, ``{{ name }}`` in its answer paragraphs."""
+    prose = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"
+             or "".join(c["source"]).startswith("answers.markdown(")]
+    return {m.group(1) or m.group(2) for text in prose for m in CITED.finditer(text)}
 
 
 def test_cited_names_are_read_from_markdown_and_glued_values_from_outputs():
     out = {"output_type": "display_data", "metadata": {"scrapbook": {"name": "n", "mime_prefix": "p/"}},
            "data": {"p/text/plain": "'12'"}}
     nb = {"cells": [{"cell_type": "markdown", "source": "a {glue:text}`n` b {glue:}`m` {glue:text}`k:.2f`"},
+                    {"cell_type": "code", "source": 'answers.markdown("on {{ runs }} runs")', "outputs": []},
                     {"cell_type": "code", "source": "", "outputs": [out]}]}
-    assert cited(nb) == {"n", "m", "k"} and glued_values(nb) == {"n": "12"}
+    assert cited(nb) == {"n", "m", "k", "runs"} and glued_values(nb) == {"n": "12"}
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

@@ -19,7 +19,7 @@ from ..claims.paper import chapter_verdicts
 from ..claims.evidence import seed_arms
 
 __all__ = ["SPREAD_METRICS", "SET_METRICS", "OUTLIER_FACTOR", "two_level_ci", "seed_arms", "spread_table",
-           "per_run_table", "claims_by_seed", "models_table", "model_folders", "outlier_runs"]
+           "per_run_table", "claims_by_seed", "models_table", "model_folders", "outlier_runs", "seed_spread_answers"]
 
 SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
 SET_METRICS = ("s_g",)          # one number per set of latents (a translation seed's test crops), no value per crop
@@ -121,3 +121,24 @@ def outlier_runs(ds: xr.Dataset, metrics=SPREAD_METRICS, factor: float = OUTLIER
                              "other runs": [means[o] for o in means if o != k], "gap": gaps[k],
                              "typical spread": typical})
     return pd.DataFrame(rows, columns=cols)
+
+
+def seed_spread_answers(ds: xr.Dataset, spread: pd.DataFrame | None = None, claims: pd.DataFrame | None = None,
+                        outliers: pd.DataFrame | None = None) -> dict[str, str]:
+    """The values the seed_spread chapter's answer quotes, by name: runs, claims judged and agreeing, those that
+    differ, (method, metric) pairs whose range between runs reaches one run's half-width, the largest ratio and
+    where, the outlier runs and their factor. ``spread`` / ``claims`` / ``outliers``: the tables when already
+    computed (``spread_table``, ``claims_by_seed``, ``outlier_runs``), else computed here."""
+    spread = spread_table(ds) if spread is None else spread
+    claims = claims_by_seed(ds) if claims is None else claims
+    outliers = outlier_runs(ds) if outliers is None else outliers
+    judged = claims[claims["same"] != "—"]
+    ratios = spread.dropna(subset=["ratio"])
+    top = ratios.sort_values("ratio").iloc[-1] if len(ratios) else None
+    return {"n_runs": str(ds.sizes["train_seed"]), "n_claims": str(len(judged)),
+            "n_same": str(int((judged["same"] == "yes").sum())),
+            "claims_differ": "; ".join(judged.loc[judged["same"] == "no", "claim"]) or "none",
+            "n_ratio_1": f"{int((ratios['ratio'] >= 1).sum())} of {len(ratios)}",
+            "top_ratio": f"{top['ratio']:.2f}" if top is not None else "n/a",
+            "top_ratio_at": f"{top['metric']} of {top['method']}" if top is not None else "n/a",
+            "n_outliers": str(len(outliers)), "outlier_factor": f"{OUTLIER_FACTOR:g}"}

@@ -1,0 +1,108 @@
+"""The values the closed-form chapter quotes in its answer paragraphs, by name, from its stored results and the main
+results' (the task's support and the latents' leak). Costs: reading attributes and the leak table (a projection of
+every stored test latent, a few seconds on the quick profile)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from ..data.support import support_projector
+from ..text import trend
+from .support import leak_table
+
+__all__ = ["closed_form_answers"]
+
+SERIES = ("input", "oracle", "oracle_ddim", "shipped", "white")   # the latent sets the chapter compares
+LEAK_METHODS = ("ddim", "edm", "ovg", "taba")
+
+
+def _pct(v) -> str:
+    return f"{100 * float(v):.0f} %"
+
+
+def _listed(values, fmt="{:.2f}") -> str:
+    return " / ".join(fmt.format(float(v)) for v in values)
+
+
+def _inside(edges) -> str:
+    """The summed drift's change inside blocks over across their edges, per step size."""
+    if not np.isfinite(edges).all():
+        return "n/a (no block grid)"
+    return " / ".join("0 (to rounding)" if 1 / e < 1e-6 else f"{1 / e:.2f}" for e in edges)
+
+
+def _oracle(ds: xr.Dataset) -> dict[str, object]:
+    a = ds.attrs
+    out = {"etas": " / ".join(f"{float(e):.0e}" for e in ds["eta_hf"].values),
+           "d": str(int(np.prod(ds["latent"].shape[1:]))), "n_images": str(int(a["n_images"])),
+           "support_source": str(int(a["support_source"])), "low_fraction": _pct(a["low_fraction"]),
+           **{f"low_chroma_{dom}": _pct(a[f"low_chroma_{dom}"]) for dom in ("source", "target")},
+           "sigma_0": f"{a['sigma_0']:.3g}", "sigma_T": f"{a['sigma_T']:.3g}", "ddim_gap": _pct(a["ddim_gap"]),
+           "white_chroma": _pct(a["white_noise_chroma_share"]),
+           "truth_chroma": _pct(a.get("truth_detail_chroma_share", np.nan))}
+    for m in ("oracle", "shipped"):
+        d = ds.sel(model=m)
+        out[f"{m}_drift_chroma"] = _listed(d["drift_chroma_share"].values)
+        out[f"{m}_first_step"] = _listed(100 * d["drift_first_step"].values, "{:.0f} %")
+        out[f"{m}_inside_blocks"] = _inside(d["drift_block_edge_ratio"].values)
+    for s in SERIES:
+        r = ds.sel(series=s)
+        out.update({f"{s}_norm": f"{float(r['norm_ratio']):.3f}", f"{s}_sdc": f"{float(r['s_dc']):.2f}",
+                    f"{s}_k90": f"{int(r['k90'])}", f"{s}_hf": f"{10 ** float(r['hf_deficit']):.2f}"})
+    # whether the oracle's drift carries more colour than i.i.d. noise: the colour bias is then the method's
+    out["oracle_colour_above_white"] = bool(float(ds.sel(model="oracle")["drift_chroma_share"].max())
+                                            > a["white_noise_chroma_share"])
+    out["k90_white"] = f"{int(ds['k90_white'].values[0])}"
+    return out
+
+
+def _support(ds: xr.Dataset, main: xr.Dataset | None) -> dict[str, str]:
+    task = json.loads(main.attrs.get("task", "null")) if main is not None else None
+    out = {"support_error": ""}   # why no support is known, when none is
+    try:
+        proj = support_projector(task, tuple(int(s) for s in ds["latent"].shape[-3:]))
+    except ValueError as err:
+        proj = None
+        out.update(support_kind="none", support_error=str(err), support_dim="n/a", support_d="n/a", white_share="n/a")
+    if proj is not None:
+        out["support_kind"] = {"BlockProjector": "block", "GreyProjector": "grey"}.get(type(proj).__name__, "other")
+        out["block_factor"] = str(getattr(proj, "factor", "n/a"))
+        out["support_dim"] = f"{proj.dim:,}"
+        out["support_d"] = f"{proj.d:,}"
+        out["white_share"] = f"{proj.white_share:.4f}"
+    leaks = leak_table(main) if main is not None else None
+    have = leaks is not None and not leaks.empty
+    for m in LEAK_METHODS:
+        for col in ("trained", "oracle"):
+            v = leaks.loc[m, col] if have and m in leaks.index and col in leaks else float("nan")
+            out[f"leak_{col}_{m}"] = f"{v:.2g}" if abs(v) < 1e-3 else f"{v:.2f}"
+    return out
+
+
+def _scale(ds: xr.Dataset) -> dict[str, str]:
+    out = {"sizes": " / ".join(str(int(s)) for s in ds["size"].values),
+           "scale_inputs": str(int(ds["scale_n_inputs"].values[0])),
+           "scale_drift_inputs": _listed(ds["scale_drift_inputs"].values, "{:.0f}"),
+           "scale_fit_crops": _listed(ds["scale_fit_crops"].values, "{:.0f}")}
+    for var, fmt in (("scale_s_dc", "{:.2f}"), ("scale_norm_ratio", "{:.3f}"), ("scale_drift_chroma", "{:.2f}"),
+                     ("scale_low_chroma_target", "{:.2f}"), ("scale_seconds", "{:.0f}")):
+        out[var] = _listed(ds[var].values, fmt)
+    out["scale_hf"] = _listed(10 ** ds["scale_hf_deficit"].values)
+    out["scale_k90"] = _listed(ds["scale_k90"].values, "{:.0f}")
+    out["scale_k90_white"] = _listed(ds["scale_k90_white"].values, "{:.0f}")
+    # a trend is named only for a change of more than 0.05 in one direction (text.trend)
+    out["trend_sdc"] = trend(ds["scale_s_dc"].values, "shrinks", "grows", "neither grows nor shrinks")
+    out["trend_norm"] = trend(abs(ds["scale_norm_ratio"].values - 1), "further from 1", "closer to 1",
+                              "neither closer to nor further from 1")
+    out["trend_chroma"] = trend(ds["scale_drift_chroma"].values, "rises", "falls", "neither rises nor falls")
+    return out
+
+
+def closed_form_answers(ds: xr.Dataset, main: xr.Dataset | None = None) -> dict[str, object]:
+    """Every value the closed-form chapter quotes, by name: the oracle's settings and spectra, the drift's colour
+    share, first step and block edges per model, each latent set's norm / S_DC / k90 / HF deficit, the task's support
+    (``support_kind``: block, grey, other or none, which its paragraph words) and each method's leak from the main
+    results ``main`` (None: "nan"), and the scale sweep with its trends."""
+    return {**_oracle(ds), **_support(ds, main), **_scale(ds)}

@@ -1,0 +1,56 @@
+"""The values the Pareto chapter quotes in its answer paragraphs, by name, from the sweep's stored results. Costs:
+the front counts and the realism comparison with the baselines, once each (a second on the quick profile)."""
+from __future__ import annotations
+
+import pandas as pd
+import xarray as xr
+
+from ..reference.method_names import method_name
+from ..studies.pareto import MOST_FAILED, baseline_summary, beats_baselines, front_counts
+from ..text import step_size
+from .main_answers import verdict_answers
+
+__all__ = ["pareto_answers"]
+
+
+def _named(keys) -> str:
+    return ", ".join(method_name(k) for k in keys) or "none"
+
+
+def _chosen(ch: dict | None) -> str:
+    if not ch:
+        return "none"
+    steps = f"eta_HF = {step_size(ch['eta_hf'])}, eta_LF = {step_size(ch['eta_lf'])}"
+    means = (f"KID_wav {ch['kid_wav']:.3g}, S_LF {ch['s_lf']:.3f}, S_HF {ch['s_hf']:.3f}" if "kid_wav" in ch
+             else f"S_HF {ch['s_hf']:.3f}, S_LF {ch['s_lf']:.3f}")
+    return f"{steps}: {means}"
+
+
+def pareto_answers(ds: xr.Dataset, claim_table: pd.DataFrame) -> dict[str, str]:
+    """Every value the Pareto chapter quotes, by name: the claims' verdicts (``verdict_answers``), the joint front's
+    counts and members, the chosen point, the best baselines, the sweep's settings, and the grid points that beat
+    DDIM and TABA on realism."""
+    f = front_counts(ds)
+    out = {**verdict_answers(claim_table), **{k: str(f[k]) for k in ("n_grid", "n_baselines", "front_ovg",
+                                                                     "front_baselines")},
+           **{k: _named(f[k]) for k in ("front_bases", "off_bases", "dominated")},
+           "primary": method_name(f["primary"]), "chosen": _chosen(f["choice"])}
+    for key in ("best_hf", "best_lf"):
+        out[key] = f"{method_name(f[key][0])} ({f[key][1]:.3f})" if f[key] else "n/a"
+    out["n_images"] = str(ds.sizes.get("sample", 0))
+    for key in ("tuning_split", "realism_reference", "band_source"):
+        out[key] = str(ds.attrs.get(key, "n/a"))
+    out["most_failed"] = f"{100 * MOST_FAILED:.0f} %"
+    better = beats_baselines(ds)
+    out["n_better"] = str(len(better))
+    clean = (ds["failed"].sum("sample") == 0).values if "failed" in ds else None
+    out["n_clean"] = str(int(clean.sum())) if clean is not None else "n/a"
+    out["n_in_band"] = str(int((ds["in_band"].values & clean).sum())) if "in_band" in ds else "n/a"
+    out["n_kid_below"] = str(len(beats_baselines(ds, banded=False)))
+    out["better_points"] = "; ".join(f"{method_name(r.base)} at eta_HF = {step_size(r.eta_hf)}, eta_LF = "
+                                     f"{step_size(r.eta_lf)} (KID_wav {r.kid_wav:.3g})"
+                                     for r in better.itertuples()) or "none"
+    kids = baseline_summary(ds).set_index("method").get("kid_wav")
+    for m in ("ddim", "taba"):
+        out[f"{m}_kid"] = f"{kids[m]:.3g}" if kids is not None and m in kids.index else "n/a"
+    return out
