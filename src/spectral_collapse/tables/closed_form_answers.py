@@ -51,9 +51,25 @@ def _oracle(ds: xr.Dataset) -> dict[str, object]:
         r = ds.sel(series=s)
         out.update({f"{s}_norm": f"{float(r['norm_ratio']):.3f}", f"{s}_sdc": f"{float(r['s_dc']):.2f}",
                     f"{s}_k90": f"{int(r['k90'])}", f"{s}_hf": f"{10 ** float(r['hf_deficit']):.2f}"})
-    # whether the oracle's drift carries more colour than i.i.d. noise: the colour bias is then the method's
-    out["oracle_colour_above_white"] = bool(float(ds.sel(model="oracle")["drift_chroma_share"].max())
-                                            > a["white_noise_chroma_share"])
+    return out
+
+
+def _operating(ds: xr.Dataset, main: xr.Dataset | None) -> dict[str, object]:
+    """The drift's chroma share at OVG's operating step (the main results' eta_HF; the nearest of the chapter's step
+    sizes), for the oracle and the shipped model, beside i.i.d. RGB noise's; the colour bias is the method's when the
+    oracle's share at that step exceeds noise's."""
+    etas = np.asarray(ds["eta_hf"].values, dtype=float)
+    op = json.loads(main.attrs.get("ovg", "{}")) if main is not None else {}
+    eta = float((op.get("per_base") or {}).get("ovg", op).get("eta_hf", np.nan)) if op else np.nan
+    k = int(np.argmin(np.abs(np.log10(etas) - np.log10(eta)))) if np.isfinite(eta) and eta > 0 else len(etas) // 2
+    share = {m: float(np.asarray(ds.sel(model=m)["drift_chroma_share"].values, dtype=float)[k])
+             for m in ("oracle", "shipped")}
+    white = float(ds.attrs.get("white_noise_chroma_share", np.nan))
+    return {"op_eta": f"{etas[k]:.0e}", "op_source": "the main results' OVG step" if np.isfinite(eta) else
+            "the middle step size (no main results stored)",
+            "oracle_op_chroma": _pct(share["oracle"]), "shipped_op_chroma": _pct(share["shipped"]),
+            # whether the oracle's drift carries more colour than i.i.d. noise at that step: the bias is the method's
+            "oracle_colour_above_white": bool(share["oracle"] > white)}
     out["k90_white"] = f"{int(ds['k90_white'].values[0])}"
     return out
 
@@ -105,4 +121,4 @@ def closed_form_answers(ds: xr.Dataset, main: xr.Dataset | None = None) -> dict[
     share, first step and block edges per model, each latent set's norm / S_DC / k90 / HF deficit, the task's support
     (``support_kind``: block, grey, other or none, which its paragraph words) and each method's leak from the main
     results ``main`` (None: "nan"), and the scale sweep with its trends."""
-    return {**_oracle(ds), **_support(ds, main), **_scale(ds)}
+    return {**_oracle(ds), **_support(ds, main), **_scale(ds), **_operating(ds, main)}

@@ -17,6 +17,7 @@ from ..framework.oracle_arm import arm_results
 from ..framework.realism import realism_gate, texture_table, texture_verdict
 from ..framework.store import load_results, results_path
 from ..metrics.latent import ks_resolution
+from .support import fill_answers
 from ..reference import paper_counterpart
 from ..studies.pareto_tuning import validation_test_gap
 from ..text import step_size
@@ -173,4 +174,5 @@ def main_results_answers(ds: xr.Dataset, claim_table: pd.DataFrame, reads: dict 
     resolution and the validation / test gap. ``reads``: ``stored_reads`` (missing studies give "n/a")."""
     reads = reads or {}
     return {**verdict_answers(claim_table), **_texture(ds), **_numbers(ds), **_drift(ds, reads.get("closed_form")),
-            **_paper(ds), **_latents(ds, reads.get("gaussianity")), **_tuning(ds, reads.get("pareto"))}
+            **_paper(ds), **_latents(ds, reads.get("gaussianity")), **_tuning(ds, reads.get("pareto")),
+            **fill_answers(ds)}

@@ -28,7 +28,7 @@ DISPLAY_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "s_g")
 # the realism table: S_HF beside the scores that tell texture from noise (framework.realism, metrics.realism)
 REALISM_METRICS = ("s_hf", "delta_log_e_hf_luma", "delta_log_e_hf_chroma", "kid_wav")
 # The claims of the claims page that the main-results chapter's numbers answer on their own.
-MAIN_CLAIMS = ("collapse_sdc", "collapse_shf", "ovg_vs_ddim", "edm_tradeoff", "taba_structure")
+MAIN_CLAIMS = ("collapse_sdc", "collapse_shf", "ovg_vs_ddim", "edm_tradeoff", "taba_structure", "fill")
 GENERATED = "_generated"
 
 

@@ -7,9 +7,9 @@ import pandas as pd
 
 from ..framework.store import load_results, results_path
 from ..verdicts.words import tally_words
-from .support import leak_table
+from .support import fill_answers, leak_table
 
-__all__ = ["intro_answers", "claims_page_answers", "leak_answers", "leak_words"]
+__all__ = ["intro_answers", "claims_page_answers", "leak_answers", "leak_words", "fill_page_answers"]
 
 
 def intro_answers(claims: pd.DataFrame) -> dict[str, str]:
@@ -54,4 +54,14 @@ def leak_answers(profile: str, results_root="data/results") -> dict[str, str]:
         for col in ("trained", "oracle"):
             out[f"intro_leak_{col}_{m}"] = leak_words(sr.get((col, m), float("nan")))
         out[f"intro_leak_edges_{m}"] = leak_words(edges.get(("trained", m), float("nan")))
+    return out
+
+
+def fill_page_answers(profile: str, results_root="data/results") -> dict[str, object]:
+    """``fill_answers`` of each bundled dataset's stored main results, named ``sr_...`` (ihc-sr) and ``edges_...``
+    (ihc-edges); ``has_fill`` False for a dataset not stored."""
+    out = {}
+    for dataset, prefix in (("ihc-sr", "sr_"), ("ihc-edges", "edges_")):
+        path = results_path("main_results", dataset, profile, results_root)
+        out.update(fill_answers(load_results(path), prefix) if path.exists() else {f"{prefix}has_fill": False})
     return out

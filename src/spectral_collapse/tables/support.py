@@ -16,7 +16,8 @@ from ..framework.validity import failed_of
 from ..metrics.latent import support_leak
 
 __all__ = ["leak_values", "leak_table", "LEAK_HEADERS", "FILL_SHOWN", "FILL_HEADERS", "fill_table",
-           "grid_table"]
+           "fill_answers", "grid_table",
+           "grid_answers", "GRID_RECORD"]
 
 LEAK_HEADERS = {"trained": "leak, trained networks", "oracle": "leak, exact model",
                 "runs": "per seed (its own test crops)", "crops": "crops per seed"}
@@ -88,6 +89,27 @@ def fill_table(ds: xr.Dataset, methods=FILL_SHOWN) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["arm", "method"])
 
 
+def fill_answers(ds: xr.Dataset, prefix: str = "") -> dict[str, object]:
+    """The values a page quotes about the fill on results ``ds``: ``has_fill``, ``fill_scale`` (the scale the
+    trained networks ran at) and, for each arm ("trained", "exact") and method of ``FILL_SHOWN``,
+    ``<arm>_<method>_<kid|slf|leak|failed>`` in words ("n/a" where not run); each name after ``prefix``."""
+    t = fill_table(ds) if "method" in ds.dims else pd.DataFrame()
+    has = "ddim_fill" in t.index.get_level_values("method") if len(t) else False
+    out = {"has_fill": bool(has),
+           "fill_scale": f"{json.loads(ds.attrs.get('ovg', '{}')).get('fill_scale', 1.0):g}"}
+    for arm, short in (("trained networks", "trained"), ("exact model", "exact")):
+        for m in FILL_SHOWN:
+            row = t.loc[(arm, m)] if (arm, m) in t.index else None
+            for col, name, fmt in (("kid_wav", "kid", "{:.3g}"), ("s_lf", "slf", "{:.2f}"),
+                                   ("support_leak", "leak", "{:.2f}"), ("failed", "failed", "{:d}")):
+                v = None if row is None or col not in row or row[col] != row[col] else row[col]
+                out[f"{short}_{m}_{name}"] = "n/a" if v is None else fmt.format(int(v) if col == "failed" else v)
+    return {f"{prefix}{k}": v for k, v in out.items()}
+
+
+GRID_RECORD = "benchmarks/results/support_grids.json"   # written by python -m benchmarks.support_leak --grids
+
+
 def grid_table(record: dict) -> pd.DataFrame:
     """Network or grid: the support leak (and S_DC) of DDIM's Euler steps on each network ("eps", "edm") and each
     sigma grid ("ddim", "edm") of a record written by ``python -m benchmarks.support_leak --grids``; rows (arm,
@@ -106,3 +128,18 @@ def grid_table(record: dict) -> pd.DataFrame:
                                       "per training seed": " / ".join(f"{v:.2f}" for v in leak) if len(rs) > 1 else "",
                                       "clamped": any(r["clamped"] for r in rs)}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["arm", "network", "grid"])
+
+
+def grid_answers(record: dict | None, dataset: str) -> dict[str, object]:
+    """The network-or-grid values a chapter quotes: ``has_grids`` (a record of ``dataset``), the exact model's
+    largest leak on any (network, grid) and the trained networks' mean leak ``grid_<network>_<grid>``."""
+    if not record or record.get("dataset") != dataset:
+        return {"has_grids": False}
+    t = grid_table(record)
+    exact = t["leak"][t.index.get_level_values("arm") == "exact model"]
+    out = {"has_grids": True, "grid_exact_max": f"{float(exact.max()):.1g}" if len(exact) else "n/a",
+           "grid_seeds": str(len(record.get("trained", {})))}
+    for (arm, net, grid), row in t.iterrows():
+        if arm == "trained networks":
+            out[f"grid_{net}_{grid}"] = f"{row['leak']:.2f}"
+    return out
