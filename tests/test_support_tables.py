@@ -41,3 +41,18 @@ def test_grid_table_means_the_training_seeds_and_keeps_each():
     assert t.loc[("trained networks", "edm", "edm"), "per training seed"] == "0.90 / 1.00"
     assert t.loc[("exact model", "eps", "ddim"), "leak"] == pytest.approx(1e-32)
     assert bool(t.loc[("trained networks", "eps", "edm"), "clamped"])
+
+
+def test_fill_scale_table_reads_the_sweeps_fill_axis_per_arm():
+    from spectral_collapse.tables.support import fill_scale_table
+
+    rng = np.random.default_rng(1)
+    v = rng.random((3, 4))
+    ds = xr.Dataset({"fill_kid_wav": ("fill_scale", [3.0, 1.0, 2.0]), "fill_s_lf": (("fill_scale", "sample"), v),
+                     "fill_failed": (("fill_scale", "sample"), v > 0.8),
+                     "fill_chosen": ("fill_scale", [False, True, False])}, coords={"fill_scale": [0.5, 0.75, 1.0]})
+    t = fill_scale_table(ds)
+    assert list(t.index) == [0.5, 0.75, 1.0] and list(t["chosen"]) == ["", "chosen", ""]
+    np.testing.assert_allclose(t["S_LF"], v.mean(1))
+    assert list(t["failed samples"]) == list((v > 0.8).sum(1))
+    assert fill_scale_table(ds, "__oracle").empty

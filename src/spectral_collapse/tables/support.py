@@ -17,7 +17,8 @@ from ..metrics.latent import support_leak
 
 __all__ = ["leak_values", "leak_table", "LEAK_HEADERS", "FILL_SHOWN", "FILL_HEADERS", "fill_table",
            "fill_answers", "grid_table",
-           "grid_answers", "GRID_RECORD"]
+           "grid_answers", "GRID_RECORD",
+           "fill_scale_table"]
 
 LEAK_HEADERS = {"trained": "leak, trained networks", "oracle": "leak, exact model",
                 "runs": "per seed (its own test crops)", "crops": "crops per seed"}
@@ -143,3 +144,20 @@ def grid_answers(record: dict | None, dataset: str) -> dict[str, object]:
         if arm == "trained networks":
             out[f"grid_{net}_{grid}"] = f"{row['leak']:.2f}"
     return out
+
+
+def fill_scale_table(ds: xr.Dataset, suffix: str = "") -> pd.DataFrame:
+    """The Pareto sweep's fill axis (variables ``fill_*`` on ``fill_scale``; ``suffix``: an arm's, e.g. "__oracle"):
+    per scale the mean KID_wav, S_LF, S_HF, luma and chroma detail (log ratio to the real crops) over the sweep's
+    crops, failed samples and the chosen scale; empty where the sweep has no fill axis."""
+    if f"fill_kid_wav{suffix}" not in ds:
+        return pd.DataFrame()
+    crops = f"sample{suffix}"
+    cols = {"kid_wav": "KID_wav", "s_lf": "S_LF", "s_hf": "S_HF", "delta_log_e_hf_luma_ref": "luma detail",
+            "delta_log_e_hf_chroma_ref": "chroma detail"}
+    t = pd.DataFrame({name: ds[f"fill_{k}{suffix}"].mean(crops).values if crops in ds[f"fill_{k}{suffix}"].dims
+                      else ds[f"fill_{k}{suffix}"].values for k, name in cols.items() if f"fill_{k}{suffix}" in ds},
+                     index=pd.Index(ds[f"fill_scale{suffix}"].values, name="scale"))
+    t["failed samples"] = ds[f"fill_failed{suffix}"].sum(crops).values.astype(int)
+    t["chosen"] = np.where(ds[f"fill_chosen{suffix}"].values, "chosen", "")
+    return t
