@@ -72,3 +72,21 @@ def test_failing_claims_name_the_claims_whose_studies_used_the_model(tmp_path):
     assert ga.claims_of_models(["c-edm-quick-0123456789ab"], tmp_path)["c-edm-quick-0123456789ab"] == [
         c.key for c in CLAIMS if {"main", "pareto"} & set(c.reads)]
     assert isinstance(t, pd.DataFrame)
+
+
+def test_claims_mark_a_model_by_the_verdict_stored_now_with_its_weights(tmp_path, monkeypatch):
+    """A result recorded its models as passing; the report stored now with one model's weights (this gate version)
+    fails it: the claims' evidence names that model below the gate, without the result being computed again."""
+    from spectral_collapse.claims.evidence import _gate_failed
+    from spectral_collapse.framework import model_set
+    from spectral_collapse.framework.quality import GATE_VERSION
+
+    monkeypatch.setattr(model_set, "CHECKPOINT_ROOT", str(tmp_path))
+    names = ["b-eps-quick-0123456789ab", "c-edm-quick-0123456789ab", "d-eps-quick-0123456789ab"]
+    ds = xr.Dataset(attrs={"model_gate": json.dumps({n: {"passed": n != names[2]} for n in names})})
+    assert _gate_failed(ds) == {names[2]}                        # nothing stored: the recorded verdicts
+    for n, version in ((names[0], GATE_VERSION), (names[1], GATE_VERSION - 1)):
+        (tmp_path / n).mkdir()
+        rep = {**_report(n, edges=True, passed=False), "version": version, "passed": False}
+        (tmp_path / n / "quality.json").write_text(json.dumps(rep))
+    assert _gate_failed(ds) == {names[0], names[2]}              # an older gate version's report is not read
