@@ -27,3 +27,15 @@ def test_a_shipped_smoke_model_installs_and_its_gate_report_is_read_not_measured
     rep = trained_report(tm, dataset_for("smoke", role.dataset, role.factor), get_profile("smoke"))
     assert set(rep.rows["check"]) >= {"spectrum", "mean", "std"}
     assert ("edges" in set(rep.rows["check"])) == (role.dataset == "ihc-edges")
+
+
+@pytest.mark.parametrize("dataset", ["ihc-sr", "ihc-edges"])
+def test_an_edge_maps_report_is_keyed_by_the_edge_check_so_an_older_one_is_measured_again(dataset, tmp_path,
+                                                                                             monkeypatch):
+    from spectral_collapse.framework import gate
+
+    seen = {}
+    monkeypatch.setattr(gate, "_cached", lambda folder, settings, compute: seen.setdefault("settings", settings))
+    tm = trained_model("smoke", dataset, "eps", progress=False, root=str(tmp_path))
+    trained_report(tm, dataset_for("smoke", dataset), get_profile("smoke"))
+    assert ("edges" in seen["settings"]) == (dataset == "ihc-edges")
