@@ -93,10 +93,13 @@ def most_digits(check: str) -> int:
 
 def gate_frame(rows: list[dict]) -> pd.DataFrame:
     """``gate_row``s as shown: the verdict, then each check's worst value at one precision per column, a failure
-    marked "✗", "n/a" where not judged, "∞" if infinite, "—" where the model has no such check."""
+    marked "✗", "n/a" where not judged, "∞" if infinite, "—" where the model has no such check. The edges column
+    only where a model fails that check (its values: ``tables.gate_answers.edge_table``), so that the table fits
+    the text column and every "fails" has its mark."""
     nb = "\u00a0"
     out = [{k: r.get(k) for k in ("model", "gate")} for r in rows]
-    for c in CHECKS:
+    shown = [c for c in CHECKS if c in THRESHOLDS or any(r.get(c) is not None and r[c][1] is False for r in rows)]
+    for c in shown:
         cells = [r.get(c) for r in rows]
         digits = column_digits([x[0] for x in cells if x is not None and x[1] is not None], most=most_digits(c))
         for o, x in zip(out, cells):
@@ -106,7 +109,7 @@ def gate_frame(rows: list[dict]) -> pd.DataFrame:
                 o[c] = "n/a"
             else:
                 o[c] = ("∞" if np.isinf(x[0]) else f"{x[0]:.{digits}f}") + ("" if x[1] else f"{nb}✗")
-    return (pd.DataFrame(out, columns=["model", "gate", *CHECKS]).set_index("model")
+    return (pd.DataFrame(out, columns=["model", "gate", *shown]).set_index("model")
             .rename(columns=GATE_HEADERS))
 
 
