@@ -159,9 +159,10 @@ def _gate_failed(ds) -> set[str]:
     stored now with the same weights (``framework.gate.current_verdict``: a check added to the gate marks the models
     it fails without recomputing their studies), else by the verdict recorded with the result."""
     from ..framework.gate import current_verdict
+    from ..framework.model_set import CHECKPOINT_ROOT
 
     gate = json.loads(ds.attrs.get("model_gate") or "{}")
-    return {k for k, v in gate.items() if not (current_verdict(k) or (v.get("passed", True),))[0]}
+    return {k for k, v in gate.items() if not (current_verdict(k, CHECKPOINT_ROOT) or (v.get("passed", True),))[0]}
 
 
 def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:

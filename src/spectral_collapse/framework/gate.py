@@ -187,13 +187,11 @@ def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, di
 
 
 
-def current_verdict(name: str) -> tuple[bool, str] | None:
-    """(passed, failures in words) of the report stored now with checkpoint ``name`` (under the checkpoint root, else
-    in its shipped copy) by this version of the gate; None when there is none (a user's model, or a report of an
-    older gate version). A result records the verdict of its day; this is the verdict of the gate as it is now."""
-    from .model_set import CHECKPOINT_ROOT
-
-    for d, _ in stored_files(Path(CHECKPOINT_ROOT) / name):
+def current_verdict(name: str, root) -> tuple[bool, str] | None:
+    """(passed, failures in words) of the report stored now with checkpoint ``name`` (under the checkpoint ``root``,
+    else in its shipped copy) by this version of the gate; None when there is none (a user's model, or a report of
+    an older gate version). A result records the verdict of its day; this is the verdict of the gate as it is now."""
+    for d, _ in stored_files(Path(root) / name):
         if isinstance(d, dict) and d.get("version") == GATE_VERSION and "passed" in d:
             rep = GateReport.from_dict(d)
             return bool(rep.passed), ("" if rep.passed else rep.describe_failures())

@@ -122,10 +122,12 @@ def result_gate_table(attrs: dict) -> pd.DataFrame:
         used = json.loads(attrs.get("model_gate") or "null")
     except (TypeError, ValueError):
         used = None
+    from ..framework.model_set import CHECKPOINT_ROOT
+
     word = {True: "passes", False: "below the gate"}
     rows = []
     for k, v in (used or {}).items():
-        passed, failures = current_verdict(k) or (bool(v.get("passed")), v.get("failures") or "")
+        passed, failures = current_verdict(k, CHECKPOINT_ROOT) or (bool(v.get("passed")), v.get("failures") or "")
         rows.append({"model": model_name(k), "gate": word[bool(passed)], "recorded": word[bool(v.get("passed"))],
                      "failures": notation(str(failures or ""))})
     return pd.DataFrame(rows, columns=["model", "gate", "recorded", "failures"])
