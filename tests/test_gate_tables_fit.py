@@ -21,8 +21,10 @@ def _rows(names):
     rows = []
     for i, name in enumerate(names):
         row = {"model": name, "gate": "fails" if i == 0 else "passes", "steps": 6000}
-        for c in CHECKS:   # a failing first row, values of every size the checks give
-            v = THRESHOLDS[c] * (1.4 if i == 0 and c == "spectrum" else rng.uniform(0.02, 0.9))
+        for c in CHECKS:   # a failing first row, values of every size the checks give; edges: edge-map models
+            if c not in THRESHOLDS and "edges" not in name:
+                continue
+            v = THRESHOLDS.get(c, 0.04) * (1.4 if i == 0 and c == "spectrum" else rng.uniform(0.02, 0.9))
             row[c] = (v, not (i == 0 and c == "spectrum"))
         rows.append(row)
     return rows
@@ -44,7 +46,11 @@ def test_a_check_column_shows_at_most_two_decimals_beyond_its_threshold():
     rows = _rows(["a", "b"])
     rows[1]["mean"] = (0.0062, True)      # a small value does not widen the column past 3 decimals (threshold 0.1)
     table = gate_frame(rows)
-    assert table.loc["b", "mean"] == "0.006"
+    assert table.loc["b", "mean"] == "0.006" and "edges" not in table   # no edge-map model: no edges column
+    rows[1]["edges"] = (0.00123, True)     # an edges check passed: its values are in the edge table, not here
+    assert "edges" not in gate_frame(rows)
+    rows[1]["edges"] = (0.123, False)      # failed: the column shows it marked, two significant figures
+    assert gate_frame(rows).loc["b", "edges"] == "0.12\u00a0✗" and gate_frame(rows).loc["a", "edges"] == "—"
 
 
 def test_the_loss_chart_title_does_not_begin_with_a_model_key():

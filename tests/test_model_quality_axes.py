@@ -25,7 +25,7 @@ def test_sample_rows_pair_each_labels_samples_with_real_crops():
     img = np.zeros((2, 2, 3, 4, 4))   # (model, label, C, H, W)
     ds = xr.Dataset({"samples": (("model", "label", "c", "h", "w"), img), "real": (("model", "label", "c", "h", "w"),
                      img + 1)}, coords={"model": ["m-eps", "m-vae"], "label": [0, 1]})
-    assert list(sample_rows(ds, "m-eps")) == ["sampled, source", "real, source", "sampled, target", "real, target"]
+    assert list(sample_rows(ds, "m-eps")) == ["pure noise, source", "real, source", "pure noise, target", "real, target"]
     rows = sample_rows(ds, "m-vae")
     assert list(rows) == ["reconstructed, source", "held-out, source", "reconstructed, target", "held-out, target"]
     assert (rows["held-out, target"] == 1).all() and (rows["reconstructed, source"] == 0).all()

@@ -40,7 +40,8 @@ def test_thresholds_table_states_each_checks_rule_with_its_threshold():
     assert t["check"].tolist() == list(CHECKS)
     for _, r in t.iterrows():
         word = {"memorisation": "at least", "plateau": "below"}.get(r["check"], "at most")
-        assert r["passes when"] == f"{word} {THRESHOLDS[r['check']]:g}"
+        fixed = f"{word} {THRESHOLDS[r['check']]:g}" if r["check"] in THRESHOLDS else None
+        assert r["passes when"] == (fixed or "at most the 99 % bootstrap half-width of n real maps' share")
         assert r["measures"] == qt.CHECK_TEXT[r["check"]]
 
 
@@ -160,25 +161,6 @@ def test_mean_bias_table_is_empty_without_the_measurement():
                     coords={"model": ["m"], "label": [0, 1], "bias_sigma": [0.1, 1.0]})
     assert qt.mean_bias_table(ds).empty
     assert qt.mean_bias_table(ds.drop_vars("mean_bias")).empty
-
-
-def test_edge_shares_count_edge_pixels_of_the_edge_map_models(stored):
-    t = qt.edge_shares(stored)
-    info = json.loads(stored.attrs["models"])
-    edges = [k for k, m in info.items() if m["dataset"].endswith("edges") and m["space"] == "pixel"
-             and m["parameterization"] != "vae"]
-    assert list(t.index) == [_shown(stored, k) for k in edges] and edges
-    luma = np.array([0.299, 0.587, 0.114])
-    for key in edges:
-        row = t.loc[_shown(stored, key)]
-        for var, col in (("samples", "edge pixels, sampled"), ("real", "edge pixels, real")):
-            a = stored[var].sel(model=key, label=0).values.astype(float)
-            share = (np.einsum("ncyx,c->nyx", a[:, :3], luma) < 0.9).mean()
-            assert 0 <= share <= 1 and row[col] == f"{100 * share:.0f} %"
-        rows = _rows(_raw_reports(stored)[key])
-        lab0 = rows[rows["label"] == 0]
-        assert row["worst mean error"] == pytest.approx(lab0.loc[lab0["check"] == "mean", "value"].max(), abs=5e-4)
-        assert row["worst std error"] == pytest.approx(lab0.loc[lab0["check"] == "std", "value"].max(), abs=5e-4)
 
 
 def test_shown_names_leave_a_frame_without_a_model_level_alone():

@@ -246,19 +246,23 @@ def test_task_stays_out_of_thedata_identity(name, factor):
 
 def test_every_quick_model_has_shipped_weights_under_its_config_hash(tmp_path):
     """Each model of the quick set (``framework.model_set.MODEL_SET``, and its training-seed replicates
-    ``SEED_REPLICATES``) is named by the hash of its profile config, model and data (``checkpoint_name``), and
+    ``SEED_REPLICATES``) and of the smoke profile's shipped ones (``SMOKE_SHIPPED``, with their gate reports) is named
+    by the hash of its profile config, model and data (``checkpoint_name``), and
     data/weights holds that folder: a change of profile, model or data that
     moves a hash without new weights would make every fresh clone retrain that model. The latent arm's name
     depends on its autoencoder, installed here from the shipped weights into a scratch root."""
     from pathlib import Path
 
-    from spectral_collapse.framework.model_set import MODEL_SET, SEED_REPLICATES, checkpoint_name
+    from spectral_collapse.framework.model_set import MODEL_SET, SEED_REPLICATES, SMOKE_SHIPPED, checkpoint_name
 
     shipped = Path(__file__).resolve().parents[1] / "data" / "weights"
     have = sorted(p.name for p in shipped.iterdir() if not p.name.startswith("."))
     names = {r.key: checkpoint_name("quick", r, root=str(tmp_path)) for r in MODEL_SET + SEED_REPLICATES}
+    names.update({f"{r.key} (smoke)": checkpoint_name("smoke", r, root=str(tmp_path)) for r in SMOKE_SHIPPED})
     missing = {k: n for k, n in names.items() if n not in have}
     assert not missing, f"no shipped weights for {missing}; data/weights holds {have}"
+    for r in SMOKE_SHIPPED:   # measured once with the weights: a first smoke run gates nothing
+        assert (shipped / names[f"{r.key} (smoke)"] / "quality.json").is_file(), r.key
     sets = sorted(n for n in have if n not in names.values() and not (shipped / n / "sha256.json").exists()
                   and any((shipped / n).glob("*/sha256.json")))
     unused = sorted(set(have) - set(names.values()) - set(sets))  # configurations no longer used: they only add bytes

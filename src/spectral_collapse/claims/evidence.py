@@ -155,9 +155,14 @@ def _without(f: pd.DataFrame, study: str, dataset: str, arms) -> pd.DataFrame:
 
 
 def _gate_failed(ds) -> set[str]:
-    """The models (with their hash) the ``model_gate`` record of a result says are below the quality gate."""
+    """The models (with their hash) of a result's ``model_gate`` record that are below the quality gate: by the report
+    stored now with the same weights (``framework.gate.current_verdict``: a check added to the gate marks the models
+    it fails without recomputing their studies), else by the verdict recorded with the result."""
+    from ..framework.gate import current_verdict
+    from ..framework.model_set import CHECKPOINT_ROOT
+
     gate = json.loads(ds.attrs.get("model_gate") or "{}")
-    return {k for k, v in gate.items() if not v.get("passed", True)}
+    return {k for k, v in gate.items() if not (current_verdict(k, CHECKPOINT_ROOT) or (v.get("passed", True),))[0]}
 
 
 def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from ..train.cache import atomic_write_bytes, checkpoint_digest
 from ..train.shipped import HASHES, shipped_dir
+from .edge_density import LEVEL, WHITE, edge_task
 from .quality import (GATE_VERSION, GateReport, deterministic_sampler, gate_report, is_flow_model,
                       vae_report)
 
 __all__ = ["GATE_FILE", "GatePolicy", "gate_policy", "enforce", "trained_report", "vae_gate_report", "user_report",
-           "active_policy", "GATE_LABEL", "read_json", "stored_report", "stored_files"]
+           "active_policy", "GATE_LABEL", "read_json", "stored_report", "stored_files", "current_verdict"]
 
 GATE_FILE = "quality.json"
 _POLICY: ContextVar = ContextVar("spectral_collapse_gate_policy", default=None)
@@ -126,6 +127,8 @@ def trained_report(tm, data, profile, space=None) -> GateReport:
     st = {"n": int(profile.gate_samples), "steps": int(profile.steps)}
     if is_flow_model(tm.denoiser):  # judged with Heun: a report made with another sampler is measured again
         st["deterministic"] = deterministic_sampler(tm.denoiser)
+    if edge_task(data):  # edge maps get the edge-density check: a report made without it is measured again
+        st["edges"] = {"white": WHITE, "level": LEVEL}
 
     def compute():
         return gate_report(tm.denoiser, data, name=Path(tm.path).name, steps=st["steps"], n=st["n"], space=space,
@@ -150,7 +153,7 @@ def user_report(D, data, *, name: str, n: int = 64, steps: int = 50, labels=None
     origin = getattr(D, "origin", {}) or {}
     key = (origin.get("sha256") or name, getattr(data, "name", "?"), json.dumps(getattr(data, "meta", {}),
                                                                                  sort_keys=True, default=str), n, steps,
-           None if labels is None else tuple(labels), deterministic_sampler(D))
+           None if labels is None else tuple(labels), deterministic_sampler(D), edge_task(data))
     if key not in _USER_REPORTS:
         pol = _POLICY.get()
         disk = None
@@ -182,3 +185,14 @@ def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, di
     rep = next((GateReport.from_dict(r) for r, _ in found if isinstance(r, dict) and {"model", "rows"} <= set(r)), None)
     return rep, next((c for _, c in found if c), {})
 
+
+
+def current_verdict(name: str, root) -> tuple[bool, str] | None:
+    """(passed, failures in words) of the report stored now with checkpoint ``name`` (under the checkpoint ``root``,
+    else in its shipped copy) by this version of the gate; None when there is none (a user's model, or a report of
+    an older gate version). A result records the verdict of its day; this is the verdict of the gate as it is now."""
+    for d, _ in stored_files(Path(root) / name):
+        if isinstance(d, dict) and d.get("version") == GATE_VERSION and "passed" in d:
+            rep = GateReport.from_dict(d)
+            return bool(rep.passed), ("" if rep.passed else rep.describe_failures())
+    return None

@@ -15,7 +15,7 @@ from ..train.config import TrainedModel, full_config
 from .method_labels import method_specs
 from .profiles import get_profile
 
-__all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "model_set", "load_role", "checkpoint_name", "profile_models",
+__all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "SMOKE_SHIPPED", "model_set", "load_role", "checkpoint_name", "profile_models",
            "study_device", "dataset_for", "data_options", "prompt_options", "trained_model",
            "role_plan", "plans_to_train", "latent_space", "CHECKPOINT_ROOT"]
 
@@ -181,6 +181,10 @@ MODEL_SET = (
 SEED_REPLICATES = tuple(
     replace(r, key=f"{r.key}-seed{k}", seed=k, role=f"training-seed replicate {k} of {r.key} (seed_spread study)")
     for k in (1, 2) for r in MODEL_SET[:4])
+
+# The smoke profile's models shipped under data/weights with their gate reports (0.4 MB each): the main eps and EDM
+# models of both datasets, so that a first smoke run of the main results trains and gates nothing.
+SMOKE_SHIPPED = MODEL_SET[:4]
 
 
 def model_set(keys=None) -> list[ModelRole]:

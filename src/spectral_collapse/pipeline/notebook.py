@@ -14,8 +14,8 @@ from ..framework.store import folder_parameter
 from .notes import notes_block
 from .parameters import json_attr, parameters_table
 
-__all__ = ["repo_root", "setup_notebook", "short_warning", "open_study", "run_record", "folder_parameter",
-           "strip_outputs", "message_first", "interpreter", "ECHO_ENV"]
+__all__ = ["repo_root", "setup_notebook", "short_warning", "open_study", "profile_caution", "run_record",
+           "folder_parameter", "strip_outputs", "message_first", "interpreter", "ECHO_ENV"]
 
 
 def repo_root(start: str | os.PathLike | None = None) -> Path:
@@ -159,6 +159,9 @@ def _open_study(name: str, *, results_root, rerun, **params):
 
     from ..tables.quality import result_gate_table
 
+    smoke = profile_caution(ds.attrs.get("profile") or params.get("profile"))
+    if smoke:
+        display(Markdown(smoke))
     models = result_gate_table(ds.attrs)
     if not models.empty and (models["gate"] != "passes").any():
         display(Markdown(WEAK))
@@ -166,6 +169,19 @@ def _open_study(name: str, *, results_root, rerun, **params):
 
 
 WEAK = "```{caution}\nComputed with a model below the quality gate (its status: the models table at the end).\n```"
+
+
+def profile_caution(profile) -> str | None:
+    """The warning a chapter of the smoke profile opens with (its numbers mean nothing); None for other profiles."""
+    if profile != "smoke":
+        return None
+    from ..framework.profiles import get_profile
+
+    p = get_profile("smoke")
+    return (f"```{{warning}}\nSmoke profile: numbers mean nothing here. {p.image_size}-pixel crops, {p.steps} sampling "
+            f"steps, {len(p.seeds)} seeds of {p.n_test} test crops and models trained for {p.train_eps.steps} steps: "
+            f"this run checks that the chapter runs, not what the study finds (the book's numbers: profile quick)."
+            f"\n```")
 
 
 def run_record(ds) -> None:

@@ -112,12 +112,19 @@ def loss_chart(ds: xr.Dataset, key: str, width: int = 300, height: int = 180):
 
 
 def sample_rows(ds: xr.Dataset, key: str) -> dict:
-    """Image-grid rows: samples from noise (or reconstructions) and real crops of each label."""
-    m = ds.sel(model=key)
+    """Image-grid rows of each label: samples from pure noise and from the gate's start with their std errors beside
+    real crops (``tables.gate_answers.start_rows``), else samples from pure noise (or reconstructions) beside real
+    (held-out) crops."""
+    from ..tables.gate_answers import start_rows
+
     vae = "vae" in key
+    both = {} if vae else start_rows(ds, key)
+    if both:
+        return both
+    m = ds.sel(model=key)
     out = {}
     for lab in (0, 1):
         name = "source" if lab == 0 else "target"
-        out[f"{'reconstructed' if vae else 'sampled'}, {name}"] = m["samples"].sel(label=lab).values
+        out[f"{'reconstructed' if vae else 'pure noise'}, {name}"] = m["samples"].sel(label=lab).values
         out[f"{'held-out' if vae else 'real'}, {name}"] = m["real"].sel(label=lab).values
     return out

@@ -2,7 +2,9 @@
 
 For each model of ``framework.model_set.MODEL_SET`` (or those named by the study's ``keys``), computed under a policy
 that allows weak models: its gate report (``framework.gate``), its training and held-out losses from ``log.json``,
-samples from noise beside real crops of each label (for the VAE: reconstructions beside held-out crops), and
+samples of each label begun from pure noise (``samples``) and from the gate's start (``gate_samples``: the Gaussian
+fitted to the training crops, ``framework.quality.TerminalStart``, with the same seeds) beside real crops of that
+label (for the VAE: reconstructions beside held-out crops, the same in both), and
 ``mean_bias`` (model, label, bias_sigma, bias_channel), the relative error of each channel's denoised mean
 (``framework.quality.denoised_mean_bias``; NaN above the model's range and for the VAE and latent-space models).
 """
@@ -33,7 +35,7 @@ def _pad(rows: list[list[float]], width: int) -> np.ndarray:
 
 
 def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
-    from ..framework.quality import crop_pools, draw_samples, input_shape, samplers
+    from ..framework.quality import TerminalStart, crop_pools, draw_samples, input_shape, samplers, start_pool
     from ..framework.gate import gate_policy, read_json, trained_report, vae_gate_report
     from ..framework.model_set import dataset_for, load_role, model_set
     from ..framework.profiles import get_profile
@@ -41,7 +43,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
     p = get_profile(spec.profile)
     roles = model_set(spec.get("keys", None))
     keys, reports, checkpoints, info = [], {}, {}, {}
-    train, train_at, held, samples, real, bias = [], [], [], [], [], []
+    train, train_at, held, samples, gate_samples, real, bias = [], [], [], [], [], [], []
     with gate_policy(True):  # this page shows weak models; it does not refuse them
         for role in roles:
             got = load_role(spec.profile, role, progress=getattr(ctx, "progress", False))
@@ -52,6 +54,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                 crops = [_spread(crop_pools(data, lab)[1]) for lab in (0, 1)]  # the held-out crops shown
                 with torch.no_grad():  # each reconstruction beside the crop it reconstructs
                     shown = [got.decode(got.encode(c)) for c in crops]
+                started = shown
                 log = {}
                 bias.append(np.full((2, len(BIAS_SIGMAS), 3), np.nan))
             else:
@@ -64,6 +67,8 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                 D, shape = got.denoiser, input_shape(got.denoiser)
                 det = next(iter(samplers(D).values()))   # the gate's deterministic sampler
                 shown = [draw_samples(D, det, N_SHOWN, lab, p.steps, shape, 0, N_SHOWN, space) for lab in (0, 1)]
+                started = [draw_samples(D, det, N_SHOWN, lab, p.steps, shape, 0, N_SHOWN, space,   # the gate's start
+                                        TerminalStart(start_pool(view, lab))) for lab in (0, 1)]
                 crops = [_spread(crop_pools(data, lab)[0]) for lab in (0, 1)]  # real training crops beside the samples
                 log = read_json(folder / "log.json") or {}
                 bias.append(np.stack([_mean_bias(got.denoiser, view, space, lab) for lab in (0, 1)]))
@@ -79,6 +84,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
             train.append([v for _, v in log.get("loss", [])]), held.append(log.get("heldout", []))
             train_at.append([s for s, _ in log.get("loss", [])])
             samples.append(torch.stack([s.float().clamp(-1, 1) for s in shown]).numpy())
+            gate_samples.append(torch.stack([s.float().clamp(-1, 1) for s in started]).numpy())
             real.append(torch.stack([c.float() for c in crops]).numpy())
     n_train = max((len(t) for t in train), default=0)
     n_held = max((len(h) for h in held), default=0)
@@ -94,6 +100,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
          "heldout_loss": (("model", "heldout_index", "band"), held_arr),
          "heldout_step": (("model", "heldout_index"), _pad([[r[0] for r in h] for h in held], n_held)),
          "samples": (("model", "label", "image", "channel", "y", "x"), np.stack(samples).astype(np.float32)),
+         "gate_samples": (("model", "label", "image", "channel", "y", "x"), np.stack(gate_samples).astype(np.float32)),
          "real": (("model", "label", "image", "channel", "y", "x"), np.stack(real).astype(np.float32)),
          "mean_bias": (("model", "label", "bias_sigma", "bias_channel"), np.stack(bias))},
         coords={"model": keys, "label": [0, 1], "band": np.arange(bands), "bias_sigma": list(BIAS_SIGMAS),

@@ -1,6 +1,7 @@
 """The model-quality chapter's tables and numbers (results of ``studies.model_quality``): the gate's checks and
 thresholds, each model's worst values, where sampling starts, where a spectrum check fails, the colour drift of
-the denoised mean, the VP schedule's noise levels and the share of edge pixels in sampled edge maps."""
+the denoised mean and the VP schedule's noise levels (``tables.gate_answers``: the two starts, the edge check, the
+claims of models below the gate)."""
 from __future__ import annotations
 
 import json
@@ -12,14 +13,15 @@ import xarray as xr
 
 from ..text import notation
 from ..train.cache import model_name
-from ..framework.gate import stored_files, stored_report
+from ..framework.gate import current_verdict, stored_report
 from ..framework.profiles import get_profile
-from ..framework.quality import CHECKS, GATE_VERSION, RULES, THRESHOLDS, GateReport
+from ..framework.edge_density import LEVEL
+from ..framework.quality import CHECKS, RULES, THRESHOLDS, GateReport
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
            "spectrum_failures", "decoder_ceiling", "gate_lists", "mean_bias_table", "models_table", "vp_noise_levels",
-           "brightness_spread", "edge_shares", "stored_gate_table", "replicate_gate_table", "GATE_HEADERS", "gate_row",
-           "column_digits", "most_digits", "gate_frame", "result_gate_table", "heldout_table", "HELDOUT_CAPTION"]
+           "brightness_spread", "stored_gate_table", "replicate_gate_table", "GATE_HEADERS", "gate_row",
+           "column_digits", "most_digits", "EDGE_RULE", "gate_frame", "result_gate_table", "heldout_table", "HELDOUT_CAPTION"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -29,7 +31,9 @@ CHECK_TEXT = {
     "memorisation": "median distance to the nearest training crop, relative to held-out real crops' (the gate "
                     "tables' column nearest crop)",
     "plateau": "relative fall of the held-out loss over the last fifth of training",
+    "edges": "edge maps only: relative error of the share of edge pixels against the training edge maps'",
 }
+EDGE_RULE = f"at most the {100 * LEVEL:g} % bootstrap half-width of n real maps' share"
 
 HELDOUT_CAPTION = ("Final held-out loss of each trained pixel-space ε / EDM model (its training objective on the test "
                    "crops, mean over four noise bands) beside the oracle's on the same crops, noise draws and "
@@ -81,17 +85,21 @@ def column_digits(values, figures: int = 2, most: int = 4) -> int:
 
 
 def most_digits(check: str) -> int:
-    """Two decimals beyond the check's threshold's own (0.1 -> 3, 0.02 -> 4, 2 -> 2)."""
-    text = f"{THRESHOLDS[check]:g}"
+    """Two decimals beyond the check's threshold's own (0.1 -> 3, 0.02 -> 4, 2 -> 2); 3 for a threshold set by the
+    data (edges)."""
+    text = f"{THRESHOLDS.get(check, 0.1):g}"
     return (len(text.split(".")[1]) if "." in text else 0) + 2
 
 
 def gate_frame(rows: list[dict]) -> pd.DataFrame:
     """``gate_row``s as shown: the verdict, then each check's worst value at one precision per column, a failure
-    marked "✗", "n/a" where not judged, "∞" if infinite, "—" where the model has no such check."""
+    marked "✗", "n/a" where not judged, "∞" if infinite, "—" where the model has no such check. The edges column
+    only where a model fails that check (its values: ``tables.gate_answers.edge_table``), so that the table fits
+    the text column and every "fails" has its mark."""
     nb = "\u00a0"
     out = [{k: r.get(k) for k in ("model", "gate")} for r in rows]
-    for c in CHECKS:
+    shown = [c for c in CHECKS if c in THRESHOLDS or any(r.get(c) is not None and r[c][1] is False for r in rows)]
+    for c in shown:
         cells = [r.get(c) for r in rows]
         digits = column_digits([x[0] for x in cells if x is not None and x[1] is not None], most=most_digits(c))
         for o, x in zip(out, cells):
@@ -101,20 +109,8 @@ def gate_frame(rows: list[dict]) -> pd.DataFrame:
                 o[c] = "n/a"
             else:
                 o[c] = ("∞" if np.isinf(x[0]) else f"{x[0]:.{digits}f}") + ("" if x[1] else f"{nb}✗")
-    return (pd.DataFrame(out, columns=["model", "gate", *CHECKS]).set_index("model")
+    return (pd.DataFrame(out, columns=["model", "gate", *shown]).set_index("model")
             .rename(columns=GATE_HEADERS))
-
-
-def _current_status(name: str) -> tuple[bool, str] | None:
-    """(passed, failures in words) of the report stored now with checkpoint ``name`` by this version of the gate;
-    None when there is none (a user's model, or a report of an older gate version)."""
-    from ..framework.model_set import CHECKPOINT_ROOT
-
-    for d, _ in stored_files(Path(CHECKPOINT_ROOT) / name):
-        if isinstance(d, dict) and d.get("version") == GATE_VERSION and "passed" in d:
-            rep = GateReport.from_dict(d)
-            return bool(rep.passed), ("" if rep.passed else rep.describe_failures())
-    return None
 
 
 def result_gate_table(attrs: dict) -> pd.DataFrame:
@@ -126,10 +122,12 @@ def result_gate_table(attrs: dict) -> pd.DataFrame:
         used = json.loads(attrs.get("model_gate") or "null")
     except (TypeError, ValueError):
         used = None
+    from ..framework.model_set import CHECKPOINT_ROOT
+
     word = {True: "passes", False: "below the gate"}
     rows = []
     for k, v in (used or {}).items():
-        passed, failures = _current_status(k) or (bool(v.get("passed")), v.get("failures") or "")
+        passed, failures = current_verdict(k, CHECKPOINT_ROOT) or (bool(v.get("passed")), v.get("failures") or "")
         rows.append({"model": model_name(k), "gate": word[bool(passed)], "recorded": word[bool(v.get("passed"))],
                      "failures": notation(str(failures or ""))})
     return pd.DataFrame(rows, columns=["model", "gate", "recorded", "failures"])
@@ -138,7 +136,8 @@ def result_gate_table(attrs: dict) -> pd.DataFrame:
 def thresholds_table() -> pd.DataFrame:
     """Each check, what it measures and its rule."""
     rules = {"<=": "at most", ">=": "at least", "<": "below"}
-    return pd.DataFrame([{"check": c, "measures": CHECK_TEXT[c], "passes when": f"{rules[RULES[c]]} {THRESHOLDS[c]:g}"}
+    return pd.DataFrame([{"check": c, "measures": CHECK_TEXT[c],
+                          "passes when": f"{rules[RULES[c]]} {THRESHOLDS[c]:g}" if c in THRESHOLDS else EDGE_RULE}
                          for c in CHECKS])
 
 
@@ -306,39 +305,6 @@ def models_table(ds: xr.Dataset) -> pd.DataFrame:
                      "loss weighting": _weighting(train.get("objective"), train) if train else "—",
                      "gate": "passes" if bool(ds["passed"].sel(model=key)) else "fails"})
     return _named(ds, pd.DataFrame(rows).set_index("model"))
-
-
-def edge_shares(ds: xr.Dataset, white: float = 0.9) -> pd.DataFrame:
-    """Per pixel-space model of an edge-map dataset: the share of edge pixels (luma below ``white`` on [-1, 1]) in
-    its sampled and the real label-0 edge maps, and the gate's worst label-0 mean and std errors."""
-    from ..framework.model_set import dataset_for
-
-    info = json.loads(ds.attrs["models"])
-    luma = np.array([0.299, 0.587, 0.114]).reshape(1, 3, 1, 1)
-
-    def share(a):
-        a = np.asarray(a, float)
-        return float(((a[:, :3] * luma).sum(1) < white).mean())
-
-    reps, rows = reports(ds), []
-    for key in ds["model"].values.tolist():
-        m = info.get(key, {})
-        if m.get("parameterization") == "vae" or m.get("space") == "latent":
-            continue
-        try:
-            kind = dataset_for(ds.attrs.get("profile", "quick"), m["dataset"]).task.kind
-        except Exception:  # noqa: BLE001 - a dataset not available here: no row for it
-            continue
-        if kind != "edges":
-            continue
-        r = reps[key].rows
-        lab0 = r[r["label"] == 0].groupby("check")["value"].max()
-        rows.append({"model": key, "data": m["dataset"],
-                     "edge pixels, sampled": f"{100 * share(ds['samples'].sel(model=key, label=0).values):.0f} %",
-                     "edge pixels, real": f"{100 * share(ds['real'].sel(model=key, label=0).values):.0f} %",
-                     "worst mean error": round(float(lab0.get("mean", np.nan)), 3),
-                     "worst std error": round(float(lab0.get("std", np.nan)), 3)})
-    return _named(ds, pd.DataFrame(rows).set_index("model")) if rows else pd.DataFrame()
 
 
 def heldout_table(ds: xr.Dataset) -> pd.DataFrame:

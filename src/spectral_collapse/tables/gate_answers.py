@@ -1,0 +1,115 @@
+"""The model-quality chapter's answers to a reviewer (results of ``studies.model_quality``): each model's samples
+from pure noise beside those from the gate's start with the std error of each, the edge-density check of the
+edge-map models, and the claims each model below the gate decides."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from ..claims.evidence import STUDY_NAMES
+from ..claims.paper import CLAIMS
+from ..framework.edge_density import LEVEL, WHITE
+from ..train.cache import model_name
+from .quality import reports, shown_name
+
+__all__ = ["start_errors", "start_rows", "edge_table", "EDGE_CAPTION", "claims_of_models", "failing_claims"]
+
+EDGE_CAPTION = (f"Share of edge pixels (luma below {WHITE:g} on the [−1, 1] scale; real edge maps are exactly −1 "
+                f"or +1) in each edge-map model's label-0 samples, from the gate's start (both samplers, judged) and "
+                f"from pure noise (the deterministic sampler, not judged), against the training edge maps'. The "
+                f"check passes when the relative error is within the threshold: the half-width of the "
+                f"{100 * LEVEL:g} % bootstrap interval of the mean share of n real training maps, n the gate's "
+                f"samples, relative to their share.")
+
+
+def start_errors(ds: xr.Dataset, key: str) -> dict[int, dict]:
+    """{label: {"sampler", "gate", "noise"}}: the std error of the deterministic sampler's samples begun from the
+    gate's start (judged) and from pure noise (``info["unit_start"]``), from the model's gate report; {} for a
+    model without pure-noise samples (the autoencoder)."""
+    rep = reports(ds).get(key)
+    if rep is None:
+        return {}
+    r = rep.rows
+    out = {}
+    for u in rep.info.get("unit_start", []):
+        g = r[(r["check"] == "std") & (r["sampler"] == u["sampler"]) & (r["label"] == u["label"])]["value"]
+        out[int(u["label"])] = {"sampler": u["sampler"], "gate": float(g.iloc[0]) if len(g) else float("nan"),
+                                "noise": float(u["std"])}
+    return out
+
+
+def start_rows(ds: xr.Dataset, key: str) -> dict:
+    """Image-grid rows of one model, per label: samples from pure noise, samples from the gate's start (same seeds),
+    each named with its std error over the gate's samples, and real training crops. {} without both sets stored."""
+    if "gate_samples" not in ds:
+        return {}
+    errs, m, out = start_errors(ds, key), ds.sel(model=key), {}
+    for lab in (0, 1):
+        e = errs.get(lab)
+        if e is None:
+            return {}
+        name = "source" if lab == 0 else "target"
+        out[f"pure noise, {name}: std error {e['noise']:.3f}"] = m["samples"].sel(label=lab).values
+        out[f"gate's start, {name}: std error {e['gate']:.3f}"] = m["gate_samples"].sel(label=lab).values
+        out[f"real, {name}"] = m["real"].sel(label=lab).values
+    return out
+
+
+def edge_table(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per edge-map model and start: the samples' and the training maps' share of edge pixels, the
+    relative error, the threshold and the verdict (pure noise: not judged). Empty when no report has the check."""
+    rows = []
+    for key, rep in reports(ds).items():
+        r = rep.rows
+        if "check" not in r or not (r["check"] == "edges").any():
+            continue
+        e = r[r["check"] == "edges"]
+        for _, b in e.iterrows():
+            rows.append({"model": shown_name(ds, key), "start": f"gate's start, {b['sampler']}",
+                         "edge pixels, samples": f"{100 * b['share']:.1f} %",
+                         "edge pixels, training maps": f"{100 * b['real']:.1f} %",
+                         "relative error": f"{b['value']:.3f}", "threshold": f"{b['threshold']:.3f}",
+                         "check": "passes" if b["passed"] else "fails"})
+        real, thr = float(e["real"].iloc[0]), float(e["threshold"].iloc[0])
+        for u in rep.info.get("unit_start", []):
+            if "edges" in u:
+                rows.append({"model": shown_name(ds, key), "start": f"pure noise, {u['sampler']}",
+                             "edge pixels, samples": f"{100 * u['edges']:.1f} %",
+                             "edge pixels, training maps": f"{100 * real:.1f} %",
+                             "relative error": f"{abs(u['edges'] / real - 1):.3f}", "threshold": f"{thr:.3f}",
+                             "check": "not judged"})
+    cols = ["model", "start", "edge pixels, samples", "edge pixels, training maps", "relative error", "threshold",
+            "check"]
+    return pd.DataFrame(rows, columns=cols).set_index(["model", "start"])
+
+
+def claims_of_models(names, root: str | Path = "data/results", profile: str = "quick") -> dict[str, list[str]]:
+    """{model name (checkpoint name without its hash): keys of the claims that read a stored result computed with
+    it}: a result's ``model_gate`` record names every model it loaded; a claim reads the studies of its ``reads``."""
+    wanted = {model_name(n): n for n in names}
+    studies: dict[str, set] = {n: set() for n in wanted}
+    for study, short in STUDY_NAMES.items():
+        for path in sorted((Path(root) / study).glob(f"*-{profile}.nc")):
+            with xr.open_dataset(path) as f:
+                used = json.loads(f.attrs.get("model_gate") or "{}")
+            for m in used:
+                if model_name(m) in wanted:
+                    studies[model_name(m)].add(short)
+    return {wanted[n]: [c.key for c in CLAIMS if set(c.reads) & s] for n, s in studies.items()}
+
+
+def failing_claims(ds: xr.Dataset, root: str | Path = "data/results") -> pd.DataFrame:
+    """One row per model below the gate: its failed checks and the claims it decides (``claims_of_models``); a
+    claim it decides is judged on the passing models alone on the claims page, its caveat naming this model."""
+    from .quality import gate_lists
+
+    failing = gate_lists(ds)["failing"]
+    folders = json.loads(ds.attrs.get("checkpoints", "{}") or "{}")
+    names = {k: Path(folders.get(k, k)).name for k in failing}
+    decides = claims_of_models(names.values(), root, ds.attrs.get("profile", "quick"))
+    rows = [{"model": shown_name(ds, k), "failed checks": why,
+             "claims it decides": ", ".join(decides.get(names[k], [])) or "none"} for k, why in failing.items()]
+    return pd.DataFrame(rows, columns=["model", "failed checks", "claims it decides"]).set_index("model")
