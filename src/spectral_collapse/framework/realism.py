@@ -262,7 +262,7 @@ def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, st
     verdict = no_worse(Interval(float(point[0] - point[1]), float(lo), float(hi), n, 0.95), m,
                        higher_is_better=False) if kid_ok else "inconclusive"
     return verdict, (f"KID_wav {a} − {b} {point[0] - point[1]:+.3g} [{lo:+.3g}, {hi:+.3g}], {n} crops (8-bit), "
-                     f"margin {m:.3g} ({margin:.0%} of {b}'s gap to the ground truth's {point[2]:.3g})"
+                     f"margin {m:.3g} ({margin * 100:.0f} % of {b}'s gap to the ground truth's KID_wav {point[2]:.3g})"
                      + ("" if kid_ok else " (KID_wav fails the controls here: not read)") + f" → {verdict}")
 
 

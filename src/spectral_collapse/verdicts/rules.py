@@ -64,7 +64,7 @@ RULES = {
     NONINFERIOR: ("\"at least as real\" and \"no worse\": the paired 95 % interval of the difference over the crops "
                   "(KID_wav: the two-sample bootstrap over test and reference crops) lies on the better side of a "
                   "margin, the metric's minimal effect for S_LF (metrics.intervals.MIN_EFFECT) and "
-                  f"{KID_MARGIN:.0%} of the comparator's KID_wav gap to the ground truth's KID for texture: holds; "
+                  f"{KID_MARGIN * 100:.0f} % of the comparator's KID_wav gap to the ground truth's KID for texture: holds; "
                   "does not hold when the whole interval lies beyond the margin on the worse side, else "
                   "inconclusive; KID_wav is read only where it ranks the ground truth first and every control worse"),
     MEANS: f"method means only, no interval: the verdict says {MEANS_ONLY} and counts among the caveats",
