@@ -51,6 +51,7 @@ def _oracle(ds: xr.Dataset) -> dict[str, object]:
         r = ds.sel(series=s)
         out.update({f"{s}_norm": f"{float(r['norm_ratio']):.3f}", f"{s}_sdc": f"{float(r['s_dc']):.2f}",
                     f"{s}_k90": f"{int(r['k90'])}", f"{s}_hf": f"{10 ** float(r['hf_deficit']):.2f}"})
+    out["k90_white"] = f"{int(ds['k90_white'].values[0])}"
     return out
 
 
@@ -70,8 +71,6 @@ def _operating(ds: xr.Dataset, main: xr.Dataset | None) -> dict[str, object]:
             "oracle_op_chroma": _pct(share["oracle"]), "shipped_op_chroma": _pct(share["shipped"]),
             # whether the oracle's drift carries more colour than i.i.d. noise at that step: the bias is the method's
             "oracle_colour_above_white": bool(share["oracle"] > white)}
-    out["k90_white"] = f"{int(ds['k90_white'].values[0])}"
-    return out
 
 
 def _support(ds: xr.Dataset, main: xr.Dataset | None) -> dict[str, str]:
