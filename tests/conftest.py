@@ -209,3 +209,11 @@ def any_method(name: str, shape):
     from spectral_collapse.inversion.methods import Fill
 
     return Fill(BlockProjector(2, tuple(shape))) if name == "fill" else get_method(name)
+
+
+def no_shipped_weights(tmp_path, monkeypatch) -> None:
+    """Point the shipped weights at an empty folder, so that a test trains the models the suite ships (the smoke
+    profile's main ones) instead of installing them."""
+    empty = tmp_path / "no-shipped-weights"
+    empty.mkdir(exist_ok=True)
+    monkeypatch.setenv("SPECTRAL_COLLAPSE_WEIGHTS", str(empty))

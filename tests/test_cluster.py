@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from conftest import no_shipped_weights
 from spectral_collapse.pipeline import cluster as cluster_mod
 from spectral_collapse.pipeline.cluster import SCHEDULER_ENV, check_shared, open_cluster
 from spectral_collapse.pipeline.runner import run_study
@@ -180,6 +181,7 @@ def test_the_model_set_trained_as_rounds_on_a_cluster_equals_the_models_trained_
 
     keys = ["ihc-sr-x4-eps", "ihc-sr-x4-edm"]
     monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path / "rounds"))
+    no_shipped_weights(tmp_path, monkeypatch)   # the smoke models are shipped: train them here
     with open_cluster("local", 1, 1, processes=False) as client:
         got = cluster_mod.train_model_set(client, "smoke", keys, rounds=2)
     assert sorted(got) == sorted(keys)
@@ -197,6 +199,7 @@ def test_an_ablations_arms_train_as_rounds_on_a_cluster_and_only_what_is_missing
     from spectral_collapse.pipeline.memo import Memo
     from spectral_collapse.studies import ablations
     from spectral_collapse.framework.cells import StudyContext
+    no_shipped_weights(tmp_path, monkeypatch)   # the smoke models are shipped: train them here
     from spectral_collapse.studies.registry import study_spec
 
     monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path / "ck"))

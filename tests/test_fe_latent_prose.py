@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _markdown(notebook: str) -> str:
     nb = json.loads((ROOT / "notebooks" / notebook).read_text())
-    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    cells = ["".join(c["source"]) for c in nb["cells"]]   # markdown cells and answer paragraphs (answers.markdown)
+    return "\n".join(s for c, s in zip(nb["cells"], cells) if c["cell_type"] == "markdown"
+                     or s.startswith("answers.markdown("))
 
 
 def test_the_gaussianity_intro_gives_chi2_its_own_mean_and_sd_and_u_its_own():

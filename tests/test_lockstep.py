@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import tiny_training
+from conftest import no_shipped_weights, tiny_training
 from spectral_collapse.data.unpaired import UnpairedDomains, draw_batch
 from spectral_collapse.train.lockstep import Job, device_pools, portable_optimizer_state, schedule_state, train_lockstep
 from spectral_collapse.train.trainer import train
@@ -221,6 +221,7 @@ def test_the_from_scratch_run_trains_the_set_in_lockstep_and_gates_it(tmp_path, 
 
     monkeypatch.setattr(models, "CHECKPOINT_ROOT", str(tmp_path))
     keys = ["ihc-sr-x4-eps"]
+    no_shipped_weights(tmp_path, monkeypatch)   # the smoke models are shipped: train them here
     rec = lockstep_set("smoke", keys)
     done = sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.iterdir() if (p / "DONE").exists())
     assert done == ["ihc-sr-x4-eps-smoke"]

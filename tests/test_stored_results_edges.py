@@ -16,7 +16,7 @@ from spectral_collapse.framework.store import folder_parameter
 from spectral_collapse.framework.store import CHECKSUM, content_digest, load_results, results_path, save_results
 
 ROOT = Path(__file__).resolve().parents[1]
-_CALLS = re.compile(r"(open_study|results_path)\(")
+_CALLS = re.compile(r"(open_study|results_path|stored_reads|failing_claims)\(")   # the last two read as results_path
 
 
 def _uses(source: str) -> list[str]:

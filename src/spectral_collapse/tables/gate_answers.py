@@ -89,6 +89,9 @@ def edge_table(ds: xr.Dataset) -> pd.DataFrame:
 def claims_of_models(names, root: str | Path = "data/results", profile: str = "quick") -> dict[str, list[str]]:
     """{model name (checkpoint name without its hash): keys of the claims that read a stored result computed with
     it}: a result's ``model_gate`` record names every model it loaded; a claim reads the studies of its ``reads``."""
+    from ..framework.store import folder_parameter
+
+    root = folder_parameter("results_root", root)   # read as open_study and results_path read it
     wanted = {model_name(n): n for n in names}
     studies: dict[str, set] = {n: set() for n in wanted}
     for study, short in STUDY_NAMES.items():
