@@ -252,3 +252,15 @@ def test_the_studies_store_the_leak_beside_s_dc():
     assert "support_leak" in DECLARED["main_results"]
     for study in ("decorrelation", "scale_factor", "eps_vs_x0", "seed_spread"):
         assert "support_leak" not in DECLARED[study]
+
+
+def test_the_leak_controls_rank_white_noise_the_input_and_the_exact_models_latents(toy):
+    """The metric-validation study's controls (studies.leak_controls): white noise near 1, the input 0, and with the
+    exact model DDIM and OVG's variance term alone both 0 whatever their S_DC."""
+    from spectral_collapse.studies.leak_controls import CONTROLS, leak_controls
+
+    data, models = toy
+    ds = leak_controls(data, None, {"eps": models["eps"]}, n=8, steps=20)
+    leak = dict(zip(CONTROLS, ds["leak_control_leak"].values))
+    assert abs(leak["white_noise"] - 1) < 0.1 and leak["input"] < 1e-20
+    assert leak["ddim_exact"] < 1e-10 and leak["variance_term_exact"] < 1e-10 and np.isnan(leak["taba_stored"])

@@ -215,8 +215,17 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
                 "metric_a": usable, "metric_b": usable})
     from .realism_checks import HALF_REFERENCE_BOUND, photo_gates
 
+    from ..framework.model_set import data_options
+    from ..framework.user_models import oracle_models
+    from .leak_controls import leak_controls
+
     main = ctx.inputs.get("main_results")
     ds = ds.merge(_gate(main)).merge(_halving(main)).merge(photo_gates())
+    try:   # the exact model of a bundled dataset; a folder or an unknown task has none
+        oracle = oracle_models(spec.profile, spec.dataset, options=data_options(spec))
+    except (ValueError, KeyError, FileNotFoundError):
+        oracle = None
+    ds = ds.merge(leak_controls(data, main, oracle))
     flat_test = int(main["flat_truth"].sum()) if main is not None and "flat_truth" in main else -1
     ds.attrs.update(flat_reference=flat["reference"], flat_real=flat["real"], n_real_crops=len(others),
                     flat_test=flat_test, half_reference_bound=HALF_REFERENCE_BOUND)

@@ -127,7 +127,7 @@ _LIST = [
         "n_real": Param("int", 64, "held-out real images for the filter test", optional=False, minimum=2),
         "data_options": _DATA,
     }, _lazy("metric_validation", "run_metric_validation"), reads=("main_results",),
-       declares=("slope", "pearson", "spearman")),
+       declares=("slope", "pearson", "spearman", "leak_control_leak")),
     *(Study(name, title, _ABLATION, _ablation, datasets=("ihc-sr",), reads=("pareto",), declares=_TRANSLATION)
       for name, title in (("backbone_ablation", "Backbone ablation: U-Net vs DiT"),
                           ("space_ablation", "Data-space ablation: pixel vs latent"),

@@ -13,12 +13,13 @@ import xarray as xr
 from ..data.support import support_projector
 from ..framework.oracle_arm import arm_results
 from ..framework.validity import failed_of
+from ..metrics.intervals import MIN_EFFECT
 from ..metrics.latent import support_leak
 
 __all__ = ["leak_values", "leak_table", "LEAK_HEADERS", "FILL_SHOWN", "FILL_HEADERS", "fill_table",
            "fill_answers", "grid_table",
            "grid_answers", "GRID_RECORD",
-           "fill_scale_table"]
+           "fill_scale_table", "leak_control_table", "leak_control_answers"]
 
 LEAK_HEADERS = {"trained": "leak, trained networks", "oracle": "leak, exact model",
                 "runs": "per seed (its own test crops)", "crops": "crops per seed"}
@@ -161,3 +162,31 @@ def fill_scale_table(ds: xr.Dataset, suffix: str = "") -> pd.DataFrame:
     t["failed samples"] = ds[f"fill_failed{suffix}"].sum(crops).values.astype(int)
     t["chosen"] = np.where(ds[f"fill_chosen{suffix}"].values, "chosen", "")
     return t
+
+
+CONTROL_NAMES = {"white_noise": "white noise N(0, I)", "input": "the input itself", "taba_stored": "TABA (stored latents)",
+                 "ddim_exact": "DDIM, exact model", "variance_term_exact": "OVG's variance term alone, exact model"}
+
+
+def leak_control_table(ds: xr.Dataset) -> pd.DataFrame:
+    """The metric-validation study's leak controls: per control, its support leak and S_DC (empty without them)."""
+    if "leak_control_leak" not in ds:
+        return pd.DataFrame()
+    return pd.DataFrame({"support leak": ds["leak_control_leak"].values, "S_DC": ds["leak_control_s_dc"].values},
+                        index=pd.Index([CONTROL_NAMES.get(str(c), str(c)) for c in ds["leak_control"].values],
+                                       name="control"))
+
+
+def leak_control_answers(ds: xr.Dataset) -> dict[str, object]:
+    """``has_leak_controls`` and ``lc_<control>_<leak|sdc>`` in words, and the variance term's step size."""
+    if "leak_control_leak" not in ds:
+        return {"has_leak_controls": False}
+    out = {"has_leak_controls": True, "lc_eta": f"{float(ds['leak_control_eta_hf']):.0e}",
+           "lc_n": str(int(ds["leak_control_n"]))}
+    for c in ds["leak_control"].values:
+        leak, sdc = (float(ds[f"leak_control_{k}"].sel(leak_control=c)) for k in ("leak", "s_dc"))
+        out[f"lc_{c}_leak"] = "n/a" if leak != leak else f"{leak:.1g}" if abs(leak) < 1e-3 else f"{leak:.2f}"
+        out[f"lc_{c}_sdc"] = "n/a" if sdc != sdc else f"{sdc:.2f}"
+    sdc = {c: float(ds["leak_control_s_dc"].sel(leak_control=c)) for c in ("ddim_exact", "variance_term_exact")}
+    out["lc_sdc_rises"] = bool(sdc["variance_term_exact"] - sdc["ddim_exact"] > MIN_EFFECT["s_dc"])
+    return out
