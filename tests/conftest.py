@@ -217,3 +217,16 @@ def no_shipped_weights(tmp_path, monkeypatch) -> None:
     empty = tmp_path / "no-shipped-weights"
     empty.mkdir(exist_ok=True)
     monkeypatch.setenv("SPECTRAL_COLLAPSE_WEIGHTS", str(empty))
+
+
+def png_folder(root, n: int = 12, size: int = 16, seed: int = 0, prefix: str = "im"):
+    """A user's folder of ``n`` seeded random RGB PNGs of ``size`` px in ``source/`` and ``target/``; returns it."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for sub in ("source", "target"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(root / sub / f"{prefix}{i:02d}.png")
+    return root

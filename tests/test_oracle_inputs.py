@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from probes import probe
+from conftest import png_folder
 from spectral_collapse.models.gaussian import FULL_MAX_DIM
 from spectral_collapse.models.oracle import fit_oracle, oracle_pair
 
@@ -81,14 +82,7 @@ def test_a_full_fit_beyond_the_practical_size_is_refused_at_once():
 
 
 def _png_folder(root, n=6, seed=0, size=24):
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    for split in ("source", "target"):
-        (root / split).mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(root / split / f"{i}.png")
-    return root
+    return png_folder(root, n, size, seed, prefix="")
 
 
 @probe("silent", "a folder's target images edited in the same kernel (the rerun said 'stale ... recomputing', then "

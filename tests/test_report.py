@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from conftest import oracle_denoiser
+from conftest import png_folder
 from spectral_collapse.pipeline.report import build_report, report_content, report_name, report_plan
 from spectral_collapse.studies import registry
 
@@ -26,12 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _images(root: Path, n: int = 12, size: int = 16, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    for sub in ("source", "target"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-        for i in range(n):
-            Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(root / sub / f"im{i:02d}.png")
-    return root
+    return png_folder(root, n, size, seed)
 
 
 def _pipeline(path: Path, seed: int = 0) -> str:
