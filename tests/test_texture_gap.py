@@ -136,7 +136,9 @@ def test_kid_no_worse_holds_for_equal_or_better_crops_and_fails_past_the_margin(
     monkeypatch.setattr(R, "realism_gate", lambda ds: pd.DataFrame({"score": ["kid_wav"], "passes": [True]}))
     assert R.kid_no_worse(ds, "stay", "base", 0.1)[0] == HOLDS
     assert R.kid_no_worse(ds, "same", "base", 0.1)[0] == HOLDS
-    verdict, text = R.kid_no_worse(ds, "base", "same", 0.1)
+    verdict, text, gap = R.kid_no_worse(ds, "base", "same", 0.1)
     assert verdict == FAILS and "margin 0 " in text
+    same = R.kid_gap(ds, "same", "base")   # the gap read from the same bootstrap draws as kid_gap's
+    assert R.kid_no_worse(ds, "same", "base", 0.1)[2].fraction == pytest.approx(same.fraction, rel=1e-12)
     monkeypatch.setattr(R, "realism_gate", lambda ds: pd.DataFrame({"score": ["kid_wav"], "passes": [False]}))
     assert R.kid_no_worse(ds, "same", "base", 0.1)[0] == "inconclusive"

@@ -11,13 +11,13 @@ import torch
 import xarray as xr
 
 from ..metrics import realism as rl
-from ..metrics.intervals import paired_ci
+from ..metrics.intervals import Interval, no_worse, paired_ci
 from ..verdicts.effect import Gap, draws_gap, gap_fraction
 from ..verdicts.words import UNTESTABLE
 from .controls import CONTROLS
 
 __all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "gate_table", "realism_gate", "N_BOOT", "BAND_SCORES",
-           "truth_band", "spread_band", "detail_gap", "kid_gap", "kid_no_worse", "KID_PRECISION", "kid_precision",
+           "truth_band", "spread_band", "detail_gap", "kid_gap", "kid_readable", "kid_no_worse", "KID_PRECISION", "kid_precision",
            "texture_verdict", "texture_table",
            "chroma_share",
            "drift_diagnostics"]
@@ -240,13 +240,22 @@ def kid_gap(ds: xr.Dataset, a: str, b: str) -> Gap | None:
     return None if got is None else draws_gap("kid_wav", *got)
 
 
-def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, str] | None:
-    """(verdict, text) of "``a``'s crops are at least as real as ``b``'s": KID_wav(a) − KID_wav(b), with its paired
-    two-sample bootstrap interval on the crops both translated, against ``margin`` × ``b``'s gap to the ground
-    truth's KID on the same crops (``intervals.no_worse``); "inconclusive" where KID_wav fails the realism gate;
-    None without the features or under 2 shared crops."""
-    from ..metrics.intervals import Interval, no_worse
+NOT_READ = " (KID_wav fails the controls here: not read)"   # said where the realism gate keeps KID_wav out
 
+
+def kid_readable(ds: xr.Dataset) -> bool:
+    """Whether KID_wav may decide on results ``ds``: the realism gate ranks the ground truth first and every control
+    worse on it (``realism_gate``)."""
+    gate = realism_gate(ds)
+    return not gate.empty and bool(gate.loc[gate["score"] == "kid_wav", "passes"].all())
+
+
+def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, str, Gap] | None:
+    """(verdict, text, gap) of "``a``'s crops are at least as real as ``b``'s": KID_wav(a) − KID_wav(b), with its
+    paired two-sample bootstrap interval on the crops both translated, against ``margin`` × ``b``'s gap to the ground
+    truth's KID on the same crops (``intervals.no_worse``), and from the same draws the fraction of that gap ``a``
+    closes (``kid_gap``); "inconclusive" where KID_wav fails the realism gate; None without the features or under 2
+    shared crops."""
     if not {"wav_features", "reference_wav_features", "control_wav_features"} <= set(ds.data_vars) or \
             not {a, b} <= set(ds["method"].values.tolist()):
         return None
@@ -254,16 +263,15 @@ def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, st
     if got is None:
         return None
     point, draws, n = got
-    d = draws[:, 0] - draws[:, 1]
-    lo, hi = np.quantile(d, [0.025, 0.975])
+    lo, hi = np.quantile(draws[:, 0] - draws[:, 1], [0.025, 0.975])
     m = margin * max(float(point[1] - point[2]), 0.0)
-    gate = realism_gate(ds)
-    kid_ok = not gate.empty and bool(gate.loc[gate["score"] == "kid_wav", "passes"].all())
+    readable = kid_readable(ds)
     verdict = no_worse(Interval(float(point[0] - point[1]), float(lo), float(hi), n, 0.95), m,
-                       higher_is_better=False) if kid_ok else "inconclusive"
-    return verdict, (f"KID_wav {a} − {b} {point[0] - point[1]:+.3g} [{lo:+.3g}, {hi:+.3g}], {n} crops (8-bit), "
-                     f"margin {m:.3g} ({margin * 100:.0f} % of {b}'s gap to the ground truth's KID_wav {point[2]:.3g})"
-                     + ("" if kid_ok else " (KID_wav fails the controls here: not read)") + f" → {verdict}")
+                       higher_is_better=False) if readable else "inconclusive"
+    text = (f"KID_wav {a} − {b} {point[0] - point[1]:+.3g} [{lo:+.3g}, {hi:+.3g}], {n} crops (8-bit), margin {m:.3g} "
+            f"({margin * 100:.0f} % of {b}'s gap to the ground truth's KID_wav {point[2]:.3g})"
+            + ("" if readable else NOT_READ) + f" → {verdict}")
+    return verdict, text, draws_gap("kid_wav", point, draws, n)
 
 
 def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | None:
@@ -287,8 +295,7 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | 
         words.append(f"{name} detail of {a} {m:+.2f}" + ("" if gap is None else f", {a} {gap}"))
     fa, fb = _per_crop_features(ds, a), _per_crop_features(ds, b)
     shared = sorted(set(fa) & set(fb))
-    gate = realism_gate(ds)
-    kid_ok = not gate.empty and bool(gate.loc[gate["score"] == "kid_wav", "passes"].all())
+    kid_ok = kid_readable(ds)
     d = rl.paired_kid_difference(np.stack([fa[c] for c in shared]), np.stack([fb[c] for c in shared]),
                                  ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0) \
         if len(shared) > 1 else None
@@ -299,7 +306,7 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | 
         note = kid_precision(ds, a, b, d) if kid_ok else ""
         words.append(f"KID_wav {a} − {b} {d.mean:+.3g} [{d.lo:+.3g}, {d.hi:+.3g}], {d.n} crops (8-bit)"
                      + (f", {a} {kg}" if kg is not None else "")
-                     + ("" if kid_ok else " (KID_wav fails the controls here: not read)")
+                     + ("" if kid_ok else NOT_READ)
                      + (f"; {note}" if note else ""))
     if d is None or not kid_ok:
         verdict = "inconclusive"
