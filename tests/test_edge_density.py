@@ -8,7 +8,8 @@ import scipy.stats
 import torch
 
 from spectral_collapse.data.unpaired import Task, UnpairedDomains
-from spectral_collapse.framework.edge_density import WHITE, edge_share, edge_stats, edge_task, edge_tolerance
+from spectral_collapse.framework.edge_density import (MIN_TOLERANCE, WHITE, edge_share, edge_stats, edge_task,
+                                                      edge_tolerance)
 from spectral_collapse.framework.quality import REPORTED, GateReport, WeakModelError, gate_report
 
 SIZE = 16
@@ -50,6 +51,17 @@ def test_threshold_is_the_bootstrap_interval_of_n_real_maps_near_the_normal_one(
         assert tol == pytest.approx(normal, rel=0.15), (n, tol, normal)
     with pytest.raises(ValueError, match="no pixel with luma below"):
         edge_tolerance(torch.ones(8, 3, 4, 4), 8)
+
+
+def test_the_threshold_never_falls_below_the_gate_tolerance_of_a_mean():
+    """At a large n the bootstrap interval shrinks below 10 %: a share 6 % off is then told from real maps, yet it is
+    within what the gate allows a channel's mean, so it passes; a share 12 % off fails."""
+    pool = edge_maps(4000, 0.15, 3)
+    _, tol = edge_tolerance(pool, 2000)
+    assert tol < MIN_TOLERANCE
+    near, far = edge_stats(edge_maps(2000, 0.15 * 1.06, 6), pool), edge_stats(edge_maps(2000, 0.15 * 1.12, 7), pool)
+    assert near["threshold"] == MIN_TOLERANCE and tol < near["value"] < MIN_TOLERANCE
+    assert far["value"] > far["threshold"]
 
 
 def test_real_maps_pass_and_maps_twice_as_dense_fail():

@@ -122,11 +122,24 @@ def correlated(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[E
                                        f"{floor[m]} of {len(w)} points: it does not vary here, so r cannot be read "
                                        f"({found.detail.split(' → ')[0]}) → {UNTESTABLE}",
                            f"{label(m)} does not vary: at its floor on {floor[m]} of {len(w)} points")
+        leak = _leak_r(ev) if "s_dc" in (a, b) and ev.source != "paper" else ""
+        found = replace(found, detail=found.detail + leak) if leak else found
         if short.empty:
             return found
         names = [" ".join(map(str, k if isinstance(k, tuple) else (k,))) for k in short.index]
         return Finding(found.verdict, f"{found.detail}; no point: " + ", ".join(names))
     return test
+
+
+def _leak_r(ev: Evidence) -> str:
+    """The support leak beside S_DC in a correlation claim: "; beside it, Pearson r(S_DC, support leak) = +0.71 over
+    12 points" on the same distinct points, "" where the leak is not stored (a task without a known support)."""
+    w, _ = distinct_points(ev.select("main"), ev.select("main", per_crop=True), ("s_dc", "support_leak"))
+    w = w.dropna() if "support_leak" in w else w.iloc[:0]
+    if len(w) < 3 or w["s_dc"].nunique() < 2 or w["support_leak"].nunique() < 2:
+        return ""
+    return (f"; beside it, Pearson r(S_DC, support leak) = {signed(np.corrcoef(w['s_dc'], w['support_leak'])[0, 1], 2)}"
+            f" over {len(w)} points")
 
 
 def _main_by_dataset(ev: Evidence):

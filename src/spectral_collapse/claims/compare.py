@@ -17,8 +17,8 @@ from ..verdicts.words import (FAILS, HOLDS, INCONCLUSIVE, TIE_RULE, UNTESTABLE, 
                               correlation_verdict, fisher_interval, fmt_value, label, natural_key)
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "TIE_RULE", "Finding", "fold", "combine",
-           "label", "natural_key", "paired_units", "compare", "versus_or_tie", "texture_check", "real_band",
-           "fisher_interval", "correlation_verdict", "fmt_value", "gap_of"]
+           "label", "natural_key", "paired_units", "compare", "versus_or_tie", "leak_beside", "texture_check",
+           "real_band", "fisher_interval", "correlation_verdict", "fmt_value", "gap_of"]
 
 
 def difference(a, b) -> str:
@@ -86,8 +86,10 @@ def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "met
     None when a side is missing."""
     crops = ev.select(study, per_crop=True, **eq)
     if not crops.empty and metric in set(crops["metric"]):
-        return compare(crops, a, b, metric, by=by, higher=higher, prefix=prefix,
-                       reference=ev.truths.get((study, eq.get("dataset")), {}).get(metric))
+        out = compare(crops, a, b, metric, by=by, higher=higher, prefix=prefix,
+                      reference=ev.truths.get((study, eq.get("dataset")), {}).get(metric))
+        leak = leak_beside(crops, a, b, by) if metric == "s_dc" and out is not None else ""
+        return out if not leak else (out[0], f"{out[1]} ({leak})", *out[2:])
     f = ev.select(study, **eq)
     means = f[f["metric"] == metric].groupby(by)["value"].mean()
     if a not in means or b not in means or not np.isfinite(means[a]) or not np.isfinite(means[b]):
@@ -96,6 +98,17 @@ def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "met
     if np.isclose(float(means[a]), float(means[b]), rtol=0.0, atol=1e-9):
         return INCONCLUSIVE, f"{text} (tie) → {INCONCLUSIVE}"
     return (bool(means[a] > means[b]) if higher else bool(means[a] < means[b])), text
+
+
+def leak_beside(crops: pd.DataFrame, a, b, by: str = "method") -> str:
+    """The support leak of ``a`` and ``b`` on the crops both scored, as S_DC's comparisons carry it: "support leak
+    ddim 0.46, taba 1.00" (``metrics.latent.support_leak``: 0 the input's imprint, 1 white noise); "" where the
+    task has no known support."""
+    f = crops[crops["metric"] == "support_leak"]
+    xa, xb = paired_units(f, a, b, by) if not f.empty else ([], [])
+    if not len(xa):
+        return ""
+    return f"support leak {a} {fmt_value(float(xa.mean()))}, {b} {fmt_value(float(xb.mean()))}"
 
 
 def real_band(ds) -> tuple[float, float] | None:

@@ -33,7 +33,7 @@ EXTRA_STUDIES = ("pareto", "pca_collapse")   # read whole, for the claims that n
 STUDY_NAMES = {"main_results": "main", **{k: v[0] for k, v in ABLATIONS.items()}, "eps_vs_x0": "x0",
                **{s: s for s in EXTRA_STUDIES}}
 _NON_METRIC_DIMS = {"sample", "image", "channel", "y", "x", "noise_image", "model"}
-CROP_METRICS = (*METRICS, "delta_log_e_hf")  # those held per sample go into Evidence.crops
+CROP_METRICS = (*METRICS, "delta_log_e_hf", "support_leak")  # those held per sample go into Evidence.crops
 _FRAME_COLUMNS = ["study", "dataset", "method", "seed", "metric", "value"]
 _CROP_COLUMNS = ["study", "dataset", "method", "seed", "sample", "crop", "metric", "value"]
 _HASH = re.compile(r"-[0-9a-f]{12}$")   # a model name's configuration hash

@@ -7,10 +7,12 @@ import xarray as xr
 
 from .validity import failed_of
 
-__all__ = ["TABLE_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods", "cell_text",
+__all__ = ["TABLE_METRICS", "LEAK_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods", "cell_text",
            "spread_text", "crop_values", "METRIC_NAMES", "failed_label"]
 
 TABLE_METRICS = ("psnr", "s_hf", "s_lf", "s_dc", "s_g")
+# the tables of studies that keep their latents: the support leak (metrics.latent.support_leak) beside S_DC
+LEAK_METRICS = ("psnr", "s_hf", "s_lf", "s_dc", "support_leak", "s_g")
 
 
 def per_seed(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
@@ -137,7 +139,7 @@ def cell_text(mean: float, std: float, *, failed: int = 0, n: int | None = None,
 
 
 METRIC_NAMES = {"psnr": "PSNR", "s_hf": "S_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF against the ground truth",
-                "s_dc": "S_DC", "s_g": "S_G", "kid_wav": "KID_wav", "delta_log_e_hf_luma": "Δlog E_Y",
+                "s_dc": "S_DC", "support_leak": "support leak", "s_g": "S_G", "kid_wav": "KID_wav", "delta_log_e_hf_luma": "Δlog E_Y",
                 "delta_log_e_hf_chroma": "Δlog E_CbCr", "delta_log_e_hf_luma_ref": "luma detail (vs real crops)",
                 "delta_log_e_hf_chroma_ref": "chroma detail (vs real crops)"}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..train.cache import atomic_write_bytes, checkpoint_digest
 from ..train.shipped import HASHES, shipped_dir
-from .edge_density import LEVEL, WHITE, edge_task
+from .edge_density import LEVEL, MIN_TOLERANCE, WHITE, edge_task
 from .quality import (GATE_VERSION, GateReport, deterministic_sampler, gate_report, is_flow_model,
                       vae_report)
 
@@ -128,7 +128,7 @@ def trained_report(tm, data, profile, space=None) -> GateReport:
     if is_flow_model(tm.denoiser):  # judged with Heun: a report made with another sampler is measured again
         st["deterministic"] = deterministic_sampler(tm.denoiser)
     if edge_task(data):  # edge maps get the edge-density check: a report made without it is measured again
-        st["edges"] = {"white": WHITE, "level": LEVEL}
+        st["edges"] = {"white": WHITE, "level": LEVEL, "min_tolerance": MIN_TOLERANCE}
 
     def compute():
         return gate_report(tm.denoiser, data, name=Path(tm.path).name, steps=st["steps"], n=st["n"], space=space,

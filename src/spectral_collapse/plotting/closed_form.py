@@ -9,10 +9,10 @@ import pandas as pd
 import xarray as xr
 
 from .charts import series_lines
-from .palette import REFERENCE_COLOR
+from .palette import REFERENCE_COLOR, method_color
 
 __all__ = ["SERIES_NAMES", "SCALE_MEASURES", "spectra_chart", "weight_chart", "drift_step_chart", "drift_panels",
-           "scale_chart"]
+           "scale_chart", "quality_chart"]
 
 SERIES_NAMES = {"input": "input (centred)", "oracle": "oracle, closed form", "oracle_ddim": "oracle, DDIM loop",
                 "shipped": "shipped eps model", "white": "N(0, I) noise"}
@@ -114,3 +114,29 @@ def scale_chart(ds: xr.Dataset, width: int = 130, height: int = 130) -> alt.Face
     return alt.layer(line, rule, data=f).properties(width=width, height=height).facet(
         facet=alt.Facet("measure:N", title=None, sort=[t for _, t, _ in SCALE_MEASURES]), columns=3).resolve_scale(
         y="independent").properties(title="The stationary oracle's collapse against the crop size")
+
+
+def quality_chart(frame: pd.DataFrame, width: int = 155, height: int = 160) -> alt.HConcatChart:
+    """Collapse against model quality (``tables.collapse_quality.quality_frame``): one panel per measure (support
+    leak, S_DC, OVG's drift chroma share) against the held-out loss (log axis, training runs left to right as the
+    loss falls), a line and points per method over the snapshots and the shipped model, the exact model's value as
+    a dashed rule in the method's colour."""
+    from ..tables.collapse_quality import CHROMA
+
+    trained, exact = frame[frame["step"].notna()], frame[frame["step"].isna()]
+    colour = method_color(["ddim", "ovg"])
+    lo, hi = float(trained["heldout_loss"].min()), float(trained["heldout_loss"].max())
+    ticks = [v for v in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0) if lo / 1.5 <= v <= hi * 1.5]
+    x = alt.X("heldout_loss:Q", title="held-out loss (log; training →)", axis=alt.Axis(values=ticks, format="~g"),
+              scale=alt.Scale(type="log", reverse=True, nice=False))
+    panels = []
+    for measure in ("support leak", "S_DC", CHROMA):
+        t, e = trained[trained["measure"] == measure], exact[exact["measure"] == measure]
+        y = alt.Y("value:Q", title=measure, scale=alt.Scale(zero=True))
+        line = alt.Chart(t).mark_line(point=True, strokeWidth=2).encode(
+            x=x, y=y, color=colour, tooltip=["point", "method", alt.Tooltip("value:Q", format=".3g"),
+                                              alt.Tooltip("heldout_loss:Q", format=".4f")])
+        rule = alt.Chart(e).mark_rule(strokeDash=[6, 3], strokeWidth=2).encode(y="value:Q", color=colour)
+        panels.append(alt.layer(line, rule).properties(width=width, height=height, title=measure))
+    return alt.hconcat(*panels).configure_axis(labelFontSize=11, titleFontSize=12).configure_legend(
+        labelFontSize=12, titleFontSize=12).configure_title(fontSize=13)

@@ -54,6 +54,7 @@ _ORACLE = {"oracle_arm": Param("bool", True, "also run the oracle (the exact Gau
                                "models.oracle) and store its results as the arm 'oracle' (framework.oracle_arm); "
                                "None: True")}
 _TRANSLATION = ("psnr", "s_hf", "s_lf", "s_g", "failed")
+_LEAK = _TRANSLATION + ("support_leak",)   # translations that keep their latents: NaN where the support is unknown
 _ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS, **_USER}
 
 
@@ -93,7 +94,7 @@ _LIST = [
        declares=("psnr", "s_hf", "s_lf", "chosen", "failed")),
     Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS, **_USER, **_ORACLE},
           _lazy("main_results", "run_main_results"), reads=("pareto",), takes_model=True,
-          declares=_TRANSLATION + ("support_leak",),
+          declares=_LEAK,
           export=lambda ds, spec: None if ds is None else ds.attrs.get("results_key")),
     Study("pca_collapse", "PCA collapse of inverted latents", {
         "methods": _METHODS, "factors": _FACTORS, "n_latents": _N_LATENTS, "seed": _SEED, **_USER, **_ORACLE,
@@ -106,7 +107,7 @@ _LIST = [
         "seeds": _SEEDS, "methods": _METHODS, "n_latents": _N_LATENTS,
         "steps_grid": Param("list[int]", None, "step counts; None: (steps/5, steps/2, steps) of the profile",
                             minimum=2), **_USER, **_ORACLE,
-    }, _latents, reads=("pareto",), takes_model=True, declares=("s_dc", "norm_ratio")),
+    }, _latents, reads=("pareto",), takes_model=True, declares=("s_dc", "norm_ratio", "support_leak")),
     Study("velocity", "Spectral velocity of inversion", {
         "methods": _METHODS,
         "n_samples": Param("int", 4, "test inputs averaged per heatmap", optional=False, minimum=1),
@@ -128,14 +129,14 @@ _LIST = [
         "data_options": _DATA,
     }, _lazy("metric_validation", "run_metric_validation"), reads=("main_results",),
        declares=("slope", "pearson", "spearman", "leak_control_leak")),
-    *(Study(name, title, _ABLATION, _ablation, datasets=("ihc-sr",), reads=("pareto",), declares=_TRANSLATION)
+    *(Study(name, title, _ABLATION, _ablation, datasets=("ihc-sr",), reads=("pareto",), declares=_LEAK)
       for name, title in (("backbone_ablation", "Backbone ablation: U-Net vs DiT"),
                           ("space_ablation", "Data-space ablation: pixel vs latent"),
                           ("scale_factor", "Scale-factor ablation"),
                           ("eps_vs_x0", "Prediction target, ε-prediction vs x0-prediction"))),
     Study("seed_spread", "Training seeds: how far the numbers move between training runs",
           {k: v for k, v in _ABLATION.items() if k != "factors"}, _ablation, datasets=("ihc-sr", "ihc-edges"),
-          reads=("pareto",), declares=_TRANSLATION),
+          reads=("pareto",), declares=_LEAK),
     Study("flow_collapse", "Flow matching: does flow inversion collapse?", {
         "seeds": _SEEDS,
         "methods": Param("list[str]", None, "labels on the flow model; None: ddim, ddim_x1.15 (the inverted latent "

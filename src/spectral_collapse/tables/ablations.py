@@ -12,7 +12,7 @@ import xarray as xr
 from ..reference import paper_tables
 from ..train.cache import model_name
 from ..studies.ablations import ABLATIONS, ablation_summary, axis_values, paper_key_of
-from ..framework.aggregate import TABLE_METRICS, cell_text
+from ..framework.aggregate import LEAK_METRICS, TABLE_METRICS, cell_text
 from ..claims.checks import ARM_WORDS, arm_name
 from ..claims.evidence import Evidence, MAIN_TABLE, long_frame
 from ..framework.method_labels import MODEL_WORDS
@@ -39,8 +39,10 @@ def failed_samples(ds: xr.Dataset, sel: dict, method) -> tuple[int, int]:
     return int(f.sum()), int(f.size)
 
 
-def format_ablation(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
-    """Rows (axis values, method), columns metrics, cells ``cell_text`` plus "(f of n samples failed)" where any."""
+def format_ablation(ds: xr.Dataset, metrics=LEAK_METRICS, digits: int = 3) -> pd.DataFrame:
+    """Rows (axis values, method), columns metrics (those ``ds`` holds), cells ``cell_text`` plus "(f of n samples
+    failed)" where any."""
+    metrics = [m for m in metrics if m in ds] or list(metrics)
     s = ablation_summary(ds, metrics)
     axes = list(axis_values(ds)[0])
     counts = [failed_samples(ds, {a: r[a] for a in axes}, r["method"]) for _, r in s.iterrows()]

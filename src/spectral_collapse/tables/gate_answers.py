@@ -11,7 +11,7 @@ import xarray as xr
 
 from ..claims.evidence import STUDY_NAMES
 from ..claims.paper import CLAIMS
-from ..framework.edge_density import LEVEL, WHITE
+from ..framework.edge_density import LEVEL, MIN_TOLERANCE, WHITE
 from ..train.cache import model_name
 from .quality import reports, shown_name
 
@@ -22,7 +22,8 @@ EDGE_CAPTION = (f"Share of edge pixels (luma below {WHITE:g} on the [−1, 1] sc
                 f"from pure noise (the deterministic sampler, not judged), against the training edge maps'. The "
                 f"check passes when the relative error is within the threshold: the half-width of the "
                 f"{100 * LEVEL:g} % bootstrap interval of the mean share of n real training maps, n the gate's "
-                f"samples, relative to their share.")
+                f"samples, relative to their share, and at least {100 * MIN_TOLERANCE:g} %, what the gate allows a "
+                f"mean.")
 
 
 def start_errors(ds: xr.Dataset, key: str) -> dict[int, dict]:

@@ -23,7 +23,7 @@ HEADERS = {"norm_z": "norm z-score", "s_dc": "S_DC", "flagged_ratio": "flagged s
            "norm_ratio": "‖x_T‖²/d", "s_g": "S_G", "s_dc_lo": "S_DC low", "s_dc_hi": "S_DC high", "ks_d": "D_KS",
            "ks_p": "p-value", "mean_norm_ratio": "‖x_T‖²/d", "z_mean": "mean z", "norm_sd_ratio": "sd ratio",
            "k90_raw": "k90 raw", "auc": "AUC", "auc_raw": "AUC raw", "n": "latents", "nonfinite": "non-finite",
-           "scale_off": "scale off", "spread": "spread"}
+           "scale_off": "scale off", "spread": "spread", "support_leak": "support leak"}
 ROWS = {"gaussian": "Gaussian", "gaussian (reference)": "Gaussian (reference)"}
 
 
@@ -191,13 +191,15 @@ def gaussianity_contrasts(ds: xr.Dataset, base: str = "ddim", others=("taba", "e
 # --------------------------------------------------------------------------------------- decorrelation (Fig. 8)
 
 def decorrelation_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Mean S_DC, flagged share, raw S_DC and ||x_T||^2 / d per method."""
-    return ds[[k for k in ["s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio"] if k in ds]].mean("latent").to_dataframe()
+    """Mean S_DC, the support leak beside it (where stored), flagged share, raw S_DC and ||x_T||^2 / d per method."""
+    keys = [k for k in ["s_dc", "support_leak", "flagged_ratio", "s_dc_raw", "norm_ratio"] if k in ds]
+    return ds[keys].mean("latent", skipna=True).to_dataframe()
 
 
 def decorrelation_runs(ds: xr.Dataset) -> pd.DataFrame:
     """One row per inversion run of the scatter: method, steps, seed, S_G, S_DC and the run's other stored scores."""
-    cols = ("method", "steps", "seed", "s_g", "s_dc", "s_dc_lo", "s_dc_hi", "norm_z", "s_dc_raw", "norm_ratio")
+    cols = ("method", "steps", "seed", "s_g", "s_dc", "s_dc_lo", "s_dc_hi", "support_leak", "norm_z", "s_dc_raw",
+            "norm_ratio")
     return pd.DataFrame({k: ds[f"run_{k}"].values for k in cols if f"run_{k}" in ds})
 
 

@@ -24,7 +24,7 @@ TEXTURE_HEADERS = {"luma_x": "luma detail ×", "chroma_x": "chroma detail ×", "
 
 HIGHER_IS_BETTER = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "s_g")
 # the paper's metrics with the signed texture error log E_HF - mu_HF beside S_HF (below 0 too smooth, above 0 noisy)
-DISPLAY_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "s_g")
+DISPLAY_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "support_leak", "s_g")  # the leak beside S_DC
 # the realism table: S_HF beside the scores that tell texture from noise (framework.realism, metrics.realism)
 REALISM_METRICS = ("s_hf", "delta_log_e_hf_luma", "delta_log_e_hf_chroma", "kid_wav")
 # The claims of the claims page that the main-results chapter's numbers answer on their own.
