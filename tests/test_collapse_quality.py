@@ -34,8 +34,8 @@ def test_the_answers_read_both_ends_and_the_gain_of_ovg_over_ddim():
     assert a["has_quality"] and a["q_points"] == "4" and a["q_same_run"]
     assert (a["q_first_ddim_leak"], a["q_last_ddim_leak"], a["q_exact_ddim_leak"]) == ("0.80", "0.40", "5e-32")
     assert float(a["q_first_gain_leak"]) == np.round(0.85 - 0.8, 3) and float(a["q_last_gain_sdc"]) == 0.12
-    # leak falls as the loss falls on every trained point: rho = +1 between loss and leak
-    assert a["q_rho"] == "+1.00"
+    # leak falls as the loss falls on every trained point: rho = +1 between loss and leak, the peak at the start
+    assert a["q_rho"] == "+1.00" and (a["q_peak_point"], a["q_peak_ddim_leak"]) == ("step 100", "0.80")
 
 
 def test_a_snapshot_whose_loss_differs_from_the_log_is_not_called_the_same_run():

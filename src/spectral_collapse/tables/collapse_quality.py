@@ -48,8 +48,8 @@ def _at(f: pd.DataFrame, point: str, method: str, measure: str) -> float:
 def quality_answers(record: dict | None, dataset: str) -> dict[str, object]:
     """The values the chapter's answer quotes: ``has_quality`` (a record of ``dataset`` with snapshots and the shipped
     model), the first snapshot and the shipped model (step, held-out loss, DDIM's and OVG's leak and S_DC, OVG's
-    chroma share), OVG's gain over DDIM at each end, the exact model's leaks, and Spearman's rho between the held-out
-    loss and DDIM's leak over the trained points."""
+    chroma share), OVG's gain over DDIM at each end, the exact model's leaks, Spearman's rho between the held-out
+    loss and DDIM's leak over the trained points, and the trained point where DDIM leaks most (``q_peak_*``)."""
     if not record or record.get("dataset") != dataset or not record.get("snapshots") or not record.get("shipped"):
         return {"has_quality": False}
     f = quality_frame(record)
@@ -73,4 +73,7 @@ def quality_answers(record: dict | None, dataset: str) -> dict[str, object]:
     leak = trained[(trained["method"] == "ddim") & (trained["measure"] == "support leak")]
     rho = spearmanr(leak["heldout_loss"], leak["value"]).statistic if len(leak) > 2 else float("nan")
     out["q_rho"] = f"{rho:+.2f}".replace("-", "−")
+    peak = leak.loc[leak["value"].idxmax()]   # the trained point where DDIM leaks most
+    out.update(q_peak_point=str(peak["point"]), q_peak_loss=f"{peak['heldout_loss']:.4f}",
+               q_peak_ddim_leak=f"{peak['value']:.2f}")
     return out
