@@ -247,10 +247,30 @@ def test_the_studies_store_the_leak_beside_s_dc():
     assert np.isnan(image_scores(x, x, None, scoring, z)["support_leak"]).all()
     leak = image_scores(x, x, None, {**scoring, "support": BlockProjector(FACTOR, SHAPE)}, z)["support_leak"]
     assert np.allclose(leak, lat.support_leak(z, BlockProjector(FACTOR, SHAPE)))
-    # every study whose S_DC a claim or a table reads holds the leak beside it (a file without it is computed again)
-    for study in ("main_results", "decorrelation", "backbone_ablation", "space_ablation", "scale_factor",
-                  "eps_vs_x0", "seed_spread"):
+    # every study that keeps latents holds the leak beside its collapse measure (a file without it is computed again)
+    for study in ("main_results", "decorrelation", "pca_collapse", "gaussianity", "backbone_ablation",
+                  "space_ablation", "scale_factor", "eps_vs_x0", "seed_spread"):
         assert "support_leak" in DECLARED[study], study
+
+
+def test_the_pca_and_gaussianity_studies_store_the_leak_of_each_series():
+    """On the tests' exact Gaussian model DDIM's latents leak nothing in the Gaussianity study and in every SR factor's
+    series of the PCA study (each against its own factor's blocks), while the N(0, I) reference series leaks like
+    white noise (near 1)."""
+    from conftest import oracle_denoiser
+    from spectral_collapse.framework.cells import StudyContext
+    from spectral_collapse.studies.latents import run_latent_study
+    from spectral_collapse.studies.registry import study_spec
+
+    models = {"eps": oracle_denoiser("eps"), "edm": oracle_denoiser("edm")}
+    g = run_latent_study(study_spec("gaussianity", dataset="ihc-sr", profile="smoke", methods=["ddim", "taba"],
+                                    n_latents=10), StudyContext(), models=models)
+    assert g["support_leak"].dims == g["norm_ratio"].dims
+    assert float(g["support_leak"].sel({"method": "ddim"}).max()) < 1e-10
+    p = run_latent_study(study_spec("pca_collapse", dataset="ihc-sr", profile="smoke", methods=["ddim"],
+                                    n_latents=10, factors=[4]), StudyContext(), models=models)
+    leak = p["support_leak"].mean("latent").to_series()
+    assert leak["ddim x4"] < 1e-10 and 0.8 < leak["gaussian"] < 1.2, leak
 
 
 def test_the_leak_controls_rank_white_noise_the_input_and_the_exact_models_latents(toy):

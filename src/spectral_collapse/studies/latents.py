@@ -169,6 +169,12 @@ def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share
     return out, m
 
 
+def _support(st: Setup, factor: int | None):
+    """The support projector of the study's data, or of its data at SR ``factor`` (None where it is not known)."""
+    own = factor is None or factor == st.data.task.factor
+    return dataset_support(st.data if own else spec_data(st.spec, factor))[0]
+
+
 def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     """Fig. 3: cumulative explained variance per (method, factor) series and of Gaussian noise of the same count
     and shape: SR data inverts DDIM at the profile's factors, other tasks DDIM, TABA and EDM."""
@@ -184,12 +190,14 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     methods, fs, zs, oks, xs = zip(*runs)
     kept = [z[torch.from_numpy(ok)] for z, ok in zip(zs, oks)]
     ratios = [np.where(ok, lat.sample_norm_ratio(z), np.nan) for z, ok in zip(zs, oks)]
+    supports = {f: _support(st, f) for f in factors}   # noise is measured against the last series' support
+    leaks = [np.where(ok, support_leak(z, supports.get(f, supports[factors[-1]])), np.nan) for f, z, ok in zip(fs, zs, oks)]
     curves = [lat.pca_explained_variance(zk) for zk in kept]
     raw_curves = [lat.pca_explained_variance(zk, standardize=False) for zk in kept]
     draws, m_sub = k90_draws(kept, seed)
     # each list of rows as one array, NaN-padded to the longest row
-    cev, cev_raw, norm_ratio = (np.array(list(itertools.zip_longest(*rows, fillvalue=np.nan)), np.float64).T
-                                for rows in (curves, raw_curves, ratios))
+    cev, cev_raw, norm_ratio, leak = (np.array(list(itertools.zip_longest(*rows, fillvalue=np.nan)), np.float64).T
+                                      for rows in (curves, raw_curves, ratios, leaks))
     K, L = cev.shape[1], norm_ratio.shape[1]
     summ = [explained_variance_summary(c) for c in curves]
     summ_raw = [explained_variance_summary(c) for c in raw_curves]
@@ -197,7 +205,7 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
         {"cev": (("series", "component"), cev), "cev_raw": (("series", "component"), cev_raw),
          **{k: ("series", np.array([s[k] for s in summ])) for k in ("k50", "k90", "k99", "auc", "n_components")},
          **{f"{k}_raw": ("series", np.array([s[k] for s in summ_raw])) for k in ("k90", "auc")},
-         "norm_ratio": (("series", "latent"), norm_ratio),
+         "norm_ratio": (("series", "latent"), norm_ratio), "support_leak": (("series", "latent"), leak),
          "mean_norm_ratio": ("series", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan
                                                  for r in norm_ratio])),
          "k90_draws": (("series", "draw"), draws),
@@ -212,6 +220,7 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
                              pca="one PCA over all latents of a series (Gram matrix), centred per feature, "
                                  "each latent first scaled to unit variance (cev; raw latents: cev_raw)",
                              norm_ratio="||x_T||^2 / d per latent (amplitude; 1 under N(0, I))",
+                             support_leak_definition=SUPPORT_LEAK_DEFINITION,
                              gaussian="N(0, I) draws of the same count and shape, seed + 777",
                              k90_draws=f"k90 of {K90_DRAWS} subsamples of {m_sub} latents of each series, drawn without "
                                        f"replacement, the same positions in every series of equal size",
@@ -225,23 +234,27 @@ def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
     """Fig. 7 / Eq. 31-33: ||x_T||^2 / d per latent and the KS test against chi2(d) per method."""
     labels = study_labels(spec.get("methods"), PAPER_LABELS, st.user)
     n, seed = _n_latents(spec), int(spec["seed"])
-    rows, ratios = [], []
+    rows, ratios, leaks = [], [], []
+    support = _support(st, None)
     for label in labels:
         z, ok, _ = st.latents(label, n, seed=seed)
         d = z[0].numel()
         r = z.flatten(1).double().pow(2).sum(1).numpy() / d
         ratios.append(np.where(ok, r, np.nan))
+        leaks.append(np.where(ok, support_leak(z, support), np.nan))
         g = lat.gaussianity(z[torch.from_numpy(ok)]) if ok.any() else None
         rows.append([np.nan if g is None else getattr(g, a) for _, a in GAUSSIANITY])
     rows = np.array(rows, dtype=np.float64)
     gz = torch.randn((len(ratios[0]), *z.shape[1:]), generator=torch.Generator().manual_seed(seed + 777))
     ds = xr.Dataset({"norm_ratio": (("method", "latent"), np.stack(ratios)),
+                     "support_leak": (("method", "latent"), np.stack(leaks)),
                      "gaussian_norm_ratio": ("latent", gz.flatten(1).double().pow(2).sum(1).numpy() / d),
                      **{k: ("method", rows[:, i]) for i, (k, _) in enumerate(GAUSSIANITY)},
                      "n": ("method", np.array([int(np.isfinite(r).sum()) for r in ratios]))},
                     coords={"method": labels, "latent": np.arange(len(ratios[0]))})
     g = lat.gaussianity(gz)
     ds.attrs.update(st.attrs(n_latents=n, d=int(d), seed=seed, gaussian_s_g=g.s_g, gaussian_ks_p=g.p_value,
+                             support_leak_definition=SUPPORT_LEAK_DEFINITION,
                              gaussian_norm_z=g.norm_z, ks_resolution=lat.ks_resolution(len(ratios[0])),
                              definition="S_G = 1 - D_KS of ||x_T||^2 against chi2(d) (Eq. 31-33); "
                                         "norm_ratio = ||x_T||^2 / d; norm_z = (mean ||x_T||^2 - d) / sqrt(2 d / n), "

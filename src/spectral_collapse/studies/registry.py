@@ -98,11 +98,11 @@ _LIST = [
           export=lambda ds, spec: None if ds is None else ds.attrs.get("results_key")),
     Study("pca_collapse", "PCA collapse of inverted latents", {
         "methods": _METHODS, "factors": _FACTORS, "n_latents": _N_LATENTS, "seed": _SEED, **_USER, **_ORACLE,
-    }, _latents, reads=("pareto",), takes_model=True, declares=("cev", "k90", "norm_ratio")),
+    }, _latents, reads=("pareto",), takes_model=True, declares=("cev", "k90", "norm_ratio", "support_leak")),
     Study("gaussianity", "Gaussianity of inverted latents", {
         "methods": _METHODS, "n_latents": _N_LATENTS, "seed": _SEED,
         "bins": Param("int", 30, "histogram bins", optional=False, minimum=1), **_USER, **_ORACLE,
-    }, _latents, reads=("pareto",), takes_model=True, declares=("ks_d", "norm_ratio", "s_g")),
+    }, _latents, reads=("pareto",), takes_model=True, declares=("ks_d", "norm_ratio", "s_g", "support_leak")),
     Study("decorrelation", "Patch decorrelation of inverted latents", {
         "seeds": _SEEDS, "methods": _METHODS, "n_latents": _N_LATENTS,
         "steps_grid": Param("list[int]", None, "step counts; None: (steps/5, steps/2, steps) of the profile",
