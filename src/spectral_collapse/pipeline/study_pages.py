@@ -2,7 +2,7 @@
 dataset) written as one page ``book/studies/<study>.ipynb`` (``<study>-<profile>`` for a profile other than quick).
 
 A page of a study that ran on several datasets holds the chapters' shared title once, then each dataset's answer (the
-chapter's first code cell with a Markdown output) under the dataset's name in bold, then one section per dataset
+first paragraph of the chapter's first Markdown output) under the dataset's name in bold, then one section per dataset
 (``## <dataset>``, labelled with the chapter's name, e.g. ``(pareto-ihc-sr)=``) with the rest of that chapter, its
 headings one level down. Parameter cells are dropped; cell ids take the dataset as a prefix; glued values are renamed
 ``<dataset>.<name>``, so that another page pastes them as ``{glue:text}`studies/<study>::<dataset>.<name>```. A
@@ -107,25 +107,47 @@ def demote_headings(text: str) -> str:
     return "\n".join(lines)
 
 
+def _title_line(text: str) -> int | None:
+    """The index of the line of ``text``'s first level-1 heading (None: it has none; code blocks do not count)."""
+    return next((t.map[0] for t in _MD.parse(text) if t.type == "heading_open" and t.tag == "h1" and t.map), None)
+
+
 def _title(cell, dataset: str):
-    """The title cell without the dataset that papermill's clean-up appended to its first heading (``: ihc-sr``
-    or `` — ihc-sr``, before any profile in brackets)."""
+    """The title cell without the dataset that papermill's clean-up appended to its title (``: ihc-sr`` or
+    `` — ihc-sr``, before any profile in brackets)."""
     cell = copy.deepcopy(cell)
     lines = cell.source.split("\n")
-    for i, line in enumerate(lines):
-        if re.match(r"#+\s", line):
-            lines[i] = re.sub(rf"(?::| —) {re.escape(dataset)}(?= \(|\s*$)", "", line, count=1)
-            break
+    i = _title_line(cell.source)
+    lines[i] = re.sub(rf"(?::| —) {re.escape(dataset)}(?= \(|\s*$)", "", lines[i], count=1)
     cell.source = "\n".join(lines)
     return cell
 
 
 def _is_title(cell) -> bool:
-    return cell.cell_type == "markdown" and any(re.match(r"#+\s", ln) for ln in cell.source.split("\n"))
+    """A Markdown cell with a level-1 heading (a chapter's title)."""
+    return cell.cell_type == "markdown" and _title_line(cell.source) is not None
 
 
 def _is_answer(cell) -> bool:
     return cell.cell_type == "code" and any("text/markdown" in o.get("data", {}) for o in cell.get("outputs", []))
+
+
+def _split_answer(cell) -> tuple:
+    """The answer cell as two: its Markdown output's first block (the answer paragraph, shown at the top of the
+    page) with the outputs before it, and the rest of that Markdown with the outputs after it (None: no rest)."""
+    k = next(i for i, o in enumerate(cell.outputs) if "text/markdown" in o.get("data", {}))
+    text = cell.outputs[k]["data"]["text/markdown"]
+    blocks = [t.map for t in _MD.parse(text) if t.level == 0 and t.map and (t.nesting == 1 or t.type in (
+        "fence", "code_block", "html_block", "hr"))]
+    lines = text.split("\n")
+    lead, rest = "\n".join(lines[:blocks[0][1]]).rstrip() if blocks else text, "\n".join(
+        lines[blocks[0][1]:]).strip() if blocks else ""
+    head, tail = copy.deepcopy(cell), copy.deepcopy(cell)
+    head.outputs = head.outputs[:k + 1]
+    head.outputs[k]["data"] = {"text/markdown": lead, "text/plain": lead}
+    tail.outputs = tail.outputs[k:]
+    tail.outputs[0]["data"] = {"text/markdown": rest, "text/plain": rest}
+    return head, (tail if rest or len(tail.outputs) > 1 else None)
 
 
 def _section(cell, dataset: str):
@@ -168,19 +190,20 @@ def combine(chapters: list[tuple[Chapter, nbformat.NotebookNode]]) -> nbformat.N
         cells = [c for c in nb.cells if not (_PARAMETER_TAGS & set(c.get("metadata", {}).get("tags", [])))]
         title = next((i for i, c in enumerate(cells) if _is_title(c)), None)
         if title is None:
-            raise ValueError(f"{chapter.path}: no heading in its Markdown cells, so it has no title to put on the "
+            raise ValueError(f"{chapter.path}: no level-1 heading in its Markdown cells, so it has no title to put on the "
                              f"{chapter.study} page; give notebooks/{chapter.study}.ipynb a '# Title' cell")
         heads.append(cells[title])
         answer = next((i for i, c in enumerate(cells) if i > title and _is_answer(c)), None)
-        if answer is not None:
-            answers += [nbformat.v4.new_markdown_cell(f"**{chapter.dataset}**"), _section(cells[answer], chapter.dataset)]
+        lead, rest = _split_answer(cells[answer]) if answer is not None else (None, None)
+        if lead is not None:
+            answers += [nbformat.v4.new_markdown_cell(f"**{chapter.dataset}**"), _section(lead, chapter.dataset)]
             answers[-2].id = f"answer-{chapter.dataset}"
-            answers[-1].id = f"{chapter.dataset}-{cells[answer].get('id') or answer}"
+            answers[-1].id = f"{chapter.dataset}-{lead.get('id') or answer}"
         sections.append(nbformat.v4.new_markdown_cell(f"({chapter.name})=\n## {chapter.dataset}"))
         sections[-1].id = f"section-{chapter.dataset}"
         for i, cell in enumerate(cells):
-            if i not in (title, answer):
-                sections.append(_section(cell, chapter.dataset))
+            if i != title and (i != answer or rest is not None):
+                sections.append(_section(rest if i == answer else cell, chapter.dataset))
                 sections[-1].id = f"{chapter.dataset}-{cell.get('id') or i}"
     page.cells = [_title(heads[0], chapters[0][0].dataset), *answers, *sections]
     for cell in page.cells:
