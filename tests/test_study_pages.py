@@ -121,6 +121,12 @@ def test_a_chapter_without_a_title_is_named():
         combine([(Chapter("pareto-ihc-sr", "pareto", "ihc-sr", "quick", Path("pareto-ihc-sr.ipynb")), nb)])
 
 
+def test_an_unreadable_file_is_named_with_what_to_do(tmp_path):
+    (tmp_path / "pareto-ihc-sr.ipynb").write_text("{ half a notebook")
+    with pytest.raises(ValueError, match=r"pareto-ihc-sr\.ipynb is not a readable notebook .*--study pareto"):
+        chapters_by_page(tmp_path)
+
+
 def test_the_book_lists_one_page_per_study_and_each_page_is_current():
     """The committed pages are what the committed chapters give (`make toc` rewrites them); the toc lists the pages,
     never a chapter; every study that ran on two datasets has one page."""

@@ -5,9 +5,10 @@ A page of a study that ran on several datasets holds the chapters' shared title 
 first paragraph of the chapter's first Markdown output) under the dataset's name in bold, then one section per dataset
 (``## <dataset>``, labelled with the chapter's name, e.g. ``(pareto-ihc-sr)=``) with the rest of that chapter, its
 headings one level down. Parameter cells are dropped; cell ids take the dataset as a prefix; glued values are renamed
-``<dataset>.<name>``, so that another page pastes them as ``{glue:text}`studies/<study>::<dataset>.<name>```. A
-study that ran on one dataset has its chapter as its page, byte for byte. The chapters stay where they are (the
-pipeline and the tests read them); the book's table of contents lists the pages.
+``<dataset>.<name>``, so that another page pastes them with myst-nb's glue role and the key
+``studies/<study>::<dataset>.<name>``. A study that ran on one dataset has its chapter as its page, byte for
+byte. The chapters stay where they are (the pipeline and the tests read them); the book's table of contents lists
+the pages.
 Costs: reading every executed chapter once (about a second for the book's 30).
 """
 from __future__ import annotations
@@ -58,8 +59,8 @@ def _read(path: Path) -> dict:
     try:
         return json.loads(path.read_bytes())
     except (OSError, ValueError) as err:
-        raise ValueError(f"{path} is not a readable notebook ({err}); execute its study again "
-                         f"(python -m spectral_collapse.cli studies --force) or delete it") from None
+        raise ValueError(f"{path} is not a readable notebook ({err}); execute its study again (python -m "
+                         f"spectral_collapse studies --force --study {path.stem.split('-')[0]}) or delete it") from None
 
 
 def _metadata(nb: dict) -> dict:
