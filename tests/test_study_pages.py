@@ -30,7 +30,8 @@ def chapter(dataset: str, answer: str, profile: str = "quick") -> nbformat.Noteb
              code("answers = Answers(...)", outputs=[_glue("n_grid", "12")]),
              code("answers.markdown(...)", outputs=[nbformat.v4.new_output(
                  "execute_result", data={"text/markdown": answer, "text/plain": answer}, execution_count=2)]),
-             md("## Evidence\n\n```python\n# a comment, not a heading\n```\n\nSub\n---"),
+             md("## Evidence\n\n```python\n# a comment, not a heading\n```\n\nSub\n---\n\n"
+                "Over {glue:text}`n_grid` points ({glue:}`studies/cost::n`)\n```{glue:figure} chart\n```"),
              code("table(ds)", outputs=[nbformat.v4.new_output(
                  "display_data", data={"text/markdown": "### Per model\n\nrows", "text/plain": "rows"})])]
     cells[1].metadata["tags"] = ["parameters", "remove-cell"]
@@ -91,6 +92,10 @@ def test_two_chapters_make_one_page_answers_first_then_a_section_each(tmp_path):
     glued = [o.metadata["scrapbook"]["name"] for c in page.cells for o in c.get("outputs", [])
              if "scrapbook" in o.get("metadata", {})]
     assert glued == ["ihc-sr.n_grid", "ihc-edges.n_grid"]
+    # and the Markdown that quotes a glued name of its own page quotes the prefixed one; another page's, as it was
+    quoted = [s for s in shown if "Over {glue" in s]
+    assert len(quoted) == 2 and "Over {glue:text}`ihc-edges.n_grid` points ({glue:}`studies/cost::n`)" in quoted[1]
+    assert "```{glue:figure} ihc-sr.chart\n" in quoted[0]
     assert page.metadata["spectral_collapse"][PAGE_KEY] == ["pareto-ihc-sr", "pareto-ihc-edges"]
     assert page.metadata["kernelspec"]["name"] == "python3"
 

@@ -29,6 +29,8 @@ __all__ = ["Chapter", "PAGE_KEY", "chapters_by_page", "combine", "demote_heading
 PAGE_KEY = "page_of"   # metadata.spectral_collapse.page_of of a combined page: the chapters it was written from
 _PARAMETER_TAGS = {"parameters", "injected-parameters"}
 _ID = re.compile(r"[^A-Za-z0-9_-]")
+# a glue role or directive naming a key of its own page (not ``doc::key``): the page prefixes the key with the dataset
+_GLUE_KEY = re.compile(r"(\{glue(?::[\w-]*)?\}`|^(?:```+|:::+)\{glue(?::[\w-]*)?\}[ \t]+)(?![^`\n]*::)", re.M)
 
 
 class Chapter(NamedTuple):
@@ -153,10 +155,11 @@ def _split_answer(cell) -> tuple:
 
 def _section(cell, dataset: str):
     """``cell`` as the page shows it in ``dataset``'s section: headings one level down (in Markdown cells and
-    Markdown outputs), glued names prefixed with the dataset."""
+    Markdown outputs), glued names prefixed with the dataset, in the outputs that glue them and in the Markdown
+    that quotes them."""
     cell = copy.deepcopy(cell)
     if cell.cell_type == "markdown":
-        cell.source = demote_headings(cell.source)
+        cell.source = _GLUE_KEY.sub(lambda m: f"{m.group(1)}{dataset}.", demote_headings(cell.source))
     for out in cell.get("outputs", []):
         if "text/markdown" in out.get("data", {}):
             out["data"]["text/markdown"] = demote_headings(out["data"]["text/markdown"])
