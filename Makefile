@@ -40,7 +40,8 @@ $(VEGA_BUNDLE): $(STAMP) src/spectral_collapse/plotting/render.py
 studies: $(STAMP)
 	$(PY) -m spectral_collapse.cli studies --profile $(PROFILE) --jobs $(JOBS) $(if $(CLUSTER),--cluster "$(CLUSTER)")
 
-# _toc.yml lists the study notebooks present; book/api.md lists the package's modules.
+# book/studies/<study>.ipynb: one page per study, written from its executed chapters (both datasets side by side);
+# _toc.yml lists those pages; book/api.md lists the package's modules.
 toc: $(STAMP)
 	$(PY) scripts/make_toc.py
 

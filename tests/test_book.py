@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import altair as alt
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,7 +74,8 @@ def test_make_toc_lists_only_present_notebooks_in_study_order(tmp_path):
     studies = tmp_path / "book" / "studies"
     studies.mkdir(parents=True)
     for name in ("pca-ihc-sr", "zzz_new-ihc-sr", "main_results-ihc-sr", "main_results-edges", ".hidden"):
-        (studies / f"{name}.ipynb").write_text("{}")
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# Study: {name.partition('-')[2]}")])
+        nbformat.write(nb, studies / f"{name}.ipynb")
     pkg = tmp_path / "src" / "spectral_collapse"
     (pkg / "metrics").mkdir(parents=True)
     for rel in ("__init__.py", "cli.py", "metrics/__init__.py", "metrics/spectral.py", "metrics/_private.py"):
@@ -83,8 +85,11 @@ def test_make_toc_lists_only_present_notebooks_in_study_order(tmp_path):
     parts = {p["caption"]: [c["file"] for c in p["chapters"]] for p in toc["parts"]}
     assert parts["Studies"] == ["studies/index"]
     # the paper's story: the main results first (in registry order within the part); a study no part lists last
-    assert parts["Main results"] == ["studies/main_results-edges", "studies/main_results-ihc-sr"]
-    assert parts["Other studies"] == ["studies/pca-ihc-sr", "studies/zzz_new-ihc-sr"]
+    # one page per study, written beside its chapters (book/studies/<study>.ipynb), both datasets on one
+    assert parts["Main results"] == ["studies/main_results"]
+    assert parts["Other studies"] == ["studies/pca", "studies/zzz_new"]
+    assert "## ihc-sr" in (studies / "main_results.ipynb").read_text()
+    assert (studies / "pca.ipynb").read_bytes() == (studies / "pca-ihc-sr.ipynb").read_bytes()
     captions = [p["caption"] for p in toc["parts"]]
     assert captions.index("Main results") < captions.index("Other studies") < captions.index("Reproduction")
     api = (tmp_path / "book" / "api.md").read_text()
@@ -408,7 +413,7 @@ def open_page(page: Path, tmp_path: Path, *extra: str) -> tuple[str, list[str]]:
 
 
 # Injected into a copy of a page, run once it has loaded: where the chapter's answer starts (the top of the first bold
-# "Answer"), what runs past the text column (an element whose right edge passes the column's, or a table's output box
+# "Answer"; and of each one above the first section heading: a study page's answer per dataset), what runs past the text column (an element whose right edge passes the column's, or a table's output box
 # that scrolls sideways) and each image's drawn and natural width; written as JSON into a <pre> that --dump-dom shows.
 _LAYOUT = """<script>window.addEventListener("load", function () { setTimeout(function () {
   var out = {answer: null, overflow: [], images: []};
@@ -419,6 +424,9 @@ _LAYOUT = """<script>window.addEventListener("load", function () { setTimeout(fu
   var strong = [].filter.call(art.querySelectorAll("strong"),
                               function (s) { return /^\\s*Answer\\b/.test(s.textContent); });
   if (strong.length) { out.answer = strong[0].getBoundingClientRect().top + window.scrollY; }
+  var h2 = art.querySelector("h2"), below = h2 ? h2.getBoundingClientRect().top : Infinity;
+  out.answers = strong.filter(function (s) { return s.getBoundingClientRect().top < below; })
+                      .map(function (s) { return s.getBoundingClientRect().top + window.scrollY; });
   [].forEach.call(art.querySelectorAll("*"), function (el) {
     var r = el.getBoundingClientRect();
     if (!r.width || el.closest("details:not([open]), .sd-dropdown:not([open]), mjx-assistive-mml, .bd-toc")) { return; }
@@ -441,7 +449,7 @@ FIRST_SCREEN = (1400, 900)   # a reader's window: the answer starts above its lo
 
 def page_layout(page: Path, tmp_path: Path) -> dict:
     """The layout of ``page`` in headless chromium at ``FIRST_SCREEN``: ``answer`` (px from the top where the first
-    bold "Answer" starts; None when the page has none), ``column`` (the text column's width), ``overflow`` (what runs
+    bold "Answer" starts; None when the page has none), ``answers`` (where each one above the first section starts), ``column`` (the text column's width), ``overflow`` (what runs
     past the column or scrolls sideways, each with how far) and ``images`` (src, drawn and natural width)."""
     from html import unescape
 

@@ -24,9 +24,7 @@ from spectral_collapse.framework.store import results_path, save_results
 from test_book import (BIN, CHROMIUM, FIRST_SCREEN, NO_CHROMIUM, ROOT, _chromium, _load_script, open_page, page_layout,
                        svg_text_px)
 
-MD_PAGES = ["reproducing", "extending", "costs",
-            *[f"methods/{m}" for m in ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict",
-                                       "bdia", "ovg")]]
+MD_PAGES = ["reproducing", "extending", "costs", "methods"]
 PAGES = [*BOOK_PAGES, *MD_PAGES]
 INCLUDE = re.compile(r"```\{include\}\s+(\S+)")
 
@@ -56,7 +54,7 @@ def test_every_page_is_in_the_toc_and_its_includes_exist():
         for inc in INCLUDE.findall(src.read_text()):
             target = (src.parent / inc).resolve()
             assert target.is_file(), f"{page}.md includes {inc}, which does not exist (run `make toc`)"
-    assert docs.index("methods/ovg") < docs.index("studies/index") < docs.index("scorecard") < docs.index("api")
+    assert docs.index("methods") < docs.index("studies/index") < docs.index("scorecard") < docs.index("api")
 
 
 def test_fragments_cover_every_include_and_degrade_without_results(tmp_path):
@@ -212,11 +210,16 @@ def test_a_doc_link_does_not_repeat_the_word_the():
 
 
 def _labels() -> set[str]:
-    """Every MyST target label, `(name)=`, of the book pages and the study notebooks."""
+    """Every MyST target label, `(name)=`, of the book pages and the study notebooks, and the dataset sections of
+    the study pages (labelled with their chapter's name, pipeline.study_pages)."""
+    from spectral_collapse.pipeline.study_pages import chapters_by_page
+
     texts = [p.read_text() for p in (ROOT / "book").rglob("*.md") if "_build" not in p.parts]
     texts += ["".join(c.get("source", "")) if isinstance(c.get("source"), str) else "".join(c["source"])
               for nb in (ROOT / "notebooks").glob("*.ipynb") for c in json.loads(nb.read_text())["cells"]]
-    return {m for text in texts for m in re.findall(r"^\(([\w-]+)\)=\s*$", text, re.M)}
+    sections = {c.name for chapters in chapters_by_page(ROOT / "book" / "studies").values() if len(chapters) > 1
+                for c in chapters}
+    return sections | {m for text in texts for m in re.findall(r"^\(([\w-]+)\)=\s*$", text, re.M)}
 
 
 def test_glossary_defines_the_terms_the_pages_use_and_its_links_resolve():
@@ -273,14 +276,18 @@ def test_pages_build_in_a_book_of_their_own(tmp_path):
                                                                        "_config.yml"))
     (book / "studies").mkdir()
     # the study chapters are not built here: the targets the pages link to stand in, the model-quality chapter's
-    # label and a page for every chapter a page or fragment links with {doc}`/studies/<study>-<dataset>`
+    # label and a page for every study page a page or fragment links with {doc}`/studies/<study>`
     (book / "studies" / "index.md").write_text("# Studies\n\n(model-quality)=\n## Are the models good enough?\n")
-    texts = [f.read_text() for f in [*book.glob("*.md"), *book.glob("methods/*.md"), *book.glob("_generated/*.md")]]
+    texts = [f.read_text() for f in [*book.glob("*.md"), *book.glob("_generated/*.md")]]
     texts += ["".join(c["source"]) for f in book.glob("*.ipynb") for c in json.loads(f.read_text())["cells"]
               if c["cell_type"] == "markdown"]
-    linked = sorted({m for text in texts for m in re.findall(r"\{doc\}`(?:[^`<]*<)?/(studies/[\w-]+)>?`", text)})
+    linked = {m for text in texts for m in re.findall(r"\{doc\}`(?:[^`<]*<)?/(studies/[\w-]+)>?`", text)}
+    # and a study page's dataset sections that a page links with {ref}`ihc-sr <pareto-ihc-sr>`
+    sections = {m for text in texts for m in re.findall(r"\{ref\}`[^`<]*<(\w+-ihc-[\w-]+)>`", text)}
+    linked = sorted(linked | {f"studies/{label.split('-')[0]}" for label in sections})
     for doc in linked:
-        (book / f"{doc}.md").write_text(f"# {doc}\n")
+        labelled = [f"({x})=\n## {x}\n" for x in sorted(sections) if f"studies/{x.split('-')[0]}" == doc]
+        (book / f"{doc}.md").write_text("\n".join([f"# {doc}\n", *labelled]))
     shutil.copy(ROOT / "_config.yml", book / "_config.yml")
     shutil.copytree(ROOT / "docs", tmp_path / "docs")
     (book / "api.md").write_text("# API reference\n")
@@ -346,7 +353,7 @@ def test_every_page_of_the_real_book_renders_offline(real_book, tmp_path):
         if problems:
             failures[str(page.relative_to(html))] = problems
     assert failures == {}, failures
-    main = sorted(html.glob("studies/main_results-*.html"))
+    main = sorted(html.glob("studies/main_results.html"))
     if main:
         shots = ROOT / "book" / "_build" / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
@@ -384,7 +391,7 @@ def raw_headers(page: Path) -> list[str]:
 
 def layout_problems(html: Path, page: Path, layout: dict, answers: set[str]) -> list[str]:
     """What a reader at ``FIRST_SCREEN`` meets on one page: an answer below the first screen (chapters of
-    ``answers``), anything running past the text column, a column header that is an identifier, chart text under
+    ``answers``; on a study page, each dataset's), anything running past the text column, a column header that is an identifier, chart text under
     ``MIN_CHART_TEXT_PX`` as drawn."""
     problems = []
     rel = page.relative_to(html)
@@ -392,6 +399,8 @@ def layout_problems(html: Path, page: Path, layout: dict, answers: set[str]) -> 
         top = layout["answer"]
         if top is None or top >= FIRST_SCREEN[1]:
             problems.append(f"the answer starts at {top} px, below the first screen ({FIRST_SCREEN[1]} px)")
+        problems += [f"answer {i} of the page's {len(layout['answers'])} starts at {at} px, below the first screen"
+                     for i, at in enumerate(layout.get("answers", [])[1:], 2) if at >= FIRST_SCREEN[1]]
     problems += [f"runs past the column: {o}" for o in layout["overflow"][:3]]
     if page.name != "api.html":   # the API reference names parameters as typed
         problems += [f"a table header is an identifier: {h}" for h in raw_headers(page)]
@@ -426,7 +435,7 @@ def test_layout_problems_find_a_late_answer_an_overflow_and_small_chart_text(tmp
     html = tmp_path / "html"
     (html / "studies").mkdir(parents=True)
     (html / "_images").mkdir()
-    page = html / "studies" / "pareto-ihc-sr.html"
+    page = html / "studies" / "pareto.html"
     page.write_text("<html><body><p>x</p></body></html>")
     (html / "_images" / "c.svg").write_text('<svg width="1200"><text font-size="12px">x</text></svg>')
     layout = {"answer": 1200.0, "overflow": ["table 88 px: all even crops"],
@@ -435,6 +444,8 @@ def test_layout_problems_find_a_late_answer_an_overflow_and_small_chart_text(tmp
     assert len(found) == 3 and "1200.0 px" in found[0] and "88 px" in found[1] and "7.7 px" in found[2], found
     layout = {"answer": 500.0, "overflow": [], "images": [{"src": "../_images/c.svg", "drawn": 772.0, "natural": 800}]}
     assert layout_problems(html, page, layout, {"pareto"}) == []   # 12 px at 772 / 800: 11.6 px
+    late = layout_problems(html, page, {**layout, "answers": [500.0, 700.0, 950.0]}, {"pareto"})
+    assert late == ["answer 3 of the page's 3 starts at 950.0 px, below the first screen"], late
     page.write_text("<table><thead><tr><th>method</th><th>kid_ratio</th><th>KID_wav ÷ truth's</th></tr></thead>"
                     "<tbody><tr><th>ddim_x1</th><td>1</td><td>2</td></tr></tbody></table>")
     assert layout_problems(html, page, layout, {"pareto"}) == ["a table header is an identifier: kid_ratio"]

@@ -27,8 +27,8 @@ def test_eps_as_a_word_reads_as_epsilon(prose, read, form):
 
 
 @pytest.mark.parametrize("kept", ["ihc-sr-x4-eps-quick", "`eps`", 'parameterization="eps"', "parameterization='eps'",
-                                  "eps_vs_x0", "/studies/eps_vs_x0-ihc-sr", "eps=1e-5", "eps(z)", "epsilon", "steps",
-                                  "[x0 against eps](/studies/eps_vs_x0-ihc-sr)"])
+                                  "eps_vs_x0", "/studies/eps_vs_x0", "eps=1e-5", "eps(z)", "epsilon", "steps",
+                                  "[x0 against eps](/studies/eps_vs_x0)"])
 def test_eps_identifiers_and_code_stay(kept):
     out = reader_text(kept)
     assert "ε" not in out.split("](")[-1] and "eps" in out
@@ -68,7 +68,7 @@ def test_no_chapter_shows_the_latent_another_way():
 
 
 def test_no_hand_written_page_writes_the_latent_another_way():
-    pages = [*(ROOT / "book").glob("*.md"), *(ROOT / "book" / "methods").glob("*.md"), *(ROOT / "docs").glob("*.md")]
+    pages = [*(ROOT / "book").glob("*.md"), *(ROOT / "docs").glob("*.md")]
     bad = {p.name: _OFF.findall(p.read_text()) for p in pages if _OFF.search(p.read_text())}
     assert not bad, bad
 
@@ -104,12 +104,12 @@ def test_methods_page_z_score_example_is_computed():
 def test_hand_written_pages_use_en_dash_ranges():
     from spectral_collapse.text import ranges
 
-    for p in [*(ROOT / "book").glob("*.md"), *(ROOT / "book" / "methods").glob("*.md"), ROOT / "docs" / "datasets.md"]:
+    for p in [*(ROOT / "book").glob("*.md"), ROOT / "docs" / "datasets.md"]:
         text = p.read_text()
         assert ranges(text) == text, p.name
     head = (ROOT / "docs" / "errors.md").read_text().split("<!-- table -->")[0]
     assert ranges(head) == head
-    assert not re.search(r"\d\$-\$\d", (ROOT / "book" / "methods" / "ovg.md").read_text())
+    assert not re.search(r"\d\$-\$\d", (ROOT / "book" / "methods.md").read_text())
 
 
 def test_one_listing_helper_lists_items_as_prose():

@@ -1,4 +1,4 @@
-"""The method pages and the introduction state what the code does and say what differs where two pages give
+"""The method sections of the methods page and the introduction state what the code does and say what differs where two pages give
 different numbers: DirectInversion and Null-Class coincide with each other, not with the suite's DDIM; the schedule
 table gives which seed and crops it translates and each dataset's best schedule."""
 from __future__ import annotations
@@ -13,9 +13,25 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 
 
+def method_section(name: str) -> str:
+    """The section of book/methods.md on the inversion method ``name`` (labelled ``(method-<name>)=``), its
+    subsections included."""
+    text = (BOOK / "methods.md").read_text(encoding="utf-8")
+    start = text.index(f"(method-{name})=\n")
+    head = text.index("\n", start + 1) + 1
+    end = re.search(r"^(?:\(method-\w+\)=|## )", text[head + 1:], re.M)
+    return text[start:head + 1 + end.start()] if end else text[start:]
+
+
+def test_method_section_is_one_method_with_its_subsections():
+    ovg, ddim = method_section("ovg"), method_section("ddim")
+    assert ovg.startswith("(method-ovg)=\n## ") and "### Stable form" in ovg and "## Metric definitions" not in ovg
+    assert ddim.startswith("(method-ddim)=\n## Standard DDIM") and "(method-edm)=" not in ddim
+
+
 @pytest.mark.parametrize("page", ["direct_inversion", "null_class"])
 def test_pivot_methods_are_not_called_ddim(page):
-    text = (BOOK / "methods" / f"{page}.md").read_text()
+    text = method_section(page)
     flat = " ".join(text.split())
     assert "changes nothing relative to DDIM" not in flat and "the method is DDIM inversion" not in flat
     assert "destination time label" in flat and "not the suite's DDIM" in flat

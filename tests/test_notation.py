@@ -328,8 +328,11 @@ def test_a_displayed_settings_table_shows_the_stored_keys_and_values_in_the_nota
 # --- the book -------------------------------------------------------------------------------------------------------
 
 def _notebooks() -> list[Path]:
-    """The executed chapters (not the hidden copies a running execution writes beside them)."""
-    return [p for p in sorted((BOOK / "studies").glob("*.ipynb")) if not p.name.startswith(".")]
+    """The executed chapters (not the study pages written from them, nor the hidden copies a running execution
+    writes beside them)."""
+    from spectral_collapse.pipeline.study_pages import chapter_paths
+
+    return chapter_paths(BOOK / "studies")
 
 
 @pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)
@@ -339,10 +342,10 @@ def test_chapter_uses_one_notation(path):
     assert not places, "\n".join(places)
 
 
-@pytest.mark.parametrize("path", sorted([*BOOK.glob("*.md"), *(BOOK / "methods").glob("*.md")]),
+@pytest.mark.parametrize("path", sorted(BOOK.glob("*.md")),
                          ids=lambda p: str(p.relative_to(BOOK)))
 def test_written_page_uses_one_notation(path):
-    """The pages written by hand (front pages, the methods and their pages) in the same notation."""
+    """The pages written by hand (front pages, the methods page) in the same notation."""
     places = page_places(path)
     assert not places, "\n".join(places)
 

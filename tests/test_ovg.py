@@ -394,7 +394,7 @@ def test_full_schedule_is_todays_ovg_and_an_empty_one_the_base_method_on_the_che
     assert len(calls) == 3 and not torch.equal(half, full) and not torch.equal(half, none)
 
 
-# --- stable form (book/methods/ovg.md, "Stable form for x0-prediction models") ---------------------------------------
+# --- stable form (book/methods.md, "Stable form for x0-prediction models") --------------------------------------------
 
 def test_default_ovg_is_the_paper_form_with_unchanged_fields():
     """OVG() keeps its fields (so cache keys of existing cells stay valid); the stable form is a subclass."""

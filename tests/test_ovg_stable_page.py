@@ -1,4 +1,4 @@
-"""The OVG method page says where the book runs OVG's stable form, and that statement matches what the studies run:
+"""The OVG section of the methods page says where the book runs OVG's stable form, and that statement matches what the studies run:
 the chapters it names are the studies whose default methods include the stable form's label, and, where results are
 stored, the studies whose results hold that label."""
 from __future__ import annotations
@@ -10,10 +10,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _named_studies() -> set[str]:
-    page = (ROOT / "book" / "methods" / "ovg.md").read_text(encoding="utf-8")
+    from tests.test_method_pages_facts import method_section
+
+    page = method_section("ovg")
     where = re.search(r"\*Where the book uses it:\*(.+?)(?=\n- |\n\n)", page, re.S)
     assert where, "the OVG page does not say where the book uses the stable form"
-    return set(re.findall(r"</studies/(\w+)-[\w-]+>", where.group(1)))
+    return set(re.findall(r"</studies/(\w+)>", where.group(1)))
 
 
 def test_the_page_names_the_studies_that_run_the_stable_form_by_default():

@@ -51,25 +51,28 @@ def test_glossary_headwords_are_reader_words():
     assert "eps-prediction" not in heads and "ε-prediction" in heads
 
 
-def test_studies_index_lists_every_chapter_with_its_line(tmp_path):
-    from spectral_collapse.pipeline.graph import STUDY_LINES, studies_index, study_notebooks
+def test_studies_index_lists_one_link_per_study_with_its_datasets_and_line(tmp_path):
+    from spectral_collapse.pipeline.graph import STUDY_LINES, studies_index, study_pages
     from spectral_collapse.studies.registry import STUDIES
 
     assert set(STUDY_LINES) == set(STUDIES)       # a new study needs its line on the index page
     (tmp_path / "studies").mkdir()
-    for name in ("main_results-ihc-sr", "main_results-ihc-edges", "cost-ihc-sr", "newstudy-ihc-sr"):
+    for name in ("main_results-ihc-edges", "main_results-ihc-sr", "cost-ihc-sr", "newstudy-ihc-sr"):
         (tmp_path / "studies" / f"{name}.ipynb").write_text("{}")
-    page = studies_index(study_notebooks(tmp_path))
-    for doc in study_notebooks(tmp_path):
-        assert f"</{doc}>`" in page, doc
-    assert STUDIES["main_results"].title in page and STUDY_LINES["cost"] in page
+    pages = study_pages(tmp_path)
+    assert list(pages) == ["studies/main_results", "studies/cost", "studies/newstudy"]
+    page = studies_index(pages)
+    for doc in pages:
+        assert page.count(f"</{doc}>`") == 1, doc
+    assert f"{STUDIES['main_results'].title} </studies/main_results>` (ihc-sr, ihc-edges)" in page
+    assert STUDY_LINES["cost"] in page
     assert "## Other studies" in page and "pca_collapse" not in page
 
 
 def test_book_studies_index_is_the_generated_one():
-    from spectral_collapse.pipeline.graph import studies_index, study_notebooks
+    from spectral_collapse.pipeline.graph import studies_index, study_pages
 
-    assert (BOOK / "studies" / "index.md").read_text() == studies_index(study_notebooks(BOOK))
+    assert (BOOK / "studies" / "index.md").read_text() == studies_index(study_pages(BOOK))
 
 
 def test_a_value_past_its_threshold_never_prints_as_the_threshold():

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from spectral_collapse.pipeline.study_pages import chapter_paths
+
 from tests.test_glued_verdicts import glued as glued_values
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted(p for p in (ROOT / "book" / "studies").glob("*.ipynb") if not p.name.startswith("."))
+CHAPTERS = chapter_paths(ROOT / "book" / "studies")   # the executed chapters, not the study pages
 CITED = re.compile(r"\{glue:(?:text|md)?\}`([^`<]+?)(?::[^`]*)?`|\{\{\s*(\w+)")
 YOUR_MODEL = ROOT / "book" / "studies" / "your_model-ihc-sr.ipynb"
 

@@ -12,8 +12,8 @@ At each inversion step, with the base step's own forward (x0, eps) = D(x_t)::
 
 The gradients are w.r.t. the model's own state x_t (VP: sqrt(alpha_bar) x~): with s = D.input_scale(sigma),
 g_t = g~ / s and u~ = u_t / s_next. ``OVG()`` is the paper's equations, ``OVG.released()`` the authors' code and
-``OVG.stable()`` the stable form for x0-prediction models (book/methods/ovg.md); ``GuidanceSchedule`` picks the
-guided steps."""
+``OVG.stable()`` the stable form for x0-prediction models (book/methods.md, OVG's section); ``GuidanceSchedule``
+picks the guided steps."""
 from __future__ import annotations
 
 import math
@@ -205,7 +205,7 @@ class StableOVG(OVG):
     drift is scaled down per sample to at most ``trust * ||x_base - x_t||``. ``step_scaling`` and ``clip_frac`` do
     not apply."""
 
-    # defaults calibrated on the smoke ihc-sr models (book/methods/ovg.md, "Stable form ...")
+    # defaults calibrated on the smoke ihc-sr models (book/methods.md, "Stable form ...")
     eta_hf: float = 1.0   # relaxation rate of L_HF per unit ln sigma (dimensionless)
     eta_lf: float = 1.0   # relaxation rate of L_LF per unit ln sigma (dimensionless)
     trust: float = 1.0    # drift norm <= trust * ||x_base - x_t|| per sample and step

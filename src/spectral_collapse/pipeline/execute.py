@@ -1,4 +1,5 @@
-"""Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset),
+"""Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset; the
+book shows each study on one page written from them, pipeline.study_pages),
 then the book's pages (notebooks/book/<page>.ipynb) into book/, each only when it is missing or the content of one of
 its inputs changed (``chapter_inputs``, ``page_inputs``)."""
 from __future__ import annotations

@@ -3,12 +3,14 @@ the parts of the paper's story that group their chapters in a table of contents.
 from __future__ import annotations
 
 import graphlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..studies import registry
+from .study_pages import chapters_by_page
 
 __all__ = ["study_names", "datasets", "source_notebook", "prerequisites", "SHOWS", "shown", "upstream", "run_order",
-           "STUDY_PARTS", "STUDY_LINES", "study_notebooks", "study_parts", "studies_index"]
+           "STUDY_PARTS", "STUDY_LINES", "study_pages", "study_parts", "studies_index"]
 
 
 def study_names() -> list[str]:
@@ -111,46 +113,50 @@ STUDY_LINES = {
 
 
 def _study(doc: str) -> str:
-    """The study of a chapter's doc name ("studies/main_results-ihc-sr" -> "main_results")."""
+    """The study of a page's doc name ("studies/main_results" or "studies/main_results-smoke" -> "main_results")."""
     return doc.split("/", 1)[1].split("-", 1)[0]
 
 
-def _parts(docs: list[str]) -> list[tuple[str, list[str]]]:
-    """(caption, doc names) for each part of ``STUDY_PARTS`` that holds a chapter of ``docs``, then "Other studies"."""
+def _parts(docs: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """(caption, doc names) for each part of ``STUDY_PARTS`` that holds a page of ``docs``, then "Other studies"."""
     parts = [(caption, [d for d in docs if _study(d) in names]) for caption, names in STUDY_PARTS]
     placed = {d for _, mine in parts for d in mine}
     parts.append(("Other studies", [d for d in docs if d not in placed]))
     return [(caption, mine) for caption, mine in parts if mine]
 
 
-def studies_index(studies: list[str]) -> str:
-    """book/studies/index.md: what a chapter is, then each study of ``studies`` (doc names) under its part, with
-    its title, a link to each dataset's chapter and its line in ``STUDY_LINES``."""
+def studies_index(pages: Mapping[str, Sequence[str]]) -> str:
+    """book/studies/index.md: what a chapter is, then each study's page of ``pages`` ({doc name: the datasets it
+    shows}, ``study_pages``) under its part: one link, titled as the study, the datasets and its line in
+    ``STUDY_LINES``."""
     lines = [
         "# Studies", "",
-        "One chapter per study and dataset, grouped by the question the chapters answer. Each chapter is a study "
-        "notebook from `notebooks/`, executed by papermill with the parameters shown in its first cells, and reading "
-        "its numbers from `data/results/<study>/<dataset>-<profile>.nc`. Rerun one with other parameters, e.g. "
+        "One chapter per study, grouped by the question the chapters answer. A study that ran on both tasks gives "
+        "each task's answer first, then one section per task. Each section is a study notebook from `notebooks/`, "
+        "executed by papermill with the parameters shown in its first cells on one dataset, and reading its numbers "
+        "from `data/results/<study>/<dataset>-<profile>.nc`. Rerun one with other parameters, e.g. "
         "`papermill notebooks/<study>.ipynb out.ipynb -p dataset <name> -p profile quick`.",
     ]
-    for caption, docs in _parts(studies):
+    for caption, docs in _parts(list(pages)):
         lines += ["", f"## {caption}", ""]
-        for name in dict.fromkeys(map(_study, docs)):
-            links = ", ".join(f"{{doc}}`{d.split('-', 1)[1]} </{d}>`" for d in docs if _study(d) == name)
+        for doc in docs:
+            name = _study(doc)
             title = registry.STUDIES[name].title if name in registry.STUDIES else name
             line = STUDY_LINES.get(name, "")
-            lines.append(f"- **{title}** ({links}){': ' + line if line else ''}")
+            lines.append(f"- {{doc}}`{title} </{doc}>` ({', '.join(pages[doc])}){': ' + line if line else ''}")
     return "\n".join(lines) + "\n"
 
 
-def study_notebooks(book: Path, folder: str = "studies") -> list[str]:
-    """Doc names ("studies/<study>-<dataset>") of the executed notebooks in ``book``/``folder``, in book order."""
+def study_pages(book: Path, folder: str = "studies") -> dict[str, tuple[str, ...]]:
+    """{doc name ("studies/<study>", "studies/<study>-<profile>" for a profile other than quick): the datasets of
+    its chapters} for the executed chapters in ``book``/``folder``, in book order (study_pages.chapters_by_page)."""
     order = {name: i for i, name in enumerate(study_names())}
-    names = [p.stem for p in (Path(book) / folder).glob("*.ipynb") if not p.name.startswith((".", "_"))]
-    return [f"{folder}/{n}" for n in sorted(names, key=lambda n: (order.get(n.split("-", 1)[0], len(order)), n))]
+    pages = chapters_by_page(Path(book) / folder)
+    return {f"{folder}/{n}": tuple(c.dataset for c in pages[n])
+            for n in sorted(pages, key=lambda n: (order.get(n.split("-", 1)[0], len(order)), n))}
 
 
-def study_parts(studies: list[str]) -> list[str]:
+def study_parts(studies: Sequence[str]) -> list[str]:
     """_toc.yml lines (under ``parts:``) placing the doc names ``studies`` in ``STUDY_PARTS`` or "Other studies"."""
     lines = []
     for caption, docs in _parts(studies):
