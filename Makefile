@@ -40,8 +40,9 @@ $(VEGA_BUNDLE): $(STAMP) src/spectral_collapse/plotting/render.py
 studies: $(STAMP)
 	$(PY) -m spectral_collapse.cli studies --profile $(PROFILE) --jobs $(JOBS) $(if $(CLUSTER),--cluster "$(CLUSTER)")
 
-# book/studies/<study>.ipynb: one page per study, written from its executed chapters (both datasets side by side);
-# _toc.yml lists those pages; book/api.md lists the package's modules.
+# book/studies/<study>.ipynb: one page per study, written from its executed chapters (both datasets side by side;
+# build output, not committed: the book's Sphinx extension writes them too); _toc.yml lists those pages;
+# book/api.md lists the package's modules.
 toc: $(STAMP)
 	$(PY) scripts/make_toc.py
 

@@ -113,7 +113,8 @@ def write_fragments(root: Path = ROOT, profile: str = "quick") -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write (or with --check, verify) the study pages, _toc.yml and book/api.md; regenerate the page fragments."""
+    """Write (or with --check, verify) _toc.yml and book/api.md, write the study pages; regenerate the page
+    fragments."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report whether the files are up to date")
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
@@ -123,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     files = {args.root / "_toc.yml": render_toc(list(pages)),
              book / "studies" / "index.md": studies_index(pages),
              book / "api.md": render_api(args.root / "src" / "spectral_collapse")}
-    files.update(page_files(book / "studies"))
+    if not args.check:   # the pages are build output (ignored by git; the book's Sphinx extension writes them too)
+        files.update(page_files(book / "studies"))
     changed = stale(files)
     if args.check:
         if changed:

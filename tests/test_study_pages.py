@@ -132,18 +132,44 @@ def test_an_unreadable_file_is_named_with_what_to_do(tmp_path):
         chapters_by_page(tmp_path)
 
 
-def test_the_book_lists_one_page_per_study_and_each_page_is_current():
-    """The committed pages are what the committed chapters give (`make toc` rewrites them); the toc lists the pages,
-    never a chapter; every study that ran on two datasets has one page."""
+def test_the_book_lists_one_page_per_study_and_the_build_writes_each_page():
+    """The toc lists each study's page, never a chapter; the pages are not committed: the book's Sphinx extension
+    (pipeline.sphinx_pages) writes every page the toc lists from the committed chapters before the toc is read;
+    every study that ran on two datasets has one page."""
+    import subprocess
+
     folder = ROOT / "book" / "studies"
     files = page_files(folder)
-    stale = sorted(p.name for p, data in files.items() if not p.exists() or p.read_bytes() != data)
-    assert not stale, f"study pages out of date: {stale}; run `make toc`"
     toc = (ROOT / "_toc.yml").read_text()
     for path in chapter_paths(folder):
         assert f"file: studies/{path.stem}\n" not in toc, f"{path.name} is a chapter; the toc lists its page"
     for path in files:
         assert f"file: studies/{path.stem}\n" in toc
-    two = {p.stem for p in files if len(json.loads(p.read_bytes())["metadata"]["spectral_collapse"].get(
+        ignored = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=ROOT).returncode == 0
+        assert ignored, f"{path.name} is build output: .gitignore must leave it out"
+    assert "spectral_collapse.pipeline.sphinx_pages" in (ROOT / "_config.yml").read_text()
+    two = {p.stem for p, data in files.items() if len(json.loads(data)["metadata"]["spectral_collapse"].get(
         PAGE_KEY, [])) == 2}
     assert {"main_results", "pareto", "velocity"} <= two
+
+
+def test_the_extension_writes_only_the_pages_the_toc_lists(tmp_path):
+    """A book whose toc lists the page gets it written (and rewritten when stale); one whose toc lists the chapters
+    themselves (a report book) gets no page."""
+    from spectral_collapse.pipeline.sphinx_pages import listed_docs, write_listed_pages
+
+    studies = tmp_path / "studies"
+    for ds in ("ihc-sr", "ihc-edges"):
+        _write(studies, f"pareto-{ds}", chapter(ds, f"Answer for {ds}."))
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: studies/pareto-ihc-sr\n")
+    assert listed_docs(tmp_path / "_toc.yml") == {"intro", "studies/pareto-ihc-sr"}
+    assert write_listed_pages(tmp_path) == [] and not (studies / "pareto.ipynb").exists()
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: studies/pareto\n")
+    assert write_listed_pages(tmp_path) == [studies / "pareto.ipynb"]
+    page = nbformat.read(studies / "pareto.ipynb", as_version=4)
+    assert [c for c in page.cells if "Answer for ihc-edges." in json.dumps(c)]
+    assert write_listed_pages(tmp_path) == []   # current: left alone
+    page.cells.append(nbformat.v4.new_markdown_cell("from an older chapter"))   # stale
+    nbformat.write(page, studies / "pareto.ipynb")
+    assert write_listed_pages(tmp_path) == [studies / "pareto.ipynb"]
+    assert "from an older chapter" not in (studies / "pareto.ipynb").read_text()

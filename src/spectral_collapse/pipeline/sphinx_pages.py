@@ -1,0 +1,37 @@
+"""Sphinx extension listed in _config.yml: before the table of contents is read, write the study pages it lists
+(``pipeline.study_pages``: one page per study from its executed chapters), so that ``jupyter-book build book/`` builds
+them on a fresh clone, where only the chapters are committed. A page the toc does not list is not written (a report
+book's toc lists its chapters themselves). Costs: reading the chapters once, about a second for the book's 30."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+__all__ = ["listed_docs", "write_listed_pages", "setup"]
+
+
+def listed_docs(toc: Path) -> set[str]:
+    """The documents a jb-book ``_toc.yml`` lists ("studies/pareto"); empty without the file."""
+    return set(re.findall(r"^\s*(?:-\s*)?(?:file|root):\s*(\S+)\s*$", toc.read_text(encoding="utf-8"), re.M)) \
+        if toc.is_file() else set()
+
+
+def write_listed_pages(book: Path) -> list[Path]:
+    """Write each study page of ``book``/studies that ``book``/_toc.yml lists and that is missing or differs from its
+    chapters; returns the pages written."""
+    from .study_pages import page_files
+
+    book, listed, written = Path(book), listed_docs(Path(book) / "_toc.yml"), []
+    if not (book / "studies").is_dir():
+        return written
+    for path, data in page_files(book / "studies").items():
+        if f"studies/{path.stem}" in listed and (not path.exists() or path.read_bytes() != data):
+            path.write_bytes(data)
+            written.append(path)
+    return written
+
+
+def setup(app):
+    # config-inited at priority 100: before sphinx-external-toc (900) reads the toc and looks for its files
+    app.connect("config-inited", lambda app, config: write_listed_pages(Path(app.srcdir)), priority=100)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
