@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report whether the files are up to date")
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
+    parser.add_argument("--profile", default="quick", help="the profile whose stored results the page fragments "
+                                                           "read (default: quick, the book's)")
     args = parser.parse_args(argv)
     book = args.root / "book"
     pages = study_pages(book)
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(bool(changed))
     for path in changed:
         write(path, files[path])
-    for path in changed + write_fragments(args.root):
+    for path in changed + write_fragments(args.root, args.profile):
         print(f"wrote {path.relative_to(args.root)}")
     return 0
 
