@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from spectral_collapse.claims.compare import leak_beside
-from spectral_collapse.tables.collapse_quality import quality_answers, quality_frame
+from spectral_collapse.tables.collapse_quality import quality_answers, quality_frame, quality_table
 
 
 def _point(loss, leak_d, leak_o, sdc_d, sdc_o, chroma, step=None, logged=None):
@@ -36,6 +36,13 @@ def test_the_answers_read_both_ends_and_the_gain_of_ovg_over_ddim():
     assert float(a["q_first_gain_leak"]) == np.round(0.85 - 0.8, 3) and float(a["q_last_gain_sdc"]) == 0.12
     # leak falls as the loss falls on every trained point: rho = +1 between loss and leak, the peak at the start
     assert a["q_rho"] == "+1.00" and (a["q_peak_point"], a["q_peak_ddim_leak"]) == ("step 100", "0.80")
+
+
+def test_the_table_has_one_row_per_point_in_run_order_with_the_exact_model_last():
+    t = quality_table(_record())
+    assert list(t.index) == ["step 100", "step 200", "step 400", "shipped (step 800)", "exact model"]
+    assert t.loc["step 200", "OVG support leak"] == 0.7 and t.loc["exact model", "DDIM S_DC"] == 0.07
+    assert list(t.columns)[0] == "held-out loss"
 
 
 def test_a_snapshot_whose_loss_differs_from_the_log_is_not_called_the_same_run():

@@ -138,7 +138,7 @@ def cell_text(mean: float, std: float, *, failed: int = 0, n: int | None = None,
     return text
 
 
-METRIC_NAMES = {"psnr": "PSNR", "s_hf": "S_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF against the ground truth",
+METRIC_NAMES = {"psnr": "PSNR", "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF against the ground truth",
                 "s_dc": "S_DC", "support_leak": "support leak", "s_g": "S_G", "kid_wav": "KID_wav", "delta_log_e_hf_luma": "Δlog E_Y",
                 "delta_log_e_hf_chroma": "Δlog E_CbCr", "delta_log_e_hf_luma_ref": "luma detail (vs real crops)",
                 "delta_log_e_hf_chroma_ref": "chroma detail (vs real crops)"}

@@ -178,4 +178,5 @@ OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "n
                "delta_log_e_hf_luma": "Δlog E_Y", "delta_log_e_hf_chroma": "Δlog E_CbCr", "kid_wav": "KID_wav",
                "hf_coherence": "HF coherence", "delta_log_e_hf_luma_ref": "luma detail (vs real crops)",
                "delta_log_e_hf_chroma_ref": "chroma detail (vs real crops)", "colour_noise": "colour noise",
-               "luma_noise": "luminance noise", "norm_ratio": "norm ratio", "hf_deficit": "HF deficit"}
+               "luma_noise": "luminance noise", "norm_ratio": "norm ratio", "hf_deficit": "HF deficit",
+               "support_leak": "support leak"}

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-__all__ = ["QUALITY_RECORD", "QUALITY_MEASURES", "CHROMA", "read_quality", "quality_frame", "quality_answers"]
+__all__ = ["QUALITY_RECORD", "QUALITY_MEASURES", "CHROMA", "read_quality", "quality_frame", "quality_table",
+           "quality_answers"]
 
 QUALITY_RECORD = "benchmarks/results/collapse_quality.json"   # written by python -m benchmarks.collapse_quality
 CHROMA = "chroma share of OVG's drift"
@@ -38,6 +39,20 @@ def quality_frame(record: dict) -> pd.DataFrame:
              "value": p[m][key]} for name, step, p in points for m, key, col in QUALITY_MEASURES
             if m in p and key in p[m]]
     return pd.DataFrame(rows)
+
+
+def quality_table(record: dict) -> pd.DataFrame:
+    """The chart's numbers, one row per point in run order (the exact model last): held-out loss, then each
+    (method, measure) of ``QUALITY_MEASURES`` as "DDIM support leak", ...; three significant digits."""
+    f = quality_frame(record)
+    f["column"] = f["method"].str.upper() + " " + f["measure"].str.replace("chroma share of OVG's drift",
+                                                                              "drift chroma share")
+    t = f.pivot_table(index="point", columns="column", values="value", sort=False)
+    t.insert(0, "held-out loss", f.groupby("point", sort=False)["heldout_loss"].first())
+    cols = [f"{m.upper()} {c.replace(CHROMA, 'drift chroma share')}" for m, _, c in QUALITY_MEASURES]
+    t = t[["held-out loss", *cols]].map(lambda v: float(f"{v:.3g}"))
+    t.columns.name, t.index.name = None, None
+    return t
 
 
 def _at(f: pd.DataFrame, point: str, method: str, measure: str) -> float:
