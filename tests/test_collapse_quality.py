@@ -41,7 +41,7 @@ def test_the_answers_read_both_ends_and_the_gain_of_ovg_over_ddim():
 def test_the_table_has_one_row_per_point_in_run_order_with_the_exact_model_last():
     t = quality_table(_record())
     assert list(t.index) == ["step 100", "step 200", "step 400", "shipped (step 800)", "exact model"]
-    assert t.loc["step 200", "OVG support leak"] == 0.7 and t.loc["exact model", "DDIM S_DC"] == 0.07
+    assert t.loc["step 200", "OVG support leak"] == "0.7" and t.loc["exact model", "DDIM support leak"] == "5e-32"
     assert list(t.columns)[0] == "held-out loss"
 
 

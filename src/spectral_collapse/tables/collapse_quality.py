@@ -43,14 +43,15 @@ def quality_frame(record: dict) -> pd.DataFrame:
 
 def quality_table(record: dict) -> pd.DataFrame:
     """The chart's numbers, one row per point in run order (the exact model last): held-out loss, then each
-    (method, measure) of ``QUALITY_MEASURES`` as "DDIM support leak", ...; three significant digits."""
+    (method, measure) of ``QUALITY_MEASURES`` as "DDIM support leak", ...; each value as text to three significant
+    digits."""
     f = quality_frame(record)
     f["column"] = f["method"].str.upper() + " " + f["measure"].str.replace("chroma share of OVG's drift",
                                                                               "drift chroma share")
     t = f.pivot_table(index="point", columns="column", values="value", sort=False)
     t.insert(0, "held-out loss", f.groupby("point", sort=False)["heldout_loss"].first())
     cols = [f"{m.upper()} {c.replace(CHROMA, 'drift chroma share')}" for m, _, c in QUALITY_MEASURES]
-    t = t[["held-out loss", *cols]].map(lambda v: float(f"{v:.3g}"))
+    t = t[["held-out loss", *cols]].map(lambda v: f"{v:.3g}")   # as text: 0.668 beside 4.89e-32, each as it reads
     t.columns.name, t.index.name = None, None
     return t
 
