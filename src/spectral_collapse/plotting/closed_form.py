@@ -116,7 +116,7 @@ def scale_chart(ds: xr.Dataset, width: int = 130, height: int = 130) -> alt.Face
         y="independent").properties(title="The stationary oracle's collapse against the crop size")
 
 
-def quality_chart(frame: pd.DataFrame, width: int = 155, height: int = 160) -> alt.HConcatChart:
+def quality_chart(frame: pd.DataFrame, width: int = 135, height: int = 160) -> alt.HConcatChart:
     """Collapse against model quality (``tables.collapse_quality.quality_frame``): one panel per measure (support
     leak, S_DC, OVG's drift chroma share) against the held-out loss (log axis, training runs left to right as the
     loss falls), a line and points per method over the snapshots and the shipped model, the exact model's value as
@@ -138,5 +138,4 @@ def quality_chart(frame: pd.DataFrame, width: int = 155, height: int = 160) -> a
                                               alt.Tooltip("heldout_loss:Q", format=".4f")])
         rule = alt.Chart(e).mark_rule(strokeDash=[6, 3], strokeWidth=2).encode(y="value:Q", color=colour)
         panels.append(alt.layer(line, rule).properties(width=width, height=height, title=measure))
-    return alt.hconcat(*panels).configure_axis(labelFontSize=11, titleFontSize=12).configure_legend(
-        labelFontSize=12, titleFontSize=12).configure_title(fontSize=13)
+    return alt.hconcat(*panels)   # the book's theme sets the text sizes (plotting.render: TEXT_PX)
