@@ -23,7 +23,7 @@ import torch
 
 from spectral_collapse.data.support import support_projector
 from spectral_collapse.framework.method_labels import method_specs
-from spectral_collapse.framework.model_set import CHECKPOINT_ROOT, dataset_for, model_plan, trained_model
+from spectral_collapse.framework.model_set import CHECKPOINT_ROOT, model_plan, trained_model
 from spectral_collapse.framework.profiles import get_profile
 from spectral_collapse.framework.realism import drift_diagnostics
 from spectral_collapse.framework.splits import test_subsets
@@ -59,7 +59,6 @@ def main(argv=None) -> dict:
     p = get_profile("quick")
     spec, cfg, data, name = model_plan("quick", DATASET, "eps", factor=None, progress=False, root=None,
                                        backbone="unet", space=None, options=None)
-    data = dataset_for("quick", DATASET)
     crops = test_subsets(data.test_source.shape[0], a.n, [0], p.n_val)[0]
     x = data.test_source[crops]
     P = support_projector(data.task, tuple(x.shape[1:]))

@@ -62,6 +62,7 @@ class Setup:
         self.given = dict(models or (user.models if user is not None else {}))
         self.checkpoints: dict[str, str] = {}
         self.data = spec_data(spec)
+        self._at = {None: self.data, self.data.task.factor: self.data}   # the data at each SR factor read
         self.ovg = ovg_for(spec, ctx, user, self.data)  # a user's model without a sweep: calibrated
         self.kappa = kappa_for_size(self.data.size)
         self.base = user.parameterization if user is not None else "eps"  # the model behind ddim / taba / ovg
@@ -80,6 +81,12 @@ class Setup:
             self.checkpoints.setdefault(parameterization, D.checkpoint)
         return D
 
+    def data_at(self, factor: int | None):
+        """The study's data, or its data at SR ``factor``, each loaded once."""
+        if factor not in self._at:
+            self._at[factor] = spec_data(self.spec, factor)
+        return self._at[factor]
+
     def method(self, label: str):
         """The MethodSpec of a method label with the study's OVG step sizes."""
         return method_specs([label], eta_hf=self.ovg["eta_hf"], eta_lf=self.ovg["eta_lf"], lowpass_kappa=self.kappa,
@@ -92,7 +99,7 @@ class Setup:
         inputs at the profile's steps from the main results' translation cell, the rest from inversion cells."""
         ms = self.method(label)
         own = factor is None or factor == self.data.task.factor
-        data = self.data if own else spec_data(self.spec, factor)
+        data = self.data_at(factor)
         union = self.main_crops(data)
         x, n_test_split = inversion_inputs(data, n, lead=union)
         x = x if self.space is None else self.space.encode(x)  # a user's latent model inverts encoded inputs
@@ -171,8 +178,7 @@ def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share
 
 def _support(st: Setup, factor: int | None):
     """The support projector of the study's data, or of its data at SR ``factor`` (None where it is not known)."""
-    own = factor is None or factor == st.data.task.factor
-    return dataset_support(st.data if own else spec_data(st.spec, factor))[0]
+    return dataset_support(st.data_at(factor))[0]
 
 
 def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
