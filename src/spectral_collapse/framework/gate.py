@@ -1,12 +1,9 @@
 """The quality gate applied to the models of a study run (``framework.quality`` measures; this module enforces).
 
-While a study runs (``pipeline.runner.run_study``), every model it loads passes through ``enforce``. A model below
-the gate stops the study with ``WeakModelError`` (the model, the failed check, its value, its threshold and the fix),
-unless the run allows weak models; either way the gate status of every model used is recorded in the results
-(attribute ``model_gate``). Reports are cached with the weights (``quality.json``, keyed by the gate's version, its
-settings and the weights' digest) and, for a user's model, beside the run's cell cache (``<cache>/gate/``);
-``stored_report`` reads them back.
-"""
+Every model a study run loads passes through ``enforce``: a model below the gate stops the study with
+``WeakModelError`` unless the run allows weak models, and the gate status of each is recorded in the results
+(``model_gate``). Reports are cached with the weights (``quality.json``, keyed by gate version, settings and weights'
+digest) and, for a user's model, beside the run's cell cache; ``stored_report`` reads them back."""
 from __future__ import annotations
 
 import hashlib
@@ -44,9 +41,8 @@ class GatePolicy:
 @contextmanager
 def gate_policy(allow, cache: str | Path | None = None):
     """Enforce the gate on every model loaded inside the block; yields the GatePolicy that records them. ``allow``:
-    True / False for every model, or model-set keys (``framework.model_set.MODEL_SET``, e.g. "ihc-sr-x4-eps-dit") whose
-    checkpoints may be below the gate. ``cache``: a folder where the reports of users' models are kept between
-    processes."""
+    True / False, or the model-set keys (``model_set.MODEL_SET``) that may be below the gate. ``cache``: a folder
+    keeping the reports of users' models between processes."""
     allow = frozenset(allow) if isinstance(allow, (tuple, list, set, frozenset)) else bool(allow)
     pol = GatePolicy(allow, cache=None if cache is None else Path(cache))
     token = _POLICY.set(pol)
@@ -62,8 +58,8 @@ def active_policy() -> GatePolicy | None:
 
 
 def enforce(name: str, report, role: str = "") -> GateReport | None:
-    """Within a study run: measure (``report()``, a GateReport) and record model ``name``; raise WeakModelError when it
-    is below the gate and the run does not allow weak models. Outside a study run: nothing (None)."""
+    """Within a study run: measure (``report()``) and record model ``name``; raise WeakModelError when it is below
+    the gate and the run does not allow it. Outside a study run: None."""
     pol = _POLICY.get()
     if pol is None:
         return None
@@ -106,8 +102,8 @@ def _write(path: Path, report: dict) -> None:
 
 
 def _cached(folder: Path, settings: dict, compute) -> GateReport:
-    """The report of checkpoint ``folder`` under ``settings``: read from its quality.json (or the shipped copy's)
-    when the key matches, else computed and written to both."""
+    """The report of checkpoint ``folder`` under ``settings``: its (or its shipped copy's) quality.json when the key
+    matches, else computed and written to both."""
     folder = Path(folder)
     key = hashlib.sha256(json.dumps({"version": GATE_VERSION, "weights": checkpoint_digest(folder), **settings},
                                     sort_keys=True).encode()).hexdigest()
@@ -129,12 +125,9 @@ def trained_report(tm, data, profile, space=None) -> GateReport:
         st["deterministic"] = deterministic_sampler(tm.denoiser)
     if edge_task(data):  # edge maps get the edge-density check: a report made without it is measured again
         st["edges"] = {"white": WHITE, "level": LEVEL, "min_tolerance": MIN_TOLERANCE}
-
-    def compute():
-        return gate_report(tm.denoiser, data, name=Path(tm.path).name, steps=st["steps"], n=st["n"], space=space,
-                           heldout=log.get("heldout"), total_steps=tm.config.steps)
-
-    return _cached(Path(tm.path), st, compute)
+    return _cached(Path(tm.path), st, lambda: gate_report(
+        tm.denoiser, data, name=Path(tm.path).name, steps=st["steps"], n=st["n"], space=space,
+        heldout=log.get("heldout"), total_steps=tm.config.steps))
 
 
 def vae_gate_report(space, data, profile) -> GateReport:
@@ -146,10 +139,8 @@ def vae_gate_report(space, data, profile) -> GateReport:
 
 
 def user_report(D, data, *, name: str, n: int = 64, steps: int = 50, labels=None) -> GateReport:
-    """The gate report of a user's model on the study's data (measured once per process, model and data).
-
-    labels: the class labels to sample and compare (None: 0 and 1 for a class-conditional network, else 1, the
-    target pool; the source model of a pair is compared with the source pool, label 0)."""
+    """The gate report of a user's model on the study's data (measured once per process, model and data). labels:
+    those to sample (None: 0 and 1 for a class-conditional network, else 1, the target pool)."""
     origin = getattr(D, "origin", {}) or {}
     key = (origin.get("sha256") or name, getattr(data, "name", "?"), json.dumps(getattr(data, "meta", {}),
                                                                                  sort_keys=True, default=str), n, steps,
@@ -186,11 +177,9 @@ def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, di
     return rep, next((c for _, c in found if c), {})
 
 
-
 def current_verdict(name: str, root) -> tuple[bool, str] | None:
-    """(passed, failures in words) of the report stored now with checkpoint ``name`` (under the checkpoint ``root``,
-    else in its shipped copy) by this version of the gate; None when there is none (a user's model, or a report of
-    an older gate version). A result records the verdict of its day; this is the verdict of the gate as it is now."""
+    """(passed, failures in words) of the report stored now with checkpoint ``name`` (under ``root``, else its shipped
+    copy) by this gate version, the verdict of the gate as it is now; None when there is none."""
     for d, _ in stored_files(Path(root) / name):
         if isinstance(d, dict) and d.get("version") == GATE_VERSION and "passed" in d:
             rep = GateReport.from_dict(d)

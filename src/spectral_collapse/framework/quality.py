@@ -1,16 +1,12 @@
-"""The model-quality gate: is a diffusion model good enough for its inversions to say anything about the data?
+"""The model-quality gate: is a diffusion model good enough for its inversions to say anything about the data? On an
+under-trained model the latents and translations describe the training run, not spectral collapse.
 
-A study of how inversion fails is only meaningful on a model that has learned the data: on an under-trained model
-the latents and translations describe the training run, not spectral collapse. ``gate_report`` measures a model
-against real crops of the data it models and returns one row per check, each with its value, its threshold and
-whether it passed. The thresholds are fixed here, before any study result is looked at (``THRESHOLDS``).
-
-Samples come from a deterministic sampler (DDIM; Heun for EDM and flow models) and ``StochasticHeun``, begun from
-``TerminalStart``; an autoencoder is judged on its reconstructions (``vae_report``). A model passes when every check
-it can be judged on passes. Edge maps (the source of an "edges" task) also get the share of their edge pixels
-checked against the training maps', within a threshold set by the data (``framework.edge_density``). The quick
-profile draws 256 per label and sampler (at 64, channel means stray 10 %).
-"""
+``gate_report`` measures a model against real crops of its data, a row per check with its value, its threshold
+(``THRESHOLDS``, fixed before any study result is looked at) and whether it passed; a model passes when every check
+it can be judged on passes. Samples come from a deterministic sampler (DDIM; Heun for EDM and flow models) and
+``StochasticHeun``, begun from ``TerminalStart``; an autoencoder is judged on its reconstructions (``vae_report``);
+edge maps also get their share of edge pixels checked (``framework.edge_density``). The quick profile draws 256 per
+label and sampler (at 64, channel means stray 10 %)."""
 from __future__ import annotations
 
 import math
@@ -23,11 +19,10 @@ import torch
 
 from .edge_density import EDGE_LABEL, edge_stats, edge_task
 
-__all__ = ["THRESHOLDS", "GATE_VERSION", "GateReport", "WeakModelError", "gate_report", "vae_report",
-           "plateau_change", "denoised_mean_bias", "sliced_wasserstein", "StochasticHeun", "band_log_ratio",
-           "TerminalStart", "start_pool", "deterministic_sampler", "is_flow_model", "CHECKS", "samplers",
-           "draw_samples", "input_shape", "crop_pools", "channel_errors", "patch_ratio", "nn_distances", "RULES",
-           "REPORTED"]
+__all__ = ["THRESHOLDS", "GATE_VERSION", "GateReport", "WeakModelError", "gate_report", "vae_report", "plateau_change",
+           "denoised_mean_bias", "sliced_wasserstein", "StochasticHeun", "band_log_ratio", "TerminalStart", "start_pool",
+           "deterministic_sampler", "is_flow_model", "CHECKS", "samplers", "draw_samples", "input_shape", "crop_pools",
+           "channel_errors", "patch_ratio", "nn_distances", "RULES", "REPORTED"]
 
 GATE_VERSION = 2
 THRESHOLDS = {
@@ -113,9 +108,8 @@ def nn_distances(x: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
 
 
 def denoised_mean_bias(D, x0: torch.Tensor, label: int, sigmas, *, seed: int = _SEED, batch: int = 64) -> pd.DataFrame:
-    """The relative error ([0, 1] scale) of each channel's mean of D(x0 + sigma n) against x0's, a row per sigma: the
-    exact denoiser is unbiased at every level, a network drifts where it saw few training samples. Not judged: it
-    says where a failed ``mean`` check comes from."""
+    """The relative error ([0, 1] scale) of each channel's mean of D(x0 + sigma n) against x0's, a row per sigma: where
+    a failed ``mean`` check comes from (a network drifts where it saw few training samples). Not judged."""
     from ..inversion.loop import model_device
 
     n = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed), dtype=x0.dtype)  # drawn on the CPU
@@ -162,14 +156,11 @@ class GateReport:
         return self.rows[self.rows["passed"].notna() & ~self.rows["passed"].fillna(True).astype(bool)]
 
     def describe_failures(self, limit: int = 4) -> str:
-        """The failed checks in words: "spectrum (DDIM samples, label 1) 0.82, must be ≤ 0.3; ..."; a check whose
-        value could not be computed (non-finite samples) says so instead of printing nan."""
+        """The failed checks in words: "spectrum (DDIM samples, label 1) 0.82, must be ≤ 0.3; ..."; a value that could
+        not be computed (non-finite samples) says so instead of printing nan."""
         bad = self.failures()
         signs = {"<=": "≤", ">=": "≥"}
-
-        def value(v) -> str:
-            return f"{v:.3g}" if np.isfinite(v) else "not computable (non-finite samples)"
-
+        value = lambda v: f"{v:.3g}" if np.isfinite(v) else "not computable (non-finite samples)"   # noqa: E731
         parts = [f"{r.check} ({_where(r)}) {value(float(r.value))}, must be {signs.get(r.rule, r.rule)} {r.threshold:g}"
                  for r in bad.head(limit).itertuples()]
         more = len(bad) - limit
@@ -267,9 +258,8 @@ def deterministic_sampler(D) -> str:
 
 
 def start_pool(data, label: int, space=None) -> torch.Tensor:
-    """The training distribution of a label in the model's own space, as (M, ...) examples: every dihedral view of
-    the label's training pool (the views the trainer draws), or their latents for a model of a latent space (the
-    encoded views of ``data``'s LatentDomains, else the views encoded by ``space``, a user's model's autoencoder)."""
+    """The training distribution of a label in the model's own space, (M, ...): every dihedral view of its training
+    pool, or their latents (``data``'s LatentDomains' own, else encoded by ``space``, a user's model's autoencoder)."""
     if hasattr(data, "_encoded"):  # LatentDomains: the latents the model was trained on
         return data._encoded()[label].flatten(0, 1)
     from ..data.unpaired import dihedral
@@ -301,9 +291,8 @@ class TerminalStart:
 
 def draw_samples(D, sampler, n: int, label: int, steps: int, shape: tuple, seed: int, batch: int, space=None,
                  start: TerminalStart | None = None) -> torch.Tensor:
-    """n samples of a label, begun from ``start`` (a TerminalStart), or from pure noise when start is None. On a GPU
-    every network call of the sampler replays a CUDA graph, captured once per batch shape and kept with the model
-    for the gate's other samplers and labels (``inversion.graphs``, entered by ``sample``)."""
+    """n samples of a label, begun from ``start`` (a TerminalStart), or from pure noise when start is None (on a GPU,
+    replayed as CUDA graphs kept with the model: ``inversion.graphs``)."""
     from ..inversion.loop import default_sigmas, sample, sample_seeds
 
     sig = default_sigmas(D, steps)
@@ -328,9 +317,7 @@ def input_shape(D) -> tuple:
 def crop_pools(data, label: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(training pool, held-out crops) of a class label: source / test_source for 0, target / test_target for 1."""
     base = getattr(data, "data", data)
-    if label == 0:
-        return base.source, base.test_source
-    return base.target, base.test_target
+    return (base.source, base.test_source) if label == 0 else (base.target, base.test_target)
 
 
 def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, labels=(0, 1), space=None,
@@ -338,8 +325,7 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
                 batch: int = 32, seed: int = 0) -> GateReport:
     """Measure ``D`` (a Denoiser) against ``data`` (UnpairedDomains, or a latent view) on every check. space: the
     LatentSpace decoding samples (None: pixels); heldout, total_steps: the trainer's ``log.json``, for the plateau.
-    Errors of samples from pure noise go to ``info["unit_start"]``, not judged. On edge-map data (``edge_task``) the
-    label-0 samples also get the ``edges`` check (``framework.edge_density``; its pure-noise share is recorded too)."""
+    Samples from pure noise go to ``info["unit_start"]``, not judged; edge maps get the ``edges`` check."""
     base = getattr(data, "data", data)
     space = space if space is not None else getattr(data, "space", None)
     shape = shape or input_shape(D)
@@ -375,8 +361,7 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
         info["unit_start"].append({"sampler": det_name, "label": label, "mean": m_err, "std": s_err,
                                    **({"edges": edge_stats(noise, pool)["share"]}
                                       if edges and label == EDGE_LABEL and torch.isfinite(noise).all() else {})})
-    change = plateau_change(heldout, total_steps)
-    rows.append(_row("plateau", change))
+    rows.append(_row("plateau", plateau_change(heldout, total_steps)))
     return GateReport(name, pd.DataFrame(rows), info)
 
 

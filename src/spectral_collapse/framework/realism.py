@@ -17,10 +17,8 @@ from ..verdicts.words import UNTESTABLE
 from .controls import CONTROLS
 
 __all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "gate_table", "realism_gate", "N_BOOT", "BAND_SCORES",
-           "truth_band", "spread_band", "detail_gap", "kid_gap", "kid_readable", "kid_no_worse", "KID_PRECISION", "kid_precision",
-           "texture_verdict", "texture_table",
-           "chroma_share",
-           "drift_diagnostics"]
+           "truth_band", "spread_band", "detail_gap", "kid_gap", "kid_readable", "kid_no_worse", "KID_PRECISION",
+           "kid_precision", "texture_verdict", "texture_table", "chroma_share", "drift_diagnostics"]
 
 N_BOOT = 1000
 KID_PRECISION = "the 8-bit and float scores differ"   # what a texture verdict says when rounding moves its KID
@@ -49,31 +47,30 @@ def ovg_added_energy(ds: xr.Dataset, truth_energy: np.ndarray, crops, label: str
 
 
 def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = None) -> xr.Dataset:
-    """``kid_wav`` (with ``kid_wav_lo`` / ``kid_wav_hi``, 95 % bootstrap over the crops) per (method, seed) and per
-    (control, seed) on that seed's crops, ``real_kid_wav`` of the real set scored as a method, and ``kid_wav_ratio``:
-    over the ground truth's KID on the same crops. Failed samples and flat crops (NaN features) are left out. With
-    ``scaler``: its sorted reference values and kept features (``reference_feature_sorted`` / ``_keep``)."""
+    """``kid_wav`` with ``_lo`` / ``_hi`` (95 % bootstrap over the crops) per (method, seed) and (control, seed),
+    ``real_kid_wav`` of the real set scored as a method, and ``kid_wav_ratio`` over the ground truth's KID on the same
+    crops; NaN features left out. With ``scaler``: ``reference_feature_sorted`` / ``_keep``."""
     ds = ds.copy()
     seeds = ds["seed"].values.tolist()
     crops = {s: ds["crop"].sel(seed=s).values for s in seeds}
 
-    def kid(features, dim: str, labels, per_seed) -> None:   # kid_wav, _lo, _hi of (label, seed)
-        iv = [[rl.kid_interval(per_seed(features.sel({dim: k}), s), ref, n_boot=N_BOOT, seed=0) for s in seeds]
-              for k in labels]
-        prefix = "control_" if dim == "control" else ""
-        for part, name in (("mean", ""), ("lo", "_lo"), ("hi", "_hi")):
-            ds[f"{prefix}kid_wav{name}"] = ((dim, "seed"), np.array([[getattr(v, part) for v in r] for r in iv]))
+    def kid(name: str, dims: tuple, sets) -> None:   # <name>, _lo, _hi of the KID of each set of each row
+        iv = [[rl.kid_interval(x, ref, n_boot=N_BOOT, seed=0) for x in row] for row in sets]
+        for part, end in (("mean", ""), ("lo", "_lo"), ("hi", "_hi")):
+            a = np.array([[getattr(v, part) for v in row] for row in iv])
+            ds[f"{name}{end}"] = (dims, a.reshape(a.shape[-len(dims):]))
 
-    kid(ds["control_wav_features"], "control", CONTROLS, lambda f, s: f.sel(crop_index=crops[s]).values)
+    f = ds["control_wav_features"]
+    kid("control_kid_wav", ("control", "seed"),
+        [[f.sel(control=c, crop_index=crops[s]).values for s in seeds] for c in CONTROLS])
     if "real_wav_features" in ds:   # the real set scored as a method: the KID a real crop set reaches
-        iv = [rl.kid_interval(ds["real_wav_features"].sel(crop_index=crops[s]).values, ref, n_boot=N_BOOT, seed=0)
-              for s in seeds]
-        for part, name in (("mean", ""), ("lo", "_lo"), ("hi", "_hi")):
-            ds[f"real_kid_wav{name}"] = ("seed", np.array([getattr(v, part) for v in iv]))
+        kid("real_kid_wav", ("seed",), [[ds["real_wav_features"].sel(crop_index=crops[s]).values for s in seeds]])
     truth = ds["control_kid_wav"].sel(control="ground_truth", drop=True)
     ds["control_kid_wav_ratio"] = ds["control_kid_wav"] / truth
     if "method" in ds.dims and "wav_features" in ds:
-        kid(ds["wav_features"], "method", ds["method"].values, lambda f, s: f.sel(seed=s).values)
+        f = ds["wav_features"]
+        kid("kid_wav", ("method", "seed"),
+            [[f.sel(method=m, seed=s).values for s in seeds] for m in ds["method"].values])
         ds["kid_wav_ratio"] = ds["kid_wav"] / truth
     ds["reference_wav_features"] = (("reference_crop", "feature"), ref)
     if scaler is not None:   # the features' normalisation, so that KID can be recomputed from stored images
@@ -84,25 +81,22 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = N
 
 
 def gate_table(controls: dict, real: dict, reference: np.ndarray) -> pd.DataFrame:
-    """Per texture score (``GATED_SCORES``) and control: how much worse the control scores than real crops scored
-    as if they were a method (``real``: {score: per-crop values}, crop k standing in for test crop k), with its 95 %
-    paired interval over the crops (KID: test and reference crops resampled), ``worse`` when the interval lies
-    above 0, and ``passes``: the score finds every control worse. ``controls``: {control: {score: per-crop
-    values}}, ``wav_features`` the rank-normalised KID features; ``reference``: the reference crops' features."""
+    """Per texture score (``GATED_SCORES``) and control ({control: {score: per-crop values}}): how much worse it
+    scores than ``real`` (real crops scored as a method, crop k for test crop k), with its 95 % paired interval over
+    the crops (KID on ``wav_features``: test and ``reference`` crops resampled), ``worse`` when the interval lies
+    above 0, and ``passes``: the score finds every control worse."""
     rows = []
     for score, kind in GATED_SCORES.items():
+        key = "wav_features" if score == "kid_wav" else score
         for c, got in controls.items():
+            if key not in got or key not in real:
+                continue
             if score == "kid_wav":
-                if "wav_features" not in got or "wav_features" not in real:
-                    continue
-                d = rl.paired_kid_difference(got["wav_features"], real["wav_features"], reference,
-                                             n_boot=N_BOOT, seed=0)
-            elif score in got and score in real:
+                d = rl.paired_kid_difference(got[key], real[key], reference, n_boot=N_BOOT, seed=0)
+            else:
                 a, b = np.asarray(got[score], dtype=np.float64), np.asarray(real[score], dtype=np.float64)
                 a, b = {"low": (a, b), "high": (-a, -b), "abs": (np.abs(a), np.abs(b))}[kind]
                 d = paired_ci(a, b, n_boot=N_BOOT, seed=0)
-            else:
-                continue
             rows.append({"score": score, "control": c, "worse_by": d.mean, "lo": d.lo, "hi": d.hi,
                          "worse": bool(d.lo > 0)})
     table = pd.DataFrame(rows)
@@ -133,15 +127,20 @@ def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
 BAND_SCORES = ("delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref")
 
 
+def _truth(ds: xr.Dataset, score: str) -> xr.DataArray | None:
+    """The ground truth's control values of ``score``; None where the results hold none."""
+    if f"control_{score}" in ds and "ground_truth" in ds["control"].values.tolist():
+        return ds[f"control_{score}"].sel(control="ground_truth")
+    return None
+
+
 def truth_band(ds: xr.Dataset, score: str) -> tuple[float, float] | None:
-    """The real crops' band of a detail score: mean ± one standard deviation of the real set's per-crop value
-    (``real_<score>``: how far single real crops lie from the reference mean; results without it: the ground
-    truth's); None without either."""
+    """The real crops' band of a detail score: ``spread_band`` of the real set's per-crop values (``real_<score>``;
+    results without it: the ground truth's); None without either."""
     if f"real_{score}" in ds:
         return spread_band(ds[f"real_{score}"].values)
-    if f"control_{score}" in ds and "ground_truth" in ds["control"].values.tolist():
-        return spread_band(ds[f"control_{score}"].sel(control="ground_truth").values)
-    return None
+    truth = _truth(ds, score)
+    return None if truth is None else spread_band(truth.values)
 
 
 def spread_band(values) -> tuple[float, float] | None:
@@ -183,16 +182,22 @@ def _float_features(ds: xr.Dataset, method: str) -> dict[int, np.ndarray] | None
     return dict(zip(picks, f))
 
 
-def kid_precision(ds: xr.Dataset, a: str, b: str, d8) -> str:
-    """"" when the paired KID_wav difference a − b of the float translations agrees with ``d8`` (the 8-bit one) in
-    sign and in significance (its interval on the same side of 0, or both across it); else the float one in words,
-    ending in ``KID_PRECISION``. Cost: the wavelet features of both methods' crops and ``N_BOOT`` draws."""
-    fa, fb = _float_features(ds, a), _float_features(ds, b)
+def _paired_kid(ds: xr.Dataset, fa: dict | None, fb: dict | None):
+    """The paired KID_wav difference of two {crop id: features} on the crops both hold; None under 2 of them."""
     shared = sorted(set(fa or {}) & set(fb or {}))
     if len(shared) < 2:
+        return None
+    return rl.paired_kid_difference(np.stack([fa[c] for c in shared]), np.stack([fb[c] for c in shared]),
+                                    ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0)
+
+
+def kid_precision(ds: xr.Dataset, a: str, b: str, d8) -> str:
+    """"" when the paired KID_wav difference a − b of the float translations agrees with ``d8`` (the 8-bit one) in
+    sign and in significance; else the float one in words, ending in ``KID_PRECISION``. Cost: the wavelet features
+    of both methods' crops and ``N_BOOT`` draws."""
+    df = _paired_kid(ds, _float_features(ds, a), _float_features(ds, b))
+    if df is None:
         return ""
-    df = rl.paired_kid_difference(np.stack([fa[c] for c in shared]), np.stack([fb[c] for c in shared]),
-                                  ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0)
     side = lambda d: 1 if d.lo > 0 else -1 if d.hi < 0 else 0   # noqa: E731
     what = "sign" if np.sign(df.mean) != np.sign(d8.mean) else "significance" if side(df) != side(d8) else ""
     return (f"KID_wav {a} − {b} in float {df.mean:+.3g} [{df.lo:+.3g}, {df.hi:+.3g}]: {KID_PRECISION} in {what}"
@@ -206,14 +211,13 @@ def _crop_means(v: xr.DataArray, crops) -> pd.Series:
 
 
 def detail_gap(ds: xr.Dataset, score: str, a: str, b: str) -> Gap | None:
-    """The fraction of ``b``'s gap to the ground truth that ``a`` closes on a detail score (log energy over the real
-    crops' mean), read as the per-crop error |score|: (|a| − |b|) / (|truth| − |b|), paired over the crops all
-    three scored (``effect.gap_fraction``; reference 0 without the truth's control); None under 2 such crops."""
+    """The fraction of ``b``'s gap to the ground truth that ``a`` closes on a detail score, read as the per-crop
+    error |score|: (|a| − |b|) / (|truth| − |b|), paired over the crops all three scored (``effect.gap_fraction``;
+    reference 0 without the truth's control); None under 2 such crops."""
     xa, xb = (_crop_means(ds[score].sel({"method": m}), ds["crop"].values) for m in (a, b))
     shared = xa.index.intersection(xb.index)
-    ref = 0.0
-    if f"control_{score}" in ds and "ground_truth" in ds["control"].values.tolist():
-        t = ds[f"control_{score}"].sel(control="ground_truth")
+    ref, t = 0.0, _truth(ds, score)
+    if t is not None:
         t = _crop_means(t, t["crop_index"].values)
         shared = shared.intersection(t.index)
         ref = t[shared].to_numpy()
@@ -233,9 +237,8 @@ def _kid_with_truth(ds: xr.Dataset, a: str, b: str):
 
 
 def kid_gap(ds: xr.Dataset, a: str, b: str) -> Gap | None:
-    """The fraction of ``b``'s KID_wav gap to the ground truth's KID that ``a`` closes, on the crops both translated:
-    (KID(a) − KID(b)) / (KID(truth) − KID(b)) in each draw of the two-sample bootstrap (``_kid_with_truth``); None
-    under 2 shared crops."""
+    """The fraction of ``b``'s KID_wav gap to the ground truth's KID that ``a`` closes, on the crops both translated,
+    in each draw of the two-sample bootstrap (``_kid_with_truth``); None under 2 shared crops."""
     got = _kid_with_truth(ds, a, b)
     return None if got is None else draws_gap("kid_wav", *got)
 
@@ -244,18 +247,16 @@ NOT_READ = " (KID_wav fails the controls here: not read)"   # said where the rea
 
 
 def kid_readable(ds: xr.Dataset) -> bool:
-    """Whether KID_wav may decide on results ``ds``: the realism gate ranks the ground truth first and every control
-    worse on it (``realism_gate``)."""
+    """Whether KID_wav may decide on results ``ds``: the realism gate (``realism_gate``) finds every control worse."""
     gate = realism_gate(ds)
     return not gate.empty and bool(gate.loc[gate["score"] == "kid_wav", "passes"].all())
 
 
 def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, str, Gap] | None:
     """(verdict, text, gap) of "``a``'s crops are at least as real as ``b``'s": KID_wav(a) − KID_wav(b), with its
-    paired two-sample bootstrap interval on the crops both translated, against ``margin`` × ``b``'s gap to the ground
-    truth's KID on the same crops (``intervals.no_worse``), and from the same draws the fraction of that gap ``a``
-    closes (``kid_gap``); "inconclusive" where KID_wav fails the realism gate; None without the features or under 2
-    shared crops."""
+    paired two-sample bootstrap interval, against ``margin`` × ``b``'s gap to the ground truth's KID on the same crops
+    (``intervals.no_worse``), and the fraction of that gap ``a`` closes (``kid_gap``); "inconclusive" where KID_wav
+    fails the realism gate; None without the features or under 2 shared crops."""
     if not {"wav_features", "reference_wav_features", "control_wav_features"} <= set(ds.data_vars) or \
             not {a, b} <= set(ds["method"].values.tolist()):
         return None
@@ -276,9 +277,8 @@ def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, st
 
 def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | None:
     """(verdict, text, gaps) of "``a`` restores texture better than ``b``": KID_wav(a) - KID_wav(b) below 0 (paired
-    interval over crops; read only where KID_wav passes the gate); the ``effect.Gap`` of each score read
-    (``detail_gap``, ``kid_gap``), named "luma detail a" and so on, beside it. The real crops' band of the detail
-    scores decides nothing (``verdicts.rules.TEXTURE_RULE``)."""
+    interval over crops; read only where KID_wav passes the gate), with the ``effect.Gap`` of each score read
+    (``detail_gap``, ``kid_gap``). The real crops' band decides nothing (``verdicts.rules.TEXTURE_RULE``)."""
     if not {"wav_features", "reference_wav_features"} <= set(ds.data_vars) or \
             not {a, b} <= set(ds["method"].values.tolist()):
         return None
@@ -293,12 +293,8 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | 
         gap = detail_gap(ds, score, a, b)
         gaps.append(None if gap is None else replace(gap, what=f"{name} detail {a}"))
         words.append(f"{name} detail of {a} {m:+.2f}" + ("" if gap is None else f", {a} {gap}"))
-    fa, fb = _per_crop_features(ds, a), _per_crop_features(ds, b)
-    shared = sorted(set(fa) & set(fb))
     kid_ok = kid_readable(ds)
-    d = rl.paired_kid_difference(np.stack([fa[c] for c in shared]), np.stack([fb[c] for c in shared]),
-                                 ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0) \
-        if len(shared) > 1 else None
+    d = _paired_kid(ds, _per_crop_features(ds, a), _per_crop_features(ds, b))
     kg = kid_gap(ds, a, b) if d is not None and kid_ok else None
     if kg is not None:
         gaps.append(replace(kg, what=f"KID_wav {a}"))
@@ -308,10 +304,8 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | 
                      + (f", {a} {kg}" if kg is not None else "")
                      + ("" if kid_ok else NOT_READ)
                      + (f"; {note}" if note else ""))
-    if d is None or not kid_ok:
-        verdict = "inconclusive"
-    else:
-        verdict = "holds" if d.hi < 0 else "does not hold" if d.lo > 0 else "inconclusive"
+    ok = d is not None and kid_ok
+    verdict = "holds" if ok and d.hi < 0 else "does not hold" if ok and d.lo > 0 else "inconclusive"
     return verdict, "; ".join(words) + f" → {verdict}", tuple(g for g in gaps if g is not None)
 
 
@@ -319,12 +313,10 @@ def texture_table(ds: xr.Dataset) -> pd.DataFrame:
     """Per method and control: luma and chroma detail energy as a multiple of the paired truth's (geometric mean over
     the crops), whether each mean (over the reference) lies in the real crops' band, the RGB detail coherence, and
     KID_wav (mean over seeds) with its ratio to the ground truth's KID."""
-    rows = {}
     bands = {s: truth_band(ds, s) for s in BAND_SCORES}
 
     def row(get):
-        out = {"luma_x": float(np.exp(np.nanmean(get("delta_log_e_hf_luma")))),
-               "chroma_x": float(np.exp(np.nanmean(get("delta_log_e_hf_chroma"))))}
+        out = {f"{k}_x": float(np.exp(np.nanmean(get(f"delta_log_e_hf_{k}")))) for k in ("luma", "chroma")}
         for s, name in zip(BAND_SCORES, ("luma_in_band", "chroma_in_band")):
             m, b = float(np.nanmean(get(s))), bands[s]
             out[name] = bool(b is not None and b[0] <= m <= b[1])
@@ -335,10 +327,9 @@ def texture_table(ds: xr.Dataset) -> pd.DataFrame:
     def values(name: str, **at):
         return ds[name].sel(at).values if name in ds else np.array([np.nan])   # a score these results lack: NaN
 
-    for m in ds["method"].values.tolist() if "method" in ds.dims else []:
-        rows[m] = row(lambda v, m=m: values(v, method=m))
-    for c in CONTROLS:
-        rows[c] = row(lambda v, c=c: values(f"control_{v}", control=c))
+    methods = ds["method"].values.tolist() if "method" in ds.dims else []
+    rows = {m: row(lambda v, m=m: values(v, method=m)) for m in methods}
+    rows.update({c: row(lambda v, c=c: values(f"control_{v}", control=c)) for c in CONTROLS})
     return pd.DataFrame.from_dict(rows, orient="index")
 
 

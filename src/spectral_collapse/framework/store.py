@@ -1,8 +1,6 @@
 """Results storage: one ``xr.Dataset`` per (study, dataset, profile) as a netCDF4 file (h5netcdf), written atomically
-(``train.cache.atomic_write_bytes``) with provenance and a checksum of its contents (``content_sha256``) that
-:func:`load_results` verifies; a file without one is not trusted. The checksum catches accidental or partial damage
-(an edit by hand or by a tool, a truncated copy, flipped bytes); a person who recomputes it on purpose is not what it
-guards against."""
+with provenance and a checksum of its contents (``content_sha256``) that :func:`load_results` verifies. The checksum
+catches accidental damage (an edit by a tool, a truncated copy, flipped bytes), not a deliberate recomputation."""
 from __future__ import annotations
 
 import dataclasses
@@ -69,7 +67,7 @@ class DiskFullError(OSError):
 
 def folder_parameter(name: str, value) -> str | os.PathLike:
     """A folder given as a notebook parameter: a number is a folder's name (papermill makes ``-p results_root 5``
-    the int 5); a value of another kind is refused naming the parameter."""
+    the int 5); another kind is refused."""
     if isinstance(value, (str, os.PathLike)):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -78,10 +76,8 @@ def folder_parameter(name: str, value) -> str | os.PathLike:
 
 
 def results_path(study: str, dataset: str, profile: str, root: str | os.PathLike = "data/results") -> Path:
-    """Where a study's results live: ``<root>/<study>/<dataset>-<profile>.nc``; ``root`` read as ``open_study`` reads
-    a notebook's ``results_root`` (a number is a folder's name: papermill makes ``-p results_root 5`` the int 5)."""
-    if not isinstance(root, (str, os.PathLike)):
-        root = folder_parameter("results_root", root)
+    """Where a study's results live: ``<root>/<study>/<dataset>-<profile>.nc`` (``root`` read by ``folder_parameter``)."""
+    root = folder_parameter("results_root", root)
     for what, value in (("study", study), ("dataset", dataset), ("profile", profile)):
         if not isinstance(value, str) or not _NAME.match(value):
             raise ValueError(f"{what}={value!r} is not a valid file-name part; use letters, digits, '_', '.', '-'")
@@ -151,8 +147,7 @@ _OUTPUTS = (":(top,exclude)book", ":(top,exclude)data/results", ":(top,exclude)d
 
 def provenance() -> dict[str, Any]:
     """Provenance attrs: ``created`` (UTC ISO), ``git_commit``, ``git_dirty`` (0/1: code or inputs differ from the
-    commit, the run's outputs under book/, data/results, data/weights and benchmarks/results aside; -1 no git),
-    ``versions`` (JSON)."""
+    commit, the run's outputs (``_OUTPUTS``) aside; -1 no git), ``versions`` (JSON)."""
     from .. import __version__
 
     versions = {"python": platform.python_version()}
@@ -214,10 +209,8 @@ def content_digest(ds: xr.Dataset) -> str:
 
 def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: bool = True,
                  compress: bool = True) -> Path:
-    """Write ``ds`` atomically to ``path`` (netCDF4, h5netcdf) with sanitised attrs, provenance and its checksum;
-    return the path. ``compress``: large numeric variables deflated (``COMPRESSION``; the cell cache, read often and
-    never committed, writes them plain). A full disk raises DiskFullError naming the folder; nothing is left
-    behind."""
+    """Write ``ds`` atomically to ``path`` with sanitised attrs, provenance and its checksum; return the path.
+    ``compress``: large numeric variables deflated (the cell cache writes them plain). A full disk: DiskFullError."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = ds.copy(deep=False)
@@ -255,8 +248,7 @@ def _recompute_hint(path: Path) -> str:
 
 
 def read_verified(path: str | os.PathLike) -> xr.Dataset:
-    """A file written by save_results, read fully and checked against its checksum (list attributes not yet
-    restored); a file without a checksum raises ResultsUnsignedError."""
+    """A file written by save_results, read fully and checked against its checksum (list attributes not restored)."""
     path = Path(path)
     try:
         ds = xr.load_dataset(path, engine=ENGINE)
@@ -275,9 +267,8 @@ def read_verified(path: str | os.PathLike) -> xr.Dataset:
 
 
 def load_results(path: str | os.PathLike) -> xr.Dataset:
-    """Read a results file fully into memory (closed afterwards) with its list attributes restored; raises
-    ResultsFileError (unreadable), ResultsChecksumError (numbers changed) or ResultsUnsignedError (no checksum), each
-    saying how to compute it again."""
+    """Read a results file fully into memory with its list attributes restored; raises a ResultsFileError (unreadable,
+    numbers changed, no checksum) saying how to compute it again."""
     path = Path(path)
     if not path.is_file():
         profile = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else "<profile>"
@@ -287,8 +278,8 @@ def load_results(path: str | os.PathLike) -> xr.Dataset:
 
 
 def restore_list_attrs(ds: xr.Dataset) -> xr.Dataset:
-    """Give the list-valued attributes of a dataset read from a save_results file their list form back (in place):
-    netCDF gives a one-element list back as a scalar, so ``list_attrs`` names them."""
+    """Give the list-valued attributes (``list_attrs``) of a dataset read from a save_results file their list form
+    back, in place."""
     for obj in (ds, *ds.variables.values()):
         attrs = dict(obj.attrs)
         for k in json.loads(attrs.pop(LIST_ATTRS, "[]")):
@@ -306,10 +297,8 @@ def _without_stamps(attrs: dict) -> dict:
 
 
 class Difference(NamedTuple):
-    """One difference ``compare_folders`` found: the file (relative to the folders), the variable ("" for the file as
-    a whole), its largest relative difference when both sides are numbers of one shape (``relative_difference``), and
-    what differs in words ("values", "attributes", "attributes: <the file's attributes that differ>",
-    "only in <folder>", "contents differ")."""
+    """One difference ``compare_folders`` found: file, variable ("" for the file), largest ``relative_difference``
+    (numbers of one shape) and what differs ("values", "attributes[: names]", "only in <folder>", "contents differ")."""
     file: str
     variable: str = ""
     relative: float | None = None
@@ -318,11 +307,9 @@ class Difference(NamedTuple):
 
 def compare_folders(a: str | os.PathLike, b: str | os.PathLike, names: tuple[str, str] = ("a", "b")
                     ) -> tuple[list[str], list[Difference]]:
-    """(files compared, differences) between two results folders: every .nc and .json below them, provenance stamps
-    (``PROVENANCE_ATTRS``) aside; equal means ``xr.Dataset.identical`` (bit for bit, attributes included). ``names``
-    name the two folders ("only in a"). A results file that differs gives one ``Difference`` per changed variable,
-    with its largest relative difference, so float rounding (1e-15) reads apart from a timing (0.3); ``describe``
-    words them a line per file."""
+    """(files compared, differences) between two results folders: every .nc and .json, ``PROVENANCE_ATTRS`` aside,
+    compared bit for bit; a ``Difference`` per changed variable, so float rounding (1e-15) reads apart from a timing
+    (0.3). ``names`` name the two folders."""
     a, b = Path(a), Path(b)
     found = sorted({p.relative_to(x) for x in (a, b) for p in x.rglob("*") if p.suffix in (".nc", ".json")})
     diffs = []
@@ -346,14 +333,12 @@ def compare_folders(a: str | os.PathLike, b: str | os.PathLike, names: tuple[str
 
 
 def _same_attr(a: dict, b: dict, key) -> bool:
-    """Whether attribute ``key`` is in both and equal (arrays element by element, of one type)."""
     if key not in a or key not in b or type(a[key]) is not type(b[key]):
         return False
     return bool(np.array_equal(a[key], b[key])) if isinstance(a[key], np.ndarray) else a[key] == b[key]
 
 
 def _change(file: str, name: str, da: xr.Dataset, db: xr.Dataset, first: str) -> Difference:
-    """One changed variable of a results file, for ``compare_folders``."""
     if name not in db.variables:
         return Difference(file, name, what=f"only in {first}")
     rel = relative_difference(da[name].values, db[name].values)   # 0: equal values, other attributes
@@ -374,8 +359,8 @@ def describe(diffs: list[Difference]) -> list[str]:
 
 
 def relative_difference(a, b) -> float | None:
-    """The largest |a - b| over the largest |a| or |b| (0 when both are zero); None when the two are not numbers of
-    one shape. NaN in the same places counts as equal."""
+    """max |a - b| / max(|a|, |b|) (0 when both are zero, NaN in the same places equal); None unless numbers of one
+    shape."""
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape or not (np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number)):
         return None
