@@ -7,8 +7,8 @@ import xarray as xr
 
 from .validity import failed_of
 
-__all__ = ["TABLE_METRICS", "LEAK_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods", "cell_text",
-           "spread_text", "crop_values", "METRIC_NAMES", "failed_label"]
+__all__ = ["TABLE_METRICS", "LEAK_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods",
+           "cell_text", "spread_text", "crop_values", "METRIC_NAMES", "failed_label"]
 
 TABLE_METRICS = ("psnr", "s_hf", "s_lf", "s_dc", "s_g")
 # the tables of studies that keep their latents: the support leak (metrics.latent.support_leak) beside S_DC
@@ -82,9 +82,8 @@ def crop_values(ds: xr.Dataset, metric: str, method: str) -> np.ndarray:
 
 
 def summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """(method, metric) -> mean and std over seeds of the per-seed means of the kept samples, with ``n`` (kept
-    samples), ``failed``, ``deterministic`` (std NaN) and the bootstrap interval over crops (``lo``, ``hi``,
-    ``crops``). Cost: one bootstrap per cell."""
+    """(method, metric) -> mean and std over seeds of the per-seed means, with ``n`` (kept), ``failed``,
+    ``deterministic`` (std NaN) and the bootstrap interval over crops (``lo``, ``hi``, ``crops``): one per cell."""
     ps = per_seed(ds, metrics).groupby(["method", "metric"], sort=False)["value"]
     out = ps.agg(mean="mean", std=lambda s: s.std(ddof=1)).reset_index()
     det = deterministic_methods(ds)
@@ -117,9 +116,8 @@ def spread_text(spread: float, digits: int = 3) -> str:
 
 def cell_text(mean: float, std: float, *, failed: int = 0, n: int | None = None, digits: int = 3,
               lo: float | None = None, hi: float | None = None) -> str:
-    """One table cell: "mean [lo, hi]" (95 % interval over test crops) when given, else "mean ± std" or the mean
-    alone; "n/a" when no sample is kept, "(n = kept, F failed)" after it when samples failed, and a spread the digits
-    cannot show in words (``spread_text``: "0.000 (spread < 0.001)")."""
+    """One table cell: "mean [lo, hi]" when given, else "mean ± std" or the mean; "n/a" when no sample is kept,
+    "(n = kept, F failed)" when samples failed, a spread the digits cannot show in words (``spread_text``)."""
     if not np.isfinite(mean):
         return f"n/a ({failed} failed)" if failed else "n/a"
     head = f"{mean:.{digits}f}"

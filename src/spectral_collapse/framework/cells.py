@@ -109,9 +109,8 @@ class StudyContext:
 
 
 def translate_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, steps: int, batch_size: int) -> xr.Dataset:
-    """Translate ``x`` (invert under label 0, sample under label 1) with a MethodSpec; per sample i the random draws
-    use seed ``sample_seeds(seed, [i])``. Returns a cell with ``output`` and ``latent`` (sample, ...), the first
-    non-finite step per sample (-1: none) and the network evaluations ``nfe``."""
+    """Translate ``x`` (invert under label 0, sample under label 1) with a MethodSpec, sample i seeded by
+    ``sample_seeds(seed, [i])``: a cell of ``output``, ``latent``, ``nonfinite_step`` (-1: none) and ``nfe``."""
     def compute():
         torch.manual_seed(seed)
         seeds = sample_seeds(seed, range(len(x)))
@@ -146,9 +145,8 @@ def translate_batched(D, x_src, ms, seeds, steps, batch_size, progress):
 
 def invert_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, steps: int, batch_size: int,
                 offset: int = 0) -> xr.Dataset:
-    """Invert ``x`` under label 0 on D's default grid; the cell holds the unit-variance ``latent`` x_T (sample, ...)
-    and ``finite`` per sample. ``offset``: the index of ``x[0]`` in the inputs it was cut from, so that input i draws
-    with ``sample_seeds(seed, [offset + i])`` as it would in one cell of all the inputs."""
+    """Invert ``x`` under label 0 on D's default grid: a cell of the unit-variance ``latent`` x_T and ``finite``.
+    ``offset``: the index of ``x[0]`` in the inputs it was cut from (input i draws with ``offset + i``)."""
     def compute():
         sig = default_sigmas(D, steps)
         lats, ok = [], []
@@ -189,9 +187,8 @@ def sharding_active() -> bool:
 
 
 def translate_sharded(D, x_src: torch.Tensor, ms, seeds: list[int], steps: int, batch_size: int):
-    """``translate_batched`` (no progress bars) on this process's contiguous share of ``x_src``, gathered back in
-    sample order on every process (tensors only), ``nfe`` summed. Every process must see the same cell cache: one
-    that found a cell cached would skip a collective the others wait in."""
+    """``translate_batched`` on this process's share of ``x_src``, gathered back in order on every process, ``nfe``
+    summed. Every process must see the same cell cache: one finding a cell cached would skip a collective."""
     from accelerate import PartialState
     from accelerate.utils import gather
 

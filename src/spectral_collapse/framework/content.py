@@ -1,6 +1,5 @@
-"""What a stored results file must have been computed from besides its spec's values: signatures of the data
-(a folder's files, or a bundled dataset's crops as this code builds them) and of the user's model folders. They
-enter each study's results key (``pipeline.runner``), so editing the data or a model makes stored results stale."""
+"""Signatures of the data and of the user's model folders, in each study's results key (``pipeline.runner``): editing
+the data or a model makes stored results stale."""
 from __future__ import annotations
 
 import functools
@@ -32,9 +31,8 @@ def _bundled_digest(profile: str, dataset: str, options: str) -> str:
 
 
 def content_inputs(spec) -> dict:
-    """Signatures (16 hex digits) of what a results file was computed from besides the spec's values: a folder
-    dataset's images or a bundled dataset's crops as built ("data"), and the user's model folders ("model"), each
-    file read once per process while unchanged (``digest.file_sha256``)."""
+    """Signatures (16 hex digits) of what a results file was computed from besides the spec's values: the data's
+    images or crops ("data"), the split ("split") and the user's model folders ("model")."""
     out = {}
     kind, root = split_dataset(spec.dataset)
     if root is None and kind in _BUNDLED:

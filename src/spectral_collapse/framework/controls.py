@@ -19,27 +19,22 @@ from ..metrics.image import psnr
 from .validity import FAILURE_WORDS, failures
 
 __all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "TEXTURE_SCORES", "image_scores", "support_leak",
-           "control_images",
-           "noise_sigma", "control_scores", "realism_reference", "realism_sets", "scoring_settings", "warn_failed",
-           "with_failures", "paired_metrics"]
+           "control_images", "noise_sigma", "control_scores", "realism_reference", "realism_sets", "scoring_settings",
+           "warn_failed", "with_failures", "paired_metrics"]
 
 CONTROLS = ("copy", "ground_truth", "blur", "colour_noise", "luma_noise")
 NOISE_CONTROLS = ("colour_noise", "luma_noise")
 BLUR_SIGMA = 1.0          # px
 NOISE_SEED = 7_919        # noise of crop i is drawn from Generator(NOISE_SEED + i): the same whatever the batch
-
-
 # the per-crop realism scores a flat ground-truth crop (``metrics.realism.flat_crops``) leaves out (NaN)
 TEXTURE_SCORES = ("delta_log_e_hf_luma", "delta_log_e_hf_chroma", "delta_log_e_hf_luma_ref",
                   "delta_log_e_hf_chroma_ref", "hf_coherence", "wav_features")
 
 
 def realism_sets(data, max_images: int = 512) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """(reference, real, flat counts): two disjoint, interleaved sets of real target crops, at most ``max_images``
-    each, flat crops (``metrics.realism.flat_crops``) left out of both. The reference is every k-th crop of the target
-    pool (k = pool // max_images); the real set, scored as if it were a method, the crops half-way between (every
-    second reference position when k is 1). The pool is disjoint from the paired test and validation crops (bundled
-    data: other columns of the image; a user's folders: the target folder, apart from its paired test split)."""
+    """(reference, real, flat counts): two disjoint, interleaved sets of real target crops (disjoint from the paired
+    test and validation crops), at most ``max_images`` each, flat crops left out: the reference every k-th crop of
+    the target pool (k = pool // max_images), the real set the crops half-way between (every second when k is 1)."""
     k = max(1, data.target.shape[0] // max_images)
     ref, real = (data.target[::k], data.target[k // 2::k]) if k > 1 else (data.target[::2], data.target[1::2])
     flat = {name: rl.flat_crops(x) for name, x in (("reference", ref), ("real", real))}
@@ -54,12 +49,10 @@ def realism_reference(data, max_images: int = 512) -> torch.Tensor:
 
 def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, scoring: dict,
                  latent: torch.Tensor | None = None) -> dict[str, np.ndarray]:
-    """Per-sample metrics (paper App. B) with the ``scoring_settings`` of the data: psnr, s_hf, delta_log_e_hf, s_lf,
-    s_lf_gt, the luma and chroma detail errors (to the paired truth; ``_ref``: to the reference set's mean),
-    hf_coherence, with a ``reference`` the rank-normalised wavelet features of the KID, and with a ``latent`` s_dc,
-    s_dc_raw, latent_norm_ratio and support_leak (against ``scoring["support"]``; NaN without one, or for latents
-    of another shape than the images, a latent-space model's). Without a ground truth (``truth`` None) the paired scores are NaN; where the
-    truth is flat (``metrics.realism.flat_crops``), the ``TEXTURE_SCORES`` are."""
+    """Per-sample metrics (paper App. B) under ``scoring_settings``: psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, the
+    luma and chroma detail errors (``_ref``: to the reference set's mean), hf_coherence, e_hf_rgb, the KID's
+    ``wav_features``, and with a ``latent`` s_dc, s_dc_raw, latent_norm_ratio and support_leak. Paired scores are NaN
+    without a ``truth``, the ``TEXTURE_SCORES`` where the truth is flat."""
     mu_hf, wavelet, kappa, edges = (scoring[k] for k in ("mu_hf", "wavelet", "kappa", "edges"))
     reference = scoring.get("reference")
     out = output.clamp(-1, 1)
@@ -115,9 +108,8 @@ def _noise(shape, index: int, luma: bool) -> np.ndarray:
 
 
 def control_images(source: torch.Tensor, truth: torch.Tensor, *, sigma: float, crops) -> dict[str, torch.Tensor]:
-    """The control images of paired crops: copy, ground_truth, blur (Gaussian, ``BLUR_SIGMA`` px, per channel,
-    reflected border) and the two noises of standard deviation ``sigma`` ([-1, 1] units; clipped to [-1, 1]).
-    ``crops``: each crop's index in its split, which seeds its noise."""
+    """The control images of paired crops: copy, ground_truth, blur (Gaussian, ``BLUR_SIGMA`` px) and the two noises
+    of std ``sigma`` (clipped to [-1, 1]), seeded by each crop's index in its split (``crops``)."""
     gt = truth.detach().cpu().numpy().astype(np.float64)
     blur = gaussian_filter(gt, sigma=(0, 0, BLUR_SIGMA, BLUR_SIGMA), mode="reflect")
     noisy = {c: np.stack([np.clip(gt[k] + sigma * _noise(gt[k].shape, i, c == "luma_noise"), -1, 1)
@@ -138,10 +130,9 @@ def noise_sigma(truth: torch.Tensor, target_energy: float, crops, wavelet: str) 
 
 def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *, sigma: float,
                    crops) -> xr.Dataset:
-    """The controls of a translation table, scored like the methods on the same crops (``CONTROLS``; without a
-    paired test split only ``copy`` is scored, the others are NaN). A metric on which ``copy`` beats every method
-    rewards doing nothing. With a paired split: ``real_<score>``, the real set of ``scoring["real"]`` scored as if it
-    were a method on these crops (the spread of real crops the gate compares with), and ``flat_truth``."""
+    """The ``CONTROLS`` of a translation table, scored like the methods on the same crops (without a paired split only
+    ``copy``, the others NaN); with one also ``real_<score>`` (``scoring["real"]`` scored as if it were a method) and
+    ``flat_truth``. A metric on which ``copy`` beats every method rewards doing nothing."""
     rows = {"copy": image_scores(src, src, gt, scoring)}
     if gt is not None:
         imgs = control_images(src, gt, sigma=sigma, crops=crops)
@@ -167,14 +158,9 @@ def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *,
 
 
 def scoring_settings(data) -> dict:
-    """Metric settings of a dataset (App. B): the S_HF wavelet and reference from its target pool, the S_LF cutoff
-    for its image size, the edge-map handling of S_LF when its task is sketch-to-image, and the realism reference
-    ({"scaler", "luma", "chroma", "n", "n_real", "flat"}, the reference crops' rank-normalised features and
-    ``real``, the second set of real crops of ``realism_sets``). The KID's feature map (``scaler``) is fitted once, on
-    the reference, and held fixed: a KID against another reference changes only through the MMD
-    (``realism_checks.halved_reference`` measures what halving the reference then does). ``support``: the projector
-    of the task's support when the source pool lies in it (``data.support.dataset_support``), else None and
-    ``support_reason``."""
+    """Metric settings of a dataset (App. B): the S_HF wavelet and reference, the S_LF cutoff and edge-map handling,
+    the realism reference (the KID's feature map ``scaler``, fitted once on the reference crops and held fixed), the
+    ``real`` crops of ``realism_sets``, and the task's ``support`` projector (``data.support.dataset_support``)."""
     real, others, flat = realism_sets(data)   # no flat channel: zero power bins (log -inf) in the slope fit
     wavelet = spec.wavelet_order(spec.spectrum_slope(real))
     feats = rl.wavelet_features(real, wavelet)
@@ -194,9 +180,8 @@ def warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:
     failed = np.asarray(failed, dtype=bool)
     if not failed.any():
         return
-    words = FAILURE_WORDS
     counts = Counter(str(r) for r in np.asarray(reason)[failed])
-    why = ", ".join(f"{words.get(r, r)} in {c}" for r, c in counts.most_common())
+    why = ", ".join(f"{FAILURE_WORDS.get(r, r)} in {c}" for r, c in counts.most_common())
     k, n = int(failed.sum()), failed.size
     which = "every crop" if k == n else "crop" + ("s " if k > 1 else " ") + ", ".join(
         str(i + 1) for i in np.flatnonzero(failed))
@@ -206,9 +191,8 @@ def warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:
 
 def with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, label: str, seed: int,
                   steps: int, warn: bool = True) -> xr.Dataset:
-    """Per-sample scores with the failed samples (``validity.failures``: non-finite, or a latent / output beyond its
-    bound) set to NaN, marked (``failed``, ``failure``) and, with ``warn``, named in a warning; ``finite`` and
-    ``nonfinite_step`` keep what the loop recorded."""
+    """Per-sample scores with the failed samples (``validity.failures``) set to NaN, marked (``failed``, ``failure``)
+    and with ``warn`` named in a warning; ``finite`` and ``nonfinite_step`` as the loop recorded."""
     reason = failures(out, latent, nonfinite_step)
     failed = reason != ""
     if warn:
@@ -216,11 +200,8 @@ def with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, labe
     cell = xr.Dataset({k: (("sample", "feature")[:np.ndim(v)], np.where(failed[(...,) + (None,) * (np.ndim(v) - 1)],
                                                                     np.nan, v))
                        for k, v in scores.items()})
-    cell["finite"] = ("sample", nonfinite_step < 0)
-    cell["nonfinite_step"] = ("sample", nonfinite_step)
-    cell["failed"] = ("sample", failed)
-    cell["failure"] = ("sample", reason.astype("U12"))
-    return cell
+    return cell.assign(finite=("sample", nonfinite_step < 0), nonfinite_step=("sample", nonfinite_step),
+                       failed=("sample", failed), failure=("sample", reason.astype("U12")))
 
 
 def paired_metrics(data) -> str:

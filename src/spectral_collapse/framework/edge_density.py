@@ -1,25 +1,17 @@
 """The gate's edge-density check, for data whose source images are edge maps (task "edges": dark lines on white).
 
-An edge map's mean and spread pass the gate's ``mean`` and ``std`` checks at 10 % while the share of its pixels that
-are edges can be far off, because on binary-ish images both moments move little when grey haze replaces white. The
-check counts edge pixels: a pixel is an edge where its luma (the BT.709 weights ``edge_map`` draws with) is below
-``WHITE`` on the [-1, 1] scale, i.e. visibly darker than the white ground (real maps are exactly -1 or +1, so for them
-any cut between the two gives the same count).
-
-The value is the relative error of the samples' mean edge share against the training pool's. The threshold is the
-larger of two: the half-width of the ``LEVEL`` bootstrap interval of the mean share of n real training maps (n: the
-gate's samples per label), relative to the pool's share, below which samples cannot be told from n real maps; and
-``MIN_TOLERANCE``, the 10 % the gate allows a channel's mean, so that a share within it passes however many samples
-are drawn (a test of significance alone fails every imperfect model once n is large). On the bundled ihc-edges crops
-(32 px, 15.0 % edges, per-crop std 3.7 points) the interval is about 4 % at n = 256 and 8 % at n = 64, so the
-threshold is 10 %: a model drawing 13.5-16.5 % edge pixels passes, one drawing twice the real share fails. Cost: one
-pass over the samples and 2,000 resamples of the pool's shares (milliseconds).
-"""
+An edge map passes the ``mean`` and ``std`` checks at 10 % with its share of edge pixels far off (grey haze in place
+of white moves both moments little), so the check counts pixels whose BT.709 luma is below ``WHITE``. The value is
+the relative error of the samples' mean edge share against the training pool's; the threshold the larger of the
+relative half-width of the ``LEVEL`` bootstrap interval of the mean share of n real maps (n: the gate's samples) and
+``MIN_TOLERANCE`` (a test of significance alone fails every imperfect model once n is large). On the bundled
+ihc-edges crops (15.0 % edges) that is 10 %. Cost: milliseconds."""
 from __future__ import annotations
 
 import torch
 
-__all__ = ["WHITE", "LEVEL", "MIN_TOLERANCE", "RESAMPLES", "EDGE_LABEL", "edge_share", "edge_tolerance", "edge_task", "edge_stats"]
+__all__ = ["WHITE", "LEVEL", "MIN_TOLERANCE", "RESAMPLES", "EDGE_LABEL", "edge_share", "edge_tolerance", "edge_task",
+           "edge_stats"]
 
 WHITE = 0.9          # luma below this (on [-1, 1]) is an edge pixel
 LEVEL = 0.99         # two-sided level of the bootstrap interval that sets the threshold
@@ -43,8 +35,7 @@ def edge_share(x: torch.Tensor, white: float = WHITE) -> torch.Tensor:
 def edge_tolerance(pool: torch.Tensor, n: int, *, level: float = LEVEL, resamples: int = RESAMPLES,
                    seed: int = _SEED) -> tuple[float, float]:
     """(the pool's mean edge share, the relative half-width of the ``level`` bootstrap interval of the mean share of
-    ``n`` maps drawn with replacement from the pool): the larger distance of the interval's ends from the pool's
-    share, divided by that share. ValueError on a pool without edge pixels."""
+    ``n`` maps drawn from the pool); ValueError on a pool without edge pixels."""
     shares = edge_share(pool)
     ref = float(shares.mean())
     if not ref > 0:

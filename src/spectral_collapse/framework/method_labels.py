@@ -8,9 +8,8 @@ from ..inversion import OVG, TABA, Euler
 from ..inversion.methods import Fill, get_method
 from ..reference.method_names import METHOD_NAMES, STABLE_OVG_LABEL
 
-__all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "FILL_LABELS", "STOCHASTIC",
-           "OVG_DEFAULTS", "BASELINE_PARAMS",
-           "VARIANT_NAMES", "name_quoted_methods", "method_specs", "ovg_setting", "MODEL_WORDS"]
+__all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "FILL_LABELS", "STOCHASTIC", "OVG_DEFAULTS",
+           "BASELINE_PARAMS", "VARIANT_NAMES", "name_quoted_methods", "method_specs", "ovg_setting", "MODEL_WORDS"]
 
 PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
 BASELINE_LABELS = ("null_class", "direct_inversion", "renoise", "edict", "bdia")
@@ -36,9 +35,8 @@ _QUOTED = re.compile(r"`(" + "|".join(re.escape(k) for k in sorted(METHOD_NAMES,
 
 
 def name_quoted_methods(text: str) -> str:
-    """``text`` with each inline code span that holds only a method label ("`ovg_edm`") written as the reader name
-    ("OVG + EDM"): in a sentence about results the method is named, not typed. Fenced code blocks and code spans
-    that hold anything else (a call, a parameter setting) unchanged."""
+    """``text`` with each inline code span holding only a method label ("`ovg_edm`") written as the reader name
+    ("OVG + EDM"); fenced code blocks and other code spans unchanged."""
     parts = _FENCE.split(str(text))
     return "".join(p if i % 2 else _QUOTED.sub(lambda m: METHOD_NAMES[m.group(1)], p) for i, p in enumerate(parts))
 
@@ -83,10 +81,9 @@ def ovg_setting(spec) -> dict:
 def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float = 0.06, parameterization: str = "eps",
                  per_base: dict | None = None, projector=None, fill_scale: float = 1.0, check_support: bool = False,
                  **_) -> list[MethodSpec]:
-    """Map the paper's method labels to (model, method, guidance); an unknown label raises, listing the valid ones.
-    per_base: {OVG label: {"eta_hf", "eta_lf"}}, an OVG variant's own step sizes (else ``eta_hf`` / ``eta_lf``).
-    projector / fill_scale: the support's projector (data.support) and the fresh component's scale of the fill
-    labels; with ``check_support`` a fill label without a projector raises here (else when its inversion ends)."""
+    """Map the paper's method labels to (model, method, guidance). per_base: {OVG label: {"eta_hf", "eta_lf"}}, a
+    variant's own step sizes; projector / fill_scale: the fill labels' support projector and scale (``check_support``:
+    a fill label without one raises here, else when its inversion ends)."""
     per_base = per_base or {}
     wanted_fill = [lab for lab in labels if lab in FILL_LABELS]
     if wanted_fill and projector is None and check_support:

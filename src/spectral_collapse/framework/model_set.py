@@ -15,8 +15,8 @@ from ..train.config import TrainedModel, full_config
 from .method_labels import method_specs
 from .profiles import get_profile
 
-__all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "SMOKE_SHIPPED", "model_set", "load_role", "checkpoint_name", "profile_models",
-           "study_device", "dataset_for", "data_options", "prompt_options", "trained_model",
+__all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "SMOKE_SHIPPED", "model_set", "load_role", "checkpoint_name",
+           "profile_models", "study_device", "dataset_for", "data_options", "prompt_options", "trained_model",
            "role_plan", "plans_to_train", "latent_space", "CHECKPOINT_ROOT"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
@@ -91,8 +91,7 @@ def latent_space(profile: str, dataset: str, *, factor: int | None = None, progr
 
 def model_plan(profile: str, dataset: str, parameterization: str, *, factor, progress: bool, root, backbone: str,
                 space, options, seed: int = 0) -> tuple:
-    """(ModelSpec, TrainConfig, training data, checkpoint name stem) of the profile's model: what ``trained_model``
-    trains and what names its folder (the stem plus the hash of the whole configuration)."""
+    """(ModelSpec, TrainConfig, training data, checkpoint name stem) of the profile's model ``trained_model`` trains."""
     p = get_profile(profile)
     space_name = p.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
     data = dataset_for(profile, dataset, factor, options)
@@ -131,8 +130,7 @@ def trained_model(profile: str, dataset: str, parameterization: str, *, factor: 
 
 
 def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None) -> str:
-    """The folder a model of the set trains into and ships under (``<name>-<config hash>``), computed without
-    training it (the latent arm's autoencoder is loaded or trained into ``root``)."""
+    """The folder (``<name>-<config hash>``) a model of the set trains into and ships under, without training it."""
     from ..train.cache import checkpoint_dir
 
     p = get_profile(profile)
@@ -188,8 +186,7 @@ SMOKE_SHIPPED = MODEL_SET[:4]
 
 
 def model_set(keys=None) -> list[ModelRole]:
-    """The roles of ``MODEL_SET`` or ``SEED_REPLICATES`` named by ``keys`` (None: all of ``MODEL_SET``), in the
-    given order; an unknown key raises."""
+    """The roles of ``MODEL_SET`` or ``SEED_REPLICATES`` named by ``keys`` in order (None: all of ``MODEL_SET``)."""
     by_key = {r.key: r for r in MODEL_SET + SEED_REPLICATES}
     if keys is None:
         return list(MODEL_SET)
@@ -200,8 +197,8 @@ def model_set(keys=None) -> list[ModelRole]:
 
 
 def role_plan(profile: str, role: ModelRole, *, progress: bool = False, root: str | None = None) -> tuple:
-    """``model_plan`` of one diffusion model of the set (what ``load_role`` trains): a lockstep ``Job``'s fields.
-    A latent arm's autoencoder is trained (or loaded) first."""
+    """``model_plan`` of one diffusion model of the set (a lockstep ``Job``'s fields); a latent arm's autoencoder is
+    trained (or loaded) first."""
     if role.parameterization == "vae":
         raise ValueError(f"{role.key} is an autoencoder, trained by its own trainer (load_role), not by a plan")
     return model_plan(profile, role.dataset, role.parameterization, factor=role.factor, progress=progress, root=root,
@@ -210,9 +207,8 @@ def role_plan(profile: str, role: ModelRole, *, progress: bool = False, root: st
 
 def plans_to_train(profile: str, dataset: str, labels, *, parameterization: str = "eps", factor: int | None = None,
                    backbone: str = "unet", space=None, options: dict | None = None, seed: int = 0) -> list:
-    """The lockstep ``Job`` of each model ``profile_models`` (same arguments) would train for ``labels``: those with
-    neither a finished checkpoint under ``CHECKPOINT_ROOT`` nor shipped weights. [] for a latent arm (its
-    autoencoder comes first; ``profile_models`` trains its models in turn)."""
+    """The lockstep ``Job`` of each model ``profile_models`` (same arguments) would train for ``labels`` (neither
+    finished under ``CHECKPOINT_ROOT`` nor shipped); [] for a latent arm, whose autoencoder comes first."""
     from ..train.cache import checkpoint_dir, is_complete
     from ..train.lockstep import Job
     from ..train.shipped import shipped_dir
@@ -238,8 +234,7 @@ def load_role(profile: str, role: ModelRole, *, progress: bool = True, root: str
 
 
 def _parameterizations(labels, parameterization: str) -> list[str]:
-    """The models' parameterizations that the method ``labels`` need (``parameterization``: the one behind DDIM,
-    TABA and OVG), sorted."""
+    """The models' parameterizations the method ``labels`` need (``parameterization``: DDIM's, TABA's, OVG's)."""
     return sorted({m.parameterization for m in method_specs(labels, eta_hf=0.0, eta_lf=0.0,
                                                             parameterization=parameterization)})
 
@@ -263,8 +258,8 @@ def profile_models(profile: str, dataset: str, labels, *, parameterization: str 
 
 
 def study_device() -> str:
-    """Where studies run their models: ``$SPECTRAL_COLLAPSE_DEVICE`` if set, else "cuda" when a GPU is visible, else
-    "cpu". The numbers do not depend on it beyond float round-off (the cells' keys do not include it)."""
+    """Where studies run their models: ``$SPECTRAL_COLLAPSE_DEVICE``, else "cuda" when a GPU is visible, else "cpu"
+    (the numbers do not depend on it beyond float round-off)."""
     import torch
 
     dev = env_device("SPECTRAL_COLLAPSE_DEVICE")

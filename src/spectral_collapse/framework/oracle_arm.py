@@ -1,11 +1,7 @@
-"""The oracle arm of a study: the same study computed with the exact Gaussian denoiser (models/oracle.py) beside the
-trained models, stored in the same results file without touching a trained number.
-
-Each variable of the oracle's result is stored as ``<name>__oracle`` with every dimension renamed ``<dim>__oracle``;
-``attrs["arms"]`` lists the arm ({"tag": "oracle", ...}) and ``attrs["per_arm"]["oracle"]`` holds its own attrs.
-``arm_results`` gives the arm back as a results dataset under the original names, so every reader works on it;
-``claims.evidence.oracle_evidence`` reads the oracle arms as the claims' evidence. The oracle is exact for its Gaussians, not for
-tissue, and is not a trained network: it is not put through the quality gate."""
+"""The oracle arm of a study: the same study computed with the exact Gaussian denoiser (models/oracle.py), stored
+beside the trained models' numbers as ``<name>__oracle`` (dimensions ``<dim>__oracle``), listed in ``attrs["arms"]``
+with its own attrs in ``attrs["per_arm"]``; ``arm_results`` gives it back under the original names. Not a trained
+network, it is not put through the quality gate."""
 from __future__ import annotations
 
 import json
@@ -67,11 +63,8 @@ def arm_results(ds: xr.Dataset, tag: str = ORACLE) -> xr.Dataset | None:
 
 
 def oracle_heldout(profile: str, roles) -> xr.Dataset:
-    """The oracle's held-out loss on real crops beside each trained pixel-space eps / EDM model of ``roles`` (model-
-    set roles): the same held-out set, noise levels and objective as that model's training log (``train.losses``),
-    as ``heldout_loss`` (model, band: mean over the bands, then band 1 ... 4); an empty Dataset when ``roles`` hold no
-    such model. Exact for the pools' Gaussians, not for tissue: a trained model below it has learned more than the
-    pools' first two moments."""
+    """``heldout_loss`` (model, band: the mean, then bands 1 ... 4) of the oracle beside each pixel-space eps / EDM
+    model of ``roles``, on that model's held-out set, noise levels and objective; empty when there is none."""
     from ..train.losses import heldout_loss, heldout_set
     from .profiles import get_profile
 

@@ -155,9 +155,8 @@ class StudySpec:
         return json.dumps(self.to_dict(), sort_keys=True, default=str)
 
     def key(self) -> str:
-        """sha256 of the spec, every resolved value of its profile (sizes, networks, training configs, sample
-        counts) and the cache version: a results file is reused only under the same key, so editing a profile
-        makes the results computed under it stale."""
+        """sha256 of the spec, its profile's resolved values and the cache version: editing a profile makes the
+        results computed under it stale."""
         blob = json.dumps({"spec": self.to_dict(), "cache_version": CACHE_VERSION,
                            "profile_values": profile_values(self.profile)}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
@@ -190,8 +189,7 @@ def make_spec(study: str, params: Mapping[str, Param], *, dataset: Any, profile:
     unknown = sorted(set(raw) - set(params))
     if unknown:
         raise TypeError(f"{study} has no parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                        "its parameters: "
-                        f"dataset, profile, {', '.join(params)}")
+                        f"its parameters: dataset, profile, {', '.join(params)}")
     dataset = Param("str", optional=False).parse("dataset", dataset)
     profile = Param("str", optional=False).parse("profile", profile)
     get_profile(profile)

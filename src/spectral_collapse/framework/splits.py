@@ -39,9 +39,8 @@ def test_subsets(n_split: int, n_test: int, seeds, n_val: int) -> dict:
 
 
 def validation_indices(n_split: int, n_images: int | None, n_val: int) -> tuple[list[int], str]:
-    """The crops the sweep tunes on: ``n_images`` (None: all) of the validation crops, evenly spread over them, which
-    no other study scores. A split with no validation crops (``n_val`` 0, or nothing beside them) tunes on its first
-    crops, and the note says that tuning and testing share crops."""
+    """(crops, note) the sweep tunes on: ``n_images`` (None: all) of the validation crops, evenly spread; without
+    validation crops the split's first crops, the note saying tuning and testing share them."""
     val = validation_crops(n_split, n_val)
     if val:
         k = len(val) if n_images is None else min(int(n_images), len(val))

@@ -6,7 +6,6 @@ import functools
 import json
 from dataclasses import dataclass
 
-
 from ..digest import arrays_sha256, tree_sha256
 from ..models.hub_folder import FLUX, fits, text_network
 from ..models.oracle import ORACLE, fit_oracle, oracle_pair
@@ -58,9 +57,8 @@ def _load(path: str, signature: str, prompts: str = "{}"):
 
 
 def _hub_model(path: str, prompts: dict | None = None, size: int | None = None):
-    """``from_diffusers(path, **prompts)``, loaded once per process while the folder's files (by content) and the
-    prompts are unchanged. ``size`` (the study's ``data_options`` size) is the image size a Flux folder is loaded for (its
-    transformer names none); other models take the size they name."""
+    """``from_diffusers(path, **prompts)``, loaded once per process while the folder's files and the prompts are
+    unchanged; ``size`` the image size a Flux folder is loaded for (other models name theirs)."""
     from ..models.hub import pipeline_folder
 
     folder = pipeline_folder(path)
@@ -164,9 +162,8 @@ def _gate_user(spec, D, name: str, labels=None) -> None:
 
 
 def study_labels(labels, default, given: UserModels | None) -> list[str]:
-    """The method labels a study runs: ``labels`` (None: ``default``). With the user's models, a default set keeps
-    the labels those models can run; an explicit label that needs another model (an EDM one) raises, naming the
-    labels that can run."""
+    """The method labels a study runs: ``labels`` (None: ``default``, kept to those the user's models can run; an
+    explicit label needing another model raises)."""
     wanted = list(default if labels is None else labels)
     if given is None:
         return wanted

@@ -14,9 +14,8 @@ FAILURE_WORDS = {"nonfinite": "non-finite values", "output_range": f"output beyo
 
 
 def failures(output, latent, nonfinite_step=None) -> np.ndarray:
-    """Per-sample failure reason ("nonfinite", "latent_norm", "output_range"; "" where kept) of raw outputs (N, ...;
-    unclamped, decoded for latent models) and inverted latents x_T (N, ...); nonfinite_step: the loop's first
-    non-finite step (< 0: none)."""
+    """Per-sample failure reason ("nonfinite", "latent_norm", "output_range"; "" where kept) of raw outputs and
+    inverted latents x_T (N, ...); nonfinite_step: the loop's first non-finite step (< 0: none)."""
     out = torch.as_tensor(np.asarray(output) if not isinstance(output, torch.Tensor) else output).detach()
     lat = torch.as_tensor(np.asarray(latent) if not isinstance(latent, torch.Tensor) else latent).detach()
     if out.shape[0] != lat.shape[0]:

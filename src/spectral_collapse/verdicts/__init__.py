@@ -1,4 +1,2 @@
-"""The rule that turns numbers into a verdict, written once: the verdict words and how comparisons fold into one
-(``words``), the fraction of a gap closed with its paired interval and the effect words its thresholds give
-(``effect``), the bootstrap over training seeds and crops (``seeds``), and the general rules' texts. The studies read
-numbers from their results and call these; the book's pages show the texts defined here."""
+"""The rule that turns numbers into a verdict, written once: verdict words and folding (``words``), the fraction of a
+gap closed and its effect words (``effect``), the bootstrap over training seeds (``seeds``) and the rules' texts."""

@@ -1,7 +1,5 @@
-"""How much of a gap a method closes: the fraction (method − baseline) / (reference − baseline), the reference
-being what "no collapse" is for the metric, with its paired bootstrap interval, and the effect words its thresholds
-give. A claim that a method "removes" or "restores" holds only when every fraction it reads is above one half. Over a
-few training runs the fraction's interval is the Student t interval of the per-run fractions (``pooled``)."""
+"""How much of a gap a method closes: (method − baseline) / (reference − baseline), the reference what "no collapse"
+is for the metric, with its paired bootstrap interval (over training runs: ``pooled``) and the effect words."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -90,9 +88,8 @@ class Gap:
 
 
 def gap_fraction(metric: str, method, baseline, reference=None, **kw) -> Gap:
-    """The ``Gap`` of paired per-crop values: ``method``, ``baseline`` arrays over the same crops, or lists of them
-    (one per training seed, ``seeds.hierarchical_ci``); ``reference`` a number, per-crop values alike, or None for the
-    metric's number in ``REFERENCES``."""
+    """The ``Gap`` of paired per-crop values (or lists of them, one per training seed): ``reference`` a number,
+    per-crop values, or None for the metric's number in ``REFERENCES``."""
     many = isinstance(method, (list, tuple))
     ms, bs = (list(method), list(baseline)) if many else ([method], [baseline])
     ref = REFERENCES[metric][0] if reference is None else reference
@@ -112,9 +109,8 @@ def gap_fraction(metric: str, method, baseline, reference=None, **kw) -> Gap:
 
 
 def draws_gap(metric: str, point, draws, n: int, level: float = 0.95) -> Gap:
-    """The ``Gap`` of a score that is not a mean over crops (KID_wav): ``point`` its (method, baseline, reference)
-    values, ``draws`` (draws, 3) the same from each draw of a paired bootstrap; the interval the percentiles of
-    each draw's fraction."""
+    """The ``Gap`` of a score that is not a mean over crops (KID_wav) from its (method, baseline, reference) ``point``
+    and (draws, 3) bootstrap ``draws``: the interval the percentiles of each draw's fraction."""
     m, b, r = np.asarray(point, np.float64)
     d = np.asarray(draws, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -128,9 +124,8 @@ def draws_gap(metric: str, point, draws, n: int, level: float = 0.95) -> Gap:
 
 
 def pooled(gaps) -> list[Gap]:
-    """One ``Gap`` per comparison (``Gap.what``) over the training runs whose ``gaps`` measure it: the mean of the
-    runs' fractions with its Student t interval over the runs (``metrics.intervals.t_interval``), the runs' fractions
-    and gaps kept (``Gap.runs``); a comparison of one run as it is."""
+    """One ``Gap`` per comparison (``Gap.what``): the mean of the runs' fractions with its Student t interval, the
+    runs' (fraction, gap) kept in ``Gap.runs``; a comparison of one run as it is."""
     by: dict = {}
     for g in gaps:
         by.setdefault(g.what, []).append(g)

@@ -10,8 +10,8 @@ from .words import (DEPENDS, FAILS, HOLDS, INCONCLUSIVE, MEANS_ONLY, TIE_RULE, U
                     count_words, natural_key)
 
 __all__ = ["PAIRED", "SHARE", "CORRELATION", "MEANS", "SUBSAMPLES", "EFFECT", "SEEDS", "GATE", "MIN_COMPARISONS",
-           "SHARE_POWER", "NONINFERIOR", "KID_MARGIN", "FLOOR_RULE", "TEXTURE_RULE", "RULES", "fold", "fold_datasets", "combine",
-           "claimed_strength", "min_comparisons"]
+           "SHARE_POWER", "NONINFERIOR", "KID_MARGIN", "FLOOR_RULE", "TEXTURE_RULE", "RULES", "fold", "fold_datasets",
+           "combine", "claimed_strength", "min_comparisons"]
 
 PAIRED, SHARE, CORRELATION, MEANS = "paired comparison", "share of comparisons", "correlation", "means only"
 SUBSAMPLES, EFFECT, SEEDS, GATE = "interval over subsamples", "fraction of the gap", "training seeds", "quality gate"
@@ -95,12 +95,9 @@ def fold_datasets(verdicts) -> str:
 
 
 def combine(checks: list[tuple], missing: str) -> Finding:
-    """One finding from (verdict or bool, text[, effect.Gap or a tuple of them[, (comparison, mean difference, has a
-    gap)]]) checks, None ones left out; "not
-    testable here" checks are listed after the others, which alone decide (none left: not testable here, their texts
-    or ``missing``).
-    Several checks: the detail counts how many hold, each ends with its verdict, settings in numeric order; the gaps
-    (``Finding.gaps``) and their weakest word (``Finding.effect``) kept."""
+    """One finding from (verdict or bool, text[, Gap or tuple of Gaps[, (comparison, mean difference, has a gap)]])
+    checks (None left out): untestable ones listed after those that decide (none left: ``missing``); several checks
+    counted in the detail in numeric order of their settings, with their gaps and weakest effect word."""
     checks = [c for c in checks if c is not None]
     gaps = tuple(g for c in checks if len(c) > 2 for g in (c[2] if isinstance(c[2], tuple) else (c[2],))
                  if g is not None)
@@ -130,9 +127,8 @@ def combine(checks: list[tuple], missing: str) -> Finding:
 
 
 def claimed_strength(found: Finding) -> Finding:
-    """A finding on a claim that a method removes or restores: its verdict folded with each gap's
-    ``strength_verdict`` (the fraction's interval against one half), a failed strength rule named in the detail; as it
-    is without gaps or when not testable."""
+    """A finding on a claim that a method removes or restores, its verdict folded with each gap's
+    ``strength_verdict`` (a failed strength rule named in the detail)."""
     if not found.gaps or found.verdict == UNTESTABLE:
         return found
     strength = fold(strength_verdict(g) for g in found.gaps if g.word != NO_GAP)

@@ -16,11 +16,9 @@ ONE_RUN = "decided on one training run"   # the caveat of a verdict no second tr
 
 def hierarchical_ci(groups, stat: Callable[[np.ndarray], np.ndarray], *, n_boot: int = DRAWS, level: float = LEVEL,
                     seed: int = 0) -> tuple[float, float, float]:
-    """(point, lo, hi): ``stat`` of the per-seed means and its percentile interval under a two-level bootstrap. Each
-    of ``groups`` (one per training seed) is a (k, n) array of k paired quantities over its n crops (columns with a
-    non-finite entry dropped). A draw takes the seeds with replacement, then for each drawn seed its crops with
-    replacement, and passes the drawn seeds' crop means, shape (draws, seeds, k), to ``stat``, which returns one
-    value per draw. One seed: the paired bootstrap over crops."""
+    """(point, lo, hi): ``stat`` of the per-seed means of ``groups`` ((k, n) arrays of k paired quantities over n crops,
+    one per training seed) and its percentile interval under a two-level bootstrap: seeds, then each seed's crops,
+    drawn with replacement; ``stat`` maps (draws, seeds, k) crop means to a value per draw."""
     groups = [np.atleast_2d(np.asarray(g, dtype=np.float64)) for g in groups]
     groups = [g[:, np.isfinite(g).all(0)] for g in groups]
     groups = [g for g in groups if g.shape[1]]
@@ -51,9 +49,8 @@ def two_level_ci(groups, *, n_boot: int = DRAWS, level: float = LEVEL, seed: int
 
 
 def over_seeds(verdicts: dict) -> tuple[str, str]:
-    """One verdict from each training seed's (``verdicts``: {seed: verdict}): theirs with "on every training seed"
-    when they agree, else ``DEPENDS``; and the per-seed verdicts in words ("seed 0: holds; seed 1: inconclusive");
-    one seed: its verdict, ``ONE_RUN``."""
+    """(verdict, words) from {seed: verdict}: theirs "on every training seed" when they agree, else ``DEPENDS`` with
+    each seed's; one seed: its verdict, ``ONE_RUN``."""
     each = "; ".join(f"training seed {k}: {v}" for k, v in sorted(verdicts.items()))
     if len(verdicts) == 1:
         return next(iter(verdicts.values())), f"{each} ({ONE_RUN})"

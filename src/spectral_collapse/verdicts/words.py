@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "UNGATED", "DEPENDS", "MEANS_ONLY", "VERDICT_ORDER",
-           "TIE_RULE", "Finding", "base_verdict", "count_words", "tally",
-           "tally_words", "natural_key", "label",
+           "TIE_RULE", "Finding", "base_verdict", "count_words", "tally", "tally_words", "natural_key", "label",
            "fmt_value", "fisher_interval", "pearson_interval", "correlation_verdict"]
 
 HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "does not hold", "inconclusive", "not testable here"
@@ -89,9 +88,8 @@ def fisher_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float
 
 
 def correlation_verdict(r: float, lo: float, hi: float, sign: int, threshold: float) -> str:
-    """holds: the whole interval beyond ``threshold`` in the claimed direction (``sign`` +1 / -1), so that it also
-    excludes 0; does not hold: the whole interval short of the threshold; else inconclusive (``r`` is not read: the
-    rule is the interval's)."""
+    """holds: the whole interval beyond ``threshold`` (and 0) in the direction ``sign``; does not hold: wholly short of
+    it; else inconclusive (``r`` is not read)."""
     lo, hi = (lo, hi) if sign > 0 else (-hi, -lo)
     on, off = lo >= threshold and lo > 0, hi < threshold
     return HOLDS if on else FAILS if off else INCONCLUSIVE
