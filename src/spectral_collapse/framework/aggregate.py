@@ -34,8 +34,7 @@ def per_seed(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
 
 
 def deterministic_methods(ds: xr.Dataset) -> set[str]:
-    """Methods whose per-sample values are identical across every seed (translated once and shared), a method with
-    no finite value excepted."""
+    """Methods with some finite per-sample value identical across every seed (translated once and shared)."""
     keys = [m for m in ("psnr", "s_hf", "s_lf") if m in ds and "sample" in ds[m].dims]
     if ds.sizes.get("seed", 0) < 2 or not keys:
         return set()

@@ -73,8 +73,7 @@ def cell_bar(what: str, images: int, steps: int):
 
 @contextlib.contextmanager
 def tasks_bar(n: int):
-    """A bar over ``n`` cells computed as tasks on a cluster (``_bar``; the cells' own step bars are drawn where the
-    workers run)."""
+    """A bar over ``n`` cells computed as tasks on a cluster (their step bars are drawn where the workers run)."""
     with _bar("cells on the cluster", n, "cell") as bar:
         yield bar
 
@@ -95,8 +94,7 @@ class NoCache:
         return [fn(item) for item in items]
 
     def train_rounds(self, make_rounds: Callable[[], list]) -> None:
-        """Nothing: the study trains each model as it loads it (a cache on a cluster trains ``make_rounds()``, lists
-        of lockstep jobs, as tasks side by side first)."""
+        """Nothing: each model trains as it loads (a cache on a cluster trains ``make_rounds()`` side by side)."""
 
 
 @dataclass

@@ -22,8 +22,7 @@ _SEED = 4321
 
 
 def edge_share(x: torch.Tensor, white: float = WHITE) -> torch.Tensor:
-    """Per image of x ((N, C, H, W) on [-1, 1]; C = 3: BT.709 luma, else the channel mean), the share of its pixels
-    whose luma is below ``white``: (N,) float64."""
+    """(N,) share of each image's pixels whose luma (BT.709; one channel: the mean) is below ``WHITE``."""
     from ..data.degrade import LUMA_WEIGHTS
 
     x = x.detach().double().cpu()

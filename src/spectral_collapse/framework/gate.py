@@ -30,8 +30,7 @@ _USER_REPORTS: dict = {}
 
 @dataclass
 class GatePolicy:
-    """What a study run does with a model below the gate (``allow``) and what it has seen (``used``: name ->
-    {"passed", "failures", "role"})."""
+    """What a study run allows below the gate and what it has seen (``used``: name -> passed, failures, role)."""
 
     allow: bool | frozenset       # True / False for every model, or the model-set keys allowed below the gate
     used: dict = field(default_factory=dict)
@@ -102,8 +101,7 @@ def _write(path: Path, report: dict) -> None:
 
 
 def _cached(folder: Path, settings: dict, compute) -> GateReport:
-    """The report of checkpoint ``folder`` under ``settings``: its (or its shipped copy's) quality.json when the key
-    matches, else computed and written to both."""
+    """The report of checkpoint ``folder`` under ``settings``: stored when the key matches, else computed and stored."""
     folder = Path(folder)
     key = hashlib.sha256(json.dumps({"version": GATE_VERSION, "weights": checkpoint_digest(folder), **settings},
                                     sort_keys=True).encode()).hexdigest()

@@ -63,8 +63,7 @@ class MethodSpec:
 
 
 def ovg_setting(spec) -> dict:
-    """OVG step sizes of a study: the Pareto sweep's choice recorded in ``spec``'s inputs, else OVG_DEFAULTS with
-    the reason in ``source``."""
+    """OVG step sizes of a study: the Pareto sweep's choice, else OVG_DEFAULTS, the reason in ``source``."""
     chosen = spec.input("pareto")
     if isinstance(chosen, dict) and chosen.get("eta_hf") is not None:
         out = {"eta_hf": float(chosen["eta_hf"]), "eta_lf": float(chosen["eta_lf"]), "source": str(chosen["source"])}

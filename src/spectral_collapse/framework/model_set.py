@@ -68,8 +68,7 @@ def data_options(spec) -> dict:
 
 
 def _base_name(dataset: str, data) -> str:
-    """Checkpoint name stem: the dataset's name (a folder's "folder-<name>"; its content is in the config hash),
-    with the SR factor when its declared task is super-resolution."""
+    """Checkpoint name stem: the dataset's name, with the SR factor when its task is super-resolution."""
     stem = dataset_key(dataset, path_hash=False)
     return f"{stem}-x{data.task.factor}" if data.task.kind == "sr" else stem
 
@@ -197,8 +196,7 @@ def model_set(keys=None) -> list[ModelRole]:
 
 
 def role_plan(profile: str, role: ModelRole, *, progress: bool = False, root: str | None = None) -> tuple:
-    """``model_plan`` of one diffusion model of the set (a lockstep ``Job``'s fields); a latent arm's autoencoder is
-    trained (or loaded) first."""
+    """``model_plan`` of one diffusion model of the set (a lockstep ``Job``'s fields)."""
     if role.parameterization == "vae":
         raise ValueError(f"{role.key} is an autoencoder, trained by its own trainer (load_role), not by a plan")
     return model_plan(profile, role.dataset, role.parameterization, factor=role.factor, progress=progress, root=root,

@@ -47,8 +47,7 @@ def has_arm(ds: xr.Dataset, tag: str = ORACLE) -> bool:
 
 
 def arm_results(ds: xr.Dataset, tag: str = ORACLE) -> xr.Dataset | None:
-    """The arm ``tag`` of a results file as its own results dataset (original names, the parent's attrs updated by
-    the arm's, no gate record); None when the file has no such arm."""
+    """The arm ``tag`` of a results file as its own results dataset under the original names; None without it."""
     if not has_arm(ds, tag):
         return None
     suffix = "__" + tag

@@ -20,9 +20,9 @@ import torch
 from .edge_density import EDGE_LABEL, edge_stats, edge_task
 
 __all__ = ["THRESHOLDS", "GATE_VERSION", "GateReport", "WeakModelError", "gate_report", "vae_report", "plateau_change",
-           "denoised_mean_bias", "sliced_wasserstein", "StochasticHeun", "band_log_ratio", "TerminalStart", "start_pool",
-           "deterministic_sampler", "is_flow_model", "CHECKS", "samplers", "draw_samples", "input_shape", "crop_pools",
-           "channel_errors", "patch_ratio", "nn_distances", "RULES", "REPORTED"]
+           "denoised_mean_bias", "sliced_wasserstein", "StochasticHeun", "band_log_ratio", "TerminalStart",
+           "start_pool", "deterministic_sampler", "is_flow_model", "CHECKS", "samplers", "draw_samples", "input_shape",
+           "crop_pools", "channel_errors", "patch_ratio", "nn_distances", "RULES", "REPORTED"]
 
 GATE_VERSION = 2
 THRESHOLDS = {
@@ -47,8 +47,7 @@ _PROJECTIONS = 64  # random directions of the sliced Wasserstein distance
 # --- measurements: plain functions of tensors or logged numbers ---------------------------------------------------
 
 def band_log_ratio(x: torch.Tensor, real: torch.Tensor) -> np.ndarray:
-    """log10(power of x / power of real) in each radial band 1..Nyquist (bin k collects |omega| near k / n), the
-    power averaged over images and channels."""
+    """log10(power of x / power of real) in each radial band 1..Nyquist, averaged over images and channels."""
     from ..metrics.latent import radial_power_spectrum
 
     nyq = min(x.shape[-2:]) // 2

@@ -135,8 +135,7 @@ def _truth(ds: xr.Dataset, score: str) -> xr.DataArray | None:
 
 
 def truth_band(ds: xr.Dataset, score: str) -> tuple[float, float] | None:
-    """The real crops' band of a detail score: ``spread_band`` of the real set's per-crop values (``real_<score>``;
-    results without it: the ground truth's); None without either."""
+    """``spread_band`` of a detail score's real set (``real_<score>``, else the ground truth); None without both."""
     if f"real_{score}" in ds:
         return spread_band(ds[f"real_{score}"].values)
     truth = _truth(ds, score)
@@ -192,9 +191,8 @@ def _paired_kid(ds: xr.Dataset, fa: dict | None, fb: dict | None):
 
 
 def kid_precision(ds: xr.Dataset, a: str, b: str, d8) -> str:
-    """"" when the paired KID_wav difference a − b of the float translations agrees with ``d8`` (the 8-bit one) in
-    sign and in significance; else the float one in words, ending in ``KID_PRECISION``. Cost: the wavelet features
-    of both methods' crops and ``N_BOOT`` draws."""
+    """"" when the float translations' paired KID_wav difference a − b agrees with the 8-bit ``d8`` in sign and
+    significance, else it in words ending in ``KID_PRECISION``. Cost: both methods' features, ``N_BOOT`` draws."""
     df = _paired_kid(ds, _float_features(ds, a), _float_features(ds, b))
     if df is None:
         return ""
@@ -211,9 +209,8 @@ def _crop_means(v: xr.DataArray, crops) -> pd.Series:
 
 
 def detail_gap(ds: xr.Dataset, score: str, a: str, b: str) -> Gap | None:
-    """The fraction of ``b``'s gap to the ground truth that ``a`` closes on a detail score, read as the per-crop
-    error |score|: (|a| − |b|) / (|truth| − |b|), paired over the crops all three scored (``effect.gap_fraction``;
-    reference 0 without the truth's control); None under 2 such crops."""
+    """``effect.gap_fraction`` of |score| per crop: (|a| − |b|) / (|truth| − |b|) over the crops all three scored
+    (truth 0 without its control); None under 2 such crops."""
     xa, xb = (_crop_means(ds[score].sel({"method": m}), ds["crop"].values) for m in (a, b))
     shared = xa.index.intersection(xb.index)
     ref, t = 0.0, _truth(ds, score)
@@ -310,9 +307,8 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | 
 
 
 def texture_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method and control: luma and chroma detail energy as a multiple of the paired truth's (geometric mean over
-    the crops), whether each mean (over the reference) lies in the real crops' band, the RGB detail coherence, and
-    KID_wav (mean over seeds) with its ratio to the ground truth's KID."""
+    """Per method and control: luma and chroma detail energy over the truth's (geometric mean), whether each lies in
+    the real crops' band, the RGB detail coherence, and KID_wav with its ratio to the ground truth's."""
     bands = {s: truth_band(ds, s) for s in BAND_SCORES}
 
     def row(get):

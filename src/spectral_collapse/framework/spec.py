@@ -155,8 +155,7 @@ class StudySpec:
         return json.dumps(self.to_dict(), sort_keys=True, default=str)
 
     def key(self) -> str:
-        """sha256 of the spec, its profile's resolved values and the cache version: editing a profile makes the
-        results computed under it stale."""
+        """sha256 of the spec, its profile's resolved values and the cache version (a profile edited: stale)."""
         blob = json.dumps({"spec": self.to_dict(), "cache_version": CACHE_VERSION,
                            "profile_values": profile_values(self.profile)}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()

@@ -76,7 +76,7 @@ def folder_parameter(name: str, value) -> str | os.PathLike:
 
 
 def results_path(study: str, dataset: str, profile: str, root: str | os.PathLike = "data/results") -> Path:
-    """Where a study's results live: ``<root>/<study>/<dataset>-<profile>.nc`` (``root`` read by ``folder_parameter``)."""
+    """Where a study's results live: ``<root>/<study>/<dataset>-<profile>.nc`` (``root``: ``folder_parameter``)."""
     root = folder_parameter("results_root", root)
     for what, value in (("study", study), ("dataset", dataset), ("profile", profile)):
         if not isinstance(value, str) or not _NAME.match(value):
@@ -278,8 +278,7 @@ def load_results(path: str | os.PathLike) -> xr.Dataset:
 
 
 def restore_list_attrs(ds: xr.Dataset) -> xr.Dataset:
-    """Give the list-valued attributes (``list_attrs``) of a dataset read from a save_results file their list form
-    back, in place."""
+    """Give the attributes ``list_attrs`` names their list form back, in place (netCDF makes [x] a scalar)."""
     for obj in (ds, *ds.variables.values()):
         attrs = dict(obj.attrs)
         for k in json.loads(attrs.pop(LIST_ATTRS, "[]")):
@@ -359,8 +358,7 @@ def describe(diffs: list[Difference]) -> list[str]:
 
 
 def relative_difference(a, b) -> float | None:
-    """max |a - b| / max(|a|, |b|) (0 when both are zero, NaN in the same places equal); None unless numbers of one
-    shape."""
+    """max |a - b| / max(|a|, |b|), NaN in the same places equal; None unless numbers of one shape."""
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape or not (np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number)):
         return None

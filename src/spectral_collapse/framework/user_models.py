@@ -127,8 +127,7 @@ _PAIRS_KEPT = 4
 
 
 def _oracle_pair(profile: str, dataset: str, factor, options: str):
-    """The oracle's pair for the data as it is now: fitted once per content of the two pools (a folder edited in the
-    same process gets a new fit)."""
+    """The oracle's pair for the data as it is now: fitted once per content of the two pools."""
     data = dataset_for(profile, dataset, factor, json.loads(options))
     base = getattr(data, "data", data)
     key = (arrays_sha256(base.source, base.target), str(study_device()))

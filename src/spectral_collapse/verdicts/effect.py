@@ -158,15 +158,13 @@ def effect_word(g: Gap) -> str:
 
 
 def claim_effect(gaps) -> str:
-    """A claim's effect word: the weakest of its gaps' (``EFFECT_ORDER``), "" without gaps; gaps with nothing to
-    close left out."""
+    """A claim's effect word: the weakest of its gaps' (``EFFECT_ORDER``) that have a gap to close; "" for none."""
     words = [g.word for g in gaps if g.word != NO_GAP]
     return min(words, key=EFFECT_ORDER.index) if words else ""
 
 
 def strength_verdict(g: Gap) -> str:
-    """Whether a gap backs the claim that the method removes / restores: holds when its interval is above ``FULL``,
-    does not hold when below it, else inconclusive."""
+    """Whether a gap backs "removes / restores": its interval above ``FULL`` holds, below it does not."""
     return HOLDS if g.lo > FULL else FAILS if g.hi < FULL else INCONCLUSIVE
 
 
@@ -184,6 +182,5 @@ def effect_named(gaps) -> str:
 
 
 def effect_text(gaps) -> str:
-    """Each gap's fraction with its interval and word, "ihc-sr: S_DC ovg 3 % [2, 4 %] reduces slightly; ..."; ""
-    without gaps."""
+    """Each gap's fraction with its interval and word: "ihc-sr: S_DC ovg 3 % [2, 4 %] reduces slightly; ..."."""
     return "; ".join(f"{g.what} {g}".strip() for g in gaps)

@@ -86,8 +86,7 @@ def fold(verdicts) -> str:
 
 
 def fold_datasets(verdicts) -> str:
-    """One verdict from each dataset's: ``fold``, a dataset that depends on the training seed making it
-    ``DEPENDS`` unless another does not hold."""
+    """``fold`` of each dataset's verdict; ``DEPENDS`` where one depends on the seed and none does not hold."""
     vs = list(verdicts)
     if FAILS not in vs and DEPENDS in vs:
         return DEPENDS

@@ -41,8 +41,7 @@ def hierarchical_ci(groups, stat: Callable[[np.ndarray], np.ndarray], *, n_boot:
 
 
 def two_level_ci(groups, *, n_boot: int = DRAWS, level: float = LEVEL, seed: int = 0) -> tuple[float, float]:
-    """Percentile interval of the grand mean (the mean of the runs' means) of ``groups`` (crop values per training
-    run) under ``hierarchical_ci``."""
+    """``hierarchical_ci`` interval of the mean of the runs' means of ``groups`` (crop values per training run)."""
     groups = [np.asarray(g, dtype=np.float64).ravel()[None] for g in groups]
     _, lo, hi = hierarchical_ci(groups, lambda m: m[..., 0].mean(1), n_boot=n_boot, level=level, seed=seed)
     return lo, hi

@@ -18,12 +18,8 @@ VERDICT_ORDER = (HOLDS, FAILS, INCONCLUSIVE, DEPENDS, UNGATED, UNTESTABLE)
 # How two equal reported means read (appended to the rules that decide on means).
 TIE_RULE = "two equal means are a tie: inconclusive"
 _LABELS = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "delta_log_e_hf": "Δlog E_HF"}
-# a verdict's verb after a count: "1 holds", "2 hold"
-_PLURAL = {HOLDS: "hold", FAILS: "do not hold", INCONCLUSIVE: "are inconclusive", UNTESTABLE: "are not testable here",
-           UNGATED: "are not testable on gated models", DEPENDS: "depend on the training seed"}
-_SINGULAR = {HOLDS: "holds", FAILS: "does not hold", DEPENDS: "depends on the training seed",
-             INCONCLUSIVE: "is inconclusive", UNTESTABLE: "is not testable here",
-             UNGATED: "is not testable on gated models"}
+# the plural of the verdicts that are verbs ("1 holds", "2 hold"); the others take "is" / "are"
+_PLURAL = {HOLDS: "hold", FAILS: "do not hold", DEPENDS: "depend on the training seed"}
 
 
 @dataclass(frozen=True)
@@ -44,9 +40,9 @@ def base_verdict(verdict: str) -> str:
 
 def count_words(n: int, verdict: str) -> str:
     """A count with the verdict's verb in agreement: "1 holds", "2 hold", "1 is not testable here"."""
-    if n == 1:
-        return f"1 {_SINGULAR.get(verdict, verdict)}"
-    return f"{n} {_PLURAL.get(verdict, verdict)}"
+    if verdict in _PLURAL:
+        return f"{n} {verdict if n == 1 else _PLURAL[verdict]}"
+    return f"{n} {'is' if n == 1 else 'are'} {verdict}" if verdict in VERDICT_ORDER else f"{n} {verdict}"
 
 
 def tally(verdicts) -> dict[str, int]:
@@ -56,8 +52,7 @@ def tally(verdicts) -> dict[str, int]:
 
 
 def tally_words(verdicts) -> str:
-    """The tally in words, counts in agreement and zeros left out: "12 hold, 1 does not hold and 1 is not testable
-    here"."""
+    """The tally in words, zeros left out: "12 hold, 1 does not hold and 1 is not testable here"."""
     parts = [count_words(n, w) for w, n in tally(verdicts).items() if n]
     return " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else "".join(parts)
 
