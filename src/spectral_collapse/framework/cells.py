@@ -71,11 +71,9 @@ def cell_bar(what: str, images: int, steps: int):
         yield bar
 
 
-@contextlib.contextmanager
 def tasks_bar(n: int):
     """A bar over ``n`` cells computed as tasks on a cluster (their step bars are drawn where the workers run)."""
-    with _bar("cells on the cluster", n, "cell") as bar:
-        yield bar
+    return _bar("cells on the cluster", n, "cell")
 
 
 @dataclass

@@ -155,9 +155,7 @@ class ModelRole:
     seed: int = 0                  # training seed (part of the config hash; a non-zero seed also names the folder)
 
 
-# Every model the studies of a CPU profile train on the bundled data: the main eps and EDM models of both datasets,
-# the scale-factor arms, the x0 ablation, the DiT backbone, the latent-space arm with its VAE and the flow-matching
-# model of the flow_collapse study.
+# Every model the studies of a CPU profile train on the bundled data (each role says which studies use it)
 MODEL_SET = (
     ModelRole("ihc-sr-x4-eps", "ihc-sr", "eps", role="DDIM, TABA, OVG and the latent studies on ihc-sr"),
     ModelRole("ihc-sr-x4-edm", "ihc-sr", "edm", role="EDM and OVG+EDM on ihc-sr"),
@@ -172,9 +170,8 @@ MODEL_SET = (
     ModelRole("ihc-sr-x4-flow", "ihc-sr", "flow", role="flow-matching (rectified-flow) model of the flow_collapse study"),
 )
 
-# The main eps and EDM models of both datasets again, from training seeds 1 and 2 (same configuration otherwise):
-# the seed_spread study measures how far the studies' numbers move from one training run to the next, which an
-# interval over test crops of one model cannot show. Not part of the main command's model set.
+# The main eps and EDM models again from training seeds 1 and 2, for the seed_spread study: how far the numbers move
+# between training runs, which an interval over one model's test crops cannot show (not in the main model set)
 SEED_REPLICATES = tuple(
     replace(r, key=f"{r.key}-seed{k}", seed=k, role=f"training-seed replicate {k} of {r.key} (seed_spread study)")
     for k in (1, 2) for r in MODEL_SET[:4])

@@ -54,9 +54,8 @@ class Profile:
     threads: int | None = None        # torch threads (None = leave as is)
     gate_samples: int = 256           # samples per label and sampler of the model-quality gate (framework.quality)
     flow_logit_std: float = FLOW_LOGIT_STD  # std of the flow model's logit-normal training times
-    allow_weak_models: bool | tuple = False  # studies run on models below the gate (with a warning) instead of
-    #                                   refusing them: all (True), none (False), or these model-set keys (arms that
-    #                                   cannot pass at the profile's scale; the book shows their gate results)
+    allow_weak_models: bool | tuple = False  # models below the gate run (with a warning) instead of being refused:
+    #                                   all (True), none (False), or these model-set keys (arms that cannot pass here)
     # --- ablation axes (paper Sec. 6.3) ---
     space: str = "pixel"              # data space of `backbone` and of the main models: pixel | latent
     factors: tuple = (2, 4, 8)        # SR factors of the scale-factor and eps-vs-x0 ablations
