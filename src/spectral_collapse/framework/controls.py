@@ -102,9 +102,7 @@ def support_leak(latent: torch.Tensor, projector) -> np.ndarray:
 
 def _noise(shape, index: int, luma: bool) -> np.ndarray:
     g = np.random.default_rng(NOISE_SEED + int(index))
-    if luma:
-        return np.repeat(g.standard_normal((1, *shape[1:])), shape[0], axis=0)
-    return g.standard_normal(shape)
+    return np.repeat(g.standard_normal((1, *shape[1:])), shape[0], axis=0) if luma else g.standard_normal(shape)
 
 
 def control_images(source: torch.Tensor, truth: torch.Tensor, *, sigma: float, crops) -> dict[str, torch.Tensor]:

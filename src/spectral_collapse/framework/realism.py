@@ -70,7 +70,7 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = N
     if "method" in ds.dims and "wav_features" in ds:
         f = ds["wav_features"]
         kid("kid_wav", ("method", "seed"),
-            [[f.sel(method=m, seed=s).values for s in seeds] for m in ds["method"].values])
+            [[f.sel({"method": m, "seed": s}).values for s in seeds] for m in ds["method"].values])
         ds["kid_wav_ratio"] = ds["kid_wav"] / truth
     ds["reference_wav_features"] = (("reference_crop", "feature"), ref)
     if scaler is not None:   # the features' normalisation, so that KID can be recomputed from stored images

@@ -73,9 +73,7 @@ def _as_list(name: str, value: Any) -> list:
                 raise TypeError(f"{name}={value!r} is not a valid list; write it as '[1, 2]' or '1,2'") from err
         else:
             value = [v.strip() for v in s.split(",") if v.strip()]
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 _HINTS = {"int": "a whole number such as 3", "float": "a number such as 1e-6", "bool": "True or False", "str": "a string"}

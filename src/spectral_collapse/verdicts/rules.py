@@ -88,9 +88,7 @@ def fold(verdicts) -> str:
 def fold_datasets(verdicts) -> str:
     """``fold`` of each dataset's verdict; ``DEPENDS`` where one depends on the seed and none does not hold."""
     vs = list(verdicts)
-    if FAILS not in vs and DEPENDS in vs:
-        return DEPENDS
-    return fold(vs)
+    return DEPENDS if FAILS not in vs and DEPENDS in vs else fold(vs)
 
 
 def combine(checks: list[tuple], missing: str) -> Finding:
