@@ -1,9 +1,6 @@
-"""Deterministic DDIM (eta = 0) = one Euler step of dx/dsigma = eps in sigma coordinates.
-
-Song et al. (2020), DDIM Eq. 12 with eta = 0; paper Eq. 3 (inversion) and Eq. 23 (sampling):
-x~_next = x~ + (sigma_next - sigma) * eps whether sigma rises or falls. ``Heun``: EDM's deterministic second-order
-sampler (Karras et al. 2022, Algorithm 1, S_churn = 0), also used as an inversion (the corrector at the higher level).
-TABA, "There and Back Again" (Staniszewski et al. 2025): the first inversion steps by forward diffusion."""
+"""Deterministic DDIM (eta = 0; Song et al. 2020, Eq. 12) = an Euler step x~_next = x~ + (sigma_next - sigma) eps
+(paper Eq. 3 and 23), either direction; ``Heun``: EDM's second-order sampler (Karras et al. 2022, Alg. 1); ``TABA``
+(Staniszewski et al. 2025): the first inversion steps by forward diffusion."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,18 +1,12 @@
 """Null-Class inversion: null-text inversion (Mokady et al. 2023) with the null class label in place of "".
 
-Authors' algorithm (google/prompt-to-prompt ``null_text_w_ptp.ipynb``):
-1. Pivot: DDIM inversion under the source label at w = 1 (conditional only), destination time label, z*_0..z*_N.
-2. In sampling order i = 0..N-1, from z = z*_N: eps_c = eps(z, source) once; warm-start the null embedding from
-   step i-1; Adam with lr = 1e-2 (1 - i/100); up to 10 inner steps minimising
-   MSE(DDIM_step(z, eps_null + w (eps_c - eps_null)), z*_{i+1}), stopping once the loss is below 1e-5 + 2e-5 i;
-   store the embedding; advance z with the guided DDIM step. Cost per step: 1 + J + 2 forwards, J backwards.
-3. Sampling guides with the stored per-step embedding in place of the null label's.
-The optimised vector is the null label's class-embedding row, one per sample, swapped in by forward hooks.
+After google/prompt-to-prompt ``null_text_w_ptp.ipynb``: (1) pivot: DDIM inversion under the source label at w = 1,
+destination time label; (2) in sampling order, from z = z*_N: eps_c once, then up to 10 Adam steps (lr 1e-2 (1 -
+i/100), warm-started) on the null embedding minimising MSE(guided DDIM step, z*_{i+1}), stopping below 1e-5 + 2e-5 i;
+(3) sampling guides with the stored per-step embeddings (swapped in by forward hooks on the class embedding).
 
-DirectInversion ("PnP Inversion", Ju et al. 2024; cure-lab/PnPInversion) shares the pivot (1.), then takes offsets in
-sampling order at the pivot, d_i = z*_{i+1} - DDIM_step(z*_i, eps_w(z*_i; source)); sampling adds d_i to the samples
-with the inversion's source label (reproducing the pivot). Without the authors' attention coupling the target branch
-is plain guided DDIM sampling from the pivot's latent (tested): Null-Class's latent at w = 1."""
+DirectInversion (PnP Inversion, Ju et al. 2024; cure-lab/PnPInversion) shares the pivot, then stores offsets
+d_i = z*_{i+1} - DDIM_step(z*_i, eps_w(z*_i; source)) that sampling adds to source-label samples."""
 from __future__ import annotations
 
 import warnings
