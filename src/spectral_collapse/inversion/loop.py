@@ -57,8 +57,7 @@ class Context:
     def denoise(self, D: Denoiser, x: torch.Tensor, sigma) -> Prediction:
         """D with classifier-free guidance (scale w, null label) inside ``net_override(D)``, counting forwards."""
         w = self.cfg_scale
-        override = nullcontext() if self.net_override is None else self.net_override(D)
-        with override:
+        with nullcontext() if self.net_override is None else self.net_override(D):
             if w == 1.0:
                 pred = D(x, sigma, self.label)
                 self.nfe += 1

@@ -256,7 +256,6 @@ def _counts(rng, n: int, draws: int) -> np.ndarray:
 def kid_interval(features: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000, level: float = 0.95,
                  seed: int = 0) -> Interval:
     """KID of rank-normalised ``features`` against the ``reference``'s with a two-sample bootstrap interval."""
-    features, _, reference = scored_features(features, None, reference)
     return paired_kid_difference(features, None, reference, n_boot=n_boot, level=level, seed=seed)
 
 

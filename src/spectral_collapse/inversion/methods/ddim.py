@@ -9,9 +9,8 @@ from ..loop import Context
 
 
 def destination_prediction(D, x, sigma: float, sigma_next: float, ctx: Context):
-    """The prediction of an inversion step with the network told the destination's time on the current input: for a
-    VP model the model-space latent goes in unchanged with the next timestep, read with the current alpha_bar
-    (``told``; diffusers' DDIMInverseScheduler); other models (EDM, flow) are evaluated at the next level."""
+    """The network told the destination's time on the current input: a VP model's model-space latent unchanged with
+    the next timestep (``told``; diffusers' DDIMInverseScheduler), other models at the next level."""
     told = getattr(D, "told", None)
     if told is not None:
         with told(sigma_next):

@@ -121,9 +121,8 @@ def reconstruction_loss(D, z, sigma: float, sigma_next: float, target, eps_c, em
 
 @dataclass(frozen=True)
 class NullClass(Pivoted):
-    """Null-text inversion with the null class (Mokady et al. 2023; prompt-to-prompt notebook defaults).
-    guidance_scale: w of the optimisation and of sampling (None: the run's ``cfg_scale``); pivot_scale: the pivot's
-    guidance (authors: 1); base: the pivot's solver (authors: destination time label)."""
+    """Null-text inversion with the null class (prompt-to-prompt defaults); guidance_scale: w of the optimisation and
+    of sampling (None: the run's ``cfg_scale``); pivot_scale and base: the pivot's guidance and solver."""
 
     guidance_scale: float | None = None
     inner_steps: int = 10            # J, at most this many Adam steps per sampling step
@@ -200,9 +199,8 @@ class NullClass(Pivoted):
 
 @dataclass(frozen=True)
 class DirectInversion(Pivoted):
-    """DirectInversion (PnP Inversion) with source-branch offsets; defaults from cure-lab/PnPInversion.
-    guidance_scale: w of the offsets and of sampling (None: the run's ``cfg_scale``; authors: 7.5); pivot_scale: the
-    pivot's guidance (authors: 1); base: the pivot's solver."""
+    """DirectInversion (PnP Inversion) with source-branch offsets (cure-lab/PnPInversion); guidance_scale: w of the
+    offsets and of sampling (None: the run's ``cfg_scale``); pivot_scale and base: the pivot's guidance and solver."""
 
     guidance_scale: float | None = None
     pivot_scale: float = 1.0
