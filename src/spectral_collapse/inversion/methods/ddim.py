@@ -73,8 +73,7 @@ class TABA:
         K = self.jump_steps(len(sigmas) - 1)
         if K == 0:
             return x0, 0
-        sigma_K = float(sigmas[K])
-        return x0 + sigma_K * ctx.randn(x0, self.noise_key), K
+        return x0 + float(sigmas[K]) * ctx.randn(x0, self.noise_key), K
 
     def step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
         return self.base.step(D, x, sigma, sigma_next, ctx)

@@ -40,11 +40,10 @@ class Fill:
         if self.projector is None:
             raise ValueError("the fill needs the projector of the source's support: Fill(projector="
                              "data.support.support_projector(data.task, image shape))")
-        sigma_T = float(sigmas[-1])
         on = self.projector(x)
         ctx.state["fill_on"] = on                   # the deterministic latent's component in S (sigma coordinates)
         fresh = self.projector.complement(ctx.randn(x, self.noise_key))
-        return on + D.from_noise(self.scale * fresh, sigma_T)
+        return on + D.from_noise(self.scale * fresh, float(sigmas[-1]))
 
     def sampler(self):
         return self.base
