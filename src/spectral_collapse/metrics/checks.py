@@ -66,8 +66,7 @@ def check_wavelet_size(x: np.ndarray, wavelet: str) -> None:
 
 
 def _zero_one(x: np.ndarray, other: np.ndarray) -> bool:
-    """Whether ``x`` looks like [0, 1] images beside ``other``: all in [0, 1], >= 1 % below 0.5 (not merely bright),
-    while >= 5 % of ``other``'s values lie below 0."""
+    """Whether ``x`` (all in [0, 1], 1 % below 0.5) looks like [0, 1] images beside ``other`` (5 % below 0)."""
     fx, fo = x[np.isfinite(x)], other[np.isfinite(other)]
     if fx.size == 0 or fo.size == 0 or fx.min() < 0 or fx.max() > 1:
         return False

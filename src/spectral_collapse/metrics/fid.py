@@ -101,8 +101,7 @@ class FIDResult:
 def fid_kid(generated, real, *, features_fn=None, path: str | os.PathLike | None = None,
             allow_download: bool | None = None, on_missing: str = "nan", seed: int = 0,
             device: str | torch.device = "cpu") -> FIDResult:
-    """FID and KID between two [-1, 1] image sets (B, C, H, W) on clean-fid features, or on ``features_fn(images)``;
-    without the Inception file NaN values and the reason in ``status``."""
+    """FID and KID of two [-1, 1] image sets on clean-fid (or ``features_fn``) features; NaN without the weights."""
     n_gen, n_real = len(generated), len(real)
     if features_fn is not None:
         f1, f2, status = as_numpy(features_fn(generated)), as_numpy(features_fn(real)), "ok: custom features"

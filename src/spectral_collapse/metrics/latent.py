@@ -89,8 +89,7 @@ def ks_resolution(n: int, alpha: float = 0.05) -> float:
 
 
 def gaussianity(latents, d: int | None = None, chunk: int = 64) -> GaussianityResult:
-    """S_G of a set of latents (paper Eq. 31-33), ``d`` = elements of one latent by default; ``norm_z`` stays
-    ordered where D_KS saturates."""
+    """S_G of a set of latents (paper Eq. 31-33); ``norm_z`` stays ordered where D_KS saturates."""
     x = _as_tensor(latents)
     if x.ndim < 2 or x.shape[0] < 1:
         raise ValueError(f"latents must have shape (N, ...) with N >= 1, got {tuple(x.shape)}")
@@ -135,8 +134,7 @@ TAU_CACHE: dict[tuple, float] = {}
 
 def decorrelation_threshold(shape: Sequence[int], patch: int = 4, stride: int = 1, fpr: float = 0.05,
                             n_mc: int = 200, seed: int = 0, max_values: int = 2**22) -> float:
-    """tau with P(rho_c(u) <= tau) = fpr under N(0, I) latents of shape (C, H, W) (Eq. 35), from ``n_mc`` seeded
-    draws (at most ``max_values`` values), cached."""
+    """tau with P(rho_c(u) <= tau) = fpr under N(0, I) latents of shape (C, H, W) (Eq. 35), seeded, cached."""
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3:
         raise ValueError(f"shape must be (C, H, W) of one latent, got {shape}")
@@ -197,8 +195,7 @@ def decorrelation(latents, patch: int = 4, stride: int = 1, fpr: float = 0.05, c
 
 
 def _gram_update(acc, block: torch.Tensor, outer: bool):
-    """``acc + block @ block.T`` (outer) or ``acc + block.T @ block``: BLAS syrk into the upper triangle of a
-    Fortran-ordered numpy ``acc``, else a torch matmul."""
+    """``acc`` plus block block^T (outer) or block^T block: BLAS syrk into a numpy ``acc``, else a torch matmul."""
     if isinstance(acc, np.ndarray):
         from scipy.linalg.blas import get_blas_funcs
 
@@ -263,8 +260,7 @@ def pca_explained_variance(latents, n_components: int | None = None, chunk: int 
 
 
 def radial_power_spectrum(x, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Radially averaged power |FFT|^2 / (H W) over the last two axes: (freqs (K,), power (..., K)), bins of width
-    1 / max(H, W), empty bins dropped; white noise has power 1."""
+    """Radially averaged power |FFT|^2 / (H W) of the last two axes (white noise: 1): (freqs (K,), power (..., K))."""
     x = _as_tensor(x)
     if x.ndim < 2:
         raise ValueError(f"x must have at least 2 dims (..., H, W), got {tuple(x.shape)}")
@@ -286,8 +282,7 @@ def radial_power_spectrum(x, log: bool = False) -> tuple[np.ndarray, np.ndarray]
 
 
 def spectral_velocity(states, log: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Radial power spectrum of the updates z_{t+1} - z_t of a trajectory (Fig. 17): (freqs, power (T-1, ..., K));
-    ``states``: a list of states or one array with the step axis first."""
+    """Radial power spectrum of a trajectory's updates z_{t+1} - z_t (Fig. 17), states listed or stacked first."""
     z = _as_tensor(states) if not isinstance(states, (list, tuple)) else torch.stack([_as_tensor(s) for s in states])
     if z.shape[0] < 2:
         raise ValueError(f"need at least 2 states, got {z.shape[0]}")

@@ -214,8 +214,7 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def kid_wav(images, reference, wavelet: str = "sym4", fit=None) -> float:
-    """KID between the wavelet features of ``images`` and of real ``reference`` crops, rank-normalised
-    (``FeatureScaler``) against the real crops ``fit`` (default: the reference)."""
+    """KID between wavelet features of ``images`` and ``reference``, rank-normalised against ``fit`` (the reference)."""
     images, _, reference = scored_images(images, reference=reference, nonfinite="drop", min_crops=2)
     warn_shared_crops(images, reference)
     ref = wavelet_features(reference, wavelet)

@@ -45,8 +45,7 @@ def _cached_reference(fn):
 
 @_cached_reference
 def spectrum_slope(images, band: tuple[float, float] = (0.005, 0.4)) -> float:
-    """Slope of the images' mean radial log10 power vs log10 frequency over ``band`` (App. B.4, cycles/pixel),
-    fitted per channel and averaged."""
+    """Slope of mean radial log10 power vs log10 frequency over ``band`` (App. B.4), per channel, averaged."""
     x = image_batch(images, "images")
     freqs, logp = radial_power_spectrum(x, log=True)          # (K,), (B, C, K)
     sel = (freqs > 0) & (freqs >= band[0]) & (freqs <= band[1])
@@ -64,8 +63,7 @@ def wavelet_order(slope: float) -> str:
 
 def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: str = "uint8",
                   chunk: int = 8) -> np.ndarray:
-    """log E_HF per image (Eq. 38): level-1 ``dwt2`` detail energy over orientations and channels, pixels in
-    ``unit`` (``PIXEL_UNITS``)."""
+    """log E_HF per image (Eq. 38): level-1 ``dwt2`` detail energy, pixels in ``unit`` (``PIXEL_UNITS``)."""
     if unit not in PIXEL_UNITS:
         raise ValueError(f"unknown unit {unit!r}; valid: {sorted(PIXEL_UNITS)}")
     if wavelet not in pywt.wavelist(kind="discrete"):
@@ -214,8 +212,7 @@ def _coefficients(x: torch.Tensor, P: dict) -> torch.Tensor:
 
 def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7, mask=None, chunk: int = 8,
                  K1: float = 0.01, K2: float = 0.03) -> np.ndarray:
-    """Per-image SSIM(ideal_lowpass(x, kappa), ideal_lowpass(y, kappa)), channel mean, from the band's coefficients
-    (``narrow_band(H, W, kappa)``); ``mask`` as in ``image.ssim``."""
+    """Per-image SSIM of ideal_lowpass(x, kappa) and ideal_lowpass(y, kappa) from the band's coefficients."""
     x, y = (a if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a)) for a in (x, y))
     if x.shape != y.shape or x.ndim != 4:
         raise ValueError(f"x and y must be (B, C, H, W) of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")

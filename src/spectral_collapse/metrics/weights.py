@@ -99,8 +99,7 @@ _MODELS: dict[tuple, object] = {}
 
 
 def lpips_model(*, allow_download: bool | None = None, on_missing: str = "nan"):
-    """(lpips.LPIPS in eval mode, status) with the pretrained AlexNet backbone (the paper's LPIPS; cached), or
-    (None, status) when it is missing."""
+    """(lpips.LPIPS with the pretrained AlexNet backbone, cached, or None when missing; status)."""
     status = ensure_weights(hub_checkpoint(ALEXNET_FILE), ALEXNET_URL, name="LPIPS AlexNet backbone",
                             allow_download=allow_download, on_missing=on_missing, hash_prefix="7be5be79")
     key = ("lpips", status.path)

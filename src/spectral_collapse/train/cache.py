@@ -150,8 +150,7 @@ def checkpoint_lock(ckpt: Path, what: str = ""):
 
 
 def checkpoint_digest(folder: str | os.PathLike) -> str | None:
-    """Digest of a checkpoint's verified ``weights.sha256.json``; ``DAMAGED`` when weights do not match it or have
-    none; None without weights or for a diffusers folder."""
+    """Digest of a checkpoint's verified weight hashes; ``DAMAGED``; None without weights or for diffusers folders."""
     folder = Path(folder)
     if (folder / HASH_FILE).is_file():
         try:
@@ -172,8 +171,7 @@ HASHED_NAME = re.compile(r"^(?P<name>[\w.+-]+?)-[0-9a-f]{12}$")   # a checkpoint
 
 
 def model_name(path) -> str:
-    """A checkpoint folder (path or name) as a reader knows the model: its name without the 12-digit content hash;
-    any other text unchanged."""
+    """A checkpoint folder (path or name) as a reader knows the model: without the 12-digit content hash."""
     text = str(path).rstrip("/")
     m = HASHED_NAME.match(Path(text).name)
     return m.group("name") if m else text

@@ -38,8 +38,7 @@ _POOLS: dict = {}  # (id of the pools, device) -> (pools, views): one device cop
 
 
 def device_pools(data, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(source views, target views) of ``data`` on ``device``, each (V, N, C, H, W): the 8 dihedral views that
-    ``data.train_batch`` draws from, or a latent data set's encoded views."""
+    """(source, target) views (V, N, C, H, W) of ``data`` on ``device``: the 8 dihedral ones, or the encoded ones."""
     if hasattr(data, "_encoded") and hasattr(data, "views"):
         pools, views = data._encoded(), None
     elif torch.is_tensor(getattr(data, "source", None)) and torch.is_tensor(getattr(data, "target", None)):
@@ -64,8 +63,7 @@ def schedule_state(cfg: TrainConfig, step: int) -> dict:
 
 
 def portable_optimizer_state(opt: torch.optim.Optimizer, cfg: TrainConfig, step: int) -> dict:
-    """``opt.state_dict()`` after ``step`` steps as the trainer's AdamW writes it: float LR and ``initial_lr``, not
-    capturable, step counts as CPU float tensors."""
+    """``opt.state_dict()`` after ``step`` steps as the trainer's AdamW writes it (float LR, CPU step counts)."""
     sd = opt.state_dict()
     groups = [{**g, "lr": cfg.lr * cfg.lr_factor(step), "initial_lr": cfg.lr, "capturable": False, "foreach": None}
               for g in sd["param_groups"]]
@@ -140,8 +138,7 @@ class Member(Run):
                 self.loss_sum]
 
     def capture(self) -> None:
-        """Capture ``step_fn`` as a CUDA graph after WARMUP_STEPS eager steps, then undo them: the first replay is the
-        next step."""
+        """Capture ``step_fn`` as a CUDA graph after WARMUP_STEPS eager steps, undone: the first replay is the next."""
         saved = [t.detach().clone() for t in self._state()]
         opt_saved = {p: {k: v.clone() for k, v in st.items()} for p, st in self.opt.state.items()}
         rng = self.gen.get_state()
@@ -188,8 +185,7 @@ class Member(Run):
 
 def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, cuda_graphs: bool = True,
                    progress: bool = True, stop_after: int | None = None, record: dict | None = None) -> list:
-    """Train (or resume, or reuse) every job's model in one round; a TrainedModel per job. stop_after: total steps per
-    model (tests); record: gets the round's figures."""
+    """Train (or resume, or reuse) every job's model in one round; a TrainedModel per job; ``record``: the figures."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     results, members = {}, []
     shipped_root()  # a bad SPECTRAL_COLLAPSE_WEIGHTS refused before any checkpoint folder is made

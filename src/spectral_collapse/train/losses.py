@@ -79,8 +79,7 @@ def min_snr_weight(sigma: torch.Tensor, objective: str, gamma: float) -> torch.T
 
 
 def truncated_snr_weight(sigma: torch.Tensor, objective: str) -> torch.Tensor:
-    """Truncated-SNR loss weights (Salimans and Ho 2022), max(1, sigma^2) (eps) or max(1, SNR) (x0): the loss is
-    max(eps error, x0 error)."""
+    """Truncated-SNR loss weights (Salimans and Ho 2022): the loss is max(eps error, x0 error)."""
     if objective not in ("eps", "x0"):
         raise ValueError(f"truncated-SNR weighting applies to the eps and x0 objectives, not {objective!r}")
     s2 = sigma.double().pow(2)

@@ -49,8 +49,7 @@ def _weights(folder: Path) -> tuple[str, str]:
 
 
 def shipping(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
-    """Whether ``ckpt`` is to be exported before use: ``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS`` is set (not "" or "0") and
-    its shipped form does not exist yet."""
+    """Whether ``ckpt`` is to be exported: ``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS`` is set and it is not shipped yet."""
     flag = os.environ.get("SPECTRAL_COLLAPSE_SHIP_WEIGHTS", "")
     return flag not in ("", "0") and not (shipped_dir(ckpt, root) / HASHES).is_file()
 

@@ -242,8 +242,7 @@ def device_name(device) -> str:
 
 
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:
-    """Load a finished checkpoint's EMA weights, checked against their hashes (CheckpointCorrupt) and, with ``spec``,
-    against the model asked for (CheckpointMismatch)."""
+    """Load a finished checkpoint's EMA weights, checked against their hashes and, with ``spec``, the model."""
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"no checkpoint at {path} (config.json missing); train it with "

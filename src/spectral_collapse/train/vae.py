@@ -51,8 +51,7 @@ def vae_identity(cfg: VAEConfig, tc: VAETrainConfig, data) -> dict:
 
 def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",
               progress: bool = True) -> LatentSpace:
-    """Train (or reuse) a small VAE on ``data``'s two pools, cached like diffusion models; an interrupted run starts
-    over (a few CPU minutes)."""
+    """Train (or reuse) a small VAE on ``data``'s two pools, cached like diffusion models (no resume)."""
     from .shipped import export, shipped_root, shipping
     from .trainer import adopt, reusable
 

@@ -219,8 +219,7 @@ class DirectInversion(Pivoted):
 
     @torch.no_grad()
     def finish(self, D, x, sigmas, ctx: Context) -> None:
-        """Offsets of the source branch along the pivot in sampling order, handed to sampling; NaN offsets when the
-        pivot was cut short (every sample non-finite)."""
+        """Hand sampling the source branch's offsets along the pivot (NaN when it was cut short)."""
         pivot = ctx.state.pop("pivot", []) + [x.detach()]
         sig = sigmas.flip(0)
         N = len(sig) - 1
