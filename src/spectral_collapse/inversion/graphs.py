@@ -184,8 +184,7 @@ class _Runner:
             self.stats["captures"] += 1
         self.stats["replays"] += 1
         if not grad:
-            x0, eps = entry.run(x, sig_in, lab_in)
-            return Prediction(x0=x0, eps=eps)
+            return Prediction(*entry.run(x, sig_in, lab_in))
         x0, eps = _Replay.apply(x, entry, sig_in, lab_in)
         entry.alive = (weakref.ref(x0), weakref.ref(eps))
         return Prediction(x0=x0, eps=eps)
