@@ -81,8 +81,6 @@ def hf_energy_luma_chroma(images, wavelet: str = "sym4") -> tuple[np.ndarray, np
 
 
 def _delta(images, truth, reference, wavelet: str, which: int) -> np.ndarray:
-    """log(E / E of the paired truth) per image, or over the reference's mean E; ``which`` 0: Y, 1: Cb + Cr."""
-    images, truth, reference = scored_images(images, truth=truth, reference=reference)
     if (truth is None) == (reference is None):
         raise ValueError("give exactly one of truth (paired, same crops) or reference (a set of real crops)")
     e = hf_energy_luma_chroma(images, wavelet)[which]
@@ -97,12 +95,14 @@ def _delta(images, truth, reference, wavelet: str, which: int) -> np.ndarray:
 
 def delta_log_e_hf_luma(images, truth=None, *, reference=None, wavelet: str = "sym4") -> np.ndarray:
     """log(E_Y / E_Y of the paired truth) per image, or over the reference set's mean E_Y with ``reference``."""
+    images, truth, reference = scored_images(images, truth=truth, reference=reference)
     return _delta(images, truth, reference, wavelet, 0)
 
 
 def delta_log_e_hf_chroma(images, truth=None, *, reference=None, wavelet: str = "sym4") -> np.ndarray:
     """log(E_Cb+Cr / the paired truth's) per image, or over the reference set's mean with ``reference``; a grey
     image's chroma counts as ``FLAT`` (about -40 against colour truth, 0 between two grey images)."""
+    images, truth, reference = scored_images(images, truth=truth, reference=reference)
     return _delta(images, truth, reference, wavelet, 1)
 
 
