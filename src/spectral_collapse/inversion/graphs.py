@@ -1,10 +1,7 @@
-"""CUDA graphs for the inversion and sampling loops: each network call replayed from a graph captured once.
-
-Within ``replayed(D)`` on a GPU, a call ``D(x, sigma, label)`` replays a graph captured at the first call of its kind
-(shape, dtype, with or without autograd; up to ``MAX_SLOTS`` alive per kind); a guided call's backward replays the
-captured vector-Jacobian product. On a CPU nothing changes (tested); calls a graph cannot serve (hooks, ``told``,
-autocast, a failed capture) run eagerly, and ``SPECTRAL_COLLAPSE_CUDA_GRAPHS=0`` turns the graphs off. Cost: about
-0.1 s per capture and the graph's activations (tens of MB at batch 32)."""
+"""CUDA graphs for the inversion and sampling loops: within ``replayed(D)`` on a GPU, each kind of call (shape, dtype,
+autograd; up to ``MAX_SLOTS`` alive) replays a graph captured at its first call, a guided call's backward its captured
+vector-Jacobian product. A CPU, calls a graph cannot serve (hooks, ``told``, autocast) and
+``SPECTRAL_COLLAPSE_CUDA_GRAPHS=0`` run eagerly. Cost: about 0.1 s per capture and the graph's activations."""
 from __future__ import annotations
 
 import numbers
@@ -187,8 +184,7 @@ class _Runner:
             self.stats["captures"] += 1
         self.stats["replays"] += 1
         if not grad:
-            x0, eps = entry.run(x, sig_in, lab_in)
-            return Prediction(x0=x0, eps=eps)
+            return Prediction(*entry.run(x, sig_in, lab_in))
         x0, eps = _Replay.apply(x, entry, sig_in, lab_in)
         entry.alive = (weakref.ref(x0), weakref.ref(eps))
         return Prediction(x0=x0, eps=eps)

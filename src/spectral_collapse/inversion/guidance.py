@@ -10,10 +10,8 @@ At each inversion step, with the base step's own forward (x0, eps) = D(x_t)::
     else: u_HF = -eta_HF g_HF, u_LF = -eta_LF g_LF
     x_{t+1} = x_{t+1}^base + u_LF + u_HF                      (Eq. 14)
 
-The gradients are w.r.t. the model's own state x_t (VP: sqrt(alpha_bar) x~): with s = D.input_scale(sigma),
-g_t = g~ / s and u~ = u_t / s_next. ``OVG()`` is the paper's equations, ``OVG.released()`` the authors' code and
-``OVG.stable()`` the stable form for x0-prediction models (book/methods.md, OVG's section); ``GuidanceSchedule``
-picks the guided steps."""
+Gradients are w.r.t. the model's state x_t = s x~ (s = D.input_scale(sigma)). ``OVG.released()``: the authors' code;
+``OVG.stable()``: the stable form (book/methods.md); ``GuidanceSchedule`` picks the guided steps."""
 from __future__ import annotations
 
 import math
@@ -55,7 +53,7 @@ class GuidanceSchedule:
         return in_part and i % self.every == 0 and self.sigma_min <= sigma <= self.sigma_max
 
     def guided_steps(self, sigmas) -> list[int]:
-        """The guided step indices of an integration along ``sigmas`` (n + 1 levels)."""
+        """The guided step indices along ``sigmas``."""
         n = len(sigmas) - 1
         return [i for i in range(n) if self.active(i, n, float(sigmas[i]))]
 
@@ -143,8 +141,7 @@ class OVG:
 
     @classmethod
     def stable(cls, **kw) -> "StableOVG":
-        """The stable form (``StableOVG``): an Euler step of the controlled ODE in sigma with Gauss-Newton step
-        lengths, dimensionless rates and a per-sample trust region; stays finite on x0-prediction models."""
+        """The stable form (``StableOVG``), which stays finite on x0-prediction models."""
         return StableOVG(**kw)
 
     @classmethod
@@ -157,7 +154,7 @@ class OVG:
         return self.schedule.active(i, n, sigma)
 
     def _forward(self, x: torch.Tensor, ctx: Context):
-        """(the base step's prediction at x, the low-frequency reference, d), checked; shared by both forms."""
+        """(the base step's prediction at x, the low-frequency reference, d), checked."""
         if ctx.x_ref is None:
             raise ValueError("OVG needs the source image as x_ref (translate/invert pass it automatically)")
         if ctx.first is None:
@@ -193,17 +190,9 @@ class OVG:
 
 @dataclass(frozen=True)
 class StableOVG(OVG):
-    """OVG's stable form: Eq. 14 read as one explicit Euler step of the controlled ODE
-
-        dx/dsigma = v_base(x, sigma) + c(x, sigma),
-        c = -(eta / sigma) * k * g_proj                    (per term, HF and LF)
-
-    in x~, with g_proj Eq. 11-12's gradient and k a Gauss-Newton length that zeroes the root residual (||eps|| -
-    sqrt(d), ||x0 - x0_ref||) to first order: k_HF = 4 r rho ||eps|| / ||g_HF||^2 (r = ||eps||^2 - d, rho = ||eps|| -
-    sqrt(d)), k_LF = 2 L_LF / ||g_LF||^2 (exact where the Jacobian is a multiple of the identity). ``eta_hf`` and
-    ``eta_lf`` are dimensionless rates per unit ln sigma; eta |dsigma| / sigma is capped at 1. Trust region: the
-    drift is scaled down per sample to at most ``trust * ||x_base - x_t||``. ``step_scaling`` and ``clip_frac`` do
-    not apply."""
+    """OVG's stable form: Eq. 14 as an Euler step of dx/dsigma = v_base - (eta / sigma) k g_proj per term, k the
+    Gauss-Newton length zeroing the root residual (k_HF = 4 r rho ||eps|| / ||g_HF||^2, k_LF = 2 L_LF / ||g_LF||^2),
+    eta |dsigma| / sigma capped at 1, the drift at most ``trust * ||x_base - x_t||`` per sample."""
 
     # defaults calibrated on the smoke ihc-sr models (book/methods.md, "Stable form ...")
     eta_hf: float = 1.0   # relaxation rate of L_HF per unit ln sigma (dimensionless)

@@ -1,10 +1,5 @@
-"""One sigma-space loop for sampling, inversion and translation.
-
-As k-diffusion's ``sample_euler(model, x, sigmas)``: a method is a function of (denoiser, x, sigmas) and inversion
-is the same loop with sigma rising (paper Sec. 2.2, Eq. 3). Guidance (OVG, Eq. 14) is a drift added after the base
-step, sharing its network forward (``Context.first``). Optional method hooks: ``start`` (TABA), ``finish`` (leaves
-``ctx.state["handoff"]`` for sampling), ``end`` (returns the inverted state: Fill)
-and ``pair_state`` (EDICT, BDIA: a (2, B, C, H, W) state), ARCHITECTURE.md."""
+"""One sigma-space loop for sampling, inversion (sigma rising, paper Eq. 3) and translation, as k-diffusion's
+``sample_euler``; guidance (OVG, Eq. 14) adds a drift after the base step. Method hooks: ARCHITECTURE.md."""
 from __future__ import annotations
 
 import hashlib
@@ -60,11 +55,9 @@ class Context:
     net_override: Callable | None = None  # D -> context manager around each network call (Null-Class's embedding)
 
     def denoise(self, D: Denoiser, x: torch.Tensor, sigma) -> Prediction:
-        """Evaluate D with classifier-free guidance (scale w, null label), counting network forwards; each call runs
-        inside ``net_override(D)`` when set (Null-Class's embedding)."""
+        """D with classifier-free guidance (scale w, null label) inside ``net_override(D)``, counting forwards."""
         w = self.cfg_scale
-        override = nullcontext() if self.net_override is None else self.net_override(D)
-        with override:
+        with nullcontext() if self.net_override is None else self.net_override(D):
             if w == 1.0:
                 pred = D(x, sigma, self.label)
                 self.nfe += 1
@@ -172,8 +165,7 @@ def model_dtype(D) -> torch.dtype | None:
 
 
 def entry_images(D, x, what: str = "x", *, pair: bool = False) -> torch.Tensor:
-    """``x`` checked before any work: a float tensor of rank 4 (or 5 for a pair-state method's pair), converted to
-    the model's floating dtype; integer images and other ranks raise TypeError / ValueError naming the fix."""
+    """``x`` checked (a float tensor of rank 4, or 5 for a pair), in the model's dtype; else an error naming the fix."""
     if not torch.is_tensor(x):
         raise TypeError(f"{what} must be a torch tensor of images (B, C, H, W) in [-1, 1], got {type(x).__name__}; "
                         f"convert it with torch.as_tensor(...).float()")
@@ -222,8 +214,7 @@ def warn_latent_norm(latent: torch.Tensor, bad: torch.Tensor, guidance) -> None:
 
 
 def default_sigmas(D: Denoiser, steps: int) -> torch.Tensor:
-    """Descending sampling grid ending at 0: Karras (rho=7) for EDM models, DDIM 'leading' for VP models, and the
-    model's own ``default_grid(steps)`` where it has one (a flow-matching model's shifted grid, models/flow.py)."""
+    """Descending grid ending at 0: the model's ``default_grid`` (flow), Karras (EDM) or DDIM 'leading' (VP)."""
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     if isinstance(D, ModelPair):  # a two-model translation runs on its inverting model's grid
@@ -250,10 +241,8 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
               cfg_scale: float = 1.0, x_ref: torch.Tensor | None = None, callback: Callable | None = None,
               on_nonfinite: str = "mark", progress: bool = False, desc: str | None = None,
               state: dict | None = None) -> Trajectory:
-    """Integrate x along ``sigmas`` (rising = inversion, falling = sampling), one method step per interval; then
-    ``callback(i, sigma, sigma_next, x, x_next, ctx)``. on_nonfinite: "mark" records each sample's first non-finite
-    step (all failed: the rest is skipped, NaN), "raise" raises NonFiniteError. state: the initial ``ctx.state``.
-    An inversion ends with the method's ``end(D, x, sigmas, ctx)`` where it has one (Fill), which returns the state."""
+    """Integrate x along ``sigmas`` (rising: inversion), one method step per interval, then ``callback(i, sigma,
+    sigma_next, x, x_next, ctx)``. on_nonfinite: "mark" each sample's first non-finite step, or "raise"."""
     if on_nonfinite not in ("mark", "raise"):
         raise ValueError(f"on_nonfinite must be 'mark' or 'raise', got {on_nonfinite!r}")
     home, dev = x.device, model_device(D)
@@ -332,23 +321,23 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
     return Trajectory(x=x.to(home), nonfinite_step=bad, nfe=ctx.nfe, ctx=ctx)
 
 
+def ordered(sigmas, rising: bool) -> torch.Tensor:
+    """``sigmas`` as a float64 grid, flipped where it runs the other way (rising: inversion)."""
+    sigmas = torch.as_tensor(sigmas, dtype=torch.float64)
+    return sigmas.flip(0) if (sigmas[0] > sigmas[-1] if rising else sigmas[0] < sigmas[-1]) else sigmas
+
+
 def invert(D: Denoiser, x0: torch.Tensor, sigmas: torch.Tensor, method: Method, *, label=0, **kw) -> Trajectory:
     """Integrate from the clean image up a rising grid (paper Eq. 3). ``sigmas`` may be given descending."""
-    sigmas = torch.as_tensor(sigmas, dtype=torch.float64)
-    if sigmas[0] > sigmas[-1]:
-        sigmas = sigmas.flip(0)
     x0 = entry_images(D, x0, "x0", pair=is_pair_method(method))
     kw.setdefault("x_ref", x0)
-    return integrate(D, x0, sigmas, label, method, direction="invert", **kw)
+    return integrate(D, x0, ordered(sigmas, True), label, method, direction="invert", **kw)
 
 
 def sample(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, method: Method, *, label=1, **kw) -> Trajectory:
     """Integrate from the top level down a falling grid to sigma = 0 (paper Eq. 2)."""
-    sigmas = torch.as_tensor(sigmas, dtype=torch.float64)
-    if sigmas[0] < sigmas[-1]:
-        sigmas = sigmas.flip(0)
     x = entry_images(D, x, "x", pair=is_pair_method(method))
-    return integrate(D, x, sigmas, label, method, direction="sample", **kw)
+    return integrate(D, x, ordered(sigmas, False), label, method, direction="sample", **kw)
 
 
 def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Guidance | None = None,
@@ -356,16 +345,13 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
               seeds: list[int] | None = None, cfg_scale: float = 1.0, sample_cfg_scale: float | None = None,
               sampler: Method | None = None, D_sample: Denoiser | None = None, callback: Callable | None = None,
               on_nonfinite: str = "mark", progress: bool = False, warn_norm: bool = True) -> Translation:
-    """Unpaired translation: invert float images ``x_src`` (B, C, H, W) under the source label, guided (paper Sec. 5),
-    then sample under the target label with ``method.sampler()`` (else the method) on ``D_sample`` (DDIB; a
-    ``ModelPair``'s target). A latent model takes images: encoded, translated, decoded."""
+    """Invert ``x_src`` under the source label, guided (paper Sec. 5), then sample under the target label with
+    ``method.sampler()`` (else the method) on ``D_sample`` (a ``ModelPair``'s target); latent models: images in/out."""
     x_src = entry_images(D, x_src, "x_src")
     ls = D.latent_space if images_for_latent_model(D, x_src) else None  # images in, images out; x_T stays a latent
     if ls is not None:
         x_src = entry_images(D, ls.encode(x_src), "x_src")
-    sig = default_sigmas(D, steps) if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float64)
-    if sig[0] < sig[-1]:
-        sig = sig.flip(0)
+    sig = ordered(default_sigmas(D, steps) if sigmas is None else sigmas, False)
     inv = invert(D, x_src, sig, method, label=source_label, guidance=guidance, seeds=seeds, cfg_scale=cfg_scale,
                  callback=callback, on_nonfinite=on_nonfinite, progress=progress, desc="invert")
     smp = sampler or (method.sampler() if hasattr(method, "sampler") else method)

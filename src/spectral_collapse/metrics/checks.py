@@ -1,16 +1,7 @@
-"""The input check every realism score (``metrics.realism``) runs on its first line: what it cannot score is refused
-before any work, with an error naming the argument and what it must be (dtype, shape, range, crop count, size).
-
-Images are (B, C, H, W) floats in [-1, 1] with 1 (grey) or 3 (RGB) channels; values up to ±``MAX_ABS`` pass (noise and
-sharpening overshoot a little), larger ones are another scale (0..255, 0..65535) and refused, as are integer images,
-complex images and channel-last batches (with the ``np.moveaxis`` that fixes them). Images lying in [0, 1] beside a
-reference (or paired truth) with values below 0 are warned about, as are images that are also reference crops (KID of a
-set against itself is biased below 0), and crops too small for one wavelet level are refused (``check_wavelet_size``).
-A crop holding a non-finite value (NaN or inf) scores NaN in a per-image score and is left out, with a warning, of a
-score over a set (``kid_wav``), as ``kid_interval`` leaves out crops with a non-finite feature. A reference is real
-data: a non-finite value there is refused, and it needs at least 2 crops with texture (a channel varying by more than
-``data.folder_checks.FLAT_STD``).
-"""
+"""The input check every realism score (``metrics.realism``) runs first, refusing what it cannot score with an error
+naming the argument and the fix: images are (B, C, H, W) floats in [-1, 1] (up to ±``MAX_ABS``) with 1 or 3 channels;
+[0, 1] images beside [-1, 1] ones and crops shared with the reference are warned about. A non-finite crop scores NaN
+(per image) or is left out (over a set); a reference must be finite, with 2 textured crops at least."""
 from __future__ import annotations
 
 import warnings
@@ -34,8 +25,7 @@ def _dtype_kind(x) -> str:
 
 
 def _images(x, name: str) -> np.ndarray:
-    """``x`` as a float64 (B, C, H, W) array of 1 or 3 channels and at least one crop, within ±MAX_ABS where
-    finite."""
+    """``x`` as a float64 (B, C, H, W) array of 1 or 3 channels, one crop at least, within ±MAX_ABS where finite."""
     kind = _dtype_kind(x)
     if kind == "c" or getattr(x, "is_complex", lambda: False)():
         dtype = getattr(x, "dtype", np.asarray(x).dtype)
@@ -76,8 +66,7 @@ def check_wavelet_size(x: np.ndarray, wavelet: str) -> None:
 
 
 def _zero_one(x: np.ndarray, other: np.ndarray) -> bool:
-    """Whether images ``x`` look like [0, 1] images beside ``other``: every value in [0, 1], at least 1 % of them
-    below 0.5 (not merely bright [-1, 1] images), while at least 5 % of ``other``'s lie below 0."""
+    """Whether ``x`` (all in [0, 1], 1 % below 0.5) looks like [0, 1] images beside ``other`` (5 % below 0)."""
     fx, fo = x[np.isfinite(x)], other[np.isfinite(other)]
     if fx.size == 0 or fo.size == 0 or fx.min() < 0 or fx.max() > 1:
         return False
@@ -93,8 +82,7 @@ def _warn_zero_one(x: np.ndarray, other: np.ndarray | None, name: str) -> None:
 
 
 def warn_shared_crops(x: np.ndarray, reference: np.ndarray) -> None:
-    """Warn when crops of ``x`` are also in ``reference``: KID's unbiased estimate of a set against itself is below
-    0 (about -2 / n), not a distance."""
+    """Warn when crops of ``x`` are also in ``reference`` (KID of a set against itself is about -2 / n)."""
     ref = {r.tobytes() for r in np.ascontiguousarray(reference)}
     shared = sum(r.tobytes() in ref for r in np.ascontiguousarray(x))
     if shared:
@@ -132,9 +120,8 @@ def _reference(x, size: tuple[int, int]) -> np.ndarray:
 
 def scored_images(images, *, truth=None, reference=None, nonfinite: str = "nan",
                   min_crops: int = 1) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """(images, truth, reference) checked, as float64 arrays (None stays None). ``nonfinite``: "nan" (a per-image
-    score: a crop holding a NaN or inf is made all NaN, so it scores NaN and leaves the others alone) or "drop"
-    (a score over the set: such crops are left out with a warning; fewer than ``min_crops`` left is refused)."""
+    """(images, truth, reference) checked, as float64 arrays (None stays None). ``nonfinite``: "nan" (a non-finite
+    crop made all NaN) or "drop" (left out with a warning; fewer than ``min_crops`` left is refused)."""
     x = _images(images, "images")
     bad = _nonfinite(x)
     if nonfinite == "drop" and bad.any():
@@ -159,9 +146,8 @@ def scored_images(images, *, truth=None, reference=None, nonfinite: str = "nan",
 
 
 def scored_features(a, b, reference) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """(a, b, reference) z-scored feature sets checked, as float64 arrays: each (crops, features) with as many
-    features as the reference; the reference finite with at least 2 crops. Crops with a non-finite feature stay: the
-    scores leave them out."""
+    """(a, b, reference) feature sets checked, as float64 (crops, features) arrays with the reference's features; the
+    reference finite with 2 crops at least (non-finite crops of a and b stay: the scores leave them out)."""
     reference = np.asarray(reference, dtype=np.float64)
     if reference.ndim != 2 or len(reference) < 2:
         raise ValueError(f"reference must be features of shape (crops, features) with at least 2 crops, got shape "

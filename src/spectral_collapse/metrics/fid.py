@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .image import image_batch
 from .latent import as_numpy
 from .realism import mmd2_unbiased
 from .weights import inception_model
@@ -77,9 +78,7 @@ def inception_features(images, *, path: str | os.PathLike | None = None, allow_d
     model, status = inception_model(path, allow_download=allow_download, on_missing=on_missing, device=device)
     if model is None:
         return None, status
-    x = as_numpy(images, np.float32)
-    if x.ndim != 4:
-        raise ValueError(f"images must have shape (B, C, H, W), got {x.shape}")
+    x = image_batch(images, "images", np.float32)
     out = []
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
@@ -102,8 +101,7 @@ class FIDResult:
 def fid_kid(generated, real, *, features_fn=None, path: str | os.PathLike | None = None,
             allow_download: bool | None = None, on_missing: str = "nan", seed: int = 0,
             device: str | torch.device = "cpu") -> FIDResult:
-    """FID and KID between two [-1, 1] image sets (B, C, H, W) on clean-fid features, or on ``features_fn(images)``;
-    without the Inception file NaN values and the reason in ``status``."""
+    """FID and KID of two [-1, 1] image sets on clean-fid (or ``features_fn``) features; NaN without the weights."""
     n_gen, n_real = len(generated), len(real)
     if features_fn is not None:
         f1, f2, status = as_numpy(features_fn(generated)), as_numpy(features_fn(real)), "ok: custom features"

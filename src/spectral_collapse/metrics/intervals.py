@@ -72,9 +72,8 @@ def three_way(diff: Interval, min_effect: float, *, higher_is_claimed: bool = Tr
 
 
 def no_worse(diff: Interval, margin: float, *, higher_is_better: bool = True) -> str:
-    """Non-inferiority of a difference a − b: "holds" when the interval's worse end lies within ``margin`` of 0
-    (above −margin when ``higher_is_better``), "does not hold" when the whole interval lies beyond it, else
-    "inconclusive"."""
+    """Non-inferiority of a difference a − b: "holds" when the interval's worse end lies within ``margin`` of 0,
+    "does not hold" when the whole interval lies beyond it, else "inconclusive"."""
     if diff.n == 0 or not np.isfinite([diff.lo, diff.hi]).all():
         return "inconclusive"
     lo, hi = (diff.lo, diff.hi) if higher_is_better else (-diff.hi, -diff.lo)
@@ -94,8 +93,7 @@ def t_interval(values, level: float = 0.95) -> Interval:
 
 
 def t_width(sd: float, n: int, level: float = 0.95) -> float:
-    """The width of ``t_interval`` over ``n`` clusters whose values spread with standard deviation ``sd``: what n runs
-    would give if their spread stayed the one measured."""
+    """The width of ``t_interval`` over ``n`` clusters whose values spread with standard deviation ``sd``."""
     from scipy.stats import t
 
     return float(2 * t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n)) if n > 1 else np.inf

@@ -78,9 +78,8 @@ class GaussianityResult:
 
 
 def ks_resolution(n: int, alpha: float = 0.05) -> float:
-    """The one-sample KS critical distance at ``n`` samples: kstwo(n)'s 1 - alpha quantile (0.167 at n = 64).
-
-    Two KS distances (so two S_G values) closer than this cannot be told apart by a test of level ``alpha``."""
+    """The one-sample KS critical distance at ``n`` samples, kstwo(n)'s 1 - alpha quantile (0.167 at n = 64): S_G
+    values closer than this cannot be told apart at level ``alpha``."""
     n = int(n)
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
@@ -90,8 +89,7 @@ def ks_resolution(n: int, alpha: float = 0.05) -> float:
 
 
 def gaussianity(latents, d: int | None = None, chunk: int = 64) -> GaussianityResult:
-    """S_G of a set of latents (paper Eq. 31-33), ``d`` = elements of one latent by default; ``norm_z`` =
-    (mean ||x_T||^2 - d) / sqrt(2 d / n), ~N(0, 1) under N(0, I), stays ordered where D_KS saturates."""
+    """S_G of a set of latents (paper Eq. 31-33); ``norm_z`` stays ordered where D_KS saturates."""
     x = _as_tensor(latents)
     if x.ndim < 2 or x.shape[0] < 1:
         raise ValueError(f"latents must have shape (N, ...) with N >= 1, got {tuple(x.shape)}")
@@ -136,8 +134,7 @@ TAU_CACHE: dict[tuple, float] = {}
 
 def decorrelation_threshold(shape: Sequence[int], patch: int = 4, stride: int = 1, fpr: float = 0.05,
                             n_mc: int = 200, seed: int = 0, max_values: int = 2**22) -> float:
-    """tau with P(rho_c(u) <= tau) = fpr under N(0, I) latents of shape (C, H, W) (Eq. 35), from ``n_mc``
-    seeded draws (at most ``max_values`` values kept), cached in memory."""
+    """tau with P(rho_c(u) <= tau) = fpr under N(0, I) latents of shape (C, H, W) (Eq. 35), seeded, cached."""
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3:
         raise ValueError(f"shape must be (C, H, W) of one latent, got {shape}")
@@ -162,8 +159,7 @@ def decorrelation_threshold(shape: Sequence[int], patch: int = 4, stride: int = 
 
 
 def white_noise_s_dc(channels: int, fpr: float = 0.05, channel_fraction: float = 0.5) -> float:
-    """The S_DC white noise scores in expectation: 1 - P(Binomial(channels, fpr) >= ceil(channel_fraction channels))
-    (0.993 for 3 channels, 0.986 for 4)."""
+    """The S_DC white noise scores in expectation: 1 - P(Binomial(channels, fpr) >= ceil(channel_fraction channels))."""
     if channels < 1 or not 0 < fpr < 1 or not 0 < channel_fraction <= 1:
         raise ValueError(f"need channels >= 1, 0 < fpr < 1 and 0 < channel_fraction <= 1; got {channels}, {fpr}, "
                          f"{channel_fraction}")
@@ -174,9 +170,8 @@ def white_noise_s_dc(channels: int, fpr: float = 0.05, channel_fraction: float =
 def decorrelation(latents, patch: int = 4, stride: int = 1, fpr: float = 0.05, channel_fraction: float = 0.5,
                   n_mc: int = 200, seed: int = 0, return_mask: bool = False, chunk: int = 64,
                   standardize: bool = True) -> DecorrelationResult:
-    """Per-sample S_DC (App. B.3): a patch is flagged when >= channel_fraction of its channels have rho <= tau.
-    ``standardize`` (default) scales each sample to unit variance first (amplitude in ``norm_ratio``); False is the
-    paper's literal form. White noise scores ~0.99."""
+    """Per-sample S_DC (App. B.3): a patch is flagged when >= channel_fraction of its channels have rho <= tau;
+    ``standardize`` scales each sample to unit variance first (False: the paper's literal form)."""
     x = _as_tensor(latents)
     _check_4d(x, "latents")
     if not 0 < channel_fraction <= 1:
@@ -200,8 +195,7 @@ def decorrelation(latents, patch: int = 4, stride: int = 1, fpr: float = 0.05, c
 
 
 def _gram_update(acc, block: torch.Tensor, outer: bool):
-    """``acc + block @ block.T`` (outer) or ``acc + block.T @ block``: BLAS syrk into the upper triangle of a
-    Fortran-ordered numpy ``acc`` on CPU, a torch matmul elsewhere."""
+    """``acc`` plus block block^T (outer) or block^T block: BLAS syrk into a numpy ``acc``, else a torch matmul."""
     if isinstance(acc, np.ndarray):
         from scipy.linalg.blas import get_blas_funcs
 
@@ -212,8 +206,7 @@ def _gram_update(acc, block: torch.Tensor, outer: bool):
 
 
 def off_support_share(latents, projector, chunk: int = 64) -> np.ndarray:
-    """||(I - P) x_i||^2 / ||x_i||^2 per latent (N,), float64: the share of a latent's energy outside the support S
-    of ``projector`` (data/support.py); NaN for a zero or non-finite latent."""
+    """||(I - P) x_i||^2 / ||x_i||^2 per latent (N,): the energy share outside ``projector``'s support S (NaN: 0)."""
     x = _as_tensor(latents)
     _check_4d(x, "latents")
     out = []
@@ -226,18 +219,15 @@ def off_support_share(latents, projector, chunk: int = 64) -> np.ndarray:
 
 
 def support_leak(latents, projector, chunk: int = 64) -> np.ndarray:
-    """The support leak per latent (N,): its off-support energy share over white noise's, ``off_support_share`` /
-    (1 - dim S / d). 0 for a latent in S (the input's imprint: what an exact model's deterministic inversion gives),
-    1 in expectation for N(0, I) (sd about sqrt(2 (dim S / d) / (d - dim S)) per latent: 0.007 at d = 3,072,
-    dim S = 192); NaN for a zero or non-finite latent."""
+    """The support leak per latent (N,): ``off_support_share`` / (1 - dim S / d); 0 for a latent in S (an exact
+    model's deterministic inversion), 1 in expectation for N(0, I); NaN for a zero or non-finite latent."""
     return off_support_share(latents, projector, chunk) / projector.white_share
 
 
 def pca_explained_variance(latents, n_components: int | None = None, chunk: int = 4096,
                            dtype: torch.dtype = torch.float64, standardize: bool = True) -> np.ndarray:
     """Cumulative explained variance ratio of one PCA over N latents (Fig. 3), each divided by its RMS first
-    (``standardize``); from the centred N x N Gram (or d x d scatter) matrix in blocks of ``chunk``: memory about
-    8 (N^2 + N chunk) bytes, cost N^2 d / 2 multiply-adds."""
+    (``standardize``); from the centred Gram (or scatter) matrix in blocks: N^2 d / 2 multiply-adds."""
     x = _as_tensor(latents)
     if x.ndim < 2 or x.shape[0] < 2:
         raise ValueError(f"latents must have shape (N, ...) with N >= 2, got {tuple(x.shape)}")
@@ -270,8 +260,7 @@ def pca_explained_variance(latents, n_components: int | None = None, chunk: int 
 
 
 def radial_power_spectrum(x, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Radially averaged power |FFT|^2 / (H W) over the last two axes: (freqs (K,), power (..., K)); bin k
-    holds |omega| within 1/(2 max(H, W)) of k / max(H, W), empty bins dropped; white noise has power 1."""
+    """Radially averaged power |FFT|^2 / (H W) of the last two axes (white noise: 1): (freqs (K,), power (..., K))."""
     x = _as_tensor(x)
     if x.ndim < 2:
         raise ValueError(f"x must have at least 2 dims (..., H, W), got {tuple(x.shape)}")
@@ -293,9 +282,7 @@ def radial_power_spectrum(x, log: bool = False) -> tuple[np.ndarray, np.ndarray]
 
 
 def spectral_velocity(states, log: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Radial power spectrum of the updates z_{t+1} - z_t of a trajectory (Fig. 17): (freqs, power (T-1, ..., K)).
-
-    ``states``: equally shaped tensors / arrays, or one array with the step axis first; ``log``: log10 power."""
+    """Radial power spectrum of a trajectory's updates z_{t+1} - z_t (Fig. 17), states listed or stacked first."""
     z = _as_tensor(states) if not isinstance(states, (list, tuple)) else torch.stack([_as_tensor(s) for s in states])
     if z.shape[0] < 2:
         raise ValueError(f"need at least 2 states, got {z.shape[0]}")

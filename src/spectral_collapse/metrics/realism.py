@@ -1,8 +1,6 @@
-"""Texture scores that tell texture from noise: luminance and chroma detail apart (``ycbcr``, the log ratios
-``delta_log_e_hf_luma`` / ``_chroma``, ``hf_coherence``), and ``kid_wav``, the KID (unbiased MMD^2, cubic kernel)
-between the wavelet statistics of a crop set and of real target crops, rank-normalised against real crops, with
-two-sample bootstrap intervals (test crops and reference crops resampled). Every score reads its images as saved:
-rounded to 8 bits per channel (``as_saved``), as the real crops are."""
+"""Texture scores that tell texture from noise: luma and chroma detail apart (``ycbcr``, ``delta_log_e_hf_luma`` /
+``_chroma``, ``hf_coherence``) and ``kid_wav``, the KID between rank-normalised wavelet statistics of a crop set and of
+real crops, with two-sample bootstrap intervals. Every score reads its images as saved: 8-bit (``as_saved``)."""
 from __future__ import annotations
 
 import warnings
@@ -34,10 +32,8 @@ _ORIENT = ("H", "V", "D")
 
 
 def as_saved(images) -> np.ndarray:
-    """[-1, 1] images (B, C, H, W) as a PNG holds them: each channel mapped to 0..255 by ``(x + 1) * 127.5``,
-    rounded (numpy's round, half to even: ``np.round(...).astype(np.uint8)``, the array ``PIL.Image.fromarray``
-    writes), clipped to 0..255 and mapped back to [-1, 1]; float64, NaN kept. Idempotent: 8-bit crops pass
-    unchanged. Every texture and realism score of this module reads its images through it."""
+    """[-1, 1] images (B, C, H, W) as a PNG holds them: ``(x + 1) * 127.5`` rounded half to even (as
+    ``PIL.Image.fromarray`` of ``np.round(...).astype(np.uint8)``), clipped, mapped back; float64, NaN kept."""
     x = image_batch(images, "images")
     return np.clip(np.round((x + 1.0) * 127.5), 0.0, 255.0) / 127.5 - 1.0
 
@@ -111,8 +107,7 @@ def delta_log_e_hf_chroma(images, truth=None, *, reference=None, wavelet: str = 
 
 
 def hf_coherence(images, wavelet: str = "sym4") -> np.ndarray:
-    """Largest eigenvalue / trace of the RGB level-1 detail covariance per image (NaN for grey, flat or
-    non-finite images; 8-bit)."""
+    """Largest eigenvalue / trace of the RGB level-1 detail covariance per image (NaN: grey, flat, non-finite)."""
     images, _, _ = scored_images(images)
     x = as_saved(images)
     if x.shape[1] != 3:
@@ -147,11 +142,9 @@ def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS, saved: bool = True) -> np.ndarray:
-    """(B, F) wavelet statistics of 8-bit YCbCr crops (``feature_names``; ``saved=False``: of the float images, to
-    see what the 8-bit rounding moves): per channel, level and orientation the
-    log mean squared detail coefficient and the log of its kurtosis (m4 / m2^2, log 3 as a Gaussian's for a flat
-    band: the log keeps a few spiky crops from dominating the features); the cross-channel detail correlations at
-    levels 1-2; the low-pass mean and std per channel."""
+    """(B, F) wavelet statistics of 8-bit YCbCr crops (``feature_names``; ``saved=False``: the float images): per
+    channel, level and orientation the log mean square and log kurtosis of the details (the log keeps spiky crops from
+    dominating; a flat band counts log 3), cross-channel detail correlations at levels 1-2, low-pass mean and std."""
     images, _, _ = scored_images(images)
     check_wavelet_size(images, wavelet)
     y = ycbcr(images, saved)
@@ -179,12 +172,9 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
 
 @dataclass(frozen=True)
 class FeatureScaler:
-    """Rank-normalises features against a set of real crops (the crops it is fitted on): each feature's value becomes
-    the normal score of its mid-rank among them, Phi^-1((rank + 1/2) / (n + 1)), so a value beyond their range counts
-    as their most extreme crop (about ±2.9 for 590 crops) however far it lies and no heavy-tailed feature dominates
-    the kernel. Features constant over the fitted crops are dropped. The studies fit it once per task, on its
-    reference crops, and hold it fixed: a KID against another reference (a half of it, say) then changes only through
-    the MMD, as FID's does with its fixed network."""
+    """Rank-normalises features against the real crops it is fitted on: each value becomes the normal score of its
+    mid-rank among them, Phi^-1((rank + 1/2) / (n + 1)), so no value beyond their range or heavy-tailed feature
+    dominates the kernel; constant features are dropped. Fitted once per task and held fixed, as FID's network."""
 
     sorted_reference: np.ndarray    # (n, F) each feature's values over the fitted crops, ascending
     keep: np.ndarray
@@ -224,9 +214,7 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def kid_wav(images, reference, wavelet: str = "sym4", fit=None) -> float:
-    """KID between the wavelet features of ``images`` and of real ``reference`` crops, rank-normalised
-    (``FeatureScaler``) against the real crops ``fit`` (default: the reference itself). Pass the same ``fit`` to
-    compare KIDs against different references."""
+    """KID between wavelet features of ``images`` and ``reference``, rank-normalised against ``fit`` (the reference)."""
     images, _, reference = scored_images(images, reference=reference, nonfinite="drop", min_crops=2)
     warn_shared_crops(images, reference)
     ref = wavelet_features(reference, wavelet)
@@ -236,16 +224,14 @@ def kid_wav(images, reference, wavelet: str = "sym4", fit=None) -> float:
 
 
 def _u_mean(k: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Per row of ``counts`` (draws, n): the mean of kernel ``k`` over pairs of distinct crops of the resample
-    (a crop with its own copies left out), from how often each crop was drawn."""
+    """Per row of ``counts`` (draws, n): the mean of kernel ``k`` over pairs of distinct crops of the resample."""
     pairs = (counts ** 2).sum(1)
     total = np.einsum("bi,ij,bj->b", counts, k, counts, optimize=True) - (counts ** 2) @ np.diag(k)
     return total / (counts.sum(1) ** 2 - pairs)
 
 
 class _KidParts:
-    """Kernel matrices of one feature set and the reference, so that a resample of both (as crop counts) is scored
-    without recomputing kernels: KID of a resample is its U-statistic over distinct crops."""
+    """Kernel matrices of a feature set and the reference: KID of a resample (as crop counts) without new kernels."""
 
     def __init__(self, x: np.ndarray, reference: np.ndarray):
         self.kxx, self.kyy, self.kxy = _kernel(x, x), _kernel(reference, reference), _kernel(x, reference)
@@ -256,8 +242,7 @@ class _KidParts:
 
 
 def _counts(rng, n: int, draws: int) -> np.ndarray:
-    """(draws, n) how often each of n crops is drawn in each of ``draws`` resamples of size n (each resample with
-    2 distinct crops at least, so that its U-statistic exists)."""
+    """(draws, n) how often each of n crops is drawn in each resample of size n (2 distinct crops at least)."""
     out = np.empty((draws, n))
     k = 0
     while k < draws:
@@ -269,16 +254,13 @@ def _counts(rng, n: int, draws: int) -> np.ndarray:
 
 def kid_interval(features: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000, level: float = 0.95,
                  seed: int = 0) -> Interval:
-    """KID of rank-normalised ``features`` against the ``reference``'s with a two-sample percentile bootstrap interval
-    (test crops and reference crops both resampled; crops with a non-finite feature left out)."""
-    features, _, reference = scored_features(features, None, reference)
+    """KID of rank-normalised ``features`` against the ``reference``'s with a two-sample bootstrap interval."""
     return paired_kid_difference(features, None, reference, n_boot=n_boot, level=level, seed=seed)
 
 
 def kid_draws(sets, reference: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
-    """(KID of each feature set, (n_boot, sets) KIDs of its resamples, crops kept) of feature ``sets`` on the same
-    crops: each draw resamples the test crops (the same for every set: paired) and, independently, the reference
-    crops (crops with a non-finite feature in any set left out; fewer than 2: NaN)."""
+    """(KID of each feature set, (n_boot, sets) KIDs of resamples, crops kept) of ``sets`` on the same crops: the
+    test crops resampled alike for every set, the reference's independently; non-finite crops left out."""
     sets = [np.asarray(f, dtype=np.float64) for f in sets]
     if len({f.shape for f in sets}) > 1:
         raise ValueError(f"paired KID needs the sets on the same crops, got shapes {[f.shape for f in sets]}")
@@ -299,8 +281,7 @@ def kid_draws(sets, reference: np.ndarray, *, n_boot: int = 1000, seed: int = 0)
 
 def paired_kid_difference(a: np.ndarray, b: np.ndarray | None, reference: np.ndarray, *, n_boot: int = 1000,
                           level: float = 0.95, seed: int = 0) -> Interval:
-    """KID(a) - KID(b) of two feature sets on the same crops (b None: KID(a)), with a two-sample bootstrap interval
-    (``kid_draws``: test crops resampled alike for a and b, reference crops independently)."""
+    """KID(a) - KID(b) of two feature sets on the same crops (b None: KID(a)), with ``kid_draws``' interval."""
     a, b, reference = scored_features(a, b, reference)
     point, draws, n = kid_draws([f for f in (a, b) if f is not None], reference, n_boot=n_boot, seed=seed)
     if not np.isfinite(point).all():

@@ -1,10 +1,6 @@
-"""Spectral realism and structure scores of generated images (paper App. B.4-B.5, Eq. 37-44): ``spectrum_slope``
-and the Symmlet it selects (Eq. 37), ``hf_log_energy`` (Eq. 38), ``hf_reference`` (mu_HF, Eq. 39), ``s_hf``
-(Eq. 40), ``delta_log_e`` = log E - mu, and ``s_lf`` (Eq. 41-44, with the grayscale-and-mask variant for edge maps).
-
-S_HF depends on the pixel units, which the paper does not give (default ``unit="uint8"``); reference statistics are
-cached by a hash of the images' bytes. ``lowpass_ssim``, S_LF's fast path, gets SSIM's box means from the few kept
-frequencies with small DFT matrices, equal to the direct route to round-off, O(H W n) per image."""
+"""Spectral realism and structure scores (paper App. B.4-B.5, Eq. 37-44): ``spectrum_slope`` and its Symmlet (Eq. 37),
+``hf_log_energy``, ``hf_reference``, ``s_hf`` (Eq. 38-40; pixel units the paper leaves open, default "uint8"),
+``delta_log_e`` and ``s_lf`` (Eq. 41-44); ``lowpass_ssim``, S_LF's fast path, works on the few kept frequencies."""
 from __future__ import annotations
 
 import functools
@@ -49,8 +45,7 @@ def _cached_reference(fn):
 
 @_cached_reference
 def spectrum_slope(images, band: tuple[float, float] = (0.005, 0.4)) -> float:
-    """Slope of the images' mean radially averaged log10 power vs log10 frequency over ``band`` (App. B.4, the
-    paper's [0.005, 0.4] cycles/pixel), fitted per channel and averaged; independent of pixel units."""
+    """Slope of mean radial log10 power vs log10 frequency over ``band`` (App. B.4), per channel, averaged."""
     x = image_batch(images, "images")
     freqs, logp = radial_power_spectrum(x, log=True)          # (K,), (B, C, K)
     sel = (freqs > 0) & (freqs >= band[0]) & (freqs <= band[1])
@@ -68,8 +63,7 @@ def wavelet_order(slope: float) -> str:
 
 def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: str = "uint8",
                   chunk: int = 8) -> np.ndarray:
-    """log E_HF per image (Eq. 38): level-1 ``dwt2`` detail energy over cH, cV, cD and the channels, pixels scaled
-    by ``unit`` ("uint8", "unit", "signed"); -inf for zero energy."""
+    """log E_HF per image (Eq. 38): level-1 ``dwt2`` detail energy, pixels in ``unit`` (``PIXEL_UNITS``)."""
     if unit not in PIXEL_UNITS:
         raise ValueError(f"unknown unit {unit!r}; valid: {sorted(PIXEL_UNITS)}")
     if wavelet not in pywt.wavelist(kind="discrete"):
@@ -107,17 +101,15 @@ def s_hf(images, mu: float, **kw) -> np.ndarray:
 
 
 def kappa_for_size(size: int, reference_size: int = 256, kappa: float = 0.06) -> float:
-    """The cutoff keeping as many cycles per image at ``size`` px as ``kappa`` at ``reference_size``
-    (``kappa_for_size(32)`` = 0.48; the paper's 0.06 keeps only DC there), at most sqrt(2)."""
+    """The cutoff keeping as many cycles per image at ``size`` px as ``kappa`` at ``reference_size`` (<= sqrt(2))."""
     return min(kappa * reference_size / size, math.sqrt(2))
 
 
 def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=None, white_threshold: float = 0.9,
          data_range: float | None = None, win_size: int = 7, chunk: int = 8, route: str = "auto",
          value_range: str = "unit") -> np.ndarray:
-    """S_LF per image (App. B.5): SSIM(lowpass(generated), lowpass(condition)), mean over channels; edge maps:
-    ``gray=True`` and ``mask="nonwhite"`` (or a bool mask); ``value_range`` "unit" (authors' code) or "signed";
-    ``route`` "bandlimited" (``lowpass_ssim``, ~10x faster at 256 px), "direct" or "auto"."""
+    """S_LF per image (App. B.5): SSIM(lowpass(generated), lowpass(condition)), channel mean; edge maps: ``gray=True``
+    and ``mask="nonwhite"`` (or a bool mask); ``route`` "bandlimited" (``lowpass_ssim``), "direct" or "auto"."""
     if route not in ("auto", "direct", "bandlimited"):
         raise ValueError(f"unknown route {route!r}; valid: 'auto', 'direct', 'bandlimited'")
     if value_range not in ("unit", "signed"):
@@ -169,8 +161,7 @@ def narrow_band(h: int, w: int, kappa: float) -> bool:
 
 
 def _dft(rows, cols, n: int, sign: float) -> torch.Tensor:
-    """exp(sign 2 pi i r c / n) (complex128) for integer rows r and columns c (the phase reduced mod n exactly), or
-    real rows r (the positions of coarse grid points)."""
+    """exp(sign 2 pi i r c / n) (complex128); integer r c reduced mod n exactly, real rows r as they are."""
     rc = torch.as_tensor(rows)[:, None] * torch.as_tensor(cols)[None, :]
     phase = sign * 2 * math.pi * (rc if rc.is_floating_point() else rc % n).to(torch.float64) / n
     return torch.polar(torch.ones_like(phase), phase)
@@ -221,8 +212,7 @@ def _coefficients(x: torch.Tensor, P: dict) -> torch.Tensor:
 
 def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7, mask=None, chunk: int = 8,
                  K1: float = 0.01, K2: float = 0.03) -> np.ndarray:
-    """Per-image SSIM(ideal_lowpass(x, kappa), ideal_lowpass(y, kappa)) of (B, C, H, W) images, channel mean, from
-    the band's coefficients; ``mask`` (B, H, W) bool as in ``image.ssim``. Requires ``narrow_band(H, W, kappa)``."""
+    """Per-image SSIM of ideal_lowpass(x, kappa) and ideal_lowpass(y, kappa) from the band's coefficients."""
     x, y = (a if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a)) for a in (x, y))
     if x.shape != y.shape or x.ndim != 4:
         raise ValueError(f"x and y must be (B, C, H, W) of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")

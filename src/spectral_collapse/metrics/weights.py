@@ -1,7 +1,5 @@
-"""Offline policy for the pretrained networks behind LPIPS and FID (ARCHITECTURE.md: Offline): torchvision's
-``alexnet-owt-7be5be79.pth`` in ``$TORCH_HOME/hub/checkpoints/`` (LPIPS) and clean-fid's ``inception-2015-12-05.pt``
-in the temporary folder or ``$SPECTRAL_COLLAPSE_INCEPTION``, downloaded only where downloads are allowed (behind a
-firewall, copy the two files there: ``ALEXNET_URL``, ``INCEPTION_URL``)."""
+"""Offline policy for the pretrained networks behind LPIPS (``$TORCH_HOME/hub/checkpoints/``) and FID (/tmp or
+``$SPECTRAL_COLLAPSE_INCEPTION``), downloaded only where allowed (ARCHITECTURE.md: Offline)."""
 from __future__ import annotations
 
 import os
@@ -50,8 +48,7 @@ def hub_checkpoint(filename: str) -> Path:
 
 
 def inception_file(path: str | os.PathLike | None = None) -> Path:
-    """The Inception file: ``path``, else $SPECTRAL_COLLAPSE_INCEPTION, else clean-fid's place in the temporary
-    folder (a folder: the file name inside it)."""
+    """The Inception file: ``path``, else $SPECTRAL_COLLAPSE_INCEPTION, else clean-fid's place in /tmp."""
     p = Path(path or os.environ.get(INCEPTION_ENV) or Path("/tmp") / INCEPTION_FILE).expanduser()
     return p / INCEPTION_FILE if p.is_dir() else p
 
@@ -102,8 +99,7 @@ _MODELS: dict[tuple, object] = {}
 
 
 def lpips_model(*, allow_download: bool | None = None, on_missing: str = "nan"):
-    """(lpips.LPIPS in eval mode, status) with the pretrained AlexNet backbone (the paper's LPIPS; cached), or
-    (None, status) when it is missing."""
+    """(lpips.LPIPS with the pretrained AlexNet backbone, cached, or None when missing; status)."""
     status = ensure_weights(hub_checkpoint(ALEXNET_FILE), ALEXNET_URL, name="LPIPS AlexNet backbone",
                             allow_download=allow_download, on_missing=on_missing, hash_prefix="7be5be79")
     key = ("lpips", status.path)

@@ -1,6 +1,5 @@
-"""Checkpoint folders ``<name>-<hash12>/`` named by a hash of the full configuration, reused when present: config.json,
-model and EMA safetensors, ``weights.sha256.json`` (checked on every load), log.json, DONE, each written atomically,
-one build at a time (``.lock``); resume snapshots (``resume/``, ``resume.old/``) continue a killed training."""
+"""Checkpoint folders ``<name>-<hash12>/`` named by a hash of the full configuration: config.json, weights, their
+``weights.sha256.json``, log.json, DONE, each written atomically, one build at a time; resume snapshots."""
 from __future__ import annotations
 
 import contextlib
@@ -60,8 +59,7 @@ def write_weight_hashes(ckpt: str | os.PathLike, names=WEIGHT_FILES) -> dict:
 
 def check_weight_hashes(ckpt: str | os.PathLike, names=None) -> dict:
     """Check the weight files ``names`` (None: every recorded and every ``*.safetensors`` file) against
-    ``weights.sha256.json``; the record. A missing record, file or hash, or another SHA-256, raises CheckpointCorrupt
-    naming it and the fix (each file hashed once per process while unchanged, ``digest.file_sha256``)."""
+    ``weights.sha256.json``, returned; anything missing or different raises CheckpointCorrupt naming it."""
     ckpt = Path(ckpt)
     if not (ckpt / HASH_FILE).exists():
         raise CheckpointCorrupt(f"{ckpt} has no {HASH_FILE}, so its weights cannot be verified and are not used; "
@@ -128,8 +126,7 @@ def is_complete(ckpt: Path) -> bool:
 
 @contextlib.contextmanager
 def checkpoint_lock(ckpt: Path, what: str = ""):
-    """Hold an exclusive lock on ``ckpt/.lock`` while the checkpoint folder ``ckpt`` is built; a second process
-    waits (saying so on stderr). No lock inside a distributed launch (POSIX only, as the cell cache)."""
+    """Hold an exclusive lock on ``ckpt/.lock`` while ``ckpt`` is built (none in a distributed launch; POSIX)."""
     import fcntl
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
@@ -153,8 +150,7 @@ def checkpoint_lock(ckpt: Path, what: str = ""):
 
 
 def checkpoint_digest(folder: str | os.PathLike) -> str | None:
-    """Content digest of a checkpoint folder's weights (that of its verified ``weights.sha256.json``); ``DAMAGED``
-    when weights do not match their record or have none; None without weights or for a user's diffusers folder."""
+    """Digest of a checkpoint's verified weight hashes; ``DAMAGED``; None without weights or for diffusers folders."""
     folder = Path(folder)
     if (folder / HASH_FILE).is_file():
         try:
@@ -175,9 +171,7 @@ HASHED_NAME = re.compile(r"^(?P<name>[\w.+-]+?)-[0-9a-f]{12}$")   # a checkpoint
 
 
 def model_name(path) -> str:
-    """A checkpoint folder (path or name) as a reader knows the model: its folder name without the 12-digit content
-    hash that the training cache appends ("data/checkpoints/ihc-sr-x4-eps-quick-7e26214ebd7e" ->
-    "ihc-sr-x4-eps-quick"); any other text unchanged."""
+    """A checkpoint folder (path or name) as a reader knows the model: without the 12-digit content hash."""
     text = str(path).rstrip("/")
     m = HASHED_NAME.match(Path(text).name)
     return m.group("name") if m else text
@@ -202,8 +196,7 @@ def read_weights(path: Path, fix: str) -> dict:
 
 
 def write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout, seconds: float) -> None:
-    """Write a consistent resume point: fill a temp folder, then swap it in (the old one kept as resume.old).
-    seconds: training time to reach ``step``, earlier runs included."""
+    """Write a resume point: fill a temp folder, swap it in (the old kept as resume.old); seconds: time to ``step``."""
     tmp, cur, old = ckpt / ".resume.tmp", ckpt / "resume", ckpt / "resume.old"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -241,9 +234,8 @@ def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
 
 
 def resume(ckpt: Path, net, ema, opt, gen: torch.Generator, sched=None) -> tuple[int, list, list, float]:
-    """Load the newest readable resume snapshot of ``ckpt`` (else the one before, with a warning) into the networks,
-    optimizer, LR scheduler and generator: (step, loss log, held-out log, training seconds so far), or (0, [], [], 0.0)
-    without one; CheckpointCorrupt naming every file when none can be read."""
+    """Load the newest readable resume snapshot (else the one before, warning) into the networks, optimizer, scheduler
+    and generator: (step, loss log, held-out log, seconds so far), or (0, [], [], 0.0) without one."""
     fix = f"delete {ckpt / 'resume'} and {ckpt / 'resume.old'} to restart this training from step 0"
     problems = []
     for res in (ckpt / "resume", ckpt / "resume.old"):
@@ -271,8 +263,7 @@ def resume(ckpt: Path, net, ema, opt, gen: torch.Generator, sched=None) -> tuple
 
 
 def restore_generator(gen: torch.Generator, state: torch.Tensor) -> None:
-    """Put a snapshot's random state back into ``gen``; a state of another kind of generator (CUDA against CPU)
-    seeds ``gen`` from a hash of it instead, with a warning."""
+    """Put a snapshot's random state back into ``gen``; another kind of generator's seeds it from a hash, warning."""
     if state.numel() == gen.get_state().numel():
         gen.set_state(state)
         return

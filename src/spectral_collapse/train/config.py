@@ -45,8 +45,7 @@ class ModelSpec:
             raise ValueError(f"unknown parameterization {self.parameterization!r}; choose eps, x0, v, edm or flow")
 
     def to_dict(self) -> dict:
-        """The model's configuration as saved in config.json (and hashed into the checkpoint's name): a flow-matching
-        model records its FlowSchedule instead of a VP schedule; the other kinds are written as they always were."""
+        """The configuration saved in config.json and hashed into the checkpoint's name (flow: no VP schedule)."""
         if self.parameterization == "flow":
             return {"backbone": self.backbone.to_dict(), "parameterization": "flow", "flow": asdict(self.flow)}
         d = {"backbone": self.backbone.to_dict(), "parameterization": self.parameterization,

@@ -1,6 +1,5 @@
-"""Lockstep trainer: K diffusion models trained in one process, each model's whole step (draws, loss, backward,
-clipping, AdamW, EMA) one CUDA graph replayed on a stream of its own on a GPU; on a CPU the same step runs eagerly and
-equals the trainer's to the bit. Everything around a step is the trainer's ``Run``."""
+"""Lockstep trainer: K models trained in one process, each model's whole step one CUDA graph replayed on its own stream
+on a GPU; on a CPU the step runs eagerly and equals the trainer's to the bit. Around a step: the trainer's ``Run``."""
 from __future__ import annotations
 
 import time
@@ -39,9 +38,7 @@ _POOLS: dict = {}  # (id of the pools, device) -> (pools, views): one device cop
 
 
 def device_pools(data, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(source views, target views) of ``data`` on ``device``, each (V, N, C, H, W): view k of crop i is what the
-    trainer's ``data.train_batch`` makes of it when it draws element k of the dihedral group (V = 8), or a latent
-    data set's encoded views (``LatentDomains``)."""
+    """(source, target) views (V, N, C, H, W) of ``data`` on ``device``: the 8 dihedral ones, or the encoded ones."""
     if hasattr(data, "_encoded") and hasattr(data, "views"):
         pools, views = data._encoded(), None
     elif torch.is_tensor(getattr(data, "source", None)) and torch.is_tensor(getattr(data, "target", None)):
@@ -58,8 +55,7 @@ def device_pools(data, device) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def schedule_state(cfg: TrainConfig, step: int) -> dict:
-    """The state of the trainer's LR scheduler (``LambdaLR`` of ``cfg.lr_factor``) after ``step`` steps, as its
-    resume snapshots hold it."""
+    """The state of the trainer's LR scheduler after ``step`` steps, as its resume snapshots hold it."""
     dummy = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=cfg.lr)
     sd = torch.optim.lr_scheduler.LambdaLR(dummy, cfg.lr_factor).state_dict()
     sd.update(last_epoch=step, _step_count=step + 1, _last_lr=[cfg.lr * cfg.lr_factor(step)])
@@ -67,9 +63,7 @@ def schedule_state(cfg: TrainConfig, step: int) -> dict:
 
 
 def portable_optimizer_state(opt: torch.optim.Optimizer, cfg: TrainConfig, step: int) -> dict:
-    """``opt.state_dict()`` after ``step`` steps in the form the trainer's AdamW under its LR scheduler writes: the
-    next step's float learning rate and the scheduler's ``initial_lr``, not capturable, step counts as CPU float
-    tensors (a capturable AdamW keeps a tensor LR and its step counts on the GPU)."""
+    """``opt.state_dict()`` after ``step`` steps as the trainer's AdamW writes it (float LR, CPU step counts)."""
     sd = opt.state_dict()
     groups = [{**g, "lr": cfg.lr * cfg.lr_factor(step), "initial_lr": cfg.lr, "capturable": False, "foreach": None}
               for g in sd["param_groups"]]
@@ -144,8 +138,7 @@ class Member(Run):
                 self.loss_sum]
 
     def capture(self) -> None:
-        """Capture ``step_fn`` as a CUDA graph: WARMUP_STEPS eager steps on a side stream, the capture (which runs
-        nothing), then every tensor and the generator put back as they were, so the first replay is the next step."""
+        """Capture ``step_fn`` as a CUDA graph after WARMUP_STEPS eager steps, undone: the first replay is the next."""
         saved = [t.detach().clone() for t in self._state()]
         opt_saved = {p: {k: v.clone() for k, v in st.items()} for p, st in self.opt.state.items()}
         rng = self.gen.get_state()
@@ -192,8 +185,7 @@ class Member(Run):
 
 def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, cuda_graphs: bool = True,
                    progress: bool = True, stop_after: int | None = None, record: dict | None = None) -> list:
-    """Train (or resume, or reuse) every job's model in one round; one TrainedModel per job, in order. device: None
-    for a GPU when one is visible; stop_after: total steps per model (tests); record: gets the round's figures."""
+    """Train (or resume, or reuse) every job's model in one round; a TrainedModel per job; ``record``: the figures."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     results, members = {}, []
     shipped_root()  # a bad SPECTRAL_COLLAPSE_WEIGHTS refused before any checkpoint folder is made

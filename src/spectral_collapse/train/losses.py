@@ -1,17 +1,7 @@
-"""Training objectives, all written through the denoiser in sigma coordinates (x = x0 + sigma * n).
-
-- "eps": E ||eps_hat - n||^2 with t ~ U{0..T-1} on the VP schedule (paper Eq. 19).
-- "x0":  E ||x0_hat - x0||^2 with the same t distribution (the paper's x0-prediction ablation, Sec. 6.3).
-- "v":   E ||v_hat - v||^2, v = a n - b x0 (a = sqrt(alpha_bar), b = sqrt(1 - alpha_bar)).
-- "edm": E lambda(sigma) ||D(x; sigma) - x0||^2, ln sigma ~ N(P_mean, P_std^2),
-         lambda = (sigma^2 + sigma_data^2) / (sigma sigma_data)^2 (paper Eq. 28-29; Karras et al. 2022).
-- "flow": flow matching (Lipman et al. 2023; SD3, Esser et al. 2024): E ||v_hat - (n - x0)||^2 with
-         v_hat = eps_hat - x0_hat, logit t ~ N(P_mean, P_std^2) (SD3's "logit_normal"), i.e. ln sigma ~ N(P_mean,
-         P_std^2) since sigma = t / (1 - t); t continuous in (0, 1).
-
-``heldout_loss``: the objective on the test split with fixed noise draws in ``BANDS`` equal-probability bands, on the
-EMA weights every ``HELDOUT_EVERY`` steps (the training loss on unseen data, ``framework.quality``).
-"""
+"""Training objectives through the denoiser in sigma coordinates (x = x0 + sigma n): "eps" (paper Eq. 19), "x0"
+(Sec. 6.3) and "v" (v = a n - b x0) with t ~ U{0..T-1} on the VP schedule; "edm" (Eq. 28-29, lambda(sigma) weighted,
+ln sigma ~ N(P_mean, P_std^2)); "flow" (SD3: v = n - x0, logit t = ln sigma ~ N(P_mean, P_std^2)). ``heldout_loss``:
+the objective on the test split with fixed noise in ``BANDS`` equal-probability bands (``framework.quality``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,9 +20,8 @@ LOG_NORMAL = ("edm", "flow")  # objectives whose ln sigma is drawn from N(P_mean
 
 def sample_sigmas(D: Denoiser, objective: str, n: int, generator: torch.Generator, *, P_mean: float = -1.2,
                   P_std: float = 1.2, table: torch.Tensor | None = None) -> torch.Tensor:
-    """Training noise levels: VP time labels uniform on the discrete grid, or log-normal sigma (EDM; flow matching's
-    logit-normal t, as logit t = ln sigma). Drawn on the generator's device; ``table``: the VP grid
-    ``D.schedule.sigmas()`` already on that device (a CUDA graph cannot copy it there)."""
+    """Training noise levels on the generator's device: uniform on the VP grid (``table``: it on that device, which
+    a CUDA graph cannot copy), or log-normal sigma (EDM, flow)."""
     dev = generator.device
     if objective in LOG_NORMAL:
         return (P_mean + P_std * torch.randn(n, generator=generator, dtype=torch.float64, device=dev)).exp()
@@ -42,8 +31,7 @@ def sample_sigmas(D: Denoiser, objective: str, n: int, generator: torch.Generato
 
 
 def to_device(t: torch.Tensor, device) -> torch.Tensor:
-    """``t`` (drawn on the CPU) on ``device``. To a GPU through pinned memory without blocking the CPU: a copy from
-    ordinary memory would first wait for every kernel queued before it. Values and dtype are unchanged."""
+    """``t`` on ``device``; to a GPU through pinned memory, so the copy does not wait for the queued kernels."""
     device = torch.device(device)
     if device.type != "cuda" or t.device.type != "cpu":
         return t.to(device)
@@ -54,9 +42,8 @@ def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generato
                    P_mean: float = -1.2, P_std: float = 1.2, sigma_data: float = 0.5, micro_batch: int | None = None,
                    backward=None, min_snr_gamma: float | None = None, truncated_snr: bool = False,
                    table: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean loss of one batch, every draw from ``generator``. ``micro_batch``: chunks of that many samples, each
-    chunk's weighted loss passed to ``backward(part, last)`` (the result is then detached); a CUDA generator draws on
-    the GPU (``table``), so the call can be captured in a CUDA graph."""
+    """Mean loss of one batch, every draw from ``generator`` (a CUDA one: capturable). ``micro_batch``: chunks, each
+    chunk's weighted loss passed to ``backward(part, last)`` (the result is then detached)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     if micro_batch is not None and (micro_batch < 1 or backward is None):
@@ -92,8 +79,7 @@ def min_snr_weight(sigma: torch.Tensor, objective: str, gamma: float) -> torch.T
 
 
 def truncated_snr_weight(sigma: torch.Tensor, objective: str) -> torch.Tensor:
-    """Truncated-SNR loss weights (Salimans and Ho 2022): max(1, sigma^2) on an eps loss, max(1, SNR) on an x0
-    loss, i.e. the loss is max(eps error, x0 error) (an eps model's x0 error is sigma times its eps error)."""
+    """Truncated-SNR loss weights (Salimans and Ho 2022): the loss is max(eps error, x0 error)."""
     if objective not in ("eps", "x0"):
         raise ValueError(f"truncated-SNR weighting applies to the eps and x0 objectives, not {objective!r}")
     s2 = sigma.double().pow(2)
@@ -129,8 +115,7 @@ _MAX_CROPS = 64       # per label: the evaluation costs a forward pass per crop 
 
 @dataclass
 class HeldOut:
-    """Fixed held-out inputs: clean crops ``x0`` (N, C, H, W), labels, noise levels ``sigma`` and noise ``n`` for
-    each band (``sigma[b]``, ``n[b]``)."""
+    """Fixed held-out inputs: clean crops ``x0``, labels, and per band noise levels ``sigma[b]`` and noise ``n[b]``."""
 
     x0: torch.Tensor
     labels: torch.Tensor
@@ -139,8 +124,7 @@ class HeldOut:
 
 
 def heldout_set(data, D, objective: str, *, P_mean: float = -1.2, P_std: float = 1.2) -> HeldOut | None:
-    """The fixed held-out inputs of a training run: the test split's crops (encoded when ``data`` is a latent view),
-    and noise draws; None when the data has no test split."""
+    """The held-out inputs of a run: the test split's crops (encoded for a latent view) and noise; None without."""
     base = getattr(data, "data", data)  # LatentDomains wraps the image data
     src, tgt = getattr(base, "test_source", None), getattr(base, "test_target", None)
     if src is None or tgt is None or not torch.isfinite(tgt).all():

@@ -1,6 +1,5 @@
-"""Trained weights shipped with the repository, so a fresh clone runs any study without training:
-``data/weights/<checkpoint folder name>/`` holds the EMA weights in float16, the JSON files and ``sha256.json``;
-``install`` builds the checkpoint from it, ``export`` writes it (``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1``: every model)."""
+"""Trained weights shipped with the repository (``data/weights/<checkpoint folder>/``: EMA weights in float16, the JSON
+files, ``sha256.json``): ``install`` builds a checkpoint from them, ``export`` writes them."""
 from __future__ import annotations
 
 import json
@@ -32,10 +31,8 @@ def shipped_dir(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) 
 
 
 def shipped_root() -> Path:
-    """The folder of the shipped weights: ``$SPECTRAL_COLLAPSE_WEIGHTS`` (a folder that exists, else refused naming
-    the variable; made when shipping, the folder the weights go to), else ``SHIPPED_ROOT`` (read when called, so a
-    caller may point it elsewhere). A trainer asks for it before it takes a checkpoint's lock, so that a refused value
-    leaves no folder behind."""
+    """The folder of the shipped weights: ``$SPECTRAL_COLLAPSE_WEIGHTS`` (an existing folder, made when shipping),
+    else ``SHIPPED_ROOT`` (read when called); trainers ask first, so a refused value leaves no folder behind."""
     from ..environ import env_folder
 
     given = os.environ.get("SPECTRAL_COLLAPSE_WEIGHTS", "").strip()
@@ -52,16 +49,13 @@ def _weights(folder: Path) -> tuple[str, str]:
 
 
 def shipping(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
-    """Whether ``ckpt`` is to be exported before use: ``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS`` is set (to anything but
-    "" or "0") and its shipped form does not exist yet. The main command run with it set trains what is missing,
-    ships each model once trained and computes every number from the shipped weights."""
+    """Whether ``ckpt`` is to be exported: ``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS`` is set and it is not shipped yet."""
     flag = os.environ.get("SPECTRAL_COLLAPSE_SHIP_WEIGHTS", "")
     return flag not in ("", "0") and not (shipped_dir(ckpt, root) / HASHES).is_file()
 
 
 def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
-    """Build the finished checkpoint ``ckpt`` from its shipped form, if one is shipped; True when installed.
-    Every shipped file is checked against ``sha256.json`` first (CheckpointCorrupt naming the file)."""
+    """Build the finished checkpoint ``ckpt`` from its shipped form, checked against ``sha256.json``; True if done."""
     ckpt, src = Path(ckpt), shipped_dir(ckpt, root)
     if not (src / HASHES).is_file():
         return False
@@ -87,8 +81,7 @@ def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
 
 
 def replaced(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
-    """Whether the finished checkpoint ``ckpt`` must be installed again: other weights are shipped under its name
-    than those it was installed from."""
+    """Whether ``ckpt`` must be installed again: other weights are shipped under its name than it was built from."""
     ckpt, src = Path(ckpt), shipped_dir(ckpt, root)
     if not (src / HASHES).is_file() or not (ckpt / "DONE").exists():
         return False
@@ -99,8 +92,7 @@ def replaced(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> 
 
 
 def refresh(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
-    """Install ``ckpt`` again when it was built from other weights than those shipped under its name now
-    (``replaced``); True when it did. Call it holding the checkpoint's lock."""
+    """Install ``ckpt`` again when ``replaced``; True when it did. Call it holding the checkpoint's lock."""
     return replaced(ckpt, root) and install(ckpt, root)
 
 

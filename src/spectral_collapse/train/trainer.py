@@ -1,6 +1,5 @@
-"""Diffusion trainer: AdamW, warm-up + cosine LR, EMA, 10% label dropout, gradient clipping, through Accelerate;
-checkpoints cached by a hash of (model spec, train config, data) (train/cache.py) and resumable after a kill to the
-same weights; a CPU batch runs in chunks of ``CPU_MICRO_BATCH`` samples."""
+"""Diffusion trainer through Accelerate: AdamW, warm-up + cosine LR, EMA, label dropout, gradient clipping;
+checkpoints cached by a hash of their configuration (train/cache.py), resumable after a kill to the same weights."""
 from __future__ import annotations
 
 import copy
@@ -30,14 +29,12 @@ LOG_EVERY = 50  # steps per entry of the training-loss log (the mean over those 
 
 
 def micro_batch_for(device) -> int | None:
-    """Samples per network call in a training step on ``device``: CPU_MICRO_BATCH on a CPU, the whole batch
-    (None) on an accelerator, where larger calls are faster."""
+    """Samples per network call of a step on ``device``: CPU_MICRO_BATCH on a CPU, else the whole batch (None)."""
     return CPU_MICRO_BATCH if torch.device(device).type == "cpu" else None
 
 
 def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
-    """ema <- ema + (1 - decay) (net - ema) for every parameter, in one multi-tensor call (a GPU launches a few
-    kernels for the whole network rather than one per tensor); buffers are copied."""
+    """ema <- ema + (1 - decay) (net - ema) for every parameter in one multi-tensor call; buffers are copied."""
     with torch.no_grad():
         torch._foreach_lerp_(list(ema.parameters()), [p.detach() for p in net.parameters()], 1 - decay)
         for e, b in zip(ema.buffers(), net.buffers()):
@@ -45,8 +42,7 @@ def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None
 
 
 def ema_decay(cfg: TrainConfig, step: int) -> float:
-    """The EMA decay applied after optimizer step number ``step`` (1 for the first): min(ema_decay, (1 + n) / (10 + n))
-    with ``ema_warmup``, else ema_decay."""
+    """The EMA decay after optimizer step ``step`` (1 for the first), with ``ema_warmup``: min(decay, (1+n)/(10+n))."""
     return min(cfg.ema_decay, (1 + step) / (10 + step)) if cfg.ema_warmup else cfg.ema_decay
 
 
@@ -56,8 +52,7 @@ def reusable(ckpt: Path) -> bool:
 
 
 def adopt(ckpt: Path) -> bool:
-    """Holding ``ckpt``'s lock: bring in what another process trained or shipped meanwhile; True when ``ckpt`` is
-    then finished and nothing is left to train."""
+    """Holding ``ckpt``'s lock: bring in what was trained or shipped meanwhile; True when nothing is left to train."""
     refresh(ckpt)  # other weights shipped under this folder's name since it was built: installed again
     if shipping(ckpt) and is_complete(ckpt):
         export(ckpt)
@@ -90,9 +85,8 @@ def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.
 
 
 class Run:
-    """One model's training state (network, EMA, AdamW, generator, resumed from a snapshot) and the book-keeping around
-    its steps (loss log, held-out evaluation, resume snapshots, the finished checkpoint); ``lockstep.Member`` adds
-    its own step. ``main``: the process that evaluates and writes (the only one outside a distributed launch)."""
+    """One model's training state (network, EMA, AdamW, generator, resumed) and the book-keeping around its steps (loss
+    log, held-out evaluation, snapshots, the checkpoint); ``main``: the process that evaluates and writes."""
 
     def __init__(self, spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, name: str, device, gen,
                  stop_after: int | None, main: bool = True, lr=None, opt_kw: dict | None = None,
@@ -158,8 +152,7 @@ class Run:
                              self.held_log, self.seconds_before + time.time() - t0)
 
     def snapshot_log(self) -> list:
-        """The loss log as a resume snapshot stores it: with the unfinished window's mean as a last entry at the
-        current step (not a multiple of LOG_EVERY), which a resumed run takes back as its running sum."""
+        """The loss log as a resume snapshot stores it: the unfinished window's mean as a last entry at this step."""
         if self.run_n == 0:
             return self.log
         with self.on_stream():
@@ -167,8 +160,7 @@ class Run:
         return [*self.log, (self.step, total / self.run_n)]
 
     def finish(self, t0: float, **extra) -> TrainedModel:
-        """When the last step was reached, write the finished checkpoint: the weights with their hashes, log.json
-        (``extra`` keys added), then DONE, the resume snapshots removed. Returns the EMA model."""
+        """After the last step, write the checkpoint (weights, hashes, log.json with ``extra``, DONE); the EMA model."""
         ckpt, seconds = self.ckpt, time.time() - t0
         if self.step >= self.cfg.steps and self.main:
             save_weights(self.net, ckpt / "model.safetensors")
@@ -250,8 +242,7 @@ def device_name(device) -> str:
 
 
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:
-    """Load a finished checkpoint (EMA weights), its weight files checked against ``weights.sha256.json`` first;
-    with ``spec``, refuse one built for another model (CheckpointMismatch); unreadable files raise CheckpointCorrupt."""
+    """Load a finished checkpoint's EMA weights, checked against their hashes and, with ``spec``, the model."""
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"no checkpoint at {path} (config.json missing); train it with "

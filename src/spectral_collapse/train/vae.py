@@ -51,8 +51,7 @@ def vae_identity(cfg: VAEConfig, tc: VAETrainConfig, data) -> dict:
 
 def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",
               progress: bool = True) -> LatentSpace:
-    """Train (or reuse) a small VAE on ``data``'s two pools, cached in <root>/<name>-<hash>/ (``vae/``,
-    ``latent_space.json``, ``DONE``) like diffusion models; an interrupted run starts over (a few CPU minutes)."""
+    """Train (or reuse) a small VAE on ``data``'s two pools, cached like diffusion models (no resume)."""
     from .shipped import export, shipped_root, shipping
     from .trainer import adopt, reusable
 
@@ -122,8 +121,7 @@ def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path,
 
 
 def load_trained_vae(path: str | os.PathLike) -> LatentSpace:
-    """The LatentSpace of a finished ``train_vae`` folder, its weights checked against ``weights.sha256.json``
-    (CheckpointCorrupt naming a damaged file and the fix)."""
+    """The LatentSpace of a finished ``train_vae`` folder, its weights checked against their hashes."""
     path = Path(path)
     if not (path / "DONE").exists():
         raise FileNotFoundError(f"no finished VAE at {path}; train it with train_vae (or the study that needs it)")

@@ -1,9 +1,6 @@
-"""Deterministic DDIM (eta = 0) = one Euler step of dx/dsigma = eps in sigma coordinates.
-
-Song et al. (2020), DDIM Eq. 12 with eta = 0; paper Eq. 3 (inversion) and Eq. 23 (sampling):
-x~_next = x~ + (sigma_next - sigma) * eps whether sigma rises or falls. ``Heun``: EDM's deterministic second-order
-sampler (Karras et al. 2022, Algorithm 1, S_churn = 0), also used as an inversion (the corrector at the higher level).
-TABA, "There and Back Again" (Staniszewski et al. 2025): the first inversion steps by forward diffusion."""
+"""Deterministic DDIM (eta = 0; Song et al. 2020, Eq. 12) = an Euler step x~_next = x~ + (sigma_next - sigma) eps
+(paper Eq. 3 and 23), either direction; ``Heun``: EDM's second-order sampler (Karras et al. 2022, Alg. 1); ``TABA``
+(Staniszewski et al. 2025): the first inversion steps by forward diffusion."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,9 +9,8 @@ from ..loop import Context
 
 
 def destination_prediction(D, x, sigma: float, sigma_next: float, ctx: Context):
-    """The prediction of an inversion step with the network told the destination's time on the current input: for a
-    VP model the model-space latent goes in unchanged with the next timestep, read with the current alpha_bar
-    (``told``; diffusers' DDIMInverseScheduler); other models (EDM, flow) are evaluated at the next level."""
+    """The network told the destination's time on the current input: a VP model's model-space latent unchanged with
+    the next timestep (``told``; diffusers' DDIMInverseScheduler), other models at the next level."""
     told = getattr(D, "told", None)
     if told is not None:
         with told(sigma_next):
@@ -77,8 +73,7 @@ class TABA:
         K = self.jump_steps(len(sigmas) - 1)
         if K == 0:
             return x0, 0
-        sigma_K = float(sigmas[K])
-        return x0 + sigma_K * ctx.randn(x0, self.noise_key), K
+        return x0 + float(sigmas[K]) * ctx.randn(x0, self.noise_key), K
 
     def step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
         return self.base.step(D, x, sigma, sigma_next, ctx)

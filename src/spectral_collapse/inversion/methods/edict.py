@@ -1,27 +1,20 @@
-"""EDICT: exact diffusion inversion via coupled transformations (Wallace et al. 2023; salesforce/EDICT).
+"""Exact inversions whose state is a pair of latents stacked on a new leading dim, (2, B, C, H, W).
 
-Two coupled latents (x, y) start equal. A sampling step with dt = sigma_next - sigma (the paper's coupled update in
-sigma coordinates)::
+EDICT (Wallace et al. 2023; salesforce/EDICT), with dt = sigma_next - sigma, one sampling step::
 
     x' = x + dt eps(y, sigma);   y' = y + dt eps(x', sigma)         (affine coupling)
     x_next = p x' + (1 - p) y';  y_next = p y' + (1 - p) x_next    (mixing, p = 0.93)
 
-Inversion applies the exact inverse in reverse order (un-mix, then y, then x). Every eps carries the higher
-level's time label; a latent at the lower level is fed in model space unchanged (x~ times s(sigma_low) /
-s(sigma_high)), as the authors do. "Leapfrog" alternates which latent moves first, by sampling index. Cost: 2
-evaluations per step. The state is the pair stacked on a new leading dim, (2, B, C, H, W); x is the primary.
+inverted exactly in reverse order; eps at the higher level's label, a latent at the lower level fed in model space
+unchanged (as the authors); "leapfrog" alternates which latent moves first. 2 evaluations per step.
 
-BDIA-DDIM: bidirectional integration approximation (Zhang, Lewis, Kleijn 2024; guoqiang-zhang-x/BDIA).
-
-With D_{i->j}(z_i) the DDIM map from level i to level j using eps(z_i, sigma_i)::
+BDIA-DDIM (Zhang, Lewis, Kleijn 2024; guoqiang-zhang-x/BDIA), D_{i->j}(z_i) the DDIM map with eps(z_i, sigma_i)::
 
     sampling   z_{i-1} = gamma z_{i+1} - gamma D_{i->i+1}(z_i) + D_{i->i-1}(z_i)
     inversion  z_{i+1} = (z_{i-1} - D_{i->i-1}(z_i)) / gamma + D_{i->i+1}(z_i)
 
-The first step from a single latent is plain DDIM; an inversion returns the pair (z_N, z_{N-1}), and sampling's
-first step moves to z_{N-1} without a forward, as the authors' code. In x~ the gamma term carries the ratio
-s(sigma_prev) / s(sigma_next) of the VP input scales (1 for EDM). Cost: 1 evaluation per step. The state is
-(z_current, z_previous) stacked on a new leading dim, (2, B, C, H, W)."""
+The first step is plain DDIM; an inversion returns (z_N, z_{N-1}); in x~ the gamma term carries s(sigma_prev) /
+s(sigma_next). 1 evaluation per step."""
 from __future__ import annotations
 
 from dataclasses import dataclass

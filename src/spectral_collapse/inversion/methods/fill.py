@@ -1,15 +1,9 @@
 """The fill: keep what the input determines, draw the rest fresh.
 
-With an exact model of a source that lies in a linear subspace S (the support of the task's degradation,
-data/support.py), deterministic inversion gives a latent in S: the input determines P x_T and nothing else, and the
-complement carries no information. ``Fill`` runs its base method's inversion (DDIM / EDM-Euler steps, with any
-guidance such as OVG), then replaces the latent's component outside S by fresh noise:
-
-    z_T = P z_det + scale (I - P) n,      n ~ N(0, I) from the sample's own seed (key "fill")
-
-in the unit-variance coordinates of the prior (``Denoiser.to_noise``). ``scale`` 1 gives the off-support energy of
-white noise (support leak 1). Close in spirit to null-space restoration (DDNM), applied once to the inverted latent.
-Costs one projection and one draw per sample on top of the base inversion."""
+For a source in a linear subspace S (data/support.py), an exact model's deterministic inversion lands in S. ``Fill``
+runs its base inversion, then in the prior's unit-variance coordinates (``Denoiser.to_noise``) sets
+z_T = P z_det + scale (I - P) n, n ~ N(0, I) from the sample's seed (key "fill"); scale 1 is white noise's
+off-support energy (support leak 1). As null-space restoration (DDNM), once; one projection and draw per sample."""
 from __future__ import annotations
 
 import math
@@ -46,11 +40,10 @@ class Fill:
         if self.projector is None:
             raise ValueError("the fill needs the projector of the source's support: Fill(projector="
                              "data.support.support_projector(data.task, image shape))")
-        sigma_T = float(sigmas[-1])
         on = self.projector(x)
         ctx.state["fill_on"] = on                   # the deterministic latent's component in S (sigma coordinates)
         fresh = self.projector.complement(ctx.randn(x, self.noise_key))
-        return on + D.from_noise(self.scale * fresh, sigma_T)
+        return on + D.from_noise(self.scale * fresh, float(sigmas[-1]))
 
     def sampler(self):
         return self.base

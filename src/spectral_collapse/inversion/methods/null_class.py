@@ -1,18 +1,12 @@
 """Null-Class inversion: null-text inversion (Mokady et al. 2023) with the null class label in place of "".
 
-Authors' algorithm (google/prompt-to-prompt ``null_text_w_ptp.ipynb``):
-1. Pivot: DDIM inversion under the source label at w = 1 (conditional only), destination time label, z*_0..z*_N.
-2. In sampling order i = 0..N-1, from z = z*_N: eps_c = eps(z, source) once; warm-start the null embedding from
-   step i-1; Adam with lr = 1e-2 (1 - i/100); up to 10 inner steps minimising
-   MSE(DDIM_step(z, eps_null + w (eps_c - eps_null)), z*_{i+1}), stopping once the loss is below 1e-5 + 2e-5 i;
-   store the embedding; advance z with the guided DDIM step. Cost per step: 1 + J + 2 forwards, J backwards.
-3. Sampling guides with the stored per-step embedding in place of the null label's.
-The optimised vector is the null label's class-embedding row, one per sample, swapped in by forward hooks.
+After google/prompt-to-prompt ``null_text_w_ptp.ipynb``: (1) pivot: DDIM inversion under the source label at w = 1,
+destination time label; (2) in sampling order, from z = z*_N: eps_c once, then up to 10 Adam steps (lr 1e-2 (1 -
+i/100), warm-started) on the null embedding minimising MSE(guided DDIM step, z*_{i+1}), stopping below 1e-5 + 2e-5 i;
+(3) sampling guides with the stored per-step embeddings (swapped in by forward hooks on the class embedding).
 
-DirectInversion ("PnP Inversion", Ju et al. 2024; cure-lab/PnPInversion) shares the pivot (1.), then takes offsets in
-sampling order at the pivot, d_i = z*_{i+1} - DDIM_step(z*_i, eps_w(z*_i; source)); sampling adds d_i to the samples
-with the inversion's source label (reproducing the pivot). Without the authors' attention coupling the target branch
-is plain guided DDIM sampling from the pivot's latent (tested): Null-Class's latent at w = 1."""
+DirectInversion (PnP Inversion, Ju et al. 2024; cure-lab/PnPInversion) shares the pivot, then stores offsets
+d_i = z*_{i+1} - DDIM_step(z*_i, eps_w(z*_i; source)) that sampling adds to source-label samples."""
 from __future__ import annotations
 
 import warnings
@@ -127,9 +121,8 @@ def reconstruction_loss(D, z, sigma: float, sigma_next: float, target, eps_c, em
 
 @dataclass(frozen=True)
 class NullClass(Pivoted):
-    """Null-text inversion with the null class (Mokady et al. 2023; prompt-to-prompt notebook defaults).
-    guidance_scale: w of the optimisation and of sampling (None: the run's ``cfg_scale``); pivot_scale: the pivot's
-    guidance (authors: 1); base: the pivot's solver (authors: destination time label)."""
+    """Null-text inversion with the null class (prompt-to-prompt defaults); guidance_scale: w of the optimisation and
+    of sampling (None: the run's ``cfg_scale``); pivot_scale and base: the pivot's guidance and solver."""
 
     guidance_scale: float | None = None
     inner_steps: int = 10            # J, at most this many Adam steps per sampling step
@@ -206,9 +199,8 @@ class NullClass(Pivoted):
 
 @dataclass(frozen=True)
 class DirectInversion(Pivoted):
-    """DirectInversion (PnP Inversion) with source-branch offsets; defaults from cure-lab/PnPInversion.
-    guidance_scale: w of the offsets and of sampling (None: the run's ``cfg_scale``; authors: 7.5); pivot_scale: the
-    pivot's guidance (authors: 1); base: the pivot's solver."""
+    """DirectInversion (PnP Inversion) with source-branch offsets (cure-lab/PnPInversion); guidance_scale: w of the
+    offsets and of sampling (None: the run's ``cfg_scale``); pivot_scale and base: the pivot's guidance and solver."""
 
     guidance_scale: float | None = None
     pivot_scale: float = 1.0
@@ -227,8 +219,7 @@ class DirectInversion(Pivoted):
 
     @torch.no_grad()
     def finish(self, D, x, sigmas, ctx: Context) -> None:
-        """Offsets of the source branch along the pivot in sampling order, handed to sampling; NaN offsets when the
-        pivot was cut short (every sample non-finite)."""
+        """Hand sampling the source branch's offsets along the pivot (NaN when it was cut short)."""
         pivot = ctx.state.pop("pivot", []) + [x.detach()]
         sig = sigmas.flip(0)
         N = len(sig) - 1

@@ -1,16 +1,10 @@
-"""ReNoise inversion (Garibi et al. 2024): fixed-point re-evaluation inside every inversion step.
+"""ReNoise inversion (Garibi et al. 2024; garibida/ReNoise-Inversion ``RunConfig``) in sigma coordinates.
 
-Authors' algorithm (garibida/ReNoise-Inversion, ``RunConfig``) in sigma coordinates, f(eps) = x + (sigma_next -
-sigma) eps:
-- z^(0) = x; for k = 0..R: eps^(k) = eps(z^(k), sigma_next), z^(k+1) = f(eps^(k)); k = 0 is DDIM inversion with
-  the destination label, the rest a fixed-point (backward Euler) solve of z = f(eps(z, sigma_next)).
-- The step returns f(regularise(mean of the unregularised eps^(k), k in ``average_range`` = [8, 10))); on the
-  first steps (destination below training time 250) R is capped at 5 and the range is [0, 5).
-- Noise regularisation (pix2pix-zero) of eps^(k) for k >= range start and of the mean: ``regularization_steps``
-  rounds of a patch-KL step (lambda_kl, gradient clipped to +-100) and ``ac_rolls`` autocorrelation steps. The KL
-  reference is eps at x0 + sigma_next n, n fixed per sample (``"forward"``, SDXL path) or at x0 itself (``"clean"``).
-- The noise correction serves stochastic samplers only and is not implemented. Sampling is plain DDIM.
-Generalised: 4x4 KL patches per channel for any channel count; roll shifts from per-sample seeded generators."""
+With f(eps) = x + (sigma_next - sigma) eps: z^(0) = x, z^(k+1) = f(eps(z^(k), sigma_next)) for k = 0..R (k = 0 is
+DDIM inversion with the destination label, the rest a backward-Euler fixed point); the step returns f of the
+regularised mean of eps^(k) over ``average_range`` ([0, 5) and R <= 5 on the first steps). Noise regularisation
+(pix2pix-zero): patch-KL steps against eps at x0 + sigma_next n (``"forward"``) or x0 (``"clean"``), and
+autocorrelation steps. The noise correction (stochastic samplers only) is not implemented; sampling is DDIM."""
 from __future__ import annotations
 
 from dataclasses import dataclass
