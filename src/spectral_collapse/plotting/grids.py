@@ -49,9 +49,8 @@ def compose_grid(
     pad: int = 2,
     failed: Mapping[str, Any] | None = None,
 ) -> Image.Image:
-    """PIL image: one row per ``rows`` entry ((B, C, H, W) in [-1, 1]), labelled on the left in reader form,
-    images scaled to ``cell`` pixels (default the largest image, at least ``min_cell``); ``titles`` label columns; a
-    non-finite sample or one marked in ``failed`` ({label: (B,) bools}) is a grey "failed" tile."""
+    """PIL image: one labelled row per ``rows`` entry ((B, C, H, W) in [-1, 1]) at ``cell`` pixels, ``titles`` over
+    the columns; a non-finite sample or one marked in ``failed`` ({label: (B,) bools}) is a grey "failed" tile."""
     if not rows:
         raise ValueError("rows is empty; pass {'label': images, ...}")
     marks, batches = {}, {}

@@ -1,6 +1,5 @@
-"""Charts and image grids of the latent-analysis chapters: PCA collapse (Fig. 3, with the k90 over subsamples that the
-claims page reads), Gaussianity (Fig. 7), decorrelation (Fig. 8: S_DC against S_G per inversion run) and spectral
-velocity (Fig. 17)."""
+"""Charts and image grids of the latent-analysis chapters: PCA collapse (Fig. 3), Gaussianity (Fig. 7),
+decorrelation (Fig. 8) and spectral velocity (Fig. 17)."""
 from __future__ import annotations
 
 import altair as alt

@@ -1,7 +1,5 @@
-"""The book's look of each method on every chart: a colour, a point shape and a line dash per method (``METHOD_LOOK``),
-one shape and dash family per group (paper, OVG, baselines, controls, Gaussian reference). Colours lie at least 25 apart
-in CIEDE2000 with a 3:1 contrast on white; a label that is not a method gets a spare colour. The book's renderer
-(``labels.reader_spec``) names the methods in legends and on axes."""
+"""The book's look of each method on every chart: a colour, a point shape and a line dash (``METHOD_LOOK``), colours
+at least 25 apart in CIEDE2000 with a 3:1 contrast on white; a label that is not a method gets a spare one."""
 from __future__ import annotations
 
 from typing import Iterable

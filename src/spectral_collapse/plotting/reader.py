@@ -1,6 +1,5 @@
-"""What a reader reads: every finished text and every displayed table of the book in its one notation: ``reader_text``
-(keys by their names and symbols, method labels by reader names, code, maths and identifiers unchanged),
-``reader_table`` (a DataFrame as HTML, its numbers typeset), ``short_model_names`` (checkpoints by model name)."""
+"""What a reader reads: every finished text (``reader_text``) and displayed table (``reader_table``) of the book in
+its one notation, keys by their names and symbols; ``short_model_names``: checkpoints by model name."""
 from __future__ import annotations
 
 import functools

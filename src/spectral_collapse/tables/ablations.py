@@ -1,6 +1,5 @@
-"""The ablation chapters' tables (paper Sec. 6.3, Tables 3-6), computed from a study's ``xr.Dataset``
-(``studies.ablations.run_ablation_spec``): our cells with 95 % intervals, the join with the paper's BBBC021 rows,
-Table 6's "% improved", the models behind the results and the ones below the quality gate."""
+"""The ablation chapters' tables (paper Sec. 6.3, Tables 3-6) from a study's results: our cells with 95 % intervals,
+the paper's BBBC021 rows, Table 6's "% improved" and the models behind the results."""
 from __future__ import annotations
 
 import json

@@ -1,7 +1,5 @@
-"""The model-quality chapter's tables and numbers (results of ``studies.model_quality``): the gate's checks and
-thresholds, each model's worst values, where sampling starts, where a spectrum check fails, the colour drift of
-the denoised mean and the VP schedule's noise levels (``tables.gate_answers``: the two starts, the edge check, the
-claims of models below the gate)."""
+"""The model-quality chapter's tables and numbers (results of ``studies.model_quality``): the gate's checks, each
+model's worst values, where sampling starts, spectrum failures, the mean's colour drift, the VP noise levels."""
 from __future__ import annotations
 
 import json
@@ -92,10 +90,8 @@ def most_digits(check: str) -> int:
 
 
 def gate_frame(rows: list[dict]) -> pd.DataFrame:
-    """``gate_row``s as shown: the verdict, then each check's worst value at one precision per column, a failure
-    marked "✗", "n/a" where not judged, "∞" if infinite, "—" where the model has no such check. The edges column
-    only where a model fails that check (its values: ``tables.gate_answers.edge_table``), so that the table fits
-    the text column and every "fails" has its mark."""
+    """``gate_row``s as shown: each check's worst value at one precision per column, "✗" on a failure, "n/a" where not
+    judged, "—" where not run; the edges column only where a model fails it (``gate_answers.edge_table``)."""
     nb = "\u00a0"
     out = [{k: r.get(k) for k in ("model", "gate")} for r in rows]
     shown = [c for c in CHECKS if c in THRESHOLDS or any(r.get(c) is not None and r[c][1] is False for r in rows)]
@@ -114,10 +110,8 @@ def gate_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def result_gate_table(attrs: dict) -> pd.DataFrame:
-    """The models a result was computed with, one row each: model (its name, without the content hash), gate
-    ("passes" / "below the gate": the verdict of the gate report stored now with the same weights, else the one
-    recorded with the result), recorded (the verdict recorded when the result was computed) and failures (the failed
-    checks, thresholds in the book's notation). Empty when the result records no model."""
+    """The models a result was computed with: model, gate (the verdict stored now with the same weights, else the
+    recorded one), recorded (the verdict with the result) and failures; empty when the result records none."""
     try:
         used = json.loads(attrs.get("model_gate") or "null")
     except (TypeError, ValueError):
