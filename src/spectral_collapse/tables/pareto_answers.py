@@ -1,5 +1,5 @@
-"""The values the Pareto and OVG-schedule chapters quote in its answer paragraphs, by name, from the sweep's stored results. Costs:
-the front counts and the realism comparison with the baselines, once each (a second on the quick profile)."""
+"""The values the Pareto and OVG-schedule chapters quote in their answer paragraphs, by name, from their stored
+results. Costs: the front counts and the realism comparison with the baselines (a second on the quick profile)."""
 from __future__ import annotations
 
 import pandas as pd

@@ -19,7 +19,8 @@ from ..framework.quality import CHECKS, RULES, THRESHOLDS, GateReport
 __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
            "spectrum_failures", "decoder_ceiling", "gate_lists", "mean_bias_table", "models_table", "vp_noise_levels",
            "brightness_spread", "stored_gate_table", "replicate_gate_table", "GATE_HEADERS", "gate_row",
-           "column_digits", "most_digits", "EDGE_RULE", "gate_frame", "result_gate_table", "heldout_table", "HELDOUT_CAPTION"]
+           "column_digits", "most_digits", "EDGE_RULE", "gate_frame", "result_gate_table", "heldout_table",
+           "HELDOUT_CAPTION"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -248,7 +249,6 @@ def vp_noise_levels(steps: int = 50) -> dict:
     schedule = VPSchedule()
     start = float(ddim_sigmas(schedule, steps)[0])
     return {"end": schedule.sigma_max(), "start": start, "signal": 1 / np.sqrt(1 + start ** 2), "steps": steps}
-
 
 
 def brightness_spread(ds: xr.Dataset) -> tuple[float, float, int] | None:

@@ -162,7 +162,8 @@ def fill_scale_table(ds: xr.Dataset, suffix: str = "") -> pd.DataFrame:
     return t
 
 
-CONTROL_NAMES = {"white_noise": "white noise N(0, I)", "input": "the input itself", "taba_stored": "TABA (stored latents)",
+CONTROL_NAMES = {"white_noise": "white noise N(0, I)", "input": "the input itself",
+                 "taba_stored": "TABA (stored latents)",
                  "ddim_exact": "DDIM, exact model", "variance_term_exact": "OVG's variance term alone, exact model"}
 
 
