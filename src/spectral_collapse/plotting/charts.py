@@ -227,8 +227,7 @@ def padded_domain(*values, pad: float = 0.06, min_span: float = 0.05) -> list[fl
 
 def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: str | None = "method",
                  points: bool = False) -> alt.LayerChart:
-    """One line per ``series`` value in the book's method look (colour and dash; ``points`` adds shaped markers).
-    Facetable."""
+    """One line per ``series`` value in the book's method look (``points``: shaped markers); facetable."""
     labels = list(dict.fromkeys(map(str, frame[series])))
     enc = dict(x=x, y=y, color=method_color(labels, field=series, title=title),
                strokeDash=method_dash(labels, field=series, title=title))

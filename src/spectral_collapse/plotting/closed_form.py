@@ -86,8 +86,7 @@ def drift_step_chart(ds: xr.Dataset, width: int = 420, height: int = 240) -> alt
 
 
 def drift_panels(ds: xr.Dataset, domain: str = "target") -> alt.VConcatChart:
-    """``weight_chart`` of ``domain``'s directions above ``drift_step_chart``, each with its own legends (one above
-    the other, each fits the book's column)."""
+    """``weight_chart`` of ``domain``'s directions above ``drift_step_chart``, each with its own legends."""
     return (weight_chart(ds, domain) & drift_step_chart(ds)).resolve_scale(color="independent", shape="independent",
                                                                            strokeDash="independent")
 

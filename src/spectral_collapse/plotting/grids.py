@@ -17,8 +17,7 @@ FONT_SIZE = 12   # labels and titles, in pixels
 
 
 def _to_uint8(images: Any) -> np.ndarray:
-    """(B, C, H, W) array in [-1, 1] -> uint8 (B, H, W, 3); C other than 1 or 3 is tiled channel by channel in a k x k
-    grey mosaic."""
+    """(B, C, H, W) array in [-1, 1] -> uint8 (B, H, W, 3); C other than 1 or 3 as a k x k grey mosaic."""
     arr = np.asarray(images, dtype=np.float64)
     if arr.ndim != 4 or arr.shape[1] < 1:
         raise ValueError(f"images must be (B, C, H, W) or (C, H, W); got shape {arr.shape}")

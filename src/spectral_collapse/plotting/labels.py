@@ -58,8 +58,7 @@ def chart_label(text):
 
 
 def with_units(text):
-    """``text`` with each score that has a unit (``UNITS``) followed by it ("PSNR" -> "PSNR (dB)") unless it names the
-    unit already; lists line by line."""
+    """``text`` with each score's unit (``UNITS``) after it unless named ("PSNR" -> "PSNR (dB)"); lists line by line."""
     if isinstance(text, (list, tuple)):
         return type(text)(with_units(t) for t in text)
     if not isinstance(text, str):
@@ -71,8 +70,7 @@ def with_units(text):
 
 
 def chart_title(text):
-    """A chart's or panel's own title: ``chart_label``, capitalised unless it begins with a lower-case symbol, model
-    word or dataset name."""
+    """A chart's or panel's own title: ``chart_label``, capitalised unless it begins with a lower-case word."""
     text = chart_label(text)
     if isinstance(text, str):
         first = re.match(r"[a-z][a-z]+(?![\w\-])", text)

@@ -21,8 +21,7 @@ def claim_answers(claims: pd.DataFrame) -> dict[str, str]:
 
 
 def intro_answers(claims: pd.DataFrame) -> dict[str, str]:
-    """``claim_<key>``, ``effect_<key>`` and ``gap_<key>`` of each claim, over the datasets ("no gap measured" for
-    an empty effect or gap)."""
+    """``claim_<key>``, ``effect_<key>`` and ``gap_<key>`` of each claim over the datasets ("no gap measured")."""
     out = {}
     for key, verdict, effect, gaps in zip(claims["claim"], claims["verdict"], claims["effect, by score"],
                                           claims["gap closed"]):
@@ -32,8 +31,7 @@ def intro_answers(claims: pd.DataFrame) -> dict[str, str]:
 
 
 def claims_page_answers(claims: pd.DataFrame) -> dict[str, str]:
-    """The claims page's counts (claims, our verdicts' and the paper's tallies, claims judged per dataset) and each
-    claim's verdict, ``claim_<key>``."""
+    """The claims page's counts (claims, tallies, claims judged per dataset) and each claim's verdict."""
     return {"n_claims": str(len(claims)), "ours_tally": tally_words(claims["verdict"]),
             "paper_tally": tally_words(claims["paper's tables"]),
             "n_per_dataset": str(int((claims["per dataset"] != "").sum())), **claim_answers(claims)}
@@ -79,8 +77,7 @@ def _leaks(dataset: str, profile: str, results_root) -> dict[tuple[str, str], fl
 
 
 def leak_answers(profile: str, results_root="data/results") -> dict[str, str]:
-    """``intro_leak_<arm>_<method>`` on ihc-sr (trained and exact model) and ``intro_leak_edges_<method>`` (trained)
-    on ihc-edges, for DDIM, EDM and OVG."""
+    """``intro_leak_<arm>_<method>`` (ihc-sr) and ``intro_leak_edges_<method>`` (ihc-edges) of DDIM, EDM and OVG."""
     sr, edges = _leaks("ihc-sr", profile, results_root), _leaks("ihc-edges", profile, results_root)
     out = {}
     for m in ("ddim", "edm", "ovg"):

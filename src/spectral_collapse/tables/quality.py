@@ -84,8 +84,7 @@ def column_digits(values, figures: int = 2, most: int = 4) -> int:
 
 
 def most_digits(check: str) -> int:
-    """Two decimals beyond the check's threshold's own (0.1 -> 3, 0.02 -> 4, 2 -> 2); 3 for a threshold set by the
-    data (edges)."""
+    """Two decimals beyond the check's threshold's own (0.1 -> 3, 0.02 -> 4); 3 for one set by the data (edges)."""
     text = f"{THRESHOLDS.get(check, 0.1):g}"
     return (len(text.split(".")[1]) if "." in text else 0) + 2
 
@@ -285,8 +284,7 @@ def _weighting(objective: str | None, train: dict) -> str:
 
 
 def models_table(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per model: role, data, kind, training steps, device, loss weighting (from its stored configuration)
-    and the gate's verdict."""
+    """One row per model: role, data, kind, training steps, device, loss weighting and the gate's verdict."""
     info = json.loads(ds.attrs["models"])
     folders = json.loads(ds.attrs.get("checkpoints", "{}"))
     rows = []

@@ -53,8 +53,7 @@ def leak_words(v: float, missing: str = "not measured") -> str:
 
 
 def leak_table(ds: xr.Dataset, methods=None) -> pd.DataFrame:
-    """Per method: the mean support leak of the trained networks' latents (and each seed's), and the exact model's
-    (the oracle arm) where the file holds it."""
+    """Per method: the mean support leak of the trained networks' latents (and each seed's), and the exact model's."""
     oracle = arm_results(ds)
     rows = {}
     for m in methods or ds["method"].values.tolist():
