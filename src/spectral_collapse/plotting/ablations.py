@@ -54,8 +54,7 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
 
 
 def translations_grid(ds: xr.Dataset, cell: int = 56):
-    """Source, each arm's outputs per method (first seed) and the truth as a PNG grid; a factor axis gets one source row
-    per factor."""
+    """Source, each arm's outputs per method (first seed) and the truth as a PNG grid; a source row per factor."""
     axes = _axes(ds)
     by_factor = axes[-1] == "factor"
     rows = {}
@@ -111,8 +110,7 @@ def pca_chart(ds: xr.Dataset, width: int = 200, height: int = 180):
 
 
 def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 140, height: int = 140):
-    """Each metric against the SR factor, one line per method, with the tables' 95 % interval over crops (± one std over
-    seeds for a set-level score)."""
+    """Each metric against the SR factor, one line per method, with its interval (``RULES``)."""
     s = ablation_summary(ds, metrics=metrics)
     s = s.assign(lo=s["lo"] if "lo" in s else np.nan, hi=s["hi"] if "hi" in s else np.nan)
     by_seed = s["lo"].isna() & s["std"].notna()
@@ -167,8 +165,7 @@ def improvement_intervals(ds: xr.Dataset, metrics=None) -> pd.DataFrame:
 
 
 def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, columns: int = 3):
-    """x0 minus eps per metric, method and factor (above 0: x0 scores higher) with ``improvement_intervals``' error
-    bars."""
+    """x0 minus eps per metric, method and factor (above 0: x0 scores higher) with ``improvement_intervals``."""
     imp = improvement_intervals(ds).dropna(subset=["delta"])
     factors = sorted(imp["factor"].unique().tolist())
     drawn = list(dict.fromkeys(imp["method"]))

@@ -57,9 +57,8 @@ def metric_bars(
     note: bool = True,
     rule: float | None = None,
 ) -> alt.LayerChart:
-    """Bars (``dots``: points on a fitted axis) of ``metric`` per ``by`` and ``color`` with ``interval``: "std" over
-    ``over``, "crops" (the tables' 95 % interval) or "items" (bootstrap); ``reference``: a last grey bar (a number or
-    per-item values); ``rule``: a dashed grey line at that value."""
+    """Bars (``dots``: points on a fitted axis) of ``metric`` per ``by`` and ``color`` with ``interval`` ("std" over
+    ``over``, "crops", "items"); ``reference``: a last grey bar; ``rule``: a dashed grey line at that value."""
     from ..metrics.intervals import bootstrap_ci
 
     items = [d for d in (data[metric].dims if isinstance(data, xr.Dataset) and metric in data else ())
@@ -121,9 +120,8 @@ def metric_bars(
 
 def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: float = 12.0,
                 off: float = 5.0, near: float = 0.15) -> alt.LayerChart:
-    """A layer writing ``frame[text]`` beside each (``x``, ``y``) point, ``off`` pixels right of it: above the point,
-    or below it where the point lies within ``near`` (a fraction of the frame's range on both axes) of the point
-    before it in ``x`` whose name is above, so that the names of two close points do not overlap."""
+    """A layer writing ``frame[text]`` ``off`` pixels right of each (``x``, ``y``) point: above it, or below it where
+    ``name_below`` says so, so that the names of two close points do not overlap."""
     f = frame.reset_index(drop=True)
     below = name_below(f[x].to_numpy(np.float64), f[y].to_numpy(np.float64), near)
 
@@ -229,8 +227,7 @@ def padded_domain(*values, pad: float = 0.06, min_span: float = 0.05) -> list[fl
 
 def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: str | None = "method",
                  points: bool = False) -> alt.LayerChart:
-    """One line per ``series`` value in the book's method look (colour and dash; ``points`` adds shaped markers).
-    Facetable."""
+    """One line per ``series`` value in the book's method look (``points``: shaped markers); facetable."""
     labels = list(dict.fromkeys(map(str, frame[series])))
     enc = dict(x=x, y=y, color=method_color(labels, field=series, title=title),
                strokeDash=method_dash(labels, field=series, title=title))

@@ -1,6 +1,5 @@
 """Charts of the closed-form chapter: the latents' radial spectra, OVG's per-direction weight against the data's
-variance with each direction's chroma share, the chroma share of OVG's drift per inversion step, and the scale
-sweep (collapse measures and OVG's chroma share against the crop size)."""
+variance, the chroma share of OVG's drift per step, the scale sweep and collapse against model quality."""
 from __future__ import annotations
 
 import altair as alt
@@ -39,9 +38,8 @@ def spectra_chart(ds: xr.Dataset, width: int = 420, height: int = 260) -> alt.La
 
 def weight_chart(ds: xr.Dataset, domain: str = "source", sigmas=(0.1, 1.0, 10.0), width: int = 420,
                  height: int = 260) -> alt.LayerChart:
-    """OVG's weight sigma^2 / (lam + sigma^2)^2 of each eigendirection (points: its chroma share as colour) against
-    its variance lam, at a few levels sigma; the fit's null directions (lam 0) left out. At most ``MAX_POINTS`` points:
-    past that, every k-th direction in order of variance (the curves are smooth in lam, so the thinning shows)."""
+    """OVG's weight sigma^2 / (lam + sigma^2)^2 of each eigendirection (coloured by its chroma share) against its
+    variance lam at a few sigma, null directions left out; at most ``MAX_POINTS`` points (every k-th direction)."""
     lam = ds[f"lam_{domain}"].values
     share = ds[f"chroma_energy_{domain}"].values / ds[f"ycc_energy_{domain}"].values
     keep = np.flatnonzero(lam > 1e-6 * lam.mean())
@@ -88,8 +86,7 @@ def drift_step_chart(ds: xr.Dataset, width: int = 420, height: int = 240) -> alt
 
 
 def drift_panels(ds: xr.Dataset, domain: str = "target") -> alt.VConcatChart:
-    """``weight_chart`` of ``domain``'s directions above ``drift_step_chart``, each with its own legends (one above
-    the other, each fits the book's column)."""
+    """``weight_chart`` of ``domain``'s directions above ``drift_step_chart``, each with its own legends."""
     return (weight_chart(ds, domain) & drift_step_chart(ds)).resolve_scale(color="independent", shape="independent",
                                                                            strokeDash="independent")
 
@@ -117,10 +114,8 @@ def scale_chart(ds: xr.Dataset, width: int = 130, height: int = 130) -> alt.Face
 
 
 def quality_chart(frame: pd.DataFrame, width: int = 135, height: int = 160) -> alt.HConcatChart:
-    """Collapse against model quality (``tables.collapse_quality.quality_frame``): one panel per measure (support
-    leak, S_DC, OVG's drift chroma share) against the held-out loss (log axis, training runs left to right as the
-    loss falls), a line and points per method over the snapshots and the shipped model, the exact model's value as
-    a dashed rule in the method's colour."""
+    """Collapse against model quality (``tables.collapse_quality.quality_frame``): one panel per measure against the
+    held-out loss (log axis), a line per method over the snapshots, the exact model's value as a dashed rule."""
     from ..tables.collapse_quality import CHROMA
 
     trained, exact = frame[frame["step"].notna()], frame[frame["step"].isna()]

@@ -135,8 +135,7 @@ def fig2_rows(ds) -> pd.DataFrame:
 
 
 def fig2_grid(ds, k: int = 4):
-    """Fig. 2's image grid: the first ``k`` crops, each stored ``FIG2_METHODS`` translation (seed 0, failures marked)
-    and the truth."""
+    """Fig. 2's image grid: the first ``k`` crops, each stored ``FIG2_METHODS`` translation (seed 0) and the truth."""
     rows, failed = translation_rows(ds, FIG2_METHODS, min(k, ds.sizes["image"]))
     rows["ground truth"] = rows.pop("ground truth")   # Fig. 2 ends with the truth
     return compose_grid(rows, cell=72, failed=failed)
@@ -168,8 +167,7 @@ def fig4_points(ev) -> pd.DataFrame:
 
 
 def spectrum_slopes(ds, seed: int = 0) -> dict:
-    """{name: (slope, range in decades)} of the latents' radial power spectra for DDIM, OVG (first stored variant) and
-    Gaussian noise; {} without latents."""
+    """{name: (slope, range in decades)} of DDIM's, OVG's and noise's latent spectra; {} without latents."""
     if "latents" not in ds or "ddim" not in ds["method"].values:
         return {}
     lat, spectra = _latent_spectra(ds, seed=seed)

@@ -17,8 +17,7 @@ FONT_SIZE = 12   # labels and titles, in pixels
 
 
 def _to_uint8(images: Any) -> np.ndarray:
-    """(B, C, H, W) array in [-1, 1] -> uint8 (B, H, W, 3); C other than 1 or 3 is tiled channel by channel in a k x k
-    grey mosaic."""
+    """(B, C, H, W) array in [-1, 1] -> uint8 (B, H, W, 3); C other than 1 or 3 as a k x k grey mosaic."""
     arr = np.asarray(images, dtype=np.float64)
     if arr.ndim != 4 or arr.shape[1] < 1:
         raise ValueError(f"images must be (B, C, H, W) or (C, H, W); got shape {arr.shape}")
@@ -49,9 +48,8 @@ def compose_grid(
     pad: int = 2,
     failed: Mapping[str, Any] | None = None,
 ) -> Image.Image:
-    """PIL image: one row per ``rows`` entry ((B, C, H, W) in [-1, 1]), labelled on the left in reader form,
-    images scaled to ``cell`` pixels (default the largest image, at least ``min_cell``); ``titles`` label columns; a
-    non-finite sample or one marked in ``failed`` ({label: (B,) bools}) is a grey "failed" tile."""
+    """PIL image: one labelled row per ``rows`` entry ((B, C, H, W) in [-1, 1]) at ``cell`` pixels, ``titles`` over
+    the columns; a non-finite sample or one marked in ``failed`` ({label: (B,) bools}) is a grey "failed" tile."""
     if not rows:
         raise ValueError("rows is empty; pass {'label': images, ...}")
     marks, batches = {}, {}

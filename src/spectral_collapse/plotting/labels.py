@@ -1,8 +1,5 @@
-"""Chart text in reader form: titles, axis titles, facet headers, subtitles and image-grid row labels. The data of a
-chart keep their keys; :func:`chart_label` names them ("ovg_edm" -> "OVG + EDM", "s_hf" -> "S_HF", "eta_hf" -> "η_HF"),
-:func:`reader_spec` applies it to every title of a Vega-Lite spec (the book's renderer passes each chart through it)
-and :func:`chart_label_expr` is the Vega expression that names keys among an axis's, a legend's or a header's
-labels."""
+"""Chart text in reader form: the data of a chart keep their keys, :func:`chart_label` names them ("ovg_edm" ->
+"OVG + EDM"), :func:`reader_spec` names every title of a Vega-Lite spec and :func:`chart_label_expr` its labels."""
 from __future__ import annotations
 
 import functools
@@ -61,8 +58,7 @@ def chart_label(text):
 
 
 def with_units(text):
-    """``text`` with each score that has a unit (``UNITS``) followed by it ("PSNR" -> "PSNR (dB)") unless it names the
-    unit already; lists line by line."""
+    """``text`` with each score's unit (``UNITS``) after it unless named ("PSNR" -> "PSNR (dB)"); lists line by line."""
     if isinstance(text, (list, tuple)):
         return type(text)(with_units(t) for t in text)
     if not isinstance(text, str):
@@ -74,8 +70,7 @@ def with_units(text):
 
 
 def chart_title(text):
-    """A chart's or panel's own title: ``chart_label``, capitalised unless it begins with a lower-case symbol, model
-    word or dataset name."""
+    """A chart's or panel's own title: ``chart_label``, capitalised unless it begins with a lower-case word."""
     text = chart_label(text)
     if isinstance(text, str):
         first = re.match(r"[a-z][a-z]+(?![\w\-])", text)
@@ -104,9 +99,8 @@ _CHANNELS = {"x", "y", "row", "column", "facet", "theta", "radius", *_LEGENDS}
 
 
 def reader_spec(spec: dict) -> dict:
-    """A new Vega-Lite spec (``Chart.to_dict()``) in reader form: titles by ``chart_title`` / ``chart_label`` with
-    units, an untitled channel titled by its field's name, and the labels of axes, nominal legends and headers (keys
-    and the data's short texts) by their names unless the chart sets its own ``labelExpr``."""
+    """A new Vega-Lite spec (``Chart.to_dict()``) in reader form: titles named with units, an untitled channel titled
+    by its field, labels of axes, nominal legends and headers named unless the chart sets its own ``labelExpr``."""
     if not isinstance(spec, dict):
         return spec
     rows = [r for v in (spec.get("datasets") or {}).values() for r in v if isinstance(r, dict)]

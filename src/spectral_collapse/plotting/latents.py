@@ -1,6 +1,5 @@
-"""Charts and image grids of the latent-analysis chapters: PCA collapse (Fig. 3, with the k90 over subsamples that the
-claims page reads), Gaussianity (Fig. 7), decorrelation (Fig. 8: S_DC against S_G per inversion run) and spectral
-velocity (Fig. 17)."""
+"""Charts and image grids of the latent-analysis chapters: PCA collapse (Fig. 3), Gaussianity (Fig. 7),
+decorrelation (Fig. 8) and spectral velocity (Fig. 17)."""
 from __future__ import annotations
 
 import altair as alt
@@ -43,8 +42,7 @@ EVEN_SPREAD = "even spread"   # the legend's name of the straight line k/m (vari
 
 
 def even_spread(ds: xr.Dataset) -> pd.DataFrame:
-    """k/m at k = 0 .. m for the m components of the Gaussian reference's curve (variance spread evenly): columns
-    component, cev."""
+    """k/m at k = 0 .. m over the Gaussian reference's m components (an even spread): columns component, cev."""
     m = int(np.isfinite(ds["cev"].sel(series="gaussian").values).sum())
     return pd.DataFrame({"component": np.arange(0, m + 1), "cev": np.arange(0, m + 1) / m})
 
@@ -87,8 +85,7 @@ def pca_images(ds: xr.Dataset, cell: int = 56):
 
 
 def k90_draws_frame(ds: xr.Dataset) -> pd.DataFrame:
-    """Per series: the draws' mean k90, their 2.5 / 97.5 percentiles (lo, hi) and the whole set's k90; empty without
-    draws."""
+    """Per series: the draws' mean k90, their 2.5 / 97.5 percentiles (lo, hi) and the whole set's k90."""
     if "k90_draws" not in ds:
         return pd.DataFrame(columns=["series", "mean", "lo", "hi", "k90"])
     draws = ds["k90_draws"].values.astype(float)
@@ -210,8 +207,7 @@ def decorrelation_scatter(ds: xr.Dataset) -> alt.LayerChart:
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)
 
 def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
-    """Step against frequency per method, colour = log10 power of the update: sequential blues for one sign, red-blue
-    centred at 0 for both."""
+    """Step against frequency per method, coloured by the update's log10 power (blues, or red-blue for both signs)."""
     frame = ds["log_power"].to_dataframe().reset_index()
     frame = frame[(frame["freq"] > 0) & np.isfinite(frame["log_power"])]
     frame["freq"] = frame["freq"].round(2)
@@ -232,8 +228,7 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
 
 
 def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
-    """The noise level after each inversion step per method (log axis, ``series_lines``); the subtitle names methods
-    that share a grid."""
+    """The noise level after each inversion step per method (log axis); the subtitle names methods sharing a grid."""
     sig = ds[["sigma_from", "sigma_to"]].to_dataframe().reset_index().dropna(subset=["sigma_to"])
     sig["method"] = sig["method"].astype(str)
     grids = sig.groupby("method", sort=False)["sigma_to"].agg(lambda s: tuple(np.round(np.log10(s), 3)))

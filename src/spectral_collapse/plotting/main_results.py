@@ -26,8 +26,7 @@ READING = {
 
 
 def reading_lines(metrics) -> list[str]:
-    """Subtitle lines saying which way each of ``metrics`` reads: one line for those where higher is better, one each
-    for the others."""
+    """Subtitle lines saying which way each of ``metrics`` reads: one for all where higher is better, one per other."""
     better = [METRIC_NAMES.get(m, m) for m in metrics if m in READING and READING[m][0]]
     lines = [f"{', '.join(better)}: higher is better."] if better else []
     lines += [f"{METRIC_NAMES.get(m, m)}: higher is {READING[m][1]}." for m in metrics if m in READING
@@ -88,8 +87,7 @@ PANEL_ZOOM = 6       # nearest-neighbour enlargement, so single pixels and the i
 
 
 def translation_rows(ds, methods, n: int) -> tuple[dict, dict]:
-    """An image grid's rows of the first ``n`` crops: input, ground truth and each stored method's outputs (first
-    seed); and {method: its failed marks}."""
+    """An image grid's rows of the first ``n`` crops (input, truth, each method's outputs) and {method: failed}."""
     rows = {"input": ds["source_images"].values[:n], "ground truth": ds["truth_images"].values[:n]}
     failed = {}
     for m in methods:

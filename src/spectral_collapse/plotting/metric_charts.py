@@ -1,6 +1,5 @@
-"""Charts and image grids of the validation chapters: the metric-validation chapter's (paper App. B.4, Figs. 9, 11-12,
-14) radial power spectra with their fits, Fourier-filtered examples and their S_HF, and the metrics' correlation heat
-map; the model-quality chapter's loss curves (log axis) and sample grids' rows."""
+"""Charts and image grids of the validation chapters: metric validation's spectra, filtered examples and correlation
+heat map (App. B.4), model quality's loss curves and sample rows."""
 from __future__ import annotations
 
 import altair as alt
@@ -112,9 +111,8 @@ def loss_chart(ds: xr.Dataset, key: str, width: int = 300, height: int = 180):
 
 
 def sample_rows(ds: xr.Dataset, key: str) -> dict:
-    """Image-grid rows of each label: samples from pure noise and from the gate's start with their std errors beside
-    real crops (``tables.gate_answers.start_rows``), else samples from pure noise (or reconstructions) beside real
-    (held-out) crops."""
+    """Image-grid rows of each label: ``tables.gate_answers.start_rows`` where the gate's start is stored, else
+    samples from pure noise (or reconstructions) beside real (held-out) crops."""
     from ..tables.gate_answers import start_rows
 
     vae = "vae" in key

@@ -1,7 +1,5 @@
-"""The book's look of each method on every chart: a colour, a point shape and a line dash per method (``METHOD_LOOK``),
-one shape and dash family per group (paper, OVG, baselines, controls, Gaussian reference). Colours lie at least 25 apart
-in CIEDE2000 with a 3:1 contrast on white; a label that is not a method gets a spare colour. The book's renderer
-(``labels.reader_spec``) names the methods in legends and on axes."""
+"""The book's look of each method on every chart: a colour, a point shape and a line dash (``METHOD_LOOK``), colours
+at least 25 apart in CIEDE2000 with a 3:1 contrast on white; a label that is not a method gets a spare one."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -49,8 +47,7 @@ def method_style(label) -> tuple[str, str, list[int]] | None:
 
 
 def method_styles(labels: Iterable) -> dict[str, tuple[str, str, list[int]]]:
-    """{label: (colour, shape, dash)} in first-seen order; a label that is not a method gets the next spare colour and
-    shape, solid."""
+    """{label: (colour, shape, dash)} in first-seen order; any other label gets the next spare colour and shape."""
     out, spare = {}, 0
     for v in dict.fromkeys(str(v) for v in labels):
         style = method_style(v)
@@ -69,8 +66,7 @@ def _scale(labels, i: int):
 
 
 def method_color(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
-    """An ``alt.Color`` of ``field`` in the book's method colours; give ``method_shape`` / ``method_dash`` the same
-    labels and title for one legend."""
+    """An ``alt.Color`` of ``field`` in the book's method colours (one legend with the same labels and title)."""
     return alt.Color(f"{field}:N", title=title, scale=_scale(labels, 0), **kw)
 
 

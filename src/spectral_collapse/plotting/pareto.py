@@ -1,6 +1,5 @@
-"""Charts of OVG's tuning: the Pareto sweep's S_LF against S_HF with fronts and choices (Fig. 6) and its grid as
-heatmaps; the OVG-schedule chapter's cost against the share of full OVG's S_HF gain per schedule, with its interval
-over the test crops, and which steps each schedule guides."""
+"""Charts of OVG's tuning: the Pareto sweep (Fig. 6) and its grid as heat maps; the OVG-schedule chapter's cost
+against quality per schedule and the steps each schedule guides."""
 from __future__ import annotations
 
 import json
@@ -57,8 +56,7 @@ def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
 
 def pareto_chart(ds: xr.Dataset, width: int = 560, height: int = 360, font_size: float = 12.0):
     """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline: fronts dashed, choices ringed, baselines
-    as grey diamond outlines named beside them; the subtitle says what the marks are and which points are not drawn
-    (partly failed). The default size fills the book's column; the rings are drawn last, over the diamonds."""
+    as named grey diamonds; the subtitle names the marks and the partly failed points not drawn."""
     grid = grid_summary(ds)
     grid = grid.assign(label=grid["base"], kind="OVG grid point")
     base = baseline_summary(ds)
@@ -139,9 +137,8 @@ _NAME_SPOTS = (("left", "bottom", 1, -1), ("right", "bottom", -1, -1), ("left", 
 
 
 def name_spots(names, xy, marks, size: tuple[float, float], font_size: float, off: float) -> list[tuple]:
-    """For each name written beside its point ``xy`` (pixels, y down), the spot of ``_NAME_SPOTS`` whose text box
-    (about 0.6 em per character, 1 em high) covers the fewest markers (``marks``: (x, y, radius) in pixels), names
-    placed before it and pixels outside the plot of ``size``; the first such spot on a tie."""
+    """For each name beside its point ``xy`` (pixels, y down), the spot of ``_NAME_SPOTS`` whose text box covers the
+    fewest ``marks`` ((x, y, radius)), names placed before it and pixels outside the plot of ``size``."""
     placed, out = [], []
     for name, (x, y) in zip(names, xy):
         w, h = 0.6 * font_size * len(str(name)), font_size
@@ -193,9 +190,8 @@ def _kid_label(v: float) -> str:
 
 
 def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 50, font_size: float = 12.0):
-    """Mean of each metric over the (eta_HF, eta_LF) grid, one panel per metric stacked, the bases side by side, each
-    metric on its own scale (legend above it), so the chart fits the text column at its own size; a partly failed
-    cell names its failed count, a cell where most or every sample failed is grey."""
+    """Mean of each metric over the (eta_HF, eta_LF) grid, one panel per metric stacked on its own scale, the bases
+    side by side; a partly failed cell names its failed count, a cell where most samples failed is grey."""
     grid = grid_summary(ds)
     n_samples = ds.sizes.get("sample", 0)
     long = grid.melt(id_vars=["base", "eta_hf", "eta_lf", "failed"], value_vars=list(metrics), var_name="metric")

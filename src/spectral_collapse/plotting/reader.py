@@ -1,6 +1,5 @@
-"""What a reader reads: every finished text and every displayed table of the book in its one notation: ``reader_text``
-(keys by their names and symbols, method labels by reader names, code, maths and identifiers unchanged),
-``reader_table`` (a DataFrame as HTML, its numbers typeset), ``short_model_names`` (checkpoints by model name)."""
+"""What a reader reads: every finished text (``reader_text``) and displayed table (``reader_table``) of the book in
+its one notation, keys by their names and symbols; ``short_model_names``: checkpoints by model name."""
 from __future__ import annotations
 
 import functools
@@ -36,8 +35,7 @@ STUDY_NAMES = {"eps_vs_x0": "ε-prediction vs x0-prediction", "pca_collapse": "P
 
 
 def study_name(key: str) -> str:
-    """A study key as prose names the study: "flow_collapse" -> "flow-collapse", "space_ablation" -> "data-space
-    ablation"."""
+    """A study key as prose names the study: "flow_collapse" -> "flow-collapse"."""
     return STUDY_NAMES.get(key, key.replace("_", "-"))
 
 
@@ -90,8 +88,7 @@ def _named(part: str, form: str) -> str:
 
 
 def reader_label(label):
-    """A label or cell that is exactly a key by its reader name ("ovg_edm" -> "OVG + EDM", "s_dc" -> "S_DC"); anything
-    else as it is."""
+    """A label that is exactly a key by its reader name ("ovg_edm" -> "OVG + EDM"); anything else as it is."""
     if not isinstance(label, str):
         return label
     return METHOD_NAMES.get(label) or reader_names().get(label) or label
@@ -176,8 +173,7 @@ def _mapped(frame, f, keep=None):
 
 
 def _relabel(ix: pd.Index, f) -> pd.Index:
-    """``ix`` with ``f`` applied to each label (each level's, in a MultiIndex) and each name; ``ix`` where none
-    changes."""
+    """``ix`` with ``f`` on each label (of each level) and each name; ``ix`` itself where none changes."""
     if not len(ix):
         return ix
     if isinstance(ix, pd.MultiIndex):

@@ -1,7 +1,5 @@
-"""Offline rendering of Altair charts in notebooks and in the Jupyter Book: :func:`setup_altair` defaults to the "svg"
-renderer (vl-convert draws the chart in the kernel, no network); "interactive" keeps HTML and :func:`write_vega_bundle`
-writes the libraries every book page loads. Importing this package enables the book's theme (DejaVu Sans, padding,
-methods named by reader names)."""
+"""Offline rendering of Altair charts: :func:`setup_altair` ("svg": vl-convert in the kernel, or "interactive" with
+:func:`write_vega_bundle`'s libraries). Importing this package enables the book's theme."""
 from __future__ import annotations
 
 import json

@@ -1,6 +1,5 @@
-"""The values the ablation chapters (backbone, data space, eps vs x0, scale factor) quote in their answer paragraphs,
-by name, from their stored results. Costs: the ablation summary and, per chapter, one comparison table (well
-under a second on the quick profile)."""
+"""The values the ablation chapters (backbone, data space, eps vs x0, scale factor) quote, by name, from their stored
+results. Costs: the ablation summary and one comparison table (under a second on the quick profile)."""
 from __future__ import annotations
 
 import json

@@ -1,6 +1,5 @@
-"""The ablation chapters' tables (paper Sec. 6.3, Tables 3-6), computed from a study's ``xr.Dataset``
-(``studies.ablations.run_ablation_spec``): our cells with 95 % intervals, the join with the paper's BBBC021 rows,
-Table 6's "% improved", the models behind the results and the ones below the quality gate."""
+"""The ablation chapters' tables (paper Sec. 6.3, Tables 3-6) from a study's results: our cells with 95 % intervals,
+the paper's BBBC021 rows, Table 6's "% improved" and the models behind the results."""
 from __future__ import annotations
 
 import json
@@ -40,8 +39,7 @@ def failed_samples(ds: xr.Dataset, sel: dict, method) -> tuple[int, int]:
 
 
 def format_ablation(ds: xr.Dataset, metrics=LEAK_METRICS, digits: int = 3) -> pd.DataFrame:
-    """Rows (axis values, method), columns metrics (those ``ds`` holds), cells ``cell_text`` plus "(f of n samples
-    failed)" where any."""
+    """Rows (axis values, method), columns metrics, cells ``cell_text`` with "(f of n samples failed)" where any."""
     metrics = [m for m in metrics if m in ds] or list(metrics)
     s = ablation_summary(ds, metrics)
     axes = list(axis_values(ds)[0])
@@ -102,8 +100,7 @@ def factor_key(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def trained_models(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per model behind the results: arm, model, checkpoint, its config.json's backbone, size and training,
-    and the data space."""
+    """One row per model behind the results: arm, model, checkpoint, backbone, size, training and data space."""
     rows, names = [], arm_names(ds)
     for tag, attrs in json.loads(ds.attrs["per_arm"]).items():
         for par, path in json.loads(attrs.get("models") or "{}").items():

@@ -1,6 +1,5 @@
-"""The values the closed-form chapter quotes in its answer paragraphs, by name, from its stored results and the main
-results' (the task's support and the latents' leak). Costs: reading attributes and the leak table (a projection of
-every stored test latent, a few seconds on the quick profile)."""
+"""The values the closed-form chapter quotes, by name, from its stored results and the main results' support leak.
+Costs: the leak table (a projection of every stored test latent, a few seconds on the quick profile)."""
 from __future__ import annotations
 
 import json
@@ -56,9 +55,8 @@ def _oracle(ds: xr.Dataset) -> dict[str, object]:
 
 
 def _operating(ds: xr.Dataset, main: xr.Dataset | None) -> dict[str, object]:
-    """The drift's chroma share at OVG's operating step (the main results' eta_HF; the nearest of the chapter's step
-    sizes), for the oracle and the shipped model, beside i.i.d. RGB noise's; the colour bias is the method's when the
-    oracle's share at that step exceeds noise's."""
+    """The drift's chroma share at OVG's operating step (the nearest to the main results' eta_HF) for the oracle and
+    the shipped model beside i.i.d. RGB noise's: the colour bias is the method's where the oracle's exceeds it."""
     etas = np.asarray(ds["eta_hf"].values, dtype=float)
     op = json.loads(main.attrs.get("ovg", "{}")) if main is not None else {}
     eta = float((op.get("per_base") or {}).get("ovg", op).get("eta_hf", np.nan)) if op else np.nan
@@ -116,8 +114,6 @@ def _scale(ds: xr.Dataset) -> dict[str, str]:
 
 
 def closed_form_answers(ds: xr.Dataset, main: xr.Dataset | None = None) -> dict[str, object]:
-    """Every value the closed-form chapter quotes, by name: the oracle's settings and spectra, the drift's colour
-    share, first step and block edges per model, each latent set's norm / S_DC / k90 / HF deficit, the task's support
-    (``support_kind``: block, grey, other or none, which its paragraph words) and each method's leak from the main
-    results ``main`` (None: "nan"), and the scale sweep with its trends."""
+    """Every value the closed-form chapter quotes, by name: the oracle's settings, the drift per model, each latent
+    set's measures, the task's support (``support_kind``) and leaks from the main results ``main``, the scale sweep."""
     return {**_oracle(ds), **_support(ds, main), **_scale(ds), **_operating(ds, main)}

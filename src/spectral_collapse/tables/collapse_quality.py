@@ -1,6 +1,5 @@
-"""Collapse against model quality: the record of ``python -m benchmarks.collapse_quality`` (snapshots of the quick eps
-U-Net's own training run on ihc-sr, the shipped model at its end, the exact Gaussian model as the limit) as a frame
-and as the values the closed-form chapter quotes. Costs: reading one JSON file."""
+"""Collapse against model quality: the record of ``python -m benchmarks.collapse_quality`` (snapshots of one training
+run, the shipped model, the exact model) as a frame and as the chapter's values. Costs: reading one JSON file."""
 from __future__ import annotations
 
 import json
@@ -27,9 +26,8 @@ def read_quality(path=QUALITY_RECORD) -> dict | None:
 
 
 def quality_frame(record: dict) -> pd.DataFrame:
-    """One row per (point, method, measure): ``point`` ("step 200", "shipped (step 6000)", "exact model"), training
-    ``step`` (NaN for the exact model), ``heldout_loss``, ``method``, ``measure`` (a column of ``QUALITY_MEASURES``)
-    and ``value``. The exact model's held-out loss is its loss on the real crops, exact for the Gaussian only."""
+    """One row per (point, method, measure): ``point`` ("step 200", "exact model"), ``step`` (NaN for the exact model),
+    ``heldout_loss``, ``method``, ``measure`` (of ``QUALITY_MEASURES``) and ``value``."""
     points = [(f"step {s['step']}", s["step"], s) for s in record.get("snapshots", [])]
     if record.get("shipped"):
         points.append((f"shipped (step {record['shipped']['step']})", record["shipped"]["step"], record["shipped"]))
@@ -42,9 +40,8 @@ def quality_frame(record: dict) -> pd.DataFrame:
 
 
 def quality_table(record: dict) -> pd.DataFrame:
-    """The chart's numbers, one row per point in run order (the exact model last): held-out loss, then each
-    (method, measure) of ``QUALITY_MEASURES`` as "DDIM support leak", ...; each value as text to three significant
-    digits."""
+    """The chart's numbers, one row per point in run order (the exact model last): held-out loss and each (method,
+    measure) as text to three significant digits."""
     f = quality_frame(record)
     f["column"] = f["method"].str.upper() + " " + f["measure"].str.replace("chroma share of OVG's drift",
                                                                               "drift chroma share")
@@ -62,10 +59,8 @@ def _at(f: pd.DataFrame, point: str, method: str, measure: str) -> float:
 
 
 def quality_answers(record: dict | None, dataset: str) -> dict[str, object]:
-    """The values the chapter's answer quotes: ``has_quality`` (a record of ``dataset`` with snapshots and the shipped
-    model), the first snapshot and the shipped model (step, held-out loss, DDIM's and OVG's leak and S_DC, OVG's
-    chroma share), OVG's gain over DDIM at each end, the exact model's leaks, Spearman's rho between the held-out
-    loss and DDIM's leak over the trained points, and the trained point where DDIM leaks most (``q_peak_*``)."""
+    """The values the chapter's answer quotes: ``has_quality``, the first snapshot's, the shipped and the exact
+    model's measures, OVG's gain at each end, Spearman's rho of loss and leak, and DDIM's peak leak (``q_peak_*``)."""
     if not record or record.get("dataset") != dataset or not record.get("snapshots") or not record.get("shipped"):
         return {"has_quality": False}
     f = quality_frame(record)

@@ -1,15 +1,20 @@
 """The flow_collapse chapter's tables: the latents' norm, their regular patterns, the samples from noise."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..claims.flow import findings
 from ..framework.aggregate import crop_values
 from ..metrics.intervals import bootstrap_ci
+from ..text import step_size
+from ..verdicts.rules import EFFECT, PAIRED, RULES
 
 __all__ = ["FLOW_METRICS", "NORM", "PATTERN", "CONTRAST", "norm_table", "pattern_ratio", "pattern_table",
-           "noise_table"]
+           "noise_table", "flow_answers"]
 
 # the main results' per-crop metrics, with the latent's norm ratio ||x_T||^2 / d beside S_DC (on unit-variance latents)
 FLOW_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "latent_norm_ratio")
@@ -63,3 +68,25 @@ def noise_table(ds: xr.Dataset) -> pd.DataFrame:
             **{m: {"mean": float(ds["noise_s_hf"].sel(model=m).mean()), "lo": np.nan, "hi": np.nan}
                for m in ds["model"].values.tolist()}}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("S_HF of")
+
+
+def flow_answers(ds: xr.Dataset) -> dict[str, str]:
+    """The chapter's named values: the findings with their rule, each method's means, OVG's step sizes, the methods
+    with a latent pattern or over-contrasted outputs, and S_HF of the samples from noise."""
+    out = {}
+    for k, f in findings(ds).items():   # the study's rule: holds / does not hold / ...
+        out.update({f"flow_{k}": f.verdict, f"flow_{k}_effect": f.effect or "no gap measured"})
+    out["flow_rule"] = f"{RULES[PAIRED]}; {RULES[EFFECT]}"
+    for m in ds["method"].values.tolist():
+        for metric in ("s_dc", "delta_log_e_hf", "psnr"):
+            v = crop_values(ds, metric, m).mean()
+            out[f"{m.replace('.', '')}_{metric}"] = f"{v:+.2f}".replace("-", "−") if metric[0] == "d" else f"{v:.3f}"
+    ovg = json.loads(ds.attrs["ovg"])
+    tuning = json.loads(ds.attrs.get("ovg_tuning") or "{}")
+    out.update(eta_hf=step_size(ovg["eta_hf"]), eta_lf=step_size(ovg["eta_lf"]), ovg_source=ovg.get("source", ""),
+               on_edge=", ".join(tuning.get("choice_on_edge") or []) or "none")
+    methods = pattern_table(ds).drop(index="N(0, I)")
+    out["pattern"] = ", ".join(methods.index[methods["pattern"].astype(bool)]) or "none"
+    out["contrast"] = ", ".join(methods.index[methods["contrast"] >= CONTRAST]) or "none"
+    out.update({f"noise_s_hf_{row}": f"{v:.3f}" for row, v in noise_table(ds)["mean"].items()})
+    return out

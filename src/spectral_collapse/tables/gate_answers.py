@@ -1,6 +1,5 @@
-"""The model-quality chapter's answers to a reviewer (results of ``studies.model_quality``): each model's samples
-from pure noise beside those from the gate's start with the std error of each, the edge-density check of the
-edge-map models, and the claims each model below the gate decides."""
+"""The model-quality chapter's answers to a reviewer: samples from pure noise beside those from the gate's start, the
+edge-density check, the claims each model below the gate decides, and the chapter's named values."""
 from __future__ import annotations
 
 import json
@@ -13,9 +12,10 @@ from ..claims.evidence import STUDY_NAMES
 from ..claims.paper import CLAIMS
 from ..framework.edge_density import LEVEL, MIN_TOLERANCE, WHITE
 from ..train.cache import model_name
-from .quality import reports, shown_name
+from .quality import brightness_spread, gate_lists, reports, shown_name, vp_noise_levels
 
-__all__ = ["start_errors", "start_rows", "edge_table", "EDGE_CAPTION", "claims_of_models", "failing_claims"]
+__all__ = ["start_errors", "start_rows", "edge_table", "EDGE_CAPTION", "claims_of_models", "failing_claims",
+           "model_quality_answers"]
 
 EDGE_CAPTION = (f"Share of edge pixels (luma below {WHITE:g} on the [−1, 1] scale; real edge maps are exactly −1 "
                 f"or +1) in each edge-map model's label-0 samples, from the gate's start (both samplers, judged) and "
@@ -27,9 +27,8 @@ EDGE_CAPTION = (f"Share of edge pixels (luma below {WHITE:g} on the [−1, 1] sc
 
 
 def start_errors(ds: xr.Dataset, key: str) -> dict[int, dict]:
-    """{label: {"sampler", "gate", "noise"}}: the std error of the deterministic sampler's samples begun from the
-    gate's start (judged) and from pure noise (``info["unit_start"]``), from the model's gate report; {} for a
-    model without pure-noise samples (the autoencoder)."""
+    """{label: {"sampler", "gate", "noise"}}: the std error of samples begun from the gate's start and from pure noise
+    (the gate report's ``info["unit_start"]``); {} for a model without pure-noise samples."""
     rep = reports(ds).get(key)
     if rep is None:
         return {}
@@ -117,3 +116,23 @@ def failing_claims(ds: xr.Dataset, root: str | Path = "data/results") -> pd.Data
     rows = [{"model": shown_name(ds, k), "failed checks": why,
              "claims it decides": ", ".join(decides.get(names[k], [])) or "none"} for k, why in failing.items()]
     return pd.DataFrame(rows, columns=["model", "failed checks", "claims it decides"]).set_index("model")
+
+
+def model_quality_answers(ds: xr.Dataset) -> dict[str, str]:
+    """The model-quality chapter's named values: the models that pass and fail the gate (kept with a warning or
+    refused), the VP schedule's noise levels and the real crops' brightness spread."""
+    gates = gate_lists(ds)
+
+    def names(keys):
+        return ", ".join(shown_name(ds, k) for k in keys) or "none"
+
+    levels = vp_noise_levels()
+    spread = brightness_spread(ds)
+    pixels = spread[2] if spread else 32 * 32
+    return {"n_models": str(len(gates["passing"]) + len(gates["failing"])), "n_passing": str(len(gates["passing"])),
+            "failing": "; ".join(f"{shown_name(ds, k)} ({why})" for k, why in gates["failing"].items()) or "none",
+            "kept": names(gates["kept"]), "refused": names(gates["refused"]), "vp_steps": str(levels["steps"]),
+            "vp_start": f"{levels['start']:.1f}", "vp_end": f"{levels['end']:.1f}",
+            "vp_signal": f"{levels['signal']:.3f}", "pixels": str(pixels),
+            "noise_avg": f"{levels['start'] / pixels ** 0.5:.2f}",
+            "spread": f"{spread[0]:.2f} to {spread[1]:.2f}" if spread else "n/a"}

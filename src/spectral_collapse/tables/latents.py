@@ -204,8 +204,7 @@ def decorrelation_runs(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def run_correlation(ds: xr.Dataset) -> tuple[float, float, float, int]:
-    """(r, lo, hi, n): Pearson r(S_G, S_DC) over the distinct runs with its 95 % Fisher-z interval; NaN with fewer
-    than three runs or a constant score."""
+    """(r, lo, hi, n): Pearson r(S_G, S_DC) over the distinct runs with its 95 % Fisher-z interval."""
     g, c = ds["run_s_g"].values, ds["run_s_dc"].values
     keep = np.isfinite(g) & np.isfinite(c)
     pts = np.unique(np.stack([g[keep], c[keep]], 1), axis=0)

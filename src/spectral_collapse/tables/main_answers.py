@@ -1,7 +1,5 @@
-"""The values the main-results chapter quotes in its answer paragraphs, by name, from its stored results and those
-of the studies it reads (``main_results_answers``), and the verdict values every claims chapter quotes
-(``verdict_answers``). Costs: the realism gate and texture table (bootstraps over crops) and the paper comparison,
-once each; a few seconds on the quick profile."""
+"""The values the main-results chapter quotes, by name (``main_results_answers``), and those every claims chapter
+quotes (``verdict_answers``). Costs: the realism gate, texture table and paper comparison (a few seconds)."""
 from __future__ import annotations
 
 import json
@@ -168,10 +166,8 @@ def _tuning(ds: xr.Dataset, sweep: xr.Dataset | None) -> dict[str, str]:
 
 
 def main_results_answers(ds: xr.Dataset, claim_table: pd.DataFrame, reads: dict | None = None) -> dict[str, object]:
-    """Every value the main-results chapter quotes, by name: the claims' verdicts and effects, the texture verdicts
-    and detail ratios, the table notes, OVG's drift diagnostics (words, and the flags ``oracle_colour_above_white``,
-    ``has_oracle_drift``, ``has_block_grid`` its paragraph branches on), the paper comparison, the latents' test
-    resolution and the validation / test gap. ``reads``: ``stored_reads`` (missing studies give "n/a")."""
+    """Every value the main-results chapter quotes, by name: verdicts, texture, table notes, OVG's drift diagnostics,
+    the paper comparison and the validation / test gap. ``reads``: ``stored_reads`` (missing studies give "n/a")."""
     reads = reads or {}
     return {**verdict_answers(claim_table), **_texture(ds), **_numbers(ds), **_drift(ds, reads.get("closed_form")),
             **_paper(ds), **_latents(ds, reads.get("gaussianity")), **_tuning(ds, reads.get("pareto")),

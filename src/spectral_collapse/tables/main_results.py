@@ -105,8 +105,7 @@ def ours_beside_paper(cmp: pd.DataFrame, index, metrics) -> pd.DataFrame:
 
 
 def beside_table(ds: xr.Dataset, cmp: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """One row per method, under each metric our mean beside the paper's ("ours" | "paper"); ``cmp``:
-    ``paper_comparison``."""
+    """One row per method, under each metric our mean beside the paper's (``cmp``: ``paper_comparison``)."""
     out = ours_beside_paper(cmp, "method", [m for m in TABLE_METRICS if m in set(cmp["metric"])])
     out = out.reindex([str(m) for m in ds["method"].values if str(m) in out.index])
     out = out.map(lambda v: f"{v:.{digits}f}" if np.isfinite(v) else "—").astype(object)

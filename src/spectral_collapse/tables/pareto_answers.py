@@ -1,16 +1,17 @@
-"""The values the Pareto chapter quotes in its answer paragraphs, by name, from the sweep's stored results. Costs:
-the front counts and the realism comparison with the baselines, once each (a second on the quick profile)."""
+"""The values the Pareto and OVG-schedule chapters quote in their answer paragraphs, by name, from their stored
+results. Costs: the front counts and the realism comparison with the baselines (a second on the quick profile)."""
 from __future__ import annotations
 
 import pandas as pd
 import xarray as xr
 
 from ..reference.method_names import method_name
+from ..studies.ovg_schedule import schedule_table
 from ..studies.pareto import MOST_FAILED, baseline_summary, beats_baselines, front_counts
 from ..text import step_size
 from .main_answers import verdict_answers
 
-__all__ = ["pareto_answers"]
+__all__ = ["pareto_answers", "schedule_answers"]
 
 
 def _named(keys) -> str:
@@ -27,9 +28,8 @@ def _chosen(ch: dict | None) -> str:
 
 
 def pareto_answers(ds: xr.Dataset, claim_table: pd.DataFrame) -> dict[str, str]:
-    """Every value the Pareto chapter quotes, by name: the claims' verdicts (``verdict_answers``), the joint front's
-    counts and members, the chosen point, the best baselines, the sweep's settings, and the grid points that beat
-    DDIM and TABA on realism."""
+    """Every value the Pareto chapter quotes, by name: the verdicts (``verdict_answers``), the joint front, the chosen
+    point, the best baselines, the sweep's settings, and the grid points that beat DDIM and TABA on realism."""
     f = front_counts(ds)
     out = {**verdict_answers(claim_table), **{k: str(f[k]) for k in ("n_grid", "n_baselines", "front_ovg",
                                                                      "front_baselines")},
@@ -54,3 +54,30 @@ def pareto_answers(ds: xr.Dataset, claim_table: pd.DataFrame) -> dict[str, str]:
     for m in ("ddim", "taba"):
         out[f"{m}_kid"] = f"{kids[m]:.3g}" if kids is not None and m in kids.index else "n/a"
     return out
+
+
+def _pct(x) -> str:
+    return f"{100 * x:.0f} %".replace("-", "−")
+
+
+def schedule_answers(ds: xr.Dataset, name=str) -> dict[str, str]:
+    """Every value the OVG-schedule chapter quotes, by name: each schedule's S_HF, cost and share of full OVG's gain
+    ("n/a" when not run), the best schedule (``name(key)``: as the chapter writes it) and the target."""
+    tab = schedule_table(ds)
+    out = {}
+    for m in dict.fromkeys([*tab.index, "ddim", "ovg", "low", "mid", "high"]):
+        row = tab.loc[m] if m in tab.index else None
+        for k, fmt in {"s_hf": "{s_hf:.3f}", "time": "{time_ratio:.2f}", "passes": "{backward_passes:.0f}"}.items():
+            out[f"{m}_{k}"] = "n/a" if row is None else fmt.format(**row)
+        share = "n/a (not run)" if row is None else _pct(row["s_hf_gain_share"])
+        if row is not None and row["share_hi"] > row["share_lo"]:
+            share += f" [{_pct(row['share_lo'])}, {_pct(row['share_hi'])}]"
+        out[f"{m}_share"] = share
+    best = str(ds.attrs.get("best_schedule", ""))
+    return {**out, "best": name(best) if best else "none",
+            "best_share": _pct(tab.loc[best, "s_hf_gain_share"]) if best else "n/a",
+            "best_time": f"{tab.loc[best, 'time_ratio']:.2f}" if best else "n/a",
+            "target_met": "yes" if int(ds.attrs.get("target_met", 0)) else "no",
+            "max_ratio": f"{float(ds.attrs['max_time_ratio']):g}",
+            "target": f"{100 * float(ds.attrs['target_share']):.0f} %", "timing_images": f"{ds.attrs['timing_images']}",
+            "n_test": f"{ds.attrs['n_test']}", "steps": f"{ds.attrs['steps']}"}

@@ -1,7 +1,5 @@
-"""The model-quality chapter's tables and numbers (results of ``studies.model_quality``): the gate's checks and
-thresholds, each model's worst values, where sampling starts, where a spectrum check fails, the colour drift of
-the denoised mean and the VP schedule's noise levels (``tables.gate_answers``: the two starts, the edge check, the
-claims of models below the gate)."""
+"""The model-quality chapter's tables and numbers (results of ``studies.model_quality``): the gate's checks, each
+model's worst values, where sampling starts, spectrum failures, the mean's colour drift, the VP noise levels."""
 from __future__ import annotations
 
 import json
@@ -21,7 +19,8 @@ from ..framework.quality import CHECKS, RULES, THRESHOLDS, GateReport
 __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
            "spectrum_failures", "decoder_ceiling", "gate_lists", "mean_bias_table", "models_table", "vp_noise_levels",
            "brightness_spread", "stored_gate_table", "replicate_gate_table", "GATE_HEADERS", "gate_row",
-           "column_digits", "most_digits", "EDGE_RULE", "gate_frame", "result_gate_table", "heldout_table", "HELDOUT_CAPTION"]
+           "column_digits", "most_digits", "EDGE_RULE", "gate_frame", "result_gate_table", "heldout_table",
+           "HELDOUT_CAPTION"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -85,17 +84,14 @@ def column_digits(values, figures: int = 2, most: int = 4) -> int:
 
 
 def most_digits(check: str) -> int:
-    """Two decimals beyond the check's threshold's own (0.1 -> 3, 0.02 -> 4, 2 -> 2); 3 for a threshold set by the
-    data (edges)."""
+    """Two decimals beyond the check's threshold's own (0.1 -> 3, 0.02 -> 4); 3 for one set by the data (edges)."""
     text = f"{THRESHOLDS.get(check, 0.1):g}"
     return (len(text.split(".")[1]) if "." in text else 0) + 2
 
 
 def gate_frame(rows: list[dict]) -> pd.DataFrame:
-    """``gate_row``s as shown: the verdict, then each check's worst value at one precision per column, a failure
-    marked "✗", "n/a" where not judged, "∞" if infinite, "—" where the model has no such check. The edges column
-    only where a model fails that check (its values: ``tables.gate_answers.edge_table``), so that the table fits
-    the text column and every "fails" has its mark."""
+    """``gate_row``s as shown: each check's worst value at one precision per column, "✗" on a failure, "n/a" where not
+    judged, "—" where not run; the edges column only where a model fails it (``gate_answers.edge_table``)."""
     nb = "\u00a0"
     out = [{k: r.get(k) for k in ("model", "gate")} for r in rows]
     shown = [c for c in CHECKS if c in THRESHOLDS or any(r.get(c) is not None and r[c][1] is False for r in rows)]
@@ -114,10 +110,8 @@ def gate_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def result_gate_table(attrs: dict) -> pd.DataFrame:
-    """The models a result was computed with, one row each: model (its name, without the content hash), gate
-    ("passes" / "below the gate": the verdict of the gate report stored now with the same weights, else the one
-    recorded with the result), recorded (the verdict recorded when the result was computed) and failures (the failed
-    checks, thresholds in the book's notation). Empty when the result records no model."""
+    """The models a result was computed with: model, gate (the verdict stored now with the same weights, else the
+    recorded one), recorded (the verdict with the result) and failures; empty when the result records none."""
     try:
         used = json.loads(attrs.get("model_gate") or "null")
     except (TypeError, ValueError):
@@ -256,7 +250,6 @@ def vp_noise_levels(steps: int = 50) -> dict:
     return {"end": schedule.sigma_max(), "start": start, "signal": 1 / np.sqrt(1 + start ** 2), "steps": steps}
 
 
-
 def brightness_spread(ds: xr.Dataset) -> tuple[float, float, int] | None:
     """(smallest, largest) std over the VP models' real crops of a crop's channel mean (per model, label, channel),
     and the pixels of a crop; None without such crops."""
@@ -291,8 +284,7 @@ def _weighting(objective: str | None, train: dict) -> str:
 
 
 def models_table(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per model: role, data, kind, training steps, device, loss weighting (from its stored configuration)
-    and the gate's verdict."""
+    """One row per model: role, data, kind, training steps, device, loss weighting and the gate's verdict."""
     info = json.loads(ds.attrs["models"])
     folders = json.loads(ds.attrs.get("checkpoints", "{}"))
     rows = []

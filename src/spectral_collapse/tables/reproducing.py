@@ -25,9 +25,8 @@ def _quantities(rows: dict) -> pd.DataFrame:
 
 def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_step_ratio: float | None = None,
                          datasets: int = 2, models_per_dataset: int = 2) -> pd.DataFrame:
-    """Estimated forwards, CPU hours and GPU hours of the paper profile's main results (Table 2) from a timing:
-    training (forward + backward per image and step) and translation (``PAPER_LABEL_PASSES``, an OVG step costing
-    ``ovg_step_ratio`` forwards, default 2 fb / f - 1); GPU hours assume a sustained ``gpu_tflops``."""
+    """Estimated forwards, CPU and GPU hours (at a sustained ``gpu_tflops``) of the paper profile's main results from a
+    timing: training, and translation (``PAPER_LABEL_PASSES``, an OVG step costing ``ovg_step_ratio`` forwards)."""
     prof = get_profile("paper")
     f_cpu = timing["forward"]["cpu_s_per_image"]
     fb_cpu = timing["forward_backward"]["cpu_s_per_image"]

@@ -125,10 +125,8 @@ def outlier_runs(ds: xr.Dataset, metrics=SPREAD_METRICS, factor: float = OUTLIER
 
 def seed_spread_answers(ds: xr.Dataset, spread: pd.DataFrame | None = None, claims: pd.DataFrame | None = None,
                         outliers: pd.DataFrame | None = None) -> dict[str, str]:
-    """The values the seed_spread chapter's answer quotes, by name: runs, claims judged and agreeing, those that
-    differ, (method, metric) pairs whose range between runs reaches one run's half-width, the largest ratio and
-    where, the outlier runs and their factor. ``spread`` / ``claims`` / ``outliers``: the tables when already
-    computed (``spread_table``, ``claims_by_seed``, ``outlier_runs``), else computed here."""
+    """The values the seed_spread chapter quotes, by name: runs, claims agreeing and differing, pairs whose spread
+    reaches a run's half-width, the outlier runs. ``spread`` / ``claims`` / ``outliers``: tables already computed."""
     spread = spread_table(ds) if spread is None else spread
     claims = claims_by_seed(ds) if claims is None else claims
     outliers = outlier_runs(ds) if outliers is None else outliers

@@ -1,6 +1,5 @@
 """The support leak of each method's stored latents (``metrics.latent.support_leak``), trained networks beside the
-exact model: a table the chapters show. Files computed before the leak was stored are read from their latents, which
-the translation studies keep for every test crop of the main results (and the first 8 crops of each seed elsewhere)."""
+exact model, computed from the stored latents for files stored before the leak was."""
 from __future__ import annotations
 
 import json
@@ -16,19 +15,17 @@ from ..framework.validity import failed_of
 from ..metrics.intervals import MIN_EFFECT
 from ..metrics.latent import support_leak
 
-__all__ = ["leak_values", "leak_table", "LEAK_HEADERS", "FILL_SHOWN", "FILL_HEADERS", "fill_table",
-           "fill_answers", "grid_table",
-           "grid_answers", "GRID_RECORD",
-           "fill_scale_table", "leak_control_table", "leak_control_answers"]
+__all__ = ["leak_values", "leak_table", "leak_words", "LEAK_HEADERS", "FILL_SHOWN", "FILL_HEADERS", "fill_table",
+           "fill_answers", "grid_table", "grid_answers", "GRID_RECORD", "fill_scale_table", "leak_control_table",
+           "leak_control_answers"]
 
 LEAK_HEADERS = {"trained": "leak, trained networks", "oracle": "leak, exact model",
                 "runs": "per seed (its own test crops)", "crops": "crops per seed"}
 
 
 def leak_values(ds: xr.Dataset, method: str) -> np.ndarray:
-    """(seed, crop) support leaks of ``method``'s latents in results ``ds``: the stored ``support_leak`` where the file
-    has it, else computed from the stored latents against the task's support (``data.support``); failed samples
-    NaN. An empty array where the task has no known support or the file keeps no latents."""
+    """(seed, crop) support leaks of ``method``'s latents: stored, else computed from the latents (``data.support``),
+    failed samples NaN; empty where the task has no known support or the file keeps no latents."""
     if "support_leak" in ds and np.isfinite(ds["support_leak"].sel({"method": method}).values).any():
         v = np.asarray(ds["support_leak"].sel({"method": method}).values, dtype=np.float64)
     elif "latents" in ds:
@@ -50,10 +47,13 @@ def leak_values(ds: xr.Dataset, method: str) -> np.ndarray:
     return np.atleast_2d(v)
 
 
+def leak_words(v: float, missing: str = "not measured") -> str:
+    """A support leak in words: one significant digit below 10⁻³, two decimals above; ``missing`` for NaN."""
+    return missing if v != v else f"{v:.1g}" if abs(v) < 1e-3 else f"{v:.2f}"
+
+
 def leak_table(ds: xr.Dataset, methods=None) -> pd.DataFrame:
-    """Per method: the mean support leak of the trained networks' latents (with each seed's mean: a seed of a
-    translation study is its own test crops and draws, on one trained model), and the exact model's (the oracle
-    arm) where the file holds it."""
+    """Per method: the mean support leak of the trained networks' latents (and each seed's), and the exact model's."""
     oracle = arm_results(ds)
     rows = {}
     for m in methods or ds["method"].values.tolist():
@@ -92,9 +92,8 @@ def fill_table(ds: xr.Dataset, methods=FILL_SHOWN) -> pd.DataFrame:
 
 
 def fill_answers(ds: xr.Dataset, prefix: str = "") -> dict[str, object]:
-    """The values a page quotes about the fill on results ``ds``: ``has_fill``, ``fill_scale`` (the scale the
-    trained networks ran at) and, for each arm ("trained", "exact") and method of ``FILL_SHOWN``,
-    ``<arm>_<method>_<kid|slf|leak|failed>`` in words ("n/a" where not run); each name after ``prefix``."""
+    """The fill's values a page quotes: ``has_fill``, ``fill_scale`` and ``<arm>_<method>_<kid|slf|leak|failed>``
+    per arm and method of ``FILL_SHOWN`` ("n/a" where not run), each name after ``prefix``."""
     t = fill_table(ds) if "method" in ds.dims else pd.DataFrame()
     has = "ddim_fill" in t.index.get_level_values("method") if len(t) else False
     out = {"has_fill": bool(has),
@@ -113,9 +112,8 @@ GRID_RECORD = "benchmarks/results/support_grids.json"   # written by python -m b
 
 
 def grid_table(record: dict) -> pd.DataFrame:
-    """Network or grid: the support leak (and S_DC) of DDIM's Euler steps on each network ("eps", "edm") and each
-    sigma grid ("ddim", "edm") of a record written by ``python -m benchmarks.support_leak --grids``; rows (arm,
-    network, grid), the trained networks' mean over the training seeds with each seed's value."""
+    """Network or grid: the support leak (and S_DC) of DDIM on each network and sigma grid of a record of
+    ``python -m benchmarks.support_leak --grids``; the trained networks' mean over seeds with each seed's value."""
     rows = {}
     runs = {"exact model": {"": record.get("oracle", [])},
             "trained networks": record.get("trained", {})}
@@ -148,9 +146,8 @@ def grid_answers(record: dict | None, dataset: str) -> dict[str, object]:
 
 
 def fill_scale_table(ds: xr.Dataset, suffix: str = "") -> pd.DataFrame:
-    """The Pareto sweep's fill axis (variables ``fill_*`` on ``fill_scale``; ``suffix``: an arm's, e.g. "__oracle"):
-    per scale the mean KID_wav, S_LF, S_HF, luma and chroma detail (log ratio to the real crops) over the sweep's
-    crops, failed samples and the chosen scale; empty where the sweep has no fill axis."""
+    """The Pareto sweep's fill axis (``suffix``: an arm's, e.g. "__oracle"): per scale the mean realism and detail
+    scores, failed samples and the chosen scale; empty where the sweep has no fill axis."""
     if f"fill_kid_wav{suffix}" not in ds:
         return pd.DataFrame()
     crops = f"sample{suffix}"
@@ -164,7 +161,8 @@ def fill_scale_table(ds: xr.Dataset, suffix: str = "") -> pd.DataFrame:
     return t
 
 
-CONTROL_NAMES = {"white_noise": "white noise N(0, I)", "input": "the input itself", "taba_stored": "TABA (stored latents)",
+CONTROL_NAMES = {"white_noise": "white noise N(0, I)", "input": "the input itself",
+                 "taba_stored": "TABA (stored latents)",
                  "ddim_exact": "DDIM, exact model", "variance_term_exact": "OVG's variance term alone, exact model"}
 
 
@@ -185,7 +183,7 @@ def leak_control_answers(ds: xr.Dataset) -> dict[str, object]:
            "lc_n": str(int(ds["leak_control_n"]))}
     for c in ds["leak_control"].values:
         leak, sdc = (float(ds[f"leak_control_{k}"].sel(leak_control=c)) for k in ("leak", "s_dc"))
-        out[f"lc_{c}_leak"] = "n/a" if leak != leak else f"{leak:.1g}" if abs(leak) < 1e-3 else f"{leak:.2f}"
+        out[f"lc_{c}_leak"] = leak_words(leak, "n/a")
         out[f"lc_{c}_sdc"] = "n/a" if sdc != sdc else f"{sdc:.2f}"
     sdc = {c: float(ds["leak_control_s_dc"].sel(leak_control=c)) for c in ("ddim_exact", "variance_term_exact")}
     out["lc_sdc_rises"] = bool(sdc["variance_term_exact"] - sdc["ddim_exact"] > MIN_EFFECT["s_dc"])
