@@ -138,10 +138,8 @@ def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out:
 
 def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, float] = PERCENTILES, plates=None,
             overwrite: bool = False, progress: bool = True) -> Path:
-    """Downloaded plate zips + metadata CSV -> <root>/bbbc021/prepared/{images/, index.csv, prepared.json}.
-
-    ``plates=None`` prepares every plate whose zip is downloaded. Resumable: plates already written are kept.
-    """
+    """Downloaded plate zips + metadata CSV -> <root>/bbbc021/prepared/{images/, index.csv, prepared.json}, every
+    downloaded plate for ``plates=None``; resumable: plates already written are kept."""
     from tqdm.auto import tqdm
 
     check_factor(size, None)

@@ -221,10 +221,8 @@ def register_dataset(name: str, fn: Callable[..., UnpairedDomains], *, overwrite
 
 
 def load_dataset(name: str, *, size: int = 32, factor: int = 4, task: Any = None, **kw) -> UnpairedDomains:
-    """Build the registered dataset ``name`` at crop size ``size`` (and SR factor ``factor`` where it applies).
-
-    ``name`` may be "<builder>:<path>" ("folder:/my/data" is ``load_folder(root="/my/data", ...)``); ``task`` (a Task, a
-    kind or a dict, see ``Task.parse``) overrides the task the builder declares."""
+    """Build the registered dataset ``name`` (or "<builder>:<path>", e.g. "folder:/my/data") at crop size ``size``
+    (and SR factor ``factor`` where it applies); ``task`` (``Task.parse``) overrides the task the builder declares."""
     check_dataset(name)
     kind, root = split_dataset(name)
     if root is not None:
