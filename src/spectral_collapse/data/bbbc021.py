@@ -107,8 +107,7 @@ def _write_csv(rows: list[dict], path: Path) -> None:
 
 def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out: Path, size: int,
                    percentiles) -> tuple[list[dict], list[str]]:
-    """Extract one plate zip into ``work``, write its RGB PNGs; returns index rows and the fields skipped for missing
-    files."""
+    """Extract one plate zip into ``work`` and write its RGB PNGs; (index rows, fields skipped for missing files)."""
     import tifffile  # ships with scikit-image
     from PIL import Image
 

@@ -67,11 +67,9 @@ def is_offline() -> bool:
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """Raw-data root: `root`, else $SPECTRAL_COLLAPSE_DATA, else the nearest data/raw at or above the cwd."""
-    if root is not None:
-        return Path(root).expanduser()
-    env = os.environ.get(DATA_ROOT_ENV)
-    if env:
-        return Path(env).expanduser()
+    given = root if root is not None else os.environ.get(DATA_ROOT_ENV) or None
+    if given is not None:
+        return Path(given).expanduser()
     here = Path.cwd()
     for folder in (here, *here.parents):
         if (folder / "data" / "raw").is_dir():
@@ -217,9 +215,7 @@ def lock_path(root: str | os.PathLike | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     base = data_root(root)
-    if base.name == "raw" and base.parent.name == "data":
-        return base.parent / LOCK_NAME
-    return base / LOCK_NAME
+    return (base.parent if base.name == "raw" and base.parent.name == "data" else base) / LOCK_NAME
 
 
 def read_lock(path: str | os.PathLike) -> dict[str, dict]:

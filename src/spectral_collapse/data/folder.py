@@ -114,8 +114,8 @@ ORIENTATION = 0x0112   # the EXIF tag; values 5-8 swap width and height
 
 
 def _orientation(img, header: bool = False) -> int:
-    """The EXIF orientation of a PIL image (1 when none). ``header``: from what opening the file read, without
-    decoding pixels (a PNG keeps its EXIF where Pillow finds it only by decoding, so that is not done then)."""
+    """The EXIF orientation of a PIL image (1 when none); ``header``: without decoding pixels (so a PNG, whose EXIF
+    Pillow finds only by decoding, reads 1)."""
     from PIL import Image
 
     try:
@@ -169,8 +169,7 @@ def _scan(paths: list[Path], on_corrupt: str, bad: list[str], max_pixels: int) -
 
 
 def _decoded(img, size: int) -> tuple[torch.Tensor, tuple[int, float, float]]:
-    """One image decoded, turned upright, converted (``read_rgb``) and fitted to size x size; with what the
-    conversion clips of a float image (``out_of_range``)."""
+    """One image decoded, upright, converted and fitted to size x size; with what ``out_of_range`` finds."""
     from PIL import ImageOps
 
     img.load()

@@ -122,8 +122,7 @@ class BasisProjector(Projector):
 
 
 def has_linear_support(task) -> bool:
-    """Whether ``support_projector`` knows the linear span of a task's degraded images ("sr", "edges"); ``task`` a
-    Task, a kind or what ``Task.parse`` reads."""
+    """Whether ``support_projector`` knows the linear span of a task's degraded images ("sr", "edges")."""
     plain = isinstance(task, str) and not task.strip().startswith("{")
     return (task.strip().lower() if plain else Task.parse(task).kind) in ("sr", "edges")
 

@@ -8,15 +8,22 @@ from dataclasses import asdict, dataclass, replace
 
 from torch import nn
 
-__all__ = ["UNetConfig", "DiTConfig", "DIT_SIZES", "dit_preset", "BACKBONE_KINDS", "build_backbone", "reshaped",
-           "count_parameters"]
+__all__ = ["ConfigFields", "UNetConfig", "DiTConfig", "DIT_SIZES", "dit_preset", "BACKBONE_KINDS", "build_backbone",
+           "reshaped", "count_parameters"]
 
 # DiT model sizes (Peebles & Xie 2023, Table 1): name -> (layers, hidden size, heads).
 DIT_SIZES = {"S": (12, 384, 6), "B": (12, 768, 12), "L": (24, 1024, 16), "XL": (28, 1152, 16)}
 
 
+class ConfigFields:
+    """A config dataclass's ``to_dict``: its fields, JSON-able (tuples as lists)."""
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
 @dataclass(frozen=True)
-class UNetConfig:
+class UNetConfig(ConfigFields):
     """Keyword arguments of diffusers.UNet2DModel (the subset we vary)."""
 
     sample_size: int = 32                          # H = W of the diffused tensor
@@ -31,10 +38,6 @@ class UNetConfig:
     num_class_embeds: int = 3                      # labels 0 source, 1 target, 2 null
     kind: str = "unet"
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
-
     @classmethod
     def from_dict(cls, d: dict) -> "UNetConfig | DiTConfig":
         """The backbone config saved as ``d`` (a checkpoint's model.backbone), of whichever kind it names."""
@@ -47,7 +50,7 @@ class UNetConfig:
 
 
 @dataclass(frozen=True)
-class DiTConfig:
+class DiTConfig(ConfigFields):
     """Keyword arguments of diffusers.DiTTransformer2DModel (the subset we vary); hidden = heads * head_dim."""
 
     sample_size: int = 32              # H = W of the diffused tensor
@@ -62,9 +65,6 @@ class DiTConfig:
     @property
     def out_channels(self) -> int:
         return self.in_channels
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "DiTConfig":

@@ -115,8 +115,7 @@ def _null_to_zero(lam: torch.Tensor, floor: float) -> torch.Tensor:
 
 
 def _eigh(cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``torch.linalg.eigh`` of a symmetric matrix, kept on disk from ``EIG_STORED`` rows on (beside the cell cache,
-    keyed by the matrix's bytes): a 3,072-row one takes about 50 s on one CPU thread, and every study reuses it."""
+    """``torch.linalg.eigh``, kept on disk from ``EIG_STORED`` rows on (about 50 s at 3,072 on one CPU thread)."""
     if len(cov) < EIG_STORED:
         return torch.linalg.eigh(cov)
     root = Path(os.environ.get("SPECTRAL_COLLAPSE_CACHE", "data/cache/cells")).parent / "eigh"

@@ -83,8 +83,7 @@ class VPSchedule:
 
 @functools.cache
 def _log_table_on(schedule: VPSchedule, device: str) -> torch.Tensor:
-    """The log sigma table on a GPU, copied there once per schedule, so that a network call inside a CUDA graph
-    (``inversion.graphs``, ``train.lockstep``) needs no copy from the host."""
+    """The log sigma table copied once to a GPU, so that a CUDA graph's network call needs no host copy."""
     return schedule.sigmas().log().to(device)
 
 
