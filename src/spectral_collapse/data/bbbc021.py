@@ -107,8 +107,7 @@ def _write_csv(rows: list[dict], path: Path) -> None:
 
 def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out: Path, size: int,
                    percentiles) -> tuple[list[dict], list[str]]:
-    """Extract one plate zip into ``work``, write its RGB PNGs; returns index rows and the fields skipped for missing
-    files."""
+    """Extract one plate zip into ``work`` and write its RGB PNGs; (index rows, fields skipped for missing files)."""
     import tifffile  # ships with scikit-image
     from PIL import Image
 
@@ -138,10 +137,8 @@ def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out:
 
 def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, float] = PERCENTILES, plates=None,
             overwrite: bool = False, progress: bool = True) -> Path:
-    """Downloaded plate zips + metadata CSV -> <root>/bbbc021/prepared/{images/, index.csv, prepared.json}.
-
-    ``plates=None`` prepares every plate whose zip is downloaded. Resumable: plates already written are kept.
-    """
+    """Downloaded plate zips + metadata CSV -> <root>/bbbc021/prepared/{images/, index.csv, prepared.json}, every
+    downloaded plate for ``plates=None``; resumable: plates already written are kept."""
     from tqdm.auto import tqdm
 
     check_factor(size, None)

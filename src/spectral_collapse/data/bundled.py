@@ -62,8 +62,7 @@ def _check(size, factor, stride, uses_factor: bool) -> int:
 
 @functools.lru_cache(maxsize=32)
 def _ihc(name: str, size: int, stride: int, factor: int | None, canny: tuple) -> UnpairedDomains:
-    """The IHC dataset ``name`` (cached): crops of the three bands, source and test inputs degraded by
-    ``nearest_downup(factor)`` (ihc-sr) or ``edge_map(**canny)`` (ihc-edges)."""
+    """The IHC dataset ``name`` (cached): band crops, source and test inputs degraded by its task."""
     img = ihc_image()
     tgt, o_tgt = extract_crops(img, IHC_REGIONS["target"], size, stride)
     src, o_src = extract_crops(img, IHC_REGIONS["source"], size, stride)

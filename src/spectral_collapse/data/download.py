@@ -1,12 +1,10 @@
 """Verified, resumable downloads for the real datasets, each file checked against its expected SHA-256.
 
-A download streams into ``<dest>.part`` and becomes ``dest`` only after its size and SHA-256 check out; a partial
-file is resumed (``Range`` + ``If-Range``) only under the strong ETag recorded when it started. Plain ``http://`` is
-refused unless allowed (``allow_http=True``, ``download --allow-http`` or ``SPECTRAL_COLLAPSE_ALLOW_HTTP=1``);
-``SPECTRAL_COLLAPSE_OFFLINE=1`` (or :func:`set_offline`) makes every download raise at once. Neither host publishes a
-checksum, so the first complete download of each file records its SHA-256 (trust on first use) in the lock file
-(``lock_path``: ``$SPECTRAL_COLLAPSE_DOWNLOAD_LOCK``, else ``data/downloads.lock.json`` beside a data root
-``data/raw``, committed), keyed ``<dataset>/<file name>``; a host that really replaces a file: delete its entry.
+A download streams into ``<dest>.part`` and becomes ``dest`` only once its size and SHA-256 check out; a partial file
+is resumed only under the strong ETag recorded when it started. Plain ``http://`` is refused unless allowed;
+``SPECTRAL_COLLAPSE_OFFLINE=1`` (or :func:`set_offline`) makes every download raise. Neither host publishes a
+checksum, so the first complete download of each file records its SHA-256 (trust on first use) in the committed lock
+file (``lock_path``), keyed ``<dataset>/<file name>``; a host that really replaces a file: delete its entry.
 """
 from __future__ import annotations
 
@@ -69,11 +67,9 @@ def is_offline() -> bool:
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """Raw-data root: `root`, else $SPECTRAL_COLLAPSE_DATA, else the nearest data/raw at or above the cwd."""
-    if root is not None:
-        return Path(root).expanduser()
-    env = os.environ.get(DATA_ROOT_ENV)
-    if env:
-        return Path(env).expanduser()
+    given = root if root is not None else os.environ.get(DATA_ROOT_ENV) or None
+    if given is not None:
+        return Path(given).expanduser()
     here = Path.cwd()
     for folder in (here, *here.parents):
         if (folder / "data" / "raw").is_dir():
@@ -219,9 +215,7 @@ def lock_path(root: str | os.PathLike | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     base = data_root(root)
-    if base.name == "raw" and base.parent.name == "data":
-        return base.parent / LOCK_NAME
-    return base / LOCK_NAME
+    return (base.parent if base.name == "raw" and base.parent.name == "data" else base) / LOCK_NAME
 
 
 def read_lock(path: str | os.PathLike) -> dict[str, dict]:
@@ -331,10 +325,8 @@ def _module(name: str):
 
 def download_dataset(name: str, root: str | os.PathLike | None = None, *, prepare: bool = True,
                      prepare_kw: dict | None = None, **kw) -> Path:
-    """Download a real dataset under `root` (kw go to its downloader), then prepare it with prepare_kw.
-
-    Returns the prepared folder, or the downloads folder when prepare=False.
-    """
+    """Download a real dataset under `root` (kw go to its downloader), then prepare it with prepare_kw; returns the
+    prepared folder (the downloads folder when prepare=False)."""
     mod = _module(name)
     path = mod.download(root, **kw)
     if prepare:

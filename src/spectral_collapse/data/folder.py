@@ -1,16 +1,11 @@
 """A user's own data as unpaired domains: a source folder (label 0), a target folder (label 1), optional test folders.
 
 Layout: ``<root>/source/``, ``<root>/target/`` (unpaired), optionally ``<root>/test_source/`` and
-``<root>/test_target/`` (paired by file name without extension). In the studies: ``dataset = "folder:<root>"`` with
-the keywords of ``load_folder`` as ``data_options``. Images become RGB in [-1, 1], centre-cropped to a square and
-resized to ``size``; sizes are read from the headers before decoding (``max_pixels``, ``max_total_pixels``). Without
-test folders a seeded ``test_fraction`` of source/ becomes test inputs without ground truth (paired metrics NaN).
-``meta`` holds no absolute path and carries ``fingerprint``, the sha256 of the four arrays (docs/datasets.md).
-EXIF orientation is applied before use and header sizes are read upright; copies (the same pixels under several
-names) are warned about within a folder and between test and training images. Float images holding values outside
-[0, 1] are refused, and so, when a study reads it, is a target folder of fewer than 4 images with texture. Each image
-is decoded from bytes read once, whose SHA-256 ``folder_checks.reading_for_study`` records for the study that signed
-the folder.
+``<root>/test_target/`` (paired by file name without extension); in the studies ``dataset = "folder:<root>"`` with
+``load_folder``'s keywords as ``data_options``. Images become RGB in [-1, 1], turned upright (EXIF), centre-cropped
+and resized to ``size``; sizes are read from the headers before decoding. Without test folders a seeded
+``test_fraction`` of source/ becomes test inputs without ground truth. ``meta`` holds no absolute path and carries
+``fingerprint``, the sha256 of the four arrays; the checks run on the images are folder_checks.py's.
 """
 from __future__ import annotations
 
@@ -119,8 +114,8 @@ ORIENTATION = 0x0112   # the EXIF tag; values 5-8 swap width and height
 
 
 def _orientation(img, header: bool = False) -> int:
-    """The EXIF orientation of a PIL image (1 when none). ``header``: from what opening the file read, without
-    decoding pixels (a PNG keeps its EXIF where Pillow finds it only by decoding, so that is not done then)."""
+    """The EXIF orientation of a PIL image (1 when none); ``header``: without decoding pixels (so a PNG, whose EXIF
+    Pillow finds only by decoding, reads 1)."""
     from PIL import Image
 
     try:
@@ -142,9 +137,8 @@ MIN_SIZE = 8                    # shortest accepted image side in pixels
 
 
 def _each(paths, on_corrupt: str, bad: list[str], verb: str, read, signed: bool = False) -> dict:
-    """{path: read(the opened PIL image)} of the files that open; one that fails is skipped (named in ``bad``) or
-    raised, as ``on_corrupt`` says. ``signed``: each file's bytes are read once, recorded (``record_decoded``) and
-    decoded from memory, so the bytes decoded are the bytes recorded."""
+    """{path: read(the opened PIL image)} of the files that open, the others skipped (named in ``bad``) or raised.
+    ``signed``: each file is decoded from the bytes recorded (``record_decoded``), read once."""
     from PIL import Image
 
     out = {}
@@ -163,8 +157,7 @@ def _each(paths, on_corrupt: str, bad: list[str], verb: str, read, signed: bool 
 
 
 def _scan(paths: list[Path], on_corrupt: str, bad: list[str], max_pixels: int) -> dict[Path, tuple[int, int]]:
-    """{path: (H, W)} from the headers only (upright); a file over ``max_pixels`` raises before anything is
-    decoded."""
+    """{path: (H, W)} from the headers only (upright); a file over ``max_pixels`` raises before any decoding."""
     sizes = _each(paths, on_corrupt, bad, "read",  # upright: orientations 5-8 swap width and height
                   lambda img: img.size if _orientation(img, header=True) in (5, 6, 7, 8) else img.size[::-1])
     for p, (h, w) in sizes.items():
@@ -176,8 +169,7 @@ def _scan(paths: list[Path], on_corrupt: str, bad: list[str], max_pixels: int) -
 
 
 def _decoded(img, size: int) -> tuple[torch.Tensor, tuple[int, float, float]]:
-    """One image decoded, turned as its EXIF orientation says, converted (``read_rgb``) and fitted to size x size;
-    with what the conversion clips of a float image (``out_of_range``)."""
+    """One image decoded, upright, converted and fitted to size x size; with what ``out_of_range`` finds."""
     from PIL import ImageOps
 
     img.load()

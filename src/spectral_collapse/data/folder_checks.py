@@ -1,9 +1,6 @@
-"""The checks ``load_folder`` runs on a user's image folders: images below the smallest accepted size (refused or
-left out) or upscaled, names given with several extensions, copies of one image within a folder, and test images
-that are also training images (each warned about, or refused where the test pairing needs it); float images whose
-values would be clipped (refused) and target folders the studies cannot use (refused when a study reads); and the
-record of the bytes each image was decoded from while a study reads (``reading_for_study``), against which the study
-checks the folder's signature before storing.
+"""The checks ``load_folder`` runs on a user's image folders (too small, names with several extensions, copies,
+test images that are training images, float values that would be clipped, target folders the studies cannot use),
+and the record of the bytes each image was decoded from while a study reads (``reading_for_study``).
 """
 from __future__ import annotations
 
@@ -103,8 +100,8 @@ def shared_with_training(tests: list[tuple[str, torch.Tensor]], pool: dict[str, 
 
 
 def out_of_range(img) -> tuple[int, float, float]:
-    """(how many values ``read_rgb`` would clip, the smallest and largest finite value) of a float (PIL mode F)
-    image: values beyond [0, 1] by more than ``FLOAT_SLACK``, or not finite; (0, 0, 0) for other modes."""
+    """(how many values ``read_rgb`` would clip, by more than ``FLOAT_SLACK``, the smallest and largest finite value)
+    of a float (PIL mode F) image; (0, 0, 0) for other modes."""
     if img.mode != "F":
         return 0, 0.0, 0.0
     a = np.asarray(img, dtype=np.float64)
@@ -114,8 +111,8 @@ def out_of_range(img) -> tuple[int, float, float]:
 
 
 def refuse_clipped(clipped: dict[Path, tuple[int, float, float]], role: str, folder) -> None:
-    """Raise, naming the count of values and how to rescale, when float images of a folder hold values outside
-    [0, 1] (``out_of_range``): clipped, a 0..255 image would load as white."""
+    """Raise when float images of a folder hold values outside [0, 1] (``out_of_range``): clipped, a 0..255 image
+    would load as white."""
     bad = {p: c for p, c in clipped.items() if c[0]}
     if not bad:
         return
@@ -128,9 +125,8 @@ def refuse_clipped(clipped: dict[Path, tuple[int, float, float]], role: str, fol
 
 
 def check_target(images: dict[Path, torch.Tensor], folder) -> None:
-    """Refuse a target folder the studies cannot use: fewer than ``MIN_TARGET`` images, or fewer than ``MIN_TARGET``
-    whose every channel varies (``FLAT_STD``): the realism reference and the real set each take every second of them
-    (``framework.controls.realism_sets``) and need 2 each."""
+    """Refuse a target folder of fewer than ``MIN_TARGET`` images whose every channel varies (``FLAT_STD``): the
+    realism reference and the real set (``framework.controls.realism_sets``) take every second one, 2 each."""
     n = len(images)
     if n < MIN_TARGET:
         raise ValueError(f"the target folder {folder} holds {n} image{'' if n == 1 else 's'} after loading; at least "
@@ -169,7 +165,7 @@ def study_reading() -> bool:
 @contextlib.contextmanager
 def reading_for_study():
     """A study reads data within the block: yields {absolute path: SHA-256 of the bytes decoded} of every image
-    ``load_folder`` decodes, and ``load_folder`` refuses a target folder the studies cannot use (``check_target``)."""
+    ``load_folder`` decodes (which then also runs ``check_target``)."""
     log: dict[str, str] = {}
     _LOGS.append(log)
     try:
@@ -180,12 +176,10 @@ def reading_for_study():
 
 def changed_since_decoded(log: dict[str, str]) -> list[str]:
     """The files of a ``reading_for_study`` record whose bytes now differ from those decoded (or that are gone)."""
-    changed = []
-    for path, digest in log.items():
+    def same(path, digest):
         try:
-            same = read_sha256(path) == digest
+            return read_sha256(path) == digest
         except OSError:
-            same = False
-        if not same:
-            changed.append(path)
-    return changed
+            return False
+
+    return [path for path, digest in log.items() if not same(path, digest)]

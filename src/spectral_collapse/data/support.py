@@ -1,12 +1,9 @@
 """The support S of a task's declared linear degradation, as an orthogonal projector on images (C, H, W).
 
-A degraded image of the "sr" task with factor f (``degrade.nearest_downup``) is constant on f x f blocks, so the
-source domain lies in the linear subspace S of block-constant images, of dimension d / f^2. Its orthogonal projector
-P replaces each block by its mean (per channel): P = P^T = P^2, range P = S. With an exact model of such a source,
-deterministic inversion keeps the latent in S (book: closed-form chapter); ``metrics.latent.support_leak`` measures
-how far a latent leaves it. A task without a linear degradation ("edges", "generic") has no S in closed form:
-``support_projector`` refuses it, and ``BasisProjector`` takes a numerical range instead (for the exact Gaussian
-model: ``GaussianImages.range_projector`` in models/gaussian.py)."""
+An "sr" input with factor f (``degrade.nearest_downup``) is constant on f x f blocks, so the source domain lies in
+the subspace S of block-constant images; its projector replaces each block by its mean. With an exact model of such a
+source, deterministic inversion keeps the latent in S (``metrics.latent.support_leak`` measures how far it leaves).
+A task without a known linear support has none in closed form: ``BasisProjector`` takes a numerical range instead."""
 from __future__ import annotations
 
 import hashlib
@@ -125,8 +122,7 @@ class BasisProjector(Projector):
 
 
 def has_linear_support(task) -> bool:
-    """Whether ``support_projector`` knows the linear span of a task's degraded images ("sr", "edges"); ``task`` a
-    Task, a kind or what ``Task.parse`` reads."""
+    """Whether ``support_projector`` knows the linear span of a task's degraded images ("sr", "edges")."""
     plain = isinstance(task, str) and not task.strip().startswith("{")
     return (task.strip().lower() if plain else Task.parse(task).kind) in ("sr", "edges")
 

@@ -74,8 +74,7 @@ class Task:
         if value is None:
             return cls()
         if isinstance(value, str):
-            kind = value.strip().lower()
-            return cls(kind, factor if kind == "sr" else None)
+            value = {"kind": value}
         if isinstance(value, dict):
             unknown = sorted(set(value) - {"kind", "task", "factor"})
             if unknown:
@@ -169,10 +168,8 @@ def draw_batch(src: torch.Tensor, tgt: torch.Tensor, batch_size: int, gen: torch
     n1 = batch_size - n0
     i0 = torch.randint(src.shape[1], (n0,), generator=gen, device=dev)
     i1 = torch.randint(tgt.shape[1], (n1,), generator=gen, device=dev)
-    if src.shape[0] > 1:
-        ks = torch.randint(src.shape[0], (batch_size,), generator=gen, device=dev)
-    else:
-        ks = torch.zeros(batch_size, dtype=torch.long, device=dev)
+    ks = (torch.randint(src.shape[0], (batch_size,), generator=gen, device=dev) if src.shape[0] > 1
+          else torch.zeros(batch_size, dtype=torch.long, device=dev))
     x = torch.cat([src[ks[:n0], i0], tgt[ks[n0:], i1]])
     labels = torch.cat([torch.zeros(n0, dtype=torch.long, device=dev), torch.ones(n1, dtype=torch.long, device=dev)])
     return x, labels
@@ -221,10 +218,8 @@ def register_dataset(name: str, fn: Callable[..., UnpairedDomains], *, overwrite
 
 
 def load_dataset(name: str, *, size: int = 32, factor: int = 4, task: Any = None, **kw) -> UnpairedDomains:
-    """Build the registered dataset ``name`` at crop size ``size`` (and SR factor ``factor`` where it applies).
-
-    ``name`` may be "<builder>:<path>" ("folder:/my/data" is ``load_folder(root="/my/data", ...)``); ``task`` (a Task, a
-    kind or a dict, see ``Task.parse``) overrides the task the builder declares."""
+    """Build the registered dataset ``name`` (or "<builder>:<path>", e.g. "folder:/my/data") at crop size ``size``
+    (and SR factor ``factor`` where it applies); ``task`` (``Task.parse``) overrides the task the builder declares."""
     check_dataset(name)
     kind, root = split_dataset(name)
     if root is not None:

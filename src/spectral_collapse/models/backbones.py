@@ -8,15 +8,22 @@ from dataclasses import asdict, dataclass, replace
 
 from torch import nn
 
-__all__ = ["UNetConfig", "DiTConfig", "DIT_SIZES", "dit_preset", "build_dit", "BACKBONE_KINDS", "build_backbone",
+__all__ = ["ConfigFields", "UNetConfig", "DiTConfig", "DIT_SIZES", "dit_preset", "BACKBONE_KINDS", "build_backbone",
            "reshaped", "count_parameters"]
 
 # DiT model sizes (Peebles & Xie 2023, Table 1): name -> (layers, hidden size, heads).
 DIT_SIZES = {"S": (12, 384, 6), "B": (12, 768, 12), "L": (24, 1024, 16), "XL": (28, 1152, 16)}
 
 
+class ConfigFields:
+    """A config dataclass's ``to_dict``: its fields, JSON-able (tuples as lists)."""
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
 @dataclass(frozen=True)
-class UNetConfig:
+class UNetConfig(ConfigFields):
     """Keyword arguments of diffusers.UNet2DModel (the subset we vary)."""
 
     sample_size: int = 32                          # H = W of the diffused tensor
@@ -31,10 +38,6 @@ class UNetConfig:
     num_class_embeds: int = 3                      # labels 0 source, 1 target, 2 null
     kind: str = "unet"
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
-
     @classmethod
     def from_dict(cls, d: dict) -> "UNetConfig | DiTConfig":
         """The backbone config saved as ``d`` (a checkpoint's model.backbone), of whichever kind it names."""
@@ -47,7 +50,7 @@ class UNetConfig:
 
 
 @dataclass(frozen=True)
-class DiTConfig:
+class DiTConfig(ConfigFields):
     """Keyword arguments of diffusers.DiTTransformer2DModel (the subset we vary); hidden = heads * head_dim."""
 
     sample_size: int = 32              # H = W of the diffused tensor
@@ -62,9 +65,6 @@ class DiTConfig:
     @property
     def out_channels(self) -> int:
         return self.in_channels
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "DiTConfig":
@@ -84,24 +84,6 @@ def dit_preset(name: str = "L/2", *, sample_size: int = 32, in_channels: int = 4
                      num_attention_heads=heads, attention_head_dim=hidden // heads)
 
 
-def build_dit(cfg: DiTConfig) -> nn.Module:
-    """Instantiate the DiT described by ``cfg`` with random weights (seed with torch.manual_seed first)."""
-    if cfg.sample_size % cfg.patch_size:
-        raise ValueError(f"patch_size {cfg.patch_size} must divide sample_size {cfg.sample_size}; "
-                         f"try patch_size in {[p for p in (1, 2, 4, 8) if cfg.sample_size % p == 0]}")
-    from diffusers import DiTTransformer2DModel
-    from diffusers.models.embeddings import LabelEmbedding
-
-    net = DiTTransformer2DModel(
-        num_attention_heads=cfg.num_attention_heads, attention_head_dim=cfg.attention_head_dim,
-        in_channels=cfg.in_channels, out_channels=cfg.in_channels, num_layers=cfg.num_layers,
-        sample_size=cfg.sample_size, patch_size=cfg.patch_size, num_embeds_ada_norm=cfg.num_class_embeds)
-    for m in net.modules():
-        if isinstance(m, LabelEmbedding):
-            m.dropout_prob = 0.0  # label dropout is the trainer's (seeded)
-    return net
-
-
 BACKBONE_KINDS = {"unet": UNetConfig, "dit": DiTConfig}
 
 
@@ -116,7 +98,20 @@ def reshaped(cfg: UNetConfig | DiTConfig, channels: int, size: int) -> UNetConfi
 def build_backbone(cfg: UNetConfig | DiTConfig) -> nn.Module:
     """Instantiate the network described by ``cfg`` with random weights (seed with torch.manual_seed first)."""
     if cfg.kind == "dit":
-        return build_dit(cfg)
+        if cfg.sample_size % cfg.patch_size:
+            raise ValueError(f"patch_size {cfg.patch_size} must divide sample_size {cfg.sample_size}; "
+                             f"try patch_size in {[p for p in (1, 2, 4, 8) if cfg.sample_size % p == 0]}")
+        from diffusers import DiTTransformer2DModel
+        from diffusers.models.embeddings import LabelEmbedding
+
+        net = DiTTransformer2DModel(
+            num_attention_heads=cfg.num_attention_heads, attention_head_dim=cfg.attention_head_dim,
+            in_channels=cfg.in_channels, out_channels=cfg.in_channels, num_layers=cfg.num_layers,
+            sample_size=cfg.sample_size, patch_size=cfg.patch_size, num_embeds_ada_norm=cfg.num_class_embeds)
+        for m in net.modules():
+            if isinstance(m, LabelEmbedding):
+                m.dropout_prob = 0.0  # label dropout is the trainer's (seeded)
+        return net
     if len(cfg.down_block_types) != len(cfg.block_out_channels) or len(cfg.up_block_types) != len(cfg.block_out_channels):
         raise ValueError("down_block_types, up_block_types and block_out_channels must have the same length")
     from diffusers import UNet2DModel

@@ -20,8 +20,7 @@ class Prediction:
 
 
 def takes_labels(net: nn.Module) -> bool:
-    """Whether ``net`` is class-conditional: False for a network whose ``class_embedding`` is None (an unconditional
-    diffusers UNet2DModel), True otherwise (class-conditional U-Nets, DiTs, our test networks)."""
+    """Whether ``net`` is class-conditional: False only when its ``class_embedding`` is None (unconditional U-Nets)."""
     return getattr(net, "class_embedding", True) is not None
 
 

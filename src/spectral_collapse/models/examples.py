@@ -41,8 +41,7 @@ def _unet(seed: int = 0, *, size: int = IMAGE_SIDE, channels: int = 3, classes: 
 
 
 def tiny_vae(seed: int = 0, **config):
-    """An AutoencoderKL with 4 latent channels that halves the image side (``config``: e.g. scaling_factor,
-    shift_factor)."""
+    """An AutoencoderKL with 4 latent channels that halves the image side (``config``: e.g. its scaling_factor)."""
     from diffusers import AutoencoderKL
 
     torch.manual_seed(seed)
@@ -85,8 +84,7 @@ def text_encoder(seed: int, projection: bool = False):
 
 
 def _condition_unet(seed: int, xl: bool):
-    """A UNet2DConditionModel on 4-channel 8 x 8 latents with cross-attention of width 32 (SDXL: 64, with the
-    added text and time embeddings)."""
+    """A UNet2DConditionModel on 4-channel 8 x 8 latents, cross-attention width 32 (SDXL: 64, text-time added)."""
     from diffusers import UNet2DConditionModel
 
     torch.manual_seed(seed)
@@ -101,8 +99,7 @@ def _condition_unet(seed: int, xl: bool):
 
 
 def _t5(seed: int) -> dict:
-    """A one-layer T5 encoder of width 64 and its Unigram tokenizer (the letters, the example prompts' words and
-    T5's specials: 33 pieces)."""
+    """A one-layer T5 encoder of width 64 and its 33-piece Unigram tokenizer."""
     from transformers import T5Config, T5EncoderModel, T5TokenizerFast
 
     words = [("\u2581a", -0.5), ("\u2581cat", -0.5), ("\u2581dog", -0.5)]

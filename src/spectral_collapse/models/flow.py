@@ -87,9 +87,8 @@ class FlowSchedule:
 
 
 def flow_schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float | None = None) -> FlowSchedule:
-    """The ``FlowSchedule`` of a flow-matching scheduler config (diffusers' ``FlowMatchEulerDiscreteScheduler``);
-    ValueError saying why for one that cannot map. tokens: the image sequence length for which
-    ``use_dynamic_shifting`` resolves the shift (models/hub.py); shift: the time shift to use instead."""
+    """The ``FlowSchedule`` of a flow-matching scheduler config (ValueError saying why for one that cannot map);
+    tokens: the image sequence length a dynamic shift is resolved for; shift: the time shift to use instead."""
     name = str(cfg.get("_class_name", "scheduler"))
     if cfg.get("invert_sigmas"):
         raise ValueError(f"{name} has invert_sigmas: its network's time input runs from the noise at 0 to the clean "

@@ -25,6 +25,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..data.unpaired import dihedral
+
 __all__ = ["FULL_MAX_DIM", "EIG_FLOOR", "GaussianImages", "FullGaussian", "StationaryGaussian", "fit_gaussian",
            "dihedral_views", "raw_moments", "gaussian_from_moments", "gaussian_form"]
 
@@ -37,12 +39,8 @@ EIG_FLOOR = 1e-8
 
 
 def dihedral_views(x: torch.Tensor):
-    """The 8 views of a batch under the dihedral group of the square (data/unpaired.py ``dihedral``: the training
-    augmentation), one batch at a time."""
-    from ..data.unpaired import dihedral
-
-    for k in range(8):
-        yield dihedral(x, k)
+    """The 8 views of a batch under the dihedral group of the square (the training augmentation), one at a time."""
+    return (dihedral(x, k) for k in range(8))
 
 
 class GaussianImages(nn.Module):
@@ -117,9 +115,7 @@ def _null_to_zero(lam: torch.Tensor, floor: float) -> torch.Tensor:
 
 
 def _eigh(cov: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``torch.linalg.eigh`` of a symmetric matrix; from ``EIG_STORED`` rows on kept on disk beside the cell cache
-    (``$SPECTRAL_COLLAPSE_CACHE/../eigh``), keyed by the matrix's bytes: a 3,072-row covariance takes about 50 s on
-    one CPU thread, and every study process that fits the same oracle reads it back."""
+    """``torch.linalg.eigh``, kept on disk from ``EIG_STORED`` rows on (about 50 s at 3,072 on one CPU thread)."""
     if len(cov) < EIG_STORED:
         return torch.linalg.eigh(cov)
     root = Path(os.environ.get("SPECTRAL_COLLAPSE_CACHE", "data/cache/cells")).parent / "eigh"
@@ -200,9 +196,8 @@ class StationaryGaussian(GaussianImages):
 
 
 def raw_moments(pool: torch.Tensor, *, augment: bool = True, form: str = "full", chunk: int = 512) -> tuple:
-    """(count, sum, second-moment sum) of a pool (N, C, H, W) in float64, over its 8 dihedral views when ``augment``.
-    Full form: sum (C, H, W) and sum of x x^T (d, d), the views by permuting indices of the pool's own moments (one
-    product X^T X); stationary: per-channel sum (C,) and sum of X(k) X(k)^H of the orthonormal FFT (H, W, C, C)."""
+    """(count, sum, second-moment sum) of a pool (N, C, H, W) in float64, over its 8 dihedral views when ``augment``:
+    full form (C, H, W) and (d, d); stationary per-channel (C,) and per-frequency X X^H (H, W, C, C)."""
     shape = tuple(pool.shape[1:])
     views = 8 if augment else 1
     if form == "full":
@@ -257,9 +252,8 @@ def gaussian_form(shape, form: str = "auto") -> str:
 
 
 def fit_gaussian(pools, *, augment: bool = True, form: str = "auto") -> GaussianImages:
-    """The Gaussian of the crops in ``pools`` (tensors (N, C, H, W), pooled), by their moments: with ``augment`` over
-    the 8 dihedral views of every crop (the trainer's augmentation). ``form``: "full", "stationary" or "auto" (full
-    up to ``FULL_MAX_DIM`` elements per crop). Float64 throughout; the covariance divides by the count (ML)."""
+    """The maximum-likelihood Gaussian (float64) of the crops in ``pools`` (tensors (N, C, H, W), pooled), over their
+    8 dihedral views with ``augment``; ``form``: "full", "stationary" or "auto" (``gaussian_form``)."""
     pools = list(pools) if isinstance(pools, (list, tuple)) else [pools]
     shape = tuple(pools[0].shape[1:])
     form = gaussian_form(shape, form)

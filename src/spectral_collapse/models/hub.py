@@ -64,8 +64,7 @@ def pipeline_folder(path: str | os.PathLike, *, revision: str | None = None,
 
 
 def folder_digest(folder: str | os.PathLike, parts: tuple = _PARTS) -> str:
-    """sha256 over the relative names and byte digests of the model files of a pipeline folder (its content hash);
-    ``parts``: which entries (default model_index.json, unet/, transformer/, scheduler/, vae/)."""
+    """sha256 over the relative names and byte digests of a pipeline folder's model files (``parts``: which ones)."""
     folder = Path(folder)
     h = hashlib.sha256()
     for part in parts:
@@ -80,8 +79,7 @@ def folder_digest(folder: str | os.PathLike, parts: tuple = _PARTS) -> str:
 
 
 class _Adapted(nn.Module):
-    """A hub network called as the suite calls its own: maps the labels 0 / 1 / 2 onto the network's classes
-    (``labels``) and keeps the first ``channels`` output channels (a learned-variance DiT)."""
+    """A hub network that maps the labels 0 / 1 / 2 to its classes and keeps the first ``channels`` outputs."""
 
     def __init__(self, net: nn.Module, labels: tuple | None, channels: int | None):
         super().__init__()

@@ -1,9 +1,7 @@
-"""What a diffusers pipeline folder holds, for ``models.hub`` and the text-conditioned loaders (``models.sd``): its
-JSON files read with an error that lists what the suite supports (``read_json``, ``unsupported``), its
-text-conditioned network (``text_network``), its scheduler config as the suite's schedules (``schedule_from_config``),
-and the checks made before any heavy work: weight files whole (safetensors headers only), shaped as the config says
-(a network built on the meta device) and finite, and the memory a run needs (an estimate that stops sizes off by
-orders of magnitude) within what the machine has or ``$SPECTRAL_COLLAPSE_MAX_MEMORY_GB``."""
+"""What a diffusers pipeline folder holds, for ``models.hub`` and ``models.sd``: its JSON files, its text-conditioned
+network, its scheduler config as the suite's schedules, and the checks made before any heavy work: weight files whole
+and shaped as the config says, weights finite, and the estimated memory of a run within what the machine has (or
+``$SPECTRAL_COLLAPSE_MAX_MEMORY_GB``)."""
 from __future__ import annotations
 
 import json
@@ -81,8 +79,7 @@ class EDMSettings:
 
 def schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float | None = None) -> tuple:
     """(schedule, parameterization) of a diffusers scheduler config: DDPM-type (VPSchedule, "eps" | "x0" | "v"),
-    EDM (EDMSettings, "edm") or flow matching (FlowSchedule, "flow", shift resolved for ``tokens`` or given as
-    ``shift``); UnsupportedModelError otherwise."""
+    EDM (EDMSettings, "edm") or flow matching (FlowSchedule, "flow"); UnsupportedModelError otherwise."""
     name = str(cfg.get("_class_name", "scheduler"))
     if cfg.get("precondition_type", "edm") != "edm":
         raise unsupported(f"the scheduler {name} preconditions with {cfg['precondition_type']!r}; the suite's EDM "
@@ -143,8 +140,7 @@ class ModelCheckError(ValueError):
 
 
 def _shapes(path: Path) -> dict[str, tuple]:
-    """{tensor name: shape} from a safetensors file's header; ModelCheckError for a file cut short or unreadable
-    (safetensors checks that the header covers the whole file)."""
+    """{tensor name: shape} from a safetensors file's header; ModelCheckError for a file cut short or unreadable."""
     from safetensors import SafetensorError, safe_open
 
     try:
@@ -157,15 +153,13 @@ def _shapes(path: Path) -> dict[str, tuple]:
 
 def check_weight_files(folder: Path, parts, network: str | None = None) -> int:
     """Every ``*.safetensors`` under ``folder/<part>`` whole (headers only); returns the number of values in the
-    safetensors files of ``network`` (the subfolder of the diffusers network; 0 when it has none)."""
-    files = [(part, f) for part in parts for f in sorted((folder / part).glob("*.safetensors"))]
-    shapes = [(part, _shapes(f)) for part, f in files]
+    safetensors files of the subfolder ``network`` (0 when it has none)."""
+    shapes = [(part, _shapes(f)) for part in parts for f in sorted((folder / part).glob("*.safetensors"))]
     return sum(math.prod(v) for part, got in shapes if part == network for v in got.values())
 
 
 def check_shapes(sub: Path) -> None:
-    """Each tensor of the safetensors files in the network folder ``sub`` shaped as a network built from its
-    config.json expects (called just before the weights are loaded, after the loaders' own checks of the config)."""
+    """Each tensor of the safetensors files in the network folder ``sub`` shaped as its config.json expects."""
     import diffusers
 
     files = sorted(sub.glob("*.safetensors"))
@@ -203,8 +197,7 @@ def _side(cfg: dict) -> int | None:
 
 
 def memory_estimate(cfg: dict, n_params: int, batch: int, itemsize: int = 4) -> tuple[float, float]:
-    """(bytes of the weights, bytes of the activations of ``batch`` images) at ``itemsize`` bytes a value (4:
-    float32), from a network config."""
+    """(bytes of the weights, bytes of the activations of ``batch`` images) at ``itemsize`` bytes a value."""
     side = _side(cfg)
     per_image = 0.0
     if side and cfg.get("block_out_channels"):
@@ -238,8 +231,7 @@ def _available(device) -> tuple[float, str]:
 
 
 def _size(n: float) -> str:
-    """A number of bytes in words, in the largest binary unit it reaches, to 3 significant digits (whole units from
-    100 up): "1.07 KiB", "2300 GiB"."""
+    """A number of bytes in words, to 3 significant digits: "1.07 KiB", "2300 GiB"."""
     for unit, scale in (("GiB", _GIB), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= scale:
             return f"{n / scale:.0f} {unit}" if n >= 100 * scale else f"{n / scale:.3g} {unit}"
@@ -252,9 +244,8 @@ def check_memory(cfg: dict, n_params: int, *, batch: int, where: str, device="cp
     bound, source = _available(device)
     if weights + acts <= bound:
         return
-    side = _side(cfg)
     raise ModelCheckError(
-        f"{where} declares sample_size {side}: a batch of {batch} needs about {_size(weights + acts)} "
+        f"{where} declares sample_size {_side(cfg)}: a batch of {batch} needs about {_size(weights + acts)} "
         f"(weights {_size(weights)}), above the {_size(bound)} {source}. If the model was trained at "
         f"a smaller size, write that size as sample_size in {where}; else run it on a machine with more memory (set "
         f"{MEMORY_ENV} to allow more)")

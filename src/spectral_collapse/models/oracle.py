@@ -1,15 +1,10 @@
 """The oracle: the exact denoiser of a labelled pair of Gaussian domains (models/gaussian.py), as a ``Denoiser``.
 
-Label 0 (source) is the Gaussian of the source training pool (the degraded crops), label 1 (target) that of the
-target pool, as the trained conditional models' labels; label 2 (the null label of classifier-free guidance) the
-Gaussian of both pools together (moment-matched, not the two-component mixture). Each is fitted by its moments over
-the 8 dihedral views of every training crop (the trainer's augmentation), in float64. The prediction is exact for
-these Gaussians, not for tissue: the oracle separates what a method does to data with the pools' first two moments
-from what a trained network adds. It is not a trained model and is not put through the quality gate.
-
-``OracleDenoiser`` runs in VP coordinates on a VP schedule (the grid, ``to_noise`` and OVG's state scaling of the
-eps models), ``OracleEDMDenoiser`` in EDM's (Karras grid, x_T = x / sigma); both predict eps = sigma (C_label +
-sigma^2 I)^-1 (x - mu_label) from x in sigma coordinates, whatever the grid."""
+Labels 0 / 1 are the Gaussians of the source / target training pools, label 2 (null) that of both pools together
+(moment-matched), each fitted in float64 over the 8 dihedral views of every crop (the trainer's augmentation). It
+separates what a method does to data with the pools' first two moments from what a trained network adds; it is not
+trained and not gated. ``OracleDenoiser`` runs in VP coordinates, ``OracleEDMDenoiser`` in EDM's; both predict
+eps = sigma (C_label + sigma^2 I)^-1 (x - mu_label) from x in sigma coordinates."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -37,10 +32,8 @@ class GaussianPair(nn.Module):
     def __init__(self, source: GaussianImages, target: GaussianImages, null: GaussianImages | Callable | None = None,
                  support=None):
         super().__init__()
-        # the projector onto the source's support S (data/support.py), when the task declares it: label 0's eps is
-        # computed as P eps(mu + P(x - mu)) + (I - P)(x - mu) / sigma, equal to the Gaussian's own eps when its range
-        # lies in S, and exactly in S for an input in S (no rounding seeds off-support directions that OVG's
-        # variance term would grow)
+        # the projector onto the source's support S (data/support.py), when the task declares it: label 0's eps
+        # then lies exactly in S for an input in S (no rounding seeds off-support directions OVG would grow)
         self.support = support
         if source.shape != target.shape:
             raise ValueError(f"the source and target Gaussians have different shapes {source.shape} / {target.shape}")
@@ -93,21 +86,16 @@ class GaussianPair(nn.Module):
         return self.predict(x, sigma, label)[1]
 
 
-def _predict(pair: GaussianPair, x, sigma, label) -> Prediction:
-    x0, eps = pair.predict(x, sigma, label)
+def _oracle_predict(self, x, sigma, label) -> Prediction:
+    x0, eps = self.net.predict(x, sigma, label)
     return Prediction(x0=x0, eps=eps)
 
 
 class OracleDenoiser(EpsDenoiser):
-    """The oracle on a VP schedule (the eps models' grid and coordinates): a time label is not used."""
+    """The oracle on a VP schedule (the eps models' grid and coordinates), ``OracleDenoiser(pair, schedule)``: a time
+    label is not used."""
 
-    parameterization = "eps"
-
-    def __init__(self, pair: GaussianPair, schedule: VPSchedule = VPSchedule()):
-        super().__init__(pair, schedule)
-
-    def _predict(self, x, sigma, label):
-        return _predict(self.net, x, sigma, label)
+    _predict = _oracle_predict
 
 
 class OracleEDMDenoiser(EDMDenoiser):
@@ -116,8 +104,7 @@ class OracleEDMDenoiser(EDMDenoiser):
     def __init__(self, pair: GaussianPair, sigma_min: float = 0.002, sigma_max: float = 80.0):
         super().__init__(pair, sigma_min=sigma_min, sigma_max=sigma_max)
 
-    def _predict(self, x, sigma, label):
-        return _predict(self.net, x, sigma, label)
+    _predict = _oracle_predict
 
 
 def is_oracle(D) -> bool:
@@ -126,10 +113,8 @@ def is_oracle(D) -> bool:
 
 
 def oracle_pair(data, *, form: str = "auto", augment: bool = True, device=None) -> GaussianPair:
-    """The ``GaussianPair`` of a dataset's training pools (``data.source`` label 0, ``data.target`` label 1, both
-    pooled for the null label 2, fitted on first use), over the dihedral views (``augment``); ``form`` as
-    models/gaussian.py ``fit_gaussian``. ``device``: where the moments and the eigendecompositions are computed (a
-    GPU: seconds instead of about 50 s per 3,072-element Gaussian on one CPU thread); the pair stays there."""
+    """The ``GaussianPair`` of a dataset's training pools (the null label's fitted on first use); ``form`` as
+    ``fit_gaussian``. ``device``: where the moments and eigendecompositions are computed, and the pair stays."""
     base = getattr(data, "data", data)   # latent domains: the oracle is a pixel-space model
     shape = tuple(base.source.shape[1:])
     form = oracle_form(base, form, augment)   # both pools checked (models/oracle_inputs.py), before any moment

@@ -1,12 +1,9 @@
 """What the oracle (models/oracle.py) can fit: its two training pools checked before any moment or eigendecomposition.
 
-A pool is refused, with its name, what is wrong and what to do, when its crops are not square (the 8 dihedral views
-of the fit need H = W), hold a NaN or inf, are fewer than the form needs, or carry no texture (every crop flat or every
-crop the same image). The full covariance of d elements needs more than d crop views (the crops times 8) to be of full
-rank, and costs about 5 d^2 float64 (about 0.35 GiB at 3 x 32 x 32, 6 GiB at 3 x 64 x 64) and an eigendecomposition
-growing as d^3 (about 50 s per Gaussian at d = 3,072 on one CPU thread); ``form="auto"`` picks it only where both hold,
-and takes the stationary form otherwise. The stationary form's colour covariance at the frequencies the views leave in
-place (zero, Nyquist) is estimated from the crops alone, so it needs more crops than channels."""
+A pool is refused, with what to do, when its crops are not square (the dihedral views need H = W), hold a NaN or inf,
+are too few or carry no texture. A full covariance of d elements needs more than d crop views to be of full rank and
+costs about 5 d^2 float64 and a d^3 eigendecomposition (about 50 s at d = 3,072 on one CPU thread); ``form="auto"``
+takes it only where both hold, else the stationary form (which needs more crops than channels)."""
 from __future__ import annotations
 
 import math
@@ -18,10 +15,6 @@ from .gaussian import FULL_MAX_DIM, gaussian_form
 __all__ = ["FULL_PEAK_COPIES", "oracle_form"]
 
 FULL_PEAK_COPIES = 5   # d x d float64 matrices alive at once in a full fit (two pools' moments, their sum, C, U)
-
-
-def _gib(d: int) -> float:
-    return FULL_PEAK_COPIES * d * d * 8 / 2**30
 
 
 def _check_pool(name: str, pool, augment: bool) -> int:
@@ -52,10 +45,8 @@ def _check_pool(name: str, pool, augment: bool) -> int:
 
 
 def oracle_form(data, form: str = "auto", augment: bool = True) -> str:
-    """The covariance form the oracle fits to ``data``'s pools (``data.source``, ``data.target``), after checking
-    both: "full" where ``form`` is "full", or "auto" with at most ``FULL_MAX_DIM`` elements per crop and more crop
-    views than elements in both pools; else "stationary". Raises ValueError, naming the pool and the fix, on a pool
-    the oracle cannot fit."""
+    """The covariance form ("full" or "stationary") the oracle fits to ``data``'s source and target pools, after
+    checking both; ValueError, naming the pool and the fix, on a pool the oracle cannot fit."""
     pools = {"source": data.source, "target": data.target}
     counts = {name: _check_pool(name, p, augment) for name, p in pools.items()}
     shapes = {name: tuple(p.shape[1:]) for name, p in pools.items()}
@@ -66,7 +57,7 @@ def oracle_form(data, form: str = "auto", augment: bool = True) -> str:
     d, views = math.prod(shape), 8 if augment else 1
     if form == "full" and d > FULL_MAX_DIM:
         raise ValueError(f"a full-covariance oracle on {' x '.join(map(str, shape))} crops ({d} elements) needs about "
-                         f"{_gib(d):.1f} GiB and an eigendecomposition about {(d / 3072) ** 3:.0f} times longer than "
+                         f"{FULL_PEAK_COPIES * d * d * 8 / 2**30:.1f} GiB and an eigendecomposition about {(d / 3072) ** 3:.0f} times longer than "
                          f"at 3 x 32 x 32 (about 50 s per Gaussian on one CPU thread), per pool; use "
                          f"form='stationary' (or 'auto'), or crops of at most {FULL_MAX_DIM} elements")
     short = {name: k for name, k in counts.items() if k * views <= d}

@@ -83,8 +83,7 @@ class VPSchedule:
 
 @functools.cache
 def _log_table_on(schedule: VPSchedule, device: str) -> torch.Tensor:
-    """The log sigma table on a GPU, copied there once per schedule, so that a network call inside a CUDA graph
-    (``inversion.graphs``, ``train.lockstep``) needs no copy from the host."""
+    """The log sigma table copied once to a GPU, so that a CUDA graph's network call needs no host copy."""
     return schedule.sigmas().log().to(device)
 
 
@@ -101,12 +100,16 @@ class TabulatedVPSchedule(VPSchedule):
         if not betas or not all(0.0 < b < 1.0 for b in betas):
             raise ValueError(f"trained betas must be a non-empty list of values in (0, 1), got {len(betas)} values "
                              f"in [{min(betas, default=float('nan')):g}, {max(betas, default=float('nan')):g}]")
-        object.__setattr__(self, "table", betas)
-        object.__setattr__(self, "kind", "trained")
-        object.__setattr__(self, "num_train_timesteps", len(betas))
+        _set_table(self, betas)
 
     def betas(self) -> torch.Tensor:
         return torch.tensor(self.table, dtype=torch.float64)
+
+
+def _set_table(schedule: VPSchedule, betas: tuple) -> None:
+    """Fix a frozen schedule's fields to those of its betas table (kind "trained", T = len(betas))."""
+    for name, value in (("table", betas), ("kind", "trained"), ("num_train_timesteps", len(betas))):
+        object.__setattr__(schedule, name, value)
 
 
 ZERO_SNR_TOP_ALPHA_BAR = 2.0 ** -24  # the finite last level of a zero-terminal-SNR schedule (sigma about 4096)
@@ -123,10 +126,7 @@ class ZeroTerminalSNRSchedule(VPSchedule):
 
     def __post_init__(self):
         if self.table:
-            base = TabulatedVPSchedule(table=self.table)
-            object.__setattr__(self, "table", base.table)
-            object.__setattr__(self, "kind", "trained")
-            object.__setattr__(self, "num_train_timesteps", len(base.table))
+            _set_table(self, TabulatedVPSchedule(table=self.table).table)
         if self.num_train_timesteps < 3:
             raise ValueError(f"a zero-terminal-SNR schedule needs at least 3 levels, got {self.num_train_timesteps}")
         if not 0.0 < self.top_alpha_bar < 1.0:

@@ -37,11 +37,10 @@ _T5 = ("T5EncoderModel",)
 
 @dataclass(frozen=True)
 class _Family:
-    """What a text-conditioned folder holds: its encoders (tokenizer, encoder, classes, required) in the pipeline's
-    order, the micro-conditioning it takes, the text widths' config keys and defaults, and the channel packing."""
+    """What a text-conditioned folder holds: its encoders, micro-conditioning, text widths and channel packing."""
 
     name: str
-    encoders: tuple
+    encoders: tuple                # (tokenizer, encoder, classes, required) each, in the pipeline's order
     micro: tuple = ()
     widths: tuple = (("cross_attention_dim", 768),)
     packing: int = 1
@@ -209,8 +208,7 @@ class PromptConditionedFlux(PromptConditionedTransformer):
 
 
 def _encoders(folder: Path, index: dict, family: _Family, cls: str, dtype, device) -> list[tuple]:
-    """[(tokenizer, text encoder, its folder name) or None where an optional one is absent] in the pipeline's order;
-    UnsupportedModelError when a required one is absent or of another class."""
+    """[(tokenizer, text encoder, folder name) or None for an absent optional one] in the pipeline's order."""
     try:
         import transformers as tf
     except ImportError as err:
@@ -298,8 +296,7 @@ def _time_ids(cfg: dict, prompts: Prompts, index: dict, pooled_dim: int, side: t
 
 
 def _family(folder: Path, cls: str, cfg: dict) -> str:
-    """The family ("sd", "sdxl", "sd3", "flux") of a text-conditioned network config; raises for variants the suite
-    cannot run (added or class embeddings, projected conditioning, inpainting channels, patched Flux)."""
+    """The family ("sd", "sdxl", "sd3", "flux") of a text network config; raises for variants it cannot run."""
     where = folder / TEXT_FOLDERS[cls]
     kind = "flux" if cls == FLUX else "sd3" if cls != TEXT_UNET else "sd"
     if cls == TEXT_UNET:

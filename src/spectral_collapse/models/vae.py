@@ -7,19 +7,20 @@ and decodes back; ``LatentDomains`` presents a dataset in latent space to the tr
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from ..data.unpaired import dihedral, draw_batch
+from .backbones import ConfigFields
 
 __all__ = ["VAEConfig", "PretrainedVAE", "SD_VAE", "LatentSpace", "LatentDomains", "build_vae",
            "load_pretrained_vae", "hub_offline"]
 
 @dataclass(frozen=True)
-class VAEConfig:
+class VAEConfig(ConfigFields):
     """A small diffusers AutoencoderKL: ``len(block_out_channels) - 1`` halvings of the image side."""
 
     in_channels: int = 3
@@ -34,12 +35,9 @@ class VAEConfig:
     def downsample(self) -> int:
         return 2 ** (len(self.block_out_channels) - 1)
 
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
 
 @dataclass(frozen=True)
-class PretrainedVAE:
+class PretrainedVAE(ConfigFields):
     """An AutoencoderKL by hub id or local folder (loaded only when asked; never in tests)."""
 
     source: str = "runwayml/stable-diffusion-v1-5"  # hub id or local path (a folder holding config.json)
@@ -49,9 +47,6 @@ class PretrainedVAE:
     latent_channels: int = 4
     downsample: int = 8                              # image side / latent side (SD: 8)
     kind: str = "pretrained"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 SD_VAE = PretrainedVAE()
