@@ -8,16 +8,11 @@ their stored results compared.
     python -m benchmarks.cluster --profile quick --mode jobs --against data/results --out R   # one run, later the
     python -m benchmarks.cluster --profile quick --mode cluster --against data/results --out R  # other, one record
 
-The ordinary run is ``studies --jobs N`` (N studies side by side, each computing its cells one after another); the
-cluster run adds ``--cluster local`` (the same N worker processes, and each study's independent cells submitted to
-them as tasks). Both runs share the trained models (the shipped weights); nothing else is reused, so each run's time
-is that of a first run. The record holds both wall times, their ratio and whether the two runs stored identical
-results (``store.compare_folders``: bit for bit, provenance stamps aside; each variable that differs is named with
-its largest relative difference, so timings read apart from float rounding).
-
-``--mode`` runs one of the two (each takes an hour or two on the quick profile); its run joins the other's in the
-``--out`` record when that record is of the same profile, jobs, studies and datasets. A run alone is compared with
-``--against`` (the stored results, say), the two runs with each other when both folders are there.
+The ordinary run is ``studies --jobs N``; the cluster run adds ``--cluster local`` (the same N workers, each study's
+independent cells sent to them as tasks). Both reuse only the shipped weights. The record holds both wall times, their
+ratio and each variable whose stored results differ, with its largest relative difference (``store.compare_folders``).
+``--mode`` runs one of the two (an hour or two each on the quick profile); it joins the other's run in an ``--out``
+record of the same profile, jobs, studies and datasets, and is compared with ``--against`` when run alone.
 """
 from __future__ import annotations
 
@@ -58,9 +53,8 @@ def run_mode(profile: str, jobs: int, work: Path, mode: str, studies=None, datas
 
 def record(profile: str, jobs: int, runs: dict, files: list[str], diffs: list, studies, datasets,
            compared: str = "the two runs") -> dict:
-    """The benchmark's record: each run, the cluster run's time as a ratio of the ordinary run's (when both ran), the
-    comparison of stored results (``compared`` says between what; ``diffs``: ``store.Difference``, stored by field
-    name)."""
+    """The benchmark's record: each run, the cluster run's time over the ordinary run's (when both ran), and the
+    comparison of stored results (``compared`` says between what; ``diffs``: ``store.Difference``)."""
     from .common import environment
 
     base, other = (runs.get(m, {}).get("wall_s") for m in MODES)
@@ -72,8 +66,8 @@ def record(profile: str, jobs: int, runs: dict, files: list[str], diffs: list, s
 
 
 def earlier_runs(out, profile: str, jobs: int, studies, datasets) -> dict:
-    """The runs an existing record at ``out`` holds, when it is this benchmark's of the same profile, jobs, studies
-    and datasets (each run keeps the environment it was measured in); else {}."""
+    """The runs (each with its own environment) of an existing record at ``out`` of the same profile, jobs, studies
+    and datasets; else {}."""
     path = Path(out) if out else None
     if path is None or not path.is_file():
         return {}

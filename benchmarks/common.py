@@ -1,10 +1,6 @@
-"""Shared benchmark machinery: paired timing against a baseline, ratio statistics, call counting, peak memory,
-provenance.
-
-Each repeat times the baseline and then the candidate back to back (a load change hits both); each pair's ratio is
-one sample, in wall time and in process CPU time (the steadier on a shared machine). Peak memory is the operating
-system's view (tracemalloc does not see torch's allocations).
-"""
+"""Shared benchmark machinery: paired timing (each repeat times the baseline, then the candidate, so a load change hits
+both; each pair's ratio is one sample, in wall and in process CPU time), call counting, peak memory as the operating
+system sees it (tracemalloc does not see torch's allocations), provenance."""
 from __future__ import annotations
 
 import ctypes

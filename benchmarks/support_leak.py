@@ -6,14 +6,10 @@ shipped trained networks (data/weights).
                                       [--out benchmarks/results/support_leak.json]
     python -m benchmarks.support_leak --grids --training-seeds 0 1 2 --out benchmarks/results/support_grids.json
 
-``--grids``: network or grid. DDIM's Euler steps on the eps network and on the EDM network, each on DDIM's sigma
-grid and on EDM's (Karras), for the exact model and each training seed's networks: how much of the EDM arm's leak is
-its network and how much its grid. A grid reaching below a network's sigma_min is clamped there (the row says so).
-
-The crops are the main results' seed-0 test crops (framework.splits.test_subsets); OVG runs at the main results' stored
-Pareto choice per variant (OVG_DEFAULTS when none is stored). Per method: mean, min and max of the leak over the
-crops, mean S_DC, ||x_T||^2 / d and the wall time. Costs about a minute for the oracle (after its eigendecomposition,
-kept on disk) and a few minutes for the trained networks on one CPU thread."""
+``--grids``: Euler steps of the eps and of the EDM network, each on DDIM's and on EDM's sigma grid (a grid below a
+network's sigma_min is clamped there): how much of the EDM arm's leak is its network and how much its grid.
+The crops are the main results' seed-0 test crops; OVG runs at their stored Pareto choice (else OVG_DEFAULTS). About a
+minute for the oracle (after its eigendecomposition, kept on disk), a few for the trained networks on one CPU thread."""
 from __future__ import annotations
 
 import argparse
@@ -25,7 +21,7 @@ import numpy as np
 import torch
 
 from spectral_collapse.data.support import support_projector
-from spectral_collapse.inversion import default_sigmas, invert, sample_seeds
+from spectral_collapse.inversion import Euler, default_sigmas, invert, sample_seeds
 from spectral_collapse.metrics import latent as lat
 from spectral_collapse.framework.method_labels import OVG_DEFAULTS, method_specs
 from spectral_collapse.framework.model_set import dataset_for, trained_model
@@ -48,46 +44,44 @@ def ovg_choice(dataset: str) -> dict:
         return {**OVG_DEFAULTS, "per_base": {}}
 
 
+def _inverted(D, x, sig, method, projector, guidance=None, seeds=None) -> tuple[dict, torch.Tensor, object]:
+    """({leak_mean, leak_min, leak_max, s_dc} over the crops, the latents, the trajectory) of inverting ``x``."""
+    tr = invert(D, x, sig, method, guidance=guidance, seeds=seeds)
+    z = D.to_noise(tr.x, float(sig[0])).double()
+    leak = lat.support_leak(z, projector)
+    return {"leak_mean": float(np.nanmean(leak)), "leak_min": float(np.nanmin(leak)),
+            "leak_max": float(np.nanmax(leak)), "s_dc": float(lat.decorrelation(z.float()).s_dc.mean())}, z, tr
+
+
 def leaks(models: dict, x: torch.Tensor, labels, steps: int, seed: int, projector, dtype, op: dict) -> dict:
     """{label: scores} of inverting ``x`` with each method label on ``models`` ({"eps", "edm"}), OVG at ``op``."""
     out = {}
     for ms in method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], per_base=op.get("per_base"),
                            projector=projector):
         D = models[ms.parameterization]
-        sig = default_sigmas(D, steps)
         t0 = time.perf_counter()
-        tr = invert(D, x.to(dtype), sig, ms.method, guidance=ms.guidance, seeds=sample_seeds(seed, range(len(x))))
-        z = D.to_noise(tr.x, float(sig[0])).double()
-        leak = lat.support_leak(z, projector)
-        out[ms.label] = {"leak_mean": float(np.nanmean(leak)), "leak_min": float(np.nanmin(leak)),
-                         "leak_max": float(np.nanmax(leak)), "s_dc": float(lat.decorrelation(z.float()).s_dc.mean()),
-                         "norm_ratio": float(lat.sample_norm_ratio(z).mean()), "finite": int(tr.finite.sum()),
+        row, z, tr = _inverted(D, x.to(dtype), default_sigmas(D, steps), ms.method, projector, ms.guidance,
+                               sample_seeds(seed, range(len(x))))
+        out[ms.label] = {**row, "norm_ratio": float(lat.sample_norm_ratio(z).mean()), "finite": int(tr.finite.sum()),
                          "seconds": time.perf_counter() - t0,
                          "guidance": None if ms.guidance is None else {"eta_hf": ms.guidance.eta_hf,
                                                                         "eta_lf": ms.guidance.eta_lf}}
-        print(f"{ms.label:10s} leak {out[ms.label]['leak_mean']:.3g} [{out[ms.label]['leak_min']:.3g}, "
-              f"{out[ms.label]['leak_max']:.3g}]  S_DC {out[ms.label]['s_dc']:.3f}  "
-              f"|x_T|^2/d {out[ms.label]['norm_ratio']:.3f}", flush=True)
+        print(f"{ms.label:10s} leak {row['leak_mean']:.3g} [{row['leak_min']:.3g}, {row['leak_max']:.3g}]  "
+              f"S_DC {row['s_dc']:.3f}  |x_T|^2/d {out[ms.label]['norm_ratio']:.3f}", flush=True)
     return out
 
 
 def grid_leaks(models: dict, x: torch.Tensor, steps: int, projector, dtype) -> list[dict]:
     """One row per (network, grid) of ``models`` ({"eps", "edm"}): Euler inversion of ``x`` on the grid, its leak
     (mean, min, max over the crops) and S_DC; ``clamped``: whether the grid reaches below the network's sigma_min."""
-    from spectral_collapse.inversion import Euler
-
     grids = {"ddim": default_sigmas(models["eps"], steps), "edm": default_sigmas(models["edm"], steps)}
     rows = []
     for net, D in models.items():
         for grid, sig in grids.items():
-            tr = invert(D, x.to(dtype), sig, Euler())
-            z = D.to_noise(tr.x, float(sig[0])).double()
-            leak = lat.support_leak(z, projector)
             low = float(sig[sig > 0].min())
-            rows.append({"network": net, "grid": grid, "leak_mean": float(np.nanmean(leak)),
-                         "leak_min": float(np.nanmin(leak)), "leak_max": float(np.nanmax(leak)),
-                         "s_dc": float(lat.decorrelation(z.float()).s_dc.mean()), "sigma_max": float(sig[0]),
-                         "sigma_low": low, "clamped": bool(low < float(D.sigma_min) * (1 - 1e-6))})
+            rows.append({"network": net, "grid": grid, **_inverted(D, x.to(dtype), sig, Euler(), projector)[0],
+                         "sigma_max": float(sig[0]), "sigma_low": low,
+                         "clamped": bool(low < float(D.sigma_min) * (1 - 1e-6))})
             print(f"{net:4s} network on the {grid:4s} grid: leak {rows[-1]['leak_mean']:.3g}  "
                   f"S_DC {rows[-1]['s_dc']:.3f}", flush=True)
     return rows
@@ -110,25 +104,19 @@ def main(argv=None) -> dict:
     x = data.test_source[crops]
     P = support_projector(data.task, tuple(x.shape[1:]))
     result = {"dataset": a.dataset, "profile": "quick", "crops": crops, "steps": p.steps, "support": P.describe(),
-              "ovg": op, "oracle": {}, "trained": {}}
+              **({} if a.grids else {"ovg": op}), "oracle": {}, "trained": {}}
     if a.grids:
-        result = {k: v for k, v in result.items() if k not in ("ovg",)}
-        result["oracle"] = grid_leaks(oracle_models("quick", a.dataset), x, p.steps, P, torch.float64)
-        for s in [] if a.oracle_only else a.training_seeds:
-            models = {par: trained_model("quick", a.dataset, par, seed=s, progress=False).denoiser
-                      for par in ("eps", "edm")}
-            result["trained"][str(s)] = grid_leaks(models, x, p.steps, P, torch.float32)
-        if a.out:
-            atomic_write_bytes(Path(a.out), json.dumps(result, indent=1).encode())
-        return result
-    print("oracle (float64)", flush=True)
-    result["oracle"] = leaks(oracle_models("quick", a.dataset), x, a.labels, p.steps, a.seed, P, torch.float64, op)
-    if not a.oracle_only:
-        for s in a.training_seeds:
+        score = lambda models, dtype: grid_leaks(models, x, p.steps, P, dtype)
+    else:
+        score = lambda models, dtype: leaks(models, x, a.labels, p.steps, a.seed, P, dtype, op)
+        print("oracle (float64)", flush=True)
+    result["oracle"] = score(oracle_models("quick", a.dataset), torch.float64)
+    for s in [] if a.oracle_only else a.training_seeds:
+        if not a.grids:
             print(f"trained networks, training seed {s}", flush=True)
-            models = {par: trained_model("quick", a.dataset, par, seed=s, progress=False).denoiser
-                      for par in ("eps", "edm")}
-            result["trained"][str(s)] = leaks(models, x, a.labels, p.steps, a.seed, P, torch.float32, op)
+        models = {par: trained_model("quick", a.dataset, par, seed=s, progress=False).denoiser
+                  for par in ("eps", "edm")}
+        result["trained"][str(s)] = score(models, torch.float32)
     if a.out:
         atomic_write_bytes(Path(a.out), json.dumps(result, indent=1).encode())
     return result

@@ -1,7 +1,5 @@
-"""Numbers and tables of the stored benchmark records (benchmarks/results/*.json, data/weights/*/log.json) for the
-cost and benchmarks chapters: runs, their clock and device, targets judged by their quartiles, one DataFrame per
-benchmark, the published per-step counts of each method, and the whole-run records (main command, shipped models'
-training, smoke studies). Values only."""
+"""The stored benchmark records (benchmarks/results/*.json, data/weights/*/log.json) as the cost and benchmarks
+chapters show them: one DataFrame per benchmark or whole-run record, each run's device and clock, targets judged."""
 from __future__ import annotations
 
 import json
@@ -51,15 +49,18 @@ def load(path: str | Path | None = None) -> dict:
     return json.loads(p.read_text())
 
 
-def newest(results_dir: str | Path | None = None, pattern: str = "*.json") -> dict | None:
-    """The results file matching ``pattern`` with the latest recorded date (file times are checkout times)."""
+def newest(results_dir: str | Path | None = None, pattern: str = "*.json", date=lambda r: r.get("date", "")):
+    """The results file matching ``pattern`` with the latest ``date`` recorded in it (file times are checkout times),
+    or None when there is none."""
     runs = [json.loads(f.read_text()) for f in Path(results_dir or RESULTS).glob(pattern)]
-    return max(runs, key=lambda r: str(r.get("date", ""))) if runs else None
+    return max(runs, key=lambda r: str(date(r))) if runs else None
 
 
 # the newest --full run (it holds the N = 2000 pixel PCA measured, not extrapolated) and --device cuda run, or None
 latest_full = partial(newest, pattern="*-full.json")
 latest_gpu = partial(newest, pattern="*-cuda.json")
+# the newest record of ``python -m benchmarks.cluster``, by the date it was written, or None
+newest_cluster = partial(newest, pattern="*-cluster.json", date=lambda r: r["environment"]["date"])
 
 
 def bench_name(label) -> str:
@@ -344,13 +345,6 @@ def device_check_table(rec: dict) -> pd.DataFrame:
 # what the benchmarks chapter shows before any cluster benchmark was recorded: no run, nothing compared
 NO_CLUSTER_RECORD = {"profile": "quick", "jobs": 2, "runs": {}, "cluster_over_jobs": None, "compared": "no run",
                      "files_compared": 0, "differences": []}
-
-
-def newest_cluster(results_dir: str | Path | None = None) -> dict | None:
-    """The newest record of ``python -m benchmarks.cluster`` (``*-cluster.json``, by the date it was written), or
-    None when there is none."""
-    runs = [json.loads(f.read_text()) for f in Path(results_dir or RESULTS).glob("*-cluster.json")]
-    return max(runs, key=lambda r: str(r["environment"]["date"])) if runs else None
 
 
 def cluster_runs_table(rec: dict) -> pd.DataFrame:

@@ -83,12 +83,11 @@ def stale(files: dict[Path, str | bytes]) -> list[Path]:
         path.read_bytes() if isinstance(body, bytes) else path.read_text(encoding="utf-8"))]
 
 
-def write(path: Path, body: str | bytes) -> None:
-    """Write ``body`` (text as UTF-8, or bytes as they are) to ``path``."""
-    if isinstance(body, bytes):
-        path.write_bytes(body)
-    else:
-        path.write_text(body, encoding="utf-8")
+def write(files: dict[Path, str | bytes], paths: list[Path]) -> None:
+    """Write each of ``paths`` with its body in ``files`` (text as UTF-8, or bytes as they are)."""
+    for path in paths:
+        body = files[path]
+        path.write_bytes(body if isinstance(body, bytes) else body.encode("utf-8"))
 
 
 def write_fragments(root: Path = ROOT, profile: str = "quick") -> list[Path]:
@@ -103,8 +102,7 @@ def write_fragments(root: Path = ROOT, profile: str = "quick") -> list[Path]:
     with contextlib.chdir(root):  # relative paths, so the pages name data/results/..., not this machine's folders
         files = {out / name: body for name, body in book_fragments("data/results", profile, bench, gpu).items()}
     changed = stale(files)
-    for path in changed:
-        write(path, files[path])
+    write(files, changed)
     for old in out.iterdir():  # e.g. the figure of a run whose results were deleted
         if old.is_file() and old not in files and not old.name.startswith("."):
             old.unlink()
@@ -133,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if changed:
             print("out of date: " + ", ".join(str(p.relative_to(args.root)) for p in changed) + "; run `make toc`")
         return int(bool(changed))
-    for path in changed:
-        write(path, files[path])
+    write(files, changed)
     for path in changed + write_fragments(args.root, args.profile):
         print(f"wrote {path.relative_to(args.root)}")
     return 0
