@@ -1,19 +1,7 @@
-"""A chapter's answers: its named values, glued once for the book, and its answer paragraphs as Markdown outputs
-that JupyterLab and the book both show.
-
-A chapter computes its values in one call (``answers = Answers(seed_spread_answers(ds))``, or ``answers["n"] = ...``
-one by one) and writes each paragraph that quotes them in a hidden code cell::
-
-    answers.markdown('''**Answer.** Of the {{ n_claims }} claims, {{ n_same }} get the same verdict ...''')
-
-The paragraph is a Jinja2 template: ``{{ name }}`` is a value of the chapter, every other character (MyST roles,
-``$maths$``) passes through, and a name the chapter does not hold raises. Its output is ``text/markdown``, which
-the book parses as MyST (``nb_render_markdown_format: myst``) and JupyterLab renders after Run All
-(jupyterlab-myst's Markdown renderer, the ``lab`` extra). Each value is also glued (myst-nb's ``glue``, not
-displayed), so the tests read it from the executed notebook and other pages paste it (myst-nb's glue role with
-the ``doc::name`` form).
-Costs: a dictionary and one Jinja2 render per paragraph.
-"""
+"""A chapter's answers: its named values, each glued once (myst-nb, not displayed) for the tests and other pages,
+and its answer paragraphs, ``answers.markdown('''Of the {{ n_claims }} claims ...''')``: Jinja2 templates whose
+``{{ name }}`` is a value of the chapter (a name it lacks raises), rendered as ``text/markdown`` outputs that the book
+(MyST) and JupyterLab both show. Costs: a dictionary and one Jinja2 render per paragraph."""
 from __future__ import annotations
 
 import re
@@ -29,9 +17,8 @@ RAW_ROLE = re.compile(r"\{(?:glue|eval)(?::[\w-]*)?\}`")
 
 
 class Answers(UserDict):
-    """A chapter's named values: each is glued (myst-nb, ``display=False``) once, when it is set; ``markdown``
-    fills a paragraph with them. A name is a word of letters, digits and _ (a paragraph quotes those that are
-    identifiers; "2_ddim_psnr" is glued for other pages only); a name set twice raises (the book would show one)."""
+    """A chapter's named values, each glued once when it is set (a word of letters, digits and _; a name set twice
+    raises); ``markdown`` fills a paragraph with them."""
 
     def __init__(self, values: Mapping[str, object] | None = None):
         super().__init__()
@@ -69,8 +56,7 @@ def _environment():
 
 
 def fill(text: str, values: Mapping[str, object]) -> str:
-    """``text`` (a Jinja2 template) rendered with ``values``; a name it reads that ``values`` lacks raises a
-    ``KeyError`` naming it and the names there are (a name only a branch not taken reads may be absent)."""
+    """``text`` (a Jinja2 template) rendered with ``values``; a name it reads that ``values`` lacks raises KeyError."""
     import jinja2
 
     try:

@@ -14,7 +14,7 @@ from ..environ import env_whole, whole
 from ..text import plural
 
 __all__ = ["resolve_jobs", "run_graph", "StudyError", "StudiesFailed", "failure_line", "notebook_traceback",
-           "kernel_threads", "thread_env", "torch_threads", "THREADS_ENV"]
+           "kernel_threads", "thread_env", "torch_threads", "THREADS_ENV", "upstream_failed", "record_failure"]
 
 THREADS_ENV = "SPECTRAL_COLLAPSE_THREADS"
 
@@ -123,17 +123,26 @@ def run_graph(client, pairs: list, task, *, resources: dict | None = None) -> li
         client.cancel(list(futures.values()), force=True)
         raise
     failed, skipped = {}, []
-    for pair in pairs:  # run order: an upstream failure is known before what reads it
-        if pair not in erred:
-            continue
-        if any((s, pair[1]) in failed or (s, pair[1]) in skipped for s in graph.upstream(pair[0])):
+    for pair in (p for p in pairs if p in erred):  # run order: an upstream failure is known before what reads it
+        if upstream_failed(pair, failed, skipped):
             skipped.append(pair)
-            continue
-        err = erred[pair]
-        failed[pair] = err.line if isinstance(err, StudyError) else failure_line(err)
-        print(f"{pair[0]} / {pair[1]}: FAILED ({failed[pair]})", file=sys.stderr, flush=True)
-        if getattr(err, "traceback_text", ""):
-            print(f"the traceback of {pair[0]} / {pair[1]}:\n{err.traceback_text}", file=sys.stderr, flush=True)
+        else:
+            err = erred[pair]
+            record_failure(failed, pair, err.line if isinstance(err, StudyError) else failure_line(err),
+                           getattr(err, "traceback_text", ""))
     if failed or skipped:
         raise StudiesFailed(failed, skipped)
     return finished
+
+
+def upstream_failed(pair: tuple, failed: dict, skipped: list) -> bool:
+    """Whether a study that (study, dataset) ``pair`` reads, directly or not, failed or was skipped."""
+    return any((s, pair[1]) in failed or (s, pair[1]) in skipped for s in graph.upstream(pair[0]))
+
+
+def record_failure(failed: dict, pair: tuple, line: str, trace: str = "") -> None:
+    """``failed[pair] = line``, printed on stderr with the notebook's traceback ``trace`` after it (when any)."""
+    failed[pair] = line
+    print(f"{pair[0]} / {pair[1]}: FAILED ({line})", file=sys.stderr, flush=True)
+    if trace:
+        print(f"the traceback of {pair[0]} / {pair[1]}:\n{trace}", file=sys.stderr, flush=True)
