@@ -149,12 +149,12 @@ class Memo:
                 try:
                     done[i] = fn(item)
                 except _Asked as ask:
-                    asked[ask.path] = (ask.key, ask.compute)
+                    asked[ask.path] = ask.compute
                 finally:
                     self._asking = False
             shipped: dict = {}
             futures = []
-            for path, (_, compute) in asked.items():
+            for path, compute in asked.items():
                 payload, refs = _pack(compute)
                 objects = {ref: self._object(client, ref, obj, shipped) for ref, obj in refs.items()}
                 futures.append(client.submit(_cell_task, str(self.root.resolve()), self.refresh, str(path), payload,
@@ -205,7 +205,7 @@ class Memo:
                 cell = None if self.refresh else self._read(path)
             if cell is not None:
                 return cell
-            raise _Asked(path, key, compute)
+            raise _Asked(path, compute)
         return self.store(path, compute)
 
     def store(self, path: Path, compute: Callable[[], xr.Dataset]) -> xr.Dataset:
@@ -262,9 +262,9 @@ def _wait(client, futures) -> None:
 class _Asked(BaseException):
     """A cell ``Memo.map`` looks ahead to, not stored yet (a BaseException: no ``except Exception`` swallows it)."""
 
-    def __init__(self, path: Path, key, compute):
+    def __init__(self, path: Path, compute):
         super().__init__(str(path))
-        self.path, self.key, self.compute = path, key, compute
+        self.path, self.compute = path, compute
 
 
 # A cell's compute function travels as a small pickle: the models and large tensors and arrays it closes over are
