@@ -180,7 +180,8 @@ def _norm_maths(m: re.Match) -> str:
 
 
 def latent_maths(maths: str) -> str:
-    """A maths span with the latent in the glossary's form: "$\\|x_T\\|_2^2 / d$" -> "$\\lVert\\mathbf{x}_T\\rVert^2/d$"."""
+    """A maths span with the latent in the glossary's form: "$\\|x_T\\|_2^2 / d$" ->
+    "$\\lVert\\mathbf{x}_T\\rVert^2/d$"."""
     return _MATH_X.sub(r"\\mathbf{x}_T", _MATH_NORM.sub(_norm_maths, maths))
 
 

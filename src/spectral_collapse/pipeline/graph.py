@@ -126,9 +126,8 @@ def _parts(docs: Sequence[str]) -> list[tuple[str, list[str]]]:
 
 
 def studies_index(pages: Mapping[str, Sequence[str]]) -> str:
-    """book/studies/index.md: what a chapter is, then each study's page of ``pages`` ({doc name: the datasets it
-    shows}, ``study_pages``) under its part: one link, titled as the study, the datasets and its line in
-    ``STUDY_LINES``."""
+    """book/studies/index.md: what a chapter is, then a link to each page of ``pages`` ({doc name: its datasets}) under
+    its part, with its datasets and its line in ``STUDY_LINES``."""
     lines = [
         "# Studies", "",
         "One chapter per study, grouped by the question the chapters answer. A study that ran on both tasks gives "

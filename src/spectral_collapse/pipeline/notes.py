@@ -1,7 +1,6 @@
-"""The notes of a study run as a chapter shows them, in a collapsed block at its end (``notes_block``): each failure
-named by its arm (trained models or an oracle arm), its method and its grid point or seed, read from the stored
-``failed`` / ``failure`` / ``chosen`` arrays, so a note counts what the page's tables count; the run's other
-warnings (``attrs["run_warnings"]``) follow, each prefixed with the arms whose methods it names."""
+"""The notes of a study run in a collapsed block at a chapter's end (``notes_block``): each failure named by its arm,
+method and grid point or seed, read from the stored ``failed`` / ``failure`` / ``chosen`` arrays (so a note counts
+what the tables count), then the run's other warnings, each prefixed with the arms whose methods it names."""
 from __future__ import annotations
 
 import re

@@ -1,6 +1,5 @@
-"""Running several study notebooks at once on a Dask cluster (``pipeline.cluster``): how many, each after the
-studies it reads, and the torch threads of each kernel (always set: torch's default can make a study many times slower
-on busy cores)."""
+"""Running several study notebooks at once on a Dask cluster (``pipeline.cluster``), each after the studies it reads,
+with the torch threads of each kernel always set (torch's default can make a study many times slower on busy cores)."""
 from __future__ import annotations
 
 import os
@@ -95,10 +94,9 @@ class StudyError(Exception):
 
 
 def run_graph(client, pairs: list, task, *, resources: dict | None = None) -> list:
-    """Submit (study, dataset) ``pairs`` (in run order) to the Dask cluster of ``client`` as futures of
-    ``task(pair, *the futures of its pending upstream studies)``, each needing ``resources``; progress is printed as
-    they finish; returns the pairs that finished. A pair whose upstream study failed is not run (skipped); failures
-    raise ``StudiesFailed`` after the rest has run. Interrupted (Ctrl-C), the futures are cancelled."""
+    """Run ``task(pair, *its pending upstream studies' futures)`` for each (study, dataset) of ``pairs`` on the
+    cluster of ``client``; returns the pairs that finished. What reads a failed study is skipped; failures raise
+    ``StudiesFailed`` after the rest has run; interrupted, the futures are cancelled."""
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]
