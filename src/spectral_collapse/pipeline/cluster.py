@@ -35,8 +35,7 @@ def _gpu_count() -> int:
 
 
 def _local(jobs: int, threads: int, processes: bool = True):
-    """A LocalCluster of ``jobs`` single-threaded workers, each with ``threads`` torch threads, a study slot and,
-    on a machine with GPUs, one GPU each."""
+    """A LocalCluster of ``jobs`` one-thread workers, each with ``threads`` torch threads, a study slot and any GPU."""
     import dask
     from distributed import LocalCluster
 
@@ -204,8 +203,7 @@ def _round(jobs, kw: dict):
 
 
 def train_rounds(client, rounds, **kw) -> list:
-    """``train.lockstep.train_lockstep`` of each round (a list of Jobs) as a task of its own, each holding a GPU when
-    the workers declare them; one list of TrainedModel per round, in order."""
+    """``train.lockstep.train_lockstep`` of each round (a list of Jobs) as a task of its own; their TrainedModels."""
     resources = gpu_resources(client)
     futures = [client.submit(_round, list(jobs), dict(kw), pure=False, resources=resources or None,
                              key=f"train-round-{i}-{uuid.uuid4().hex[:8]}") for i, jobs in enumerate(rounds)]

@@ -41,8 +41,7 @@ PAGES = ("intro", "scorecard", "claims", "figures", "conclusions", "errata")
 
 
 def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:
-    """papermill.execute_notebook in ``root`` with a quiet kernel, retried when the kernel dies while starting
-    (kernels starting together race for a port)."""
+    """papermill.execute_notebook in ``root``, retried when the kernel dies while starting (a race for a port)."""
     import papermill as pm
 
     for attempt in range(retries + 1):

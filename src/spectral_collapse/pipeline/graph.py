@@ -54,8 +54,7 @@ def upstream(study: str) -> list[str]:
 
 
 def run_order(studies=None) -> list[str]:
-    """``studies`` (default: all; no prerequisite added), each after the studies it reads, else in book order.
-    Raises ValueError for an unknown study or a cycle (named)."""
+    """``studies`` (default: all), each after those it reads, else in book order; an unknown study or a cycle raises."""
     names = study_names()
     for s in studies or ():
         registry.get_study(s)

@@ -115,8 +115,7 @@ def fingerprint(obj: Any) -> str:
 
 
 class Memo:
-    """Content-keyed cell store under ``root``; ``refresh=True`` recomputes every cell asked for. ``hits`` and
-    ``misses`` count the cells read and computed."""
+    """Content-keyed cell store under ``root`` (``refresh``: recompute); ``hits`` and ``misses`` count reads, runs."""
 
     def __init__(self, root: str | os.PathLike = DEFAULT_ROOT, *, refresh: bool = False):
         self.root = Path(root)

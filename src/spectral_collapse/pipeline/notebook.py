@@ -28,8 +28,7 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
 
 
 def setup_notebook() -> Path:
-    """chdir to the repo root (put on sys.path), set torch threads, SVG charts, quiet warnings and the tables' display;
-    returns the root."""
+    """chdir to the repo root (put on sys.path) and set torch threads, charts, warnings and the tables' display."""
     from .parallel import torch_threads
 
     torch_threads()
@@ -180,8 +179,7 @@ def profile_caution(profile) -> str | None:
 
 
 def run_record(ds) -> None:
-    """The end of a chapter: its models' quality-gate status, the run's notes (``notes.notes_block``) and its
-    parameters table."""
+    """The end of a chapter: its models' quality-gate status, the run's notes and its parameters table."""
     from IPython.display import Markdown, display
 
     from ..framework.gate import GATE_LABEL

@@ -88,8 +88,7 @@ def _failures(tag, part) -> list[str]:
 
 
 def _chosen(part, lead, label) -> str:
-    """"; the operating point chosen: η_HF = ..., η_LF = ..." of a Pareto sweep's method, or that none was chosen;
-    "" elsewhere."""
+    """"; the operating point chosen: η_HF = ..., η_LF = ..." of a Pareto sweep's method ("" elsewhere)."""
     if "chosen" not in part or lead is None:
         return ""
     c = part["chosen"].sel({lead: label})
@@ -100,8 +99,7 @@ def _chosen(part, lead, label) -> str:
 
 
 def _named_arms(note: str, arms) -> str | None:
-    """The arms whose methods include the one a stored note starts with ("null_class at ..."); None when it names
-    none."""
+    """The arms whose methods include the one a stored note starts with ("null_class at ..."), or None."""
     head = re.match(r"^([\w.]+)[: ]", note)
     if not head:
         return None

@@ -60,8 +60,7 @@ def _install() -> None:
 
 
 def _is_papermill_command(argv0: str, orig_argv: list[str]) -> bool:
-    """``papermill ...`` or ``python -m papermill ...`` (told by the interpreter's own arguments: papermill loads its
-    engines before argv[0] names it)."""
+    """``papermill ...`` or ``python -m papermill ...`` (its engines load before argv[0] names it)."""
     from pathlib import Path
 
     module = any(a == "-m" and b == "papermill" for a, b in zip(orig_argv, orig_argv[1:]))

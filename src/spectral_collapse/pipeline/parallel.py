@@ -19,8 +19,7 @@ THREADS_ENV = "SPECTRAL_COLLAPSE_THREADS"
 
 
 class StudiesFailed(RuntimeError):
-    """Some studies failed (``failed``: {(study, dataset): one line}) and the studies reading them were not started
-    (``skipped``: [(study, dataset)]); the others ran."""
+    """Some studies ``failed`` ({(study, dataset): one line}) and those reading them were not started (``skipped``)."""
 
     def __init__(self, failed: dict, skipped: list):
         self.failed, self.skipped = dict(failed), list(skipped)
