@@ -91,15 +91,11 @@ def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes:
     from .cluster_checks import check_cluster
 
     target = check_cluster(cluster, jobs)   # the value and --jobs, before any client, cluster or job is made
-    if cluster == "local":
-        owned = _local(jobs, threads, processes)
-        client = Client(owned, set_as_default=False)
-    elif cluster in JOBQUEUE:
-        owned = jobqueue_cluster(cluster)
+    owned = (_local(jobs, threads, processes) if cluster == "local" else
+             jobqueue_cluster(cluster) if cluster in JOBQUEUE else None)
+    if cluster in JOBQUEUE:
         owned.scale(jobs)   # jobs workers, as the batch system starts them
-        client = Client(owned, set_as_default=False)
-    else:
-        owned, client = None, _connect(target)
+    client = _connect(target) if owned is None else Client(owned, set_as_default=False)
     try:
         print(f"Dask cluster {cluster}: dashboard at {client.dashboard_link}", flush=True)
         # every local worker before the first task (tasks held to a slot stay where they were first put); on a batch
