@@ -53,8 +53,7 @@ _RUN_LOG = re.compile(r": stored results are stale \(.*\); recomputing them$| ca
 
 
 def strip_progress(nb) -> int:
-    """Drop progress-bar lines (tqdm) from an executed notebook's stderr outputs, and the runner's lines on stored
-    results it recomputed; returns the lines removed."""
+    """Drop tqdm's lines from a notebook's stderr and the runner's lines on results it recomputed; returns how many."""
     removed = 0
     for cell in (c for c in nb.cells if c.cell_type == "code"):
         keep = []

@@ -126,8 +126,7 @@ def shipped_weights(results: Path, root: Path) -> list[Path]:
 
 
 def chapter_params(study: str, dataset: str, profile: str, results_root: str, extra: dict | None) -> dict:
-    """Every resolved value a chapter depends on besides files: its papermill parameters, the content signatures
-    of its data and models, and a digest of the profile's resolved values."""
+    """Every value a chapter depends on besides files: parameters, content signatures, the profile's digest."""
     params = _params(study, dataset, profile, results_root, extra)
     spec = _spec(study, dataset, profile, extra)
     prof = hashlib.sha256(json.dumps(profile_values(profile), sort_keys=True).encode()).hexdigest()[:16]

@@ -125,8 +125,7 @@ def _parts(docs: Sequence[str]) -> list[tuple[str, list[str]]]:
 
 
 def studies_index(pages: Mapping[str, Sequence[str]]) -> str:
-    """book/studies/index.md: what a chapter is, then a link to each page of ``pages`` ({doc name: its datasets}) under
-    its part, with its datasets and its line in ``STUDY_LINES``."""
+    """book/studies/index.md: a link to each page of ``pages`` ({doc: its datasets}) under its part, with its line."""
     lines = [
         "# Studies", "",
         "One chapter per study, grouped by the question the chapters answer. A study that ran on both tasks gives "

@@ -199,8 +199,7 @@ ECHO_ENV = "SPECTRAL_COLLAPSE_ECHO_ERRORS"   # "0": a study's error is not echoe
 
 
 def message_first(err: BaseException) -> BaseException:
-    """``err`` made to show its class and message first in the notebook's traceback (a dataset not prepared in a
-    papermill user's words), and echoed on papermill's terminal unless ``ECHO_ENV`` is "0"."""
+    """``err`` made to show its class and message first in the notebook, echoed on papermill's terminal."""
     import re
     import traceback
 

@@ -133,8 +133,7 @@ def chapter_notes(ds) -> list[str]:
 
 
 def notes_block(ds) -> str:
-    """The run's notes (``chapter_notes``) as Markdown in a collapsed HTML ``<details>`` block titled with their
-    count, which the book and JupyterLab both show closed; '' when there are none."""
+    """The run's notes (``chapter_notes``) in a collapsed ``<details>`` block titled with their count; '' for none."""
     notes = chapter_notes(ds)
     if not notes:
         return ""

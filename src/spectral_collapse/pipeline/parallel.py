@@ -44,8 +44,7 @@ def notebook_traceback(err: BaseException) -> str:
 
 
 def kernel_threads(jobs: int = 1) -> int:
-    """Torch threads for each of ``jobs`` studies side by side: ``$SPECTRAL_COLLAPSE_THREADS`` (checked), else
-    ``$OMP_NUM_THREADS``, else cores // jobs (at least 1)."""
+    """Torch threads per study of ``jobs``: $SPECTRAL_COLLAPSE_THREADS, else $OMP_NUM_THREADS, else cores / jobs."""
     return env_whole(THREADS_ENV) or whole(os.environ.get("OMP_NUM_THREADS")) or max(1, cpu_cores() // max(1, int(jobs)))
 
 

@@ -205,7 +205,6 @@ def _rows(spec: dict, ds) -> list[tuple[str, str, str]]:
 
 
 def parameters_table(spec: dict, ds=None) -> str:
-    """A Markdown table (parameter, value, set by) of one run (``spec``: the results' stored spec): dataset,
-    profile, each knob (the models in one row) and each resolved input."""
+    """A Markdown table (parameter, value, set by) of the run whose stored spec is ``spec``: every knob and input."""
     rows = "".join(f"| {k} | {v} | {w} |\n" for k, v, w in _rows(spec, ds))
     return "| parameter | value | set by |\n|---|---|---|\n" + rows
