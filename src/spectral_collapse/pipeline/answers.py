@@ -10,10 +10,7 @@ from collections.abc import Mapping
 
 from IPython.display import Markdown
 
-__all__ = ["Answers", "Paragraph", "fill", "template_names", "RAW_ROLE"]
-
-# an inline role that a notebook viewer shows as typed unless a kernel-backed renderer fills it in
-RAW_ROLE = re.compile(r"\{(?:glue|eval)(?::[\w-]*)?\}`")
+__all__ = ["Answers", "Paragraph", "fill"]
 
 
 class Answers(UserDict):
@@ -49,28 +46,16 @@ class Paragraph(Markdown):
         return self.data
 
 
-def _environment():
-    import jinja2
-
-    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
-
-
 def fill(text: str, values: Mapping[str, object]) -> str:
     """``text`` (a Jinja2 template) rendered with ``values``; a name it reads that ``values`` lacks raises KeyError."""
     import jinja2
 
     try:
-        return _environment().from_string(text.strip("\n")).render(values)
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+        return env.from_string(text.strip("\n")).render(values)
     except jinja2.UndefinedError as err:
         raise KeyError(f"answer paragraph quotes {err.message.removesuffix(' is undefined')}, which the chapter does "
                        f"not set; set it (answers[name] = value) or quote one of: "
                        f"{', '.join(sorted(values)) or 'none'}") from None
     except jinja2.TemplateError as err:
         raise ValueError(f"answer paragraph is not a valid template ({err}): {text.strip()[:80]!r}") from err
-
-
-def template_names(text: str) -> set[str]:
-    """The names a paragraph template quotes (``{{ name }}``, and names used in ``{% if %}`` blocks)."""
-    from jinja2 import meta
-
-    return set(meta.find_undeclared_variables(_environment().parse(text)))

@@ -74,14 +74,11 @@ def _failures(tag, part) -> list[str]:
             counts = Counter(str(x) for x in np.asarray(r.values)[np.asarray(f.values, dtype=bool)])
             why = " (" + ", ".join(f"{FAILURE_WORDS.get(k, k)} in {c}" for k, c in counts.most_common()) + ")"
         who = f"{arm_word(tag)}, {method_name(label)}" if label else arm_word(tag)
-        total = stacked.sizes["point"]
-        if len(hits) == 1 and hits[0][0]:
-            where = f"{hits[0][1]} of {n} {noun} failed at {hits[0][0]}"
-        elif not dims:
-            where = f"{hits[0][1]} of {n} {noun} failed"
+        if len(hits) == 1:   # one grid point or seed, or no dimension but the samples'
+            where = f"{hits[0][1]} of {n} {noun} failed" + (f" at {hits[0][0]}" if dims else "")
         else:
             unit = "grid points" if "eta_hf" in dims else "seeds" if dims == ["seed"] else "runs"
-            where = (f"{noun} failed at {len(hits)} of {total} {unit}: "
+            where = (f"{noun} failed at {len(hits)} of {stacked.sizes['point']} {unit}: "
                      + "; ".join(f"{p} ({k} of {n})" for p, k in hits))
         notes.append(f"{who}: {where}{why}; they are left out of this arm's means{_chosen(part, lead, label)}.")
     return notes
