@@ -73,14 +73,13 @@ def show_missing_as_dash() -> bool:
     from ..tables.settings import MISSING
     from ..text import ranges, spaced_percents  # en-dash ranges, "2.2 %"
 
-    ip.display_formatter.formatters["text/html"].for_type(
-        pd.DataFrame, lambda df: reader_table(one_header_row(short_model_names(df)), na_rep=MISSING,
-                                              index=not numbered(df)))
-    ip.display_formatter.formatters["text/markdown"].for_type(
-        Markdown, lambda md: spaced_percents(ranges(reader_text(name_quoted_methods(md.data or "")))))
-    ip.display_formatter.formatters["text/plain"].for_type(
-        pd.DataFrame, lambda df, p, cycle: p.text(short_model_names(df).to_string(na_rep=MISSING,
-                                                                                  index=not numbered(df))))
+    shown = ip.display_formatter.formatters
+    shown["text/html"].for_type(pd.DataFrame, lambda df: reader_table(one_header_row(short_model_names(df)),
+                                                                      na_rep=MISSING, index=not numbered(df)))
+    shown["text/markdown"].for_type(Markdown, lambda md: spaced_percents(ranges(reader_text(name_quoted_methods(
+        md.data or "")))))
+    shown["text/plain"].for_type(pd.DataFrame, lambda df, p, cycle: p.text(short_model_names(df).to_string(
+        na_rep=MISSING, index=not numbered(df))))
     return True
 
 
