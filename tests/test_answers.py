@@ -3,6 +3,7 @@ what a JupyterLab reader sees after Run All in every executed chapter and page: 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -11,10 +12,19 @@ import xarray as xr
 
 import myst_nb
 
-from spectral_collapse.pipeline.answers import RAW_ROLE, Answers, fill, template_names
+from spectral_collapse.pipeline.answers import Answers, fill
 from spectral_collapse.tables.seeds import OUTLIER_FACTOR, seed_spread_answers
 
 ROOT = Path(__file__).resolve().parents[1]
+# an inline role that a notebook viewer shows as typed unless a kernel-backed renderer fills it in
+RAW_ROLE = re.compile(r"\{(?:glue|eval)(?::[\w-]*)?\}`")
+
+
+def template_names(text: str) -> set[str]:
+    """The names a paragraph template quotes (``{{ name }}``, and names used in ``{% if %}`` blocks)."""
+    from jinja2 import Environment, meta
+
+    return set(meta.find_undeclared_variables(Environment().parse(text)))
 EXECUTED = sorted([*(ROOT / "book" / "studies").glob("*.ipynb"), *(ROOT / "book").glob("*.ipynb")])
 SOURCES = sorted([*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "notebooks" / "book").glob("*.ipynb")])
 

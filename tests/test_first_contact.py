@@ -48,11 +48,13 @@ def test_the_block_edge_sentence_is_words_where_there_is_no_grid():
     nb = json.loads((ROOT / "notebooks" / "main_results.ipynb").read_text())
     import ast
 
-    from spectral_collapse.pipeline.answers import fill, template_names
+    from jinja2 import Environment, meta
+
+    from spectral_collapse.pipeline.answers import fill
 
     src = next("".join(c["source"]) for c in nb["cells"] if "{% if has_block_grid %}" in "".join(c["source"]))
     text = ast.literal_eval(src[len("answers.markdown("):-1])
-    values = {n: f"<{n}>" for n in template_names(text)}
+    values = {n: f"<{n}>" for n in meta.find_undeclared_variables(Environment().parse(text))}
     no_grid = fill(text, {**values, "has_block_grid": False, "has_oracle_drift": True})
     assert "no block edges to compare" in no_grid and "<block_edge_ratio>" not in no_grid
     assert "<block_edge_ratio> times" in fill(text, {**values, "has_block_grid": True})

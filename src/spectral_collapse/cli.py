@@ -232,10 +232,9 @@ def main(argv=None):
     except Exception as err:  # the message first, in one line; the traceback after it with --debug
         from .pipeline.parallel import failure_line, notebook_traceback
 
-        if getattr(err, "ename", None):   # a study notebook's error (papermill): its own class and message
-            print(f"error: {failure_line(err)} (in a study notebook; --debug shows its traceback)", file=sys.stderr)
-        else:
-            print(f"error: {err} ({type(err).__name__}; --debug shows the traceback)", file=sys.stderr)
+        notebook = getattr(err, "ename", None)   # a study notebook's error (papermill): its own class and message
+        print(f"error: {failure_line(err)} (in a study notebook; --debug shows its traceback)" if notebook else
+              f"error: {err} ({type(err).__name__}; --debug shows the traceback)", file=sys.stderr)
         if a.debug:
             print(notebook_traceback(err), file=sys.stderr, flush=True)
             raise

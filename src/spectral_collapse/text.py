@@ -1,7 +1,5 @@
-"""How the book writes numbers and counts in prose: one formatter for each, shared by every page and chapter.
-
-Nothing here imports the rest of the package, so every layer (train, studies, report, pipeline) may use it.
-"""
+"""How the book writes numbers and counts in prose: one formatter for each, shared by every page and chapter
+(imports nothing of the package, so every layer may use it)."""
 from __future__ import annotations
 
 import math
@@ -41,8 +39,7 @@ def plural(n: int, word: str, words: str | None = None) -> str:
 
 
 def large(n: float, digits: int = 3) -> str:
-    """A count as a reader reads it: "12,400", "2.91 million", "1.42 billion", "1.39 × 10¹⁵" (``digits``
-    significant figures above a million)."""
+    """A count as a reader reads it: "12,400", "2.91 million", "1.42 billion", "1.39 × 10¹⁵"."""
     if _missing(n):
         return "nan"
     n = float(n)
@@ -66,8 +63,7 @@ SYMBOLS = {"s_hf": ("S", "HF", "S_HF", "S"), "s_lf": ("S", "LF", "S_LF", "S"), "
 
 
 def symbol(key: str, form: str = "md") -> str:
-    """The symbol of ``SYMBOLS[key]`` in ``form``: "md" ("$S_{HF}$", "$S_G$"), "html" ("S<sub>HF</sub>") or
-    "chart" ("η_LF")."""
+    """The symbol of ``SYMBOLS[key]`` in ``form``: "md" ("$S_{HF}$"), "html" ("S<sub>HF</sub>") or "chart" ("η_LF")."""
     if key not in SYMBOLS:
         raise ValueError(f"unknown symbol {key!r}; known: {', '.join(SYMBOLS)}")
     letter, sub, _, uni = SYMBOLS[key]
@@ -84,8 +80,7 @@ def percent(x: float | None, digits: int = 1) -> str:
 
 
 def interval(lo: float | None, hi: float | None, fmt=None) -> str:
-    """A 95 % interval "[lo, hi]" without a unit, each bound written by ``fmt`` (default ``number``); "" when a
-    bound is missing."""
+    """A 95 % interval "[lo, hi]", each bound written by ``fmt`` (default ``number``); "" when one is missing."""
     if _missing(lo) or _missing(hi):
         return ""
     fmt = fmt or number
@@ -98,8 +93,7 @@ def times(x: float | None, digits: int = 2) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """A wall time as the book writes it, to the second below an hour, to the minute above: "18 s", "2 min 24 s",
-    "17 min", "2 h 25 min"; "nan" when missing."""
+    """A wall time as the book writes it: "18 s", "2 min 24 s", "17 min", "2 h 25 min"; "nan" when missing."""
     if _missing(seconds):
         return "nan"
     s = int(round(float(seconds)))
@@ -111,9 +105,8 @@ def duration(seconds: float | None) -> str:
 
 
 def trend(values, up: str, down: str, still: str, tol: float = 0.05) -> str:
-    """The direction of a series in words: ``up`` / ``down`` when it changes by more than ``tol`` from first to last
-    and no step goes back by more than ``tol``; otherwise ``still`` with how far the values stay or move, so that two
-    end values alone never name a trend."""
+    """The direction of a series in words: ``up`` / ``down`` when it moves by more than ``tol`` with no step back by
+    more than ``tol``; otherwise ``still`` with how far the values stay or move."""
     v = [float(x) for x in values]
     net = v[-1] - v[0]
     if abs(net) > tol and all((b - a) * math.copysign(1, net) >= -tol for a, b in zip(v, v[1:])):
@@ -193,9 +186,8 @@ def latent_maths(maths: str) -> str:
 
 
 def notation(text: str, form: str = "md") -> str:
-    """A finished text in the book's notation for ``form``: symbols ("S_HF" -> ``symbol``), "1.9x", "x4", "x8-x16"
-    and "32 x 32" with ×, "<=", ">=", "->", "+-" as "≤", "≥", "→", "±", the latent "x_T" typeset, "eps" as "ε";
-    code, maths, links, HTML tags and identifiers as they are."""
+    """A finished text in the book's notation for ``form``: symbols, ×, ≤, ≥, →, ±, the latent typeset and "eps" as
+    "ε"; code, maths, links, HTML tags and identifiers as they are."""
     def fix(part: str) -> str:
         for key, rx in _PLAIN.items():
             part = rx.sub(lambda m, k=key: symbol(k, form), part)

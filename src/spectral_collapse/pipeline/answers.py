@@ -1,19 +1,7 @@
-"""A chapter's answers: its named values, glued once for the book, and its answer paragraphs as Markdown outputs
-that JupyterLab and the book both show.
-
-A chapter computes its values in one call (``answers = Answers(seed_spread_answers(ds))``, or ``answers["n"] = ...``
-one by one) and writes each paragraph that quotes them in a hidden code cell::
-
-    answers.markdown('''**Answer.** Of the {{ n_claims }} claims, {{ n_same }} get the same verdict ...''')
-
-The paragraph is a Jinja2 template: ``{{ name }}`` is a value of the chapter, every other character (MyST roles,
-``$maths$``) passes through, and a name the chapter does not hold raises. Its output is ``text/markdown``, which
-the book parses as MyST (``nb_render_markdown_format: myst``) and JupyterLab renders after Run All
-(jupyterlab-myst's Markdown renderer, the ``lab`` extra). Each value is also glued (myst-nb's ``glue``, not
-displayed), so the tests read it from the executed notebook and other pages paste it (myst-nb's glue role with
-the ``doc::name`` form).
-Costs: a dictionary and one Jinja2 render per paragraph.
-"""
+"""A chapter's answers: its named values, each glued once (myst-nb, not displayed) for the tests and other pages,
+and its answer paragraphs, ``answers.markdown('''Of the {{ n_claims }} claims ...''')``: Jinja2 templates whose
+``{{ name }}`` is a value of the chapter (a name it lacks raises), rendered as ``text/markdown`` outputs that the book
+(MyST) and JupyterLab both show. Costs: a dictionary and one Jinja2 render per paragraph."""
 from __future__ import annotations
 
 import re
@@ -22,16 +10,12 @@ from collections.abc import Mapping
 
 from IPython.display import Markdown
 
-__all__ = ["Answers", "Paragraph", "fill", "template_names", "RAW_ROLE"]
-
-# an inline role that a notebook viewer shows as typed unless a kernel-backed renderer fills it in
-RAW_ROLE = re.compile(r"\{(?:glue|eval)(?::[\w-]*)?\}`")
+__all__ = ["Answers", "Paragraph", "fill"]
 
 
 class Answers(UserDict):
-    """A chapter's named values: each is glued (myst-nb, ``display=False``) once, when it is set; ``markdown``
-    fills a paragraph with them. A name is a word of letters, digits and _ (a paragraph quotes those that are
-    identifiers; "2_ddim_psnr" is glued for other pages only); a name set twice raises (the book would show one)."""
+    """A chapter's named values, each glued once when it is set (a word of letters, digits and _; a name set twice
+    raises); ``markdown`` fills a paragraph with them."""
 
     def __init__(self, values: Mapping[str, object] | None = None):
         super().__init__()
@@ -62,29 +46,16 @@ class Paragraph(Markdown):
         return self.data
 
 
-def _environment():
-    import jinja2
-
-    return jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
-
-
 def fill(text: str, values: Mapping[str, object]) -> str:
-    """``text`` (a Jinja2 template) rendered with ``values``; a name it reads that ``values`` lacks raises a
-    ``KeyError`` naming it and the names there are (a name only a branch not taken reads may be absent)."""
+    """``text`` (a Jinja2 template) rendered with ``values``; a name it reads that ``values`` lacks raises KeyError."""
     import jinja2
 
     try:
-        return _environment().from_string(text.strip("\n")).render(values)
+        env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
+        return env.from_string(text.strip("\n")).render(values)
     except jinja2.UndefinedError as err:
         raise KeyError(f"answer paragraph quotes {err.message.removesuffix(' is undefined')}, which the chapter does "
                        f"not set; set it (answers[name] = value) or quote one of: "
                        f"{', '.join(sorted(values)) or 'none'}") from None
     except jinja2.TemplateError as err:
         raise ValueError(f"answer paragraph is not a valid template ({err}): {text.strip()[:80]!r}") from err
-
-
-def template_names(text: str) -> set[str]:
-    """The names a paragraph template quotes (``{{ name }}``, and names used in ``{% if %}`` blocks)."""
-    from jinja2 import meta
-
-    return set(meta.find_undeclared_variables(_environment().parse(text)))

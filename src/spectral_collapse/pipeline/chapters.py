@@ -1,6 +1,5 @@
-"""An executed chapter as a file: the content hashes of its inputs recorded in its metadata, why it is stale, and
-the clean-ups applied after papermill (progress bars stripped, parameter cells hidden, the dataset in its title).
-"Stale" compares content hashes, never modification times (a fresh clone writes files in any order)."""
+"""An executed chapter as a file: its inputs' content hashes (never modification times) in its metadata, why it is
+stale, and the clean-ups after papermill (progress bars stripped, parameter cells hidden, the dataset in its title)."""
 from __future__ import annotations
 
 import json
@@ -54,8 +53,7 @@ _RUN_LOG = re.compile(r": stored results are stale \(.*\); recomputing them$| ca
 
 
 def strip_progress(nb) -> int:
-    """Drop progress-bar lines (tqdm) from an executed notebook's stderr outputs, and the runner's lines on stored
-    results it recomputed (either stream); returns the lines removed. Warnings, errors and the rest stay."""
+    """Drop tqdm's lines from a notebook's stderr and the runner's lines on results it recomputed; returns how many."""
     removed = 0
     for cell in (c for c in nb.cells if c.cell_type == "code"):
         keep = []
@@ -74,8 +72,7 @@ def strip_progress(nb) -> int:
 
 
 def hide_parameter_cells(nb) -> int:
-    """Tag the parameters and injected-parameters cells ``remove-cell`` (the page shows a parameters table
-    instead); returns the cells tagged."""
+    """Tag the parameters and injected-parameters cells ``remove-cell``; returns the cells tagged."""
     n = 0
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
@@ -86,9 +83,8 @@ def hide_parameter_cells(nb) -> int:
 
 
 def title_with_dataset(nb, dataset: str, profile: str) -> bool:
-    """Append the dataset (and a profile other than quick) to the first markdown heading, in place: "# Main results:
-    ihc-sr (smoke)"; a question or a heading with a colon takes a dash ("# Are the models good enough? — ihc-sr").
-    False when there is no heading."""
+    """Append the dataset (and a profile other than quick) to the first markdown heading: "# Main results: ihc-sr
+    (smoke)", after a question or a colon a dash ("# Are the models good enough? — ihc-sr"); False with no heading."""
     where = dataset + ("" if profile == "quick" else f" ({profile})")
     for cell in nb.cells:
         if cell.cell_type != "markdown":

@@ -1,7 +1,6 @@
-"""The Dask cluster the studies, their cells and training rounds run on (``--cluster``): a ``LocalCluster`` of worker
-processes on this machine, a running scheduler's address, or a dask-jobqueue batch system (``slurm`` and the others,
-configured in ``~/.config/dask/jobqueue.yaml``). Each worker runs one task at a time and holds one ``study`` slot: a
-study holds the slot and leaves the worker's thread to its cells while its kernel waits on them."""
+"""The Dask cluster the studies, their cells and training rounds run on (``--cluster``): a ``LocalCluster``, a
+running scheduler's address, or a dask-jobqueue batch system (``~/.config/dask/jobqueue.yaml``). Each worker runs one
+task at a time and holds one ``study`` slot; a study leaves the worker's thread to its cells while it waits on them."""
 from __future__ import annotations
 
 import contextlib
@@ -22,33 +21,28 @@ STUDY_SLOT = "study"   # the worker resource a running study holds (one per work
 CONNECT_S = 10   # how long a scheduler's address may take to answer
 JOB_WAIT_S = 1800   # how long a batch system's first worker may take to join (its job queued, then started)
 ADDRESS_WAIT_S = 120   # how long a running scheduler may take to have a worker
-# Dask's nannies give their workers MALLOC_TRIM_THRESHOLD_=65536 (and the study kernels the workers start inherit it):
-# a fixed threshold turns off glibc's adaptive mmap threshold, so every tensor torch frees goes back to the system and
-# is faulted in again, and torch's steps run about twice as long. Unset for a local cluster's workers (their memory
-# stays about 1.2 GB each on the quick studies). A batch system's workers keep Dask's threshold and get a fixed mmap
-# threshold above torch's tensors instead (MMAP_ENV, exported by their job script), which gives the same speed.
+# Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive mmap threshold: every tensor torch
+# frees is returned and faulted in again, and torch's steps run about twice as long. Unset for a local cluster's
+# workers; a batch system's workers get a fixed mmap threshold above torch's tensors instead (same speed).
 NANNY_MALLOC = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 MMAP_ENV = "export MALLOC_MMAP_THRESHOLD_=33554432"
 
 
 def _gpu_count() -> int:
-    try:
-        import torch
-        return torch.cuda.device_count() if torch.cuda.is_available() else 0
-    except ImportError:   # pragma: no cover - torch is a dependency
-        return 0
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def _local(jobs: int, threads: int, processes: bool = True):
-    """A LocalCluster of ``jobs`` single-threaded workers, each with ``threads`` torch threads, a study slot and,
-    on a machine with GPUs, one GPU each (``train_rounds`` spreads them over the devices)."""
+    """A LocalCluster of ``jobs`` one-thread workers, each with ``threads`` torch threads, a study slot and any GPU."""
     import dask
     from distributed import LocalCluster
 
     gpus = {"GPU": 1} if _gpu_count() else {}
     env = {"env": thread_env(threads)} if processes else {}   # a Nanny's; threads share this process's
-    # tcp on the loopback interface, also for threads: a cluster of this machine needs no other, and dask's in-process
-    # transport or a dashboard on every interface looks up this machine's outward address (a connection to 8.8.8.8)
+    # tcp on the loopback interface: dask's in-process transport or a dashboard on every interface looks up this
+    # machine's outward address (a connection to 8.8.8.8)
     with dask.config.set(NANNY_MALLOC):
         return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=processes,
                             resources={STUDY_SLOT: 1, **gpus}, protocol="tcp", host="127.0.0.1",
@@ -56,9 +50,8 @@ def _local(jobs: int, threads: int, processes: bool = True):
 
 
 def jobqueue_cluster(name: str):
-    """The dask-jobqueue cluster ``name`` (no job submitted yet) as ``~/.config/dask/jobqueue.yaml`` configures it,
-    its workers given a study slot (added to the ``--resources`` its ``worker-extra-args`` declare, e.g. GPU=1) and
-    torch's speed under Dask's malloc setting (``MMAP_ENV``, after the configuration's ``job-script-prologue``)."""
+    """The dask-jobqueue cluster ``name`` (no job submitted yet) as configured, its workers given a study slot (beside
+    the ``--resources`` of its ``worker-extra-args``) and ``MMAP_ENV`` after its ``job-script-prologue``."""
     from .cluster_checks import check_jobqueue
 
     dask_jobqueue = import_jobqueue(name)
@@ -90,23 +83,19 @@ def _connect(address: str):
 
 @contextlib.contextmanager
 def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes: bool = True):
-    """A ``distributed.Client`` on ``cluster`` ("local", a scheduler address, or a dask-jobqueue name), not made
-    dask's default (xarray's own writes stay in the process that makes them), its dashboard link printed; the folders of ``shared`` checked to be on storage the workers share (``check_shared``). The
-    cluster this opens (local or a batch system's) is closed at the end, stopping what still runs on it."""
+    """A ``distributed.Client`` on ``cluster`` ("local", a scheduler address, or a dask-jobqueue name), not dask's
+    default (xarray's writes stay in their process), the folders of ``shared`` checked (``check_shared``). A cluster
+    this opens is closed at the end, stopping what still runs on it."""
     from distributed import Client
 
     from .cluster_checks import check_cluster
 
     target = check_cluster(cluster, jobs)   # the value and --jobs, before any client, cluster or job is made
-    if cluster == "local":
-        owned = _local(jobs, threads, processes)
-        client = Client(owned, set_as_default=False)
-    elif cluster in JOBQUEUE:
-        owned = jobqueue_cluster(cluster)
+    owned = (_local(jobs, threads, processes) if cluster == "local" else
+             jobqueue_cluster(cluster) if cluster in JOBQUEUE else None)
+    if cluster in JOBQUEUE:
         owned.scale(jobs)   # jobs workers, as the batch system starts them
-        client = Client(owned, set_as_default=False)
-    else:
-        owned, client = None, _connect(target)
+    client = _connect(target) if owned is None else Client(owned, set_as_default=False)
     try:
         print(f"Dask cluster {cluster}: dashboard at {client.dashboard_link}", flush=True)
         # every local worker before the first task (tasks held to a slot stay where they were first put); on a batch
@@ -140,10 +129,8 @@ def _wait_for_workers(client, cluster: str, n: int, timeout: float | None) -> No
 
 
 def _unqueued(dask_scheduler) -> None:
-    """Turn off the scheduler's queue of tasks that wait for a free thread (``worker-saturation``): it counts the
-    studies waiting on a worker for its study slot as that worker's work, so with more studies than workers the cells
-    of the running ones were held back for ever. Without it every task goes to a worker at once, which runs the cells
-    on the thread its study left while the waiting studies keep waiting for the slot."""
+    """Turn off the scheduler's queue of tasks waiting for a free thread: it counts the studies waiting for a study
+    slot as the worker's work, so with more studies than workers the running ones' cells were held back for ever."""
     import math
 
     dask_scheduler.WORKER_SATURATION = math.inf
@@ -156,8 +143,7 @@ def _probe(path: str, token: str) -> str:
 
 
 def check_shared(client, folder) -> None:
-    """Raise, naming ``folder``, unless a file a worker writes there is read back here (the results root and the cell
-    cache must be on storage every worker sees). The probe file is removed."""
+    """Raise, naming ``folder``, unless a file a worker writes there is read back here (the probe is removed)."""
     folder = Path(folder).resolve()
     token = uuid.uuid4().hex
     probe = folder / f".dask-probe-{token}"
@@ -173,9 +159,8 @@ def check_shared(client, folder) -> None:
 
 
 def on_worker() -> None:
-    """Called first by each task on a worker: dask computations inside tasks (xarray's locks when it writes netCDF
-    among them) run synchronously where they are, not as tasks of the cluster. Set for the whole worker process
-    (tasks share its threads, and a setting undone by one task would be undone under another)."""
+    """Called first by each task on a worker: dask computations inside tasks (xarray's netCDF writes among them) run
+    synchronously, not as tasks of the cluster; set for the whole worker process, whose tasks share its threads."""
     import dask
 
     dask.config.set(scheduler="synchronous")
@@ -214,8 +199,7 @@ def _round(jobs, kw: dict):
 
 
 def train_rounds(client, rounds, **kw) -> list:
-    """``train.lockstep.train_lockstep`` of each round (a list of Jobs) as a task of its own on the cluster, rounds
-    side by side, each holding a GPU when the workers declare them; one list of TrainedModel per round, in order."""
+    """``train.lockstep.train_lockstep`` of each round (a list of Jobs) as a task of its own; their TrainedModels."""
     resources = gpu_resources(client)
     futures = [client.submit(_round, list(jobs), dict(kw), pure=False, resources=resources or None,
                              key=f"train-round-{i}-{uuid.uuid4().hex[:8]}") for i, jobs in enumerate(rounds)]
@@ -228,10 +212,9 @@ def train_rounds(client, rounds, **kw) -> list:
 
 
 def train_model_set(client, profile: str, keys=None, rounds: int | None = None) -> dict:
-    """Train ``profile``'s model set (``framework.model_set.model_set``; or the models ``keys`` names) on the cluster:
-    the autoencoders of latent arms here first (their own trainer), then the diffusion models as ``rounds`` lockstep
-    rounds dealt round robin (default: one per worker), each a task of its own (``train_rounds``). Finished
-    checkpoints are reused, as ``load_role`` reuses them. {key: TrainedModel}."""
+    """Train ``profile``'s model set (or the models ``keys`` names) on the cluster: the autoencoders here first, then
+    the diffusion models as ``rounds`` lockstep rounds dealt round robin (default: one per worker); finished
+    checkpoints are reused. {key: TrainedModel}."""
     from ..framework import model_set as models
     from ..train.lockstep import Job
 

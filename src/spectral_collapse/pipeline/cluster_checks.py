@@ -1,7 +1,6 @@
-"""The ``--cluster`` value and ``--jobs`` checked before anything starts (``check_cluster``): a scheduler address by
-its form (scheme, host, port 1-65535; the dashboard's http address named as such), a local cluster's worker count
-against this machine's memory (refused) and cores (a warning), and a dask-jobqueue system by its configuration section
-and its submit command. A refusal names the value and the fix in one line; no client, cluster or job is made first."""
+"""The ``--cluster`` value and ``--jobs`` checked before any client, cluster or job is made (``check_cluster``): a
+scheduler address by its form, a local cluster's workers against this machine's memory and cores, and a dask-jobqueue
+system by its configuration and submit command; a refusal names the value and the fix in one line."""
 from __future__ import annotations
 
 import os
@@ -11,16 +10,15 @@ import warnings
 
 from .parallel import cpu_cores
 
-__all__ = ["check_cluster", "check_jobqueue", "is_address", "WORKER_GB", "JOBQUEUE_CONFIG"]
+__all__ = ["check_cluster", "check_jobqueue", "WORKER_GB", "JOBQUEUE_CONFIG"]
 
 JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster", "sge": "SGECluster",
             "htcondor": "HTCondorCluster", "moab": "MoabCluster", "oar": "OARCluster"}
 
 
 def import_jobqueue(name: str = "slurm"):
-    """dask_jobqueue, with this process's Ctrl-C handler as it was: importing its SLURM module makes SIGINT end the
-    process by ``sys.exit`` (meant for its batch-job runner), so Ctrl-C would no longer raise KeyboardInterrupt and
-    stop the started studies."""
+    """dask_jobqueue, with this process's Ctrl-C handler as it was (importing its SLURM module makes SIGINT call
+    ``sys.exit``, so Ctrl-C would no longer stop the started studies)."""
     import signal
     import threading
 
@@ -41,11 +39,6 @@ JOBQUEUE_CONFIG = "~/.config/dask/jobqueue.yaml"
 _SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
 _ADDRESS = re.compile(r"^(?:(?P<scheme>[A-Za-z][\w+.-]*)(?P<sep>:/*))?(?P<host>\[[0-9A-Fa-f:.]+\]|[\w.-]+):"
                       r"(?P<port>\d+)/?$")
-
-
-def is_address(cluster: str) -> bool:
-    """Whether ``cluster`` is meant as a scheduler's address (it holds "://" or ends in ":<digits>")."""
-    return ":/" in cluster or bool(re.search(r":\d+/?$", cluster))
 
 
 def _check_address(cluster: str) -> str:
@@ -88,8 +81,8 @@ def _check_local(jobs: int) -> None:
 
 
 def check_jobqueue(name: str, submit: bool = True) -> None:
-    """Refuse a dask-jobqueue system with no user section (cores and memory unset: only dask-jobqueue's defaults) or,
-    with ``submit``, whose submit command (sbatch, qsub, ...) is not on this machine's PATH."""
+    """Refuse a dask-jobqueue system with no user section (cores and memory unset) or, with ``submit``, whose submit
+    command (sbatch, qsub, ...) is not on this machine's PATH."""
     dask_jobqueue = import_jobqueue(name)
     import dask
 
@@ -114,7 +107,7 @@ def check_cluster(cluster: str, jobs: int) -> str:
     if cluster in JOBQUEUE:
         check_jobqueue(cluster)
         return cluster
-    if is_address(cluster):
+    if ":/" in cluster or re.search(r":\d+/?$", cluster):   # meant as a scheduler's address
         return _check_address(cluster)
     raise ValueError(f"--cluster {cluster!r} is not local, a scheduler address (tcp://host:8786) nor a "
                      f"dask-jobqueue name ({', '.join(JOBQUEUE)})")

@@ -1,7 +1,5 @@
-"""Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset; the
-book shows each study on one page written from them, pipeline.study_pages),
-then the book's pages (notebooks/book/<page>.ipynb) into book/, each only when it is missing or the content of one of
-its inputs changed (``chapter_inputs``, ``page_inputs``)."""
+"""Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset),
+then the book's pages into book/, each only when it is missing or one of its inputs' content changed."""
 from __future__ import annotations
 
 import functools
@@ -31,8 +29,8 @@ from .notebook import ECHO_ENV, repo_root
 from .parameters import json_attr
 from .cluster import SCHEDULER_ENV, STUDY_SLOT, on_worker, open_cluster
 from .cluster_checks import check_cluster
-from .parallel import (StudiesFailed, StudyError, failure_line, kernel_threads, notebook_traceback, resolve_jobs,
-                       run_graph, thread_env)
+from .parallel import (StudiesFailed, StudyError, failure_line, kernel_threads, notebook_traceback, record_failure,
+                       resolve_jobs, run_graph, thread_env, upstream_failed)
 from .runner import cells_root, check_can_store
 
 __all__ = ["run_studies", "show_again", "execute_study", "run_reason", "chapter_inputs", "notebook_path", "PAGES",
@@ -43,8 +41,7 @@ PAGES = ("intro", "scorecard", "claims", "figures", "conclusions", "errata")
 
 
 def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:
-    """papermill.execute_notebook in ``root`` with a quiet kernel (its own log is noise on the command's output),
-    retried when the kernel dies while starting (kernels starting together race for a port)."""
+    """papermill.execute_notebook in ``root``, retried when the kernel dies while starting (a race for a port)."""
     import papermill as pm
 
     for attempt in range(retries + 1):
@@ -61,8 +58,7 @@ def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2)
 
 
 def _execute(src: Path, out: Path, params: dict, root: Path, finish, what: str, reason: str) -> Path:
-    """papermill ``src`` into ``out`` through a hidden copy that no failure or interruption leaves behind;
-    ``finish(nb)`` tidies and stamps the executed notebook before it is moved into place."""
+    """papermill ``src`` into ``out`` through a hidden temporary copy; ``finish(nb)`` stamps it before it is moved."""
     print(f"{what}: executing ({reason})", flush=True)
     t0 = time.time()
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
@@ -88,26 +84,28 @@ def notebook_path(study: str, dataset: str, profile: str, root: Path, book_dir: 
             / f"{study}-{dataset_key(dataset)}{suffix}.ipynb")
 
 
+def _spec(study: str, dataset: str, profile: str, extra: dict | None):
+    """The study spec of a chapter: the profile's knobs of the study, then ``extra`` (raises before any work)."""
+    return study_spec(study, dataset=dataset, profile=profile, **{**study_params(profile, study), **(extra or {})})
+
+
 def _params(study: str, dataset: str, profile: str, results_root: str, extra: dict | None) -> dict:
     """The papermill parameters of a chapter, checked against the study's knobs (raises before any work)."""
-    knobs = {**study_params(profile, study), **(extra or {})}
-    study_spec(study, dataset=dataset, profile=profile, **knobs)
+    _spec(study, dataset, profile, extra)
     stores = {"results_root": results_root} if get_study(study).run is not None else {}
-    return {"dataset": dataset, "profile": profile, **stores, **knobs}
+    return {"dataset": dataset, "profile": profile, **stores, **study_params(profile, study), **(extra or {})}
 
 
 def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, results_root: str = "data/results",
                    extra: dict | None = None) -> list[Path]:
-    """The files whose content decides whether a chapter is up to date: its source notebook, its results file
-    (second, when the study stores one), those of the studies it reads and the hash files of the shipped weights its
-    results came from; for a study that stores no results, the files its ``*_file`` parameters name. Either way the
-    stored results it shows (``graph.shown``) where they exist."""
+    """The files whose content decides whether a chapter is up to date: its notebook, its results (second), those of
+    the studies it reads and shows and its shipped weights' hash files; else the files its ``*_file`` knobs name."""
     root = Path(root)
     src = root / graph.source_notebook(study)
     shown = [p for s in graph.shown(study)
              if (p := root / results_path(s, dataset_key(dataset), profile, results_root)).is_file()]
     if get_study(study).run is None:
-        spec = study_spec(study, dataset=dataset, profile=profile, **{**study_params(profile, study), **(extra or {})})
+        spec = _spec(study, dataset, profile, extra)
         return [src, *(root / v for k, v in spec.params if k.endswith("_file") and isinstance(v, str)), *shown]
     own = root / results_path(study, dataset_key(dataset), profile, results_root)
     read = [root / results_path(s, dataset_key(dataset), profile, results_root) for s in graph.prerequisites(study)]
@@ -115,8 +113,7 @@ def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, result
 
 
 def shipped_weights(results: Path, root: Path) -> list[Path]:
-    """The hash files (``sha256.json``) of the shipped weights (data/weights) that stored ``results`` were computed
-    from: weights shipped anew under the same folder name make the chapter (and its results) stale."""
+    """The hash files (``sha256.json``) of the shipped weights (data/weights) stored ``results`` were computed from."""
     if not Path(results).is_file():
         return []
     try:
@@ -129,10 +126,9 @@ def shipped_weights(results: Path, root: Path) -> list[Path]:
 
 
 def chapter_params(study: str, dataset: str, profile: str, results_root: str, extra: dict | None) -> dict:
-    """Every resolved value a chapter depends on besides files: its papermill parameters, the content signatures
-    of a folder dataset and of a user's models, and a digest of the profile's resolved values."""
+    """Every value a chapter depends on besides files: parameters, content signatures, the profile's digest."""
     params = _params(study, dataset, profile, results_root, extra)
-    spec = study_spec(study, **{k: v for k, v in params.items() if k != "results_root"})
+    spec = _spec(study, dataset, profile, extra)
     prof = hashlib.sha256(json.dumps(profile_values(profile), sort_keys=True).encode()).hexdigest()[:16]
     return json.loads(json.dumps({**params, "content": content_inputs(spec), "profile_values": prof},
                                  sort_keys=True, default=str))
@@ -150,8 +146,7 @@ def run_reason(study: str, dataset: str, profile: str, *, root: Path, book_dir: 
 
 def execute_study(study: str, dataset: str, profile: str, *, root: Path | None = None, book_dir: Path | None = None,
                   results_root: str = "data/results", force: bool = False, extra: dict | None = None) -> Path | None:
-    """Execute one study notebook for one dataset; returns the executed notebook path (None if up to date).
-    Its parameters (``_params``) are checked against the registry's knobs before papermill starts."""
+    """Execute one study notebook for one dataset; returns the executed notebook path (None if up to date)."""
     root = Path(root) if root else repo_root()
     params = _params(study, dataset, profile, results_root, extra)
     src = root / graph.source_notebook(study)
@@ -197,8 +192,7 @@ def page_reason(page: str, profile: str, root: Path, results_root: str = "data/r
 
 def execute_page(page: str, profile: str = "quick", *, root: Path, results_root: str = "data/results",
                  force: bool = False) -> Path | None:
-    """Execute one book page with papermill (``profile`` and ``results_root``, where its parameters cell declares
-    them); returns the executed page, None when it is up to date."""
+    """Execute one book page with papermill; returns the executed page, None when it is up to date."""
     import papermill as pm
 
     root = Path(root)
@@ -219,9 +213,8 @@ def execute_page(page: str, profile: str = "quick", *, root: Path, results_root:
 
 def _study_task(pair, *_after, profile: str, root: str, book_dir, results_root: str, force: bool, extras: dict,
                 env: dict, cells: bool):
-    """One chapter executed on a Dask worker (``run_graph``'s task): its kernel gets ``env`` (torch threads, and the
-    scheduler when its cells go to the cluster); with ``cells`` the worker's thread is left to them meanwhile (the
-    study keeps its worker's study slot). A failure comes back as a ``StudyError``; returns the chapter or None."""
+    """One chapter executed on a Dask worker (``run_graph``'s task), its kernel given ``env``; with ``cells`` the
+    worker's thread is left to its cells meanwhile. A failure comes back as a ``StudyError``."""
     if cells:
         from distributed import secede
 
@@ -236,15 +229,9 @@ def _study_task(pair, *_after, profile: str, root: str, book_dir, results_root: 
     return None if out is None else str(out)
 
 
-def _run_pages(profile: str, pages, root: Path, results_root: str, force: bool) -> list[Path]:
-    done = [execute_page(p, profile, root=root, results_root=results_root, force=force) for p in pages]
-    return [p for p in done if p is not None]
-
-
 def show_again(finished: list, reason, execute) -> list:
-    """The finished (study, dataset) pairs whose chapter shows a study that also ran (``graph.shown``) and is stale
-    now (``reason(study, dataset)`` not None): side by side, the shown study may have finished after the chapter, so
-    each such chapter is executed again (``execute(study, dataset)``) on the stored results; returns those pairs."""
+    """The finished pairs whose chapter shows a study that also ran (``graph.shown``), possibly after it, and is
+    stale now (``reason``), each executed again (``execute(study, dataset)``); returns those pairs."""
     again = [(s, ds) for s, ds in finished if any((t, ds) in finished for t in graph.shown(s)) and reason(s, ds)]
     for s, ds in again:
         execute(s, ds)
@@ -256,25 +243,28 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                 knobs: dict | None = None, book_dir: str | os.PathLike | None = None,
                 keep_going: bool = False, threads: int | None = None, cluster: str | None = None) -> list[Path]:
     """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads, then
-    the book's pages (unless ``book_dir`` or ``datasets`` is given). ``jobs`` > 1: side by side on a Dask
-    LocalCluster of that many worker processes; ``cluster`` ("local", a scheduler address, a dask-jobqueue name):
-    on that cluster, with the studies' cells as tasks too (``pipeline.cluster``). keep_going (one job, no cluster):
-    a failure skips only what reads it, as on a cluster. Failures raise ``StudiesFailed`` at the end."""
+    the book's pages (unless ``book_dir`` or ``datasets`` is given). ``jobs`` > 1: side by side on a LocalCluster;
+    ``cluster``: on that cluster, cells too (``pipeline.cluster``). keep_going (serial): a failure skips only what
+    reads it. Failures raise ``StudiesFailed`` at the end."""
     get_profile(profile)
     root = Path(root) if root else repo_root()
     jobs = resolve_jobs(jobs)
     pages = [s for s in studies or PAGES if s in PAGES] if book_dir is None and not datasets else []
     studies = None if studies is None else [s for s in studies if s not in PAGES]
+
+    def run_pages() -> list[Path]:
+        done = [execute_page(p, profile, root=root, results_root=results_root, force=force) for p in pages]
+        return [p for p in done if p is not None]
+
     if studies == [] and pages:
-        return _run_pages(profile, pages, root, results_root, force)
+        return run_pages()
     order = graph.run_order(studies)  # checks every name before the first notebook starts
     for ds in datasets or ():
         check_dataset(ds)  # a registered name or folder:<path>
     knobs = {k: v for k, v in (knobs or {}).items() if v is not None}
 
     def wanted(study: str, ds: str) -> bool:
-        """Without a study list, a user's model skips the studies that cannot take one (the ablations) and a folder
-        dataset the pages that store no results."""
+        """Without a study list, a user's model skips the ablations and a folder dataset the pages without results."""
         s = get_study(study)
         ablation = {"model", "models"} & set(knobs) and "model" in s.params and not s.takes_model
         return studies is not None or not (ablation or (split_dataset(ds)[1] is not None and s.run is None))
@@ -282,19 +272,25 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     def extra(study: str) -> dict | None:
         return {k: v for k, v in knobs.items() if k in get_study(study).params} or None
 
-    pairs = [(study, ds) for study in order for ds in datasets or graph.datasets(study) if wanted(study, ds)]
     book_dir = Path(book_dir) if book_dir else None
+    where = {"root": root, "book_dir": book_dir, "results_root": results_root}
+
+    def reason(study: str, ds: str) -> str | None:
+        return run_reason(study, ds, profile, **where, extra=extra(study))
+
+    def run_one(study: str, ds: str, force: bool = False) -> Path | None:
+        return execute_study(study, ds, profile, **where, force=force, extra=extra(study))
+
+    pairs = [(study, ds) for study in order for ds in datasets or graph.datasets(study) if wanted(study, ds)]
     threads = threads or kernel_threads(jobs)
     if jobs > 1 or cluster:
         check_cluster(cluster or "local", jobs)   # also when every chapter turns out to be up to date
         pending: list = []
         for study, ds in pairs:  # run order: a pair whose prerequisite is pending may find new inputs then
-            if force or any((s, ds) in pending for s in graph.prerequisites(study)) or \
-                    run_reason(study, ds, profile, root=root, book_dir=book_dir, results_root=results_root,
-                               extra=extra(study)) is not None:
+            if force or any((s, ds) in pending for s in graph.prerequisites(study)) or reason(study, ds) is not None:
                 pending.append((study, ds))
         if not pending:
-            return _run_pages(profile, pages, root, results_root, force)
+            return run_pages()
         for study, ds in pending:   # the serial path's refusal of a folder it cannot write, before any worker
             check_can_store(study, ds, profile, results_root, root)
         shared = [root / results_root, root / cells_root(results_root)] if cluster else []
@@ -305,32 +301,23 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                                      extras={s: extra(s) for s, _ in pending})
             finished = run_graph(client, pending, task, resources={STUDY_SLOT: 1})
         with mock.patch.dict(os.environ, thread_env(threads)):
-            show_again(finished, lambda s, ds: run_reason(s, ds, profile, root=root, book_dir=book_dir,
-                                                          results_root=results_root, extra=extra(s)),
-                       lambda s, ds: execute_study(s, ds, profile, root=root, book_dir=book_dir,
-                                                   results_root=results_root, extra=extra(s)))
-        return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished] + _run_pages(
-            profile, pages, root, results_root, force)
+            show_again(finished, reason, run_one)
+        return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished] + run_pages()
     done, failed, skipped = [], {}, []
     with mock.patch.dict(os.environ, thread_env(threads)):  # the kernels started below inherit it
-        for study, ds in pairs:
-            if any((s, ds) in failed or (s, ds) in skipped for s in graph.upstream(study)):
-                skipped.append((study, ds))
+        for pair in pairs:
+            if upstream_failed(pair, failed, skipped):
+                skipped.append(pair)
                 continue
             try:
-                out = execute_study(study, ds, profile, root=root, book_dir=book_dir, results_root=results_root,
-                                    force=force, extra=extra(study))
+                out = run_one(*pair, force=force)
             except Exception as err:
                 if not keep_going:
                     raise
-                failed[(study, ds)] = failure_line(err)
-                print(f"{study} / {ds}: FAILED ({failed[(study, ds)]})", file=sys.stderr, flush=True)
-                trace = notebook_traceback(err)   # after the message
-                if trace:
-                    print(f"the traceback of {study} / {ds}:\n{trace}", file=sys.stderr, flush=True)
+                record_failure(failed, pair, failure_line(err), notebook_traceback(err))
                 continue
             if out is not None:
                 done.append(out)
     if failed or skipped:
         raise StudiesFailed(failed, skipped)
-    return done + _run_pages(profile, pages, root, results_root, force)
+    return done + run_pages()

@@ -1,5 +1,4 @@
-"""The book's generated markdown: the numbers of the hand-written pages, as tables, from stored results, which
-scripts/make_toc.py writes into book/_generated/ (``book_fragments``) for the pages to {include}."""
+"""The hand-written pages' tables from stored results, which scripts/make_toc.py writes into book/_generated/."""
 from __future__ import annotations
 
 import json
@@ -33,8 +32,7 @@ def bench_ovg_step_ratio(bench: dict | None) -> float | None:
 
 
 def schedule_table(root: str | Path, profile: str) -> pd.DataFrame:
-    """The OVG page's schedules, one row per dataset with ``ovg_schedule`` results: seed, test crops, the main
-    results' seeds, and the best schedule within the time budget with its share of full OVG's gain."""
+    """The OVG page's schedules, one row per dataset with ``ovg_schedule`` results."""
     main = results_path("main_results", "ihc-sr", profile, root)
     seeds = int(load_results(main).sizes.get("seed", 1)) if main.exists() else None
     rows = []
@@ -55,9 +53,8 @@ def _note(text: str) -> str:
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
                    bench: dict | None = None, gpu: dict | None = None,
                    records: str | Path = "benchmarks/results") -> dict[str, str]:
-    """{file name under book/_generated: a Markdown table} in the book's one notation. ``bench``: the parsed
-    benchmarks/results/latest.json (its OVG step ratio); ``gpu``: the newest GPU measurement of the paper's scale,
-    or None; ``records``: the benchmark records the cost page's tables read (``tables.costs``)."""
+    """{file name under book/_generated: Markdown} in the book's notation. ``bench``: the parsed benchmarks/results/
+    latest.json; ``gpu``: the newest GPU measurement of the paper's scale, or None; ``records``: benchmark records."""
     timing, ratio = paper_timing(results_root), bench_ovg_step_ratio(bench)
     if timing is None:
         estimate = _note("No timing of the paper U-Net is stored: measure it (a minute on one CPU core) with `python "

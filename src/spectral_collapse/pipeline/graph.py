@@ -54,8 +54,7 @@ def upstream(study: str) -> list[str]:
 
 
 def run_order(studies=None) -> list[str]:
-    """``studies`` (default: all; no prerequisite added), each after the studies it reads, else in book order.
-    Raises ValueError for an unknown study or a cycle (named)."""
+    """``studies`` (default: all), each after those it reads, else in book order; an unknown study or a cycle raises."""
     names = study_names()
     for s in studies or ():
         registry.get_study(s)
@@ -126,9 +125,7 @@ def _parts(docs: Sequence[str]) -> list[tuple[str, list[str]]]:
 
 
 def studies_index(pages: Mapping[str, Sequence[str]]) -> str:
-    """book/studies/index.md: what a chapter is, then each study's page of ``pages`` ({doc name: the datasets it
-    shows}, ``study_pages``) under its part: one link, titled as the study, the datasets and its line in
-    ``STUDY_LINES``."""
+    """book/studies/index.md: a link to each page of ``pages`` ({doc: its datasets}) under its part, with its line."""
     lines = [
         "# Studies", "",
         "One chapter per study, grouped by the question the chapters answer. A study that ran on both tasks gives "

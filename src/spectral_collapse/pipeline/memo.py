@@ -27,9 +27,8 @@ __all__ = ["Memo", "fingerprint", "DEFAULT_ROOT", "CellWarning", "WARNINGS_ATTR"
 DEFAULT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CACHE", "data/cache/cells")
 _FORMAT = 3  # layout of the cell files themselves (3: the checksum of framework.store, attributes included)
 _NOT_CONTENT = ("training", "checkpoint")  # module attributes that name or mode a model, not its numbers
-# The suite's own warnings raised while a cell was computed, stored with it and raised again each time it is read, so
-# that a study's run_warnings are the same whether its cells were computed in its kernel, on a cluster's workers or
-# read from the cache (cells stored without the attribute warn nothing when read).
+# The suite's own warnings a cell's computation raised, stored with it and raised again as it is read: a study's
+# run_warnings are the same wherever its cells were computed.
 WARNINGS_ATTR = "cell_warnings"
 
 
@@ -89,8 +88,7 @@ _MODULE_DIGESTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _module_digest(m: torch.nn.Module) -> str:
-    """Digest of a module's class, scalar settings and state dict, remembered per module while no tensor is
-    replaced or written in place (its ``_version``) and no setting changes."""
+    """Digest of a module's class, scalar settings and state dict, remembered while neither changes."""
     settings = {k: v for k, v in vars(m).items() if not k.startswith("_") and k not in _NOT_CONTENT
                 and (isinstance(v, (bool, int, float, str, tuple)) or dataclasses.is_dataclass(v))}
     state = m.state_dict(keep_vars=True)
@@ -117,8 +115,7 @@ def fingerprint(obj: Any) -> str:
 
 
 class Memo:
-    """Content-keyed cell store under ``root``; ``refresh=True`` recomputes every cell asked for. ``hits`` and
-    ``misses`` count the cells read and computed."""
+    """Content-keyed cell store under ``root`` (``refresh``: recompute); ``hits`` and ``misses`` count reads, runs."""
 
     def __init__(self, root: str | os.PathLike = DEFAULT_ROOT, *, refresh: bool = False):
         self.root = Path(root)
@@ -133,10 +130,8 @@ class Memo:
         return {**vars(self), "_fresh": set(), "_shipped": {}}
 
     def map(self, fn: Callable[[Any], Any], items) -> list:
-        """``[fn(item) for item in items]``, where ``fn`` asks this cache for cells. Without a cluster exactly that;
-        in a study kernel started on one (``cluster.SCHEDULER_ENV``), the cells the calls ask for and that are not
-        stored are first computed as tasks side by side on its workers (stored by them in this cache, which must be
-        shared), then each call reads them: the same compute functions, so the same numbers as the serial loop."""
+        """``[fn(item) for item in items]``; in a study kernel on a cluster (``cluster.SCHEDULER_ENV``) the cells the
+        calls ask for are first computed side by side on its workers (into this shared cache), then read."""
         from .cluster import kernel_client
 
         items = list(items)
@@ -153,12 +148,12 @@ class Memo:
                 try:
                     done[i] = fn(item)
                 except _Asked as ask:
-                    asked[ask.path] = (ask.key, ask.compute)
+                    asked[ask.path] = ask.compute
                 finally:
                     self._asking = False
             shipped: dict = {}
             futures = []
-            for path, (_, compute) in asked.items():
+            for path, compute in asked.items():
                 payload, refs = _pack(compute)
                 objects = {ref: self._object(client, ref, obj, shipped) for ref, obj in refs.items()}
                 futures.append(client.submit(_cell_task, str(self.root.resolve()), self.refresh, str(path), payload,
@@ -169,8 +164,7 @@ class Memo:
         return [done[i] for i in range(len(items))]
 
     def _object(self, client, ref: str, obj, shipped: dict):
-        """The future of a task holding ``obj`` on the cluster: submitted once while calls keep using it (one copy
-        per worker, fetched once; recomputed from the scheduler's copy when a worker holding it is lost)."""
+        """The future of a task holding ``obj`` on the cluster, submitted once while calls keep using it."""
         if ref not in shipped:
             known = self._shipped.get(ref)
             if known is None:   # as a pickle: dask's own serialisation of modules drops a diffusers model's config
@@ -182,10 +176,8 @@ class Memo:
         return shipped[ref][1]
 
     def train_rounds(self, make_rounds: Callable[[], list]) -> None:
-        """In a study kernel started on a cluster: the lockstep rounds ``make_rounds()`` returns (lists of
-        ``train.lockstep.Job``) trained as tasks side by side (``cluster.train_rounds``, a GPU each where the workers
-        declare them), so that the study then loads its models. Without a cluster nothing, and ``make_rounds`` is
-        not called: the study trains each model as it loads it."""
+        """In a study kernel on a cluster: the lockstep rounds ``make_rounds()`` returns trained side by side
+        (``cluster.train_rounds``); without one nothing (the study trains each model as it loads it)."""
         from ..framework.model_set import CHECKPOINT_ROOT
         from .cluster import kernel_client, train_rounds
 
@@ -199,8 +191,7 @@ class Memo:
         return self.root / h[:2] / f"{h}.nc"
 
     def cell(self, key: Mapping, compute: Callable[[], xr.Dataset]) -> xr.Dataset:
-        """The stored cell of ``key``, else ``compute()`` stored under it (once, across processes: a process asking
-        for a cell another one is computing waits on its lock, then reads it)."""
+        """The stored cell of ``key``, else ``compute()`` stored under it (once across processes, under a lock)."""
         path = self.path(key)
         if path in self._fresh:   # computed by one of ``map``'s tasks: counted as computed here
             self._fresh.discard(path)
@@ -213,7 +204,7 @@ class Memo:
                 cell = None if self.refresh else self._read(path)
             if cell is not None:
                 return cell
-            raise _Asked(path, key, compute)
+            raise _Asked(path, compute)
         return self.store(path, compute)
 
     def store(self, path: Path, compute: Callable[[], xr.Dataset]) -> xr.Dataset:
@@ -242,16 +233,11 @@ class Memo:
             return None
         try:
             cell = restore_list_attrs(read_verified(path))
-        except ResultsUnsignedError:
-            warnings.warn(f"cached cell {path} carries no checksum; recomputing it", RuntimeWarning, stacklevel=3)
-            return None
-        except ResultsChecksumError:
-            warnings.warn(f"cached cell {path} does not match its checksum (damaged on disk); recomputing it",
-                          RuntimeWarning, stacklevel=3)
-            return None
-        except ResultsFileError as err:  # truncated or corrupt: recompute over it
-            warnings.warn(f"cached cell {path} cannot be read ({type(err.__cause__).__name__}: {err.__cause__}); "
-                          f"recomputing it", RuntimeWarning, stacklevel=3)
+        except ResultsFileError as err:  # unsigned, damaged, truncated or corrupt: recompute over it
+            why = ("carries no checksum" if isinstance(err, ResultsUnsignedError) else
+                   "does not match its checksum (damaged on disk)" if isinstance(err, ResultsChecksumError) else
+                   f"cannot be read ({type(err.__cause__).__name__}: {err.__cause__})")
+            warnings.warn(f"cached cell {path} {why}; recomputing it", RuntimeWarning, stacklevel=3)
             return None
         self.hits += count
         for message in json.loads(cell.attrs.pop(WARNINGS_ATTR, "[]")):   # as its computation warned
@@ -260,8 +246,7 @@ class Memo:
 
 
 def _wait(client, futures) -> None:
-    """Wait for the cells' tasks, counting them on a progress bar (``framework.cells.tasks_bar``); the first task
-    that failed raises its error. (``client`` is not dask's default client: its loop is named.)"""
+    """Wait for the cells' tasks on a progress bar (``framework.cells.tasks_bar``); the first failed one raises."""
     from distributed import as_completed
 
     from ..framework.cells import tasks_bar
@@ -274,23 +259,21 @@ def _wait(client, futures) -> None:
 
 
 class _Asked(BaseException):
-    """A cell ``Memo.map`` looks ahead to: not stored yet (a BaseException, so that no ``except Exception`` in a
-    study swallows it)."""
+    """A cell ``Memo.map`` looks ahead to, not stored yet (a BaseException: no ``except Exception`` swallows it)."""
 
-    def __init__(self, path: Path, key, compute):
+    def __init__(self, path: Path, compute):
         super().__init__(str(path))
-        self.path, self.key, self.compute = path, key, compute
+        self.path, self.compute = path, compute
 
 
-# A cell's compute function travels as a small pickle: the models and the large tensors and arrays it closes over
-# are tasks of their own (``Memo._object``), named in it by reference. Pickled inline, each cell task carried its model
-# and inputs again (about 10 MB for a Pareto point), which the scheduler held for every task.
+# A cell's compute function travels as a small pickle: the models and large tensors and arrays it closes over are
+# tasks of their own (``Memo._object``), named in it by reference, so the scheduler holds each once, not per task.
 SHIPPED_BYTES = 1 << 16   # a tensor or array at least this large travels by reference (every module does)
 
 
 def _ref(obj) -> str | None:
     """The reference under which ``obj`` travels apart from the cells (None: pickled inline): its content, its
-    identity (objects equal by content stay distinct) and, for a module, each submodule's training mode."""
+    identity and, for a module, each submodule's training mode."""
     if isinstance(obj, torch.nn.Module):
         extra = "".join("t" if m.training else "e" for m in obj.modules())
     elif isinstance(obj, torch.Tensor) and obj.nelement() * obj.element_size() >= SHIPPED_BYTES:
@@ -303,8 +286,7 @@ def _ref(obj) -> str | None:
 
 
 def _pack(compute) -> tuple[bytes, dict]:
-    """``compute`` pickled (cloudpickle, for closures) with what ``_ref`` names replaced by references; the referred
-    objects, {reference: object}."""
+    """(``compute`` cloudpickled with what ``_ref`` names replaced by references, {reference: object})."""
     import io
 
     import cloudpickle
@@ -329,8 +311,7 @@ def _pack(compute) -> tuple[bytes, dict]:
 
 
 def _unpack(payload: bytes, objects: dict):
-    """``_pack``'s pickle loaded with its references resolved to ``objects``. The only unpickling in the library: of
-    what this command's own study kernels send its workers, as Dask unpickles every task it runs."""
+    """``_pack``'s pickle loaded with its references resolved to ``objects`` (what this command's own kernels sent)."""
     import io
     import pickle
 

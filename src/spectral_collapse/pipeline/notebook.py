@@ -1,5 +1,5 @@
-"""What a study notebook calls: find the repo root, set up offline charts, compute or load a study's results
-(a ``parameters`` cell, then ``ds = open_study("pareto", dataset=dataset, profile=profile, ...)``)."""
+"""What a study notebook calls: ``ds = open_study("pareto", dataset=dataset, profile=profile, ...)`` computes or
+loads its results in a kernel set up for the book (repo root, offline charts, tables' display)."""
 from __future__ import annotations
 
 import contextlib
@@ -28,8 +28,7 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
 
 
 def setup_notebook() -> Path:
-    """chdir to the repo root and put it on sys.path, set torch threads (``parallel.torch_threads``), SVG charts,
-    quiet warnings and the tables' display (``show_missing_as_dash``); returns the root."""
+    """chdir to the repo root (put on sys.path) and set torch threads, charts, warnings and the tables' display."""
     from .parallel import torch_threads
 
     torch_threads()
@@ -49,8 +48,7 @@ def setup_notebook() -> Path:
 
 
 def short_warning(message, category, filename, lineno, line=None) -> str:
-    """A warning as a chapter shows it: its class, the package it came from and its message, without the file path
-    of this machine ("RuntimeWarning (numpy): overflow encountered in exp")."""
+    """A warning as a chapter shows it, without this machine's paths: "RuntimeWarning (numpy): overflow in exp"."""
     parts = Path(str(filename)).with_suffix("").parts
     inside = [i for i, p in enumerate(parts) if p in ("site-packages", "dist-packages", "src")]
     where = parts[inside[-1] + 1] if inside and inside[-1] + 1 < len(parts) else Path(str(filename)).stem
@@ -58,9 +56,8 @@ def short_warning(message, category, filename, lineno, line=None) -> str:
 
 
 def show_missing_as_dash() -> bool:
-    """In a running kernel, tables display a missing value as "—", a checkpoint folder by its model name, no plain
-    0, 1, 2, ... row index, and tables and Markdown in the book's notation (``plotting.reader``). Returns whether a
-    kernel was found."""
+    """In a running kernel, tables show a missing value as "—", a checkpoint by its model name, no plain row index,
+    and tables and Markdown in the book's notation (``plotting.reader``); returns whether a kernel was found."""
     ip = get_ipython()
     if ip is None:
         return False
@@ -76,20 +73,19 @@ def show_missing_as_dash() -> bool:
     from ..tables.settings import MISSING
     from ..text import ranges, spaced_percents  # en-dash ranges, "2.2 %"
 
-    ip.display_formatter.formatters["text/html"].for_type(
-        pd.DataFrame, lambda df: reader_table(one_header_row(short_model_names(df)), na_rep=MISSING,
-                                              index=not numbered(df)))
-    ip.display_formatter.formatters["text/markdown"].for_type(
-        Markdown, lambda md: spaced_percents(ranges(reader_text(name_quoted_methods(md.data or "")))))
-    ip.display_formatter.formatters["text/plain"].for_type(
-        pd.DataFrame, lambda df, p, cycle: p.text(short_model_names(df).to_string(na_rep=MISSING,
-                                                                                  index=not numbered(df))))
+    shown = ip.display_formatter.formatters
+    shown["text/html"].for_type(pd.DataFrame, lambda df: reader_table(one_header_row(short_model_names(df)),
+                                                                      na_rep=MISSING, index=not numbered(df)))
+    shown["text/markdown"].for_type(Markdown, lambda md: spaced_percents(ranges(reader_text(name_quoted_methods(
+        md.data or "")))))
+    shown["text/plain"].for_type(pd.DataFrame, lambda df, p, cycle: p.text(short_model_names(df).to_string(
+        na_rep=MISSING, index=not numbered(df))))
     return True
 
 
 def one_header_row(df):
-    """The table with its row index's name moved into the header row (HTML then shows no extra header row); a table
-    with a multi-level or unnamed row index, or a named column level, as it is."""
+    """The table with its row index's name moved into the header row (HTML then shows one header row); a table with
+    a multi-level or unnamed row index, or a named column level, as it is."""
     import pandas as pd
 
     columns = df.columns
@@ -105,8 +101,7 @@ def one_header_row(df):
 
 
 def misspelled_parameters(names, known) -> dict:
-    """{name: the known parameter it is close to} for names that look like a misspelled parameter (``-p datset x``);
-    names far from every parameter are left alone."""
+    """{name: the known parameter it is close to} for names that look like a misspelled one (``-p datset x``)."""
     import difflib
 
     return {n: close[0] for n in names
@@ -124,12 +119,11 @@ def _injected_names() -> list[str]:
 
 
 def open_study(name: str, *, results_root: str | os.PathLike = "data/results", rerun=False, **params):
-    """The results of study ``name`` (computed, or loaded when stored under the same key) as an ``xr.Dataset``;
-    shows a caution when a model is below the quality gate (``run_record`` shows the rest at the chapter's end).
-    ``params``: dataset, profile and knobs as papermill gives them (unknown names raise before any work); an error
-    shows its message first."""
+    """The results of study ``name`` (computed, or loaded when stored under the same key) as an ``xr.Dataset``, with
+    a caution when a model is below the quality gate. ``params``: dataset, profile and knobs as papermill gives them
+    (unknown names raise before any work); an error shows its message first."""
     try:
-        return _open_study(name, results_root=results_root, rerun=rerun, **params)
+        return _open_study(name, folder_parameter("results_root", results_root), rerun, **params)
     except Exception as err:
         shown = message_first(err)
         if shown is err:
@@ -137,11 +131,10 @@ def open_study(name: str, *, results_root: str | os.PathLike = "data/results", r
         raise shown from err
 
 
-def _open_study(name: str, *, results_root, rerun, **params):
+def _open_study(name: str, results_root, rerun, **params):
     from ..studies.registry import get_study, study_spec
     from ..framework.spec import Param
 
-    results_root = folder_parameter("results_root", results_root)
     study_spec(name, **params)   # every value parsed and checked before the kernel imports or loads anything heavy
     setup_notebook()
     from .runner import run_study
@@ -185,8 +178,7 @@ def profile_caution(profile) -> str | None:
 
 
 def run_record(ds) -> None:
-    """The end of a chapter: its models with their quality-gate status, the run's notes in a collapsed block
-    (``notes.notes_block``: each names its arm, method and grid point) and the run's parameters table."""
+    """The end of a chapter: its models' quality-gate status, the run's notes and its parameters table."""
     from IPython.display import Markdown, display
 
     from ..framework.gate import GATE_LABEL
@@ -206,8 +198,7 @@ ECHO_ENV = "SPECTRAL_COLLAPSE_ECHO_ERRORS"   # "0": a study's error is not echoe
 
 
 def message_first(err: BaseException) -> BaseException:
-    """``err`` made to show its class and message first in the notebook's traceback (a dataset not prepared says
-    so in a papermill user's words), and echoed on papermill's terminal unless ``ECHO_ENV`` is "0"."""
+    """``err`` made to show its class and message first in the notebook, echoed on papermill's terminal."""
     import re
     import traceback
 
@@ -236,8 +227,7 @@ def message_first(err: BaseException) -> BaseException:
 
 
 def interpreter() -> str:
-    """The running Python as a user types it: relative to the working folder when inside it (``.venv/bin/python``
-    at the repository root), else its full path."""
+    """The running Python as a user types it: relative to the working folder when inside it, else its full path."""
     exe = Path(sys.executable)
     with contextlib.suppress(ValueError):
         return str(exe.relative_to(Path.cwd()))
@@ -245,8 +235,7 @@ def interpreter() -> str:
 
 
 def strip_outputs(model: dict, **_) -> dict:
-    """Clear the outputs and execution counts of a notebook's contents model, in place (JupyterLab's pre-save hook
-    under ``make lab``)."""
+    """Clear a notebook contents model's outputs and execution counts in place (JupyterLab's pre-save hook)."""
     if model.get("type") == "notebook" and isinstance(model.get("content"), dict):
         meta = model["content"].setdefault("metadata", {})
         if isinstance(meta.get("language_info"), dict):  # the running kernel's versions: noise in a diff

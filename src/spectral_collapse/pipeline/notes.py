@@ -1,7 +1,6 @@
-"""The notes of a study run as a chapter shows them, in a collapsed block at its end (``notes_block``): each failure
-named by its arm (trained models or an oracle arm), its method and its grid point or seed, read from the stored
-``failed`` / ``failure`` / ``chosen`` arrays, so a note counts what the page's tables count; the run's other
-warnings (``attrs["run_warnings"]``) follow, each prefixed with the arms whose methods it names."""
+"""The notes of a study run in a collapsed block at a chapter's end (``notes_block``): each failure named by its arm,
+method and grid point or seed, read from the stored ``failed`` / ``failure`` / ``chosen`` arrays (so a note counts
+what the tables count), then the run's other warnings, each prefixed with the arms whose methods it names."""
 from __future__ import annotations
 
 import re
@@ -75,22 +74,18 @@ def _failures(tag, part) -> list[str]:
             counts = Counter(str(x) for x in np.asarray(r.values)[np.asarray(f.values, dtype=bool)])
             why = " (" + ", ".join(f"{FAILURE_WORDS.get(k, k)} in {c}" for k, c in counts.most_common()) + ")"
         who = f"{arm_word(tag)}, {method_name(label)}" if label else arm_word(tag)
-        total = stacked.sizes["point"]
-        if len(hits) == 1 and hits[0][0]:
-            where = f"{hits[0][1]} of {n} {noun} failed at {hits[0][0]}"
-        elif not dims:
-            where = f"{hits[0][1]} of {n} {noun} failed"
+        if len(hits) == 1:   # one grid point or seed, or no dimension but the samples'
+            where = f"{hits[0][1]} of {n} {noun} failed" + (f" at {hits[0][0]}" if dims else "")
         else:
             unit = "grid points" if "eta_hf" in dims else "seeds" if dims == ["seed"] else "runs"
-            where = (f"{noun} failed at {len(hits)} of {total} {unit}: "
+            where = (f"{noun} failed at {len(hits)} of {stacked.sizes['point']} {unit}: "
                      + "; ".join(f"{p} ({k} of {n})" for p, k in hits))
         notes.append(f"{who}: {where}{why}; they are left out of this arm's means{_chosen(part, lead, label)}.")
     return notes
 
 
 def _chosen(part, lead, label) -> str:
-    """"; the operating point chosen: η_HF = ..., η_LF = ..." of a Pareto sweep's method, or that none was chosen;
-    "" elsewhere."""
+    """"; the operating point chosen: η_HF = ..., η_LF = ..." of a Pareto sweep's method ("" elsewhere)."""
     if "chosen" not in part or lead is None:
         return ""
     c = part["chosen"].sel({lead: label})
@@ -101,8 +96,7 @@ def _chosen(part, lead, label) -> str:
 
 
 def _named_arms(note: str, arms) -> str | None:
-    """The arms whose methods include the one a stored note starts with ("null_class at ..."); None when it names
-    none."""
+    """The arms whose methods include the one a stored note starts with ("null_class at ..."), or None."""
     head = re.match(r"^([\w.]+)[: ]", note)
     if not head:
         return None
@@ -136,8 +130,7 @@ def chapter_notes(ds) -> list[str]:
 
 
 def notes_block(ds) -> str:
-    """The run's notes (``chapter_notes``) as Markdown in a collapsed HTML ``<details>`` block titled with their
-    count, which the book and JupyterLab both show closed; '' when there are none."""
+    """The run's notes (``chapter_notes``) in a collapsed ``<details>`` block titled with their count; '' for none."""
     notes = chapter_notes(ds)
     if not notes:
         return ""

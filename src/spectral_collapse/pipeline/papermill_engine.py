@@ -1,12 +1,7 @@
-"""The suite's papermill engine, which papermill loads in every run (``papermill.engine`` entry point, pyproject.toml).
-
-Loading it also changes one thing in the ``papermill`` command: when a study notebook stops on an error that the
-suite shows message first (``pipeline.notebook.message_first``: a data set to prepare, a bad parameter), the
-command ends with that message and the cell it stopped at, without papermill's own Python traceback (about 25
-lines inside click and papermill that say nothing about the study). Any other error, including errors of notebooks
-that are not the suite's, ends as papermill ends it. Papermill has no setting for how its command reports a failed
-notebook, so the hook wraps ``sys.excepthook``, the one place the command's uncaught error passes through.
-"""
+"""The suite's papermill engine (``papermill.engine`` entry point, pyproject.toml), loaded in every papermill run.
+Loading it also makes the ``papermill`` command end a study error the suite shows message first
+(``notebook.message_first``) with that message and its cell, without papermill's own traceback; any other error ends
+as papermill ends it. Papermill has no setting for this, so the hook wraps ``sys.excepthook``."""
 from __future__ import annotations
 
 import re
@@ -18,8 +13,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class _NBClientLater(type):
-    """Every attribute of the class is papermill's ``NBClientEngine``'s, looked up when first used: papermill imports
-    this module while its own engines module is still being imported, so the engine cannot be subclassed here."""
+    """Every attribute is papermill's ``NBClientEngine``'s, looked up when used (papermill imports this module while
+    its own engines module is still being imported, so it cannot be subclassed here)."""
 
     def __getattr__(cls, name):
         from papermill.engines import NBClientEngine
@@ -28,13 +23,11 @@ class _NBClientLater(type):
 
 
 class StudyEngine(metaclass=_NBClientLater):
-    """Papermill's default engine (nbclient) under the suite's name: ``papermill --engine spectral_collapse``
-    executes exactly as without it."""
+    """Papermill's default engine (nbclient) under the suite's name (``papermill --engine spectral_collapse``)."""
 
 
 def shown_message_first(err: BaseException) -> bool:
-    """Whether ``err`` is papermill's error for a notebook whose kernel-side error the suite rendered message first:
-    the cell's traceback opens with ``<class>: <message>``, as ``message_first`` writes it."""
+    """Whether ``err`` is papermill's error for a kernel error rendered message first (``<class>: <message>``)."""
     from papermill.exceptions import PapermillExecutionError
 
     if not isinstance(err, PapermillExecutionError) or not err.traceback:
@@ -43,8 +36,8 @@ def shown_message_first(err: BaseException) -> bool:
 
 
 def report_study_error(kind, err, tb, previous=None) -> None:
-    """``sys.excepthook`` of the papermill command: a study error shown message first is printed as the notebook's
-    cell showed it (no papermill traceback); anything else goes to ``previous`` (the hook in place before)."""
+    """``sys.excepthook`` of the papermill command: a study error shown message first is printed as its cell showed
+    it; anything else goes to ``previous`` (the hook in place before)."""
     if shown_message_first(err):
         lines = [_ANSI.sub("", line) for line in err.traceback]
         sys.stderr.write(f"The notebook stopped at cell [{err.exec_count}] (the executed copy keeps its outputs):\n"
@@ -67,8 +60,7 @@ def _install() -> None:
 
 
 def _is_papermill_command(argv0: str, orig_argv: list[str]) -> bool:
-    """``papermill ...`` or ``python -m papermill ...`` (papermill loads its engines while ``-m`` locates the module,
-    before argv[0] names it: the interpreter's own arguments tell)."""
+    """``papermill ...`` or ``python -m papermill ...`` (its engines load before argv[0] names it)."""
     from pathlib import Path
 
     module = any(a == "-m" and b == "papermill" for a, b in zip(orig_argv, orig_argv[1:]))

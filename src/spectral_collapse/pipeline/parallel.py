@@ -1,6 +1,5 @@
-"""Running several study notebooks at once on a Dask cluster (``pipeline.cluster``): how many, each after the
-studies it reads, and the torch threads of each kernel (always set: torch's default can make a study many times slower
-on busy cores)."""
+"""Running several study notebooks at once on a Dask cluster (``pipeline.cluster``), each after the studies it reads,
+with the torch threads of each kernel always set (torch's default can make a study many times slower on busy cores)."""
 from __future__ import annotations
 
 import os
@@ -14,14 +13,13 @@ from ..environ import env_whole, whole
 from ..text import plural
 
 __all__ = ["resolve_jobs", "run_graph", "StudyError", "StudiesFailed", "failure_line", "notebook_traceback",
-           "kernel_threads", "thread_env", "torch_threads", "THREADS_ENV"]
+           "kernel_threads", "thread_env", "torch_threads", "THREADS_ENV", "upstream_failed", "record_failure"]
 
 THREADS_ENV = "SPECTRAL_COLLAPSE_THREADS"
 
 
 class StudiesFailed(RuntimeError):
-    """Some studies failed (``failed``: {(study, dataset): one line}) and the studies reading them were not started
-    (``skipped``: [(study, dataset)]); the others ran."""
+    """Some studies ``failed`` ({(study, dataset): one line}) and those reading them were not started (``skipped``)."""
 
     def __init__(self, failed: dict, skipped: list):
         self.failed, self.skipped = dict(failed), list(skipped)
@@ -46,8 +44,7 @@ def notebook_traceback(err: BaseException) -> str:
 
 
 def kernel_threads(jobs: int = 1) -> int:
-    """Torch threads for each of ``jobs`` studies side by side: ``$SPECTRAL_COLLAPSE_THREADS`` (checked), else
-    ``$OMP_NUM_THREADS``, else cores // jobs (at least 1)."""
+    """Torch threads per study of ``jobs``: $SPECTRAL_COLLAPSE_THREADS, else $OMP_NUM_THREADS, else cores / jobs."""
     return env_whole(THREADS_ENV) or whole(os.environ.get("OMP_NUM_THREADS")) or max(1, cpu_cores() // max(1, int(jobs)))
 
 
@@ -95,10 +92,9 @@ class StudyError(Exception):
 
 
 def run_graph(client, pairs: list, task, *, resources: dict | None = None) -> list:
-    """Submit (study, dataset) ``pairs`` (in run order) to the Dask cluster of ``client`` as futures of
-    ``task(pair, *the futures of its pending upstream studies)``, each needing ``resources``; progress is printed as
-    they finish; returns the pairs that finished. A pair whose upstream study failed is not run (skipped); failures
-    raise ``StudiesFailed`` after the rest has run. Interrupted (Ctrl-C), the futures are cancelled."""
+    """Run ``task(pair, *its pending upstream studies' futures)`` for each (study, dataset) of ``pairs`` on the
+    cluster of ``client``; returns the pairs that finished. What reads a failed study is skipped; failures raise
+    ``StudiesFailed`` after the rest has run; interrupted, the futures are cancelled."""
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]
@@ -123,17 +119,26 @@ def run_graph(client, pairs: list, task, *, resources: dict | None = None) -> li
         client.cancel(list(futures.values()), force=True)
         raise
     failed, skipped = {}, []
-    for pair in pairs:  # run order: an upstream failure is known before what reads it
-        if pair not in erred:
-            continue
-        if any((s, pair[1]) in failed or (s, pair[1]) in skipped for s in graph.upstream(pair[0])):
+    for pair in (p for p in pairs if p in erred):  # run order: an upstream failure is known before what reads it
+        if upstream_failed(pair, failed, skipped):
             skipped.append(pair)
-            continue
-        err = erred[pair]
-        failed[pair] = err.line if isinstance(err, StudyError) else failure_line(err)
-        print(f"{pair[0]} / {pair[1]}: FAILED ({failed[pair]})", file=sys.stderr, flush=True)
-        if getattr(err, "traceback_text", ""):
-            print(f"the traceback of {pair[0]} / {pair[1]}:\n{err.traceback_text}", file=sys.stderr, flush=True)
+        else:
+            err = erred[pair]
+            record_failure(failed, pair, err.line if isinstance(err, StudyError) else failure_line(err),
+                           getattr(err, "traceback_text", ""))
     if failed or skipped:
         raise StudiesFailed(failed, skipped)
     return finished
+
+
+def upstream_failed(pair: tuple, failed: dict, skipped: list) -> bool:
+    """Whether a study that (study, dataset) ``pair`` reads, directly or not, failed or was skipped."""
+    return any((s, pair[1]) in failed or (s, pair[1]) in skipped for s in graph.upstream(pair[0]))
+
+
+def record_failure(failed: dict, pair: tuple, line: str, trace: str = "") -> None:
+    """``failed[pair] = line``, printed on stderr with the notebook's traceback ``trace`` after it (when any)."""
+    failed[pair] = line
+    print(f"{pair[0]} / {pair[1]}: FAILED ({line})", file=sys.stderr, flush=True)
+    if trace:
+        print(f"the traceback of {pair[0]} / {pair[1]}:\n{trace}", file=sys.stderr, flush=True)

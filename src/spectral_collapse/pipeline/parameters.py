@@ -21,8 +21,7 @@ def json_attr(attrs, key: str, default=None):
 
 
 def run_notes(attrs: dict) -> str:
-    """Markdown listing the run's warnings (``attrs["run_warnings"]``, a JSON list), each once, under ``HEADING``;
-    '' when there are none."""
+    """Markdown listing the run's warnings (``attrs["run_warnings"]``) once each under ``HEADING``; '' for none."""
     notes = json_attr(attrs, "run_warnings", [])
     notes = list(dict.fromkeys(map(str, notes))) if isinstance(notes, list) else []
     return HEADING + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n" if notes else ""
@@ -139,8 +138,7 @@ def _step_origin(name: str, ds) -> str:
 
 
 def _grid_origin(name: str, spec: dict, ds) -> str:
-    """"the profile's grid, 10⁻⁴ added at the low end" for a grid grown past its edge (``grid_extended``), else
-    ``DEFAULT``."""
+    """"the profile's grid, 10⁻⁴ added at the low end" for a grid grown past its edge, else ``DEFAULT``."""
     grown = [str(g).split() for g in (json_attr(ds.attrs, "grid_extended") or [])]
     ends = list(dict.fromkeys(g[1] for g in grown if len(g) == 2 and g[0] == name))
     if not ends or name not in ds.coords:
@@ -207,7 +205,6 @@ def _rows(spec: dict, ds) -> list[tuple[str, str, str]]:
 
 
 def parameters_table(spec: dict, ds=None) -> str:
-    """A Markdown table (parameter, value, set by) of one run (``spec``: the results' stored spec): dataset,
-    profile, each knob (the models in one row) and each resolved input."""
+    """A Markdown table (parameter, value, set by) of the run whose stored spec is ``spec``: every knob and input."""
     rows = "".join(f"| {k} | {v} | {w} |\n" for k, v, w in _rows(spec, ds))
     return "| parameter | value | set by |\n|---|---|---|\n" + rows

@@ -49,8 +49,7 @@ ABLATION = "it compares models it trains itself; one given model has no second a
 
 
 def report_plan(studies=None) -> tuple[list[str], dict[str, str]]:
-    """(the studies that run on a given model, in run order; {study: why it does not apply}), limited to
-    ``studies`` when given (a name that does not apply raises, naming those that do)."""
+    """(the studies that run on a given model, in run order, limited to ``studies``; {study: why it does not apply})."""
     runs, why = [], {}
     for name in graph.study_names():
         s = get_study(name)
@@ -72,8 +71,7 @@ def report_plan(studies=None) -> tuple[list[str], dict[str, str]]:
 
 
 def report_content(data: str, profile: str, knobs: dict) -> dict:
-    """The content signatures of the data and the model(s) (``framework.content.content_inputs``); a bad data option,
-    model folder or ``models`` object raises here."""
+    """The content signatures of the data and the model(s) (``framework.content.content_inputs``)."""
     return content_inputs(study_spec("main_results", dataset=data, profile=profile, **knobs))
 
 
@@ -84,8 +82,7 @@ def _model_label(knobs: dict) -> str:
 
 
 def report_name(data: str, profile: str, knobs: dict, content: dict) -> str:
-    """The default folder name: "<data>--<model>-<profile>-<digest>", the digest of the content signatures of the data
-    and the model, the data options and the weak-model rule."""
+    """The default folder name, "<data>--<model>-<profile>-<digest of the content, data options, weak-model rule>"."""
     blob = json.dumps({"content": content, "profile": profile, "data_options": knobs.get("data_options"),
                        "allow_weak_model": knobs.get("allow_weak_model")}, sort_keys=True, default=str)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -114,8 +111,7 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
                  cluster: str | None = None) -> Report:
     """Run the studies of ``report_plan`` on ``data`` with ``model`` (a diffusers pipeline folder or hub id) or
     ``models`` ({"source": ..., "target": ...}) into ``out`` (default ``reports/<report_name>``), write its pages and
-    HTML. A failed study does not stop the others; ``StudiesFailed`` is raised at the end. ``jobs`` and ``cluster``: as
-    ``execute.run_studies`` takes them."""
+    HTML. A failed study does not stop the others; ``StudiesFailed`` is raised at the end."""
     get_profile(profile)
     check_dataset(data)
     if (model is None) == (models is None):
@@ -137,11 +133,11 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
     (book / "studies").mkdir(parents=True, exist_ok=True)
     print(f"report for {data} with {_model_label(knobs)} ({profile}) -> {out}", flush=True)
     report = Report(out=out, html=None, data=data, profile=profile, knobs=knobs, content=content, not_applicable=why)
+    failure = None
     try:
         execute.run_studies(profile, runs, [data], root=root, results_root=str(out / "results"),
                             book_dir=book / "studies", force=force, jobs=jobs, knobs=knobs, keep_going=True,
                             threads=threads, cluster=cluster)
-        failure = None
     except execute.StudiesFailed as err:
         failure = err
         report.failed = {s: line for (s, _), line in err.failed.items()}
@@ -164,9 +160,8 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
 def _build_html(book: Path) -> Path:
     """jupyter-book build ``book``; returns index.html. A failed build raises with the end of its output."""
     exe = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or "jupyter-book"   # this venv's first
-    cmd = [exe, "build", str(book)]
     print("building the report's HTML (jupyter-book)", flush=True)
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run([exe, "build", str(book)], capture_output=True, text=True)
     index = book / "_build" / "html" / "index.html"
     if done.returncode != 0 or not index.exists():
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
@@ -213,7 +208,7 @@ def _md(frame: pd.DataFrame, empty: str) -> str:
 
 
 def gate_table(report) -> pd.DataFrame:
-    """Each model's gate report as the chapters recorded it (in their results): model, role, passed, failed checks."""
+    """Each model's gate report as the chapters' results recorded it: model, role, passed, failed checks."""
     used = {}
     for study in report.chapters:
         path = results_path(study, dataset_key(report.data), report.profile, Path(report.out) / "results")

@@ -1,7 +1,6 @@
-"""Compute or load one study's results: resolve what it reads, reuse a stored file only under the same key (and
-the same checkpoint hashes), else run the study with the cell cache (``pipeline.memo``) and store the file with its
-checksum; a stored file that cannot be read, lacks or fails its checksum or lacks a variable is computed again, with a
-note; results computed from folder images that changed while they were read are not stored."""
+"""Compute or load one study's results: reuse a stored file only under the same key and checkpoint hashes, else run
+the study with the cell cache (``pipeline.memo``) and store it with its checksum; a damaged file is computed again
+with a note, and results from folder images that changed while read are not stored."""
 from __future__ import annotations
 
 import contextlib
@@ -49,9 +48,8 @@ def _changed(old, new, prefix: str = "", limit: int = 4) -> list[str]:
 
 
 def stale_reason(ds: xr.Dataset, spec: StudySpec) -> str | None:
-    """Why stored results ``ds`` do not answer ``spec``, in words; None when they do. The key decides
-    (``StudySpec.key``); the recorded spec and profile values only name what differs. Checkpoints named by the
-    results and present here must still hold the recorded weights."""
+    """Why stored results ``ds`` do not answer ``spec`` (their key, or the weights of their checkpoints here), in
+    words; None when they do."""
     if ds.attrs.get("results_key") != spec.key():
         parts = []
         try:
@@ -69,8 +67,8 @@ def stale_reason(ds: xr.Dataset, spec: StudySpec) -> str | None:
 
 
 def _here(path: str | os.PathLike) -> bool:
-    """Whether checkpoint folder ``path`` is on this machine, installed from its shipped form (data/weights) when
-    only that is or the folder holds other weights than those shipped now (``train.shipped.replaced``)."""
+    """Whether checkpoint folder ``path`` is here, installed from its shipped form (data/weights) when only that is
+    or it holds other weights than those shipped now."""
     path = Path(path)
     if not (shipped_dir(path) / HASHES).is_file():
         return path.is_dir()
@@ -97,8 +95,7 @@ def resolve_inputs(spec: StudySpec, results_root: str | os.PathLike = "data/resu
 def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/results",
               cache_root: str | os.PathLike | None = None, rerun: bool = False, progress: bool = False,
               save: bool = True, **raw) -> xr.Dataset:
-    """The results of ``spec`` (a StudySpec, or a study name with ``dataset``, ``profile`` and knobs), loaded when
-    stored under the same key, else computed and stored."""
+    """The results of ``spec`` (or a study name with dataset, profile and knobs): stored, else computed and stored."""
     if not isinstance(spec, StudySpec):
         spec = study_spec(spec, **raw)
     elif raw:
@@ -148,9 +145,8 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
 
 
 def check_study_data(dataset: str, profile: str, knobs: dict | None = None) -> None:
-    """Load a folder dataset as the studies read it (with ``knobs``' data_options), its checks included: a target
-    folder of fewer than 2 images with texture, or float images whose values would be clipped, is refused here,
-    before any study starts. Bundled datasets pass unchecked."""
+    """Load a folder dataset as the studies read it, its checks included, so that unusable data is refused before any
+    study starts; bundled datasets pass unchecked."""
     if split_dataset(dataset)[1] is None:
         return
     spec = study_spec("main_results", dataset=dataset, profile=profile, **(knobs or {}))
@@ -160,8 +156,7 @@ def check_study_data(dataset: str, profile: str, knobs: dict | None = None) -> N
 
 def _check_read_as_signed(spec: StudySpec, read: dict[str, str]) -> None:
     """Raise FolderChangedError, before anything is stored, when a folder dataset's images were not the bytes its
-    signature (the "data" input of the results key) was taken from: decoded from other bytes than the file holds
-    now (edited while the study ran, whether reverted or not), or the folder's signature differs now."""
+    signature (the "data" input of the results key) was taken from."""
     changed = changed_since_decoded(read)
     if changed:
         names = ", ".join(Path(p).name for p in changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3
@@ -176,8 +171,8 @@ def _check_read_as_signed(spec: StudySpec, read: dict[str, str]) -> None:
 
 
 def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
-    """(stored results, None) when the file reads, matches its checksum and holds the study's declared variables;
-    else (None, why it is computed again, in words for the chapter)."""
+    """(stored results, None) when the file reads, matches its checksum and holds the study's variables; else (None,
+    why it is computed again)."""
     try:
         stored = load_results(path)
         missing = missing_variables(study, stored)
@@ -194,8 +189,8 @@ def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
 
 
 def allow_weak(spec: StudySpec):
-    """Which models a run of ``spec`` may use below the quality gate: all (True) or none (False) by its
-    ``allow_weak_model`` knob, else the profile's rule (a bool, or model-set keys)."""
+    """Which models a run of ``spec`` may use below the quality gate: its ``allow_weak_model`` knob, else the
+    profile's rule (a bool, or model-set keys)."""
     given = spec.get("allow_weak_model", None)
     if given is not None:
         return bool(given)
@@ -211,8 +206,8 @@ def cells_root(results_root: str | os.PathLike) -> Path:
 
 def check_can_store(study: str, dataset: str, profile: str, results_root: str | os.PathLike = "data/results",
                     base: str | os.PathLike = ".") -> None:
-    """Raise, naming the folder and the option, when the results of ``study`` are not stored yet and could not be
-    written, or their cells beside them (paths relative to ``base``): ``run_study``'s check, before a notebook."""
+    """``run_study``'s check before a notebook: raise, naming folder and option, when the results of ``study`` are not
+    stored yet and could not be written, or their cells (paths relative to ``base``)."""
     if get_study(study).run is None:
         return
     path = Path(base) / results_path(study, dataset_key(dataset), profile, results_root)
@@ -227,8 +222,7 @@ _STALE_TMP_S = 600  # a results file's temporary copy older than this was left b
 
 
 def _check_results_file(path: Path, results_root) -> None:
-    """Refuse, before any work, a folder standing where the results file belongs; remove the temporary copies
-    (``.<name>.*.tmp``) that a write killed before its clean-up (SIGTERM, SIGKILL) left beside it."""
+    """Refuse a folder standing where the results file belongs; remove temporary copies a killed write left."""
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder where the results file belongs; nothing was computed. Move or "
                                 f"remove that folder, or pass another results_root (CLI: --results-root) than "
@@ -245,13 +239,10 @@ _CELLS = ("cells under the cell cache", "cache_root (by default the cache sits b
 
 def _check_writable(folder: Path, results_root, what: str = "results under the results root",
                     option: str = "results_root (CLI: --results-root)") -> None:
-    """Raise (naming the root and the fix) unless the nearest existing folder on ``folder``'s path is a writable
-    folder. Nothing is created."""
+    """Raise, naming the root and the fix, unless the nearest existing folder on ``folder``'s path is writable."""
     probe = next(p for p in (Path(folder).resolve(), *Path(folder).resolve().parents) if p.exists())
     problem = (f"{probe} is not a folder" if not probe.is_dir() else
                None if os.access(probe, os.W_OK | os.X_OK) else f"{probe} is not writable")
     if problem:
-        raise PermissionError(
-            f"cannot write {what} {results_root} ({problem}); nothing was computed. Pass a {option} that is "
-            "a folder you can write to"
-        )
+        raise PermissionError(f"cannot write {what} {results_root} ({problem}); nothing was computed. Pass a {option} "
+                              "that is a folder you can write to")

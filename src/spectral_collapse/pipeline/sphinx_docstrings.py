@@ -1,5 +1,4 @@
-"""A Sphinx extension for the book's API page: each docstring is shown as typed, in a plain-text code block (the
-suite's plain-text docstrings are not reStructuredText). Listed in _config.yml's Sphinx extensions."""
+"""Sphinx extension listed in _config.yml: the API page shows each (plain-text, not reST) docstring as typed."""
 from __future__ import annotations
 
 __all__ = ["as_text_block", "setup"]

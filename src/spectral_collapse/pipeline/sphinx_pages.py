@@ -1,7 +1,6 @@
 """Sphinx extension listed in _config.yml: before the table of contents is read, write the study pages it lists
-(``pipeline.study_pages``: one page per study from its executed chapters), so that ``jupyter-book build book/`` builds
-them on a fresh clone, where only the chapters are committed. A page the toc does not list is not written (a report
-book's toc lists its chapters themselves). Costs: reading the chapters once, about a second for the book's 30."""
+(``pipeline.study_pages``), so that ``jupyter-book build book/`` builds them on a fresh clone, where only the chapters
+are committed. Costs: reading the chapters once, about a second for the book's 30."""
 from __future__ import annotations
 
 import re
@@ -17,8 +16,7 @@ def listed_docs(toc: Path) -> set[str]:
 
 
 def write_listed_pages(book: Path) -> list[Path]:
-    """Write each study page of ``book``/studies that ``book``/_toc.yml lists and that is missing or differs from its
-    chapters; returns the pages written."""
+    """Write each study page ``book``/_toc.yml lists that is missing or differs from its chapters; returns them."""
     from .study_pages import page_files
 
     book, listed, written = Path(book), listed_docs(Path(book) / "_toc.yml"), []

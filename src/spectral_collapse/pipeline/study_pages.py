@@ -1,16 +1,8 @@
-"""One book page per study: the executed chapters of a study (``book/studies/<study>-<dataset>.ipynb``, one per
-dataset) written as one page ``book/studies/<study>.ipynb`` (``<study>-<profile>`` for a profile other than quick).
-
-A page of a study that ran on several datasets holds the chapters' shared title once, then each dataset's answer (the
-first paragraph of the chapter's first Markdown output) under the dataset's name in bold, then one section per dataset
-(``## <dataset>``, labelled with the chapter's name, e.g. ``(pareto-ihc-sr)=``) with the rest of that chapter, its
-headings one level down. Parameter cells are dropped; cell ids take the dataset as a prefix; glued values are renamed
-``<dataset>.<name>``, so that another page pastes them with myst-nb's glue role and the key
-``studies/<study>::<dataset>.<name>``. A study that ran on one dataset has its chapter as its page, byte for
-byte. The chapters stay where they are (the pipeline and the tests read them); the book's table of contents lists
-the pages.
-Costs: reading every executed chapter once (about a second for the book's 30).
-"""
+"""One book page per study, ``book/studies/<study>.ipynb`` (``<study>-<profile>`` for a profile other than quick),
+written from its executed chapters ``<study>-<dataset>.ipynb``: the shared title once, each dataset's answer under
+its name in bold, then a section per dataset (``## <dataset>``, labelled ``(<chapter>)=``) with the rest of that
+chapter one heading level down; parameter cells dropped, glued values renamed ``<dataset>.<name>``. A study of one
+dataset has its chapter as its page, byte for byte. Costs: reading every chapter once (about a second for 30)."""
 from __future__ import annotations
 
 import copy
@@ -44,8 +36,8 @@ class Chapter(NamedTuple):
 
 
 def _chapter(path: Path, meta: dict) -> Chapter | None:
-    """The chapter a file of book/studies/ is, None for a page (no "-" in a quick page's name; a combined page's
-    metadata names its chapters; a one-dataset page of another profile is named <study>-<profile>)."""
+    """The chapter a file of book/studies/ is, None for a page (no "-" in its name, ``PAGE_KEY`` in its metadata,
+    or named <study>-<profile>)."""
     if "-" not in path.stem or PAGE_KEY in meta:
         return None
     study, rest = path.stem.split("-", 1)
@@ -57,15 +49,13 @@ def _chapter(path: Path, meta: dict) -> Chapter | None:
     return Chapter(path.stem, study, rest, profile, path)
 
 
-def _read(path: Path) -> dict:
+def _metadata(path: Path) -> dict:
+    """The ``spectral_collapse`` metadata of the notebook at ``path``; raises naming the fix when it is unreadable."""
     try:
-        return json.loads(path.read_bytes())
+        nb = json.loads(path.read_bytes())
     except (OSError, ValueError) as err:
         raise ValueError(f"{path} is not a readable notebook ({err}); execute its study again (python -m "
                          f"spectral_collapse studies --force --study {path.stem.split('-')[0]}) or delete it") from None
-
-
-def _metadata(nb: dict) -> dict:
     meta = nb.get("metadata", {}).get("spectral_collapse", {}) if isinstance(nb, dict) else {}
     return meta if isinstance(meta, dict) else {}
 
@@ -77,7 +67,7 @@ def chapters_by_page(folder: Path) -> dict[str, list[Chapter]]:
     for path in sorted(Path(folder).glob("*.ipynb")):
         if path.name.startswith((".", "_")):
             continue
-        chapter = _chapter(path, _metadata(_read(path)))
+        chapter = _chapter(path, _metadata(path))
         if chapter:
             name = chapter.study + ("" if chapter.profile == "quick" else f"-{chapter.profile}")
             pages.setdefault(name, []).append(chapter)
@@ -97,8 +87,7 @@ _MD = MarkdownIt("commonmark")
 
 
 def demote_headings(text: str) -> str:
-    """``text`` (Markdown) with every heading one level down ("## x" -> "### x", a setext heading written as an ATX
-    one); level 6 stays 6. Lines inside code blocks are left alone."""
+    """``text`` (Markdown) with every heading one level down ("## x" -> "### x", setext as ATX; 6 stays 6)."""
     lines = text.split("\n")
     for tok in reversed([t for t in _MD.parse(text) if t.type == "heading_open" and t.map]):
         level = min(int(tok.tag[1]) + 1, 6)
@@ -116,8 +105,7 @@ def _title_line(text: str) -> int | None:
 
 
 def _title(cell, dataset: str):
-    """The title cell without the dataset that papermill's clean-up appended to its title (``: ihc-sr`` or
-    `` — ihc-sr``, before any profile in brackets)."""
+    """The title cell without the dataset the chapter's title ends with (``: ihc-sr`` or `` — ihc-sr``)."""
     cell = copy.deepcopy(cell)
     lines = cell.source.split("\n")
     i = _title_line(cell.source)
@@ -136,15 +124,14 @@ def _is_answer(cell) -> bool:
 
 
 def _split_answer(cell) -> tuple:
-    """The answer cell as two: its Markdown output's first block (the answer paragraph, shown at the top of the
-    page) with the outputs before it, and the rest of that Markdown with the outputs after it (None: no rest)."""
+    """The answer cell as two: the outputs up to its Markdown output's first block (the answer paragraph), and the
+    rest of that Markdown with the outputs after it (None: no rest)."""
     k = next(i for i, o in enumerate(cell.outputs) if "text/markdown" in o.get("data", {}))
     text = cell.outputs[k]["data"]["text/markdown"]
     blocks = [t.map for t in _MD.parse(text) if t.level == 0 and t.map and (t.nesting == 1 or t.type in (
         "fence", "code_block", "html_block", "hr"))]
-    lines = text.split("\n")
-    lead, rest = "\n".join(lines[:blocks[0][1]]).rstrip() if blocks else text, "\n".join(
-        lines[blocks[0][1]:]).strip() if blocks else ""
+    lines, cut = text.split("\n"), blocks[0][1] if blocks else None
+    lead, rest = ("\n".join(lines[:cut]).rstrip(), "\n".join(lines[cut:]).strip()) if blocks else (text, "")
     head, tail = copy.deepcopy(cell), copy.deepcopy(cell)
     head.outputs = head.outputs[:k + 1]
     head.outputs[k]["data"] = {"text/markdown": lead, "text/plain": lead}
@@ -154,9 +141,7 @@ def _split_answer(cell) -> tuple:
 
 
 def _section(cell, dataset: str):
-    """``cell`` as the page shows it in ``dataset``'s section: headings one level down (in Markdown cells and
-    Markdown outputs), glued names prefixed with the dataset, in the outputs that glue them and in the Markdown
-    that quotes them."""
+    """``cell`` as ``dataset``'s section shows it: headings one level down, glued names prefixed with the dataset."""
     cell = copy.deepcopy(cell)
     if cell.cell_type == "markdown":
         cell.source = _GLUE_KEY.sub(lambda m: f"{m.group(1)}{dataset}.", demote_headings(cell.source))
@@ -181,9 +166,8 @@ def _unique_id(wanted: str, taken: set[str]) -> str:
 
 
 def combine(chapters: list[tuple[Chapter, nbformat.NotebookNode]]) -> nbformat.NotebookNode:
-    """One page from the executed chapters of one study (``(chapter, its notebook)`` in page order): the title
-    once, each dataset's answer in bold-named turn, then a section per dataset. Raises ValueError for a chapter
-    with no title heading."""
+    """One page from the executed chapters of one study (``(chapter, its notebook)`` in page order); raises
+    ValueError for a chapter with no title heading."""
     first = chapters[0][1]
     page = nbformat.v4.new_notebook(metadata={k: copy.deepcopy(v) for k, v in first.metadata.items()
                                               if k in ("kernelspec", "language_info")})

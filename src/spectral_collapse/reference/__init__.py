@@ -1,8 +1,5 @@
-"""The paper's reported numbers (Tables 1, 3-6, 8-11) in long form, for joins with our results.
-
-Columns: table, dataset, scale, backbone, space, method, metric, mean, std. Table 2 of the paper is Tables 9
-(BBBC021 x16) and 11 (Edges2Shoes) combined. Method and metric names match our results' coordinates.
-"""
+"""The paper's reported numbers (Tables 1, 3-6, 8-11; its Table 2 is Tables 9 and 11 combined) in long form, columns
+table, dataset, scale, backbone, space, method, metric, mean, std, named as our results' coordinates."""
 from __future__ import annotations
 
 from importlib import resources
@@ -19,6 +16,7 @@ _COUNTERPART = {
 
 
 def paper_tables() -> pd.DataFrame:
+    """Every row of the paper's tables (``paper_tables.csv``)."""
     with resources.files(__package__).joinpath("paper_tables.csv").open() as f:
         df = pd.read_csv(f, keep_default_na=False, na_values=[""])
     df["scale"] = df["scale"].fillna("")

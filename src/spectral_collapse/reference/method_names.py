@@ -10,8 +10,7 @@ __all__ = ["STABLE_OVG_LABEL", "METHOD_NAMES", "method_name"]
 # label runs with the stable form's own defaults (inversion/guidance.py STABLE_*), not the study's eta_hf / eta_lf.
 STABLE_OVG_LABEL = "ovg_stable"
 
-# The name a reader sees for each label (as the paper and the glossary write them); the label itself is what a user
-# types (``methods=[...]``) and what the results store.
+# The label itself is what a user types (``methods=[...]``) and what the results store.
 METHOD_NAMES = {
     "ddim": "DDIM", "taba": "TABA", "edm": "EDM", "ovg": "OVG", "ovg_taba": "OVG + TABA", "ovg_edm": "OVG + EDM",
     STABLE_OVG_LABEL: "OVG (stable form)",
