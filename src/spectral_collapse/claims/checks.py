@@ -22,8 +22,7 @@ __all__ = ["ARM_WORDS", "arm_words", "arm_name", "differences", "correlated", "t
            "ovg_texture_check", "lowest_lpips", "pareto_expands", "scale_psnr", "scale_monotone",
            "pca_fewer", "texture_claim", "distinct_points", "correlation_finding"]
 
-# An arm's value on each ablation axis as every page writes it (the stored results keep the keys): "factor" 4 ->
-# "×4", "parameterization" eps -> "ε-prediction", "space" pixel -> "pixel space", "backbone" unet -> "U-Net"
+# An arm's value on each ablation axis as every page writes it (the stored results keep the keys)
 ARM_WORDS = {
     "factor": lambda v: f"×{v}",
     "parameterization": lambda v: MODEL_WORDS.get(str(v), f"{v}-prediction"),
@@ -45,9 +44,8 @@ def arm_name(sel: dict) -> str:
 
 
 def differences(study: str, pairs, missing: str, axis: str | None = None, more=None) -> Callable[[Evidence], Finding]:
-    """The claim that every difference a − b of ``pairs`` ((a, b, metric, higher) each: > 0 when ``higher``, else
-    < 0) holds on each dataset (and each arm of ``axis``) of ``study`` (``versus_or_tie``); ``more(ev, dataset)``:
-    further checks of a dataset."""
+    """The claim that each a − b of ``pairs`` ((a, b, metric, higher)) is > 0 (``higher``) or < 0 on every dataset
+    (and arm of ``axis``) of ``study``; ``more(ev, dataset)``: further checks of a dataset."""
     def test(ev: Evidence) -> Finding:
         f = ev.select(study)
         if axis is not None and (f.empty or axis not in f):
@@ -65,9 +63,8 @@ def differences(study: str, pairs, missing: str, axis: str | None = None, more=N
 
 
 def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("dataset", "method")) -> tuple:
-    """One point per ``keys``: each metric's mean over crops and seeds (``crops``) or, set-level, over seeds
-    (``frame``), without failed cells and the second of two coinciding methods. Returns (wide frame, {"failed":
-    per-seed cells left out, "coinciding": methods left out})."""
+    """One point per ``keys``: each metric's mean over crops (``crops``) or seeds (``frame``), without failed cells
+    and coinciding methods: (wide frame, {"failed": cells left out, "coinciding": methods left out})."""
     f, why = countable(frame)
     keys = [k for k in keys if k in f or k in crops]
     parts = []
@@ -83,9 +80,8 @@ def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("da
 
 def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, threshold: float,
                         paper: bool = False) -> Finding:
-    """Pearson r of columns ``a`` and ``b`` of ``w`` (distinct points, index with a ``dataset`` level), overall and per
-    dataset. Ours: three-way on the Fisher-z interval (``correlation_verdict``); the paper's tables: r against the
-    threshold alone."""
+    """Pearson r of ``a`` and ``b`` over the points ``w``, overall and per dataset: ours three-way on the
+    Fisher-z interval, the paper's tables against the threshold alone."""
     r = float(np.corrcoef(w[a], w[b])[0, 1])
     groups = sorted(w.groupby(level="dataset"), key=lambda x: natural_key(x[0])) if "dataset" in w.index.names else []
     per = [f"{ds} {signed(np.corrcoef(g[a], g[b])[0, 1], 2)}" for ds, g in groups

@@ -40,9 +40,8 @@ _HASH = re.compile(r"-[0-9a-f]{12}$")   # a model name's configuration hash
 
 
 def long_frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool = False) -> pd.DataFrame:
-    """Per-seed means of every known metric in ``ds`` (``per_crop``: each crop's value of a per-sample metric, a failed
-    sample's NaN, ``crop`` the results' ``crop`` variable or the sample index): study, dataset, <other dims>, method,
-    seed, metric, value, ``samples``, ``failed`` / ``n`` (samples failed / kept) and ``same_as``."""
+    """Per-seed means of every known metric in ``ds`` (``per_crop``: each crop's value, a failed sample's NaN) as a
+    long frame, with ``samples``, ``failed`` / ``n`` and ``same_as``."""
     frames, failed, same = [], failed_of(ds), coinciding_methods(ds)
     for m in CROP_METRICS if per_crop else METRICS:
         v = ds[m] if m in ds else None
@@ -104,8 +103,7 @@ class Evidence:
 
     def only(self, dataset: str) -> "Evidence":
         """The same evidence on one dataset alone."""
-        keep = {k: v for k, v in self.extra.items()}
-        extra = {k: {d: r for d, r in v.items() if d == dataset} for k, v in keep.items()}
+        extra = {k: {d: r for d, r in v.items() if d == dataset} for k, v in self.extra.items()}
         on = [f[f["dataset"].astype(str) == dataset] if "dataset" in f else f for f in (self.frame, self.crops)]
         pick = lambda d: {k: v for k, v in d.items() if k[1] == dataset}   # noqa: E731
         return replace(self, frame=on[0], crops=on[1], extra=extra, bands=pick(self.bands), weak=pick(self.weak),
@@ -155,9 +153,8 @@ def _without(f: pd.DataFrame, study: str, dataset: str, arms) -> pd.DataFrame:
 
 
 def _gate_failed(ds) -> set[str]:
-    """The models (with their hash) of a result's ``model_gate`` record that are below the quality gate: by the report
-    stored now with the same weights (``framework.gate.current_verdict``: a check added to the gate marks the models
-    it fails without recomputing their studies), else by the verdict recorded with the result."""
+    """The models (with their hash) of a result's ``model_gate`` record below the quality gate: by the report stored
+    now with the same weights (``gate.current_verdict``), else by the verdict recorded with the result."""
     from ..framework.gate import current_verdict
     from ..framework.model_set import CHECKPOINT_ROOT
 
@@ -166,9 +163,8 @@ def _gate_failed(ds) -> set[str]:
 
 
 def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:
-    """Which arms of an ablation's results rest on a model below the quality gate: (the arms' axis, {arm value: names
-    of its models below the gate}), from the ``per_arm`` models; None when the results have no arms or do not say
-    which model each arm used."""
+    """(axis, {arm value: names of its models below the quality gate}) of an ablation's results; None when they
+    have no arms or do not say which model each arm used."""
     if "per_arm" not in ds.attrs or "arms" not in ds.attrs:
         return None
     per_arm, arms, weak, out = json.loads(ds.attrs["per_arm"]), json.loads(ds.attrs["arms"]), _gate_failed(ds), {}

@@ -37,8 +37,7 @@ def _s_dc_up(f, ds: xr.Dataset, method: str) -> tuple[str, str] | None:
 
 
 def findings(ds: xr.Dataset) -> dict[str, Finding]:
-    """The study's claims from its per-crop numbers: "collapse" (ddim's S_DC below TABA's and its signed HF error
-    below 0), "ovg" and "scaled" (S_DC up from ddim's, HF error toward 0); a claim whose methods
+    """The study's claims from its per-crop numbers: "collapse", "ovg" and "scaled"; a claim whose methods
     were not run is "not testable here"."""
     f = long_frame(ds, "flow_collapse", str(ds.attrs.get("dataset", "")), per_crop=True)
     methods = [str(m) for m in ds["method"].values]

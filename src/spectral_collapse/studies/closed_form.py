@@ -1,15 +1,10 @@
 """Collapse in closed form: DDIM inversion and OVG's variance gradient with the exact Gaussian denoiser.
 
-For the Gaussian pair of a bundled dataset (models/oracle.py, models/gaussian.py: one N(mu, C) per label, fitted over
-the training augmentation) the probability-flow ODE is linear: inverting an input x from sigma_0 to sigma_T scales
-each eigen-coordinate of x - mu by sqrt((lam + sigma_T^2) / (lam + sigma_0^2)), and the latent is that state over
-``Denoiser.to_noise``. OVG's variance gradient is g_HF = 4 r sigma^2 (C + sigma^2 I)^-2 (x - mu): each direction
-weighted by sigma^2 / (lam + sigma^2)^2. The study stores, on the test crops the main results translate (seed 0):
-the eigenvalues of both covariances and the chroma (Cb + Cr) share of each eigenvector; the closed-form latents, the
-oracle's own DDIM loop and the shipped eps model's DDIM latents, with their collapse measures and radial spectra;
-where OVG's drift goes for the oracle and the shipped model at several eta_HF; and, with the stationary form of the
-oracle, the collapse measures and OVG's chroma share at several crop sizes (``scale_*``: of the bundled image, or of a
-user's own images read at each size; ``attrs["scale_source"]`` says which)."""
+For the Gaussian pair of a bundled dataset (models/oracle.py: one N(mu, C) per label) the probability-flow ODE is
+linear: inversion from sigma_0 to sigma_T scales each eigen-coordinate of x - mu by sqrt((lam + sigma_T^2) /
+(lam + sigma_0^2)); OVG's g_HF = 4 r sigma^2 (C + sigma^2 I)^-2 (x - mu) weights each direction by sigma^2 /
+(lam + sigma^2)^2. Stored: eigen-energies, closed-form, oracle-loop and shipped-model latents with their collapse
+measures and spectra, OVG's drift, and with the stationary oracle the same at several crop sizes (``scale_*``)."""
 from __future__ import annotations
 
 import time
@@ -177,10 +172,8 @@ def _crops(region: dict, size: int, stride: int, least: int) -> torch.Tensor:
 
 def scale_crops(dataset: str, size: int, n_images: int, factor: int) -> tuple[torch.Tensor, torch.Tensor,
                                                                                   torch.Tensor]:
-    """(source pool, target pool, inputs) of the scale sweep at crop ``size``: the pools from the image's left half
-    (clean crops at stride size / 2, or less where that gives fewer than ``FIT_CROPS``, and the same crops degraded as
-    the dataset degrades), ``n_images`` degraded inputs evenly spread over the right half's crops (at the largest
-    stride that gives that many)."""
+    """(source pool, target pool, inputs) of the scale sweep at crop ``size``: pools from the image's left half
+    (clean and degraded), ``n_images`` degraded inputs evenly spread over the right half's crops."""
     fit, test = WHOLE
     clean = _crops(fit, size, max(size // 2, 4), FIT_CROPS)
     crops = _crops(test, size, size, n_images)

@@ -71,9 +71,8 @@ def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) ->
 
 def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
                  n_images: int | None, groups: dict | None = None, ls=None) -> dict:
-    """Translate ``x_in`` once (one cell), decode and score it, and cut it into one table cell per seed: ``groups``
-    {seed: positions of its crops in x_in} (None: every input, under ``seed``); set-level scores (S_G, KS) on each
-    seed's own crops; ``n_images`` of each seed's images and latents stored (None: all)."""
+    """Translate ``x_in`` once, decode and score it, and cut it into one cell per seed (``groups``: {seed: positions
+    in x_in}; None: all under ``seed``), set-level scores on each seed's crops, ``n_images`` images kept (None: all)."""
     groups = groups or {seed: range(len(x_in))}
     tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
@@ -106,8 +105,7 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                         space: str | None = None, study: str = "main_results",
                         user_models: dict | None = None, extra: tuple = ()) -> xr.Dataset:
     """The per-sample table (method, seed, sample) of every label (and MethodSpec ``extra``) on each seed's test
-    crops, with ``crop``, images, latents, samples from noise and the controls; ``ls``: the models' LatentSpace.
-    A deterministic label translates every crop once, cut per seed."""
+    crops, with images, latents, samples from noise and the controls; ``ls``: the models' LatentSpace."""
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     subsets = test_subsets(data.test_source.shape[0], n_test or prof.n_test, seeds, prof.n_val)
@@ -204,8 +202,7 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
                           progress: bool = True, backbone: str = "unet", space=None, parameterization: str = "eps",
                           batch_size: int | None = None, ovg: dict | None = None) -> xr.Dataset:
     """Translation results of a (dataset, profile) with the profile's trained models (library use; no files);
-    ``models`` given are kept; backbone, space and parameterization select an ablation's models; ``cache``: a cell
-    cache (None computes all). Bad arguments raise before any model is trained."""
+    ``cache``: a cell cache (None computes all). Bad arguments raise before any model is trained."""
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     data = dataset_for(profile, dataset, factor)
@@ -219,9 +216,8 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
 
 
 def run_main_results(spec, ctx) -> xr.Dataset:
-    """The main-results study (paper Tables 1-2): every method label on the test split, per seed, storing every
-    translated image (KID per seed can be recomputed from the results). With a user's ``model`` / ``models`` those
-    translate (nothing is trained) and the labels they cannot run are left out."""
+    """The main-results study (paper Tables 1-2): every method label on the test split, per seed; with a user's
+    ``model`` / ``models`` those translate and the labels they cannot run are left out."""
     given = user_models(spec)
     data = spec_data(spec)
     # the fill runs by default where the task's support is known and the models invert pixels
@@ -253,9 +249,8 @@ def run_main_results(spec, ctx) -> xr.Dataset:
 
 
 def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
-    """Where plain OVG's variance drift goes on the first seed's test crops (``realism.drift_diagnostics``): the
-    variance term alone (eta_LF 0) at OVG's eta_HF, so the structure term does not mix in; empty for latent models,
-    grey images or results without OVG."""
+    """Where plain OVG's variance drift goes on the first seed's test crops (eta_LF 0, at OVG's eta_HF); empty for
+    latent models, grey images or results without OVG."""
     if ls is not None or "ovg" not in ds["method"].values or data.test_source.shape[1] != 3:
         return xr.Dataset()
     op = json.loads(ds.attrs["ovg"])

@@ -18,9 +18,8 @@ SET_SCORES = ("kid_wav",)   # one number per set of crops: the gap has no interv
 
 
 def validation_scores(pareto: xr.Dataset, label: str, metric: str) -> np.ndarray:
-    """Per-crop scores of ``label`` on the sweep's validation crops: an OVG variant at its chosen grid point, or a
-    baseline; failed crops left out (a set score such as KID_wav: its one value). Empty when the sweep holds
-    neither."""
+    """Per-crop scores of ``label`` on the sweep's validation crops (an OVG variant at its chosen point, or a
+    baseline), failed crops left out; empty when the sweep holds neither."""
     if "base" in pareto.dims and label in pareto["base"].values and metric in pareto:
         chosen = pareto["chosen"].sel(base=label)
         if not bool(chosen.any()):
@@ -61,9 +60,8 @@ def _gap(test: np.ndarray, val: np.ndarray, metric: str, seed: int) -> tuple[flo
 
 
 def validation_test_gap(pareto: xr.Dataset, main: xr.Dataset, metrics=GAP_METRICS, seed: int = 0) -> pd.DataFrame:
-    """One row per (label, metric): the mean on the sweep's validation crops and on the test crops, the gap
-    test - validation with its 95 % bootstrap interval (none for KID_wav), and the counts; a variant whose main
-    results ran other step sizes than the sweep chose is left out."""
+    """One row per (label, metric): validation and test means, the gap test − validation with its 95 % bootstrap
+    interval, and the counts; a variant whose main results ran other step sizes is left out."""
     choices = json.loads(pareto.attrs.get("choices", "{}"))
     ran = json.loads(main.attrs.get("ovg", "{}") or "{}").get("per_base", {})
     bases = [str(b) for b in pareto["base"].values] if "base" in pareto.dims else []

@@ -35,8 +35,7 @@ _FACTORS = Param("list[int]", None, "SR factors; None: the profile's (smoke 2, 4
                  minimum=2)
 _N_LATENTS = Param("int", None, "latents inverted; None: the profile's (smoke 16, quick 128, paper 2000)", minimum=2)
 _SEED = Param("int", 0, "seed of the stochastic methods' draws", optional=False, minimum=0, maximum=SEED_MAX)
-# Every study that loads data takes the loader's options; the translation, Pareto and latent studies take a user's
-# model instead of training one (framework/model_set.py: spec_data, user_models). The ablations refuse a user's model.
+# The translation, Pareto and latent studies take a user's model instead of training one; the ablations refuse one.
 _DATA = Param("json", None, "options of the data loader, e.g. {\"task\": \"sr\", \"factor\": 4}; for folder:<path> "
               "also seed, test_fraction, degrade_source (docs/datasets.md); None: the dataset's defaults")
 _MODEL = Param("str", None, "a diffusers pipeline folder or hub id used instead of training (inverts and samples); "
@@ -48,8 +47,7 @@ _WEAK = Param("bool", None, "run on a model below the quality gate (framework.qu
               "model; quick and paper refuse one below the gate unless the profile lists it among its allowed weak "
               "models: the profile's allow_weak_models)")
 _USER = {"data_options": _DATA, "model": _MODEL, "models": _MODELS, "allow_weak_model": _WEAK}
-# the oracle arm (framework/oracle_arm.py): the study again with the exact Gaussian denoiser, stored beside the trained
-# models' numbers; only with the profile's trained models (a given model runs alone)
+# the oracle arm (framework/oracle_arm.py): the study again with the exact Gaussian denoiser, trained models only
 _ORACLE = {"oracle_arm": Param("bool", True, "also run the oracle (the exact Gaussian denoiser of the two domains, "
                                "models.oracle) and store its results as the arm 'oracle' (framework.oracle_arm); "
                                "None: True")}
