@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from ..data.support import dataset_support
 from ..framework.method_labels import BASELINE_LABELS, FILL_LABELS, OVG_DEFAULTS, PAPER_LABELS, STOCHASTIC, MethodSpec, method_specs, ovg_setting
 
 __all__ = ["translation_results", "run_translation_study", "run_main_results", "from_noise_samples", "scored_cells",
+           "ovg_drift_cell",
            "GAUSSIANITY", "SUPPORT_LEAK_DEFINITION"]
 
 SUPPORT_LEAK_DEFINITION = ("off-support energy share of the latent over white noise's, ||(I - P) x_T||^2 / ||x_T||^2 / "
@@ -254,18 +256,24 @@ def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
     if ls is not None or "ovg" not in ds["method"].values or data.test_source.shape[1] != 3:
         return xr.Dataset()
     op = json.loads(ds.attrs["ovg"])
-    eta_hf = (op.get("per_base") or {}).get("ovg", op)["eta_hf"]
-    ms = method_specs(["ovg"], eta_hf=eta_hf, eta_lf=0.0, lowpass_kappa=float(ds.attrs["s_lf_kappa"]))[0]
     crops = ds["crop"].isel(seed=0).values
-    x, truth = data.test_source[crops], data.test_target[crops]
-    factor = data.task.factor if data.task.kind == "sr" else None
-    key = {"cell": "ovg_drift", "version": CACHE_VERSION, "model": models[ms.parameterization], "inputs": x,
-           "method": ms.describe(), "steps": int(ds.attrs["steps"]), "block": factor, "truth": truth}
-    cell = ctx.cache.cell(key, lambda: drift_diagnostics(models[ms.parameterization], x, ms.method, ms.guidance,
-                                                         int(ds.attrs["steps"]), block=factor, truth=truth))
+    cell = ovg_drift_cell(ctx, models["eps"], data.test_source[crops], data.test_target[crops],
+                          (op.get("per_base") or {}).get("ovg", op)["eta_hf"], float(ds.attrs["s_lf_kappa"]),
+                          int(ds.attrs["steps"]), data.task.factor if data.task.kind == "sr" else None)
     # the diagnostics' attrs, not the cell's own checksum
     cell.attrs = {k: v for k, v in cell.attrs.items() if k.startswith(("ovg_drift_", "white_noise_", "truth_detail_"))}
     return cell
+
+
+def ovg_drift_cell(ctx, D, x, truth, eta_hf: float, kappa: float, steps: int, block) -> xr.Dataset:
+    """Drift diagnostics (``realism.drift_diagnostics``) of OVG's variance term alone (eta_LF 0) at ``eta_hf`` on
+    ``x``, a cached cell (``ctx`` None: computed here)."""
+    ms = method_specs(["ovg"], eta_hf=eta_hf, eta_lf=0.0, lowpass_kappa=kappa)[0]
+    compute = partial(drift_diagnostics, D, x, ms.method, ms.guidance, steps, block=block, truth=truth)
+    if ctx is None:
+        return compute()
+    return ctx.cache.cell({"cell": "ovg_drift", "version": CACHE_VERSION, "model": D, "inputs": x,
+                           "method": ms.describe(), "steps": steps, "block": block, "truth": truth}, compute)
 
 
 def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, shape: tuple, seed: int = 0,

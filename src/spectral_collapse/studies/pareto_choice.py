@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 
 from ..framework.method_labels import OVG_DEFAULTS
+from ..framework.realism import spread_band
 
 __all__ = ["NO_CHOICE", "ovg_choice", "RULES", "pareto_front", "scaled", "choose_operating_point", "truth_bands",
            "choose_point", "band_distance", "BASE_OF", "KID_FLOOR", "readable_grid"]
@@ -103,13 +104,7 @@ def choose_operating_point(s_hf, s_lf, rule: str = "maximin", eligible=None, siz
 def truth_bands(luma_ref, chroma_ref) -> dict:
     """{"luma": (lo, hi), "chroma": (lo, hi)}: mean ± one standard deviation of real crops' per-crop detail (log
     ratio to the reference mean), the band a point's mean must lie in; a band is (-inf, inf) with under 2 crops."""
-    out = {}
-    for name, v in (("luma", luma_ref), ("chroma", chroma_ref)):
-        v = np.asarray(v, float).ravel()
-        v = v[np.isfinite(v)]
-        out[name] = (float(v.mean() - v.std(ddof=1)), float(v.mean() + v.std(ddof=1))) if len(v) > 1 \
-            else (-np.inf, np.inf)
-    return out
+    return {name: spread_band(v) or (-np.inf, np.inf) for name, v in (("luma", luma_ref), ("chroma", chroma_ref))}
 
 
 KID_FLOOR = 1e-6   # an unbiased KID estimate can fall below 0 for sets as alike as two draws of one distribution

@@ -118,13 +118,18 @@ def photo_gates(photos=PHOTOS, size: int = 32) -> xr.Dataset:
 
 # ------------------------------------------------------------------------------------ the chapter's words
 
+def _cells(parts: list, sign: str = "") -> pd.DataFrame:
+    """Cells "mean [lo, hi]" of three 2-d arrays (mean, lo, hi) to 3 significant digits (``sign`` "+": signed)."""
+    f = f"{{:{sign}.3g}}".format
+    rows, cols = parts[0].dims
+    return pd.DataFrame([[f"{f(m)} [{f(a)}, {f(b)}]" for m, a, b in zip(*(p.sel({rows: r}).values for p in parts))]
+                         for r in parts[0][rows].values], index=parts[0][rows].values, columns=parts[0][cols].values)
+
+
 def gate_cells(ds: xr.Dataset, prefix: str = "gate_", **sel) -> pd.DataFrame:
     """A gate's cells as "mean [lo, hi]" (score x control) from the variables ``prefix`` + worse_by / lo / hi."""
-    parts = [ds[f"{prefix}{k}"].sel(sel) for k in ("worse_by", "lo", "hi")]
-    return pd.DataFrame([[f"{m:+.3g} [{a:+.3g}, {b:+.3g}]" for m, a, b in zip(*(p.sel(gate_score=s).values
-                                                                                for p in parts))]
-                         for s in parts[0]["gate_score"].values],
-                        index=parts[0]["gate_score"].values, columns=parts[0]["gate_control"].values)
+    return _cells([ds[f"{prefix}{k}"].sel(sel).transpose("gate_score", "gate_control")
+                   for k in ("worse_by", "lo", "hi")], "+")
 
 
 def _name(label: str) -> str:
@@ -155,11 +160,8 @@ def halving_words(ds: xr.Dataset) -> tuple[dict, pd.DataFrame | None]:
             over = factor[factor > bound]
             words[f"{prefix}within"] = ("within the bound" if over.empty
                                         else "beyond the bound for " + ", ".join(map(_name, over.index)))
-    parts = [ds[f"halving_{k}"] for k in ("kid_minus_truth", "lo", "hi")]
-    table = pd.DataFrame([[f"{m:.3g} [{a:.3g}, {b:.3g}]" for m, a, b in zip(*(p.sel(halving_label=x).values
-                                                                              for p in parts))]
-                          for x in ds["halving_label"].values],
-                         index=ds["halving_label"].values, columns=ds["halving_reference"].values)
+    table = _cells([ds[f"halving_{k}"].transpose("halving_label", "halving_reference")
+                    for k in ("kid_minus_truth", "lo", "hi")])
     return words, table.assign(**{f"factor, {kind}": ds[f"{name}_factor"].round(2).values
                                   for kind, (_, name, _) in zip(("sampled", "by region", "refitted"), MOVEMENTS)})
 

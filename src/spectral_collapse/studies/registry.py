@@ -54,6 +54,7 @@ _ORACLE = {"oracle_arm": Param("bool", True, "also run the oracle (the exact Gau
 _TRANSLATION = ("psnr", "s_hf", "s_lf", "s_g", "failed")
 _LEAK = _TRANSLATION + ("support_leak",)   # translations that keep their latents: NaN where the support is unknown
 _ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS, **_USER}
+_BENCHMARKS = Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`")
 
 
 # --- lazy entry points (each study module is imported when its study runs) -----------------------------------
@@ -139,10 +140,9 @@ _LIST = [
         "seeds": _SEEDS,
         "methods": Param("list[str]", None, "labels on the flow model; None: ddim, ddim_x1.15 (the inverted latent "
                          "scaled by 1.15 before sampling), taba, ovg"),
-        "eta_hf": Param("float", None, "OVG's eta_HF on the flow model; None: tuned on the flow model (a Pareto "
-                        "sweep of OVG on the validation crops)", minimum=0),
-        "eta_lf": Param("float", None, "OVG's eta_LF on the flow model; None: tuned on the flow model (a Pareto "
-                        "sweep of OVG on the validation crops)", minimum=0),
+        **{k: Param("float", None, f"OVG's eta_{k[4:].upper()} on the flow model; None: tuned on the flow "
+                    "model (a Pareto sweep of OVG on the validation crops)", minimum=0)
+           for k in ("eta_hf", "eta_lf")},
         **_USER,
     }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",), declares=_TRANSLATION),
     Study("closed_form", "Collapse in closed form", {
@@ -159,11 +159,9 @@ _LIST = [
                               "across sizes)", optional=False, minimum=0),
         "seed": _SEED,
     }, _lazy("closed_form", "run_closed_form"), declares=("s_g", "s_dc", "drift_chroma_share", "scale_s_dc")),
-    Study("cost", "Cost per inversion step", {
-        "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
-    }, datasets=("ihc-sr",)),
+    Study("cost", "Cost per inversion step", {"results_file": _BENCHMARKS}, datasets=("ihc-sr",)),
     Study("benchmarks", "Performance benchmarks", {
-        "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
+        "results_file": _BENCHMARKS,
         "main_command_file": Param("str", "benchmarks/results/main_command.json", "the timed main command"),
         "smoke_file": Param("str", "benchmarks/results/smoke_studies.json",
                             "every study on the smoke profile, one after another, timed"),
