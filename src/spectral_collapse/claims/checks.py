@@ -118,24 +118,18 @@ def correlated(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[E
                                        f"{floor[m]} of {len(w)} points: it does not vary here, so r cannot be read "
                                        f"({found.detail.split(' → ')[0]}) → {UNTESTABLE}",
                            f"{label(m)} does not vary: at its floor on {floor[m]} of {len(w)} points")
-        leak = _leak_r(ev) if "s_dc" in (a, b) and ev.source != "paper" else ""
-        found = replace(found, detail=found.detail + leak) if leak else found
+        if "s_dc" in (a, b) and ev.source != "paper":   # the support leak beside S_DC, where it is stored
+            lw, _ = distinct_points(ev.select("main"), ev.select("main", per_crop=True), ("s_dc", "support_leak"))
+            lw = lw.dropna() if "support_leak" in lw else lw.iloc[:0]
+            if len(lw) >= 3 and lw["s_dc"].nunique() > 1 and lw["support_leak"].nunique() > 1:
+                r = signed(np.corrcoef(lw["s_dc"], lw["support_leak"])[0, 1], 2)
+                found = replace(found, detail=f"{found.detail}; beside it, Pearson r(S_DC, support leak) = {r} over "
+                                              f"{len(lw)} points")
         if short.empty:
             return found
         names = [" ".join(map(str, k if isinstance(k, tuple) else (k,))) for k in short.index]
         return Finding(found.verdict, f"{found.detail}; no point: " + ", ".join(names))
     return test
-
-
-def _leak_r(ev: Evidence) -> str:
-    """The support leak beside S_DC in a correlation claim: "; beside it, Pearson r(S_DC, support leak) = +0.71 over
-    12 points" on the same distinct points, "" where the leak is not stored (a task without a known support)."""
-    w, _ = distinct_points(ev.select("main"), ev.select("main", per_crop=True), ("s_dc", "support_leak"))
-    w = w.dropna() if "support_leak" in w else w.iloc[:0]
-    if len(w) < 3 or w["s_dc"].nunique() < 2 or w["support_leak"].nunique() < 2:
-        return ""
-    return (f"; beside it, Pearson r(S_DC, support leak) = {signed(np.corrcoef(w['s_dc'], w['support_leak'])[0, 1], 2)}"
-            f" over {len(w)} points")
 
 
 def _main_by_dataset(ev: Evidence):
@@ -258,25 +252,18 @@ def scale_monotone(ev: Evidence) -> Finding:
         sep = " > " if ok else ", "
         text = f"{ds}: S_DC of ddim " + sep.join(f"{_scale_name(s, labels)} {fmt_value(v)}"
                                                 for s, v in zip(order, vals))
-        checks.append((INCONCLUSIVE, f"{text} (tie at a step) → {INCONCLUSIVE}") if tied
-                      else (ok, text))
+        checks.append((INCONCLUSIVE, f"{text} (tie at a step) → {INCONCLUSIVE}") if tied else (ok, text))
     return combine(checks, "needs scale_factor results at two or more factors")
 
 
-def _k90_checks(ds: str, res, names: list[str]) -> list[tuple[str, str]]:
-    """Each DDIM series' k90 against Gaussian noise's and against the next sparser one's: the 95 % interval of the
-    differences over the study's subsamples (``studies.latents.k90_draws``), minimal effect one component."""
-    draws = res["k90_draws"]
-    m = int(res.attrs.get("k90_subsample", 0))
-
-    def check(a: str, b: str) -> tuple[str, str]:
-        d = (draws.sel(series=a).values - draws.sel(series=b).values).astype(np.float64)
-        ci = Interval(float(d.mean()), *map(float, np.quantile(d, [0.025, 0.975])), len(d))
-        v = three_way(ci, MIN_EFFECT["k90"], higher_is_claimed=False)
-        return v, (f"{ds}: k90 {a} − {b} {signed(ci.mean, 1)} [{signed(ci.lo, 1)}, {signed(ci.hi, 1)}] ({len(d)} "
-                   f"subsamples of {m} latents) → {v}")
-
-    return [check(n, "gaussian") for n in names] + [check(b, a) for a, b in zip(names, names[1:])]
+def _k90_check(ds: str, res, a: str, b: str) -> tuple[str, str]:
+    """Series ``a``'s k90 against ``b``'s: the 95 % interval of the differences over the study's subsamples
+    (``studies.latents.k90_draws``), minimal effect one component."""
+    d = (res["k90_draws"].sel(series=a).values - res["k90_draws"].sel(series=b).values).astype(np.float64)
+    ci = Interval(float(d.mean()), *map(float, np.quantile(d, [0.025, 0.975])), len(d))
+    v = three_way(ci, MIN_EFFECT["k90"], higher_is_claimed=False)
+    return v, (f"{ds}: k90 {a} − {b} {signed(ci.mean, 1)} [{signed(ci.lo, 1)}, {signed(ci.hi, 1)}] ({len(d)} "
+               f"subsamples of {int(res.attrs.get('k90_subsample', 0))} latents) → {v}")
 
 
 def pca_fewer(ev: Evidence) -> Finding:
@@ -291,7 +278,8 @@ def pca_fewer(ev: Evidence) -> Finding:
         if inv.sizes.get("series", 0) == 0:
             continue
         names = [str(inv["series"].values[i]) for i in np.argsort(inv["factor"].values)]
-        found = _k90_checks(ds, res, names)
+        found = [_k90_check(ds, res, n, "gaussian") for n in names]   # against noise's, then the next sparser's
+        found += [_k90_check(ds, res, b, a) for a, b in zip(names, names[1:])]
         if len(names) == 1:  # not testable ("sparser" needs two levels); the k90 against noise's kept in the numbers
             found = [(UNTESTABLE, f"{ds}: one sparsity level ({names[0]}): {found[0][1][len(ds) + 2:]}")]
         checks += found

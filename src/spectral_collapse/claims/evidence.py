@@ -85,7 +85,6 @@ class Evidence:
     extra: dict = field(default_factory=dict)      # study ("pareto", "pca_collapse", "main") -> {dataset: xr.Dataset}
     source: str = "ours"                           # "ours" | "paper"
     crops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_CROP_COLUMNS))
-    bands: dict = field(default_factory=dict)      # (study, dataset) -> the real crops' band (``verdicts.real_band``)
     # (study, dataset) -> (names of the models below the quality gate, ``weak_arms``: which arms they computed)
     weak: dict = field(default_factory=dict)
     truths: dict = field(default_factory=dict)     # (study, dataset) -> {metric: the ground truth's mean} (``truths``)
@@ -106,8 +105,7 @@ class Evidence:
         extra = {k: {d: r for d, r in v.items() if d == dataset} for k, v in self.extra.items()}
         on = [f[f["dataset"].astype(str) == dataset] if "dataset" in f else f for f in (self.frame, self.crops)]
         pick = lambda d: {k: v for k, v in d.items() if k[1] == dataset}   # noqa: E731
-        return replace(self, frame=on[0], crops=on[1], extra=extra, bands=pick(self.bands), weak=pick(self.weak),
-                       truths=pick(self.truths))
+        return replace(self, frame=on[0], crops=on[1], extra=extra, weak=pick(self.weak), truths=pick(self.truths))
 
     def datasets(self) -> list[str]:
         """Every dataset the evidence holds."""
@@ -121,8 +119,7 @@ class Evidence:
         extra = {k: dict(v) for k, v in self.extra.items()}
         for k, v in arm.extra.items():
             extra.setdefault(k, {}).update(v)
-        return replace(self, frame=out[0], crops=out[1], extra=extra, bands={**self.bands, **arm.bands},
-                       truths={**self.truths, **arm.truths},
+        return replace(self, frame=out[0], crops=out[1], extra=extra, truths={**self.truths, **arm.truths},
                        weak={**{k: v for k, v in self.weak.items() if k != (short, dataset)}, **arm.weak})
 
     def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
@@ -212,8 +209,6 @@ def seed_evidence(ds: xr.Dataset, dataset: str) -> dict[int, "Evidence"]:
 def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evidence:
     """One results dataset as evidence (``short``: its name in the evidence, ``STUDY_NAMES``), read as
     ``load_evidence`` reads a stored file: a chapter judges the claims on its own results with it."""
-    from .compare import real_band
-
     dataset = str(dataset or ds.attrs.get("dataset", ""))
     below = sorted(_HASH.sub("", k) for k in _gate_failed(ds))   # by name without the hash
     if short in EXTRA_STUDIES:
@@ -223,12 +218,11 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
     if short == "main":
         factor = json.loads(ds.attrs.get("data_meta") or "{}").get("factor")   # the SR factor, if recorded
         fr["factor"] = int(factor) if factor not in (None, "") else None
-    band = real_band(ds)
     truth = {m: float(np.nanmean(ds[f"control_{m}"].sel(control="ground_truth").values)) for m in ("s_hf",)
              if f"control_{m}" in ds and "ground_truth" in ds["control"].values.tolist()}
     return Evidence(frame=fr, source="ours", crops=long_frame(ds, short, dataset, per_crop=True),
                     extra={"main": {dataset: ds}} if short == "main" else {},
-                    bands={} if band is None else {(short, dataset): band}, truths={(short, dataset): truth},
+                    truths={(short, dataset): truth},
                     weak={(short, dataset): (below, weak_arms(ds))} if below else {})
 
 
@@ -244,8 +238,8 @@ def _stored(root: str | Path, profile: str, studies) -> list[tuple[str, str, xr.
 
 
 def _joined(parts: list[Evidence], fields: tuple = ()) -> Evidence:
-    """The evidence of ``parts`` together: their frames (without the whole-results studies'), crops, extras, bands
-    and the further dict fields named in ``fields``."""
+    """The evidence of ``parts`` together: their frames (without the whole-results studies'), crops, extras and
+    the further dict fields named in ``fields``."""
     extra: dict = {}
     for e in parts:
         for k, v in e.extra.items():
@@ -253,7 +247,7 @@ def _joined(parts: list[Evidence], fields: tuple = ()) -> Evidence:
     frames = [e.frame for e in parts if not set(e.extra) & set(EXTRA_STUDIES)]
     crops = [e.crops for e in parts if not e.crops.empty]
     return Evidence(frame=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_FRAME_COLUMNS),
-                    extra=extra, source="ours", bands={k: v for e in parts for k, v in e.bands.items()},
+                    extra=extra, source="ours",
                     crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS),
                     **{f: {k: v for e in parts for k, v in getattr(e, f).items()} for f in fields})
 

@@ -180,16 +180,6 @@ CLAIMS: list[Claim] = [
 ]
 
 
-def _named_arms_lost(c: Claim, ev: Evidence, gated: Evidence) -> list[str]:
-    """The arms ``c`` names that ``ev`` holds and ``gated`` (without models below the quality gate) lost, in words."""
-    if not c.arms:
-        return []
-    axis, values = c.arms
-    before, after = (set().union(*(set(f[axis].astype(str)) if axis in (f := e.select(s)) else set()
-                                   for s in c.reads)) for e in (ev, gated))
-    return [arm_words(axis, v) for v in values if v in before and v not in after]
-
-
 def _decide(c: Claim, ev: Evidence, strength: bool = True) -> Finding:
     """``c``'s finding on ``ev`` (``strength``: the gap closed decides a "removes" / "restores" claim); where models
     below the quality gate enter it, the passing arms decide (``UNGATED`` when none or a named arm is left)."""
@@ -200,7 +190,10 @@ def _decide(c: Claim, ev: Evidence, strength: bool = True) -> Finding:
         return found
     gated = ev.gated()
     alone = check(c.test(gated))
-    lost = _named_arms_lost(c, ev, gated)
+    axis, values = c.arms or (None, ())   # the arms the claim names, lost where only models below the gate ran them
+    have = [set().union(*(set(f[axis].astype(str)) if axis in (f := e.select(s)) else set() for s in c.reads))
+            for e in (ev, gated)]
+    lost = [arm_words(axis, v) for v in values if v in have[0] and v not in have[1]]
     verdict = UNGATED if alone.verdict == UNTESTABLE or lost else alone.verdict
     part = (f"; the claim names the {' and '.join(lost)} arm{'s' if len(lost) > 1 else ''}, whose model is below it; "
             f"on the passing arms alone (partial evidence): {alone.verdict}" if lost else "")
@@ -238,26 +231,19 @@ def _by_seed(c: Claim, ev: Evidence, dataset: str) -> Finding | None:
     elif c.claimed and read and any(strength_verdict(g) == FAILS for g in read):
         verdict = FAILS
     per_run = "\n".join(f"{dataset}, training run {k}: {f.verdict}: {f.detail}" for k, f in runs.items())
-    over = (f"; {effect_text(gaps)}" if gaps else "") + "".join(f"; {d}" for d in _pooled_differences(runs.values()))
-    caveat = "; ".join(f"training run {k}: {f.caveat}" for k, f in runs.items() if f.caveat)
-    return Finding(verdict, f"{dataset}: {head}{over}", caveat, effect=claim_effect(gaps), gaps=tuple(gaps),
-                   runs=per_run)
-
-
-def _pooled_differences(runs) -> list[str]:
-    """Each paired comparison of ``runs`` (their ``Finding.diffs``) that has no gap to pool as a fraction, pooled over
-    the runs: the mean of the runs' mean differences with its Student t interval over them."""
-    by: dict = {}
-    for f in runs:
+    over = f"; {effect_text(gaps)}" if gaps else ""
+    by: dict = {}   # each paired comparison without a gap to pool as a fraction: the runs' mean differences
+    for f in runs.values():
         for what, mean, has_gap in f.diffs:
             if not has_gap:
                 by.setdefault(what, []).append(mean)
-    out = []
-    for what, means in by.items():
+    for what, means in by.items():   # their mean, with its Student t interval over the runs
         ci = t_interval(means)
-        out.append(f"{what} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}] over {len(means)} training runs "
-                   "(Student t)" if len(means) > 1 else f"{what} {signed(ci.mean)}")
-    return out
+        over += (f"; {what} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}] over {len(means)} training runs "
+                 "(Student t)" if len(means) > 1 else f"; {what} {signed(ci.mean)}")
+    caveat = "; ".join(f"training run {k}: {f.caveat}" for k, f in runs.items() if f.caveat)
+    return Finding(verdict, f"{dataset}: {head}{over}", caveat, effect=claim_effect(gaps), gaps=tuple(gaps),
+                   runs=per_run)
 
 
 def judge(c: Claim, ev: Evidence) -> Finding:

@@ -56,8 +56,7 @@ def _ovg(spec: StudySpec, ctx: StudyContext, data, D, ls, specs) -> tuple[dict, 
     """OVG's step sizes on the flow model and how they were found: both given to the study, else the flow model's own
     Pareto sweep on the validation crops (one given: the other from the sweep). (setting, tuning record)."""
     given = {k: float(spec.get(k)) for k in ("eta_hf", "eta_lf") if spec.get(k, None) is not None}
-    needs = any(ms.guidance is not None and ms.label != STABLE_OVG_LABEL  # the stable form: own sizes
-                for ms in specs)
+    needs = any(ms.guidance is not None and ms.label != STABLE_OVG_LABEL for ms in specs)   # stable form: own sizes
     if len(given) == 2 or not needs:
         src = ", ".join(f"{k} = {v:g}" for k, v in given.items())
         return {**OVG_DEFAULTS, **given, "source": f"given to the study ({src})" if given else "no OVG label"}, {}

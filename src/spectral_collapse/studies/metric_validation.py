@@ -16,9 +16,14 @@ from ..metrics.spectral import wavelet_order
 from ..framework.aggregate import per_seed
 from ..framework.controls import realism_sets
 from ..framework.cells import StudyContext
-from ..framework.user_models import spec_data
+from ..framework.model_set import data_options
+from ..framework.realism import realism_gate
+from ..framework.user_models import oracle_models, spec_data
 from ..framework.spec import StudySpec
 from ..verdicts.words import pearson_interval
+from .leak_controls import leak_controls
+from .realism_checks import (HALF_REFERENCE_BOUND, HALVES, REFIT_HALVES, REGION_HALVES, halved_reference,
+                             halving_movement, photo_gates)
 
 __all__ = ["KAPPAS", "CORRELATED", "run_metric_validation", "metric_points", "POINT_HEADERS", "complements",
            "slope_table", "filter_table", "UNFILTERED", "band_used", "filter_changes", "correlation_points",
@@ -114,8 +119,6 @@ def method_points(pts: pd.DataFrame, cols: list) -> pd.DataFrame:
 def _gate(main: xr.Dataset | None) -> xr.Dataset:
     """The controls gate of the texture scores on the main results (``realism.realism_gate``) as arrays (score,
     control); empty without main results holding the controls."""
-    from ..framework.realism import realism_gate
-
     if main is None or "control_wav_features" not in main:
         return xr.Dataset()
     g = realism_gate(main)
@@ -133,8 +136,6 @@ def _gate(main: xr.Dataset | None) -> xr.Dataset:
 def _halving(main: xr.Dataset | None) -> xr.Dataset:
     """The truth-relative KID_wav of every method and control against the whole reference and its halves
     (``realism_checks``), and how far it moves under each kind of half; empty without the KID features."""
-    from .realism_checks import HALVES, REFIT_HALVES, REGION_HALVES, halved_reference, halving_movement
-
     if main is None or "reference_wav_features" not in main or "control_wav_features" not in main:
         return xr.Dataset()
     seed = main["seed"].values[0]
@@ -208,12 +209,6 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
                 "point_method": ("point", pts["method"].astype(str).tolist()),
                 "point_seed": ("point", pts["seed"].astype(int).to_numpy()),
                 "metric_a": usable, "metric_b": usable})
-    from .realism_checks import HALF_REFERENCE_BOUND, photo_gates
-
-    from ..framework.model_set import data_options
-    from ..framework.user_models import oracle_models
-    from .leak_controls import leak_controls
-
     main = ctx.inputs.get("main_results")
     ds = ds.merge(_gate(main)).merge(_halving(main)).merge(photo_gates())
     try:   # the exact model of a bundled dataset; a folder or an unknown task has none

@@ -320,9 +320,8 @@ def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
     """``grid_summary`` as the chapter shows it: means to ``digits`` decimals (the scores the choice reads first) and
     "yes" where inside both real bands, on its variant's S_HF / S_LF front or chosen."""
     table = grid_summary(ds)
-    shown = table[[c for c in GRID_COLUMNS if c in table]].round(
-        {c: digits for c in ("s_hf", "s_lf", "psnr", "s_dc", "s_g", "kid_wav", "delta_log_e_hf_luma_ref",
-                             "delta_log_e_hf_chroma_ref")})
+    shown = table[[c for c in GRID_COLUMNS if c in table]].round(   # the scores: the columns after the step sizes
+        {c: digits for c in GRID_COLUMNS[3:] if c not in ("in_band", "failed", "on_front", "chosen")})
     flags = {c: shown[c].map({True: "yes", False: ""}) for c in ("on_front", "chosen", "in_band") if c in shown}
     return shown.assign(base=shown["base"].map(method_name), eta_hf=shown["eta_hf"].map(step_size),
                         eta_lf=shown["eta_lf"].map(step_size), **flags).rename(

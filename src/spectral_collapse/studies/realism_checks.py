@@ -28,17 +28,12 @@ REFIT_HALVES = tuple(h + REFIT for h in REGION_HALVES)
 HALVES = ("all", *SAMPLED_HALVES, *REGION_HALVES, *REFIT_HALVES)
 
 
-def _halves(reference: np.ndarray) -> dict[str, np.ndarray]:
-    half = len(reference) // 2
-    out = dict(zip(HALVES, (reference, reference[0::2], reference[1::2], reference[:half], reference[half:])))
-    return out | {h + REFIT: out[h] for h in REGION_HALVES}   # the region halves again, for a refitted map
-
-
 def halved_reference(features: dict, truth: np.ndarray, reference: np.ndarray, *, n_boot: int = 500) -> pd.DataFrame:
     """Per label of ``features`` ({label: (n, F) mapped features on the truth's crops}) and reference half of
     ``HALVES``: KID(label) − KID(truth) with its two-sample interval (``REFIT_HALVES``: the map fitted anew)."""
-    rows = []
-    for name, ref in _halves(np.asarray(reference, dtype=np.float64)).items():
+    rows, r, half = [], np.asarray(reference, dtype=np.float64), len(reference) // 2
+    # the region halves twice, the second time for a refitted map
+    for name, ref in zip(HALVES, (r, r[0::2], r[1::2], r[:half], r[half:], r[:half], r[half:])):
         scale = rl.FeatureScaler.fit(ref) if name in REFIT_HALVES else np.asarray
         for label, f in features.items():
             d = rl.paired_kid_difference(scale(f), scale(truth), scale(ref), n_boot=n_boot, seed=0)
