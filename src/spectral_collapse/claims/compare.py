@@ -75,18 +75,17 @@ def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: b
                                                       gap is not None)
 
 
-def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
-                  prefix: str = ""):
+def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, higher: bool = True, prefix: str = ""):
     """A claimed difference a − b on the rows of ``study`` with ``eq``: paired over crops where held (``compare``),
     else two-way on the means (equal means: ``TIE_RULE``); None when a side is missing."""
     crops = ev.select(study, per_crop=True, **eq)
     if not crops.empty and metric in set(crops["metric"]):
-        out = compare(crops, a, b, metric, by=by, higher=higher, prefix=prefix,
+        out = compare(crops, a, b, metric, higher=higher, prefix=prefix,
                       reference=ev.truths.get((study, eq.get("dataset")), {}).get(metric))
-        leak = leak_beside(crops, a, b, by) if metric == "s_dc" and out is not None else ""
+        leak = leak_beside(crops, a, b) if metric == "s_dc" and out is not None else ""
         return out if not leak else (out[0], f"{out[1]} ({leak})", *out[2:])
     f = ev.select(study, **eq)
-    means = f[f["metric"] == metric].groupby(by)["value"].mean()
+    means = f[f["metric"] == metric].groupby("method")["value"].mean()
     if a not in means or b not in means or not np.isfinite(means[a]) or not np.isfinite(means[b]):
         return None
     text = f"{prefix}{label(metric)} {a} {fmt_value(means[a])} vs {b} {fmt_value(means[b])}"
@@ -95,11 +94,11 @@ def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "met
     return (bool(means[a] > means[b]) if higher else bool(means[a] < means[b])), text
 
 
-def leak_beside(crops: pd.DataFrame, a, b, by: str = "method") -> str:
+def leak_beside(crops: pd.DataFrame, a, b) -> str:
     """The support leak of ``a`` and ``b`` on the crops both scored, as S_DC's comparisons carry it ("support
     leak ddim 0.46, taba 1.00"); "" where the task has no known support."""
     f = crops[crops["metric"] == "support_leak"]
-    xa, xb = paired_units(f, a, b, by) if not f.empty else ([], [])
+    xa, xb = paired_units(f, a, b) if not f.empty else ([], [])
     if not len(xa):
         return ""
     return f"support leak {a} {fmt_value(float(xa.mean()))}, {b} {fmt_value(float(xb.mean()))}"
