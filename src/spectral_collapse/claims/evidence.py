@@ -139,8 +139,7 @@ class Evidence:
 
 
 def _without(f: pd.DataFrame, study: str, dataset: str, arms) -> pd.DataFrame:
-    """``f`` without the rows of ``study`` on ``dataset`` of the arms in ``arms`` ((axis, {value: names})), or all of
-    them when ``arms`` is None or its axis is not a column."""
+    """``f`` without the rows of ``study`` on ``dataset`` of ``arms`` ((axis, {value: names}); None: all of them)."""
     if f.empty or "study" not in f:
         return f
     hit = (f["study"] == study) & (f["dataset"].astype(str) == dataset)
@@ -227,8 +226,7 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
 
 
 def _stored(root: str | Path, profile: str, studies) -> list[tuple[str, str, xr.Dataset]]:
-    """(study, dataset, results) of every stored results file of ``profile`` under ``root`` for each of ``studies``
-    (the dataset as its results name it, else as its file name does)."""
+    """(study, dataset, results) of every stored ``profile`` results file under ``root`` for each of ``studies``."""
     out = []
     for study in studies:
         for path in sorted((Path(root) / study).glob(f"*-{profile}.nc")):
@@ -238,8 +236,7 @@ def _stored(root: str | Path, profile: str, studies) -> list[tuple[str, str, xr.
 
 
 def _joined(parts: list[Evidence], fields: tuple = ()) -> Evidence:
-    """The evidence of ``parts`` together: their frames (without the whole-results studies'), crops, extras and
-    the further dict fields named in ``fields``."""
+    """The evidence of ``parts`` together (frames without the whole-results studies', and the dict ``fields``)."""
     extra: dict = {}
     for e in parts:
         for k, v in e.extra.items():

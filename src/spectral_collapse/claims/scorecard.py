@@ -27,8 +27,7 @@ STANDIN = {"ihc-sr": "bbbc021", "bbbc021": "bbbc021", "ihc-edges": "edges2shoes"
 # ----------------------------------------------------------------------------------------- table rows
 
 def _agg(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Mean and std (ddof 1) over seeds of per-seed means, with the number of seeds (``ours_n``) and of failed
-    samples (``ours_failed``). A deterministic method (the same value for every seed) has std NaN, not 0."""
+    """Mean, std (ddof 1; NaN for a deterministic method) and count over seeds of per-seed means, failures summed."""
     g = frame.groupby(by, dropna=False)["value"]
     out = g.agg(ours_mean="mean", ours_std=lambda s: s.std(ddof=1) if s.count() > 1 and s.nunique() > 1 else np.nan,
                 ours_n="count").reset_index()
@@ -96,8 +95,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
 
 
 def _weak(ev: Evidence, short: str, dataset: str, arm) -> list[str]:
-    """The models below the quality gate that computed a (study, dataset) arm's rows (``Evidence.weak``): every
-    arm's when the record does not split them by arm."""
+    """The models below the quality gate behind a (study, dataset) arm's rows (every arm's when not split by arm)."""
     names, arms = ev.weak.get((short, dataset), ([], None))
     return list(names if arms is None or arm is None else arms[1].get(str(arm), []))
 

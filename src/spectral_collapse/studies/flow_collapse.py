@@ -53,8 +53,7 @@ def flow_method_specs(labels, ovg: dict, lowpass_kappa: float = 0.06) -> list[Me
 
 
 def _ovg(spec: StudySpec, ctx: StudyContext, data, D, ls, specs) -> tuple[dict, dict]:
-    """OVG's step sizes on the flow model and how they were found: both given to the study, else the flow model's own
-    Pareto sweep on the validation crops (one given: the other from the sweep). (setting, tuning record)."""
+    """(OVG's step sizes on the flow model, tuning record): given to the study, else the flow model's Pareto sweep."""
     given = {k: float(spec.get(k)) for k in ("eta_hf", "eta_lf") if spec.get(k, None) is not None}
     needs = any(ms.guidance is not None and ms.label != STABLE_OVG_LABEL for ms in specs)   # stable form: own sizes
     if len(given) == 2 or not needs:

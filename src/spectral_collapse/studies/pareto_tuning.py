@@ -34,8 +34,7 @@ def validation_scores(pareto: xr.Dataset, label: str, metric: str) -> np.ndarray
 
 
 def scores_on_test(main: xr.Dataset, label: str, metric: str) -> np.ndarray:
-    """Per-crop scores of ``label`` on the main results' test crops (every seed), failed crops left out (a set score
-    such as KID_wav: one value per seed)."""
+    """Per-crop scores of ``label`` on the main results' test crops (every seed), failed crops left out."""
     if label not in main["method"].values or metric not in main:
         return np.array([])
     failed, at = failed_of(main), {"method": label}
