@@ -133,9 +133,7 @@ def test_texture_error_must_move_toward_zero_without_overshooting():
     noisy = 0.6 + 0 * ddim                                        # |0.6| < |-1.5|: closer to 0
     ev = evidence(*scores, crops({"ddim": smooth, "ovg": noisy}, "delta_log_e_hf"))
     assert claim("ovg_vs_ddim")(ev).verdict == V.HOLDS
-    ev.bands[("main", "d")] = (-0.3, 0.3)
-    found = claim("ovg_vs_ddim")(ev)
-    assert found.verdict == V.HOLDS and "band" not in found.detail
+    assert "band" not in claim("ovg_vs_ddim")(ev).detail
     assert "band" in C.RULES[C.PAIRED] and "decides nothing" in C.RULES[C.PAIRED]
 
 

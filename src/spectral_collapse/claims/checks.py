@@ -22,8 +22,7 @@ __all__ = ["ARM_WORDS", "arm_words", "arm_name", "differences", "correlated", "t
            "ovg_texture_check", "lowest_lpips", "pareto_expands", "scale_psnr", "scale_monotone",
            "pca_fewer", "texture_claim", "distinct_points", "correlation_finding"]
 
-# An arm's value on each ablation axis as every page writes it (the stored results keep the keys): "factor" 4 ->
-# "×4", "parameterization" eps -> "ε-prediction", "space" pixel -> "pixel space", "backbone" unet -> "U-Net"
+# An arm's value on each ablation axis as every page writes it (the stored results keep the keys)
 ARM_WORDS = {
     "factor": lambda v: f"×{v}",
     "parameterization": lambda v: MODEL_WORDS.get(str(v), f"{v}-prediction"),
@@ -45,9 +44,8 @@ def arm_name(sel: dict) -> str:
 
 
 def differences(study: str, pairs, missing: str, axis: str | None = None, more=None) -> Callable[[Evidence], Finding]:
-    """The claim that every difference a − b of ``pairs`` ((a, b, metric, higher) each: > 0 when ``higher``, else
-    < 0) holds on each dataset (and each arm of ``axis``) of ``study`` (``versus_or_tie``); ``more(ev, dataset)``:
-    further checks of a dataset."""
+    """The claim that each a − b of ``pairs`` ((a, b, metric, higher)) is > 0 (``higher``) or < 0 on every dataset
+    (and arm of ``axis``) of ``study``; ``more(ev, dataset)``: further checks of a dataset."""
     def test(ev: Evidence) -> Finding:
         f = ev.select(study)
         if axis is not None and (f.empty or axis not in f):
@@ -65,9 +63,8 @@ def differences(study: str, pairs, missing: str, axis: str | None = None, more=N
 
 
 def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("dataset", "method")) -> tuple:
-    """One point per ``keys``: each metric's mean over crops and seeds (``crops``) or, set-level, over seeds
-    (``frame``), without failed cells and the second of two coinciding methods. Returns (wide frame, {"failed":
-    per-seed cells left out, "coinciding": methods left out})."""
+    """One point per ``keys``: each metric's mean over crops (``crops``) or seeds (``frame``), without failed cells
+    and coinciding methods: (wide frame, {"failed": cells left out, "coinciding": methods left out})."""
     f, why = countable(frame)
     keys = [k for k in keys if k in f or k in crops]
     parts = []
@@ -83,9 +80,8 @@ def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("da
 
 def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, threshold: float,
                         paper: bool = False) -> Finding:
-    """Pearson r of columns ``a`` and ``b`` of ``w`` (distinct points, index with a ``dataset`` level), overall and per
-    dataset. Ours: three-way on the Fisher-z interval (``correlation_verdict``); the paper's tables: r against the
-    threshold alone."""
+    """Pearson r of ``a`` and ``b`` over the points ``w``, overall and per dataset: ours three-way on the
+    Fisher-z interval, the paper's tables against the threshold alone."""
     r = float(np.corrcoef(w[a], w[b])[0, 1])
     groups = sorted(w.groupby(level="dataset"), key=lambda x: natural_key(x[0])) if "dataset" in w.index.names else []
     per = [f"{ds} {signed(np.corrcoef(g[a], g[b])[0, 1], 2)}" for ds, g in groups
@@ -122,24 +118,18 @@ def correlated(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[E
                                        f"{floor[m]} of {len(w)} points: it does not vary here, so r cannot be read "
                                        f"({found.detail.split(' → ')[0]}) → {UNTESTABLE}",
                            f"{label(m)} does not vary: at its floor on {floor[m]} of {len(w)} points")
-        leak = _leak_r(ev) if "s_dc" in (a, b) and ev.source != "paper" else ""
-        found = replace(found, detail=found.detail + leak) if leak else found
+        if "s_dc" in (a, b) and ev.source != "paper":   # the support leak beside S_DC, where it is stored
+            lw, _ = distinct_points(ev.select("main"), ev.select("main", per_crop=True), ("s_dc", "support_leak"))
+            lw = lw.dropna() if "support_leak" in lw else lw.iloc[:0]
+            if len(lw) >= 3 and lw["s_dc"].nunique() > 1 and lw["support_leak"].nunique() > 1:
+                r = signed(np.corrcoef(lw["s_dc"], lw["support_leak"])[0, 1], 2)
+                found = replace(found, detail=f"{found.detail}; beside it, Pearson r(S_DC, support leak) = {r} over "
+                                              f"{len(lw)} points")
         if short.empty:
             return found
         names = [" ".join(map(str, k if isinstance(k, tuple) else (k,))) for k in short.index]
         return Finding(found.verdict, f"{found.detail}; no point: " + ", ".join(names))
     return test
-
-
-def _leak_r(ev: Evidence) -> str:
-    """The support leak beside S_DC in a correlation claim: "; beside it, Pearson r(S_DC, support leak) = +0.71 over
-    12 points" on the same distinct points, "" where the leak is not stored (a task without a known support)."""
-    w, _ = distinct_points(ev.select("main"), ev.select("main", per_crop=True), ("s_dc", "support_leak"))
-    w = w.dropna() if "support_leak" in w else w.iloc[:0]
-    if len(w) < 3 or w["s_dc"].nunique() < 2 or w["support_leak"].nunique() < 2:
-        return ""
-    return (f"; beside it, Pearson r(S_DC, support leak) = {signed(np.corrcoef(w['s_dc'], w['support_leak'])[0, 1], 2)}"
-            f" over {len(w)} points")
 
 
 def _main_by_dataset(ev: Evidence):
@@ -262,25 +252,18 @@ def scale_monotone(ev: Evidence) -> Finding:
         sep = " > " if ok else ", "
         text = f"{ds}: S_DC of ddim " + sep.join(f"{_scale_name(s, labels)} {fmt_value(v)}"
                                                 for s, v in zip(order, vals))
-        checks.append((INCONCLUSIVE, f"{text} (tie at a step) → {INCONCLUSIVE}") if tied
-                      else (ok, text))
+        checks.append((INCONCLUSIVE, f"{text} (tie at a step) → {INCONCLUSIVE}") if tied else (ok, text))
     return combine(checks, "needs scale_factor results at two or more factors")
 
 
-def _k90_checks(ds: str, res, names: list[str]) -> list[tuple[str, str]]:
-    """Each DDIM series' k90 against Gaussian noise's and against the next sparser one's: the 95 % interval of the
-    differences over the study's subsamples (``studies.latents.k90_draws``), minimal effect one component."""
-    draws = res["k90_draws"]
-    m = int(res.attrs.get("k90_subsample", 0))
-
-    def check(a: str, b: str) -> tuple[str, str]:
-        d = (draws.sel(series=a).values - draws.sel(series=b).values).astype(np.float64)
-        ci = Interval(float(d.mean()), *map(float, np.quantile(d, [0.025, 0.975])), len(d))
-        v = three_way(ci, MIN_EFFECT["k90"], higher_is_claimed=False)
-        return v, (f"{ds}: k90 {a} − {b} {signed(ci.mean, 1)} [{signed(ci.lo, 1)}, {signed(ci.hi, 1)}] ({len(d)} "
-                   f"subsamples of {m} latents) → {v}")
-
-    return [check(n, "gaussian") for n in names] + [check(b, a) for a, b in zip(names, names[1:])]
+def _k90_check(ds: str, res, a: str, b: str) -> tuple[str, str]:
+    """Series ``a``'s k90 against ``b``'s: the 95 % interval of the differences over the study's subsamples
+    (``studies.latents.k90_draws``), minimal effect one component."""
+    d = (res["k90_draws"].sel(series=a).values - res["k90_draws"].sel(series=b).values).astype(np.float64)
+    ci = Interval(float(d.mean()), *map(float, np.quantile(d, [0.025, 0.975])), len(d))
+    v = three_way(ci, MIN_EFFECT["k90"], higher_is_claimed=False)
+    return v, (f"{ds}: k90 {a} − {b} {signed(ci.mean, 1)} [{signed(ci.lo, 1)}, {signed(ci.hi, 1)}] ({len(d)} "
+               f"subsamples of {int(res.attrs.get('k90_subsample', 0))} latents) → {v}")
 
 
 def pca_fewer(ev: Evidence) -> Finding:
@@ -295,7 +278,8 @@ def pca_fewer(ev: Evidence) -> Finding:
         if inv.sizes.get("series", 0) == 0:
             continue
         names = [str(inv["series"].values[i]) for i in np.argsort(inv["factor"].values)]
-        found = _k90_checks(ds, res, names)
+        found = [_k90_check(ds, res, n, "gaussian") for n in names]   # against noise's, then the next sparser's
+        found += [_k90_check(ds, res, b, a) for a, b in zip(names, names[1:])]
         if len(names) == 1:  # not testable ("sparser" needs two levels); the k90 against noise's kept in the numbers
             found = [(UNTESTABLE, f"{ds}: one sparsity level ({names[0]}): {found[0][1][len(ds) + 2:]}")]
         checks += found

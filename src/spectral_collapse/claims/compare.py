@@ -30,9 +30,8 @@ def difference(a, b) -> str:
 # ------------------------------------------------------------------------------------------------ comparisons
 
 def paired_units(f: pd.DataFrame, a, b, by: str = "method") -> tuple[np.ndarray, np.ndarray]:
-    """The values of ``a`` and ``b`` (labels in column ``by``) on the crops both scored, one entry per crop, sorted:
-    rows of ``f`` (one metric) pair on every other column but ``value`` and ``same_as``, pairs with a non-finite side
-    dropped and the pairs of one crop (over the seeds that share it) averaged."""
+    """The values of ``a`` and ``b`` (labels in column ``by``) on the crops both scored, finite, one entry per
+    crop (its seeds averaged), sorted."""
     f = f.loc[:, f.notna().any() | (f.columns == "value")]
     keys = [c for c in f.columns if c not in (by, "value", "same_as")]
     m = f[f[by] == a].merge(f[f[by] == b], on=keys, suffixes=("_a", "_b"))
@@ -45,9 +44,8 @@ def paired_units(f: pd.DataFrame, a, b, by: str = "method") -> tuple[np.ndarray,
 
 
 def gap_of(metric: str, xa, xb, higher: bool, reference=None):
-    """The ``effect.Gap`` the claimed-better side closes on the other's (``a`` when ``higher``), for a metric with a
-    reference (``effect.REFERENCES``; ``reference``: the ground truth's mean where the metric's is "truth"); else
-    None."""
+    """The ``effect.Gap`` the claimed-better side closes on the other's, for a metric with a reference
+    (``reference``: the ground truth's mean where it is "truth"); else None."""
     ref = REFERENCES.get(metric, (None,))[0]
     ref = reference if ref == "truth" else ref
     if ref is None or not len(xa):
@@ -62,10 +60,8 @@ def _named(gap, what: str):
 
 def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: bool = True,
             prefix: str = "", reference=None) -> tuple | None:
-    """Paired comparison of ``a`` against ``b`` on ``metric`` over the crops of ``f``, the claim a - b > 0
-    (``higher``) or < 0 by more than ``MIN_EFFECT[metric]`` (else 0.01): (verdict, "<prefix>S_HF ovg − ddim +0.005
-    [−0.018, +0.031], 48 crops; ovg closes 3 % of the gap [..]: reduces slightly → inconclusive", ``gap_of``); None
-    when the two share no crop; a 4th element (comparison, mean difference, has a gap) for pooling over runs."""
+    """Paired comparison of ``a`` and ``b`` on ``metric`` over the crops of ``f``, claim a − b > 0 (``higher``) or < 0:
+    (verdict, text, gap, (comparison, mean difference, has a gap)); None when the two share no crop."""
     xa, xb = paired_units(f[f["metric"] == metric], a, b, by)
     if not len(xa):
         return None
@@ -79,19 +75,17 @@ def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: b
                                                       gap is not None)
 
 
-def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
-                  prefix: str = ""):
-    """A claimed difference a - b (> 0 when ``higher``) on the rows of ``study`` with ``eq``: paired over crops where
-    the evidence holds them (``compare``), else two-way on the reported means (two equal means: ``TIE_RULE``).
-    None when a side is missing."""
+def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, higher: bool = True, prefix: str = ""):
+    """A claimed difference a − b on the rows of ``study`` with ``eq``: paired over crops where held (``compare``),
+    else two-way on the means (equal means: ``TIE_RULE``); None when a side is missing."""
     crops = ev.select(study, per_crop=True, **eq)
     if not crops.empty and metric in set(crops["metric"]):
-        out = compare(crops, a, b, metric, by=by, higher=higher, prefix=prefix,
+        out = compare(crops, a, b, metric, higher=higher, prefix=prefix,
                       reference=ev.truths.get((study, eq.get("dataset")), {}).get(metric))
-        leak = leak_beside(crops, a, b, by) if metric == "s_dc" and out is not None else ""
+        leak = leak_beside(crops, a, b) if metric == "s_dc" and out is not None else ""
         return out if not leak else (out[0], f"{out[1]} ({leak})", *out[2:])
     f = ev.select(study, **eq)
-    means = f[f["metric"] == metric].groupby(by)["value"].mean()
+    means = f[f["metric"] == metric].groupby("method")["value"].mean()
     if a not in means or b not in means or not np.isfinite(means[a]) or not np.isfinite(means[b]):
         return None
     text = f"{prefix}{label(metric)} {a} {fmt_value(means[a])} vs {b} {fmt_value(means[b])}"
@@ -100,12 +94,11 @@ def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "met
     return (bool(means[a] > means[b]) if higher else bool(means[a] < means[b])), text
 
 
-def leak_beside(crops: pd.DataFrame, a, b, by: str = "method") -> str:
-    """The support leak of ``a`` and ``b`` on the crops both scored, as S_DC's comparisons carry it: "support leak
-    ddim 0.46, taba 1.00" (``metrics.latent.support_leak``: 0 the input's imprint, 1 white noise); "" where the
-    task has no known support."""
+def leak_beside(crops: pd.DataFrame, a, b) -> str:
+    """The support leak of ``a`` and ``b`` on the crops both scored, as S_DC's comparisons carry it ("support
+    leak ddim 0.46, taba 1.00"); "" where the task has no known support."""
     f = crops[crops["metric"] == "support_leak"]
-    xa, xb = paired_units(f, a, b, by) if not f.empty else ([], [])
+    xa, xb = paired_units(f, a, b) if not f.empty else ([], [])
     if not len(xa):
         return ""
     return f"support leak {a} {fmt_value(float(xa.mean()))}, {b} {fmt_value(float(xb.mean()))}"
@@ -120,9 +113,8 @@ def real_band(ds) -> tuple[float, float] | None:
 
 
 def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "") -> tuple[str, str] | None:
-    """Whether ``a``'s signed texture error (``delta_log_e_hf``) moves toward zero from ``b``'s: holds when |mean(a)| <
-    |mean(b)| and the paired interval of |error(a)| - |error(b)| lies below 0 beyond ``MIN_EFFECT``; does not hold in
-    the reverse case; None without the metric (``verdicts.rules.TEXTURE_RULE``: no band decides)."""
+    """Whether ``a``'s signed texture error (``delta_log_e_hf``) moves toward zero from ``b``'s (paired over crops,
+    ``verdicts.rules.TEXTURE_RULE``); None without the metric."""
     g = f[f["metric"] == "delta_log_e_hf"]
     if g.empty:
         return None

@@ -40,9 +40,8 @@ _HASH = re.compile(r"-[0-9a-f]{12}$")   # a model name's configuration hash
 
 
 def long_frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool = False) -> pd.DataFrame:
-    """Per-seed means of every known metric in ``ds`` (``per_crop``: each crop's value of a per-sample metric, a failed
-    sample's NaN, ``crop`` the results' ``crop`` variable or the sample index): study, dataset, <other dims>, method,
-    seed, metric, value, ``samples``, ``failed`` / ``n`` (samples failed / kept) and ``same_as``."""
+    """Per-seed means of every known metric in ``ds`` (``per_crop``: each crop's value, a failed sample's NaN) as a
+    long frame, with ``samples``, ``failed`` / ``n`` and ``same_as``."""
     frames, failed, same = [], failed_of(ds), coinciding_methods(ds)
     for m in CROP_METRICS if per_crop else METRICS:
         v = ds[m] if m in ds else None
@@ -86,7 +85,6 @@ class Evidence:
     extra: dict = field(default_factory=dict)      # study ("pareto", "pca_collapse", "main") -> {dataset: xr.Dataset}
     source: str = "ours"                           # "ours" | "paper"
     crops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_CROP_COLUMNS))
-    bands: dict = field(default_factory=dict)      # (study, dataset) -> the real crops' band (``verdicts.real_band``)
     # (study, dataset) -> (names of the models below the quality gate, ``weak_arms``: which arms they computed)
     weak: dict = field(default_factory=dict)
     truths: dict = field(default_factory=dict)     # (study, dataset) -> {metric: the ground truth's mean} (``truths``)
@@ -104,12 +102,10 @@ class Evidence:
 
     def only(self, dataset: str) -> "Evidence":
         """The same evidence on one dataset alone."""
-        keep = {k: v for k, v in self.extra.items()}
-        extra = {k: {d: r for d, r in v.items() if d == dataset} for k, v in keep.items()}
+        extra = {k: {d: r for d, r in v.items() if d == dataset} for k, v in self.extra.items()}
         on = [f[f["dataset"].astype(str) == dataset] if "dataset" in f else f for f in (self.frame, self.crops)]
         pick = lambda d: {k: v for k, v in d.items() if k[1] == dataset}   # noqa: E731
-        return replace(self, frame=on[0], crops=on[1], extra=extra, bands=pick(self.bands), weak=pick(self.weak),
-                       truths=pick(self.truths))
+        return replace(self, frame=on[0], crops=on[1], extra=extra, weak=pick(self.weak), truths=pick(self.truths))
 
     def datasets(self) -> list[str]:
         """Every dataset the evidence holds."""
@@ -123,8 +119,7 @@ class Evidence:
         extra = {k: dict(v) for k, v in self.extra.items()}
         for k, v in arm.extra.items():
             extra.setdefault(k, {}).update(v)
-        return replace(self, frame=out[0], crops=out[1], extra=extra, bands={**self.bands, **arm.bands},
-                       truths={**self.truths, **arm.truths},
+        return replace(self, frame=out[0], crops=out[1], extra=extra, truths={**self.truths, **arm.truths},
                        weak={**{k: v for k, v in self.weak.items() if k != (short, dataset)}, **arm.weak})
 
     def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
@@ -144,8 +139,7 @@ class Evidence:
 
 
 def _without(f: pd.DataFrame, study: str, dataset: str, arms) -> pd.DataFrame:
-    """``f`` without the rows of ``study`` on ``dataset`` of the arms in ``arms`` ((axis, {value: names})), or all of
-    them when ``arms`` is None or its axis is not a column."""
+    """``f`` without the rows of ``study`` on ``dataset`` of ``arms`` ((axis, {value: names}); None: all of them)."""
     if f.empty or "study" not in f:
         return f
     hit = (f["study"] == study) & (f["dataset"].astype(str) == dataset)
@@ -155,9 +149,8 @@ def _without(f: pd.DataFrame, study: str, dataset: str, arms) -> pd.DataFrame:
 
 
 def _gate_failed(ds) -> set[str]:
-    """The models (with their hash) of a result's ``model_gate`` record that are below the quality gate: by the report
-    stored now with the same weights (``framework.gate.current_verdict``: a check added to the gate marks the models
-    it fails without recomputing their studies), else by the verdict recorded with the result."""
+    """The models (with their hash) of a result's ``model_gate`` record below the quality gate: by the report stored
+    now with the same weights (``gate.current_verdict``), else by the verdict recorded with the result."""
     from ..framework.gate import current_verdict
     from ..framework.model_set import CHECKPOINT_ROOT
 
@@ -166,9 +159,8 @@ def _gate_failed(ds) -> set[str]:
 
 
 def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:
-    """Which arms of an ablation's results rest on a model below the quality gate: (the arms' axis, {arm value: names
-    of its models below the gate}), from the ``per_arm`` models; None when the results have no arms or do not say
-    which model each arm used."""
+    """(axis, {arm value: names of its models below the quality gate}) of an ablation's results; None when they
+    have no arms or do not say which model each arm used."""
     if "per_arm" not in ds.attrs or "arms" not in ds.attrs:
         return None
     per_arm, arms, weak, out = json.loads(ds.attrs["per_arm"]), json.loads(ds.attrs["arms"]), _gate_failed(ds), {}
@@ -216,8 +208,6 @@ def seed_evidence(ds: xr.Dataset, dataset: str) -> dict[int, "Evidence"]:
 def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evidence:
     """One results dataset as evidence (``short``: its name in the evidence, ``STUDY_NAMES``), read as
     ``load_evidence`` reads a stored file: a chapter judges the claims on its own results with it."""
-    from .compare import real_band
-
     dataset = str(dataset or ds.attrs.get("dataset", ""))
     below = sorted(_HASH.sub("", k) for k in _gate_failed(ds))   # by name without the hash
     if short in EXTRA_STUDIES:
@@ -227,18 +217,16 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
     if short == "main":
         factor = json.loads(ds.attrs.get("data_meta") or "{}").get("factor")   # the SR factor, if recorded
         fr["factor"] = int(factor) if factor not in (None, "") else None
-    band = real_band(ds)
     truth = {m: float(np.nanmean(ds[f"control_{m}"].sel(control="ground_truth").values)) for m in ("s_hf",)
              if f"control_{m}" in ds and "ground_truth" in ds["control"].values.tolist()}
     return Evidence(frame=fr, source="ours", crops=long_frame(ds, short, dataset, per_crop=True),
                     extra={"main": {dataset: ds}} if short == "main" else {},
-                    bands={} if band is None else {(short, dataset): band}, truths={(short, dataset): truth},
+                    truths={(short, dataset): truth},
                     weak={(short, dataset): (below, weak_arms(ds))} if below else {})
 
 
 def _stored(root: str | Path, profile: str, studies) -> list[tuple[str, str, xr.Dataset]]:
-    """(study, dataset, results) of every stored results file of ``profile`` under ``root`` for each of ``studies``
-    (the dataset as its results name it, else as its file name does)."""
+    """(study, dataset, results) of every stored ``profile`` results file under ``root`` for each of ``studies``."""
     out = []
     for study in studies:
         for path in sorted((Path(root) / study).glob(f"*-{profile}.nc")):
@@ -248,8 +236,7 @@ def _stored(root: str | Path, profile: str, studies) -> list[tuple[str, str, xr.
 
 
 def _joined(parts: list[Evidence], fields: tuple = ()) -> Evidence:
-    """The evidence of ``parts`` together: their frames (without the whole-results studies'), crops, extras, bands
-    and the further dict fields named in ``fields``."""
+    """The evidence of ``parts`` together (frames without the whole-results studies', and the dict ``fields``)."""
     extra: dict = {}
     for e in parts:
         for k, v in e.extra.items():
@@ -257,7 +244,7 @@ def _joined(parts: list[Evidence], fields: tuple = ()) -> Evidence:
     frames = [e.frame for e in parts if not set(e.extra) & set(EXTRA_STUDIES)]
     crops = [e.crops for e in parts if not e.crops.empty]
     return Evidence(frame=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_FRAME_COLUMNS),
-                    extra=extra, source="ours", bands={k: v for e in parts for k, v in e.bands.items()},
+                    extra=extra, source="ours",
                     crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS),
                     **{f: {k: v for e in parts for k, v in getattr(e, f).items()} for f in fields})
 

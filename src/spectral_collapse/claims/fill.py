@@ -1,7 +1,5 @@
-"""The fill's claim, beyond the paper: filling the input's missing directions with fresh noise
-(``inversion.methods.Fill``) gives texture at least as real as OVG's and TABA's, at structure no worse than OVG's.
-Decided by non-inferiority (``verdicts.rules.NONINFERIOR``): "at least as real" and "no worse" ask that the method not lose by more
-than a stated margin, not that it win."""
+"""The fill's claim, beyond the paper: DDIM + fill (``inversion.methods.Fill``) gives texture at least as real as
+OVG's and TABA's at structure no worse than OVG's, decided by non-inferiority (``verdicts.rules.NONINFERIOR``)."""
 from __future__ import annotations
 
 from dataclasses import replace

@@ -14,8 +14,7 @@ from .evidence import long_frame
 __all__ = ["findings"]
 
 def _below_zero(ds: xr.Dataset, method: str) -> tuple[str, str] | None:
-    """Whether ``method``'s signed HF error (delta_log_e_hf) lies below 0 beyond MIN_EFFECT: the 95 % bootstrap
-    interval over crops of its mean (``three_way``, claimed direction negative)."""
+    """Whether ``method``'s signed HF error lies below 0 beyond MIN_EFFECT (bootstrap interval over crops)."""
     v = crop_values(ds, "delta_log_e_hf", method)
     if not len(v):
         return None
@@ -26,8 +25,7 @@ def _below_zero(ds: xr.Dataset, method: str) -> tuple[str, str] | None:
 
 
 def _s_dc_up(f, ds: xr.Dataset, method: str) -> tuple[str, str] | None:
-    """S_DC of ``method`` above ddim's (paired over crops); where the two agree on every crop, as a scalar multiple
-    of the latent must (S_DC is measured on unit-variance latents), the check does not hold and says why."""
+    """S_DC of ``method`` above ddim's, paired over crops; equal on every crop (a scaled latent): does not hold."""
     a, b = crop_values(ds, "s_dc", method), crop_values(ds, "s_dc", "ddim")
     if len(a) and len(a) == len(b) and np.allclose(a, b, rtol=0.0, atol=1e-9):
         why = (": S_DC is measured on each latent scaled to unit variance, which a scalar multiple leaves as it was"
@@ -37,8 +35,7 @@ def _s_dc_up(f, ds: xr.Dataset, method: str) -> tuple[str, str] | None:
 
 
 def findings(ds: xr.Dataset) -> dict[str, Finding]:
-    """The study's claims from its per-crop numbers: "collapse" (ddim's S_DC below TABA's and its signed HF error
-    below 0), "ovg" and "scaled" (S_DC up from ddim's, HF error toward 0); a claim whose methods
+    """The study's claims from its per-crop numbers: "collapse", "ovg" and "scaled"; a claim whose methods
     were not run is "not testable here"."""
     f = long_frame(ds, "flow_collapse", str(ds.attrs.get("dataset", "")), per_crop=True)
     methods = [str(m) for m in ds["method"].values]

@@ -1,6 +1,5 @@
-"""The paper's quantitative claims, one row of ``CLAIMS`` each: a check of the scorecard's ``Evidence`` (our results,
-or the paper's own tables) returning a ``Finding`` ("holds", "does not hold", "inconclusive", "not testable here")
-decided by one of the general rules (``RULES``)."""
+"""The paper's quantitative claims, one row of ``CLAIMS`` each: a check of the ``Evidence`` (our results or the
+paper's tables) returning a ``Finding``, decided by one of the general rules (``RULES``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -28,8 +27,7 @@ __all__ = ["Claim", "CLAIMS", "RULES", "PAIRED", "SHARE", "CORRELATION", "MEANS"
 # what S_LF measures (App. B.5: low frequencies against the input condition), as the titles and verdicts name it
 INPUT_STRUCTURE = "the input's structure"
 NO_ORACLE = "no oracle arm"   # the claims page's exact-model column where the claim's studies ran no oracle
-# DDIM and EDM under the exact model: both integrate its one probability-flow ODE (the EDM arm only on another grid),
-# so their latents and scores differ only by how each discretises it, and a claimed difference between them is not there
+# DDIM and EDM under the exact model integrate its one probability-flow ODE: a claimed difference between them is absent
 DDIM_IS_EDM = ("does not hold by construction: with the exact model DDIM and EDM integrate the same probability-flow "
                "ODE, so they differ only by how each discretises it")
 
@@ -50,8 +48,7 @@ class Claim:
 
 
 def _correlation_claim(key: str, title: str, where: str, statement: str, x: str, y: str, sign: int) -> Claim:
-    """A claim that scores ``x`` and ``y`` correlate across methods in the direction of ``sign``: Pearson r at least
-    0.5 that way (``checks.correlated``), decided by ``CORRELATION``."""
+    """A claim that ``x`` and ``y`` correlate across methods with ``sign``: Pearson r at least 0.5 that way."""
     bound = "≥ 0.5" if sign > 0 else f"≤ {signed(-0.5, 1)}"
     return Claim(key, title, where, statement, f"Pearson r({x.upper()}, {y.upper()}) {bound}", correlated(x, y, sign),
                  by=CORRELATION)
@@ -60,8 +57,7 @@ def _correlation_claim(key: str, title: str, where: str, statement: str, x: str,
 
 def _ablation_claim(axis: str, title: str, where: str, statement: str, rule: str, methods: tuple,
                     arms: tuple) -> Claim:
-    """The claim of the ablation study ``axis`` that on each of its ``arms`` standard inversion has lower S_HF and
-    S_DC than each of ``methods``, paired (``checks.differences``); every arm must pass the quality gate."""
+    """The ablation ``axis``'s claim: on each of its ``arms`` DDIM's S_HF and S_DC below each of ``methods``'."""
     pairs = [("ddim", m, score, False) for m in methods for score in ("s_hf", "s_dc")]
     return Claim(axis, title, where, statement, rule,
                  differences(axis, pairs, f"needs {axis} results with ddim and {'/'.join(methods)}", axis=axis),
@@ -184,24 +180,9 @@ CLAIMS: list[Claim] = [
 ]
 
 
-def _named_arms_lost(c: Claim, ev: Evidence, gated: Evidence) -> list[str]:
-    """The arms ``c`` names (``Claim.arms``) that ``ev`` holds and ``gated`` (the same without models below the
-    quality gate) does not, in words."""
-    if not c.arms:
-        return []
-    axis, values = c.arms
-    have = [set(e.select(s)[axis].astype(str)) if axis in e.select(s) else set() for e in (ev, gated)
-            for s in c.reads]
-    n = len(c.reads)
-    before, after = set().union(*have[:n]), set().union(*have[n:])
-    return [arm_words(axis, v) for v in values if v in before and v not in after]
-
-
 def _decide(c: Claim, ev: Evidence, strength: bool = True) -> Finding:
-    """``c``'s finding on ``ev``, the gap closed deciding a claim that a method removes or restores (``strength``);
-    where models below the quality gate enter it, the arms on the models that pass it decide (none left, or an arm the
-    claim names lost: ``UNGATED``, the passing arms' verdict in the caveat as partial evidence) and the caveat names
-    the others."""
+    """``c``'s finding on ``ev`` (``strength``: the gap closed decides a "removes" / "restores" claim); where models
+    below the quality gate enter it, the passing arms decide (``UNGATED`` when none or a named arm is left)."""
     check = claimed_strength if c.claimed and strength else (lambda f: f)
     found = check(c.test(ev))
     weak = sorted({m for (study, _), (names, _) in ev.weak.items() if study in c.reads for m in names})
@@ -209,7 +190,10 @@ def _decide(c: Claim, ev: Evidence, strength: bool = True) -> Finding:
         return found
     gated = ev.gated()
     alone = check(c.test(gated))
-    lost = _named_arms_lost(c, ev, gated)
+    axis, values = c.arms or (None, ())   # the arms the claim names, lost where only models below the gate ran them
+    have = [set().union(*(set(f[axis].astype(str)) if axis in (f := e.select(s)) else set() for s in c.reads))
+            for e in (ev, gated)]
+    lost = [arm_words(axis, v) for v in values if v in have[0] and v not in have[1]]
     verdict = UNGATED if alone.verdict == UNTESTABLE or lost else alone.verdict
     part = (f"; the claim names the {' and '.join(lost)} arm{'s' if len(lost) > 1 else ''}, whose model is below it; "
             f"on the passing arms alone (partial evidence): {alone.verdict}" if lost else "")
@@ -224,11 +208,8 @@ def _seeds_decide(c: Claim, ev: Evidence) -> bool:
 
 
 def _by_seed(c: Claim, ev: Evidence, dataset: str) -> Finding | None:
-    """``c`` judged on each training run's results of ``dataset`` (the seed-spread study's): the direction one verdict
-    over the runs (``seeds.over_seeds``), each gap pooled over the runs (``effect.pooled``: Student t) and, for a
-    claim that a method removes or restores, the strength read from those pooled intervals; each comparison printed
-    once, the runs' own numbers in ``Finding.runs``. None where the claim reads more than the main results or no
-    seeds were trained."""
+    """``c`` judged on each training run of ``dataset`` (the seed-spread study's): one verdict over the runs, each gap
+    pooled over them (Student t); None where the claim reads more than the main results or no seeds were trained."""
     spread = ev.extra.get("seed_spread", {}).get(dataset)
     if spread is None or not _seeds_decide(c, ev):
         return None
@@ -250,32 +231,24 @@ def _by_seed(c: Claim, ev: Evidence, dataset: str) -> Finding | None:
     elif c.claimed and read and any(strength_verdict(g) == FAILS for g in read):
         verdict = FAILS
     per_run = "\n".join(f"{dataset}, training run {k}: {f.verdict}: {f.detail}" for k, f in runs.items())
-    over = (f"; {effect_text(gaps)}" if gaps else "") + "".join(f"; {d}" for d in _pooled_differences(runs.values()))
+    over = f"; {effect_text(gaps)}" if gaps else ""
+    by: dict = {}   # each paired comparison without a gap to pool as a fraction: the runs' mean differences
+    for f in runs.values():
+        for what, mean, has_gap in f.diffs:
+            if not has_gap:
+                by.setdefault(what, []).append(mean)
+    for what, means in by.items():   # their mean, with its Student t interval over the runs
+        ci = t_interval(means)
+        over += (f"; {what} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}] over {len(means)} training runs "
+                 "(Student t)" if len(means) > 1 else f"; {what} {signed(ci.mean)}")
     caveat = "; ".join(f"training run {k}: {f.caveat}" for k, f in runs.items() if f.caveat)
     return Finding(verdict, f"{dataset}: {head}{over}", caveat, effect=claim_effect(gaps), gaps=tuple(gaps),
                    runs=per_run)
 
 
-def _pooled_differences(runs) -> list[str]:
-    """Each paired comparison of ``runs`` (their ``Finding.diffs``) that has no gap to pool as a fraction, pooled over
-    the runs: the mean of the runs' mean differences with its Student t interval over them."""
-    by: dict = {}
-    for f in runs:
-        for what, mean, has_gap in f.diffs:
-            if not has_gap:
-                by.setdefault(what, []).append(mean)
-    out = []
-    for what, means in by.items():
-        ci = t_interval(means)
-        out.append(f"{what} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}] over {len(means)} training runs "
-                   "(Student t)" if len(means) > 1 else f"{what} {signed(ci.mean)}")
-    return out
-
-
 def judge(c: Claim, ev: Evidence) -> Finding:
-    """``c``'s finding on ``ev`` (``_decide``); on a dataset with several training seeds the seeds decide it
-    (``_by_seed``: the numbers add each seed's verdict); a claim decided on means says so (``MEANS_ONLY``) and in its
-    caveat."""
+    """``c``'s finding on ``ev``; on a dataset with several training seeds the seeds decide it (``_by_seed``); a claim
+    decided on means says so (``MEANS_ONLY``)."""
     found = _decide(c, ev)
     seeds = {d: f for d in ev.datasets() if (f := _by_seed(c, ev, d)) is not None}
     if seeds and found.verdict != UNTESTABLE:
@@ -311,11 +284,8 @@ def with_exact_model(c: Claim, exact: Evidence | None) -> str:
 
 def evaluate_claims(ours: Evidence, paper: Evidence | None = None, per_dataset: bool = True,
                     exact: Evidence | None = None) -> pd.DataFrame:
-    """One row per claim: where, statement, rule (its own part) and the general rule it is decided by (a key of
-    ``RULES``), the paper's own effect word, our verdict with our effect word (``effect``), its caveat ("" or what
-    limits it) and numbers, the verdicts per dataset where one differs from the every-dataset one
-    (``per_dataset``), the verdict with the exact model (``with_exact_model`` on ``exact``), and the verdict on the
-    paper's tables with its numbers."""
+    """One row per claim: its texts and rule, our verdict, effect, caveat and numbers, the per-dataset verdicts that
+    differ (``per_dataset``), the verdict with the exact model (``exact``) and on the paper's tables."""
     paper = paper if paper is not None else paper_evidence()
     datasets = ours.datasets() if per_dataset else []
     rows = []
@@ -333,10 +303,8 @@ def evaluate_claims(ours: Evidence, paper: Evidence | None = None, per_dataset: 
 
 
 def chapter_verdicts(ds, keys=None, reads: dict | None = None) -> pd.DataFrame:
-    """The claims a study's results answer on their own (``keys``: only these), judged by the claims page's rule: one
-    row per claim (key, title, where, verdict with its scope "on <dataset>", caveat, numbers, effect); a chapter glues
-    each verdict as ``claim_<key>``. ``reads``: results of other studies the chapter took its settings from, e.g.
-    {"pareto": the sweep, "seed_spread": the training seeds' results}."""
+    """The claims a study's results answer on their own (``keys``: only these), one row each, as the claims page judges
+    them; ``reads``: other studies' results the chapter took settings from ({"pareto": ..., "seed_spread": ...})."""
     cols = ["claim", "title", "where", "verdict", "caveat", "numbers", "effect", "scope", "decided by"]
     short = STUDY_NAMES.get(ds.attrs.get("study", ""))
     if not short:
@@ -353,8 +321,7 @@ def chapter_verdicts(ds, keys=None, reads: dict | None = None) -> pd.DataFrame:
 
 
 def rules_text(table: pd.DataFrame) -> str:
-    """The general rules (``RULES``) that decide the claims of a claims table (its "decided by" column), as a chapter
-    states them: "paired comparison: <its text>; ..."; the training seeds' and the quality gate's rules after them."""
+    """The general rules deciding a claims table's claims, as a chapter states them, then the seeds' and the gate's."""
     names = list(dict.fromkeys(table["decided by"])) if len(table) else []
     text = {**RULES}
     if len(table) and "caveat" in table and table["caveat"].astype(str).str.contains(ONE_RUN).any():   # one run

@@ -1,6 +1,5 @@
-"""Reproduction scorecard: every row of the paper's tables left-joined on ``KEYS`` with ours (``ihc-sr`` stands in
-for BBBC021 x16, ``ihc-edges`` for Edges2Shoes, a real dataset replaces its stand-in; Tables 1 and 6 as shares);
-``errata_checks`` compares the paper's tables with each other."""
+"""Reproduction scorecard: every row of the paper's tables left-joined on ``KEYS`` with ours (stand-ins for its
+datasets, Tables 1 and 6 as shares); ``errata_checks`` compares the paper's tables with each other."""
 from __future__ import annotations
 
 import re
@@ -28,8 +27,7 @@ STANDIN = {"ihc-sr": "bbbc021", "bbbc021": "bbbc021", "ihc-edges": "edges2shoes"
 # ----------------------------------------------------------------------------------------- table rows
 
 def _agg(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Mean and std (ddof 1) over seeds of per-seed means, with the number of seeds (``ours_n``) and of failed
-    samples (``ours_failed``). A deterministic method (the same value for every seed) has std NaN, not 0."""
+    """Mean, std (ddof 1; NaN for a deterministic method) and count over seeds of per-seed means, failures summed."""
     g = frame.groupby(by, dropna=False)["value"]
     out = g.agg(ours_mean="mean", ours_std=lambda s: s.std(ddof=1) if s.count() > 1 and s.nunique() > 1 else np.nan,
                 ours_n="count").reset_index()
@@ -52,9 +50,8 @@ def scale_labels(values) -> dict:
 
 
 def our_table_rows(ev: Evidence) -> pd.DataFrame:
-    """Our rows on the paper's ``KEYS``: ours_mean, ours_std (over seeds), ours_lo / ours_hi (Tables 1, 6: the share's
-    95 % interval), ours_n (seeds; Tables 1, 6: comparisons), ours_failed (samples left out), ours_from (study,
-    dataset and arm), real (our dataset is the paper's, not a stand-in) and ours_below_gate."""
+    """Our rows on the paper's ``KEYS``: mean and std over seeds (Tables 1, 6: the share and its interval), counts,
+    where they come from, whether our dataset is the paper's, and the models below the quality gate."""
     out = []
     main = ev.select("main")
     if "factor" not in main:
@@ -98,8 +95,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
 
 
 def _weak(ev: Evidence, short: str, dataset: str, arm) -> list[str]:
-    """The models below the quality gate that computed a (study, dataset) arm's rows (``Evidence.weak``): every
-    arm's when the record does not split them by arm."""
+    """The models below the quality gate behind a (study, dataset) arm's rows (every arm's when not split by arm)."""
     names, arms = ev.weak.get((short, dataset), ([], None))
     return list(names if arms is None or arm is None else arms[1].get(str(arm), []))
 
@@ -237,9 +233,8 @@ def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 def ordering_agreement(card: pd.DataFrame) -> pd.DataFrame:
-    """Per metric: of the pairs of methods (same table, dataset and setting) that both the paper and we report, the
-    share ordered the same way (the paper's ties and ours are left out). Tables 1 and 6 are shares, not method
-    rows, and are not counted. Columns: metric, pairs, agree, share."""
+    """Per metric: of the method pairs (same table, dataset, setting) both the paper and we report, the share
+    ordered the same way, ties left out (Tables 1 and 6 not counted): metric, pairs, agree, share, ties."""
     c = card[card["ours_mean"].notna() & card["paper_mean"].notna() & ~card["table"].isin(list(SHARE_TABLES))]
     rows = []
     for metric, g in c.groupby("metric"):

@@ -1,6 +1,5 @@
-"""Shares of comparisons won (the paper's Tables 1 and 6): what they may count (``countable``), their intervals
-(``share_table``), our counterparts of the two tables and the claims they decide (``share_claim``).
-"""
+"""Shares of comparisons won (the paper's Tables 1 and 6): what they may count, their intervals, our counterparts
+of the two tables and the claims they decide."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,9 +34,8 @@ def share_span(share: float, lo: float, hi: float, digits: int = 1) -> str:
 
 
 def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """The rows that shares and correlations may count: cells without failed samples, and one method of each
-    coinciding pair (``same_as``). Returns (rows, {"failed": ..., "coinciding": ...}): the (arm, method, seed)
-    cells left out for each reason."""
+    """The rows shares and correlations may count (no failed samples, one of each coinciding pair) and
+    {"failed": ..., "coinciding": ...}: the (arm, method, seed) cells left out for each reason."""
     cell = [c for c in frame.columns if c not in ("metric", "value", "failed", "n", "samples", "same_as")]
     none = pd.Series(False, index=frame.index)
     bad = frame["failed"].fillna(0) > 0 if "failed" in frame else none
@@ -50,11 +48,9 @@ def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 
 def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], unit: str, *,
                    n_boot: int = N_BOOT, seed: int = 0) -> dict | None:
-    """The share of comparisons (``pair_on``, better, worse) a ``better`` label (column ``by``) wins on the means over
-    the ``unit``s both scored (S_G within the KS resolution at column ``n``: half a win), with a 95 % interval
-    resampling each dataset's units, and for the sign test the comparisons won and lost by more than the metric's
-    minimal effect (``MIN_EFFECT``; S_G: or its KS resolution) and the ties within it: {share, lo, hi, cases, ties,
-    wins, losses, units, n_units} or None. Cost: ``n_boot`` draws."""
+    """The share of comparisons (``pair_on``, better, worse) ``better`` wins on the means over the ``unit``s both
+    scored (S_G within the KS resolution: half a win), its 95 % interval resampling each dataset's units, and the
+    sign test's wins, losses and ties beyond ``MIN_EFFECT``: a dict, or None. Cost: ``n_boot`` draws."""
     better = (better,) if isinstance(better, str) else tuple(better)
     worse = (worse,) if isinstance(worse, str) else tuple(worse)
     metric = str(f["metric"].iloc[0]) if len(f) else ""
@@ -122,9 +118,8 @@ def share_verdict(lo: float, hi: float, want_above: bool) -> str:
 
 
 def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics) -> pd.DataFrame:
-    """Per metric, ``share_interval`` of ``better`` against ``worse`` with dataset, method and scale held fixed: metric,
-    share, lo, hi, cases, ties, n_units, unit, failed_out, coinciding_out (cells or values left out). The claims page
-    and the scorecard both read their shares from here."""
+    """Per metric, ``share_interval`` of ``better`` against ``worse`` with dataset, method and scale held fixed, and
+    the cells left out; the claims page and the scorecard both read their shares from here."""
     rows = []
     for m in metrics:   # per-crop values (failed samples NaN), else per-seed ones (``countable``); one of 2 coinciding
         src, unit = (crops, "crop") if not crops.empty and m in set(crops["metric"]) else (frame, "seed")
@@ -213,9 +208,7 @@ def _paper_share_checks(table: str, frame, better, worse, by, want_above: dict, 
 
 def share_claim(table: str, frames, want_above: dict):
     """A claim that ``frames(ev)``'s better labels win more (``want_above[metric]``) or fewer than half of their
-    comparisons, per metric: the share of the decided comparisons won, its exact binomial interval (``sign_interval``)
-    wholly on the paper's side of 50 %, over at least ``MIN_COMPARISONS`` decided comparisons, e.g. "s_hf: 5 of 8
-    decided won, 62.5 % [24.5, 91.5] (ties 0; fewer than 20 decided: inconclusive; paper 96.6 %) → inconclusive"."""
+    decided comparisons: the exact binomial interval wholly on that side of 50 %, over ``MIN_COMPARISONS`` at least."""
     def test(ev) -> Finding:
         frame, crops, better, worse, by = frames(ev)
         reported = paper_tables()

@@ -89,9 +89,8 @@ def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[
 
 
 def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_IMAGES, n_pca: int = N_PCA) -> xr.Dataset:
-    """One ablation study (``spec.study`` in ABLATIONS): translate under every arm and concatenate along its axes;
-    each arm also gets the PCA of its first ``n_pca`` inverted latents per (method, seed) against Gaussian noise
-    (``pca_cev``, ``pca_cev_gaussian``, ``pca_auc``). Bad knobs raise before any model is trained."""
+    """One ablation study: translate under every arm, concatenate along its axes, and add each arm's PCA of its
+    first ``n_pca`` inverted latents (``_pca``). Bad knobs raise before any model is trained."""
     if spec.get("model") is not None or spec.get("models") is not None:
         raise ValueError(f"{spec.study} compares models it trains itself (one per arm: backbone, data space, SR "
                          f"factor or prediction target), so it cannot run on a given model; leave model / models "
@@ -244,9 +243,8 @@ def arm_latents(ds: xr.Dataset, **sel) -> xr.DataArray:
 
 
 def paper_key_of(ds: xr.Dataset) -> pd.DataFrame:
-    """(our axis value(s) -> paper column, value) for the study's axis: backbone, space or scale; a factor ranked in
-    the profile's factor list (its recorded ``profile_values``, else the named profile's), so that every chapter
-    pairs a factor with the same row of the paper."""
+    """(our axis value(s) -> paper column, value) for the study's axis; a factor ranked in the profile's factor
+    list (recorded ``profile_values``, else the named profile's)."""
     ax = json.loads(ds.attrs["axes"])[-1]
     values = [v.item() if hasattr(v, "item") else v for v in ds[ax].values]
     if ax != "factor":

@@ -1,15 +1,10 @@
 """Collapse in closed form: DDIM inversion and OVG's variance gradient with the exact Gaussian denoiser.
 
-For the Gaussian pair of a bundled dataset (models/oracle.py, models/gaussian.py: one N(mu, C) per label, fitted over
-the training augmentation) the probability-flow ODE is linear: inverting an input x from sigma_0 to sigma_T scales
-each eigen-coordinate of x - mu by sqrt((lam + sigma_T^2) / (lam + sigma_0^2)), and the latent is that state over
-``Denoiser.to_noise``. OVG's variance gradient is g_HF = 4 r sigma^2 (C + sigma^2 I)^-2 (x - mu): each direction
-weighted by sigma^2 / (lam + sigma^2)^2. The study stores, on the test crops the main results translate (seed 0):
-the eigenvalues of both covariances and the chroma (Cb + Cr) share of each eigenvector; the closed-form latents, the
-oracle's own DDIM loop and the shipped eps model's DDIM latents, with their collapse measures and radial spectra;
-where OVG's drift goes for the oracle and the shipped model at several eta_HF; and, with the stationary form of the
-oracle, the collapse measures and OVG's chroma share at several crop sizes (``scale_*``: of the bundled image, or of a
-user's own images read at each size; ``attrs["scale_source"]`` says which)."""
+For the Gaussian pair of a bundled dataset (models/oracle.py: one N(mu, C) per label) the probability-flow ODE is
+linear: inversion from sigma_0 to sigma_T scales each eigen-coordinate of x - mu by sqrt((lam + sigma_T^2) /
+(lam + sigma_0^2)); OVG's g_HF = 4 r sigma^2 (C + sigma^2 I)^-2 (x - mu) weights each direction by sigma^2 /
+(lam + sigma^2)^2. Stored: eigen-energies, closed-form, oracle-loop and shipped-model latents with their collapse
+measures and spectra, OVG's drift, and with the stationary oracle the same at several crop sizes (``scale_*``)."""
 from __future__ import annotations
 
 import time
@@ -34,7 +29,7 @@ from ..framework.model_set import data_options, dataset_for, trained_model
 from ..framework.user_models import spec_data
 from ..framework.profiles import get_profile
 from .registry import BUNDLED
-from ..framework.realism import drift_diagnostics
+from .main_results import ovg_drift_cell
 from ..framework.spec import CACHE_VERSION
 from ..framework.splits import test_subsets
 
@@ -123,11 +118,6 @@ def _grid(D, steps: int) -> tuple[float, float]:
     return float(D.sigma_min), float(default_sigmas(D, steps).max())
 
 
-def _drift(D, x, truth, eta_hf: float, kappa: float, steps: int, block) -> xr.Dataset:
-    ms = method_specs(["ovg"], eta_hf=eta_hf, eta_lf=0.0, lowpass_kappa=kappa)[0]
-    return drift_diagnostics(D, x, ms.method, ms.guidance, steps, block=block, truth=truth)
-
-
 def _drift_frame(cells: list[xr.Dataset], eta_hf) -> xr.Dataset:
     """Drift diagnostics of one model at each eta_HF, stacked on ``eta_hf``."""
     per_step = xr.concat([c[["ovg_drift_norm", "ovg_drift_chroma_share"]] for c in cells], "eta_hf")
@@ -163,7 +153,7 @@ def _oracle_cell(data, x, truth, prof, eta_hf, fraction: float) -> xr.Dataset:
     out["latent"] = (("sample", "channel", "y", "x"), z.float().numpy())
     out["latent_ddim"] = (("sample", "channel", "y", "x"), z_loop.float().numpy())
     block = data.task.factor if data.task.kind == "sr" else None
-    drift = _drift_frame([_drift(D, x, truth, e, kappa, steps, block) for e in eta_hf], eta_hf)
+    drift = _drift_frame([ovg_drift_cell(None, D, x, truth, e, kappa, steps, block) for e in eta_hf], eta_hf)
     return out.merge(drift, combine_attrs="override").assign_attrs(**out.attrs, **drift.attrs)
 
 
@@ -177,10 +167,8 @@ def _crops(region: dict, size: int, stride: int, least: int) -> torch.Tensor:
 
 def scale_crops(dataset: str, size: int, n_images: int, factor: int) -> tuple[torch.Tensor, torch.Tensor,
                                                                                   torch.Tensor]:
-    """(source pool, target pool, inputs) of the scale sweep at crop ``size``: the pools from the image's left half
-    (clean crops at stride size / 2, or less where that gives fewer than ``FIT_CROPS``, and the same crops degraded as
-    the dataset degrades), ``n_images`` degraded inputs evenly spread over the right half's crops (at the largest
-    stride that gives that many)."""
+    """(source pool, target pool, inputs) of the scale sweep at crop ``size``: pools from the image's left half
+    (clean and degraded), ``n_images`` degraded inputs evenly spread over the right half's crops."""
     fit, test = WHOLE
     clean = _crops(fit, size, max(size // 2, 4), FIT_CROPS)
     crops = _crops(test, size, size, n_images)
@@ -216,7 +204,8 @@ def _scale_cell(dataset: str, size: int, n_images: int, prof, eta_hf: float, fra
     # eta_HF x d held fixed (g_HF grows with d through r = ||eps||^2 - d); the drift on as many inputs as
     # DRIFT_PIXELS allow (at least 2): its autograd is the sweep's largest cost at 256 px
     k = min(len(x), max(2, DRIFT_PIXELS // (size * size)))
-    drift = _drift(D, x[:k], None, eta_hf * REFERENCE_D / x[0].numel(), kappa_for_size(size), prof.steps, block)
+    drift = ovg_drift_cell(None, D, x[:k], None, eta_hf * REFERENCE_D / x[0].numel(), kappa_for_size(size),
+                           prof.steps, block)
     vals = {k: v for k, v in m.items() if np.ndim(v) == 0}
     vals.update(drift_chroma=drift.attrs["ovg_drift_total_chroma_share"], drift_inputs=k, fit_crops=len(src),
                 low_chroma_target=low_variance_chroma(lam, chroma, total, fraction), n_inputs=len(x),
@@ -245,13 +234,7 @@ def run_closed_form(spec, ctx: StudyContext) -> xr.Dataset:
     ddim = method_specs(["ddim"], eta_hf=0, eta_lf=0)[0]
     trained = invert_cell(ctx, D, x, ddim, seed=0, steps=prof.steps, batch_size=prof.batch_size)["latent"].values
     block = data.task.factor if data.task.kind == "sr" else None
-    cells = []
-    for e in eta_hf:
-        ms = method_specs(["ovg"], eta_hf=e, eta_lf=0.0, lowpass_kappa=kappa_for_size(data.size))[0]
-        k = {"cell": "ovg_drift", "version": CACHE_VERSION, "model": D, "inputs": x, "method": ms.describe(),
-             "steps": prof.steps, "block": block, "truth": truth}
-        cells.append(ctx.cache.cell(k, lambda ms=ms: drift_diagnostics(D, x, ms.method, ms.guidance, prof.steps,
-                                                                        block=block, truth=truth)))
+    cells = [ovg_drift_cell(ctx, D, x, truth, e, kappa_for_size(data.size), prof.steps, block) for e in eta_hf]
     model = xr.DataArray(["oracle", "shipped"], dims="model", name="model")
     drift = xr.concat([ds[list(DRIFT)], _drift_frame(cells, eta_hf)[list(DRIFT)]], model, coords="minimal",
                       compat="override")

@@ -53,11 +53,9 @@ def flow_method_specs(labels, ovg: dict, lowpass_kappa: float = 0.06) -> list[Me
 
 
 def _ovg(spec: StudySpec, ctx: StudyContext, data, D, ls, specs) -> tuple[dict, dict]:
-    """OVG's step sizes on the flow model and how they were found: both given to the study, else the flow model's own
-    Pareto sweep on the validation crops (one given: the other from the sweep). (setting, tuning record)."""
+    """(OVG's step sizes on the flow model, tuning record): given to the study, else the flow model's Pareto sweep."""
     given = {k: float(spec.get(k)) for k in ("eta_hf", "eta_lf") if spec.get(k, None) is not None}
-    needs = any(ms.guidance is not None and ms.label != STABLE_OVG_LABEL  # the stable form: own sizes
-                for ms in specs)
+    needs = any(ms.guidance is not None and ms.label != STABLE_OVG_LABEL for ms in specs)   # stable form: own sizes
     if len(given) == 2 or not needs:
         src = ", ".join(f"{k} = {v:g}" for k, v in given.items())
         return {**OVG_DEFAULTS, **given, "source": f"given to the study ({src})" if given else "no OVG label"}, {}
@@ -82,8 +80,7 @@ def _ovg(spec: StudySpec, ctx: StudyContext, data, D, ls, specs) -> tuple[dict, 
 
 def run_flow_collapse(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_IMAGES) -> xr.Dataset:
     """The flow_collapse study: every label of ``methods`` (default ``FLOW_LABELS``) on the profile's flow model,
-    per seed, scored per crop with the controls; (method, seed, sample) like the main results. Bad knobs raise before
-    any model is trained."""
+    per seed, scored per crop with the controls. Bad knobs raise before any model is trained."""
     if spec.get("model") is not None or spec.get("models") is not None:
         raise ValueError("flow_collapse studies the flow-matching model it trains itself (Profile.model_spec('flow')), "
                          "so it cannot run on a given model; leave model / models unset, or run main_results on a "

@@ -116,8 +116,7 @@ class Setup:
                                offset=k)
             parts.append((np.asarray(cell["latent"].values, dtype=np.float32),
                           np.asarray(cell["finite"].values).astype(bool)))
-        return (torch.from_numpy(np.concatenate([p[0] for p in parts])),
-                np.concatenate([p[1] for p in parts]), x)
+        return torch.from_numpy(np.concatenate([p[0] for p in parts])), np.concatenate([p[1] for p in parts]), x
 
     def main_crops(self, data) -> list[int]:
         """The test crops the main results translate with the profile's seeds (every seed's, in index order): the
@@ -176,11 +175,6 @@ def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share
     return out, m
 
 
-def _support(st: Setup, factor: int | None):
-    """The support projector of the study's data, or of its data at SR ``factor`` (None where it is not known)."""
-    return dataset_support(st.data_at(factor))[0]
-
-
 def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     """Fig. 3: cumulative explained variance per (method, factor) series and of Gaussian noise of the same count
     and shape: SR data inverts DDIM at the profile's factors, other tasks DDIM, TABA and EDM."""
@@ -196,7 +190,7 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     methods, fs, zs, oks, xs = zip(*runs)
     kept = [z[torch.from_numpy(ok)] for z, ok in zip(zs, oks)]
     ratios = [np.where(ok, lat.sample_norm_ratio(z), np.nan) for z, ok in zip(zs, oks)]
-    supports = {f: _support(st, f) for f in factors}   # noise is measured against the last series' support
+    supports = {f: dataset_support(st.data_at(f))[0] for f in factors}   # noise's: the last series' support
     leaks = [np.where(ok, support_leak(z, supports.get(f, supports[factors[-1]])), np.nan) for f, z, ok in zip(fs, zs, oks)]
     curves = [lat.pca_explained_variance(zk) for zk in kept]
     raw_curves = [lat.pca_explained_variance(zk, standardize=False) for zk in kept]
@@ -241,7 +235,7 @@ def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
     labels = study_labels(spec.get("methods"), PAPER_LABELS, st.user)
     n, seed = _n_latents(spec), int(spec["seed"])
     rows, ratios, leaks = [], [], []
-    support = _support(st, None)
+    support = dataset_support(st.data)[0]
     for label in labels:
         z, ok, _ = st.latents(label, n, seed=seed)
         d = z[0].numel()

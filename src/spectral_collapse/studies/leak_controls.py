@@ -1,8 +1,5 @@
-"""Controls of the support leak (``metrics.latent.support_leak``), stored by the metric-validation study: white
-noise must score 1, the input 0 and TABA near 1; and S_DC's failure case, OVG's variance term alone on the exact
-model, which raises S_DC while the latent stays in the input's support (leak 0). Costs: one float64 DDIM inversion
-and one with the variance term of the validation chapter's crops on the exact model (about a minute on a CPU, after
-its eigendecomposition, kept on disk)."""
+"""Controls of the support leak (``metrics.latent.support_leak``) for the metric-validation study: white noise
+scores 1, the input 0, TABA near 1; OVG's variance term on the exact model raises S_DC at leak 0 (a CPU minute)."""
 from __future__ import annotations
 
 import numpy as np
@@ -26,10 +23,8 @@ def _scores(z: torch.Tensor, P) -> tuple[float, float]:
 
 def leak_controls(data, main: xr.Dataset | None, oracle: dict | None, *, n: int = 16, steps: int = 50,
                   seed: int = 0) -> xr.Dataset:
-    """``leak_control_leak`` and ``leak_control_s_dc`` per control of ``CONTROLS`` on ``n`` test inputs: white noise
-    (seeded), the inputs themselves, TABA's stored latents (``main``: the main results), DDIM and OVG's variance
-    term alone (eta_HF ``VARIANCE_ETA_HF``, eta_LF 0) inverted with the exact model ``oracle`` ({"eps": ...}) in
-    float64. Empty where the task's support is not known; a control without its input is NaN."""
+    """Support leak and S_DC of each of ``CONTROLS`` on ``n`` test inputs (DDIM and OVG's variance term inverted
+    with the exact model ``oracle``, float64); empty where the support is not known, NaN for a control without input."""
     P, _ = dataset_support(data)
     if P is None:
         return xr.Dataset()

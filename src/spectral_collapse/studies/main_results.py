@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from ..data.support import dataset_support
 from ..framework.method_labels import BASELINE_LABELS, FILL_LABELS, OVG_DEFAULTS, PAPER_LABELS, STOCHASTIC, MethodSpec, method_specs, ovg_setting
 
 __all__ = ["translation_results", "run_translation_study", "run_main_results", "from_noise_samples", "scored_cells",
+           "ovg_drift_cell",
            "GAUSSIANITY", "SUPPORT_LEAK_DEFINITION"]
 
 SUPPORT_LEAK_DEFINITION = ("off-support energy share of the latent over white noise's, ||(I - P) x_T||^2 / ||x_T||^2 / "
@@ -71,9 +73,8 @@ def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) ->
 
 def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
                  n_images: int | None, groups: dict | None = None, ls=None) -> dict:
-    """Translate ``x_in`` once (one cell), decode and score it, and cut it into one table cell per seed: ``groups``
-    {seed: positions of its crops in x_in} (None: every input, under ``seed``); set-level scores (S_G, KS) on each
-    seed's own crops; ``n_images`` of each seed's images and latents stored (None: all)."""
+    """Translate ``x_in`` once, decode and score it, and cut it into one cell per seed (``groups``: {seed: positions
+    in x_in}; None: all under ``seed``), set-level scores on each seed's crops, ``n_images`` images kept (None: all)."""
     groups = groups or {seed: range(len(x_in))}
     tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
@@ -106,8 +107,7 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                         space: str | None = None, study: str = "main_results",
                         user_models: dict | None = None, extra: tuple = ()) -> xr.Dataset:
     """The per-sample table (method, seed, sample) of every label (and MethodSpec ``extra``) on each seed's test
-    crops, with ``crop``, images, latents, samples from noise and the controls; ``ls``: the models' LatentSpace.
-    A deterministic label translates every crop once, cut per seed."""
+    crops, with images, latents, samples from noise and the controls; ``ls``: the models' LatentSpace."""
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     subsets = test_subsets(data.test_source.shape[0], n_test or prof.n_test, seeds, prof.n_val)
@@ -204,8 +204,7 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
                           progress: bool = True, backbone: str = "unet", space=None, parameterization: str = "eps",
                           batch_size: int | None = None, ovg: dict | None = None) -> xr.Dataset:
     """Translation results of a (dataset, profile) with the profile's trained models (library use; no files);
-    ``models`` given are kept; backbone, space and parameterization select an ablation's models; ``cache``: a cell
-    cache (None computes all). Bad arguments raise before any model is trained."""
+    ``cache``: a cell cache (None computes all). Bad arguments raise before any model is trained."""
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     data = dataset_for(profile, dataset, factor)
@@ -219,9 +218,8 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
 
 
 def run_main_results(spec, ctx) -> xr.Dataset:
-    """The main-results study (paper Tables 1-2): every method label on the test split, per seed, storing every
-    translated image (KID per seed can be recomputed from the results). With a user's ``model`` / ``models`` those
-    translate (nothing is trained) and the labels they cannot run are left out."""
+    """The main-results study (paper Tables 1-2): every method label on the test split, per seed; with a user's
+    ``model`` / ``models`` those translate and the labels they cannot run are left out."""
     given = user_models(spec)
     data = spec_data(spec)
     # the fill runs by default where the task's support is known and the models invert pixels
@@ -253,24 +251,29 @@ def run_main_results(spec, ctx) -> xr.Dataset:
 
 
 def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
-    """Where plain OVG's variance drift goes on the first seed's test crops (``realism.drift_diagnostics``): the
-    variance term alone (eta_LF 0) at OVG's eta_HF, so the structure term does not mix in; empty for latent models,
-    grey images or results without OVG."""
+    """Where plain OVG's variance drift goes on the first seed's test crops (eta_LF 0, at OVG's eta_HF); empty for
+    latent models, grey images or results without OVG."""
     if ls is not None or "ovg" not in ds["method"].values or data.test_source.shape[1] != 3:
         return xr.Dataset()
     op = json.loads(ds.attrs["ovg"])
-    eta_hf = (op.get("per_base") or {}).get("ovg", op)["eta_hf"]
-    ms = method_specs(["ovg"], eta_hf=eta_hf, eta_lf=0.0, lowpass_kappa=float(ds.attrs["s_lf_kappa"]))[0]
     crops = ds["crop"].isel(seed=0).values
-    x, truth = data.test_source[crops], data.test_target[crops]
-    factor = data.task.factor if data.task.kind == "sr" else None
-    key = {"cell": "ovg_drift", "version": CACHE_VERSION, "model": models[ms.parameterization], "inputs": x,
-           "method": ms.describe(), "steps": int(ds.attrs["steps"]), "block": factor, "truth": truth}
-    cell = ctx.cache.cell(key, lambda: drift_diagnostics(models[ms.parameterization], x, ms.method, ms.guidance,
-                                                         int(ds.attrs["steps"]), block=factor, truth=truth))
+    cell = ovg_drift_cell(ctx, models["eps"], data.test_source[crops], data.test_target[crops],
+                          (op.get("per_base") or {}).get("ovg", op)["eta_hf"], float(ds.attrs["s_lf_kappa"]),
+                          int(ds.attrs["steps"]), data.task.factor if data.task.kind == "sr" else None)
     # the diagnostics' attrs, not the cell's own checksum
     cell.attrs = {k: v for k, v in cell.attrs.items() if k.startswith(("ovg_drift_", "white_noise_", "truth_detail_"))}
     return cell
+
+
+def ovg_drift_cell(ctx, D, x, truth, eta_hf: float, kappa: float, steps: int, block) -> xr.Dataset:
+    """Drift diagnostics (``realism.drift_diagnostics``) of OVG's variance term alone (eta_LF 0) at ``eta_hf`` on
+    ``x``, a cached cell (``ctx`` None: computed here)."""
+    ms = method_specs(["ovg"], eta_hf=eta_hf, eta_lf=0.0, lowpass_kappa=kappa)[0]
+    compute = partial(drift_diagnostics, D, x, ms.method, ms.guidance, steps, block=block, truth=truth)
+    if ctx is None:
+        return compute()
+    return ctx.cache.cell({"cell": "ovg_drift", "version": CACHE_VERSION, "model": D, "inputs": x,
+                           "method": ms.describe(), "steps": steps, "block": block, "truth": truth}, compute)
 
 
 def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, shape: tuple, seed: int = 0,

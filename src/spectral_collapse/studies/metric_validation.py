@@ -16,9 +16,14 @@ from ..metrics.spectral import wavelet_order
 from ..framework.aggregate import per_seed
 from ..framework.controls import realism_sets
 from ..framework.cells import StudyContext
-from ..framework.user_models import spec_data
+from ..framework.model_set import data_options
+from ..framework.realism import realism_gate
+from ..framework.user_models import oracle_models, spec_data
 from ..framework.spec import StudySpec
 from ..verdicts.words import pearson_interval
+from .leak_controls import leak_controls
+from .realism_checks import (HALF_REFERENCE_BOUND, HALVES, REFIT_HALVES, REGION_HALVES, halved_reference,
+                             halving_movement, photo_gates)
 
 __all__ = ["KAPPAS", "CORRELATED", "run_metric_validation", "metric_points", "POINT_HEADERS", "complements",
            "slope_table", "filter_table", "UNFILTERED", "band_used", "filter_changes", "correlation_points",
@@ -112,11 +117,8 @@ def method_points(pts: pd.DataFrame, cols: list) -> pd.DataFrame:
 
 
 def _gate(main: xr.Dataset | None) -> xr.Dataset:
-    """The controls gate of the texture scores on the main results (``realism.realism_gate``): per (score, control),
-    how much worse the control scores than the ground truth with its paired 95 % interval, and whether the score
-    passes; empty without main results holding the controls."""
-    from ..framework.realism import realism_gate
-
+    """The controls gate of the texture scores on the main results (``realism.realism_gate``) as arrays (score,
+    control); empty without main results holding the controls."""
     if main is None or "control_wav_features" not in main:
         return xr.Dataset()
     g = realism_gate(main)
@@ -132,13 +134,8 @@ def _gate(main: xr.Dataset | None) -> xr.Dataset:
 
 
 def _halving(main: xr.Dataset | None) -> xr.Dataset:
-    """The truth-relative KID_wav of every method and control on the first seed's crops against the whole reference
-    and each half of it, halved by sampling and by region, the feature map held fixed and refitted
-    (``realism_checks.halved_reference``), and how far it moves under each kind of half (``halving_movement``:
-    ``halving_*`` sampled, ``halving_region_*`` by region, ``halving_refit_*`` by region with the map refitted);
-    empty without main results holding the KID features."""
-    from .realism_checks import HALVES, REFIT_HALVES, REGION_HALVES, halved_reference, halving_movement
-
+    """The truth-relative KID_wav of every method and control against the whole reference and its halves
+    (``realism_checks``), and how far it moves under each kind of half; empty without the KID features."""
     if main is None or "reference_wav_features" not in main or "control_wav_features" not in main:
         return xr.Dataset()
     seed = main["seed"].values[0]
@@ -164,9 +161,8 @@ def _halving(main: xr.Dataset | None) -> xr.Dataset:
 def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n_examples: int = 4,
                           band: tuple[float, float] = (0.005, 0.4), lpips_kw: dict | None = None,
                           fid_kw: dict | None = None) -> xr.Dataset:
-    """Spectrum slopes (Fig. 9), S_HF of ideal low- / high-pass filtered held-out real images at each ``kappas``
-    (Figs. 11-12) and the metric correlations over the runs of ``ctx.inputs["main_results"]`` (Fig. 14).
-    ``lpips_kw`` / ``fid_kw``: passed to the LPIPS and FID helpers."""
+    """Spectrum slopes (Fig. 9), S_HF of filtered held-out real images (Figs. 11-12) and the metric correlations
+    over the runs of ``ctx.inputs["main_results"]`` (Fig. 14); ``lpips_kw`` / ``fid_kw``: for LPIPS and FID."""
     ctx = ctx or StudyContext()
     data = spec_data(spec)
     real, others, flat = realism_sets(data)   # the real target crops every texture score compares with
@@ -213,12 +209,6 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
                 "point_method": ("point", pts["method"].astype(str).tolist()),
                 "point_seed": ("point", pts["seed"].astype(int).to_numpy()),
                 "metric_a": usable, "metric_b": usable})
-    from .realism_checks import HALF_REFERENCE_BOUND, photo_gates
-
-    from ..framework.model_set import data_options
-    from ..framework.user_models import oracle_models
-    from .leak_controls import leak_controls
-
     main = ctx.inputs.get("main_results")
     ds = ds.merge(_gate(main)).merge(_halving(main)).merge(photo_gates())
     try:   # the exact model of a bundled dataset; a folder or an unknown task has none
@@ -255,9 +245,8 @@ POINT_HEADERS = {"psnr": "PSNR", "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF",
 
 
 def complements(points: pd.DataFrame, tol: float = 1e-9) -> dict[str, str]:
-    """{metric: its twin} for each metric column of ``points`` (``metric_points``) that equals 1 minus another on
-    every run where both are finite (two runs at least): S_G is 1 − D_KS by definition (Eq. 33), one quantity under two
-    names. The twin kept is the one ``POINT_HEADERS`` lists first (the paper's metrics before their by-products)."""
+    """{metric: its twin} for each metric of ``points`` equal to 1 minus another on every run (S_G is 1 − D_KS,
+    Eq. 33); the twin kept is the one ``POINT_HEADERS`` lists first."""
     order = {k: i for i, k in enumerate(POINT_HEADERS)}
     cols = sorted((c for c in points.columns if c not in ("method", "seed")), key=lambda c: order.get(c, len(order)))
     out: dict[str, str] = {}

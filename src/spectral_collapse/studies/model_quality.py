@@ -1,13 +1,5 @@
-"""Are the models good enough? The quality gate (``framework.quality``) on every model of the profile's model set.
-
-For each model of ``framework.model_set.MODEL_SET`` (or those named by the study's ``keys``), computed under a policy
-that allows weak models: its gate report (``framework.gate``), its training and held-out losses from ``log.json``,
-samples of each label begun from pure noise (``samples``) and from the gate's start (``gate_samples``: the Gaussian
-fitted to the training crops, ``framework.quality.TerminalStart``, with the same seeds) beside real crops of that
-label (for the VAE: reconstructions beside held-out crops, the same in both), and
-``mean_bias`` (model, label, bias_sigma, bias_channel), the relative error of each channel's denoised mean
-(``framework.quality.denoised_mean_bias``; NaN above the model's range and for the VAE and latent-space models).
-"""
+"""Are the models good enough? The quality gate (``framework.quality``) on every model of the profile's model set:
+each one's gate report, losses, samples from noise and from the gate's start beside real crops, and ``mean_bias``."""
 from __future__ import annotations
 
 import json
@@ -114,9 +106,8 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
 
 
 def _mean_bias(D, view, space, label: int) -> np.ndarray:
-    """(sigma, channel) relative error of the denoised channel means on real training crops of a label
-    (``framework.quality.denoised_mean_bias``), NaN above the model's highest noise level and for a latent-space
-    model (its channels are latent channels, not colours)."""
+    """(sigma, channel) relative error of the denoised channel means on a label's training crops; NaN above the
+    model's highest noise level and for a latent-space model."""
     from ..framework.quality import crop_pools, denoised_mean_bias
 
     out = np.full((len(BIAS_SIGMAS), 3), np.nan)

@@ -34,8 +34,7 @@ GRID_SIZES = {"smoke": (2, 2), "quick": (3, 3), "paper": (5, 5)}   # (n eta_HF, 
 SCORES = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "delta_log_e_hf", "delta_log_e_hf_luma", "delta_log_e_hf_chroma",
           "delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref")
 BAND_OF = {"luma": "delta_log_e_hf_luma_ref", "chroma": "delta_log_e_hf_chroma_ref"}  # the scores the bands bound
-# the fill's scale axis (inversion.methods.Fill: 1 = white noise's off-support energy), where the task's support is
-# known; its variables are the grid's with the prefix "fill_" on the dimension "fill_scale"
+# the fill's scales (inversion.methods.Fill: 1 = white noise's off-support energy) swept where the support is known
 FILL_SCALES = (0.25, 0.5, 0.75, 1.0)
 
 
@@ -143,9 +142,8 @@ def _sweep(ctx, cells: dict, models, specs, bases, base_labels, eta_hf, eta_lf, 
 
 def fill_sweep(ctx, models, ds: xr.Dataset, scales, src, gt, seed, prof, scoring, n_show, kappa,
                parameterization: str, rule: str) -> tuple[xr.Dataset, dict | None]:
-    """DDIM + fill at each of ``scales`` on the sweep's crops, scored as a grid point, and its choice by the rule
-    that chooses OVG's step sizes (``choose_point`` against DDIM's KID_wav): ("fill_*" variables on dimension
-    "fill_scale", the choice or None when every scale failed)."""
+    """DDIM + fill at each of ``scales`` on the sweep's crops, scored as a grid point and chosen by OVG's rule:
+    ("fill_*" variables on dimension "fill_scale", the choice or None when every scale failed)."""
     cells = []
     for scale in scales:
         ms = method_specs(["ddim_fill"], eta_hf=0.0, eta_lf=0.0, lowpass_kappa=kappa, parameterization=parameterization,
@@ -181,9 +179,8 @@ def pareto_export(ds: xr.Dataset | None, spec=None) -> dict:
 
 
 def _bands(data, src, gt, scoring) -> tuple[dict, float, str]:
-    """The real crops' luma and chroma bands the choice reads (``truth_bands``), the KID_wav of the validation truths
-    (the floor a translation can reach on these crops; NaN without them) and where the bands come from: the
-    validation crops' truths, or the realism reference crops on data without a paired split."""
+    """(the real crops' luma and chroma bands, the validation truths' KID_wav (NaN without them), where the bands
+    come from: the validation truths, else the realism reference crops)."""
     real, note = (gt, "the validation crops' ground truth") if gt is not None else \
         (realism_reference(data), "the realism reference crops (no paired ground truth)")
     sc = image_scores(real, real if gt is None else src, None, scoring)
@@ -203,10 +200,8 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
                    baselines=BASELINES, n_images: int | None = None, seed: int | None = None, rule: str = "maximin",
                    primary: str | None = None, n_show: int = 4, ls=None, parameterization: str = "eps",
                    user_models: dict | None = None, extend: int = 1, fill_scales=FILL_SCALES) -> xr.Dataset:
-    """Sweep the OVG step sizes of ``bases`` on the validation crops, with ``baselines`` on the same axes; mark
-    each base's S_HF / S_LF front and choose its point by ``rule``. The grid grows one log step past an edge a
-    choice sits on, ``extend`` times (``grid_extended``, ``choice_on_edge``). Where the task's support is known, DDIM
-    + fill at each of ``fill_scales`` is chosen by the same rule (``fill_sweep``; empty or None: not swept)."""
+    """Sweep the OVG step sizes of ``bases`` on the validation crops beside ``baselines``, choose each base's point
+    by ``rule`` (the grid grown past an edge ``extend`` times) and, where the support is known, the fill's scale."""
     prof = get_profile(profile)
     bases, eta_hf, eta_lf, primary = _check(bases, rule, eta_hf, eta_lf, primary, profile)
     seed = int(prof.seeds[0] if seed is None else seed)
@@ -287,9 +282,8 @@ MOST_FAILED = 0.5
 
 
 def grid_summary(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per (base, eta_hf, eta_lf): mean scores over the sweep's images, failed count, front, chosen. The
-    scores of a point where more than ``MOST_FAILED`` of the images failed are NaN: a mean over the few survivors
-    is no score of the point."""
+    """One row per (base, eta_hf, eta_lf): mean scores, failed count, front, chosen; NaN scores where more than
+    ``MOST_FAILED`` of the images failed."""
     cols = {k: ds[k].mean("sample", skipna=True) for k in SCORES if k in ds}
     cols.update({k: ds[k] for k in ("s_g", "kid_wav") if k in ds})
     flags = {k: ds[k] for k in ("on_front", "in_band", "chosen") if k in ds}
@@ -326,9 +320,8 @@ def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
     """``grid_summary`` as the chapter shows it: means to ``digits`` decimals (the scores the choice reads first) and
     "yes" where inside both real bands, on its variant's S_HF / S_LF front or chosen."""
     table = grid_summary(ds)
-    shown = table[[c for c in GRID_COLUMNS if c in table]].round(
-        {c: digits for c in ("s_hf", "s_lf", "psnr", "s_dc", "s_g", "kid_wav", "delta_log_e_hf_luma_ref",
-                             "delta_log_e_hf_chroma_ref")})
+    shown = table[[c for c in GRID_COLUMNS if c in table]].round(   # the scores: the columns after the step sizes
+        {c: digits for c in GRID_COLUMNS[3:] if c not in ("in_band", "failed", "on_front", "chosen")})
     flags = {c: shown[c].map({True: "yes", False: ""}) for c in ("on_front", "chosen", "in_band") if c in shown}
     return shown.assign(base=shown["base"].map(method_name), eta_hf=shown["eta_hf"].map(step_size),
                         eta_lf=shown["eta_lf"].map(step_size), **flags).rename(

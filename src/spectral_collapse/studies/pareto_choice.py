@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 
 from ..framework.method_labels import OVG_DEFAULTS
+from ..framework.realism import spread_band
 
 __all__ = ["NO_CHOICE", "ovg_choice", "RULES", "pareto_front", "scaled", "choose_operating_point", "truth_bands",
            "choose_point", "band_distance", "BASE_OF", "KID_FLOOR", "readable_grid"]
@@ -20,9 +21,8 @@ _SAME = ("data_options", "model", "models")  # a sweep's choice serves a reader 
 
 
 def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
-    """What a study reading the sweep takes from it: the primary base's chosen step sizes and where they come from,
-    or OVG_DEFAULTS with the reason (no sweep stored; the sweep ran on other data options or models; every grid
-    point diverged)."""
+    """What a study reading the sweep takes from it: the primary base's chosen step sizes and their source, or
+    OVG_DEFAULTS with the reason (no sweep; other data options or models; every grid point diverged)."""
     where = "" if spec is None else f" for {spec.dataset}, {spec.profile}"
     # the text starts with "defaults": readers of a source (studies.pareto_calibrate, the chapters) test for it
     defaults = "defaults (the suite's fallback step sizes, not a Pareto sweep's choice)"
@@ -72,9 +72,8 @@ def scaled(v) -> np.ndarray:
 
 
 def choose_operating_point(s_hf, s_lf, rule: str = "maximin", eligible=None, size=None) -> int | None:
-    """Index of the chosen point of two maximised scores by ``rule``: "maximin", the front point with the largest
-    smaller min-max-scaled value; "knee", the one farthest above the chord of the front's ends (maximin below 3);
-    None when nothing is ``eligible``. Ties go to the larger scaled sum, then the smaller ``size``."""
+    """Index of the front point of two maximised scores chosen by ``rule`` ("maximin" or "knee", maximin below 3
+    points); None when nothing is ``eligible``; ties to the larger scaled sum, then the smaller ``size``."""
     if rule not in RULES:
         raise ValueError(f"unknown choice rule {rule!r}; valid rules: {', '.join(RULES)}")
     hf, lf = np.asarray(s_hf, float).copy(), np.asarray(s_lf, float).copy()
@@ -105,13 +104,7 @@ def choose_operating_point(s_hf, s_lf, rule: str = "maximin", eligible=None, siz
 def truth_bands(luma_ref, chroma_ref) -> dict:
     """{"luma": (lo, hi), "chroma": (lo, hi)}: mean ± one standard deviation of real crops' per-crop detail (log
     ratio to the reference mean), the band a point's mean must lie in; a band is (-inf, inf) with under 2 crops."""
-    out = {}
-    for name, v in (("luma", luma_ref), ("chroma", chroma_ref)):
-        v = np.asarray(v, float).ravel()
-        v = v[np.isfinite(v)]
-        out[name] = (float(v.mean() - v.std(ddof=1)), float(v.mean() + v.std(ddof=1))) if len(v) > 1 \
-            else (-np.inf, np.inf)
-    return out
+    return {name: spread_band(v) or (-np.inf, np.inf) for name, v in (("luma", luma_ref), ("chroma", chroma_ref))}
 
 
 KID_FLOOR = 1e-6   # an unbiased KID estimate can fall below 0 for sets as alike as two draws of one distribution
@@ -119,9 +112,8 @@ KID_FLOOR = 1e-6   # an unbiased KID estimate can fall below 0 for sets as alike
 
 def choose_point(kid, s_lf, luma, chroma, bands: dict, *, base_kid: float | None = None, rule: str = "maximin",
                  eligible=None, size=None) -> dict:
-    """One variant's choice over its grid points: among the eligible points in both real bands (when none is, those
-    nearest the bands: ``band_distance``) and with KID_wav <= ``base_kid`` (else the lowest), the log KID_wav / S_LF
-    front's point by ``rule``: {"index", "in_band", "banded", "beats_base"}."""
+    """One variant's choice: among eligible points in both real bands (else nearest them) and with KID_wav <=
+    ``base_kid`` (else the lowest), the log KID_wav / S_LF front's point by ``rule``."""
     kid, luma, chroma = (np.asarray(v, float) for v in (kid, luma, chroma))
     ok = np.ones(len(luma), bool) if eligible is None else np.asarray(eligible, bool).copy()
     ok &= np.isfinite(kid)
@@ -163,18 +155,15 @@ def _significant(v, digits: int = 4) -> str:
 
 
 def readable_grid(table, *, every: bool = False, digits: int = 4):
-    """The chapter's grid table (``pareto.grid_table``) as a reader takes it in: the chosen points and those on their
-    variant's S_HF / S_LF front, in the columns that fit the book's text column (``every``: all points and every
-    column), each number to ``digits`` significant digits."""
+    """The grid table (``pareto.grid_table``) as a reader takes it in: the chosen and front points in the columns
+    that fit the text column (``every``: all of both), to ``digits`` significant digits."""
     flags = [c for c in table.columns if c == "chosen" or str(c).startswith("on its variant")]
     keep = table if every or not flags else table[(table[flags] == "yes").any(axis=1)]
     numeric = keep.select_dtypes("number").columns
     shown = keep.assign(**{c: keep[c].map(lambda v: _significant(v, digits)) for c in numeric})
     if every:
         return shown
-    # the subset fits the text column: the step sizes, the realism the choice reads first, the front's two axes
-    # and the marks, one row per point named by its variant (the gate's two detail scores, PSNR, S_DC, S_G and the
-    # failed count are in the whole grid below it, and the chosen points' in the choices table)
+    # the subset that fits the text column; the other scores are in the whole grid below it and the choices table
     subset = ["OVG variant", "eta_hf", "eta_lf", "KID_wav", "in the real band", "s_lf", "s_hf",
               "on its variant's S_HF / S_LF front", "chosen"]
     shown = shown[[c for c in subset if c in shown]].rename(columns={subset[-2]: "on its front"})

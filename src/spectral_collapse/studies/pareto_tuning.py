@@ -18,9 +18,8 @@ SET_SCORES = ("kid_wav",)   # one number per set of crops: the gap has no interv
 
 
 def validation_scores(pareto: xr.Dataset, label: str, metric: str) -> np.ndarray:
-    """Per-crop scores of ``label`` on the sweep's validation crops: an OVG variant at its chosen grid point, or a
-    baseline; failed crops left out (a set score such as KID_wav: its one value). Empty when the sweep holds
-    neither."""
+    """Per-crop scores of ``label`` on the sweep's validation crops (an OVG variant at its chosen point, or a
+    baseline), failed crops left out; empty when the sweep holds neither."""
     if "base" in pareto.dims and label in pareto["base"].values and metric in pareto:
         chosen = pareto["chosen"].sel(base=label)
         if not bool(chosen.any()):
@@ -35,8 +34,7 @@ def validation_scores(pareto: xr.Dataset, label: str, metric: str) -> np.ndarray
 
 
 def scores_on_test(main: xr.Dataset, label: str, metric: str) -> np.ndarray:
-    """Per-crop scores of ``label`` on the main results' test crops (every seed), failed crops left out (a set score
-    such as KID_wav: one value per seed)."""
+    """Per-crop scores of ``label`` on the main results' test crops (every seed), failed crops left out."""
     if label not in main["method"].values or metric not in main:
         return np.array([])
     failed, at = failed_of(main), {"method": label}
@@ -50,20 +48,9 @@ def _kept(values: xr.DataArray, failed: xr.DataArray | None, metric: str) -> np.
     return v[~bad & np.isfinite(v)]
 
 
-def _gap(test: np.ndarray, val: np.ndarray, metric: str, seed: int) -> tuple[float, float, float]:
-    """Mean test - mean validation and its 95 % percentile bootstrap interval (the two sets resampled apart; none for
-    a set score or fewer than two values on a side)."""
-    if metric in SET_SCORES or len(test) < 2 or len(val) < 2:
-        return float(test.mean() - val.mean()), np.nan, np.nan
-    res = stats.bootstrap((test, val), lambda a, b, axis=-1: a.mean(axis) - b.mean(axis), n_resamples=2000,
-                          method="percentile", random_state=seed, vectorized=True)
-    return float(test.mean() - val.mean()), float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
 def validation_test_gap(pareto: xr.Dataset, main: xr.Dataset, metrics=GAP_METRICS, seed: int = 0) -> pd.DataFrame:
-    """One row per (label, metric): the mean on the sweep's validation crops and on the test crops, the gap
-    test - validation with its 95 % bootstrap interval (none for KID_wav), and the counts; a variant whose main
-    results ran other step sizes than the sweep chose is left out."""
+    """One row per (label, metric): validation and test means, the gap test − validation with its 95 % bootstrap
+    interval, and the counts; a variant whose main results ran other step sizes is left out."""
     choices = json.loads(pareto.attrs.get("choices", "{}"))
     ran = json.loads(main.attrs.get("ovg", "{}") or "{}").get("per_base", {})
     bases = [str(b) for b in pareto["base"].values] if "base" in pareto.dims else []
@@ -78,7 +65,11 @@ def validation_test_gap(pareto: xr.Dataset, main: xr.Dataset, metrics=GAP_METRIC
             val, test = validation_scores(pareto, label, metric), scores_on_test(main, label, metric)
             if not len(val) or not len(test):
                 continue
-            gap, lo, hi = _gap(test, val, metric, seed)
+            gap, lo, hi = float(test.mean() - val.mean()), np.nan, np.nan
+            if metric not in SET_SCORES and len(test) > 1 and len(val) > 1:   # 95 % bootstrap, the sets apart
+                res = stats.bootstrap((test, val), lambda a, b, axis=-1: a.mean(axis) - b.mean(axis),
+                                      n_resamples=2000, method="percentile", random_state=seed, vectorized=True)
+                lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
             rows.append({"method": label, "metric": metric, "step sizes": step, "validation": float(val.mean()),
                          "test": float(test.mean()), "gap": gap, "gap_lo": lo, "gap_hi": hi,
                          "n_val": len(val), "n_test": len(test)})

@@ -16,12 +16,9 @@ from ..framework.realism import add_kid, realism_gate
 __all__ = ["HALF_REFERENCE_BOUND", "HALVES", "SAMPLED_HALVES", "REGION_HALVES", "REFIT_HALVES", "halved_reference",
            "halving_movement", "PHOTOS", "photo_tiles", "photo_gate", "photo_gates"]
 
-# The largest factor by which a truth-relative KID_wav (KID(x) - KID(truth), same crops) may change when its reference
-# is halved, max(half / whole, whole / half), the feature map held fixed (fitted once per task, on the whole
-# reference: ``controls.scoring_settings``). It holds for both ways of halving: by sampling (the even and the odd
-# crops) and by region (the first and the second half of the stored crops: top and bottom of the target band, other
-# tissue). Measured on the bundled controls and methods (ihc-sr, ihc-edges): about 1.01 by sampling and 1.4 by region
-# at most. Refitting the map on each region half instead moves it by up to about 6 (reported, no bound).
+# The largest factor max(half / whole, whole / half) by which a truth-relative KID_wav may change when its reference is
+# halved by sampling or by region, the feature map held fixed. Measured on the bundled data: about 1.01 by sampling and
+# 1.4 by region at most; refitting the map on each region half moves it by up to about 6 (reported, no bound).
 HALF_REFERENCE_BOUND = 1.5
 PHOTOS = ("astronaut", "coffee", "chelsea")   # colour photographs in skimage.data (not its IHC image)
 SAMPLED_HALVES = ("even crops", "odd crops")
@@ -31,21 +28,12 @@ REFIT_HALVES = tuple(h + REFIT for h in REGION_HALVES)
 HALVES = ("all", *SAMPLED_HALVES, *REGION_HALVES, *REFIT_HALVES)
 
 
-def _halves(reference: np.ndarray) -> dict[str, np.ndarray]:
-    half = len(reference) // 2
-    out = dict(zip(HALVES, (reference, reference[0::2], reference[1::2], reference[:half], reference[half:])))
-    return out | {h + REFIT: out[h] for h in REGION_HALVES}   # the region halves again, for a refitted map
-
-
 def halved_reference(features: dict, truth: np.ndarray, reference: np.ndarray, *, n_boot: int = 500) -> pd.DataFrame:
-    """Per label of ``features`` ({label: (n, F) features on the truth's crops, through the task's fixed feature map,
-    as ``reference`` is}) and reference (``HALVES``: all of it; its even and its odd crops, halved by sampling; its
-    first and its second half in stored order, halved by region; those two halves again with the map fitted anew on
-    each, ``REFIT_HALVES``): KID(label) - KID(truth) with its two-sample interval. Refitting on mapped features is
-    refitting on the raw ones (a rank map is unchanged by the monotone map already applied), but for values beyond
-    the first map's range, which it had already tied."""
-    rows = []
-    for name, ref in _halves(np.asarray(reference, dtype=np.float64)).items():
+    """Per label of ``features`` ({label: (n, F) mapped features on the truth's crops}) and reference half of
+    ``HALVES``: KID(label) − KID(truth) with its two-sample interval (``REFIT_HALVES``: the map fitted anew)."""
+    rows, r, half = [], np.asarray(reference, dtype=np.float64), len(reference) // 2
+    # the region halves twice, the second time for a refitted map
+    for name, ref in zip(HALVES, (r, r[0::2], r[1::2], r[:half], r[half:], r[:half], r[half:])):
         scale = rl.FeatureScaler.fit(ref) if name in REFIT_HALVES else np.asarray
         for label, f in features.items():
             d = rl.paired_kid_difference(scale(f), scale(truth), scale(ref), n_boot=n_boot, seed=0)
@@ -55,10 +43,8 @@ def halved_reference(features: dict, truth: np.ndarray, reference: np.ndarray, *
 
 
 def halving_movement(table: pd.DataFrame, halves=SAMPLED_HALVES) -> pd.DataFrame:
-    """Per label of a ``halved_reference`` table, under the references ``halves``: the truth-relative KID on the
-    whole reference, its largest move under either half in half-widths of the whole reference's interval
-    (``moved``), the ratios half / whole, their largest ``factor`` max(r, 1 / r) (inf where the sign changes), and
-    whether the sign of its interval (above 0, below 0, across it) stays."""
+    """Per label of a ``halved_reference`` table under ``halves``: the whole reference's value and interval, its
+    largest move in half-widths, the ratios half / whole and their ``factor``, and whether its sign stays."""
     out = {}
     for label, g in table.groupby("label", sort=False):
         g = g.set_index("reference")
@@ -76,9 +62,8 @@ def halving_movement(table: pd.DataFrame, halves=SAMPLED_HALVES) -> pd.DataFrame
 
 
 def photo_tiles(image: np.ndarray, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    """(test tiles, target pool) of an 8-bit RGB photograph (H, W, 3): its size x size tiles, row-major; tile (i, j)
-    is a test tile where (i + j) % 3 == 0, else in the target pool, whose every other tile is a reference tile and the
-    rest real tiles (``controls.realism_sets``): the three sets interleaved over the whole photograph."""
+    """(test tiles, target pool) of an 8-bit RGB photograph: its size x size tiles, tile (i, j) a test tile where
+    (i + j) % 3 == 0, else in the pool."""
     x = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1.0).permute(2, 0, 1)
     rows, cols = x.shape[1] // size, x.shape[2] // size
     tiles = x[:, :rows * size, :cols * size].unfold(1, size, size).unfold(2, size, size)     # (3, r, c, s, s)
@@ -88,9 +73,8 @@ def photo_tiles(image: np.ndarray, size: int = 32) -> tuple[torch.Tensor, torch.
 
 
 def photo_gate(name: str, size: int = 32, factor: int = 4) -> tuple[pd.DataFrame, dict]:
-    """(gate table, counts) of the controls gate (``realism.realism_gate``) on ``skimage.data.<name>()`` cut by
-    ``photo_tiles``, as a x``factor`` nearest-neighbour SR task (the copy control is the degraded input), the noise
-    controls adding the truth's own detail energy. counts: test, reference and real tiles, and flat ones of each."""
+    """(gate table, tile counts) of the controls gate on ``skimage.data.<name>()`` cut by ``photo_tiles``, as a
+    x``factor`` nearest-neighbour SR task."""
     from skimage import data as skdata   # local import: scikit-image is heavy
 
     test, pool = photo_tiles(getattr(skdata, name)(), size)
@@ -129,13 +113,18 @@ def photo_gates(photos=PHOTOS, size: int = 32) -> xr.Dataset:
 
 # ------------------------------------------------------------------------------------ the chapter's words
 
+def _cells(parts: list, sign: str = "") -> pd.DataFrame:
+    """Cells "mean [lo, hi]" of three 2-d arrays (mean, lo, hi) to 3 significant digits (``sign`` "+": signed)."""
+    f = f"{{:{sign}.3g}}".format
+    rows, cols = parts[0].dims
+    return pd.DataFrame([[f"{f(m)} [{f(a)}, {f(b)}]" for m, a, b in zip(*(p.sel({rows: r}).values for p in parts))]
+                         for r in parts[0][rows].values], index=parts[0][rows].values, columns=parts[0][cols].values)
+
+
 def gate_cells(ds: xr.Dataset, prefix: str = "gate_", **sel) -> pd.DataFrame:
     """A gate's cells as "mean [lo, hi]" (score x control) from the variables ``prefix`` + worse_by / lo / hi."""
-    parts = [ds[f"{prefix}{k}"].sel(sel) for k in ("worse_by", "lo", "hi")]
-    return pd.DataFrame([[f"{m:+.3g} [{a:+.3g}, {b:+.3g}]" for m, a, b in zip(*(p.sel(gate_score=s).values
-                                                                                for p in parts))]
-                         for s in parts[0]["gate_score"].values],
-                        index=parts[0]["gate_score"].values, columns=parts[0]["gate_control"].values)
+    return _cells([ds[f"{prefix}{k}"].sel(sel).transpose("gate_score", "gate_control")
+                   for k in ("worse_by", "lo", "hi")], "+")
 
 
 def _name(label: str) -> str:
@@ -147,10 +136,8 @@ MOVEMENTS = (("", "halving", True), ("region_", "halving_region", True), ("refit
 
 
 def halving_words(ds: xr.Dataset) -> tuple[dict, pd.DataFrame | None]:
-    """(words, table) of the reference-halving check of a metric-validation result. Per kind of halving (``MOVEMENTS``:
-    by sampling; by region; by region with the feature map refitted), its largest factor and its label, whether
-    the signs stay, the largest move in half-widths and its label, and for the first two, whether the factor is within
-    the bound. The table: truth-relative KID per label and reference, with each kind's factor."""
+    """(words, table) of the reference-halving check of a metric-validation result, per kind of halving
+    (``MOVEMENTS``); the table: truth-relative KID per label and reference, with each kind's factor."""
     keys = ("bound",) + tuple(f"{p}{k}" for p, _, bounded in MOVEMENTS
                               for k in ("factor", "worst", "sign", "moved") + (("within",) if bounded else ()))
     if "halving_factor" not in ds or "halving_refit_factor" not in ds:
@@ -168,11 +155,8 @@ def halving_words(ds: xr.Dataset) -> tuple[dict, pd.DataFrame | None]:
             over = factor[factor > bound]
             words[f"{prefix}within"] = ("within the bound" if over.empty
                                         else "beyond the bound for " + ", ".join(map(_name, over.index)))
-    parts = [ds[f"halving_{k}"] for k in ("kid_minus_truth", "lo", "hi")]
-    table = pd.DataFrame([[f"{m:.3g} [{a:.3g}, {b:.3g}]" for m, a, b in zip(*(p.sel(halving_label=x).values
-                                                                              for p in parts))]
-                          for x in ds["halving_label"].values],
-                         index=ds["halving_label"].values, columns=ds["halving_reference"].values)
+    table = _cells([ds[f"halving_{k}"].transpose("halving_label", "halving_reference")
+                    for k in ("kid_minus_truth", "lo", "hi")])
     return words, table.assign(**{f"factor, {kind}": ds[f"{name}_factor"].round(2).values
                                   for kind, (_, name, _) in zip(("sampled", "by region", "refitted"), MOVEMENTS)})
 

@@ -35,8 +35,7 @@ _FACTORS = Param("list[int]", None, "SR factors; None: the profile's (smoke 2, 4
                  minimum=2)
 _N_LATENTS = Param("int", None, "latents inverted; None: the profile's (smoke 16, quick 128, paper 2000)", minimum=2)
 _SEED = Param("int", 0, "seed of the stochastic methods' draws", optional=False, minimum=0, maximum=SEED_MAX)
-# Every study that loads data takes the loader's options; the translation, Pareto and latent studies take a user's
-# model instead of training one (framework/model_set.py: spec_data, user_models). The ablations refuse a user's model.
+# The translation, Pareto and latent studies take a user's model instead of training one; the ablations refuse one.
 _DATA = Param("json", None, "options of the data loader, e.g. {\"task\": \"sr\", \"factor\": 4}; for folder:<path> "
               "also seed, test_fraction, degrade_source (docs/datasets.md); None: the dataset's defaults")
 _MODEL = Param("str", None, "a diffusers pipeline folder or hub id used instead of training (inverts and samples); "
@@ -48,14 +47,14 @@ _WEAK = Param("bool", None, "run on a model below the quality gate (framework.qu
               "model; quick and paper refuse one below the gate unless the profile lists it among its allowed weak "
               "models: the profile's allow_weak_models)")
 _USER = {"data_options": _DATA, "model": _MODEL, "models": _MODELS, "allow_weak_model": _WEAK}
-# the oracle arm (framework/oracle_arm.py): the study again with the exact Gaussian denoiser, stored beside the trained
-# models' numbers; only with the profile's trained models (a given model runs alone)
+# the oracle arm (framework/oracle_arm.py): the study again with the exact Gaussian denoiser, trained models only
 _ORACLE = {"oracle_arm": Param("bool", True, "also run the oracle (the exact Gaussian denoiser of the two domains, "
                                "models.oracle) and store its results as the arm 'oracle' (framework.oracle_arm); "
                                "None: True")}
 _TRANSLATION = ("psnr", "s_hf", "s_lf", "s_g", "failed")
 _LEAK = _TRANSLATION + ("support_leak",)   # translations that keep their latents: NaN where the support is unknown
 _ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS, **_USER}
+_BENCHMARKS = Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`")
 
 
 # --- lazy entry points (each study module is imported when its study runs) -----------------------------------
@@ -141,10 +140,9 @@ _LIST = [
         "seeds": _SEEDS,
         "methods": Param("list[str]", None, "labels on the flow model; None: ddim, ddim_x1.15 (the inverted latent "
                          "scaled by 1.15 before sampling), taba, ovg"),
-        "eta_hf": Param("float", None, "OVG's eta_HF on the flow model; None: tuned on the flow model (a Pareto "
-                        "sweep of OVG on the validation crops)", minimum=0),
-        "eta_lf": Param("float", None, "OVG's eta_LF on the flow model; None: tuned on the flow model (a Pareto "
-                        "sweep of OVG on the validation crops)", minimum=0),
+        **{k: Param("float", None, f"OVG's eta_{k[4:].upper()} on the flow model; None: tuned on the flow "
+                    "model (a Pareto sweep of OVG on the validation crops)", minimum=0)
+           for k in ("eta_hf", "eta_lf")},
         **_USER,
     }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",), declares=_TRANSLATION),
     Study("closed_form", "Collapse in closed form", {
@@ -161,11 +159,9 @@ _LIST = [
                               "across sizes)", optional=False, minimum=0),
         "seed": _SEED,
     }, _lazy("closed_form", "run_closed_form"), declares=("s_g", "s_dc", "drift_chroma_share", "scale_s_dc")),
-    Study("cost", "Cost per inversion step", {
-        "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
-    }, datasets=("ihc-sr",)),
+    Study("cost", "Cost per inversion step", {"results_file": _BENCHMARKS}, datasets=("ihc-sr",)),
     Study("benchmarks", "Performance benchmarks", {
-        "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
+        "results_file": _BENCHMARKS,
         "main_command_file": Param("str", "benchmarks/results/main_command.json", "the timed main command"),
         "smoke_file": Param("str", "benchmarks/results/smoke_studies.json",
                             "every study on the smoke profile, one after another, timed"),
