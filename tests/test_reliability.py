@@ -878,7 +878,7 @@ def test_every_fault_that_could_pass_unnoticed_is_proved_by_a_test_and_recorded(
 def test_a_template_that_the_source_does_not_write_is_caught():
     """The check behind the probes can fail: a paraphrase of a real message is not matched."""
     strings = source_strings()
-    assert not unmatched_fragments("cached cell {path} does not match its checksum (damaged on disk); recomputing it",
+    assert not unmatched_fragments("cached cell {path} {why}; recomputing it",
                                    strings)
     assert unmatched_fragments("the checkpoint has no weights.sha256.json, so its weights cannot be verified", strings)
     assert unmatched_fragments("refusing plain http ...; use an https:// address, or allow http explicitly", strings)
