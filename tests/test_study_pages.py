@@ -117,6 +117,44 @@ def test_a_one_dataset_study_keeps_its_chapter_as_its_page_and_pages_are_not_cha
         "cost-ihc-sr.ipynb", "pareto-ihc-edges.ipynb", "pareto-ihc-sr-smoke.ipynb", "pareto-ihc-sr.ipynb"]
 
 
+def test_a_one_dataset_page_drops_the_dataset_from_its_title_only_when_its_first_screen_names_it(tmp_path):
+    """"# Pareto sweep: ihc-sr" becomes "# Pareto sweep" on the page when the answer says "on ihc-sr"; a model key
+    such as ihc-sr-x4-eps does not name the dataset, nor does text below the first screen."""
+    from spectral_collapse.pipeline.study_pages import FIRST_SCREEN, names_dataset
+
+    folder = tmp_path / "studies"
+    _write(folder, "cost-ihc-sr", chapter("ihc-sr", "**Answer.** It holds on ihc-sr."))
+    _write(folder, "velocity-ihc-sr", chapter("ihc-sr", "**Answer.** Model ihc-sr-x4-eps holds."))
+    files = page_files(folder)
+    titled = nbformat.reads(files[folder / "cost.ipynb"].decode(), as_version=4)
+    assert titled.cells[0].source.startswith("# Pareto sweep\n\nWhat the paper claims.")
+    assert titled.cells[1:] == nbformat.read(folder / "cost-ihc-sr.ipynb", as_version=4).cells[1:]
+    assert files[folder / "velocity.ipynb"] == (folder / "velocity-ihc-sr.ipynb").read_bytes()
+    late = chapter("ihc-sr", "x" * FIRST_SCREEN + " on ihc-sr")
+    assert not names_dataset(late, "ihc-sr") and names_dataset(chapter("ihc-sr", "on ihc-sr"), "ihc-sr")
+
+
+def test_a_report_chapter_is_titled_as_its_study_and_names_its_data_once(tmp_path):
+    """A report's chapter: "# Pareto sweep: folder:/x/mine (smoke)" reads "# Pareto sweep", the data named under it
+    unless the first screen names it; a second run changes nothing."""
+    from spectral_collapse.pipeline.study_pages import study_titled
+
+    data = "folder:/x/mine"
+    nb = chapter(data, "**Answer.** x")
+    nb.cells[0].source = f"# Pareto sweep: {data} (smoke)\n\nWhat the paper claims."
+    path = _write(tmp_path, "pareto-folder-mine-0a1b", nb)
+    study_titled(path, data, "smoke")
+    once = path.read_bytes()
+    assert nbformat.reads(once.decode(), as_version=4).cells[0].source == (
+        f"# Pareto sweep\n\nYour data: `{data}`.\n\nWhat the paper claims.")
+    study_titled(path, data, "smoke")
+    assert path.read_bytes() == once
+    named = chapter(data, f"**Answer.** On {data} it holds.")
+    path = _write(tmp_path, "cost-folder-mine-0a1b", named)
+    study_titled(path, data, "quick")
+    assert nbformat.read(path, as_version=4).cells[0].source == "# Pareto sweep\n\nWhat the paper claims."
+
+
 def test_a_chapter_without_a_title_is_named():
     nb = chapter("ihc-sr", "a")
     nb.cells[0].source = "No heading here."

@@ -30,6 +30,7 @@ from ..tables.main_results import md_table
 from .notebook import repo_root
 from .parameters import json_attr
 from .runner import check_study_data
+from .study_pages import study_titled
 
 __all__ = ["NOT_APPLICABLE", "report_plan", "report_content", "report_name", "build_report", "Report", "write_book",
            "render_gate_page"]
@@ -266,8 +267,11 @@ def render_intro(report, title: str, root: Path) -> str:
 
 
 def write_book(report, root: Path) -> None:
-    """Write the report's _config.yml, _toc.yml, intro.md, gate page and the project's chart bundles (_static/)."""
+    """Write the report's _config.yml, _toc.yml, intro.md, gate page and the project's chart bundles (_static/); each
+    chapter's title reads as its study's (``study_pages.study_titled``), the data named once in the chapter."""
     book = Path(report.out) / "book"
+    for doc in report.chapters.values():
+        study_titled(book / f"{doc}.ipynb", report.data, report.profile)
     k = report.knobs
     what = Path(str(k["model"])).name if "model" in k else "your models"
     title = f"Your report: {what} on {report.data.split('/')[-1] or report.data}"

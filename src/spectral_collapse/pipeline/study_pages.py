@@ -2,7 +2,8 @@
 written from its executed chapters ``<study>-<dataset>.ipynb``: the shared title once, each dataset's answer under
 its name in bold, then a section per dataset (``## <dataset>``, labelled ``(<chapter>)=``) with the rest of that
 chapter one heading level down; parameter cells dropped, glued values renamed ``<dataset>.<name>``. A study of one
-dataset has its chapter as its page, byte for byte. Costs: reading every chapter once (about a second for 30)."""
+dataset has its chapter as its page, its title without the dataset when its first screen names it elsewhere
+(``names_dataset``). Costs: reading every chapter once (about a second for 30)."""
 from __future__ import annotations
 
 import copy
@@ -16,7 +17,8 @@ from markdown_it import MarkdownIt
 
 from ..studies import registry
 
-__all__ = ["Chapter", "PAGE_KEY", "chapters_by_page", "combine", "demote_headings", "page_files", "chapter_paths"]
+__all__ = ["Chapter", "PAGE_KEY", "chapters_by_page", "combine", "demote_headings", "page_files", "chapter_paths",
+           "names_dataset", "one_dataset_page", "study_titled", "FIRST_SCREEN"]
 
 PAGE_KEY = "page_of"   # metadata.spectral_collapse.page_of of a combined page: the chapters it was written from
 _PARAMETER_TAGS = {"parameters", "injected-parameters"}
@@ -104,14 +106,79 @@ def _title_line(text: str) -> int | None:
     return next((t.map[0] for t in _MD.parse(text) if t.type == "heading_open" and t.tag == "h1" and t.map), None)
 
 
-def _title(cell, dataset: str):
-    """The title cell without the dataset the chapter's title ends with (``: ihc-sr`` or `` — ihc-sr``)."""
+def _title(cell, dataset: str, profile: str | None = None):
+    """The title cell without the dataset the chapter's title ends with (``: ihc-sr`` or `` — ihc-sr``), and without
+    the profile after it (`` (smoke)``) when ``profile`` is given."""
     cell = copy.deepcopy(cell)
     lines = cell.source.split("\n")
     i = _title_line(cell.source)
-    lines[i] = re.sub(rf"(?::| —) {re.escape(dataset)}(?= \(|\s*$)", "", lines[i], count=1)
+    after = rf"(?: \({re.escape(profile)}\))?\s*$" if profile else r"(?= \(|\s*$)"
+    lines[i] = re.sub(rf"(?::| —) {re.escape(dataset)}{after}", "", lines[i], count=1)
     cell.source = "\n".join(lines)
     return cell
+
+
+FIRST_SCREEN = 2500   # characters of a page's text below its title that a reader sees before scrolling, about
+
+
+def _shown(cell) -> str:
+    """The text a cell shows a reader: a Markdown cell's source; a code cell's input (unless hidden) and outputs."""
+    tags = set(cell.get("metadata", {}).get("tags", []))
+    if "remove-cell" in tags:
+        return ""
+    if cell.cell_type != "code":
+        return cell.source
+    shown = [] if {"remove-input", "hide-input"} & tags else [cell.source]
+    for out in [] if "remove-output" in tags else cell.get("outputs", []):
+        data = out.get("data", {})
+        shown.append(data.get("text/markdown") or data.get("text/plain") or out.get("text", ""))
+    return "\n".join(shown)
+
+
+def names_dataset(nb, dataset: str) -> bool:
+    """Whether page ``nb`` names ``dataset`` on its first screen (``FIRST_SCREEN`` characters) besides its title."""
+    cells = list(nb.cells)
+    title = next((i for i, c in enumerate(cells) if _is_title(c)), None)
+    if title is None:
+        return False
+    lines = cells[title].source.split("\n")
+    del lines[_title_line(cells[title].source)]
+    text = "\n".join(lines)
+    for cell in cells[title + 1:]:
+        if len(text) >= FIRST_SCREEN:
+            break
+        text += "\n" + _shown(cell)
+    return re.search(rf"(?<![\w-]){re.escape(dataset)}(?![\w-])", text[:FIRST_SCREEN]) is not None
+
+
+def one_dataset_page(chapter: Chapter) -> bytes:
+    """The page of a study that ran on one dataset: its chapter, byte for byte, its title without the dataset when
+    the first screen names the dataset elsewhere (``names_dataset``)."""
+    data = chapter.path.read_bytes()
+    nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    if not names_dataset(nb, chapter.dataset):
+        return data
+    i = next(i for i, c in enumerate(nb.cells) if _is_title(c))
+    nb.cells[i] = _title(nb.cells[i], chapter.dataset)
+    return (nbformat.writes(nb) + "\n").encode("utf-8")
+
+
+def study_titled(path: Path, dataset: str, profile: str) -> None:
+    """Rewrite the executed chapter at ``path`` of a book of one dataset and profile (a report) so that its title
+    reads as the study's, without ``dataset`` and ``profile``; the dataset is named once under the title unless its
+    first screen names it. Running it again changes nothing."""
+    nb = nbformat.read(str(path), as_version=4)
+    i = next((i for i, c in enumerate(nb.cells) if _is_title(c)), None)
+    if i is None:
+        return
+    cell = _title(nb.cells[i], dataset, profile)
+    if not names_dataset(nb, dataset):
+        lines = cell.source.split("\n")
+        lines.insert(_title_line(cell.source) + 1, f"\nYour data: `{dataset}`.")
+        cell.source = "\n".join(lines)
+    if cell.source != nb.cells[i].source:
+        nb.cells[i] = cell
+        nbformat.write(nb, str(path))
 
 
 def _is_title(cell) -> bool:
@@ -206,7 +273,7 @@ def page_files(folder: Path) -> dict[Path, bytes]:
     for name, chapters in chapters_by_page(folder).items():
         path = Path(folder) / f"{name}.ipynb"
         if len(chapters) == 1:
-            files[path] = chapters[0].path.read_bytes()
+            files[path] = one_dataset_page(chapters[0])
         else:
             nbs = [(c, nbformat.reads(c.path.read_text(encoding="utf-8"), as_version=4)) for c in chapters]
             files[path] = (nbformat.writes(combine(nbs)) + "\n").encode("utf-8")
