@@ -161,10 +161,7 @@ _LIST = [
                               "across sizes)", optional=False, minimum=0),
         "seed": _SEED,
     }, _lazy("closed_form", "run_closed_form"), declares=("s_g", "s_dc", "drift_chroma_share", "scale_s_dc")),
-    Study("cost", "Cost per inversion step", {
-        "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
-    }, datasets=("ihc-sr",)),
-    Study("benchmarks", "Performance benchmarks", {
+    Study("benchmarks", "What it costs", {
         "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
         "main_command_file": Param("str", "benchmarks/results/main_command.json", "the timed main command"),
         "smoke_file": Param("str", "benchmarks/results/smoke_studies.json",
