@@ -1,6 +1,6 @@
 # Entry points (see README):
 #   make book   set up .venv if needed, run the studies, build the report into book/_build/html
-#   make test   set up .venv if needed, run the test suite (tests marked slow or gpu left out; its time: book/costs.md)
+#   make test   set up .venv if needed, run the test suite (tests marked slow or gpu left out; its time: notebooks/benchmarks.ipynb)
 #   make test-slow  the same installation, then only the long end-to-end tests (marked slow); .ci/run runs make test, then make test-slow on the built book's tests
 #   make lab    install JupyterLab and jupyterlab-myst (the optional `lab` extra) into .venv and open notebooks/ with the project's kernel
 #   make report DATA=folder:/path MODEL=/path/to/pipeline [PROFILE=quick] [OUT=dir] [DATA_OPTIONS='{"task": "sr"}']

@@ -1,4 +1,4 @@
-"""The cost and benchmarks chapters' charts, from a benchmark run (``benchmarks.tables.load``)."""
+"""The cost chapter's charts, from a benchmark run (``benchmarks.tables.load``)."""
 from __future__ import annotations
 
 import altair as alt

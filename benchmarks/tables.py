@@ -1,5 +1,5 @@
-"""The stored benchmark records (benchmarks/results/*.json, data/weights/*/log.json) as the cost and benchmarks
-chapters show them: one DataFrame per benchmark or whole-run record, each run's device and clock, targets judged."""
+"""The stored benchmark records (benchmarks/results/*.json, data/weights/*/log.json) as the cost chapter shows them:
+one DataFrame per benchmark or whole-run record, each run's device and clock, targets judged."""
 from __future__ import annotations
 
 import json

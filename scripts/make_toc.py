@@ -24,7 +24,7 @@ from spectral_collapse.pipeline.graph import studies_index, study_pages, study_p
 from spectral_collapse.pipeline.study_pages import page_files  # noqa: E402
 
 REPRODUCTION_PAGES = ("scorecard", "claims", "figures", "conclusions", "errata", "reproducing")
-SUITE_PAGES = ("extending", "costs", "cluster", "errors", "glossary", "api")
+SUITE_PAGES = ("extending", "cluster", "errors", "glossary", "api")
 GENERATED = "_generated"  # book/_generated: data-dependent fragments the pages include
 BENCHMARKS = "benchmarks/results/latest.json"  # the benchmark run the cost paragraphs quote (python -m benchmarks)
 

@@ -301,7 +301,7 @@ def test_floor_variants_compute_the_same_prediction_and_input_gradient(smoke_mod
 
 
 @pytest.mark.slow  # executes the chapter on the stored results
-@pytest.mark.parametrize("chapter", ["cost", "benchmarks"])
+@pytest.mark.parametrize("chapter", ["benchmarks"])
 def test_chapters_execute_on_the_stored_results_and_glue_their_device(tmp_path, chapter):
     from benchmarks import tables
 

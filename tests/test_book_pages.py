@@ -24,7 +24,7 @@ from spectral_collapse.framework.store import results_path, save_results
 from test_book import (BIN, CHROMIUM, FIRST_SCREEN, NO_CHROMIUM, ROOT, _chromium, _load_script, open_page, page_layout,
                        svg_text_px)
 
-MD_PAGES = ["reproducing", "extending", "costs", "methods"]
+MD_PAGES = ["reproducing", "extending", "methods"]
 PAGES = [*BOOK_PAGES, *MD_PAGES]
 INCLUDE = re.compile(r"```\{include\}\s+(\S+)")
 

@@ -1,5 +1,5 @@
-"""Each time and count of the suite is said once, on the cost page (book/costs.md): the README and the Makefile's
-comments point there instead of quoting a time, a test count or a study count that could drift from it."""
+"""Each time and count of the suite is said once, on the cost page (notebooks/benchmarks.ipynb): the README and the
+Makefile's comments point there instead of quoting a time, a test count or a study count that could drift from it."""
 import re
 from pathlib import Path
 
@@ -23,7 +23,7 @@ def test_readme_and_makefile_comments_leave_times_and_counts_to_the_cost_page():
     readme = (ROOT / "README.md").read_text()
     comments = "\n".join(line for line in (ROOT / "Makefile").read_text().splitlines() if line.lstrip().startswith("#"))
     assert quoted_figures(readme) == [] and quoted_figures(comments) == []
-    assert "book/costs.md" in readme and "book/costs.md" in comments
+    assert "notebooks/benchmarks.ipynb" in readme and "notebooks/benchmarks.ipynb" in comments
 
 
 def test_the_cost_page_reads_its_times_from_the_records_one_machine_a_table(tmp_path):
@@ -31,7 +31,7 @@ def test_the_cost_page_reads_its_times_from_the_records_one_machine_a_table(tmp_
     table with its time written by ``text.duration``, and each table holds one machine's runs only."""
     import json
 
-    from spectral_collapse.pipeline.fragments import book_fragments
+    from spectral_collapse.pipeline.fragments import command_markdown
     from spectral_collapse.tables.costs import command_tables
     from spectral_collapse.text import duration
 
@@ -43,13 +43,13 @@ def test_the_cost_page_reads_its_times_from_the_records_one_machine_a_table(tmp_
     assert list(tables) == ["a 2-core A VM", "a 2-core B VM"]
     assert list(tables["a 2-core A VM"]["wall time"]) == ["17 min 2 s", "3 h 1 min"]
     assert list(tables["a 2-core B VM"]["wall time"]) == ["7 min 30 s"]
-    page = book_fragments(records=tmp_path)["costs-commands.md"]
+    page = command_markdown(tmp_path)
     assert page.count("**On ") == 2 and "17 min 2 s" in page
     stored = command_tables(ROOT / "benchmarks" / "results")
     record = json.loads((ROOT / "benchmarks" / "results" / "commands.json").read_text())["runs"]
     for run in record:   # every hand-timed run of the record is in its machine's table, in the book's words
         assert duration(run["wall_s"]) in list(stored[run["machine"]]["wall time"]), run
-    assert "_generated/costs-commands.md" in (ROOT / "book" / "costs.md").read_text()
+    assert "command_markdown(here)" in (ROOT / "notebooks" / "benchmarks.ipynb").read_text()
 
 
 def test_durations_are_written_to_the_second_below_an_hour_and_to_the_minute_above():

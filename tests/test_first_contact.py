@@ -130,11 +130,11 @@ def test_the_papermill_command_ends_a_study_error_with_its_message_and_no_paperm
        "one measured test time naming where it was measured; quality.py under framework/; no wheel")
 def test_the_readme_says_one_test_time_and_where_files_are():
     readme, makefile = (ROOT / "README.md").read_text(), (ROOT / "Makefile").read_text()
-    costs = (ROOT / "book" / "costs.md").read_text()
-    assert "_generated/costs-commands.md" in costs   # the time, on the cost page, read from the records
+    costs = (ROOT / "notebooks" / "benchmarks.ipynb").read_text()
+    assert "command_markdown(here)" in costs   # the time, on the cost page, read from the records
     for text in (readme, makefile):   # and only there: the README and the Makefile point to it
         times = re.findall(r"(?:about|at most) \d+ min|\d+ min \d+ s", text.split("## Where the book")[0])
-        assert times == [] and "book/costs.md" in text, times
+        assert times == [] and "notebooks/benchmarks.ipynb" in text, times
     layout = readme.split("## What is where")[1]
     assert (ROOT / "src" / "spectral_collapse" / "framework" / "quality.py").is_file()
     assert "quality.py" not in next(line for line in layout.splitlines() if line.strip().startswith("models/"))

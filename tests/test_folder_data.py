@@ -359,7 +359,7 @@ def test_the_main_command_skips_what_cannot_take_a_model_or_a_folder(tmp_path, m
                         knobs={"model": "m", "data_options": {"task": "generic"}, "models": None})
     studies = [c[0] for c in calls]
     assert "main_results" in studies and "metric_validation" in studies
-    assert not {"backbone_ablation", "scale_factor", "cost", "your_model"} & set(studies)
+    assert not {"backbone_ablation", "scale_factor", "benchmarks", "your_model"} & set(studies)
     extra = dict((c[0], c[2]) for c in calls)
     assert extra["main_results"] == {"model": "m", "data_options": {"task": "generic"}}
     assert extra["metric_validation"] == {"data_options": {"task": "generic"}}

@@ -106,7 +106,7 @@ def test_a_saved_edit_passes_the_checks_and_runs_at_the_next_build(tmp_path):
     from spectral_collapse.pipeline.chapters import record_inputs
     from spectral_collapse.pipeline.execute import chapter_inputs, chapter_params, run_reason
 
-    study, results = "cost", "data/results"
+    study, results = "benchmarks", "data/results"
     src = tmp_path / "notebooks" / f"{study}.ipynb"
     src.parent.mkdir(parents=True)
     src.write_bytes((ROOT / "notebooks" / f"{study}.ipynb").read_bytes())
@@ -125,7 +125,7 @@ def test_a_saved_edit_passes_the_checks_and_runs_at_the_next_build(tmp_path):
     params.source = params.source.replace("# only names the page", "# names the page only")
     nbformat.write(nb, str(src))  # what Jupyter's save does (nbformat, indent 1, new cell ids)
     check_notebook(src)
-    assert run_reason(study, "ihc-sr", "quick", root=tmp_path, results_root=results) == "notebooks/cost.ipynb changed"
+    assert run_reason(study, "ihc-sr", "quick", root=tmp_path, results_root=results) == "notebooks/benchmarks.ipynb changed"
 
 
 def test_parameters_table_shows_knobs_defaults_and_resolved_inputs():
@@ -185,13 +185,13 @@ def test_saving_from_make_lab_clears_outputs_and_kernel_versions():
     """`make lab` runs JupyterLab with strip_outputs as its pre-save hook: what it saves passes the checks."""
     from spectral_collapse.pipeline.notebook import strip_outputs
 
-    nb = json.loads((ROOT / "notebooks" / "cost.ipynb").read_text())
+    nb = json.loads((ROOT / "notebooks" / "benchmarks.ipynb").read_text())
     nb["metadata"]["language_info"] = {"name": "python", "version": "3.11.7", "mimetype": "text/x-python"}
     code = next(c for c in nb["cells"] if c["cell_type"] == "code")
     code.update(outputs=[{"output_type": "stream", "name": "stdout", "text": "x\n"}], execution_count=7)
     code["metadata"]["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00"}
     model = {"type": "notebook", "content": nb}
-    assert strip_outputs(model=model, path="cost.ipynb", contents_manager=None) is model
+    assert strip_outputs(model=model, path="benchmarks.ipynb", contents_manager=None) is model
     assert code["outputs"] == [] and code["execution_count"] is None and "execution" not in code["metadata"]
     assert nb["metadata"]["language_info"] == {"name": "python"}
     text = {"type": "file", "content": "x"}

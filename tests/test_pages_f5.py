@@ -57,15 +57,15 @@ def test_studies_index_lists_one_link_per_study_with_its_datasets_and_line(tmp_p
 
     assert set(STUDY_LINES) == set(STUDIES)       # a new study needs its line on the index page
     (tmp_path / "studies").mkdir()
-    for name in ("main_results-ihc-edges", "main_results-ihc-sr", "cost-ihc-sr", "newstudy-ihc-sr"):
+    for name in ("main_results-ihc-edges", "main_results-ihc-sr", "benchmarks-ihc-sr", "newstudy-ihc-sr"):
         (tmp_path / "studies" / f"{name}.ipynb").write_text("{}")
     pages = study_pages(tmp_path)
-    assert list(pages) == ["studies/main_results", "studies/cost", "studies/newstudy"]
+    assert list(pages) == ["studies/main_results", "studies/benchmarks", "studies/newstudy"]
     page = studies_index(pages)
     for doc in pages:
         assert page.count(f"</{doc}>`") == 1, doc
     assert f"{STUDIES['main_results'].title} </studies/main_results>` (ihc-sr, ihc-edges)" in page
-    assert STUDY_LINES["cost"] in page
+    assert STUDY_LINES["benchmarks"] in page
     assert "## Other studies" in page and "pca_collapse" not in page
 
 

@@ -126,9 +126,9 @@ def test_studies_that_store_no_results_depend_on_the_files_their_parameters_name
     deps = chapter_inputs("benchmarks", "ihc-sr", "quick", root=root)
     assert sorted(deps) == sorted([root / "notebooks/benchmarks.ipynb", root / "benchmarks/results/main_command.json",
                                    root / "benchmarks/results/latest.json", root / "benchmarks/results/smoke_studies.json"])
-    deps = chapter_inputs("cost", "ihc-sr", "quick", root=root, extra={"results_file": "x.json"})
-    assert deps == [root / "notebooks/cost.ipynb", root / "x.json"]
-    assert _params("cost", "ihc-sr", "quick", "data/results", None) == {"dataset": "ihc-sr", "profile": "quick"}
+    deps = chapter_inputs("benchmarks", "ihc-sr", "quick", root=root, extra={"results_file": "x.json"})
+    assert root / "x.json" in deps and root / "benchmarks/results/latest.json" not in deps
+    assert _params("benchmarks", "ihc-sr", "quick", "data/results", None) == {"dataset": "ihc-sr", "profile": "quick"}
     assert _params("gaussianity", "ihc-sr", "quick", "r", None)["results_root"] == "r"
 
 
@@ -219,7 +219,7 @@ def test_study_params_rejects_unknown_profile_and_returns_copies():
 # ------------------------------------------------------------------ studies side by side (cli studies --jobs N)
 
 PAIRS = [("pareto", "a"), ("pareto", "b"), ("main_results", "a"), ("gaussianity", "a"), ("metric_validation", "a"),
-         ("main_results", "b"), ("cost", "a")]
+         ("main_results", "b"), ("benchmarks", "a")]
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +277,7 @@ def test_side_by_side_respects_what_each_study_reads_and_the_job_limit(threads_c
                 assert log.index(("end", (dep, pair[1]))) < i, (pair, dep)
     starts = [e for e in log if e[0] == "start"]
     assert any(len(others) == 1 for _, _, others in starts)  # two did run side by side
-    assert prerequisites("metric_validation") == ("main_results",) and prerequisites("cost") == ()
+    assert prerequisites("metric_validation") == ("main_results",) and prerequisites("benchmarks") == ()
     assert prerequisites("main_results") == ("pareto",)
 
 
@@ -288,7 +288,7 @@ def test_side_by_side_skips_what_reads_a_failed_study_and_says_so(threads_cluste
     with pytest.raises(StudiesFailed) as err:
         run_graph(threads_cluster, PAIRS, _logging_task(log, fail={("pareto", "a")}), resources={"study": 1})
     started = {e[1] for e in log if e[0] == "start"}
-    assert started == {("pareto", "a"), ("pareto", "b"), ("main_results", "b"), ("cost", "a")}
+    assert started == {("pareto", "a"), ("pareto", "b"), ("main_results", "b"), ("benchmarks", "a")}
     assert err.value.skipped == [("main_results", "a"), ("gaussianity", "a"), ("metric_validation", "a")]
     msg = str(err.value)
     assert "pareto/a (ValueError: the study broke)" in msg and "main_results/a, gaussianity/a, metric_validation/a" in msg
@@ -377,22 +377,22 @@ Path(f"threads-{dataset}-{profile}.txt").write_text(os.environ.get("OMP_NUM_THRE
 
 
 def test_run_studies_with_two_jobs_executes_each_chapter_in_its_own_process(tmp_path, monkeypatch):
-    """Each child is `python -m spectral_collapse studies --study cost --dataset D --root <tiny repo>`: a registered
+    """Each child is `python -m spectral_collapse studies --study benchmarks --dataset D --root <tiny repo>`: a registered
     study (children do not see a test's registry), whose notebook in the tiny repo records its thread count."""
     for name in ("SPECTRAL_COLLAPSE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)  # the default: the cores shared out between the jobs
     from spectral_collapse.pipeline.execute import run_studies
     from spectral_collapse.pipeline.parallel import cpu_cores
 
-    root = _tiny_repo(tmp_path, "cost", THREADS)
+    root = _tiny_repo(tmp_path, "benchmarks", THREADS)
     results = tmp_path / "results"
-    done = run_studies("smoke", ["cost"], ["ihc-sr", "ihc-edges"], root=root, results_root=str(results), jobs=2)
-    assert sorted(p.name for p in done) == ["cost-ihc-edges-smoke.ipynb", "cost-ihc-sr-smoke.ipynb"]
+    done = run_studies("smoke", ["benchmarks"], ["ihc-sr", "ihc-edges"], root=root, results_root=str(results), jobs=2)
+    assert sorted(p.name for p in done) == ["benchmarks-ihc-edges-smoke.ipynb", "benchmarks-ihc-sr-smoke.ipynb"]
     assert all(p.exists() for p in done)
     for ds in ("ihc-sr", "ihc-edges"):  # each child ran with its share of the cores
         assert (root / f"threads-{ds}-smoke.txt").read_text() == str(max(1, cpu_cores() // 2))
     # nothing stale: nothing runs
-    assert run_studies("smoke", ["cost"], ["ihc-sr", "ihc-edges"], root=root, results_root=str(results), jobs=2) == []
+    assert run_studies("smoke", ["benchmarks"], ["ihc-sr", "ihc-edges"], root=root, results_root=str(results), jobs=2) == []
 
 
 # ------------------------------------------------------------------ the study graph (from the registry)
@@ -405,7 +405,7 @@ def test_run_order_puts_what_a_study_reads_first_and_keeps_book_order_otherwise(
     for s in order:
         for dep in graph.prerequisites(s):
             assert order.index(dep) < order.index(s), (dep, s)
-    assert graph.run_order(["metric_validation", "pareto", "cost"]) == ["pareto", "metric_validation", "cost"]
+    assert graph.run_order(["metric_validation", "pareto", "benchmarks"]) == ["pareto", "metric_validation", "benchmarks"]
     assert graph.upstream("metric_validation") == ["pareto", "main_results"]
     assert graph.datasets("eps_vs_x0") == ("ihc-sr",) and graph.source_notebook("pareto") == "notebooks/pareto.ipynb"
     with pytest.raises(ValueError, match="unknown study 'paretto'; valid studies: model_quality, pareto"):

@@ -15,7 +15,7 @@ from ..tables.costs import command_tables
 from ..tables.main_results import md_table
 from ..text import large, ranges
 
-__all__ = ["paper_timing", "bench_ovg_step_ratio", "schedule_table", "book_fragments"]
+__all__ = ["paper_timing", "bench_ovg_step_ratio", "schedule_table", "book_fragments", "command_markdown"]
 
 def paper_timing(root: str | Path) -> dict | None:
     """The stored CPU timing of the paper U-Net (``python -m benchmarks.paper_unet``), or None."""
@@ -50,11 +50,24 @@ def _note(text: str) -> str:
     return f"```{{note}}\n{text}\n```\n"
 
 
+def _book_text(text: str) -> str:
+    """``text`` in the book's one notation: keys, method labels and ASCII forms as the chapters show them."""
+    return ranges(reader_text(name_quoted_methods(text)))
+
+
+def command_markdown(records: str | Path = "benchmarks/results") -> str:
+    """The cost chapter's command times as Markdown, one bold machine name and one table per machine, read from the
+    benchmark records under ``records`` (``tables.costs``)."""
+    return _book_text("".join(f"**On {machine}**\n\n{md_table(table)}\n\n"
+                              for machine, table in command_tables(records).items())
+                      or _note("No benchmark record of the commands is stored (benchmarks/results/commands.json)."))
+
+
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
-                   bench: dict | None = None, gpu: dict | None = None,
-                   records: str | Path = "benchmarks/results") -> dict[str, str]:
-    """{file name under book/_generated: Markdown} in the book's notation. ``bench``: the parsed benchmarks/results/
-    latest.json; ``gpu``: the newest GPU measurement of the paper's scale, or None; ``records``: benchmark records."""
+                   bench: dict | None = None, gpu: dict | None = None) -> dict[str, str]:
+    """{file name under book/_generated: a Markdown table} in the book's one notation. ``bench``: the parsed
+    benchmarks/results/latest.json (its OVG step ratio); ``gpu``: the newest GPU measurement of the paper's scale,
+    or None."""
     timing, ratio = paper_timing(results_root), bench_ovg_step_ratio(bench)
     if timing is None:
         estimate = _note("No timing of the paper U-Net is stored: measure it (a minute on one CPU core) with `python "
@@ -77,9 +90,5 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
         "reproducing.md": estimate,
         "reproducing-profile.md": md_table(profile_table(profile)) + "\n",
         "reproducing-gpu.md": (md_table(gpu_train_table(fit)) + "\n\n" + md_table(gpu_table(fit, timing, ratio))
-                               + "\n") if fit else _note(no_gpu),
-        "costs-commands.md": "".join(f"**On {machine}**\n\n{md_table(table)}\n\n"
-                                     for machine, table in command_tables(records).items())
-        or _note("No benchmark record of the commands is stored (benchmarks/results/commands.json).")}
-    # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
-    return {name: ranges(reader_text(name_quoted_methods(v))) for name, v in out.items()}
+                               + "\n") if fit else _note(no_gpu)}
+    return {name: _book_text(v) for name, v in out.items()}

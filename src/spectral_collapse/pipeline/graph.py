@@ -78,7 +78,7 @@ STUDY_PARTS = (
     ("Choosing OVG's step sizes", ("pareto",)),
     ("Ablations", ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0", "flow_collapse")),
     ("Checking the metrics", ("metric_validation",)),
-    ("Cost and performance", ("cost", "benchmarks")),
+    ("Cost and performance", ("benchmarks",)),
     ("Your data, your model", ("your_model",)),
 )
 
@@ -104,9 +104,8 @@ STUDY_LINES = {
     "eps_vs_x0": "whether predicting the clean image instead of the noise cures collapse (the paper's Table 6).",
     "flow_collapse": "whether inverting a flow-matching model collapses as DDIM inversion does.",
     "metric_validation": "whether the spectral scores measure what they claim, on real images and filtered copies.",
-    "cost": "what each inversion method costs per step (network calls, time and memory) against DDIM.",
-    "benchmarks": "how long a translation, a training step and a metric take, stored with the machine that measured "
-                  "them.",
+    "benchmarks": "what the suite's commands cost on each machine, and what each inversion method, the trainer and the "
+                  "metrics cost, stored with the machine that measured them.",
     "your_model": "how to run a study with a diffusers model of your own and on your own image folders.",
 }
 

@@ -54,7 +54,6 @@ _ORACLE = {"oracle_arm": Param("bool", True, "also run the oracle (the exact Gau
 _TRANSLATION = ("psnr", "s_hf", "s_lf", "s_g", "failed")
 _LEAK = _TRANSLATION + ("support_leak",)   # translations that keep their latents: NaN where the support is unknown
 _ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS, **_USER}
-_BENCHMARKS = Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`")
 
 
 # --- lazy entry points (each study module is imported when its study runs) -----------------------------------
@@ -159,9 +158,8 @@ _LIST = [
                               "across sizes)", optional=False, minimum=0),
         "seed": _SEED,
     }, _lazy("closed_form", "run_closed_form"), declares=("s_g", "s_dc", "drift_chroma_share", "scale_s_dc")),
-    Study("cost", "Cost per inversion step", {"results_file": _BENCHMARKS}, datasets=("ihc-sr",)),
-    Study("benchmarks", "Performance benchmarks", {
-        "results_file": _BENCHMARKS,
+    Study("benchmarks", "What it costs", {
+        "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
         "main_command_file": Param("str", "benchmarks/results/main_command.json", "the timed main command"),
         "smoke_file": Param("str", "benchmarks/results/smoke_studies.json",
                             "every study on the smoke profile, one after another, timed"),
