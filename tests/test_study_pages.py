@@ -134,6 +134,20 @@ def test_a_one_dataset_page_drops_the_dataset_from_its_title_only_when_its_first
     assert not names_dataset(late, "ihc-sr") and names_dataset(chapter("ihc-sr", "on ihc-sr"), "ihc-sr")
 
 
+def test_a_page_of_a_study_that_stores_no_results_drops_the_dataset_from_its_title(tmp_path):
+    """The benchmarks page reads the benchmark records whatever its dataset: its title does not name one."""
+    from spectral_collapse.studies.registry import STUDIES
+
+    folder = tmp_path / "studies"
+    _write(folder, "benchmarks-ihc-sr", chapter("ihc-sr", "**Answer.** A run costs this much."))
+    _write(folder, "velocity-ihc-sr", chapter("ihc-sr", "**Answer.** A run costs this much."))
+    files = page_files(folder)
+    assert STUDIES["benchmarks"].run is None and STUDIES["velocity"].run is not None
+    titled = nbformat.reads(files[folder / "benchmarks.ipynb"].decode(), as_version=4)
+    assert titled.cells[0].source.startswith("# Pareto sweep\n")
+    assert files[folder / "velocity.ipynb"] == (folder / "velocity-ihc-sr.ipynb").read_bytes()
+
+
 def test_a_report_chapter_is_titled_as_its_study_and_names_its_data_once(tmp_path):
     """A report's chapter: "# Pareto sweep: folder:/x/mine (smoke)" reads "# Pareto sweep", the data named under it
     unless the first screen names it; a second run changes nothing."""

@@ -153,10 +153,12 @@ def names_dataset(nb, dataset: str) -> bool:
 
 def one_dataset_page(chapter: Chapter) -> bytes:
     """The page of a study that ran on one dataset: its chapter, byte for byte, its title without the dataset when
-    the first screen names the dataset elsewhere (``names_dataset``)."""
+    the first screen names the dataset elsewhere (``names_dataset``) or the study stores no results (its page reads
+    other records, such as the benchmarks', whatever the dataset)."""
     data = chapter.path.read_bytes()
     nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-    if not names_dataset(nb, chapter.dataset):
+    study = registry.STUDIES.get(chapter.study)
+    if not names_dataset(nb, chapter.dataset) and (study is None or study.run is not None):
         return data
     i = next(i for i, c in enumerate(nb.cells) if _is_title(c))
     nb.cells[i] = _title(nb.cells[i], chapter.dataset)
