@@ -126,6 +126,10 @@ def test_studies_that_store_no_results_depend_on_the_files_their_parameters_name
     deps = chapter_inputs("benchmarks", "ihc-sr", "quick", root=root)
     assert sorted(deps) == sorted([root / "notebooks/benchmarks.ipynb", root / "benchmarks/results/main_command.json",
                                    root / "benchmarks/results/latest.json", root / "benchmarks/results/smoke_studies.json"])
+    (root / "benchmarks/results").mkdir(parents=True)   # the records beside them count too (the command times)
+    (root / "benchmarks/results/commands.json").write_text("{}")
+    (root / "benchmarks/results/notes.txt").write_text("")
+    assert chapter_inputs("benchmarks", "ihc-sr", "quick", root=root)[4:] == [root / "benchmarks/results/commands.json"]
     deps = chapter_inputs("benchmarks", "ihc-sr", "quick", root=root, extra={"results_file": "x.json"})
     assert root / "x.json" in deps and root / "benchmarks/results/latest.json" not in deps
     assert _params("benchmarks", "ihc-sr", "quick", "data/results", None) == {"dataset": "ihc-sr", "profile": "quick"}

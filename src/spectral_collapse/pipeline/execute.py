@@ -99,14 +99,17 @@ def _params(study: str, dataset: str, profile: str, results_root: str, extra: di
 def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, results_root: str = "data/results",
                    extra: dict | None = None) -> list[Path]:
     """The files whose content decides whether a chapter is up to date: its notebook, its results (second), those of
-    the studies it reads and shows and its shipped weights' hash files; else the files its ``*_file`` knobs name."""
+    the studies it reads and shows and its shipped weights' hash files; else the files its ``*_file`` knobs name
+    and the JSON records beside them (the cost chapter reads its whole record folder)."""
     root = Path(root)
     src = root / graph.source_notebook(study)
     shown = [p for s in graph.shown(study)
              if (p := root / results_path(s, dataset_key(dataset), profile, results_root)).is_file()]
     if get_study(study).run is None:
         spec = _spec(study, dataset, profile, extra)
-        return [src, *(root / v for k, v in spec.params if k.endswith("_file") and isinstance(v, str)), *shown]
+        named = [root / v for k, v in spec.params if k.endswith("_file") and isinstance(v, str)]
+        beside = sorted({p for f in named if f.parent.is_dir() for p in f.parent.glob("*.json")} - set(named))
+        return [src, *named, *beside, *shown]
     own = root / results_path(study, dataset_key(dataset), profile, results_root)
     read = [root / results_path(s, dataset_key(dataset), profile, results_root) for s in graph.prerequisites(study)]
     return [src, own, *read, *shown, *shipped_weights(own, root)]
