@@ -58,3 +58,23 @@ def test_a_task_without_a_known_support_gives_no_row():
     ds = _results({"m": g.standard_normal((1, 2, 3, 32, 32))})
     ds.attrs["task"] = json.dumps({"kind": "generic"})
     assert leak_table(ds).empty
+
+
+def test_a_seed_whose_every_crop_failed_reads_nan_without_a_warning():
+    """Seed 1 failed on every crop: its run reads nan and the mean is seed 0's, and numpy says nothing of an empty
+    slice (a chapter shows every warning its cells raise)."""
+    import warnings
+
+    from spectral_collapse.framework.aggregate import nan_mean
+
+    g = np.random.default_rng(2)
+    failed = np.zeros((1, 2, 4), dtype=bool)
+    failed[0, 1] = True
+    ds = _results({"m": g.standard_normal((2, 4, 3, 32, 32))}, failed=failed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = leak_table(ds)
+        assert np.isnan(nan_mean([np.nan, np.nan]))
+    assert table.loc["m", "runs"].endswith("/ nan")
+    assert np.isclose(table.loc["m", "trained"], np.mean(leak_values(ds, "m")[0]), rtol=1e-12)
+    assert nan_mean([1.0, np.nan, 2.0]) == np.nanmean([1.0, np.nan, 2.0])

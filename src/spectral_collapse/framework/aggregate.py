@@ -7,12 +7,19 @@ import xarray as xr
 
 from .validity import failed_of
 
-__all__ = ["TABLE_METRICS", "LEAK_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods",
+__all__ = ["nan_mean", "TABLE_METRICS", "LEAK_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods",
            "cell_text", "spread_text", "crop_values", "METRIC_NAMES", "failed_label"]
 
 TABLE_METRICS = ("psnr", "s_hf", "s_lf", "s_dc", "s_g")
 # the tables of studies that keep their latents: the support leak (metrics.latent.support_leak) beside S_DC
 LEAK_METRICS = ("psnr", "s_hf", "s_lf", "s_dc", "support_leak", "s_g")
+
+
+def nan_mean(values) -> float:
+    """``np.nanmean`` as a float, NaN without numpy's empty-slice warning when every value is NaN (every crop of a
+    method failed)."""
+    x = np.asarray(values, dtype=float)
+    return float(np.nanmean(x)) if (~np.isnan(x)).any() else np.nan
 
 
 def per_seed(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:

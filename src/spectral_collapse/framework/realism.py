@@ -14,6 +14,7 @@ from ..metrics import realism as rl
 from ..metrics.intervals import Interval, no_worse, paired_ci
 from ..verdicts.effect import Gap, draws_gap, gap_fraction
 from ..verdicts.words import UNTESTABLE
+from .aggregate import nan_mean
 from .controls import CONTROLS
 
 __all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "gate_table", "realism_gate", "N_BOOT", "BAND_SCORES",
@@ -312,12 +313,12 @@ def texture_table(ds: xr.Dataset) -> pd.DataFrame:
     bands = {s: truth_band(ds, s) for s in BAND_SCORES}
 
     def row(get):
-        out = {f"{k}_x": float(np.exp(np.nanmean(get(f"delta_log_e_hf_{k}")))) for k in ("luma", "chroma")}
+        out = {f"{k}_x": float(np.exp(nan_mean(get(f"delta_log_e_hf_{k}")))) for k in ("luma", "chroma")}
         for s, name in zip(BAND_SCORES, ("luma_in_band", "chroma_in_band")):
-            m, b = float(np.nanmean(get(s))), bands[s]
+            m, b = nan_mean(get(s)), bands[s]
             out[name] = bool(b is not None and b[0] <= m <= b[1])
-        out["coherence"] = float(np.nanmean(get("hf_coherence")))
-        out["kid_wav"], out["kid_ratio"] = float(np.nanmean(get("kid_wav"))), float(np.nanmean(get("kid_wav_ratio")))
+        out["coherence"] = nan_mean(get("hf_coherence"))
+        out["kid_wav"], out["kid_ratio"] = nan_mean(get("kid_wav")), nan_mean(get("kid_wav_ratio"))
         return out
 
     def values(name: str, **at):

@@ -10,6 +10,7 @@ import torch
 import xarray as xr
 
 from ..data.support import support_projector
+from ..framework.aggregate import nan_mean
 from ..framework.oracle_arm import arm_results
 from ..framework.validity import failed_of
 from ..metrics.intervals import MIN_EFFECT
@@ -60,12 +61,12 @@ def leak_table(ds: xr.Dataset, methods=None) -> pd.DataFrame:
         v = leak_values(ds, m)
         if not v.size:
             continue
-        per_run = np.nanmean(v, axis=-1)
-        row = {"trained": float(np.nanmean(v)), "runs": " / ".join(f"{x:.2f}" for x in per_run),
+        per_run = [nan_mean(r) for r in v.reshape(-1, v.shape[-1])]   # each seed's crops
+        row = {"trained": nan_mean(v), "runs": " / ".join(f"{x:.2f}" for x in per_run),
                "crops": int(v.shape[-1])}
         if oracle is not None and m in oracle["method"].values:
             w = leak_values(oracle, m)
-            row["oracle"] = float(np.nanmean(w)) if w.size else np.nan
+            row["oracle"] = nan_mean(w)
         rows[m] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -84,7 +85,7 @@ def fill_table(ds: xr.Dataset, methods=FILL_SHOWN) -> pd.DataFrame:
             continue
         failed = failed_of(part)
         for m in (x for x in methods if x in part["method"].values):
-            row = {k: float(np.nanmean(part[k].sel({"method": m}).values)) for k in FILL_HEADERS
+            row = {k: nan_mean(part[k].sel({"method": m}).values) for k in FILL_HEADERS
                    if k in part and k != "failed"}
             row["failed"] = int(failed.sel({"method": m}).sum()) if failed is not None else 0
             rows[(arm, m)] = row
