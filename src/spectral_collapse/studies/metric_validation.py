@@ -13,7 +13,7 @@ from ..fourier import ideal_highpass, ideal_lowpass
 from ..metrics import latent as lat
 from ..metrics import spectral
 from ..metrics.spectral import wavelet_order
-from ..framework.aggregate import per_seed
+from ..framework.aggregate import nan_mean, per_seed
 from ..framework.controls import realism_sets
 from ..framework.cells import StudyContext
 from ..framework.model_set import data_options
@@ -44,11 +44,6 @@ def _spectrum(images: torch.Tensor, band) -> tuple[np.ndarray, np.ndarray, np.nd
     return freqs, logp, coef[0], coef[1]
 
 
-def _mean(values) -> float:
-    """np.nanmean without its warning: NaN when every value is NaN (e.g. LPIPS without its weights)."""
-    return float(pd.Series(np.ravel(values), dtype=np.float64).mean())
-
-
 def _run_scores(main: xr.Dataset, real: torch.Tensor, lpips_kw: dict, fid_kw: dict) -> tuple[pd.DataFrame, dict]:
     """Per (method, seed): MS-SSIM, HaarPSI, LPIPS of the stored outputs against the ground truth (the main results
     store the first seed's truth only: NaN for the other seeds) and FID / KID against the real reference."""
@@ -75,7 +70,7 @@ def _run_scores(main: xr.Dataset, real: torch.Tensor, lpips_kw: dict, fid_kw: di
             if paired and s == main["seed"].values[0]:
                 ms, cfg = ms_ssim(out, truth)
                 lp, status["lpips_status"] = lpips(out, truth, **lpips_kw)
-                row.update(ms_ssim=_mean(ms), haarpsi=_mean(haarpsi(out, truth)), lpips=_mean(lp))
+                row.update(ms_ssim=nan_mean(ms), haarpsi=nan_mean(haarpsi(out, truth)), lpips=nan_mean(lp))
                 status["ms_ssim_config"] = json.dumps(cfg)
             if fn is not None:
                 f = np.asarray(fn(out), dtype=np.float64)
