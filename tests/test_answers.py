@@ -126,3 +126,16 @@ def test_a_branch_not_taken_may_name_a_value_the_chapter_does_not_set(glued):
     assert fill(text, {"grid": False}) == "no block edges"
     with pytest.raises(KeyError, match="'ratio', which the chapter does not set"):
         fill(text, {"grid": True})
+
+
+def test_a_drift_constant_on_blocks_reads_as_no_change_inside_them():
+    """The block-edge ratio of a drift that is constant on each block is inf (the exact model's drift in the block
+    support): the chapters say "0 (to rounding)" for its change inside blocks, and "n/a" only without a block grid."""
+    import numpy as np
+
+    from spectral_collapse.tables.closed_form_answers import _inside
+    from spectral_collapse.tables.main_answers import _inside as inside_one
+
+    assert _inside(np.array([np.inf, 4.0])) == "0 (to rounding) / 0.25"
+    assert _inside(np.array([np.nan, 4.0])) == "n/a (no block grid)"
+    assert inside_one(np.inf) == "0 (to rounding)" and inside_one(None) == inside_one(np.nan) == "n/a (no block grid)"

@@ -365,3 +365,33 @@ def test_a_users_diffusers_folder_is_keyed_by_its_files_not_called_damaged(tmp_p
     assert good not in (None, DAMAGED)
     save_file({"w": torch.zeros(2)}, str(ours / "ema.safetensors"))
     assert checkpoint_digest(ours) == DAMAGED
+
+
+def test_a_chapter_hides_the_warnings_a_run_hands_on_and_keeps_them_in_its_run_notes(tmp_path, monkeypatch):
+    """run_study hands a study's warnings on to its caller as ``pipeline.runner``'s: a script sees them, a chapter
+    (``setup_notebook``'s filters) does not, and both find them in the results' run_warnings (its run notes)."""
+    import dataclasses
+    import warnings
+
+    import xarray as xr
+
+    from spectral_collapse.pipeline.notebook import setup_notebook
+
+    from spectral_collapse.studies import main_results
+
+    def warns(spec, ctx):   # a warning of the suite's own code, as a study's computation raises it
+        warnings.warn_explicit("3 of 16 test crops failed", RuntimeWarning, main_results.__file__, 1)
+        return xr.Dataset({"x": ("i", np.arange(3.0))}, attrs={"study": "velocity"})
+
+    monkeypatch.setitem(STUDIES, "velocity", dataclasses.replace(STUDIES["velocity"], run=warns))
+    monkeypatch.chdir(ROOT)
+    for chapter in (False, True):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            if chapter:
+                setup_notebook()
+            ds = run_study("velocity", dataset="ihc-sr", profile="smoke", results_root=tmp_path / str(chapter),
+                           rerun=True)
+        assert json.loads(ds.attrs["run_warnings"]) == ["3 of 16 test crops failed"]
+        assert [str(w.message) for w in seen if "crops failed" in str(w.message)] == ([] if chapter else
+                                                                                      ["3 of 16 test crops failed"])

@@ -661,3 +661,23 @@ def test_side_by_side_a_chapter_that_finished_before_the_study_it_shows_is_execu
     again = show_again(finished, lambda s, ds: "inputs changed" if (s, ds) in stale else None,
                        lambda s, ds: executed.append((s, ds)))
     assert again == executed == [("main_results", "a")]
+
+
+def test_the_model_quality_chapter_runs_after_every_study_and_again_when_one_ran_on_any_dataset(tmp_path):
+    """The model-quality chapter names the claims each failing model decides from every stored result: it runs
+    after every study, goes stale when another dataset's results change, and is executed again when a study on
+    another dataset finished after it."""
+    from spectral_collapse.pipeline import graph
+    from spectral_collapse.pipeline.execute import chapter_inputs, show_again
+
+    order = graph.run_order()
+    assert all(order.index(s) < order.index("model_quality") for s in graph.shown("model_quality"))
+    assert {"pareto", "main_results", "backbone_ablation"} <= set(graph.shown("model_quality"))
+    stored = tmp_path / "data" / "results" / "pareto" / "ihc-edges-quick.nc"
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"x")
+    assert stored in chapter_inputs("model_quality", "ihc-sr", "quick", root=tmp_path)
+    executed = []
+    again = show_again([("model_quality", "ihc-sr"), ("pareto", "ihc-edges")], lambda s, ds: "inputs changed",
+                       lambda s, ds: executed.append((s, ds)))
+    assert again == executed == [("model_quality", "ihc-sr")]

@@ -103,8 +103,8 @@ def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, result
     and the JSON records beside them (the cost chapter reads its whole record folder)."""
     root = Path(root)
     src = root / graph.source_notebook(study)
-    shown = [p for s in graph.shown(study)
-             if (p := root / results_path(s, dataset_key(dataset), profile, results_root)).is_file()]
+    shown = [p for s, d in graph.shown_pairs(study, dataset)
+             if (p := root / results_path(s, dataset_key(d), profile, results_root)).is_file()]
     if get_study(study).run is None:
         spec = _spec(study, dataset, profile, extra)
         named = [root / v for k, v in spec.params if k.endswith("_file") and isinstance(v, str)]
@@ -235,7 +235,7 @@ def _study_task(pair, *_after, profile: str, root: str, book_dir, results_root: 
 def show_again(finished: list, reason, execute) -> list:
     """The finished pairs whose chapter shows a study that also ran (``graph.shown``), possibly after it, and is
     stale now (``reason``), each executed again (``execute(study, dataset)``); returns those pairs."""
-    again = [(s, ds) for s, ds in finished if any((t, ds) in finished for t in graph.shown(s)) and reason(s, ds)]
+    again = [(s, ds) for s, ds in finished if any(p in finished for p in graph.shown_pairs(s, ds)) and reason(s, ds)]
     for s, ds in again:
         execute(s, ds)
     return again

@@ -9,8 +9,8 @@ from pathlib import Path
 from ..studies import registry
 from .study_pages import chapters_by_page
 
-__all__ = ["study_names", "datasets", "source_notebook", "prerequisites", "SHOWS", "shown", "upstream", "run_order",
-           "STUDY_PARTS", "STUDY_LINES", "study_pages", "study_parts", "studies_index"]
+__all__ = ["study_names", "datasets", "source_notebook", "prerequisites", "SHOWS", "SHOWS_ALL", "shown", "shown_pairs",
+           "upstream", "run_order", "STUDY_PARTS", "STUDY_LINES", "study_pages", "study_parts", "studies_index"]
 
 
 def study_names() -> list[str]:
@@ -36,13 +36,26 @@ def prerequisites(study: str) -> tuple[str, ...]:
 
 # chapters that show the stored results of other studies, though their studies do not compute from them: the
 # main-results chapter decides its claims over the seed-spread study's training seeds; the your-model chapter uses the
-# step sizes the stored Pareto sweep chose. Run order puts the shown study first; a failure of it skips nothing.
-SHOWS = {"main_results": ("seed_spread",), "your_model": ("pareto",)}
+# step sizes the stored Pareto sweep chose; the closed-form chapter reads the task's support and the leaks from the
+# main results. Run order puts the shown study first; a failure of it skips nothing.
+SHOWS = {"main_results": ("seed_spread",), "your_model": ("pareto",), "closed_form": ("main_results",)}
+# chapters that show every other study's results on every dataset: the model-quality chapter names the claims each
+# model below the gate decides, from the models every stored result loaded
+SHOWS_ALL = ("model_quality",)
 
 
 def shown(study: str) -> tuple[str, ...]:
-    """The studies whose stored results ``study``'s chapter shows beside its own (``SHOWS``)."""
+    """The studies whose stored results ``study``'s chapter shows beside its own (``SHOWS``, ``SHOWS_ALL``)."""
+    if study in SHOWS_ALL:
+        return tuple(s for s in study_names() if s != study and registry.get_study(s).run is not None)
     return SHOWS.get(study, ())
+
+
+def shown_pairs(study: str, dataset: str) -> list[tuple[str, str]]:
+    """(study, dataset) of each stored result ``study``'s chapter on ``dataset`` shows: its dataset's, and for
+    ``SHOWS_ALL`` every dataset's."""
+    return [(s, d) for s in shown(study) for d in dict.fromkeys((dataset, *(datasets(s) if study in SHOWS_ALL
+                                                                               else ())))]
 
 
 def upstream(study: str) -> list[str]:

@@ -42,6 +42,8 @@ def setup_notebook() -> Path:
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
+    # a study's own warnings, handed on by run_study: the chapter shows them in its run notes at the end
+    warnings.filterwarnings("ignore", module=r"spectral_collapse\.pipeline\.runner$")
     warnings.formatwarning = short_warning
     show_missing_as_dash()
     return root

@@ -130,8 +130,8 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     _check_read_as_signed(spec, read)
     ds.attrs["model_gate"] = json.dumps(gate.used)
     ds.attrs["run_warnings"] = json.dumps(([damaged] if damaged else []) + own_warnings(caught))
-    for w in caught:  # handed on to the caller's filters (a notebook shows run_warnings instead)
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for w in caught:  # handed on to the caller's filters as this module's (a chapter shows run_warnings instead)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, module=__name__)
     used = json_attr(ds.attrs, "checkpoints", {})
     digests = {p: checkpoint_digest(p) for p in (used.values() if isinstance(used, dict) else ())
                if isinstance(p, str) and Path(p).is_dir()}

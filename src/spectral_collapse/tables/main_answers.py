@@ -87,7 +87,7 @@ def _numbers(ds: xr.Dataset) -> dict[str, str]:
 
 def _inside(edges) -> str:
     """The summed drift's change inside blocks over across their edges."""
-    if edges is None or not np.isfinite(edges):
+    if edges is None or np.isnan(edges):   # inf: a drift constant on each block, no change inside them
         return "n/a (no block grid)"
     return "0 (to rounding)" if 1 / edges < 1e-6 else f"{1 / edges:.2f}"
 
