@@ -291,15 +291,42 @@ def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
     return df
 
 
+def _chapters(mc: dict, studies: bool) -> dict[str, float]:
+    """{chapter: seconds} of the main command's record (``benchmarks.main_command``): the study chapters, else the
+    pages."""
+    return {k: v["seconds"] for k, v in mc["chapters"].items() if k.startswith("studies/") == studies}
+
+
 def main_command_table(mc: dict) -> pd.DataFrame:
-    """The recorded from-scratch main command by part: install, its study chapters (each chapter's own time,
-    summed: two ran at a time, so the sum exceeds the wall time), the training inside them, book build, total."""
-    train, studies = mc["train_s"], mc["studies_s"]
-    rows = [("install", mc["install_s"]), (f"studies, {len(studies)} chapters (summed)", sum(studies.values())),
-            (f"of which training, {len(train)} models", sum(train.values())), ("book build", mc["book_s"]),
+    """The recorded main command by part: install, the study chapters and the pages (each chapter's own time,
+    summed: several ran at a time, so the sums exceed the wall time), the book build after the last chapter, total."""
+    studies, pages = _chapters(mc, True), _chapters(mc, False)
+    rows = [("install", mc["install_s"]), (f"study chapters, {len(studies)} (summed)", sum(studies.values())),
+            (f"pages, {len(pages)} (summed)", sum(pages.values())), ("book build", mc["book_s"]),
             ("total (wall time)", mc["total_s"])]
     s = pd.Series(dict(rows), dtype=float).rename_axis("part")
     return pd.DataFrame({"seconds": s.round().astype("Int64"), "minutes": (s / 60).round(1)})
+
+
+def main_command_chapters(mc: dict) -> pd.DataFrame:
+    """One row per study chapter of the recorded main command (study, dataset, minutes), slowest first."""
+    rows = [(*k.removeprefix("studies/").split("-", 1), round(v / 60, 1)) for k, v in _chapters(mc, True).items()]
+    df = pd.DataFrame(rows, columns=["study", "dataset", "minutes"])
+    return df.sort_values("minutes", ascending=False, kind="stable").set_index("study")
+
+
+def results_agreement(mc: dict, rounding: float = 1e-6) -> str:
+    """How the main command's results compare with the stored ones, in words: identical, else how many files differ,
+    the largest relative difference below ``rounding`` and each variable that differs by more (or as a whole)."""
+    r = mc["results"]
+    if r["identical"]:
+        return f"identical in all {r['files_compared']} files"
+    d = pd.DataFrame(r["differences"], columns=["file", "variable", "relative", "what"])
+    small = d["relative"].astype(float) < rounding
+    rest = [f"{v or f} ({x:.1g})" if pd.notna(x) else f"{v or f} ({w})"
+            for f, v, x, w in d.loc[~small].itertuples(index=False)]
+    return (f"{d['file'].nunique()} of {r['files_compared']} files differ, their values by at most "
+            f"{d.loc[small, 'relative'].max():.0e} relative" + (f" except {', '.join(rest)}" if rest else ""))
 
 
 def shipped_training_table(weights: str | Path) -> pd.DataFrame:

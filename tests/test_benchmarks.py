@@ -312,7 +312,7 @@ def test_chapters_execute_on_the_stored_results_and_glue_their_device(tmp_path, 
 
 
 def test_main_command_breakdown(tmp_path):
-    from benchmarks.tables import checkpoint_times, main_command_table
+    from benchmarks.tables import checkpoint_times, main_command_chapters, main_command_table, results_agreement
 
     ck = tmp_path / "ck" / "m-quick-123"
     ck.mkdir(parents=True)
@@ -322,9 +322,23 @@ def test_main_command_breakdown(tmp_path):
     (ck / "log.json").write_text(json.dumps({"loss": [], "seconds_this_run": 42.0, "seconds_total": 100.0}))
     times = checkpoint_times(tmp_path / "ck")   # a resumed training: every run it kept counts
     assert times["m-quick-123"]["seconds"] == 100.0 and times["m-quick-123"]["seconds_complete"]
-    t = main_command_table({"install_s": 100, "train_s": {"a": 600, "b": 300}, "studies_s": {"s": 1200},
-                            "book_s": 50, "total_s": 2250})
-    assert t.loc["total (wall time)", "seconds"] == 2250 and t.loc["of which training, 2 models", "minutes"] == 15.0
+    mc = {"install_s": 100, "book_s": 50, "total_s": 2250,
+          "chapters": {"studies/pareto-ihc-sr": {"seconds": 600}, "studies/pareto-ihc-edges": {"seconds": 900},
+                       "studies/main_results-ihc-sr": {"seconds": 300}, "claims": {"seconds": 30}}}
+    t = main_command_table(mc)
+    assert t.loc["total (wall time)", "seconds"] == 2250 and t.loc["study chapters, 3 (summed)", "minutes"] == 30.0
+    assert t.loc["pages, 1 (summed)", "seconds"] == 30
+    mc["results"] = {"identical": False, "files_compared": 27, "differences": [
+        {"file": "a.nc", "variable": "psnr", "relative": 3e-14, "what": "values"},
+        {"file": "a.nc", "variable": "scale_seconds", "relative": 0.2, "what": "values"},
+        {"file": "b.nc", "variable": "", "relative": None, "what": "attributes: run_warnings"}]}
+    assert results_agreement(mc) == ("2 of 27 files differ, their values by at most 3e-14 relative except "
+                                     "scale_seconds (0.2), b.nc (attributes: run_warnings)")
+    assert results_agreement({"results": {"identical": True, "files_compared": 3}}) == "identical in all 3 files"
+    c = main_command_chapters(mc)
+    assert c.index.tolist() == ["pareto", "pareto", "main_results"]
+    assert c["dataset"].tolist() == ["ihc-edges", "ihc-sr", "ihc-sr"]
+    assert c["minutes"].tolist() == [15.0, 10.0, 5.0]
 
 
 def test_floor_variants_table_reads_each_variant():
@@ -628,3 +642,50 @@ def test_the_cluster_benchmark_records_both_runs_and_identical_results(tmp_path)
     assert {m: r["returncode"] for m, r in rec["runs"].items()} == {"jobs": 0, "cluster": 0}
     assert rec["cluster_over_jobs"] == pytest.approx(rec["runs"]["cluster"]["wall_s"] / rec["runs"]["jobs"]["wall_s"],
                                                      abs=1e-3)
+
+
+def _git(cwd, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
+                   capture_output=True)
+
+
+def test_main_command_clone_computes_everything_from_the_shipped_weights(tmp_path):
+    """The timed clone loses the studies' stored results and every executed chapter and page, and keeps the shipped
+    weights, the benchmark records and the book's written pages; with ``remove=False`` it is an ordinary clone."""
+    from benchmarks.main_command import prepare
+
+    src = tmp_path / "src"
+    files = ["data/results/main_results/ihc-sr-quick.nc", "book/studies/main_results-ihc-sr.ipynb",
+             "book/claims.ipynb", "book/studies/index.md", "book/api.md", "data/weights/m-quick-1/ema.safetensors",
+             "data/results/reproducing/paper-unet-cpu.json"]
+    for f in files:
+        (src / f).parent.mkdir(parents=True, exist_ok=True)
+        (src / f).write_text("x")
+    _git(tmp_path, "init", "--quiet", str(src))
+    _git(src, "add", ".")
+    _git(src, "commit", "--quiet", "-m", "c")
+    prepare(src, tmp_path / "clone")
+    assert [f for f in files if (tmp_path / "clone" / f).exists()] == files[3:]
+    prepare(src, tmp_path / "clone", remove=False)
+    assert all((tmp_path / "clone" / f).exists() for f in files)
+
+
+def test_main_command_reads_each_chapters_time_and_the_models_trained(tmp_path):
+    from benchmarks.main_command import chapter_times, trained_here
+
+    def notebook(path, pm):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"cells": [], "metadata": {"papermill": pm} if pm else {}}))
+
+    notebook(tmp_path / "studies" / "pareto-ihc-sr.ipynb",
+             {"duration": 755.04, "start_time": "2026-11-29T10:00:00+00:00", "end_time": "2026-11-29T10:12:35+00:00"})
+    notebook(tmp_path / "claims.ipynb", {"duration": 9.0, "start_time": "a", "end_time": "b"})
+    notebook(tmp_path / "studies" / "written-by-hand.ipynb", None)
+    notebook(tmp_path / "studies" / "pareto.ipynb", {"duration": 755.04, "start_time": "a", "end_time": "b"})
+    times = chapter_times(tmp_path)
+    assert sorted(times) == ["claims", "studies/pareto-ihc-sr"] and times["studies/pareto-ihc-sr"]["seconds"] == 755.0
+    for name, shipped in (("a-quick-1", True), ("b-quick-2", False)):
+        (tmp_path / "ck" / name).mkdir(parents=True)
+        if shipped:
+            (tmp_path / "ck" / name / "shipped.sha256.json").write_text("{}")
+    assert trained_here(tmp_path / "ck") == ["b-quick-2"]

@@ -52,6 +52,26 @@ def test_the_cost_page_reads_its_times_from_the_records_one_machine_a_table(tmp_
     assert "command_markdown(here)" in (ROOT / "notebooks" / "benchmarks.ipynb").read_text()
 
 
+def test_the_cost_page_reads_the_main_command_from_its_record(tmp_path):
+    """``benchmarks.main_command``'s record gives three rows on its machine's table: the studies from the shipped
+    weights (with the chapter and page counts, the models trained and whether the results matched), a fresh clone
+    with its stored results, and a rerun with nothing changed."""
+    import json
+
+    from spectral_collapse.tables.costs import command_tables
+
+    rec = {"cpu": "AMD EPYC", "cores": 2, "jobs": 2, "install_s": 90, "book_s": 30, "total_s": 7300,
+           "chapters": {"studies/pareto-ihc-sr": {"seconds": 3000}, "studies/velocity-ihc-sr": {"seconds": 60},
+                        "claims": {"seconds": 20}}, "trained": [], "fresh_clone_s": 150, "rerun_s": 20,
+           "results": {"identical": False, "files_compared": 2,
+                       "differences": [{"file": "f.nc", "variable": "seconds", "relative": 0.2, "what": "values"}]}}
+    (tmp_path / "main_command.json").write_text(json.dumps(rec))
+    table = command_tables(tmp_path)["a 2-core AMD EPYC VM, no GPU"]
+    assert list(table["wall time"]) == ["2 h 2 min", "2 min 30 s", "20 s"]
+    detail = table["what it holds"][0]
+    assert "2 study chapters and 1 pages, 2 at a time, no model trained" in detail and "compared with the stored" in detail
+
+
 def test_durations_are_written_to_the_second_below_an_hour_and_to_the_minute_above():
     from spectral_collapse.text import duration
 

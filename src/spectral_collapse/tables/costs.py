@@ -30,7 +30,14 @@ def command_runs(results: str | Path) -> list[dict]:
     main = _read(results, "main_command.json")
     if main:
         where = f"a 2-core {main['cpu']} VM, no GPU" if main.get("cores") == 2 else f"an {main['cpu']} CPU, no GPU"
-        runs += [{"what": "`make book` on a fresh clone whose stored results are current", "machine": where,
+        pages = sum(not k.startswith("studies/") for k in main["chapters"])
+        same = "identical to" if main["results"]["identical"] else "compared with"
+        runs += [{"what": "the `quick` studies from the shipped weights", "machine": where, "wall_s": main["total_s"],
+                  "detail": f"`make book` on a fresh clone without stored results or executed chapters: "
+                            f"{len(main['chapters']) - pages} study chapters and {pages} pages, {main['jobs']} at a "
+                            f"time, {len(main['trained']) or 'no'} model trained, the install included; results {same} "
+                            "the stored ones (section *The main command*)"},
+                 {"what": "`make book` on a fresh clone whose stored results are current", "machine": where,
                   "wall_s": main["fresh_clone_s"], "detail": "the install included"},
                  {"what": "`make book` again with nothing changed", "machine": where, "wall_s": main["rerun_s"],
                   "detail": ""}]
