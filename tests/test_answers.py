@@ -109,6 +109,16 @@ def test_what_a_lab_reader_sees_in_an_executed_chapter_holds_no_raw_role(path):
     assert unfilled == [], f"{path.name}: answer cells without their paragraph: {unfilled}"
 
 
+@pytest.mark.parametrize("path", EXECUTED, ids=lambda p: p.name)
+def test_an_executed_chapter_prints_no_warning_of_the_suite(path):
+    """A study's warnings belong in the chapter's run notes (collapsed at its end), not printed in its cells: a
+    chapter executed while its study computed shows none of them (``setup_notebook`` hides what run_study hands on)."""
+    printed = [line for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]
+               for out in cell.get("outputs", []) if out.get("output_type") == "stream"
+               for line in "".join(out.get("text", "")).splitlines() if "Warning (spectral_collapse)" in line]
+    assert printed == [], f"{path.name} prints {printed[:2]}"
+
+
 def test_verdict_answers_name_each_claims_verdict_and_effect_and_the_rules():
     from spectral_collapse.claims.paper import rules_text
     from spectral_collapse.tables.main_answers import verdict_answers
