@@ -143,9 +143,9 @@ def test_a_drift_constant_on_blocks_reads_as_no_change_inside_them():
     support): the chapters say "0 (to rounding)" for its change inside blocks, and "n/a" only without a block grid."""
     import numpy as np
 
-    from spectral_collapse.tables.closed_form_answers import _inside
-    from spectral_collapse.tables.main_answers import _inside as inside_one
+    from spectral_collapse.tables.closed_form_answers import inside_blocks
 
-    assert _inside(np.array([np.inf, 4.0])) == "0 (to rounding) / 0.25"
-    assert _inside(np.array([np.nan, 4.0])) == "n/a (no block grid)"
-    assert inside_one(np.inf) == "0 (to rounding)" and inside_one(None) == inside_one(np.nan) == "n/a (no block grid)"
+    assert inside_blocks(np.array([np.inf, 4.0])) == "0 (to rounding) / 0.25"
+    assert inside_blocks(np.array([np.nan, 4.0])) == "n/a (no block grid)"
+    assert inside_blocks(np.inf) == "0 (to rounding)" and inside_blocks(None) == inside_blocks(np.nan) == \
+        "n/a (no block grid)"

@@ -25,9 +25,11 @@ def _listed(values, fmt="{:.2f}") -> str:
     return " / ".join(fmt.format(float(v)) for v in values)
 
 
-def _inside(edges) -> str:
-    """The summed drift's change inside blocks over across their edges, per step size."""
-    if np.isnan(edges).any():   # inf: a drift constant on each block, no change inside them
+def inside_blocks(edges) -> str:
+    """The summed drift's change inside blocks over across their edges (one block-edge ratio, or one per step size);
+    inf, a drift constant on each block, reads "0 (to rounding)"; None or NaN, no block grid."""
+    edges = np.atleast_1d(np.asarray(np.nan if edges is None else edges, dtype=float))
+    if np.isnan(edges).any():
         return "n/a (no block grid)"
     return " / ".join("0 (to rounding)" if 1 / e < 1e-6 else f"{1 / e:.2f}" for e in edges)
 
@@ -45,7 +47,7 @@ def _oracle(ds: xr.Dataset) -> dict[str, object]:
         d = ds.sel(model=m)
         out[f"{m}_drift_chroma"] = _listed(d["drift_chroma_share"].values)
         out[f"{m}_first_step"] = _listed(100 * d["drift_first_step"].values, "{:.0f} %")
-        out[f"{m}_inside_blocks"] = _inside(d["drift_block_edge_ratio"].values)
+        out[f"{m}_inside_blocks"] = inside_blocks(d["drift_block_edge_ratio"].values)
     for s in SERIES:
         r = ds.sel(series=s)
         out.update({f"{s}_norm": f"{float(r['norm_ratio']):.3f}", f"{s}_sdc": f"{float(r['s_dc']):.2f}",

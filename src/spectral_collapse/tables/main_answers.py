@@ -15,6 +15,7 @@ from ..framework.oracle_arm import arm_results
 from ..framework.realism import realism_gate, texture_table, texture_verdict
 from ..framework.store import load_results, results_path
 from ..metrics.latent import ks_resolution
+from .closed_form_answers import inside_blocks
 from .support import fill_answers
 from ..reference import paper_counterpart
 from ..studies.pareto_tuning import validation_test_gap
@@ -85,13 +86,6 @@ def _numbers(ds: xr.Dataset) -> dict[str, str]:
             "ovg_steps": f"η_HF = {step_size(ovg['eta_hf'])}, η_LF = {step_size(ovg['eta_lf'])} ({ovg['source']})"}
 
 
-def _inside(edges) -> str:
-    """The summed drift's change inside blocks over across their edges."""
-    if edges is None or np.isnan(edges):   # inf: a drift constant on each block, no change inside them
-        return "n/a (no block grid)"
-    return "0 (to rounding)" if 1 / edges < 1e-6 else f"{1 / edges:.2f}"
-
-
 def _drift(ds: xr.Dataset, closed_form: xr.Dataset | None) -> dict[str, str]:
     drift = "ovg_drift_norm" in ds
     attrs = ds.attrs
@@ -102,7 +96,7 @@ def _drift(ds: xr.Dataset, closed_form: xr.Dataset | None) -> dict[str, str]:
     norms = ds["ovg_drift_norm"].values if drift else None
     out["drift_first_step"] = share(norms[0] / norms.sum()) if drift else "n/a"
     edges = attrs.get("ovg_drift_block_edge_ratio") if drift else None
-    out["drift_inside_blocks"] = _inside(edges)
+    out["drift_inside_blocks"] = inside_blocks(edges)
     orc = arm_results(ds, "oracle")    # the same diagnostics with the exact Gaussian denoiser, when stored
     odrift = orc is not None and "ovg_drift_norm" in orc
     oa = orc.attrs if odrift else {}
@@ -113,7 +107,7 @@ def _drift(ds: xr.Dataset, closed_form: xr.Dataset | None) -> dict[str, str]:
     out["oracle_colour_above_white"] = bool(odrift and white is not None
                                             and oa["ovg_drift_total_chroma_share"] > white)
     out["has_oracle_drift"] = bool(odrift)
-    out["oracle_inside_blocks"] = _inside(oa.get("ovg_drift_block_edge_ratio")) if odrift else "n/a"
+    out["oracle_inside_blocks"] = inside_blocks(oa.get("ovg_drift_block_edge_ratio")) if odrift else "n/a"
     out["block_edge_ratio"] = f"{edges:.1f}" if edges is not None else "n/a"
     out["has_block_grid"] = edges is not None
     try:   # the closed-form chapter's chroma share of the least-variance directions
