@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -32,7 +33,7 @@ def removed() -> list[str]:
 def prepare(source: Path, clone: Path, remove: bool = True) -> None:
     """``clone``: a fresh clone of ``source``'s HEAD (removed first), without what ``removed()`` names unless not
     ``remove`` (the shipped weights stay)."""
-    subprocess.run(["rm", "-rf", str(clone)], check=True)
+    shutil.rmtree(clone, ignore_errors=True)
     subprocess.run(["git", "clone", "--quiet", str(source), str(clone)], check=True)
     if remove:
         subprocess.run(["git", "rm", "-r", "--quiet", "--ignore-unmatch", "--", *removed()], cwd=clone, check=True)
@@ -77,10 +78,11 @@ def record(clone: Path, install_s: float, book_wall_s: float, source_results: Pa
     built = (clone / "book" / "_build" / "html" / "index.html").stat().st_mtime
     files, diffs = compare_folders(clone / "data" / "results", source_results, names=("the clone", "stored"))
     env = environment()
-    return {"what": __doc__.split("\n\n")[0].replace("\n", " "), "command": "make book", "profile": "quick", "date": env["date"], "cpu": env["machine"]["cpu"],
-            "cores": env["machine"]["cpu_count"], "commit": env["commit"], "jobs": resolve_jobs("auto"), "install_s": round(install_s),
-            "chapters": chapters, "book_s": round(built - last_end),
-            "total_s": round(install_s + book_wall_s), "trained": trained_here(clone / "data" / "checkpoints"),
+    return {"what": __doc__.split("\n\n")[0].replace("\n", " "), "command": "make book", "profile": "quick",
+            "date": env["date"], "cpu": env["machine"]["cpu"], "cores": env["machine"]["cpu_count"],
+            "commit": env["commit"], "jobs": resolve_jobs("auto"), "install_s": round(install_s), "chapters": chapters,
+            "book_s": round(built - last_end), "total_s": round(install_s + book_wall_s),
+            "trained": trained_here(clone / "data" / "checkpoints"),
             "results": {"files_compared": len(files), "identical": bool(files) and not diffs,
                         "differences": [d._asdict() for d in diffs]}}
 
@@ -98,10 +100,11 @@ def main(argv=None) -> int:
     rec["rerun_s"] = round(timed_make(clone, "book"))     # nothing changed: every chapter current
     prepare(source, clone, remove=False)                    # the stored results kept: what a fresh clone does
     rec["fresh_clone_s"] = round(timed_make(clone, "book"))
-    text = json.dumps(rec, indent=1) + "\n"
-    if a.out:
-        Path(a.out).write_text(text)
     from spectral_collapse.framework.store import Difference, describe
+    from spectral_collapse.train.cache import atomic_write_bytes
+
+    if a.out:
+        atomic_write_bytes(a.out, (json.dumps(rec, indent=1) + "\n").encode())
 
     print(*describe([Difference(**d) for d in rec["results"]["differences"]])[:20], sep="\n")
     print(f"make book from the shipped weights: {rec['total_s']} s; results identical to the stored ones: "

@@ -325,8 +325,9 @@ def results_agreement(mc: dict, rounding: float = 1e-6) -> str:
     small = d["relative"].astype(float) < rounding
     rest = [f"{v or f} ({x:.1g})" if pd.notna(x) else f"{v or f} ({w})"
             for f, v, x, w in d.loc[~small].itertuples(index=False)]
-    return (f"{d['file'].nunique()} of {r['files_compared']} files differ, their values by at most "
-            f"{d.loc[small, 'relative'].max():.0e} relative" + (f" except {', '.join(rest)}" if rest else ""))
+    within = f", their values by at most {d.loc[small, 'relative'].max():.0e} relative" if small.any() else ""
+    return (f"{d['file'].nunique()} of {r['files_compared']} files differ{within}"
+            + (f"{' except' if within else ':'} {', '.join(rest)}" if rest else ""))
 
 
 def shipped_training_table(weights: str | Path) -> pd.DataFrame:

@@ -335,6 +335,8 @@ def test_main_command_breakdown(tmp_path):
     assert results_agreement(mc) == ("2 of 27 files differ, their values by at most 3e-14 relative except "
                                      "scale_seconds (0.2), b.nc (attributes: run_warnings)")
     assert results_agreement({"results": {"identical": True, "files_compared": 3}}) == "identical in all 3 files"
+    mc["results"]["differences"] = mc["results"]["differences"][2:]
+    assert results_agreement(mc) == "1 of 27 files differ: b.nc (attributes: run_warnings)"
     c = main_command_chapters(mc)
     assert c.index.tolist() == ["pareto", "pareto", "main_results"]
     assert c["dataset"].tolist() == ["ihc-edges", "ihc-sr", "ihc-sr"]
