@@ -43,6 +43,13 @@ def ovg_choice(dataset: str) -> dict:
         return {**OVG_DEFAULTS, "per_base": {}}
 
 
+def seed_crops(data, n: int, seed: int, n_val: int) -> tuple[list, torch.Tensor, object]:
+    """(indices, crops, support projector) of the main results' seed-``seed`` test crops of ``data``."""
+    crops = test_subsets(data.test_source.shape[0], n, [seed], n_val)[seed]
+    x = data.test_source[crops]
+    return crops, x, support_projector(data.task, tuple(x.shape[1:]))
+
+
 def _inverted(D, x, sig, method, projector, guidance=None, seeds=None) -> tuple[dict, torch.Tensor, object]:
     """({leak_mean, leak_min, leak_max, s_dc} over the crops, the latents, the trajectory) of inverting ``x``."""
     tr = invert(D, x, sig, method, guidance=guidance, seeds=seeds)
@@ -99,9 +106,7 @@ def main(argv=None) -> dict:
     a = ap.parse_args(argv)
     p = get_profile("quick")
     data, op = dataset_for("quick", a.dataset), ovg_choice(a.dataset)
-    crops = test_subsets(data.test_source.shape[0], a.n, [a.seed], p.n_val)[a.seed]
-    x = data.test_source[crops]
-    P = support_projector(data.task, tuple(x.shape[1:]))
+    crops, x, P = seed_crops(data, a.n, a.seed, p.n_val)
     result = {"dataset": a.dataset, "profile": "quick", "crops": crops, "steps": p.steps, "support": P.describe(),
               **({} if a.grids else {"ovg": op}), "oracle": {}, "trained": {}}
     if a.grids:
