@@ -8,8 +8,7 @@ from . import tables
 
 
 def cost_chart(res: dict) -> alt.LayerChart:
-    """Time per inversion step over DDIM's in the run's clock, log scale: each method's median (ring) and quartiles
-    (bar), a dashed line at 1 (the DDIM step)."""
+    """Time per inversion step over DDIM's in the run's clock, log scale: medians, quartiles, a dashed line at 1."""
     clock = tables.clock_of(res)
     df = pd.DataFrame([{"method": tables.bench_name(r["label"]), "ratio": r[clock]["median"], "q25": r[clock]["q25"],
                         "q75": r[clock]["q75"]} for r in res["benchmarks"]["inversion"]["rows"]])
@@ -24,8 +23,7 @@ def cost_chart(res: dict) -> alt.LayerChart:
 
 
 def scaling_chart(res: dict) -> alt.HConcatChart:
-    """CPU seconds per translation against pixels per image and against batch size, log-log, per method, with the
-    least-squares power law dashed (its exponent is the growth slope)."""
+    """CPU seconds per translation against pixels and batch size, log-log, per method, power law fits dashed."""
     from spectral_collapse.plotting.palette import method_color
 
     charts = []

@@ -8,11 +8,9 @@ their stored results compared.
     python -m benchmarks.cluster --profile quick --mode jobs --against data/results --out R   # one run, later the
     python -m benchmarks.cluster --profile quick --mode cluster --against data/results --out R  # other, one record
 
-The ordinary run is ``studies --jobs N``; the cluster run adds ``--cluster local`` (the same N workers, each study's
-independent cells sent to them as tasks). Both reuse only the shipped weights. The record holds both wall times, their
-ratio and each variable whose stored results differ, with its largest relative difference (``store.compare_folders``).
-``--mode`` runs one of the two (an hour or two each on the quick profile); it joins the other's run in an ``--out``
-record of the same profile, jobs, studies and datasets, and is compared with ``--against`` when run alone.
+The ordinary run is ``studies --jobs N``; the cluster run adds ``--cluster local``. The record holds both wall times,
+their ratio and each variable whose stored results differ (``store.compare_folders``). ``--mode`` runs one of the two
+(an hour or two each on the quick profile), joining the other's run in an ``--out`` record of the same settings.
 """
 from __future__ import annotations
 
@@ -53,8 +51,7 @@ def run_mode(profile: str, jobs: int, work: Path, mode: str, studies=None, datas
 
 def record(profile: str, jobs: int, runs: dict, files: list[str], diffs: list, studies, datasets,
            compared: str = "the two runs") -> dict:
-    """The benchmark's record: each run, the cluster run's time over the ordinary run's (when both ran), and the
-    comparison of stored results (``compared`` says between what; ``diffs``: ``store.Difference``)."""
+    """The benchmark's record: each run, the cluster run's time over the ordinary run's, the comparison of results."""
     from .common import environment
 
     base, other = (runs.get(m, {}).get("wall_s") for m in MODES)
@@ -66,8 +63,7 @@ def record(profile: str, jobs: int, runs: dict, files: list[str], diffs: list, s
 
 
 def earlier_runs(out, profile: str, jobs: int, studies, datasets) -> dict:
-    """The runs (each with its own environment) of an existing record at ``out`` of the same profile, jobs, studies
-    and datasets; else {}."""
+    """The runs (each with its environment) of an existing record at ``out`` of the same settings; else {}."""
     path = Path(out) if out else None
     if path is None or not path.is_file():
         return {}

@@ -5,10 +5,9 @@ model (the run's end) and on the exact Gaussian model (models.oracle, float64).
     python -m benchmarks.collapse_quality [--steps 50 100 200 400 800 1600 3200] [--n 16]
                                           [--out benchmarks/results/collapse_quality.json]
 
-The snapshots (EMA weights, the shipped model's configuration and seed) train into ``<name>-snapshots``; each one's
-held-out loss is recorded beside the shipped log's at the same step (equal: the shipped model's own run). Crops and OVG
-setting as in benchmarks.support_leak. The file is rewritten after every point. Costs about 0.9 s per training step
-on one CPU thread (3,200 steps: 50 min) and about a minute per point."""
+The snapshots (the shipped model's configuration and seed) train into ``<name>-snapshots``, each one's held-out loss
+beside the shipped log's at the same step; crops and OVG setting as in benchmarks.support_leak. About 0.9 s per
+training step on one CPU thread (3,200 steps: 50 min) and a minute per point."""
 from __future__ import annotations
 
 import argparse
@@ -18,18 +17,16 @@ from pathlib import Path
 
 import torch
 
-from spectral_collapse.data.support import support_projector
 from spectral_collapse.framework.method_labels import method_specs
 from spectral_collapse.framework.model_set import CHECKPOINT_ROOT, model_plan, trained_model
 from spectral_collapse.framework.profiles import get_profile
 from spectral_collapse.framework.realism import drift_diagnostics
-from spectral_collapse.framework.splits import test_subsets
 from spectral_collapse.framework.user_models import oracle_models
 from spectral_collapse.train.cache import atomic_write_bytes
 from spectral_collapse.train.losses import heldout_loss, heldout_set
 from spectral_collapse.train.trainer import train
 
-from .support_leak import leaks, ovg_choice
+from .support_leak import leaks, ovg_choice, seed_crops
 
 DATASET = "ihc-sr"
 STEPS = (50, 100, 200, 400, 800, 1600, 3200)
@@ -56,9 +53,7 @@ def main(argv=None) -> dict:
     p = get_profile("quick")
     spec, cfg, data, name = model_plan("quick", DATASET, "eps", factor=None, progress=False, root=None,
                                        backbone="unet", space=None, options=None)
-    crops = test_subsets(data.test_source.shape[0], a.n, [0], p.n_val)[0]
-    x = data.test_source[crops]
-    P = support_projector(data.task, tuple(x.shape[1:]))
+    crops, x, P = seed_crops(data, a.n, 0, p.n_val)
     op = ovg_choice(DATASET)
     shipped = trained_model("quick", DATASET, "eps", progress=False)
     logged = {int(r[0]): r[1] for r in json.loads((Path(shipped.path) / "log.json").read_text())["heldout"]}

@@ -1,6 +1,5 @@
-"""Shared benchmark machinery: paired timing (each repeat times the baseline, then the candidate, so a load change hits
-both; each pair's ratio is one sample, in wall and in process CPU time), call counting, peak memory as the operating
-system sees it (tracemalloc does not see torch's allocations), provenance."""
+"""Shared benchmark machinery: paired timing (baseline then candidate in each repeat, so a load change hits both), call
+counting, peak memory as the operating system sees it (tracemalloc misses torch's allocations), provenance."""
 from __future__ import annotations
 
 import ctypes
@@ -14,7 +13,7 @@ import re
 import socket
 import time
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,8 +28,7 @@ _DEVICE = "cpu"  # where the inversion and scaling benchmarks put their models a
 
 
 def set_device(name: str) -> str:
-    """Select the device of the inversion and scaling benchmarks ("cpu", "cuda", "cuda:1"); returns its name. On a
-    GPU every timed call is synchronised, so wall time is the GPU's time."""
+    """Select the device of the inversion and scaling benchmarks ("cpu", "cuda", "cuda:1"); returns its name."""
     global _DEVICE
     if not re.fullmatch(r"cpu|cuda(:\d+)?", name):
         raise ValueError(f"unknown device {name!r}; valid: cpu, cuda, cuda:<index>")
@@ -47,8 +45,7 @@ def device() -> str:
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one call of ``fn``; garbage collected before, not during; the GPU synchronised
-    before and after on a CUDA device."""
+    """(wall seconds, CPU seconds) of one call of ``fn``, garbage collected before, not during; a GPU synchronised."""
     sync = torch.cuda.synchronize if _DEVICE != "cpu" else lambda: None
     gc.collect()
     gc.disable()
@@ -99,8 +96,7 @@ def paired(base: Callable[[], object], candidate: Callable[[], object], repeats:
 
 @contextmanager
 def count_calls(net):
-    """Count forwards of ``net`` (calls and batch elements) and the backward calls that reach its output (a
-    batched vector-Jacobian product over several cotangents is one call)."""
+    """Count forwards of ``net`` (calls and batch elements) and the backward calls that reach its output."""
     counter = SimpleNamespace(calls=0, elements=0, backward=0)
 
     def on_backward(grad):
@@ -131,15 +127,12 @@ def _vm_kib(field: str) -> int:
 
 
 def _peak_child(runner: str, case: dict) -> dict:
-    """In a fresh process: build the case, record RSS0, reset the kernel's high-water mark (write 5 to
-    /proc/self/clear_refs), run the call and read VmHWM; the peak is VmHWM - RSS0 (one page, 4 KiB, resolution)."""
+    """In a fresh process: build the case, reset the high-water mark to RSS0, run the call; VmHWM - RSS0 (4 KiB)."""
     mod, name = runner.split(":")
     fn = getattr(importlib.import_module(mod), name)(case)  # setup: model, inputs, warm-up
     gc.collect()
-    try:
+    with suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)  # freed heap back to the system: RSS0 is what is in use
-    except (OSError, AttributeError):
-        pass
     rss0 = _vm_kib("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak RSS (VmHWM) to the current RSS
     fn()
@@ -153,8 +146,8 @@ def allocation_case(case: dict):
 
 
 def measure_peaks(runner: str, cases: list[dict]) -> list[dict]:
-    """Peak extra memory (MiB) of each case, each in a fresh process; ``runner`` is "module:function",
-    function(case) -> the measured callable. A case that fails (or whose process dies) gets NaN and its error."""
+    """Peak extra memory (MiB) of each case in a fresh process (``runner``: "module:function" making the measured
+    callable of a case); a case that fails gets NaN and its error."""
     if not peak_supported():
         return [{**c, "peak_mb": float("nan"), "error": "needs Linux /proc/self/clear_refs and fork"} for c in cases]
     ctx = multiprocessing.get_context("forkserver")
@@ -176,8 +169,7 @@ def log_loglog_slope(x, y) -> float:
 
 
 def environment() -> dict:
-    """Machine, package versions, git commit and current load: stored with every result. The CPU's model name comes
-    from /proc/cpuinfo (else platform.processor()): runs on different CPUs are not comparable."""
+    """Machine (with the CPU's model name), package versions, git commit and current load: stored with every result."""
     import psutil
 
     from spectral_collapse.framework.store import provenance

@@ -3,9 +3,8 @@ each timed, into one record.
 
     python -m benchmarks.from_scratch --profile quick --out benchmarks/results/<machine>-<date>-from-scratch.json
 
-Studies run one after another, in dependency order, into fresh results, cell and checkpoint folders (``--work``), so
-nothing stored is reused; a study's time includes the models it trained first. On a GPU the lockstep trainer trains
-the model set first (``train.lockstep``) and every model is gated; the record holds each phase's wall time.
+Studies run in dependency order into fresh folders (``--work``), so nothing stored is reused; a study's time includes
+the models it trained first. On a GPU the lockstep trainer trains and gates the model set first.
 """
 from __future__ import annotations
 
@@ -31,8 +30,8 @@ def shares(keys: list[str], jobs: int) -> list[list[str]]:
 
 
 def work_env(work: Path) -> dict[str, str]:
-    """The environment of a from-scratch run in ``work`` (folders made here): checkpoints and shipped weights under it,
-    so the weights in data/weights are never used in place of training; every model is shipped once trained."""
+    """The environment of a from-scratch run: checkpoints and shipped weights under ``work`` (made), every model
+    shipped once trained, so data/weights is never used in place of training."""
     for sub in ("checkpoints", "weights"):
         (work / sub).mkdir(parents=True, exist_ok=True)
     return {"SPECTRAL_COLLAPSE_CHECKPOINTS": str(work / "checkpoints"),
@@ -40,8 +39,7 @@ def work_env(work: Path) -> dict[str, str]:
 
 
 def train_set(profile: str, jobs: int, keys=None) -> float:
-    """Train ``profile``'s model set (or ``keys`` of it) with ``jobs`` processes side by side (``shares``); the wall
-    seconds. A process that fails raises, naming its models."""
+    """Train ``profile``'s model set (or ``keys`` of it) in ``jobs`` processes (``shares``); the wall seconds."""
     from spectral_collapse.framework.model_set import model_set
 
     parts = shares([r.key for r in model_set(keys)], jobs)
@@ -66,8 +64,8 @@ def _plans(profile: str, keys):
 
 
 def lockstep_set(profile: str, keys=None) -> dict:
-    """Train ``profile``'s model set (or ``keys`` of it) with the lockstep trainer (the latent arm's autoencoder first,
-    by its own trainer); the round's figures (``train_lockstep``'s record) with the phase's wall seconds."""
+    """Train ``profile``'s model set (or ``keys`` of it) with the lockstep trainer (VAEs first, by their own); the
+    round's figures with the phase's wall seconds."""
     from spectral_collapse.framework import model_set as models
     from spectral_collapse.train.lockstep import Job, train_lockstep
 
@@ -81,8 +79,7 @@ def lockstep_set(profile: str, keys=None) -> dict:
 
 
 def gate_set(profile: str, keys=None) -> dict:
-    """Gate every diffusion model of the set (each trained or loaded first): {key: passed}, with the wall seconds
-    (``phase_s``). The reports are cached beside the checkpoints, so the studies read them."""
+    """Gate every diffusion model of the set (reports cached beside the checkpoints): {key: passed} and the seconds."""
     from spectral_collapse.framework.gate import trained_report
     from spectral_collapse.framework.model_set import load_role
     from spectral_collapse.framework.profiles import get_profile

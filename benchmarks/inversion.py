@@ -43,8 +43,7 @@ class NoGradStep:
 
 @dataclass(frozen=True)
 class NaiveOVG(OVG):
-    """OVG as the released code computes it: its own forward with graph, 2 backward calls. Switches on the gradients
-    of the network's weights (the benchmark's random models have them on)."""
+    """OVG as the released code computes it: its own forward with graph, 2 backward calls (weights' gradients on)."""
 
     vjp: str = "separate"
 
@@ -68,8 +67,7 @@ def make_model(profile: str, parameterization: str = "eps", size: int | None = N
 
 
 def build_case(label: str) -> tuple[object, object | None, float, str]:
-    """(method, guidance, cfg_scale, model parameterization) of a benchmark label: taba, renoise, edict and bdia with
-    the translation studies' settings, renoise_r9 with the authors' (R = 9), ovg_naive as the released code."""
+    """(method, guidance, cfg_scale, parameterization) of a benchmark label (baselines as the studies set them)."""
     if label not in LABELS:
         raise ValueError(f"unknown benchmark label {label!r}; valid: {', '.join(LABELS)}")
     table = {
@@ -88,9 +86,8 @@ def build_case(label: str) -> tuple[object, object | None, float, str]:
 
 
 def calls_per_step_at(label: str, steps: int, profile: str = "quick") -> float | None:
-    """Network calls per inversion step of a benchmark label at ``steps`` steps, from the method's definition (Heun
-    (2N - 1) / N, TABA (N - K) / N, ReNoise R + 1 plus its regularisation's, the first-step R below the authors' time
-    250); None when the count does not depend on the number of steps."""
+    """Network calls per inversion step of a label at ``steps`` steps, from the method's definition; None when the
+    count does not depend on the number of steps."""
     method, _, _, par = build_case(label)
     if isinstance(method, Heun):
         return (2 * steps - 1) / steps
@@ -119,16 +116,14 @@ def _runner(D, x, label: str, steps: int):
 
 
 def translations(D, x, steps: int, cases: dict, repeats: int) -> dict:
-    """Whole translations (``steps`` each way) of each case {label: (method, guidance)}, each as a ratio to a DDIM
-    translation timed in the same paired runs."""
+    """Whole translations of each case {label: (method, guidance)} as ratios to paired DDIM translations."""
     base = lambda: translate(D, x, Euler(), steps=steps)
     return {label: paired(base, lambda m=method, g=g: translate(D, x, m, guidance=g, steps=steps), repeats).summary()
             for label, (method, g) in cases.items()}
 
 
 def schedule_translations(D, x, repeats: int) -> dict:
-    """Full OVG and OVG under the schedule the stored quick ``ovg_schedule`` study found best (else "high"),
-    SCHEDULE_STEPS steps each way (``translations``)."""
+    """Full OVG and OVG under the stored quick ``ovg_schedule`` study's best schedule (else "high"), SCHEDULE_STEPS."""
     from spectral_collapse.studies.ovg_schedule import schedule_set
     from spectral_collapse.framework.store import load_results, results_path
 
@@ -144,8 +139,7 @@ def schedule_translations(D, x, repeats: int) -> dict:
 
 
 def floor_runner(D, x, steps: int):
-    """The least work an OVG step must do, ``steps`` times: one forward with graph at x and the two vector-Jacobian
-    products w.r.t. x (of eps and of x0), with no step logic around them."""
+    """The least work of ``steps`` OVG steps: one forward with graph and the two VJPs w.r.t. x, no step logic."""
     lab = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
 
     def run():
@@ -159,8 +153,7 @@ def floor_runner(D, x, steps: int):
 
 
 class _ConvInputGrad(torch.autograd.Function):
-    """A stride-1 'same' convolution whose input gradient is a forward convolution with the flipped, transposed
-    kernel (no weight gradient): one of the floor variants below."""
+    """A stride-1 'same' convolution whose input gradient is a convolution with the flipped, transposed kernel."""
 
     @staticmethod
     def forward(ctx, x, w, b, pad):
@@ -187,9 +180,8 @@ class InputGradConv2d(torch.nn.Conv2d):
 
 
 def floor_variant(D, x, variant: str):
-    """A copy of (D, x) with frozen weights for one of FLOOR_VARIANTS: "standard_layout" (batches reach the network
-    in the standard contiguous order rather than ``call_net``'s channels-last), or "input_grad_conv" (each stride-1
-    convolution's input gradient computed as a forward convolution)."""
+    """A copy of (D, x) with frozen weights for one of FLOOR_VARIANTS: contiguous batches instead of ``call_net``'s
+    channels-last ("standard_layout"), or ``InputGradConv2d`` convolutions ("input_grad_conv")."""
     if variant not in FLOOR_VARIANTS:
         raise ValueError(f"unknown floor variant {variant!r}; valid: {', '.join(FLOOR_VARIANTS)}")
     D2 = copy.deepcopy(D).requires_grad_(False)  # inference: frozen weights, as the library's trained models

@@ -6,8 +6,7 @@ changed, and on a fresh clone that keeps the stored results (install included).
 
     python -m benchmarks.main_command --out benchmarks/results/main_command.json   # 2-3 hours on a 2-core VM
 
-Each chapter's own time is papermill's (``metadata.papermill.duration`` of the executed notebook); ``JOBS`` chapters
-run at a time, so their sum exceeds the wall time.
+Each chapter's time is papermill's; ``JOBS`` chapters run at a time, so their sum exceeds the wall time.
 """
 from __future__ import annotations
 
@@ -22,8 +21,7 @@ from pathlib import Path
 
 
 def removed() -> list[str]:
-    """What a clone loses to compute everything: each study's stored results (the benchmark records beside them
-    stay) and every executed chapter and page."""
+    """What a clone loses to compute everything: each study's stored results and every executed chapter and page."""
     from spectral_collapse.studies.registry import STUDIES
 
     return [*(f"data/results/{name}" for name, s in STUDIES.items() if s.run is not None), "book/studies/*.ipynb",
@@ -31,8 +29,7 @@ def removed() -> list[str]:
 
 
 def prepare(source: Path, clone: Path, remove: bool = True) -> None:
-    """``clone``: a fresh clone of ``source``'s HEAD (removed first), without what ``removed()`` names unless not
-    ``remove`` (the shipped weights stay)."""
+    """A fresh clone of ``source``'s HEAD at ``clone``, without what ``removed()`` names if ``remove``."""
     shutil.rmtree(clone, ignore_errors=True)
     subprocess.run(["git", "clone", "--quiet", str(source), str(clone)], check=True)
     if remove:
@@ -47,9 +44,8 @@ def timed_make(clone: Path, target: str) -> float:
 
 
 def chapter_times(book: Path) -> dict[str, dict]:
-    """{chapter: {start, end, seconds}} of every executed notebook under ``book`` (``studies/<study>-<dataset>``
-    for a study chapter, ``<page>`` for a page), from papermill's metadata; notebooks papermill did not run and the
-    study pages the book writes from the chapters (``studies/<study>``) are left out."""
+    """{chapter: {start, end, seconds}} from papermill's metadata of every chapter (``studies/<study>-<dataset>``) and
+    page (``<page>``) under ``book`` that papermill ran."""
     out = {}
     for nb in sorted([*book.glob("studies/*-*.ipynb"), *book.glob("*.ipynb")]):   # not the merged study pages
         pm = json.loads(nb.read_text()).get("metadata", {}).get("papermill", {})
@@ -65,9 +61,8 @@ def trained_here(checkpoints: Path) -> list[str]:
 
 
 def record(clone: Path, install_s: float, book_wall_s: float, source_results: Path) -> dict:
-    """The main command's record from a finished run in ``clone``: ``install_s`` (``make setup``), ``book_wall_s``
-    (``make book`` after it), each chapter's time, the book build after the last chapter, the models trained, and
-    the comparison of the clone's results with ``source_results``."""
+    """The main command's record from a finished run in ``clone``: install, chapters, book build and total times, the
+    models trained, and the comparison of the clone's results with ``source_results``."""
     from spectral_collapse.framework.store import compare_folders
     from spectral_collapse.pipeline.parallel import resolve_jobs
 

@@ -6,10 +6,9 @@ shipped trained networks (data/weights).
                                       [--out benchmarks/results/support_leak.json]
     python -m benchmarks.support_leak --grids --training-seeds 0 1 2 --out benchmarks/results/support_grids.json
 
-``--grids``: Euler steps of the eps and of the EDM network, each on DDIM's and on EDM's sigma grid (a grid below a
-network's sigma_min is clamped there): how much of the EDM arm's leak is its network and how much its grid.
-The crops are the main results' seed-0 test crops; OVG runs at their stored Pareto choice (else OVG_DEFAULTS). About a
-minute for the oracle (after its eigendecomposition, kept on disk), a few for the trained networks on one CPU thread."""
+``--grids``: Euler steps of the eps and the EDM network, each on DDIM's and EDM's sigma grid: how much of the EDM arm's
+leak is its network and how much its grid. Crops: the main results' seed-0 test crops; OVG at their stored Pareto
+choice. About a minute for the oracle, a few for the trained networks on one CPU thread."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +43,13 @@ def ovg_choice(dataset: str) -> dict:
         return {**OVG_DEFAULTS, "per_base": {}}
 
 
+def seed_crops(data, n: int, seed: int, n_val: int) -> tuple[list, torch.Tensor, object]:
+    """(indices, crops, support projector) of the main results' seed-``seed`` test crops of ``data``."""
+    crops = test_subsets(data.test_source.shape[0], n, [seed], n_val)[seed]
+    x = data.test_source[crops]
+    return crops, x, support_projector(data.task, tuple(x.shape[1:]))
+
+
 def _inverted(D, x, sig, method, projector, guidance=None, seeds=None) -> tuple[dict, torch.Tensor, object]:
     """({leak_mean, leak_min, leak_max, s_dc} over the crops, the latents, the trajectory) of inverting ``x``."""
     tr = invert(D, x, sig, method, guidance=guidance, seeds=seeds)
@@ -72,8 +78,8 @@ def leaks(models: dict, x: torch.Tensor, labels, steps: int, seed: int, projecto
 
 
 def grid_leaks(models: dict, x: torch.Tensor, steps: int, projector, dtype) -> list[dict]:
-    """One row per (network, grid) of ``models`` ({"eps", "edm"}): Euler inversion of ``x`` on the grid, its leak
-    (mean, min, max over the crops) and S_DC; ``clamped``: whether the grid reaches below the network's sigma_min."""
+    """One row per (network, grid) of ``models``: the leak and S_DC of Euler inversion of ``x`` on the grid, and whether
+    the grid reaches below the network's sigma_min (``clamped``)."""
     grids = {"ddim": default_sigmas(models["eps"], steps), "edm": default_sigmas(models["edm"], steps)}
     rows = []
     for net, D in models.items():
@@ -100,9 +106,7 @@ def main(argv=None) -> dict:
     a = ap.parse_args(argv)
     p = get_profile("quick")
     data, op = dataset_for("quick", a.dataset), ovg_choice(a.dataset)
-    crops = test_subsets(data.test_source.shape[0], a.n, [a.seed], p.n_val)[a.seed]
-    x = data.test_source[crops]
-    P = support_projector(data.task, tuple(x.shape[1:]))
+    crops, x, P = seed_crops(data, a.n, a.seed, p.n_val)
     result = {"dataset": a.dataset, "profile": "quick", "crops": crops, "steps": p.steps, "support": P.describe(),
               **({} if a.grids else {"ovg": op}), "oracle": {}, "trained": {}}
     if a.grids:

@@ -50,8 +50,7 @@ def load(path: str | Path | None = None) -> dict:
 
 
 def newest(results_dir: str | Path | None = None, pattern: str = "*.json", date=lambda r: r.get("date", "")):
-    """The results file matching ``pattern`` with the latest ``date`` recorded in it (file times are checkout times),
-    or None when there is none."""
+    """The results file matching ``pattern`` with the latest recorded ``date`` (not file time), or None."""
     runs = [json.loads(f.read_text()) for f in Path(results_dir or RESULTS).glob(pattern)]
     return max(runs, key=lambda r: str(date(r))) if runs else None
 
@@ -125,9 +124,8 @@ def shown(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def cost_table(res: dict, studies_steps: int | None = None) -> pd.DataFrame:
-    """Per-method cost per inversion step relative to DDIM, in the run's clock: network calls (and NFE where
-    guidance doubles them), backward calls, time with its quartiles, peak extra memory. ``studies_steps`` adds the
-    calls per step at that many steps from the method's definition (``inversion.calls_per_step_at``)."""
+    """Per-method cost per inversion step relative to DDIM, in the run's clock; ``studies_steps`` adds the calls per
+    step at that many steps (``inversion.calls_per_step_at``)."""
     inv, clock = res["benchmarks"]["inversion"], clock_of(res)
     n, rows = inv["steps"], []
     for r in inv["rows"]:
@@ -145,8 +143,7 @@ def cost_table(res: dict, studies_steps: int | None = None) -> pd.DataFrame:
 
 
 def agreement(row: dict, steps: int) -> tuple[bool, list[str]] | None:
-    """(whether every published count of a benchmark row agrees within ``TOLERANCE``, the counts that do not,
-    in words); None for a label without published counts."""
+    """(whether a row's counts agree with ``PUBLISHED`` within ``TOLERANCE``, those that do not in words), or None."""
     if row["label"] not in PUBLISHED:
         return None
     off = []
@@ -161,8 +158,7 @@ def agreement(row: dict, steps: int) -> tuple[bool, list[str]] | None:
 
 
 def published_table(res: dict) -> pd.DataFrame:
-    """Each row with published counts (``PUBLISHED``): the counted calls, NFE and backward calls per step, the
-    authors' counts, and whether every count lies in the published range (``agreement``)."""
+    """Each row with published counts: counted calls, NFE and backward calls per step, the authors', ``agreement``."""
     inv = res["benchmarks"]["inversion"]
     found = [(r, *agreement(r, inv["steps"])) for r in inv["rows"] if r["label"] in PUBLISHED]
     return pd.DataFrame([{"method": bench_name(r["label"]), "calls": round(r["calls_per_step"], 2),
@@ -172,9 +168,8 @@ def published_table(res: dict) -> pd.DataFrame:
 
 
 def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
-    """Every target of run ``res`` (goal, measured median, quartiles, ``judge``'s verdict; "—" for reference rows
-    without a goal), in the run's clock. The large metric targets come from ``full`` (a ``--full`` run) when it ran
-    on the same device, else from ``res`` (extrapolated where it says so)."""
+    """Every target of run ``res`` (goal, measured median and quartiles, ``judge``'s verdict), in the run's clock; the
+    large metric targets from ``full`` (a ``--full`` run) when it ran on the same device."""
     b, rows = res["benchmarks"], []
 
     def add(name, goal, st, digits=2):   # goal: "<= 3", "< 60 s" (judged), or a reference's words in parentheses
@@ -212,8 +207,7 @@ def verdict_counts(t: pd.DataFrame) -> dict[str, int]:
 
 
 def training_table(res: dict) -> pd.DataFrame:
-    """Our trainer and the bare loop with an EMA update, each against its own paired runs of a bare PyTorch +
-    diffusers loop: throughput ratios in CPU and wall time with quartiles, and images per second."""
+    """Our trainer and the bare loop with EMA, each against its own paired bare-loop runs: throughput ratios."""
     t, rows = res["benchmarks"]["training"], []
     for key, name in (("ours", "our trainer"), ("bare_ema", "bare + EMA")):
         r = t[key]
@@ -225,8 +219,7 @@ def training_table(res: dict) -> pd.DataFrame:
 
 
 def metrics_table(res: dict) -> pd.DataFrame:
-    """Seconds per metric evaluation, and each as a multiple of a reference computation timed in the same run (a
-    float64 1024 x 1024 matrix product), which carries the figures to another machine."""
+    """Seconds per metric evaluation, and as a multiple of the reference product timed in the same run."""
     m = res["benchmarks"]["metrics"]
     lat, p, i = m["latent"], m["pca_pixel"], m["image"]
     rows = [(f"{label}, {lat['n']:,} latents of 4 × 32 × 32", lat[k]["cpu_s"]["median"], lat[k]["wall_s"]["median"])
@@ -244,8 +237,7 @@ def metrics_table(res: dict) -> pd.DataFrame:
 
 
 def floor_variants_table(res: dict) -> pd.DataFrame:
-    """One row per floor variant (``inversion.FLOOR_VARIANTS``): its floor over its own DDIM step, its DDIM step
-    and its floor over the default DDIM step; each column its own paired timing, so they need not multiply out."""
+    """One row per floor variant (``inversion.FLOOR_VARIANTS``): floor and DDIM step over own and default DDIM step."""
     inv = res["benchmarks"]["inversion"]
     rows = [("default", inv["floor"]["ratio_cpu"]["median"], 1.0, inv["floor"]["ratio_cpu"]["median"])]
     rows += [(k.replace("_", " "), v["floor_over_own_ddim"], v["ddim_over_default_ddim"], v["floor_over_default_ddim"])
@@ -257,8 +249,7 @@ def floor_variants_table(res: dict) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ whole-run records
 
 def checkpoint_times(root: str | Path) -> dict[str, dict]:
-    """Per finished checkpoint folder: training ``seconds`` (of all its runs where the log has ``seconds_total``, else
-    of its last run; ``seconds_complete`` says which), steps and the device its log names."""
+    """Per finished checkpoint folder: training ``seconds`` (all runs if ``seconds_complete``), steps, device."""
     out = {}
     for log in sorted(Path(root).glob("*/log.json")):
         d, cfg = json.loads(log.read_text()), log.parent / "config.json"
@@ -271,8 +262,7 @@ def checkpoint_times(root: str | Path) -> dict[str, dict]:
 
 
 def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
-    """One row per stored default CPU run (not latest.json, --full or cuda files), oldest first: the CPU, its DDIM
-    step time and the target ratios measured on it. The ratios are properties of a CPU as much as of the code."""
+    """One row per stored default CPU run (not latest.json), oldest first: CPU, DDIM step time, target ratios."""
     rows = []
     for f in sorted(Path(results_dir or RESULTS).glob("*.json")):
         r = json.loads(f.read_text())
@@ -292,14 +282,12 @@ def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
 
 
 def _chapters(mc: dict, studies: bool) -> dict[str, float]:
-    """{chapter: seconds} of the main command's record (``benchmarks.main_command``): the study chapters, else the
-    pages."""
+    """{chapter: seconds} of the main command's record: the study chapters, else the pages."""
     return {k: v["seconds"] for k, v in mc["chapters"].items() if k.startswith("studies/") == studies}
 
 
 def main_command_table(mc: dict) -> pd.DataFrame:
-    """The recorded main command by part: install, the study chapters and the pages (each chapter's own time,
-    summed: several ran at a time, so the sums exceed the wall time), the book build after the last chapter, total."""
+    """The recorded main command by part: install, study chapters and pages (summed), book build, total."""
     studies, pages = _chapters(mc, True), _chapters(mc, False)
     rows = [("install", mc["install_s"]), (f"study chapters, {len(studies)} (summed)", sum(studies.values())),
             (f"pages, {len(pages)} (summed)", sum(pages.values())), ("book build", mc["book_s"]),
@@ -316,23 +304,22 @@ def main_command_chapters(mc: dict) -> pd.DataFrame:
 
 
 def results_agreement(mc: dict, rounding: float = 1e-6) -> str:
-    """How the main command's results compare with the stored ones, in words: identical, else how many files differ,
-    the largest relative difference below ``rounding`` and each variable that differs by more (or as a whole)."""
+    """How the main command's results compare with the stored ones, in words (differences below ``rounding`` pooled)."""
     r = mc["results"]
     if r["identical"]:
         return f"identical in all {r['files_compared']} files"
-    d = pd.DataFrame(r["differences"], columns=["file", "variable", "relative", "what"])
-    small = d["relative"].astype(float) < rounding
+    d = cluster_differences_table(r, ordered=False)
+    small = d["relative difference"] < rounding
     rest = [f"{v or f} ({x:.1g})" if pd.notna(x) else f"{v or f} ({w})"
             for f, v, x, w in d.loc[~small].itertuples(index=False)]
-    within = f", their values by at most {d.loc[small, 'relative'].max():.0e} relative" if small.any() else ""
+    largest = d.loc[small, "relative difference"].max()
+    within = f", their values by at most {largest:.0e} relative" if small.any() else ""
     return (f"{d['file'].nunique()} of {r['files_compared']} files differ{within}"
             + (f"{' except' if within else ':'} {', '.join(rest)}" if rest else ""))
 
 
 def shipped_training_table(weights: str | Path) -> pd.DataFrame:
-    """One row per shipped model under ``weights``: training steps, the device its log names, hours from its own
-    log, and whether the log holds every run the model took or only the run that finished it."""
+    """One row per shipped model under ``weights``: steps, device, hours, and whether its log holds every run."""
     rows = [{"model": model_name(folder), "steps": v["steps"], "trained on": v["device"],
              "hours": round(v["seconds"] / 3600, 2),
              "log records": "all runs" if v["seconds_complete"] else "last run only"}
@@ -341,8 +328,7 @@ def shipped_training_table(weights: str | Path) -> pd.DataFrame:
 
 
 def smoke_table(rec: dict) -> pd.DataFrame:
-    """One row per smoke study (its time includes the models it trained first), slowest first, against the
-    ``SMOKE_TARGET_S`` goal."""
+    """One row per smoke study, slowest first, against the ``SMOKE_TARGET_S`` goal."""
     rows = [(k, v, "met" if v <= SMOKE_TARGET_S else "not met") for k, v in rec["studies_s"].items()]
     df = pd.DataFrame(rows, columns=["study / dataset", "seconds", f"≤ {SMOKE_TARGET_S} s"])
     return df.sort_values("seconds", ascending=False).set_index("study / dataset").round(1)
@@ -355,8 +341,7 @@ SAME_WORK = {"eager": "K=1 eager", "cuda_graph": "K=1 cuda graphs", "inversion_f
 
 
 def device_check_table(rec: dict) -> pd.DataFrame:
-    """The device check (``scripts/gpu_check.sh``'s record): each figure eager and with CUDA graphs, and the reference
-    script's figure for the same kind of work where it measured one (its K = 16 figure is in bf16)."""
+    """The device check's figures, eager and with CUDA graphs, beside the reference script's for the same work."""
     dc, ceil = rec["device_check"], {}
     for b in rec.get("ceiling", []):
         if b["variant"] == "graphs_on_streams":
@@ -376,9 +361,7 @@ NO_CLUSTER_RECORD = {"profile": "quick", "jobs": 2, "runs": {}, "cluster_over_jo
 
 
 def cluster_runs_table(rec: dict) -> pd.DataFrame:
-    """One row per run of a cluster benchmark record (the ordinary ``--jobs N`` run, the ``--cluster local`` one):
-    wall time, exit status, and the day, commit, CPU, cores and 1-minute load at its end (a run joined from an earlier
-    record keeps its own). Wall times compare only between runs on one CPU model (``cluster_cpus``)."""
+    """One row per run of a cluster benchmark record: wall time, exit status, and its environment at its end."""
     names = {"jobs": f"--jobs {rec['jobs']}", "cluster": f"--cluster local --jobs {rec['jobs']}"}
     rows = []
     for mode, run in rec["runs"].items():
@@ -393,27 +376,25 @@ def cluster_runs_table(rec: dict) -> pd.DataFrame:
 
 
 def cluster_cpus(rec: dict) -> list[str]:
-    """The CPU models a cluster benchmark record's runs were measured on, each once (the same 2-core VM size can be
-    twice as fast on one model as on another, so the ratio of wall times means something only when there is one)."""
+    """The CPU models a cluster record's runs were measured on (their wall times compare only on one)."""
     envs = [run.get("environment") or rec["environment"] for run in rec["runs"].values()]
     return sorted({str(env["machine"].get("cpu")) for env in envs})
 
 
 def cluster_which(rec: dict) -> str:
-    """What a cluster benchmark record ran, in words: the profile's studies, or the ones ``--study`` and
-    ``--dataset`` chose (a subset's wall times say nothing of the whole suite's)."""
+    """What a cluster record ran, in words: the profile's studies, or those ``--study`` and ``--dataset`` chose."""
     studies, datasets = rec.get("studies", "all"), rec.get("datasets", "each study's")
     what = (f"the {rec['profile']} studies" if studies == "all" else
             f"the {rec['profile']} studies {', '.join(studies)}")
     return what if isinstance(datasets, str) else f"{what} on {', '.join(datasets)}"
 
 
-def cluster_differences_table(rec: dict) -> pd.DataFrame:
-    """The differences of a cluster benchmark's comparison of stored results (``store.Difference``), one row per file
-    and variable: its largest relative difference, or what differs in words (a file in one folder only, attributes);
-    numbers largest first."""
+def cluster_differences_table(rec: dict, ordered: bool = True) -> pd.DataFrame:
+    """A record's comparison of stored results (``store.Difference``), one row per file and variable: its largest
+    relative difference, or what differs in words; ``ordered``: numbers largest first."""
     frame = pd.DataFrame(rec["differences"], columns=["file", "variable", "relative", "what"]) \
-        .rename(columns={"relative": "relative difference"})
-    frame["relative difference"] = frame["relative difference"].astype(float)
+        .astype({"relative": float}).rename(columns={"relative": "relative difference"})
+    if not ordered:
+        return frame
     return frame.sort_values("relative difference", ascending=False, na_position="last", kind="stable") \
         .reset_index(drop=True)

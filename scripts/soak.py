@@ -3,10 +3,9 @@
     python scripts/soak.py --profile quick                                         # every study and dataset, twice
     python scripts/soak.py --profile smoke --study main_results --dataset ihc-sr   # a short run (a slow test)
 
-Each round executes every (study, dataset) chapter into a fresh results folder (with the stored Pareto choices),
-reusing the trained models. It passes when both rounds' results are equal (provenance stamps aside) and each study's
-peak memory (this process and its kernels) grows at most by --rel and --abs-mb. The report goes to docs/soak.json;
-exit status 1 when a criterion fails. A quick soak takes hours.
+Each round executes every (study, dataset) chapter into a fresh results folder, reusing the trained models. It passes
+when both rounds' results are equal (provenance aside) and no study's peak memory grows by more than --rel and
+--abs-mb; the report goes to docs/soak.json, exit status 1 when a criterion fails. A quick soak takes hours.
 """
 from __future__ import annotations
 
@@ -26,8 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def peak_rss_mb(run) -> float:
-    """Call ``run()``; return the peak resident memory of this process and its descendants (the kernel) while it
-    ran, in MiB, sampled every 0.5 s."""
+    """Call ``run()``; the peak resident memory (MiB) of this process and its kernels while it ran (every 0.5 s)."""
     peak, stop = [], threading.Event()
 
     def sample():
@@ -69,8 +67,7 @@ def run_round(r: int, pairs, profile: str, work: Path) -> dict:
 
 
 def compare_results(a: Path, b: Path) -> tuple[list[str], list[str]]:
-    """(files compared, differences in words, a line per file) between the two rounds' results folders
-    (``store.compare_folders``)."""
+    """(files compared, differences in words) between the two rounds' results folders (``store.compare_folders``)."""
     from spectral_collapse.framework.store import compare_folders, describe
 
     files, diffs = compare_folders(a, b, names=("round 1", "round 2"))
