@@ -44,6 +44,8 @@ def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generato
                    table: torch.Tensor | None = None) -> torch.Tensor:
     """Mean loss of one batch, every draw from ``generator`` (a CUDA one: capturable). ``micro_batch``: chunks, each
     chunk's weighted loss passed to ``backward(part, last)`` (the result is then detached)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     if micro_batch is not None and (micro_batch < 1 or backward is None):
         raise ValueError(f"micro_batch must be >= 1 and come with a backward callable, got micro_batch={micro_batch}")
     B = x0.shape[0]
