@@ -34,8 +34,8 @@ class _VPDenoiser(Denoiser):
 
     @contextmanager
     def told(self, time_sigma: float):
-        """Inside the block the network is told the time of level ``time_sigma`` while its input and output use the
-        level each call asks for (diffusers' DDIMInverseScheduler: the destination timestep, the current alpha_bar)."""
+        """Inside the block the network is told the time of level ``time_sigma``, its input and output at the level
+        each call asks for (diffusers' DDIMInverseScheduler)."""
         before = self._time_sigma
         self._time_sigma = float(time_sigma)
         try:
@@ -126,9 +126,8 @@ class EDMVDenoiser(EDMDenoiser):
 
 def make_denoiser(net: nn.Module, parameterization: str, *, schedule=None, sigma_data: float = 0.5,
                   sigma_min: float = 0.002, sigma_max: float = 80.0, time_input: str = "c_noise") -> Denoiser:
-    """Wrap ``net`` by name: ``eps``, ``x0``, ``v`` (VP; ``schedule`` a VPSchedule, default ``VPSchedule()``),
-    ``edm``, or ``flow`` (a flow-matching velocity network, models/flow.py; ``schedule`` a FlowSchedule, default
-    ``FlowSchedule()``)."""
+    """Wrap ``net`` by name: ``eps``, ``x0``, ``v`` (``schedule`` a VPSchedule), ``edm`` or ``flow`` (a
+    FlowSchedule)."""
     if parameterization == "edm":
         return EDMDenoiser(net, sigma_data=sigma_data, sigma_min=sigma_min, sigma_max=sigma_max, time_input=time_input)
     if parameterization == "flow":
