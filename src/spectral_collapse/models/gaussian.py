@@ -33,12 +33,6 @@ class GaussianImages(nn.Module):
 
     shape: tuple
 
-    def to_basis(self, v: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def from_basis(self, c: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
-
     @property
     def d(self) -> int:
         return math.prod(self.shape)
