@@ -1,8 +1,7 @@
-"""Latent space for latent diffusion (paper Sec. 6.1, Table 4): a diffusers ``AutoencoderKL`` and its scaling.
+"""Latent space for latent diffusion (paper Sec. 6.1): a diffusers ``AutoencoderKL`` and its scaling.
 
-``PretrainedVAE`` loads a hub id or folder (the paper's SD-1.5 VAE, scaling 0.18215); ``VAEConfig`` is the small
-autoencoder the CPU profiles train (train/vae.py). ``LatentSpace`` encodes to (posterior mean - shift) * scaling
-and decodes back; ``LatentDomains`` presents a dataset in latent space to the trainer.
+``PretrainedVAE`` loads a hub id or folder; ``VAEConfig`` is the small autoencoder the CPU profiles train.
+``LatentSpace`` encodes and decodes; ``LatentDomains`` presents a dataset in latent space to the trainer.
 """
 from __future__ import annotations
 
@@ -86,8 +85,7 @@ class LatentSpace:
         self.downsample = 2 ** (len(cfg.block_out_channels) - 1)
 
     def describe(self) -> dict:
-        """JSON-able identity (which autoencoder, scaling, shift when nonzero, posterior mean): part of every latent
-        model's hash."""
+        """JSON-able identity (autoencoder, scaling, nonzero shift): part of every latent model's hash."""
         shift = {"shift_factor": self.shift_factor} if self.shift_factor else {}
         return {**self.identity, "scaling_factor": self.scaling_factor, **shift, "encode": "mean"}
 
@@ -143,8 +141,7 @@ def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool 
 
 @dataclass(eq=False)
 class LatentDomains:
-    """The trainer's view of a dataset in a latent space: ``name``, ``meta`` (with the space) and ``train_batch``.
-    Each dihedral view is encoded once, on first use (the encoder is not equivariant)."""
+    """The trainer's view of a dataset in a latent space; each dihedral view is encoded once, on first use."""
 
     data: object
     space: LatentSpace
