@@ -71,8 +71,7 @@ def _select(all_plates: list[str], plates) -> list[str]:
 
 def download(root=None, *, base_url: str | None = None, plates=None, checksums: dict | None = None,
              progress: bool = True, timeout: float = 30) -> Path:
-    """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones), each
-    checked against ``checksums[file name]`` or the download lock file."""
+    """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones)."""
     base_url = (base_url or os.environ.get(URL_ENV) or BASE_URL).rstrip("/") + "/"
     checksums = checksums or {}
     dl, _, _ = _dirs(root)
@@ -137,8 +136,7 @@ def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out:
 
 def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, float] = PERCENTILES, plates=None,
             overwrite: bool = False, progress: bool = True) -> Path:
-    """Downloaded plate zips + metadata CSV -> <root>/bbbc021/prepared/{images/, index.csv, prepared.json}, every
-    downloaded plate for ``plates=None``; resumable: plates already written are kept."""
+    """Downloaded plate zips + metadata CSV -> <root>/bbbc021/prepared/; resumable."""
     from tqdm.auto import tqdm
 
     check_factor(size, None)

@@ -39,8 +39,7 @@ def _dirs(root) -> tuple[Path, Path]:
 
 def download(root=None, *, url: str | None = None, sha256: str | None = None, size: int | None = None,
              progress: bool = True, timeout: float = 30) -> Path:
-    """Fetch edges2shoes.tar.gz, verified against sha256 / size when given, else against the SHA-256 the download
-    lock file recorded at the first download (recorded now when this is the first), and the server's length."""
+    """Fetch edges2shoes.tar.gz, verified against sha256 / size when given, else against the lock file."""
     url = url or os.environ.get(URL_ENV) or URL
     dl, _ = _dirs(root)
     return fetch(url, dl / ARCHIVE, key=f"edges2shoes/{ARCHIVE}", dataset="edges2shoes", root=root, sha256=sha256,
@@ -54,8 +53,7 @@ def _images(folder: Path) -> list[Path]:
 
 
 def prepare(root=None, *, progress: bool = True) -> Path:
-    """Check the archive's hash, extract it into <root>/edges2shoes/prepared/ and write prepared.json (train / val
-    lists); an archive without the expected layout leaves nothing behind."""
+    """Check the archive's hash, extract it into <root>/edges2shoes/prepared/ and write prepared.json."""
     dl, prep = _dirs(root)
     manifest = prep / "prepared.json"
     if manifest.exists():

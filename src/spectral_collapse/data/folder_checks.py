@@ -160,8 +160,7 @@ def study_reading() -> bool:
 
 @contextlib.contextmanager
 def reading_for_study():
-    """A study reads data within the block: yields {absolute path: SHA-256 of the bytes decoded} of every image
-    ``load_folder`` decodes."""
+    """A study reads data within the block: yields {absolute path: SHA-256 of the bytes decoded}."""
     log: dict[str, str] = {}
     _LOGS.append(log)
     try:

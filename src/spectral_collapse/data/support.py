@@ -23,8 +23,7 @@ POOL_TOLERANCE = 1e-10
 
 
 class Projector:
-    """An orthogonal projector P onto a subspace S of images of ``shape`` (C, H, W): ``P(x)`` for a batch
-    (B, C, H, W), ``complement(x)`` = x - P x; ``dim`` = dim S, ``d`` = elements per image; ``describe()`` JSON-able."""
+    """An orthogonal projector P onto a subspace S (``dim``) of images of ``shape`` (C, H, W), for a batch."""
 
     shape: tuple
     dim: int

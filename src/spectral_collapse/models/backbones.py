@@ -112,7 +112,7 @@ def build_backbone(cfg: UNetConfig | DiTConfig) -> nn.Module:
             if isinstance(m, LabelEmbedding):
                 m.dropout_prob = 0.0  # label dropout is the trainer's (seeded)
         return net
-    if len(cfg.down_block_types) != len(cfg.block_out_channels) or len(cfg.up_block_types) != len(cfg.block_out_channels):
+    if not len(cfg.down_block_types) == len(cfg.up_block_types) == len(cfg.block_out_channels):
         raise ValueError("down_block_types, up_block_types and block_out_channels must have the same length")
     from diffusers import UNet2DModel
 

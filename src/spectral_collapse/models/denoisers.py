@@ -34,8 +34,7 @@ class _VPDenoiser(Denoiser):
 
     @contextmanager
     def told(self, time_sigma: float):
-        """Inside the block the network is told the time of level ``time_sigma``, its input and output at the level
-        each call asks for (diffusers' DDIMInverseScheduler)."""
+        """Inside the block the network is told the time of level ``time_sigma`` (diffusers' DDIMInverseScheduler)."""
         before = self._time_sigma
         self._time_sigma = float(time_sigma)
         try:
@@ -86,8 +85,8 @@ class VDenoiser(_VPDenoiser):
 
 
 class EDMDenoiser(Denoiser):
-    """EDM preconditioning (Karras et al. 2022; paper Eq. 26-27): D = c_skip x + c_out F(c_in x, c_noise).
-    ``time_input="c_noise"`` feeds 1/4 ln sigma (the paper's App. A.2), ``"sigma"`` raw sigma (the released code)."""
+    """EDM preconditioning (Karras et al. 2022): D = c_skip x + c_out F(c_in x, c_noise); time_input "c_noise" or
+    "sigma"."""
 
     parameterization = "edm"
     output_sign = 1.0  # the sign of c_out (EDMVDenoiser: -1)
@@ -118,16 +117,14 @@ class EDMDenoiser(Denoiser):
 
 
 class EDMVDenoiser(EDMDenoiser):
-    """EDM preconditioning with c_out negated, D = c_skip x - c_out F: diffusers' EDM schedulers with
-    ``prediction_type="v_prediction"`` (``precondition_outputs``); everything else as ``EDMDenoiser``."""
+    """EDM preconditioning with c_out negated (diffusers' EDM schedulers with prediction_type "v_prediction")."""
 
     output_sign = -1.0
 
 
 def make_denoiser(net: nn.Module, parameterization: str, *, schedule=None, sigma_data: float = 0.5,
                   sigma_min: float = 0.002, sigma_max: float = 80.0, time_input: str = "c_noise") -> Denoiser:
-    """Wrap ``net`` by name: ``eps``, ``x0``, ``v`` (``schedule`` a VPSchedule), ``edm`` or ``flow`` (a
-    FlowSchedule)."""
+    """Wrap ``net`` by name: ``eps``, ``x0``, ``v`` (a VPSchedule), ``edm`` or ``flow`` (a FlowSchedule)."""
     if parameterization == "edm":
         return EDMDenoiser(net, sigma_data=sigma_data, sigma_min=sigma_min, sigma_max=sigma_max, time_input=time_input)
     if parameterization == "flow":
@@ -143,8 +140,7 @@ def make_denoiser(net: nn.Module, parameterization: str, *, schedule=None, sigma
 
 
 class ModelPair(Denoiser):
-    """Two-model translation in the manner of DDIB (Su et al. 2023): invert with ``source``, sample with ``target``.
-    As a denoiser the pair is its source model; both models' weights are part of the pair's state."""
+    """Two-model translation as DDIB (Su et al. 2023): invert with ``source``, sample with ``target``."""
 
     def __init__(self, source: Denoiser, target: Denoiser):
         if isinstance(source, ModelPair) or isinstance(target, ModelPair):

@@ -80,8 +80,7 @@ class FlowSchedule:
 
 
 def flow_schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float | None = None) -> FlowSchedule:
-    """The ``FlowSchedule`` of a flow-matching scheduler config; tokens: the image sequence length a dynamic shift is
-    resolved for; shift: the time shift to use instead."""
+    """The ``FlowSchedule`` of a flow-matching scheduler config (tokens: the image sequence length)."""
     name = str(cfg.get("_class_name", "scheduler"))
     if cfg.get("invert_sigmas"):
         raise ValueError(f"{name} has invert_sigmas: its network's time input runs from the noise at 0 to the clean "

@@ -61,8 +61,7 @@ class GaussianImages(nn.Module):
         return self.mu + self.apply(x, _ratio(self.lam, self.lam + s**2))
 
     def ode_solution(self, x: torch.Tensor, sigma_a: float, sigma_b: float) -> torch.Tensor:
-        """The probability-flow ODE dx/dsigma = eps(x, sigma) solved exactly from sigma_a to sigma_b (either way):
-        each eigen-coordinate scaled by sqrt((lam + sigma_b^2) / (lam + sigma_a^2))."""
+        """The probability-flow ODE dx/dsigma = eps(x, sigma) solved exactly from sigma_a to sigma_b."""
         return self.mu + self.apply(x, _ratio(self.lam + sigma_b**2, self.lam + sigma_a**2).sqrt())
 
     def ovg_hf_gradient(self, x: torch.Tensor, sigma, d: float | None = None) -> torch.Tensor:
@@ -130,8 +129,7 @@ class FullGaussian(GaussianImages):
         return v.flatten(1) @ self.U
 
     def range_projector(self, name: str = "Gaussian range"):
-        """The projector (data/support.py ``BasisProjector``) onto the span of the fitted crops: the range of C (the
-        eigendirections in ``support``) and the mean's component outside it, orthonormalised."""
+        """The ``BasisProjector`` onto the span of the fitted crops: the range of C and the mean."""
         from ..data.support import BasisProjector
 
         Q = self.U[:, self.support].detach()
@@ -147,8 +145,7 @@ class FullGaussian(GaussianImages):
 
 
 class StationaryGaussian(GaussianImages):
-    """A stationary (periodic) Gaussian field: mean ``mu_c`` per channel, and at each frequency of the orthonormal 2-D
-    FFT a Hermitian colour covariance S(k) = V(k) diag(lam(k)) V(k)^H; ``spectrum`` S of shape (H, W, C, C)."""
+    """A stationary (periodic) Gaussian field: mean ``mu_c`` per channel, a colour covariance S(k) per frequency."""
 
     def __init__(self, mu_c: torch.Tensor, spectrum: torch.Tensor, floor: float = EIG_FLOOR):
         super().__init__()
@@ -175,8 +172,7 @@ class StationaryGaussian(GaussianImages):
 
 
 def raw_moments(pool: torch.Tensor, *, augment: bool = True, form: str = "full", chunk: int = 512) -> tuple:
-    """(count, sum, second-moment sum) of a pool (N, C, H, W) in float64, over its 8 dihedral views when ``augment``:
-    full form (C, H, W) and (d, d); stationary per-channel (C,) and per-frequency X X^H (H, W, C, C)."""
+    """(count, sum, second-moment sum) of a pool (N, C, H, W) in float64, over its 8 dihedral views when ``augment``."""
     shape = tuple(pool.shape[1:])
     views = 8 if augment else 1
     if form == "full":
@@ -231,8 +227,7 @@ def gaussian_form(shape, form: str = "auto") -> str:
 
 
 def fit_gaussian(pools, *, augment: bool = True, form: str = "auto") -> GaussianImages:
-    """The maximum-likelihood Gaussian (float64) of the crops in ``pools`` (tensors (N, C, H, W), pooled), over their
-    8 dihedral views with ``augment``; ``form``: "full", "stationary" or "auto" (``gaussian_form``)."""
+    """The maximum-likelihood Gaussian (float64) of the crops in ``pools``, over their 8 dihedral views."""
     pools = list(pools) if isinstance(pools, (list, tuple)) else [pools]
     shape = tuple(pools[0].shape[1:])
     form = gaussian_form(shape, form)

@@ -78,8 +78,7 @@ class EDMSettings:
 
 
 def schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float | None = None) -> tuple:
-    """(schedule, parameterization) of a diffusers scheduler config: DDPM-type (VPSchedule, "eps" | "x0" | "v"),
-    EDM (EDMSettings, "edm") or flow matching (FlowSchedule, "flow"); UnsupportedModelError otherwise."""
+    """(schedule, parameterization) of a diffusers scheduler config; UnsupportedModelError for another one."""
     name = str(cfg.get("_class_name", "scheduler"))
     if cfg.get("precondition_type", "edm") != "edm":
         raise unsupported(f"the scheduler {name} preconditions with {cfg['precondition_type']!r}; the suite's EDM "
@@ -152,8 +151,7 @@ def _shapes(path: Path) -> dict[str, tuple]:
 
 
 def check_weight_files(folder: Path, parts, network: str | None = None) -> int:
-    """Every ``*.safetensors`` under ``folder/<part>`` whole (headers only); returns the number of values in the
-    safetensors files of the subfolder ``network`` (0 when it has none)."""
+    """Every ``*.safetensors`` under ``folder/<part>`` whole (headers only); the number of values of ``network``'s."""
     shapes = [(part, _shapes(f)) for part in parts for f in sorted((folder / part).glob("*.safetensors"))]
     return sum(math.prod(v) for part, got in shapes if part == network for v in got.values())
 

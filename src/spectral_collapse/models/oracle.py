@@ -86,8 +86,7 @@ def _oracle_predict(self, x, sigma, label) -> Prediction:
 
 
 class OracleDenoiser(EpsDenoiser):
-    """The oracle on a VP schedule (the eps models' grid and coordinates), ``OracleDenoiser(pair, schedule)``: a time
-    label is not used."""
+    """The oracle on a VP schedule (the eps models' grid and coordinates)."""
 
     _predict = _oracle_predict
 
@@ -99,8 +98,7 @@ class OracleEDMDenoiser(EDMDenoiser):
 
 
 def oracle_pair(data, *, form: str = "auto", augment: bool = True, device=None) -> GaussianPair:
-    """The ``GaussianPair`` of a dataset's training pools (the null label's fitted on first use), computed on
-    ``device``."""
+    """The ``GaussianPair`` of a dataset's training pools (the null label's fitted on first use)."""
     base = getattr(data, "data", data)   # latent domains: the oracle is a pixel-space model
     shape = tuple(base.source.shape[1:])
     form = oracle_form(base, form, augment)   # both pools checked (models/oracle_inputs.py), before any moment

@@ -45,8 +45,7 @@ def _check_pool(name: str, pool, augment: bool) -> int:
 
 
 def oracle_form(data, form: str = "auto", augment: bool = True) -> str:
-    """The covariance form ("full" or "stationary") the oracle fits to ``data``'s source and target pools, after
-    checking both; ValueError, naming the pool and the fix, on a pool the oracle cannot fit."""
+    """The covariance form ("full" or "stationary") the oracle fits to ``data``'s pools, after checking both."""
     pools = {"source": data.source, "target": data.target}
     counts = {name: _check_pool(name, p, augment) for name, p in pools.items()}
     shapes = {name: tuple(p.shape[1:]) for name, p in pools.items()}
@@ -57,8 +56,8 @@ def oracle_form(data, form: str = "auto", augment: bool = True) -> str:
     d, views = math.prod(shape), 8 if augment else 1
     if form == "full" and d > FULL_MAX_DIM:
         raise ValueError(f"a full-covariance oracle on {' x '.join(map(str, shape))} crops ({d} elements) needs about "
-                         f"{FULL_PEAK_COPIES * d * d * 8 / 2**30:.1f} GiB and an eigendecomposition about {(d / 3072) ** 3:.0f} times longer than "
-                         f"at 3 x 32 x 32 (about 50 s per Gaussian on one CPU thread), per pool; use "
+                         f"{FULL_PEAK_COPIES * d * d * 8 / 2**30:.1f} GiB and an eigendecomposition about "
+                         f"{(d / 3072) ** 3:.0f} times longer than at 3 x 32 x 32 (about 50 s per Gaussian on one CPU thread), per pool; use "
                          f"form='stationary' (or 'auto'), or crops of at most {FULL_MAX_DIM} elements")
     short = {name: k for name, k in counts.items() if k * views <= d}
     if form == "full" and short:

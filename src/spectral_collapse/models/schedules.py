@@ -158,7 +158,8 @@ def karras_sigmas(steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0,
     return torch.cat([s, torch.zeros(1, dtype=torch.float64)])
 
 
-def ddim_timesteps(steps: int, num_train_timesteps: int = 1000, spacing: str = "leading", steps_offset: int = 0) -> torch.Tensor:
+def ddim_timesteps(steps: int, num_train_timesteps: int = 1000, spacing: str = "leading",
+                   steps_offset: int = 0) -> torch.Tensor:
     """DDIM sampling timesteps (descending), as diffusers' DDIMScheduler.set_timesteps computes them."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")

@@ -113,8 +113,7 @@ def prompts_from_options(source_prompt=None, target_prompt=None, null_prompt=Non
 
 
 class PromptConditionedUNet(nn.Module):
-    """A ``UNet2DConditionModel`` as a class-conditional ``net(x, t, class_labels)``: each label's encoded prompt (and
-    SDXL's pooled embedding and time ids) looked up."""
+    """A ``UNet2DConditionModel`` as a class-conditional ``net(x, t, class_labels)``: each label's prompt looked up."""
 
     def __init__(self, unet: nn.Module, states: torch.Tensor, pooled: torch.Tensor | None = None,
                  time_ids: torch.Tensor | None = None):

@@ -70,8 +70,7 @@ def build_vae(cfg: VAEConfig) -> nn.Module:
 
 
 class LatentSpace:
-    """Images (B, 3, H, W) in [-1, 1] <-> scaled latents (B, C, H / f, W / f) of an AutoencoderKL:
-    (z - shift_factor) * scaling_factor."""
+    """Images (B, 3, H, W) in [-1, 1] <-> latents (z - shift_factor) * scaling_factor of an AutoencoderKL."""
 
     def __init__(self, vae: nn.Module, scaling_factor: float, *, batch_size: int = 64, identity: dict | None = None,
                  shift_factor: float = 0.0):
@@ -131,7 +130,8 @@ def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool 
                       f"Alternatively use a small VAE trained here (VAEConfig). Cause: {e}") from e
     scale = spec.scaling_factor if spec.scaling_factor is not None else getattr(vae.config, "scaling_factor", None)
     if scale is None:
-        raise ValueError(f"the VAE {spec.source!r} has no scaling_factor in its config; pass PretrainedVAE(scaling_factor=...)")
+        raise ValueError(f"the VAE {spec.source!r} has no scaling_factor in its config; pass "
+                         f"PretrainedVAE(scaling_factor=...)")
     # the geometry recorded is the loaded autoencoder's own, not the defaults of the spec (SD's 4 channels, x8)
     spec = replace(spec, latent_channels=int(vae.config.latent_channels),
                    downsample=2 ** (len(vae.config.block_out_channels) - 1))
