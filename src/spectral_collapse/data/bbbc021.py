@@ -24,8 +24,7 @@ from .unpaired import Task, UnpairedDomains
 __all__ = ["BASE_URL", "IMAGE_CSV", "ARCHIVE", "CHANNELS", "PERCENTILES", "download", "prepare", "load_bbbc021",
            "channels_to_rgb", "read_metadata"]
 
-# Official location, listed on https://bbbc.broadinstitute.org/BBBC021 ("BBBC021v1", Ljosa et al. 2012):
-# https://data.broadinstitute.org/bbbc/BBBC021/BBBC021_v1_image.csv and ..._images_Week1_22123.zip etc.
+# Official location, listed on https://bbbc.broadinstitute.org/BBBC021 ("BBBC021v1", Ljosa et al. 2012)
 BASE_URL = "https://data.broadinstitute.org/bbbc/BBBC021/"
 URL_ENV = "SPECTRAL_COLLAPSE_BBBC021_URL"  # overrides BASE_URL (mirrors, tests)
 IMAGE_CSV = "BBBC021_v1_image.csv"

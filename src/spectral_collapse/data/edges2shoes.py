@@ -21,10 +21,7 @@ from .unpaired import Task, UnpairedDomains
 
 __all__ = ["URL", "ARCHIVE", "download", "prepare", "load_edges2shoes", "split_pair"]
 
-# The pix2pix authors' dataset server, as in datasets/download_pix2pix_dataset.sh of
-# github.com/phillipi/pix2pix (and junyanz/pytorch-CycleGAN-and-pix2pix): <base>/<name>.tar.gz. Those scripts
-# still say http://, but the host serves the same folder over HTTPS (the address other projects now use), so we
-# fetch it over HTTPS. The host publishes no checksum: the lock file records the first download's (download.py).
+# The pix2pix authors' dataset server (github.com/phillipi/pix2pix, datasets/download_pix2pix_dataset.sh), over HTTPS
 URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/edges2shoes.tar.gz"
 URL_ENV = "SPECTRAL_COLLAPSE_EDGES2SHOES_URL"  # overrides URL (mirrors, tests)
 ARCHIVE = "edges2shoes.tar.gz"

@@ -18,7 +18,6 @@ __all__ = ["Projector", "BlockProjector", "GreyProjector", "BasisProjector", "su
            "POOL_TOLERANCE"]
 
 # the largest off-support energy share of the source pool with which ``dataset_support`` accepts a task's support
-# (float32 crops in S leave about 1e-15; a pool of other images leaves 1e-3 or more)
 POOL_TOLERANCE = 1e-10
 
 

@@ -104,12 +104,8 @@ class UnpairedDomains:
     test_source: torch.Tensor  # (M, C, H, W) degraded test inputs
     test_target: torch.Tensor  # (M, C, H, W) their ground truth, same order
     meta: dict = field(default_factory=dict)  # JSON-able: regions, factor, counts, licence / credit
-    # The task is kept out of ``meta`` on purpose: the trainer's data identity (and so every checkpoint's folder
-    # hash) is name + meta, and the task does not change what is trained (only the two pools are).
-    task: Task = Task()
-    # False: the test split has no ground truth (a user's folders without test folders); test_target is then NaN
-    # and the paired metrics (PSNR, S_LF against the ground truth) are NaN.
-    paired: bool = True
+    task: Task = Task()   # not in ``meta``: the data identity (name + meta) is what is trained
+    paired: bool = True   # False: the test split has no ground truth (test_target NaN)
     origin: dict = field(default_factory=dict)  # JSON-able: where the data was read from (not part of its identity)
 
     def __post_init__(self):

@@ -23,7 +23,6 @@ __all__ = ["from_diffusers", "pipeline_folder", "folder_digest"]
 
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
 _PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS)
-# networks that cannot run without text embeddings, and why
 _TEXT_NETWORKS = {
     TEXT_UNET: "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
     "SD3Transformer2DModel": "it takes text-encoder tokens and pooled text embeddings (pooled_projections) at "

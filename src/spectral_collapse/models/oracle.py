@@ -35,7 +35,6 @@ class GaussianPair(nn.Module):
         self.domains = nn.ModuleList([source, target])
         self._null = null   # the null label's Gaussian, or a function that fits it on first use (one more eigh)
         C, H, W = source.shape
-        # what studies read of a network's configuration (studies/quality.input_shape, the loop's null-label check)
         self.config = SimpleNamespace(in_channels=C, out_channels=C, sample_size=H)
         self.class_embedding = SimpleNamespace(num_embeddings=2 if null is None else 3)
 
