@@ -1,9 +1,7 @@
 """BBBC021 (Caie et al. 2010, via the Broad Bioimage Benchmark Collection) as x8 / x16 / x32 unpaired super-resolution.
 
-Fields of view are either a clean target or a degraded source, never both (the paper's "strictly unpaired"). Our
-preparation choices (channels R = actin, G = tubulin, B = DAPI; per-image percentile clipping; centre crop and box
-average to 256 px; a seeded split by field) are listed in docs/datasets.md. ``download`` -> ``prepare`` ->
-``load_bbbc021``; the prepared set lives in ``<root>/bbbc021/prepared/``.
+Fields of view are either a clean target or a degraded source, never both; the preparation choices are listed in
+docs/datasets.md. ``download`` -> ``prepare`` -> ``load_bbbc021``.
 """
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""Degradations that make the source domain from target-domain images (paper Sec. 6: x4 / x8 / x16 / x32 SR, edges):
-``nearest_downup`` (the super-resolution input, as the authors' released nearest resize) and ``edge_map`` (a Canny
-sketch drawn like Edges2Shoes)."""
+"""Degradations that make the source domain from target-domain images: ``nearest_downup`` (the super-resolution
+input) and ``edge_map`` (a Canny sketch drawn like Edges2Shoes)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,8 +1,7 @@
 """Edges2Shoes (Isola et al. 2017, pix2pix; photos from UT Zappos50K) as strictly unpaired edges -> shoe translation.
 
-A seeded permutation splits the training pairs into two halves: the first gives its edge maps (source, label 0), the
-second its photos (target, label 1); the ``val/`` pairs are the paired test split. ``download`` -> ``prepare`` ->
-``load_edges2shoes``; files live in ``<root>/edges2shoes/``.
+A seeded permutation splits the training pairs into two halves: the first gives its edge maps (source), the second
+its photos (target); the ``val/`` pairs are the paired test split. ``download`` -> ``prepare`` -> ``load_edges2shoes``.
 """
 from __future__ import annotations
 

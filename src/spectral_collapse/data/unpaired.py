@@ -1,8 +1,7 @@
 """Unpaired two-domain data (paper Sec. 3 and 6): a source pool (label 0), a target pool (label 1), a paired test split.
 
-Training never sees pairs; the paired test split exists only for the reference metrics (PSNR / SSIM / LPIPS).
-Datasets are built by name (``register_dataset``, ``load_dataset``) and declare their ``Task`` ("sr" with a factor,
-"edges" or "generic"); code downstream reads ``data.task`` and never branches on a dataset's name.
+Training never sees pairs. Datasets are built by name (``register_dataset``, ``load_dataset``) and declare their
+``Task``; code downstream reads ``data.task`` and never branches on a dataset's name.
 """
 from __future__ import annotations
 

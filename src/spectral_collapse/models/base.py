@@ -1,6 +1,5 @@
-"""The denoiser contract every wrapper shares (ARCHITECTURE.md): ``D(x, sigma, label) -> Prediction(x0, eps)``
-with x in sigma coordinates, x = x0 + sigma * eps. ``Denoiser`` is the base class of the VP and EDM wrappers
-(models/denoisers.py) and of the flow-matching one (models/flow.py); ``call_net`` calls a diffusers-style network."""
+"""The denoiser contract every wrapper shares: ``D(x, sigma, label) -> Prediction(x0, eps)`` with x in sigma
+coordinates, x = x0 + sigma * eps; ``call_net`` calls a diffusers-style network."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,5 @@
-"""Denoiser wrappers: the ONLY place that knows whether a network predicts eps, x0, v or EDM's F (the contract is
-models/base.py's). VP wrappers (paper App. A.1): the network sees x_t = x * sqrt(alpha_bar), alpha_bar = 1 / (1 +
-sigma^2), and the time label t(sigma) of its schedule. EDM (App. A.2, Eq. 26-27): c_in, c_skip, c_out, c_noise."""
+"""Denoiser wrappers: the ONLY place that knows whether a network predicts eps, x0, v or EDM's F. VP wrappers: the
+network sees x_t = x * sqrt(alpha_bar), alpha_bar = 1 / (1 + sigma^2), and the time label t(sigma) of its schedule."""
 from __future__ import annotations
 
 import math

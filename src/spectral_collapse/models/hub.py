@@ -1,6 +1,5 @@
-"""A diffusers pipeline folder (what ``save_pretrained`` writes) or hub id as the suite's denoiser:
-``from_diffusers(path)``. Its scheduler decides the wrapper (eps / x0 / v, EDM or flow); text-conditioned folders
-(models/sd.py) take prompts for labels; anything else raises ``UnsupportedModelError`` listing what is supported."""
+"""A diffusers pipeline folder or hub id as the suite's denoiser: ``from_diffusers(path)``; its scheduler decides the
+wrapper, text-conditioned folders (models/sd.py) take prompts for labels."""
 from __future__ import annotations
 
 import hashlib

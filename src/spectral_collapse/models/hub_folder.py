@@ -1,7 +1,5 @@
-"""What a diffusers pipeline folder holds, for ``models.hub`` and ``models.sd``: its JSON files, its text-conditioned
-network, its scheduler config as the suite's schedules, and the checks made before any heavy work: weight files whole
-and shaped as the config says, weights finite, and the estimated memory of a run within what the machine has (or
-``$SPECTRAL_COLLAPSE_MAX_MEMORY_GB``)."""
+"""What a diffusers pipeline folder holds, for ``models.hub`` and ``models.sd``: its JSON files, its scheduler as the
+suite's schedule, and the checks made before any heavy work (weight files whole and shaped, weights finite, memory)."""
 from __future__ import annotations
 
 import json
