@@ -48,12 +48,12 @@ def test_the_oracle_arm_does_not_mark_a_study_weak():
 
 def test_model_oracle_is_a_users_model_without_the_gate():
     """model="oracle": the eps and EDM oracles of the spec's data, recorded as the oracle, never gate-checked."""
-    from spectral_collapse.models.oracle import is_oracle
+    from spectral_collapse.models.oracle import GaussianPair
     from spectral_collapse.framework.user_models import user_models
     from spectral_collapse.studies.registry import study_spec
 
     given = user_models(study_spec("main_results", dataset="ihc-sr", profile="smoke", model="oracle"))
-    assert set(given.models) == {"eps", "edm"} and all(is_oracle(D) for D in given.models.values())
+    assert set(given.models) == {"eps", "edm"} and all(isinstance(D.net, GaussianPair) for D in given.models.values())
     assert given.info["model"]["name"] == "oracle" and given.image_size == 16
 
 

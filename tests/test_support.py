@@ -12,7 +12,7 @@ import torch
 
 from spectral_collapse.data.degrade import edge_map, nearest_downup
 from spectral_collapse.data.support import (BasisProjector, BlockProjector, GreyProjector, dataset_support,
-                                            has_linear_support, support_projector)
+                                            support_projector)
 from spectral_collapse.data.unpaired import Task, UnpairedDomains
 from spectral_collapse.inversion import OVG, TABA, Euler, default_sigmas, invert
 from spectral_collapse.inversion.loop import primary
@@ -65,7 +65,6 @@ def test_projector_is_idempotent_symmetric_and_spans_the_degraded_crops(make, de
 def test_support_of_a_task_and_its_refusals():
     assert isinstance(support_projector(Task("sr", 4), SHAPE), BlockProjector)
     assert support_projector("edges", SHAPE).dim == 16 * 16
-    assert has_linear_support("sr") and not has_linear_support("generic")
     with pytest.raises(ValueError, match="declares no degradation"):
         support_projector("generic", SHAPE)
     with pytest.raises(ValueError, match="does not divide"):

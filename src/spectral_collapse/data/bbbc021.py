@@ -1,9 +1,7 @@
 """BBBC021 (Caie et al. 2010, via the Broad Bioimage Benchmark Collection) as x8 / x16 / x32 unpaired super-resolution.
 
-Fields of view are either a clean target or a degraded source, never both (the paper's "strictly unpaired"). Our
-preparation choices (channels R = actin, G = tubulin, B = DAPI; per-image percentile clipping; centre crop and box
-average to 256 px; a seeded split by field) are listed in docs/datasets.md. ``download`` -> ``prepare`` ->
-``load_bbbc021``; the prepared set lives in ``<root>/bbbc021/prepared/``.
+Fields of view are either a clean target or a degraded source, never both; the preparation choices are listed in
+docs/datasets.md. ``download`` -> ``prepare`` -> ``load_bbbc021``.
 """
 from __future__ import annotations
 
@@ -24,8 +22,7 @@ from .unpaired import Task, UnpairedDomains
 __all__ = ["BASE_URL", "IMAGE_CSV", "ARCHIVE", "CHANNELS", "PERCENTILES", "download", "prepare", "load_bbbc021",
            "channels_to_rgb", "read_metadata"]
 
-# Official location, listed on https://bbbc.broadinstitute.org/BBBC021 ("BBBC021v1", Ljosa et al. 2012):
-# https://data.broadinstitute.org/bbbc/BBBC021/BBBC021_v1_image.csv and ..._images_Week1_22123.zip etc.
+# Official location, listed on https://bbbc.broadinstitute.org/BBBC021 ("BBBC021v1", Ljosa et al. 2012)
 BASE_URL = "https://data.broadinstitute.org/bbbc/BBBC021/"
 URL_ENV = "SPECTRAL_COLLAPSE_BBBC021_URL"  # overrides BASE_URL (mirrors, tests)
 IMAGE_CSV = "BBBC021_v1_image.csv"
@@ -71,8 +68,7 @@ def _select(all_plates: list[str], plates) -> list[str]:
 
 def download(root=None, *, base_url: str | None = None, plates=None, checksums: dict | None = None,
              progress: bool = True, timeout: float = 30) -> Path:
-    """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones), each
-    checked against ``checksums[file name]`` or the download lock file."""
+    """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones)."""
     base_url = (base_url or os.environ.get(URL_ENV) or BASE_URL).rstrip("/") + "/"
     checksums = checksums or {}
     dl, _, _ = _dirs(root)
@@ -137,8 +133,7 @@ def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out:
 
 def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, float] = PERCENTILES, plates=None,
             overwrite: bool = False, progress: bool = True) -> Path:
-    """Downloaded plate zips + metadata CSV -> <root>/bbbc021/prepared/{images/, index.csv, prepared.json}, every
-    downloaded plate for ``plates=None``; resumable: plates already written are kept."""
+    """Downloaded plate zips + metadata CSV -> <root>/bbbc021/prepared/; resumable."""
     from tqdm.auto import tqdm
 
     check_factor(size, None)

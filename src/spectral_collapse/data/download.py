@@ -1,10 +1,8 @@
 """Verified, resumable downloads for the real datasets, each file checked against its expected SHA-256.
 
-A download streams into ``<dest>.part`` and becomes ``dest`` only once its size and SHA-256 check out; a partial file
-is resumed only under the strong ETag recorded when it started. Plain ``http://`` is refused unless allowed;
-``SPECTRAL_COLLAPSE_OFFLINE=1`` (or :func:`set_offline`) makes every download raise. Neither host publishes a
-checksum, so the first complete download of each file records its SHA-256 (trust on first use) in the committed lock
-file (``lock_path``), keyed ``<dataset>/<file name>``; a host that really replaces a file: delete its entry.
+A download streams into ``<dest>.part`` and becomes ``dest`` only once its size and SHA-256 check out. Neither host
+publishes a checksum, so the first complete download of each file records its SHA-256 (trust on first use) in the
+committed lock file (``lock_path``), keyed ``<dataset>/<file name>``.
 """
 from __future__ import annotations
 
@@ -325,8 +323,7 @@ def _module(name: str):
 
 def download_dataset(name: str, root: str | os.PathLike | None = None, *, prepare: bool = True,
                      prepare_kw: dict | None = None, **kw) -> Path:
-    """Download a real dataset under `root` (kw go to its downloader), then prepare it with prepare_kw; returns the
-    prepared folder (the downloads folder when prepare=False)."""
+    """Download a real dataset under `root`, then prepare it with prepare_kw; returns the folder."""
     mod = _module(name)
     path = mod.download(root, **kw)
     if prepare:

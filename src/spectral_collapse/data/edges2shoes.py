@@ -1,8 +1,7 @@
 """Edges2Shoes (Isola et al. 2017, pix2pix; photos from UT Zappos50K) as strictly unpaired edges -> shoe translation.
 
-A seeded permutation splits the training pairs into two halves: the first gives its edge maps (source, label 0), the
-second its photos (target, label 1); the ``val/`` pairs are the paired test split. ``download`` -> ``prepare`` ->
-``load_edges2shoes``; files live in ``<root>/edges2shoes/``.
+A seeded permutation splits the training pairs into two halves: the first gives its edge maps (source), the second
+its photos (target); the ``val/`` pairs are the paired test split. ``download`` -> ``prepare`` -> ``load_edges2shoes``.
 """
 from __future__ import annotations
 
@@ -21,10 +20,7 @@ from .unpaired import Task, UnpairedDomains
 
 __all__ = ["URL", "ARCHIVE", "download", "prepare", "load_edges2shoes", "split_pair"]
 
-# The pix2pix authors' dataset server, as in datasets/download_pix2pix_dataset.sh of
-# github.com/phillipi/pix2pix (and junyanz/pytorch-CycleGAN-and-pix2pix): <base>/<name>.tar.gz. Those scripts
-# still say http://, but the host serves the same folder over HTTPS (the address other projects now use), so we
-# fetch it over HTTPS. The host publishes no checksum: the lock file records the first download's (download.py).
+# The pix2pix authors' dataset server (github.com/phillipi/pix2pix, datasets/download_pix2pix_dataset.sh), over HTTPS
 URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/edges2shoes.tar.gz"
 URL_ENV = "SPECTRAL_COLLAPSE_EDGES2SHOES_URL"  # overrides URL (mirrors, tests)
 ARCHIVE = "edges2shoes.tar.gz"
@@ -39,8 +35,7 @@ def _dirs(root) -> tuple[Path, Path]:
 
 def download(root=None, *, url: str | None = None, sha256: str | None = None, size: int | None = None,
              progress: bool = True, timeout: float = 30) -> Path:
-    """Fetch edges2shoes.tar.gz, verified against sha256 / size when given, else against the SHA-256 the download
-    lock file recorded at the first download (recorded now when this is the first), and the server's length."""
+    """Fetch edges2shoes.tar.gz, verified against sha256 / size when given, else against the lock file."""
     url = url or os.environ.get(URL_ENV) or URL
     dl, _ = _dirs(root)
     return fetch(url, dl / ARCHIVE, key=f"edges2shoes/{ARCHIVE}", dataset="edges2shoes", root=root, sha256=sha256,
@@ -54,8 +49,7 @@ def _images(folder: Path) -> list[Path]:
 
 
 def prepare(root=None, *, progress: bool = True) -> Path:
-    """Check the archive's hash, extract it into <root>/edges2shoes/prepared/ and write prepared.json (train / val
-    lists); an archive without the expected layout leaves nothing behind."""
+    """Check the archive's hash, extract it into <root>/edges2shoes/prepared/ and write prepared.json."""
     dl, prep = _dirs(root)
     manifest = prep / "prepared.json"
     if manifest.exists():

@@ -1,11 +1,9 @@
 """A user's own data as unpaired domains: a source folder (label 0), a target folder (label 1), optional test folders.
 
 Layout: ``<root>/source/``, ``<root>/target/`` (unpaired), optionally ``<root>/test_source/`` and
-``<root>/test_target/`` (paired by file name without extension); in the studies ``dataset = "folder:<root>"`` with
-``load_folder``'s keywords as ``data_options``. Images become RGB in [-1, 1], turned upright (EXIF), centre-cropped
-and resized to ``size``; sizes are read from the headers before decoding. Without test folders a seeded
-``test_fraction`` of source/ becomes test inputs without ground truth. ``meta`` holds no absolute path and carries
-``fingerprint``, the sha256 of the four arrays; the checks run on the images are folder_checks.py's.
+``<root>/test_target/`` (paired by file name without extension). Images become RGB in [-1, 1], turned upright (EXIF),
+centre-cropped and resized to ``size``; sizes are read from the headers before decoding. Without test folders a seeded
+``test_fraction`` of source/ becomes test inputs without ground truth.
 """
 from __future__ import annotations
 
@@ -114,8 +112,7 @@ ORIENTATION = 0x0112   # the EXIF tag; values 5-8 swap width and height
 
 
 def _orientation(img, header: bool = False) -> int:
-    """The EXIF orientation of a PIL image (1 when none); ``header``: without decoding pixels (so a PNG, whose EXIF
-    Pillow finds only by decoding, reads 1)."""
+    """The EXIF orientation of a PIL image (1 when none); ``header``: without decoding pixels (a PNG reads 1)."""
     from PIL import Image
 
     try:
@@ -137,8 +134,8 @@ MIN_SIZE = 8                    # shortest accepted image side in pixels
 
 
 def _each(paths, on_corrupt: str, bad: list[str], verb: str, read, signed: bool = False) -> dict:
-    """{path: read(the opened PIL image)} of the files that open, the others skipped (named in ``bad``) or raised.
-    ``signed``: each file is decoded from the bytes recorded (``record_decoded``), read once."""
+    """{path: read(the opened PIL image)} of the files that open, the others skipped (named in ``bad``) or raised;
+    ``signed``: decoded from the bytes recorded (``record_decoded``)."""
     from PIL import Image
 
     out = {}

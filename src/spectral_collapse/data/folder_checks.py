@@ -1,6 +1,5 @@
-"""The checks ``load_folder`` runs on a user's image folders (too small, names with several extensions, copies,
-test images that are training images, float values that would be clipped, target folders the studies cannot use),
-and the record of the bytes each image was decoded from while a study reads (``reading_for_study``).
+"""The checks ``load_folder`` runs on a user's image folders, and the record of the bytes each image was decoded from
+while a study reads (``reading_for_study``).
 """
 from __future__ import annotations
 
@@ -15,9 +14,9 @@ import torch
 
 from ..digest import read_sha256
 
-__all__ = ["MIN_TARGET", "small_images", "duplicate_names", "pixel_digest", "repeated_images", "shared_with_training", "FLAT_STD",
-           "FLOAT_SLACK", "out_of_range", "refuse_clipped", "check_target", "record_decoded", "study_reading",
-           "reading_for_study", "changed_since_decoded", "FolderChangedError"]
+__all__ = ["MIN_TARGET", "small_images", "duplicate_names", "pixel_digest", "repeated_images", "shared_with_training",
+           "FLAT_STD", "FLOAT_SLACK", "out_of_range", "refuse_clipped", "check_target", "record_decoded",
+           "study_reading", "reading_for_study", "changed_since_decoded", "FolderChangedError"]
 
 FLAT_STD = 1e-3      # a channel whose standard deviation ([-1, 1] units) is at most this holds one value: flat
 MIN_TARGET = 4       # textured target images a study needs: the realism reference and real sets take every second
@@ -73,8 +72,7 @@ def _listed(names: list[str], most: int = 4) -> str:
 
 
 def repeated_images(images: dict[Path, torch.Tensor], role: str, folder) -> dict[str, list[Path]]:
-    """Warn when a folder holds copies of one image (the same pixels under several names); {digest: paths} of
-    every image by its pixel digest."""
+    """Warn when a folder holds copies of one image (the same pixels); {pixel digest: paths} of every image."""
     groups: dict[str, list[Path]] = {}
     for p, x in images.items():
         groups.setdefault(pixel_digest(x), []).append(p)
@@ -100,7 +98,7 @@ def shared_with_training(tests: list[tuple[str, torch.Tensor]], pool: dict[str, 
 
 
 def out_of_range(img) -> tuple[int, float, float]:
-    """(how many values ``read_rgb`` would clip, by more than ``FLOAT_SLACK``, the smallest and largest finite value)
+    """(how many values ``read_rgb`` would clip by more than ``FLOAT_SLACK``, the smallest and largest finite value)
     of a float (PIL mode F) image; (0, 0, 0) for other modes."""
     if img.mode != "F":
         return 0, 0.0, 0.0
@@ -111,8 +109,7 @@ def out_of_range(img) -> tuple[int, float, float]:
 
 
 def refuse_clipped(clipped: dict[Path, tuple[int, float, float]], role: str, folder) -> None:
-    """Raise when float images of a folder hold values outside [0, 1] (``out_of_range``): clipped, a 0..255 image
-    would load as white."""
+    """Raise when float images of a folder hold values outside [0, 1] (``out_of_range``)."""
     bad = {p: c for p, c in clipped.items() if c[0]}
     if not bad:
         return
@@ -125,8 +122,7 @@ def refuse_clipped(clipped: dict[Path, tuple[int, float, float]], role: str, fol
 
 
 def check_target(images: dict[Path, torch.Tensor], folder) -> None:
-    """Refuse a target folder of fewer than ``MIN_TARGET`` images whose every channel varies (``FLAT_STD``): the
-    realism reference and the real set (``framework.controls.realism_sets``) take every second one, 2 each."""
+    """Refuse a target folder of fewer than ``MIN_TARGET`` images whose every channel varies (``FLAT_STD``)."""
     n = len(images)
     if n < MIN_TARGET:
         raise ValueError(f"the target folder {folder} holds {n} image{'' if n == 1 else 's'} after loading; at least "
@@ -164,8 +160,7 @@ def study_reading() -> bool:
 
 @contextlib.contextmanager
 def reading_for_study():
-    """A study reads data within the block: yields {absolute path: SHA-256 of the bytes decoded} of every image
-    ``load_folder`` decodes (which then also runs ``check_target``)."""
+    """A study reads data within the block: yields {absolute path: SHA-256 of the bytes decoded}."""
     log: dict[str, str] = {}
     _LOGS.append(log)
     try:

@@ -1,9 +1,8 @@
 """The support S of a task's declared linear degradation, as an orthogonal projector on images (C, H, W).
 
-An "sr" input with factor f (``degrade.nearest_downup``) is constant on f x f blocks, so the source domain lies in
-the subspace S of block-constant images; its projector replaces each block by its mean. With an exact model of such a
-source, deterministic inversion keeps the latent in S (``metrics.latent.support_leak`` measures how far it leaves).
-A task without a known linear support has none in closed form: ``BasisProjector`` takes a numerical range instead."""
+An "sr" input with factor f is constant on f x f blocks, so the source domain lies in the subspace S of block-constant
+images; an "edges" sketch has equal channels. A task without a known linear support has none in closed form:
+``BasisProjector`` takes a numerical range instead."""
 from __future__ import annotations
 
 import hashlib
@@ -15,17 +14,15 @@ import torch.nn.functional as F
 
 from .unpaired import Task
 
-__all__ = ["Projector", "BlockProjector", "GreyProjector", "BasisProjector", "support_projector", "has_linear_support",
-           "dataset_support", "POOL_TOLERANCE"]
+__all__ = ["Projector", "BlockProjector", "GreyProjector", "BasisProjector", "support_projector", "dataset_support",
+           "POOL_TOLERANCE"]
 
 # the largest off-support energy share of the source pool with which ``dataset_support`` accepts a task's support
-# (float32 crops in S leave about 1e-15; a pool of other images leaves 1e-3 or more)
 POOL_TOLERANCE = 1e-10
 
 
 class Projector:
-    """An orthogonal projector P onto a subspace S of images of ``shape`` (C, H, W): ``P(x)`` for a batch
-    (B, C, H, W), ``complement(x)`` = x - P x; ``dim`` = dim S, ``d`` = elements per image; ``describe()`` JSON-able."""
+    """An orthogonal projector P onto a subspace S (``dim``) of images of ``shape`` (C, H, W), for a batch."""
 
     shape: tuple
     dim: int
@@ -39,9 +36,6 @@ class Projector:
         """The expected share of white noise's energy outside S: 1 - dim S / d."""
         return 1.0 - self.dim / self.d
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
-
     def complement(self, x: torch.Tensor) -> torch.Tensor:
         """(I - P) x: the component of ``x`` outside S."""
         return x - self(x)
@@ -50,9 +44,6 @@ class Projector:
         if x.ndim != 4 or tuple(x.shape[1:]) != tuple(self.shape):
             raise ValueError(f"the projector acts on images {tuple(self.shape)} in a batch (B, C, H, W), got shape "
                              f"{tuple(x.shape)}; project latents of the task's own image size")
-
-    def describe(self) -> dict:  # pragma: no cover - abstract
-        raise NotImplementedError
 
     def fingerprint_parts(self) -> dict:
         """What keys a cache cell that uses the projector (pipeline/memo.py): its description."""
@@ -63,8 +54,7 @@ class Projector:
 
 
 class BlockProjector(Projector):
-    """P onto images constant on ``factor`` x ``factor`` blocks (per channel): each block replaced by its mean. The
-    range of nearest-neighbour upsampling of any decimation by ``factor``; dim S = C H W / factor^2."""
+    """P onto images constant on ``factor`` x ``factor`` blocks (per channel): each block replaced by its mean."""
 
     def __init__(self, factor: int, shape):
         if isinstance(factor, bool) or not isinstance(factor, int) or factor < 1:
@@ -85,8 +75,7 @@ class BlockProjector(Projector):
 
 
 class GreyProjector(Projector):
-    """P onto images whose channels are equal (per pixel the channel mean, repeated): the span of the "edges" task's
-    sketches (``degrade.edge_map`` draws the same lines in every channel); dim S = H W."""
+    """P onto images whose channels are equal (per pixel the channel mean, repeated): the span of edge sketches."""
 
     def __init__(self, shape):
         C, H, W = (int(s) for s in shape)
@@ -101,8 +90,7 @@ class GreyProjector(Projector):
 
 
 class BasisProjector(Projector):
-    """P = Q Q^T for an orthonormal basis Q (d, k) of S (columns), images of ``shape``; ``name`` says where Q comes
-    from (e.g. "oracle source range"). Costs two (B, d) x (d, k) products."""
+    """P = Q Q^T for an orthonormal basis Q (d, k) of S (columns); ``name`` says where Q comes from."""
 
     def __init__(self, basis: torch.Tensor, shape, name: str = "basis"):
         C, H, W = (int(s) for s in shape)
@@ -121,16 +109,8 @@ class BasisProjector(Projector):
         return {"kind": "basis", "name": self.name, "shape": list(self.shape), "dim": self.dim, "sha256": digest}
 
 
-def has_linear_support(task) -> bool:
-    """Whether ``support_projector`` knows the linear span of a task's degraded images ("sr", "edges")."""
-    plain = isinstance(task, str) and not task.strip().startswith("{")
-    return (task.strip().lower() if plain else Task.parse(task).kind) in ("sr", "edges")
-
-
 def support_projector(task, shape) -> Projector:
-    """The projector onto the span of ``task``'s degraded images of ``shape`` (C, H, W): "sr" with factor f, the
-    range of nearest-neighbour upsampling (``BlockProjector(f, shape)``); "edges", images with equal channels
-    (``GreyProjector``). A "generic" task raises: its source has no known linear support."""
+    """The projector onto the span of ``task``'s degraded images of ``shape`` (C, H, W); "generic" raises."""
     task = Task.parse(task)
     if task.kind == "sr":
         return BlockProjector(task.factor, shape)
@@ -143,10 +123,9 @@ def support_projector(task, shape) -> Projector:
 
 def dataset_support(data, tolerance: float = POOL_TOLERANCE) -> tuple[Projector | None, str]:
     """(the projector of ``data.task``'s support, "") when the task has one and the source pool lies in it (off-support
-    energy share at most ``tolerance``); else (None, the reason in words). A user's folder declared "sr" whose
-    inputs were not made by nearest-neighbour upsampling gets None."""
+    energy share at most ``tolerance``); else (None, the reason in words)."""
     task = Task.parse(getattr(data, "task", None))
-    if not has_linear_support(task):
+    if task.kind not in ("sr", "edges"):
         return None, f"task {task} declares no degradation with a known linear support"
     pool = data.source
     P = support_projector(task, tuple(pool.shape[1:]))

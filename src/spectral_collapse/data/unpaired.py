@@ -1,8 +1,7 @@
 """Unpaired two-domain data (paper Sec. 3 and 6): a source pool (label 0), a target pool (label 1), a paired test split.
 
-Training never sees pairs; the paired test split exists only for the reference metrics (PSNR / SSIM / LPIPS).
-Datasets are built by name (``register_dataset``, ``load_dataset``) and declare their ``Task`` ("sr" with a factor,
-"edges" or "generic"); code downstream reads ``data.task`` and never branches on a dataset's name.
+Training never sees pairs. Datasets are built by name (``register_dataset``, ``load_dataset``) and declare their
+``Task``; code downstream reads ``data.task`` and never branches on a dataset's name.
 """
 from __future__ import annotations
 
@@ -24,8 +23,7 @@ TASK_KINDS = ("sr", "edges", "generic")
 
 
 def check_sr_factor(factor, what: str = "factor") -> int:
-    """The SR factor as an int; anything but a whole number >= 2 raises (a factor of 1 would leave the input
-    unchanged). Every entry point (loaders, Task, data_options, the command line) checks it here."""
+    """The SR factor as an int; anything but a whole number >= 2 raises."""
     if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 2:
         raise ValueError(f"{what} must be a whole number >= 2 (the SR decimation; 1 would leave the input "
                          f"unchanged), got {factor!r}; e.g. factor=4")
@@ -61,8 +59,7 @@ class Task:
 
     @classmethod
     def parse(cls, value: Any = None, *, factor: int | None = None) -> "Task":
-        """A Task from a Task, None (generic), a kind string ("sr", "edges", "generic"; "sr" takes ``factor``),
-        a dict {"kind" or "task": kind, "factor": int} (a missing "sr" factor is ``factor``) or its JSON text."""
+        """A Task from a Task, None (generic), a kind string, a dict {"kind" or "task", "factor"} or its JSON text."""
         if isinstance(value, cls):
             return value
         if isinstance(value, str) and value.strip().startswith("{"):
@@ -106,12 +103,8 @@ class UnpairedDomains:
     test_source: torch.Tensor  # (M, C, H, W) degraded test inputs
     test_target: torch.Tensor  # (M, C, H, W) their ground truth, same order
     meta: dict = field(default_factory=dict)  # JSON-able: regions, factor, counts, licence / credit
-    # The task is kept out of ``meta`` on purpose: the trainer's data identity (and so every checkpoint's folder
-    # hash) is name + meta, and the task does not change what is trained (only the two pools are).
-    task: Task = Task()
-    # False: the test split has no ground truth (a user's folders without test folders); test_target is then NaN
-    # and the paired metrics (PSNR, S_LF against the ground truth) are NaN.
-    paired: bool = True
+    task: Task = Task()   # not in ``meta``: the data identity (name + meta) is what is trained
+    paired: bool = True   # False: the test split has no ground truth (test_target NaN)
     origin: dict = field(default_factory=dict)  # JSON-able: where the data was read from (not part of its identity)
 
     def __post_init__(self):
@@ -147,8 +140,7 @@ class UnpairedDomains:
 
     def train_batch(self, batch_size: int, generator: torch.Generator | None = None,
                     augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """Random crops, first batch_size // 2 from the source pool (label 0), the rest from the target pool (label 1),
-        each in a random dihedral view when ``augment``; deterministic for a seeded generator."""
+        """Random crops, half source (label 0), half target (label 1), in random dihedral views when ``augment``."""
         x, labels = draw_batch(self.source[None], self.target[None], batch_size, generator)  # x: a copy
         if augment:
             ks = torch.randint(8, (batch_size,), generator=generator)
@@ -159,8 +151,7 @@ class UnpairedDomains:
 
 
 def draw_batch(src: torch.Tensor, tgt: torch.Tensor, batch_size: int, gen: torch.Generator | None):
-    """A training batch out of pools of views (V, N, C, H, W), on the generator's device: source indices, target
-    indices, one view per sample where there are several; the draws of ``UnpairedDomains.train_batch``."""
+    """A training batch (images, labels) out of pools of views (V, N, C, H, W), on the generator's device."""
     if batch_size < 2:
         raise ValueError(f"batch_size must be >= 2 to hold both domains, got {batch_size}")
     dev = src.device if gen is None else gen.device
@@ -199,8 +190,7 @@ def check_dataset(name: str) -> None:
 
 
 def dataset_key(name: str, *, path_hash: bool = True) -> str:
-    """The file-name-safe form of a dataset string: the name itself, or for "folder:/my/data"
-    "folder-data-<first 8 hex of sha256 of the resolved path>" (``path_hash=False``: "folder-data")."""
+    """The file-name-safe form of a dataset string: the name, or "folder-data-<path hash>" for "folder:/my/data"."""
     kind, arg = split_dataset(name)
     if arg is None:
         return name
@@ -218,8 +208,7 @@ def register_dataset(name: str, fn: Callable[..., UnpairedDomains], *, overwrite
 
 
 def load_dataset(name: str, *, size: int = 32, factor: int = 4, task: Any = None, **kw) -> UnpairedDomains:
-    """Build the registered dataset ``name`` (or "<builder>:<path>", e.g. "folder:/my/data") at crop size ``size``
-    (and SR factor ``factor`` where it applies); ``task`` (``Task.parse``) overrides the task the builder declares."""
+    """Build the registered dataset ``name`` (or "<builder>:<path>"); ``task`` overrides the builder's task."""
     check_dataset(name)
     kind, root = split_dataset(name)
     if root is not None:

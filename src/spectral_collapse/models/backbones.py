@@ -1,7 +1,5 @@
-"""Backbones built from a config, never from a hub: class-conditional diffusers UNet2DModel (the paper's Sec. 6.1
-U-Net; 3 classes: 0 source, 1 target, 2 null) or DiTTransformer2DModel (Peebles & Xie 2023; the backbone ablation,
-paper Sec. 6.3, with out_channels = in_channels and its own label dropout off: the trainer's seeded dropout replaces
-it, keeping resumption bit-exact)."""
+"""Backbones built from a config, never from a hub: class-conditional diffusers UNet2DModel (the paper's U-Net; 3
+classes: 0 source, 1 target, 2 null) or DiTTransformer2DModel (the backbone ablation; its own label dropout off)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
@@ -44,9 +42,7 @@ class UNetConfig(ConfigFields):
         kind = d.get("kind", "unet")
         if kind not in BACKBONE_KINDS:
             raise ValueError(f"unknown backbone kind {kind!r}; valid kinds: {', '.join(BACKBONE_KINDS)}")
-        if kind != "unet":
-            return BACKBONE_KINDS[kind].from_dict(d)
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        return BACKBONE_KINDS[kind](**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 @dataclass(frozen=True)
@@ -65,10 +61,6 @@ class DiTConfig(ConfigFields):
     @property
     def out_channels(self) -> int:
         return self.in_channels
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DiTConfig":
-        return cls(**d)
 
 
 def dit_preset(name: str = "L/2", *, sample_size: int = 32, in_channels: int = 4) -> DiTConfig:
@@ -112,7 +104,7 @@ def build_backbone(cfg: UNetConfig | DiTConfig) -> nn.Module:
             if isinstance(m, LabelEmbedding):
                 m.dropout_prob = 0.0  # label dropout is the trainer's (seeded)
         return net
-    if len(cfg.down_block_types) != len(cfg.block_out_channels) or len(cfg.up_block_types) != len(cfg.block_out_channels):
+    if not len(cfg.down_block_types) == len(cfg.up_block_types) == len(cfg.block_out_channels):
         raise ValueError("down_block_types, up_block_types and block_out_channels must have the same length")
     from diffusers import UNet2DModel
 

@@ -1,6 +1,5 @@
-"""The denoiser contract every wrapper shares (ARCHITECTURE.md): ``D(x, sigma, label) -> Prediction(x0, eps)``
-with x in sigma coordinates, x = x0 + sigma * eps. ``Denoiser`` is the base class of the VP and EDM wrappers
-(models/denoisers.py) and of the flow-matching one (models/flow.py); ``call_net`` calls a diffusers-style network."""
+"""The denoiser contract every wrapper shares: ``D(x, sigma, label) -> Prediction(x0, eps)`` with x in sigma
+coordinates, x = x0 + sigma * eps; ``call_net`` calls a diffusers-style network."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,8 +24,7 @@ def takes_labels(net: nn.Module) -> bool:
 
 
 def call_net(net: nn.Module, x: torch.Tensor, t: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-    """The raw output tensor of a diffusers-style network (labels only when it takes them). Image batches enter
-    channels-last (1.1-1.2x faster on a CPU) unless the network's ``input_memory_format`` says otherwise."""
+    """The raw output tensor of a diffusers-style network (labels only when it takes them), fed channels-last."""
     if x.ndim == 4:
         x = x.contiguous(memory_format=getattr(net, "input_memory_format", torch.channels_last))
     out = net(x, t, class_labels=label) if takes_labels(net) else net(x, t)
@@ -67,8 +65,7 @@ class Denoiser(nn.Module):
         return torch.ones_like(torch.as_tensor(sigma, dtype=torch.float64))
 
     def to_noise(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
-        """Map a terminal state at level sigma to the prior's unit-variance noise (the paper's x_T): x / sigma (EDM;
-        flow: x_t / t); VP wrappers divide by sqrt(1 + sigma^2)."""
+        """Map a terminal state at level sigma to the prior's unit-variance noise (the paper's x_T)."""
         return x / float(sigma)
 
     def from_noise(self, z: torch.Tensor, sigma: float) -> torch.Tensor:

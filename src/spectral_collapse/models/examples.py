@@ -51,8 +51,7 @@ def tiny_vae(seed: int = 0, **config):
 
 
 def write_tokenizer(folder: str | Path):
-    """A CLIP tokenizer from a vocab.json / merges.txt written into ``folder``: every byte alone and word-final, and
-    the merges of the example prompts' words."""
+    """A CLIP tokenizer written into ``folder``: every byte, and the merges of the example prompts' words."""
     from transformers import CLIPTokenizer
     from transformers.convert_slow_tokenizer import bytes_to_unicode   # GPT-2 / CLIP's byte-to-character table
 
@@ -112,8 +111,7 @@ def _t5(seed: int) -> dict:
 
 
 def tiny_flux_transformer(seed: int = 0, guidance: bool = True):
-    """A FluxTransformer2DModel on 2 x 2 patches of 4-channel latents, T5 states of width 64, CLIP pooled embeddings of
-    32, with the guidance embedding of a guidance-distilled model (FLUX.1-dev) or without (``guidance=False``)."""
+    """A FluxTransformer2DModel on 2 x 2 patches of 4-channel latents, with or without a guidance embedding."""
     from diffusers import FluxTransformer2DModel
 
     torch.manual_seed(seed)

@@ -1,19 +1,10 @@
 """A Gaussian data distribution N(mu, C) over images (C, H, W), in float64, and the closed forms of diffusion on it.
 
-For x0 ~ N(mu, C) and x = x0 + sigma * eps (sigma coordinates, models/schedules.py), the exact noise predictor is
-
-    eps(x, sigma) = sigma (C + sigma^2 I)^-1 (x - mu),      E[x0 | x] = x - sigma * eps(x, sigma)   (Tweedie)
-
-so the probability-flow ODE dx/dsigma = eps is linear: along an eigendirection of C with eigenvalue lam the coordinate
-y = <v, x - mu> follows y(s) = y(s0) sqrt((lam + s^2) / (lam + s0^2)). OVG's variance gradient (paper Eq. 7-8,
-inversion/guidance.py) is g_HF = 4 r J^T eps with J = d eps / dx = sigma (C + sigma^2 I)^-1, r = ||eps||^2 - d:
-
-    g_HF = 4 r sigma^2 (C + sigma^2 I)^-2 (x - mu).
-
-Two forms share one interface (an orthonormal basis ``to_basis`` / ``from_basis`` in which C is diagonal, ``lam``):
-``FullGaussian`` (C = U diag(lam) U^T, up to ``FULL_MAX_DIM`` elements per image) and ``StationaryGaussian`` (a
-per-channel constant mean, and per spatial frequency k a 3 x 3 colour covariance S(k): C is diagonal in Fourier space
-up to the colour mixing, so a 256 x 256 x 3 image costs a few FFTs)."""
+For x0 ~ N(mu, C) and x = x0 + sigma * eps the exact noise predictor is eps(x, sigma) = sigma (C + sigma^2 I)^-1
+(x - mu), so the probability-flow ODE dx/dsigma = eps is linear in each eigendirection of C. Two forms share one
+interface (an orthonormal basis ``to_basis`` / ``from_basis`` in which C = diag(lam)): ``FullGaussian`` (C = U diag(lam)
+U^T, up to ``FULL_MAX_DIM`` elements per image) and ``StationaryGaussian`` (a per-channel constant mean and per spatial
+frequency a colour covariance S(k): a 256 x 256 x 3 image costs a few FFTs)."""
 from __future__ import annotations
 
 import hashlib
@@ -28,31 +19,19 @@ from torch import nn
 from ..data.unpaired import dihedral
 
 __all__ = ["FULL_MAX_DIM", "EIG_FLOOR", "GaussianImages", "FullGaussian", "StationaryGaussian", "fit_gaussian",
-           "dihedral_views", "raw_moments", "gaussian_from_moments", "gaussian_form"]
+           "raw_moments", "gaussian_from_moments", "gaussian_form"]
 
 FULL_MAX_DIM = 3 * 32 * 32   # the full covariance is used up to this many elements per image (d^2 float64: 75 MB)
 EIG_STORED = 2048             # eigendecompositions of covariances this size or larger are kept on disk (_eigh)
-# Eigenvalues below EIG_FLOOR * (mean eigenvalue) are the covariance's numerical null space and set to exactly 0: the
-# Gaussian lives on the range of C (``support``), and eps, x0 and OVG's gradients keep the exact model's structure
-# there (x0's Jacobian C (C + sigma^2 I)^-1 is 0 off the range, so no update built from it leaves the range).
+# Eigenvalues below EIG_FLOOR * (mean eigenvalue) are the numerical null space, set to exactly 0: the Gaussian lives on
+# the range of C (``support``), which no update built from x0's Jacobian leaves.
 EIG_FLOOR = 1e-8
-
-
-def dihedral_views(x: torch.Tensor):
-    """The 8 views of a batch under the dihedral group of the square (the training augmentation), one at a time."""
-    return (dihedral(x, k) for k in range(8))
 
 
 class GaussianImages(nn.Module):
     """N(mu, C) on images of ``shape`` (C, H, W); subclasses give the basis in which C = diag(lam)."""
 
     shape: tuple
-
-    def to_basis(self, v: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def from_basis(self, c: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
 
     @property
     def d(self) -> int:
@@ -82,8 +61,7 @@ class GaussianImages(nn.Module):
         return self.mu + self.apply(x, _ratio(self.lam, self.lam + s**2))
 
     def ode_solution(self, x: torch.Tensor, sigma_a: float, sigma_b: float) -> torch.Tensor:
-        """The probability-flow ODE dx/dsigma = eps(x, sigma) solved exactly from sigma_a to sigma_b (either way):
-        each eigen-coordinate scaled by sqrt((lam + sigma_b^2) / (lam + sigma_a^2))."""
+        """The probability-flow ODE dx/dsigma = eps(x, sigma) solved exactly from sigma_a to sigma_b."""
         return self.mu + self.apply(x, _ratio(self.lam + sigma_b**2, self.lam + sigma_a**2).sqrt())
 
     def ovg_hf_gradient(self, x: torch.Tensor, sigma, d: float | None = None) -> torch.Tensor:
@@ -151,8 +129,7 @@ class FullGaussian(GaussianImages):
         return v.flatten(1) @ self.U
 
     def range_projector(self, name: str = "Gaussian range"):
-        """The projector (data/support.py ``BasisProjector``) onto the span of the fitted crops: the range of C (the
-        eigendirections in ``support``) and the mean's component outside it, orthonormalised."""
+        """The ``BasisProjector`` onto the span of the fitted crops: the range of C and the mean."""
         from ..data.support import BasisProjector
 
         Q = self.U[:, self.support].detach()
@@ -168,8 +145,7 @@ class FullGaussian(GaussianImages):
 
 
 class StationaryGaussian(GaussianImages):
-    """A stationary (periodic) Gaussian field: mean ``mu_c`` per channel, and at each frequency of the orthonormal 2-D
-    FFT a Hermitian colour covariance S(k) = V(k) diag(lam(k)) V(k)^H; ``spectrum`` S of shape (H, W, C, C)."""
+    """A stationary (periodic) Gaussian field: mean ``mu_c`` per channel, a colour covariance S(k) per frequency."""
 
     def __init__(self, mu_c: torch.Tensor, spectrum: torch.Tensor, floor: float = EIG_FLOOR):
         super().__init__()
@@ -196,8 +172,7 @@ class StationaryGaussian(GaussianImages):
 
 
 def raw_moments(pool: torch.Tensor, *, augment: bool = True, form: str = "full", chunk: int = 512) -> tuple:
-    """(count, sum, second-moment sum) of a pool (N, C, H, W) in float64, over its 8 dihedral views when ``augment``:
-    full form (C, H, W) and (d, d); stationary per-channel (C,) and per-frequency X X^H (H, W, C, C)."""
+    """(count, sum, second-moment sum) of a pool (N, C, H, W) in float64, over its 8 dihedral views when ``augment``."""
     shape = tuple(pool.shape[1:])
     views = 8 if augment else 1
     if form == "full":
@@ -209,7 +184,7 @@ def raw_moments(pool: torch.Tensor, *, augment: bool = True, form: str = "full",
             s2 += b.T @ b
         if augment:
             idx = torch.arange(s1.numel(), device=pool.device).reshape(1, *shape)
-            perms = [v.flatten() for v in dihedral_views(idx)]
+            perms = [dihedral(idx, k).flatten() for k in range(8)]
             s1 = sum(s1[p] for p in perms)
             s2 = sum(s2[p][:, p] for p in perms)
         return len(pool) * views, s1.reshape(shape), s2
@@ -217,7 +192,7 @@ def raw_moments(pool: torch.Tensor, *, augment: bool = True, form: str = "full",
     s2 = torch.zeros(shape[1], shape[2], shape[0], shape[0], dtype=torch.complex128, device=pool.device)
     for i in range(0, len(pool), chunk):
         b = pool[i:i + chunk].double()
-        for v in (dihedral_views(b) if augment else [b]):
+        for v in ((dihedral(b, k) for k in range(8)) if augment else [b]):
             s1 += v.sum((0, 2, 3))
             X = torch.fft.fft2(v, norm="ortho").permute(0, 2, 3, 1)
             s2 += torch.einsum("bhwi,bhwj->hwij", X, X.conj())
@@ -252,8 +227,7 @@ def gaussian_form(shape, form: str = "auto") -> str:
 
 
 def fit_gaussian(pools, *, augment: bool = True, form: str = "auto") -> GaussianImages:
-    """The maximum-likelihood Gaussian (float64) of the crops in ``pools`` (tensors (N, C, H, W), pooled), over their
-    8 dihedral views with ``augment``; ``form``: "full", "stationary" or "auto" (``gaussian_form``)."""
+    """The maximum-likelihood Gaussian (float64) of the crops in ``pools``, over their 8 dihedral views."""
     pools = list(pools) if isinstance(pools, (list, tuple)) else [pools]
     shape = tuple(pools[0].shape[1:])
     form = gaussian_form(shape, form)

@@ -1,6 +1,5 @@
-"""A diffusers pipeline folder (what ``save_pretrained`` writes) or hub id as the suite's denoiser:
-``from_diffusers(path)``. Its scheduler decides the wrapper (eps / x0 / v, EDM or flow); text-conditioned folders
-(models/sd.py) take prompts for labels; anything else raises ``UnsupportedModelError`` listing what is supported."""
+"""A diffusers pipeline folder or hub id as the suite's denoiser: ``from_diffusers(path)``; its scheduler decides the
+wrapper, text-conditioned folders (models/sd.py) take prompts for labels."""
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +22,6 @@ __all__ = ["from_diffusers", "pipeline_folder", "folder_digest"]
 
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
 _PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS)
-# networks that cannot run without text embeddings, and why
 _TEXT_NETWORKS = {
     TEXT_UNET: "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
     "SD3Transformer2DModel": "it takes text-encoder tokens and pooled text embeddings (pooled_projections) at "
@@ -83,9 +81,7 @@ class _Adapted(nn.Module):
 
     def __init__(self, net: nn.Module, labels: tuple | None, channels: int | None):
         super().__init__()
-        self.net = net
-        self.labels = None if labels is None else tuple(int(v) for v in labels)
-        self.channels = channels
+        self.net, self.labels, self.channels = net, labels, channels
 
     @property
     def config(self):
@@ -140,14 +136,10 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
                    device: str | torch.device = "cpu", shift: float | None = None, source_prompt: str | None = None,
                    target_prompt: str | None = None, null_prompt: str | None = None,
                    micro_conditioning: dict | None = None, image_size: int | None = None) -> Denoiser:
-    """The denoiser of a diffusers pipeline folder or hub id (see the module docstring for what is supported).
-
-    labels: a class-conditional network's class ids for the suite's (source, target, null); shift: a flow model's time
-    shift instead of the scheduler's; source_prompt, target_prompt (required for text-conditioned folders), null_prompt,
-    micro_conditioning (SDXL's sizes and crop, a refiner's aesthetic scores, Flux's guidance_scale): the prompts'
-    settings; image_size: a Flux model's image side in pixels (default 1024 for FLUX.1). Returns an eval-mode,
-    gradient-free ``Denoiser`` with ``latent_space`` (or None), ``origin`` (path, content sha256, classes, schedule,
-    prompts) and ``checkpoint`` (the network's folder)."""
+    """The eval-mode, gradient-free ``Denoiser`` of a diffusers pipeline folder or hub id, with ``latent_space`` (or
+    None), ``origin`` and ``checkpoint``. labels: a class-conditional network's class ids for (source, target, null);
+    shift: a flow model's time shift; the prompts and micro_conditioning: a text-conditioned folder's labels;
+    image_size: a Flux model's image side in pixels (default 1024)."""
     folder = pipeline_folder(path, revision=revision, local_files_only=local_files_only)
     sub = _check_components(folder)
     text = text_network(folder)
@@ -202,7 +194,7 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
         if labels is not None and len(tuple(labels)) != 3:
             raise ValueError(f"labels must be three class ids (source, target, null), got {labels!r}")
         if split is not None or (labels is not None and conditional):
-            net = _Adapted(net, tuple(labels) if labels is not None and conditional else None, split)
+            net = _Adapted(net, tuple(map(int, labels)) if labels is not None and conditional else None, split)
     if par == "edm":
         D = (EDMVDenoiser if schedule.prediction_type == "v_prediction" else EDMDenoiser)(
             net, sigma_data=schedule.sigma_data, sigma_min=schedule.sigma_min, sigma_max=schedule.sigma_max)
@@ -217,8 +209,7 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
         ls = load_pretrained_vae(PretrainedVAE(source=str(folder / "vae"), subfolder=None, scaling_factor=None),
                                  local_files_only=True, device=device)
     table = getattr(schedule, "table", ())
-    D.latent_space = ls
-    D.checkpoint = str(folder / sub)
+    D.latent_space, D.checkpoint = ls, str(folder / sub)
     digest = folder_digest(folder)
     D.origin = {"path": str(path), "folder": str(folder), "sha256": digest,
                 "network": text or _NETWORKS[sub],

@@ -1,7 +1,5 @@
-"""What a diffusers pipeline folder holds, for ``models.hub`` and ``models.sd``: its JSON files, its text-conditioned
-network, its scheduler config as the suite's schedules, and the checks made before any heavy work: weight files whole
-and shaped as the config says, weights finite, and the estimated memory of a run within what the machine has (or
-``$SPECTRAL_COLLAPSE_MAX_MEMORY_GB``)."""
+"""What a diffusers pipeline folder holds, for ``models.hub`` and ``models.sd``: its JSON files, its scheduler as the
+suite's schedule, and the checks made before any heavy work (weight files whole and shaped, weights finite, memory)."""
 from __future__ import annotations
 
 import json
@@ -78,8 +76,7 @@ class EDMSettings:
 
 
 def schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float | None = None) -> tuple:
-    """(schedule, parameterization) of a diffusers scheduler config: DDPM-type (VPSchedule, "eps" | "x0" | "v"),
-    EDM (EDMSettings, "edm") or flow matching (FlowSchedule, "flow"); UnsupportedModelError otherwise."""
+    """(schedule, parameterization) of a diffusers scheduler config; UnsupportedModelError for another one."""
     name = str(cfg.get("_class_name", "scheduler"))
     if cfg.get("precondition_type", "edm") != "edm":
         raise unsupported(f"the scheduler {name} preconditions with {cfg['precondition_type']!r}; the suite's EDM "
@@ -152,8 +149,7 @@ def _shapes(path: Path) -> dict[str, tuple]:
 
 
 def check_weight_files(folder: Path, parts, network: str | None = None) -> int:
-    """Every ``*.safetensors`` under ``folder/<part>`` whole (headers only); returns the number of values in the
-    safetensors files of the subfolder ``network`` (0 when it has none)."""
+    """Every ``*.safetensors`` under ``folder/<part>`` whole (headers only); the number of values of ``network``'s."""
     shapes = [(part, _shapes(f)) for part in parts for f in sorted((folder / part).glob("*.safetensors"))]
     return sum(math.prod(v) for part, got in shapes if part == network for v in got.values())
 

@@ -1,10 +1,8 @@
 """The oracle: the exact denoiser of a labelled pair of Gaussian domains (models/gaussian.py), as a ``Denoiser``.
 
-Labels 0 / 1 are the Gaussians of the source / target training pools, label 2 (null) that of both pools together
-(moment-matched), each fitted in float64 over the 8 dihedral views of every crop (the trainer's augmentation). It
-separates what a method does to data with the pools' first two moments from what a trained network adds; it is not
-trained and not gated. ``OracleDenoiser`` runs in VP coordinates, ``OracleEDMDenoiser`` in EDM's; both predict
-eps = sigma (C_label + sigma^2 I)^-1 (x - mu_label) from x in sigma coordinates."""
+Labels 0 / 1 are the Gaussians of the source / target training pools, label 2 (null) that of both pools together,
+each fitted in float64 over the 8 dihedral views of every crop; it is not trained and not gated. ``OracleDenoiser``
+runs in VP coordinates, ``OracleEDMDenoiser`` in EDM's."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -20,8 +18,7 @@ from .gaussian import GaussianImages, gaussian_from_moments, raw_moments
 from .oracle_inputs import oracle_form
 from .schedules import VPSchedule
 
-__all__ = ["ORACLE", "GaussianPair", "OracleDenoiser", "OracleEDMDenoiser", "fit_oracle", "oracle_pair",
-           "is_oracle"]
+__all__ = ["ORACLE", "GaussianPair", "OracleDenoiser", "OracleEDMDenoiser", "fit_oracle", "oracle_pair"]
 
 ORACLE = "oracle"   # the name a study's ``model`` knob and ``report --model`` take for the oracle
 
@@ -32,15 +29,12 @@ class GaussianPair(nn.Module):
     def __init__(self, source: GaussianImages, target: GaussianImages, null: GaussianImages | Callable | None = None,
                  support=None):
         super().__init__()
-        # the projector onto the source's support S (data/support.py), when the task declares it: label 0's eps
-        # then lies exactly in S for an input in S (no rounding seeds off-support directions OVG would grow)
-        self.support = support
+        self.support = support   # the projector onto the source's support (data/support.py), or None
         if source.shape != target.shape:
             raise ValueError(f"the source and target Gaussians have different shapes {source.shape} / {target.shape}")
         self.domains = nn.ModuleList([source, target])
         self._null = null   # the null label's Gaussian, or a function that fits it on first use (one more eigh)
         C, H, W = source.shape
-        # what studies read of a network's configuration (studies/quality.input_shape, the loop's null-label check)
         self.config = SimpleNamespace(in_channels=C, out_channels=C, sample_size=H)
         self.class_embedding = SimpleNamespace(num_embeddings=2 if null is None else 3)
 
@@ -60,8 +54,7 @@ class GaussianPair(nn.Module):
 
     def predict(self, x: torch.Tensor, sigma: torch.Tensor, label: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per sample the exact (x0, eps) of its label's Gaussian; x (B, C, H, W) in sigma coordinates, sigma (B,).
-        With a ``support`` P, label 0 splits x - mu = P(x - mu) + off: eps = P eps(mu + P(x - mu)) + off / sigma and
-        x0 = mu + P(x - mu) - sigma P eps(mu + P(x - mu)), so x0 and its Jacobian lie in S to the last bit."""
+        With a ``support`` P, label 0's x0 and its Jacobian lie in P's range to the last bit."""
         x64 = x.to(torch.float64)
         x0, eps = torch.zeros_like(x64), torch.zeros_like(x64)
         for lab in label.unique().tolist():
@@ -92,8 +85,7 @@ def _oracle_predict(self, x, sigma, label) -> Prediction:
 
 
 class OracleDenoiser(EpsDenoiser):
-    """The oracle on a VP schedule (the eps models' grid and coordinates), ``OracleDenoiser(pair, schedule)``: a time
-    label is not used."""
+    """The oracle on a VP schedule (the eps models' grid and coordinates)."""
 
     _predict = _oracle_predict
 
@@ -101,20 +93,11 @@ class OracleDenoiser(EpsDenoiser):
 class OracleEDMDenoiser(EDMDenoiser):
     """The oracle in EDM's coordinates (Karras grid from sigma_min to sigma_max; x_T = x / sigma)."""
 
-    def __init__(self, pair: GaussianPair, sigma_min: float = 0.002, sigma_max: float = 80.0):
-        super().__init__(pair, sigma_min=sigma_min, sigma_max=sigma_max)
-
     _predict = _oracle_predict
 
 
-def is_oracle(D) -> bool:
-    """Whether ``D`` (or a pair's source) is the oracle."""
-    return isinstance(getattr(D, "net", None), GaussianPair)
-
-
 def oracle_pair(data, *, form: str = "auto", augment: bool = True, device=None) -> GaussianPair:
-    """The ``GaussianPair`` of a dataset's training pools (the null label's fitted on first use); ``form`` as
-    ``fit_gaussian``. ``device``: where the moments and eigendecompositions are computed, and the pair stays."""
+    """The ``GaussianPair`` of a dataset's training pools (the null label's fitted on first use)."""
     base = getattr(data, "data", data)   # latent domains: the oracle is a pixel-space model
     shape = tuple(base.source.shape[1:])
     form = oracle_form(base, form, augment)   # both pools checked (models/oracle_inputs.py), before any moment
@@ -127,8 +110,7 @@ def oracle_pair(data, *, form: str = "auto", augment: bool = True, device=None) 
 
 def fit_oracle(data, parameterization: str = "eps", *, schedule: VPSchedule | None = None, sigma_min: float = 0.002,
                sigma_max: float = 80.0, form: str = "auto", pair: GaussianPair | None = None, device=None):
-    """The oracle denoiser of ``data`` in the coordinates of ``parameterization``: "eps" (VP, ``schedule``) or "edm"
-    (``sigma_min`` / ``sigma_max``); ``pair`` reuses a fitted ``GaussianPair``; ``device`` as ``oracle_pair``."""
+    """The oracle denoiser of ``data`` as an "eps" (VP) or "edm" model; ``pair`` reuses a fitted ``GaussianPair``."""
     pair = pair if pair is not None else oracle_pair(data, form=form, device=device)
     if parameterization == "eps":
         D = OracleDenoiser(pair, schedule or VPSchedule())

@@ -1,9 +1,7 @@
 """What the oracle (models/oracle.py) can fit: its two training pools checked before any moment or eigendecomposition.
 
-A pool is refused, with what to do, when its crops are not square (the dihedral views need H = W), hold a NaN or inf,
-are too few or carry no texture. A full covariance of d elements needs more than d crop views to be of full rank and
-costs about 5 d^2 float64 and a d^3 eigendecomposition (about 50 s at d = 3,072 on one CPU thread); ``form="auto"``
-takes it only where both hold, else the stationary form (which needs more crops than channels)."""
+A pool is refused, with what to do, when its crops are not square, hold a NaN or inf, are too few or carry no texture.
+``form="auto"`` takes the full covariance only where it is cheap enough and of full rank, else the stationary form."""
 from __future__ import annotations
 
 import math
@@ -45,8 +43,7 @@ def _check_pool(name: str, pool, augment: bool) -> int:
 
 
 def oracle_form(data, form: str = "auto", augment: bool = True) -> str:
-    """The covariance form ("full" or "stationary") the oracle fits to ``data``'s source and target pools, after
-    checking both; ValueError, naming the pool and the fix, on a pool the oracle cannot fit."""
+    """The covariance form ("full" or "stationary") the oracle fits to ``data``'s pools, after checking both."""
     pools = {"source": data.source, "target": data.target}
     counts = {name: _check_pool(name, p, augment) for name, p in pools.items()}
     shapes = {name: tuple(p.shape[1:]) for name, p in pools.items()}
@@ -57,8 +54,8 @@ def oracle_form(data, form: str = "auto", augment: bool = True) -> str:
     d, views = math.prod(shape), 8 if augment else 1
     if form == "full" and d > FULL_MAX_DIM:
         raise ValueError(f"a full-covariance oracle on {' x '.join(map(str, shape))} crops ({d} elements) needs about "
-                         f"{FULL_PEAK_COPIES * d * d * 8 / 2**30:.1f} GiB and an eigendecomposition about {(d / 3072) ** 3:.0f} times longer than "
-                         f"at 3 x 32 x 32 (about 50 s per Gaussian on one CPU thread), per pool; use "
+                         f"{FULL_PEAK_COPIES * d * d * 8 / 2**30:.1f} GiB and an eigendecomposition about "
+                         f"{(d / 3072) ** 3:.0f} times longer than at 3 x 32 x 32 (about 50 s per Gaussian on one CPU thread), per pool; use "
                          f"form='stationary' (or 'auto'), or crops of at most {FULL_MAX_DIM} elements")
     short = {name: k for name, k in counts.items() if k * views <= d}
     if form == "full" and short:

@@ -57,8 +57,7 @@ class VPSchedule:
         return float(self.sigmas()[-1])
 
     def sigma_to_t(self, sigma: torch.Tensor) -> torch.Tensor:
-        """Continuous time label for sigma, by linear interpolation of log sigma over the discrete table (exact on the
-        training grid, clamped to [0, T-1] outside it)."""
+        """Continuous time label for sigma: log sigma interpolated linearly over the table, clamped to [0, T-1]."""
         s = torch.as_tensor(sigma, dtype=torch.float64)
         table = self.sigmas()
         cpu_log = table.log()
@@ -89,8 +88,7 @@ def _log_table_on(schedule: VPSchedule, device: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class TabulatedVPSchedule(VPSchedule):
-    """A VP schedule given by its betas (diffusers' ``trained_betas``): kind "trained", T = len(betas); a subclass,
-    so that the fields (and so the hashes) of every ``VPSchedule`` stay as they were."""
+    """A VP schedule given by its betas (diffusers' ``trained_betas``): kind "trained", T = len(betas)."""
 
     kind: str = "trained"
     table: tuple = ()  # beta_0 .. beta_{T-1}, each in (0, 1)
@@ -117,9 +115,8 @@ ZERO_SNR_TOP_ALPHA_BAR = 2.0 ** -24  # the finite last level of a zero-terminal-
 
 @dataclass(frozen=True)
 class ZeroTerminalSNRSchedule(VPSchedule):
-    """A VP schedule rescaled to zero terminal SNR (Lin et al. 2024, Algorithm 1; diffusers' rescale_betas_zero_snr),
-    its infinite last level kept finite: ``top_alpha_bar`` (2^-24, sigma about 4096, as diffusers' Euler scheduler)
-    when below the level before it, else one more log-sigma step, sigma_T = sigma_{T-1}^2 / sigma_{T-2}."""
+    """A VP schedule rescaled to zero terminal SNR (Lin et al. 2024; diffusers' rescale_betas_zero_snr), its last level
+    kept finite: ``top_alpha_bar`` when below the level before it, else sigma_T = sigma_{T-1}^2 / sigma_{T-2}."""
 
     table: tuple = ()                          # betas of the base schedule when it is tabulated ("trained")
     top_alpha_bar: float = ZERO_SNR_TOP_ALPHA_BAR
@@ -151,8 +148,7 @@ class ZeroTerminalSNRSchedule(VPSchedule):
 
 
 def karras_sigmas(steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:
-    """Karras et al. (2022) Eq. 5 / paper Eq. 25: `steps` descending levels sigma_max..sigma_min, then exactly 0
-    (float64, length steps + 1)."""
+    """Karras et al. (2022) Eq. 5: `steps` descending levels sigma_max..sigma_min, then 0 (float64)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     if steps == 1:
@@ -162,7 +158,8 @@ def karras_sigmas(steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0,
     return torch.cat([s, torch.zeros(1, dtype=torch.float64)])
 
 
-def ddim_timesteps(steps: int, num_train_timesteps: int = 1000, spacing: str = "leading", steps_offset: int = 0) -> torch.Tensor:
+def ddim_timesteps(steps: int, num_train_timesteps: int = 1000, spacing: str = "leading",
+                   steps_offset: int = 0) -> torch.Tensor:
     """DDIM sampling timesteps (descending), as diffusers' DDIMScheduler.set_timesteps computes them."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
@@ -181,8 +178,7 @@ def ddim_timesteps(steps: int, num_train_timesteps: int = 1000, spacing: str = "
 
 
 def ddim_sigmas(schedule: VPSchedule, steps: int, spacing: str = "leading", steps_offset: int = 0) -> torch.Tensor:
-    """Descending sigma grid of a DDIM sampler: sigma(t_i) for the DDIM timesteps, then 0 (DDIM's
-    `set_alpha_to_one=True`); length steps + 1."""
+    """Descending sigma grid of a DDIM sampler: sigma(t_i) for the DDIM timesteps, then 0 (float64)."""
     ts = ddim_timesteps(steps, schedule.num_train_timesteps, spacing, steps_offset)
     s = schedule.sigmas()[ts]
     return torch.cat([s, torch.zeros(1, dtype=torch.float64)])

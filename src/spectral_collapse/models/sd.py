@@ -1,8 +1,7 @@
 """Text-conditioned diffusers folders (Stable Diffusion, SDXL, SD3, Flux) as the suite's denoiser, prompts for labels.
 
 Labels 0 / 1 / 2 are ``source_prompt``, ``target_prompt``, ``null_prompt`` (default: the pipeline's unconditional
-input), each encoded once at loading (as ``encode_prompt``) into the table ``class_embedding``, so guidance and
-Null-Class inversion (null-text inversion, Mokady et al. 2023) run unchanged. Flux's latents are packed 2 x 2 for the
+input), each encoded once at loading into the table ``class_embedding``; Flux's latents are packed 2 x 2 for the
 network only."""
 from __future__ import annotations
 
@@ -92,8 +91,7 @@ class Prompts:
                 object.__setattr__(self, name, v)
 
     def describe(self, sdxl: bool = True) -> dict:
-        """JSON-able fields (the prompts only, without SDXL's micro-conditioning, for ``sdxl=False``; Flux's
-        guidance_scale is recorded by its loader)."""
+        """JSON-able fields but guidance_scale (``sdxl=False``: the prompts only)."""
         out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k != "guidance_scale"}
         return out if sdxl else {k: out[k] for k in ("source", "target", "null")}
 
@@ -115,8 +113,7 @@ def prompts_from_options(source_prompt=None, target_prompt=None, null_prompt=Non
 
 
 class PromptConditionedUNet(nn.Module):
-    """A ``UNet2DConditionModel`` called as the suite calls a class-conditional network: ``net(x, t, class_labels)``
-    looks up each label's encoded prompt (``class_embedding``) and, for SDXL, its pooled embedding and time ids."""
+    """A ``UNet2DConditionModel`` as a class-conditional ``net(x, t, class_labels)``: each label's prompt looked up."""
 
     def __init__(self, unet: nn.Module, states: torch.Tensor, pooled: torch.Tensor | None = None,
                  time_ids: torch.Tensor | None = None):
@@ -147,8 +144,7 @@ class PromptConditionedUNet(nn.Module):
 
 
 class PromptConditionedTransformer(PromptConditionedUNet):
-    """An ``SD3Transformer2DModel`` called as the suite calls a class-conditional network: ``net(x, t, class_labels)``
-    looks up each label's token states (``encoder_hidden_states``) and pooled embedding (``pooled_projections``)."""
+    """An ``SD3Transformer2DModel`` as a class-conditional ``net(x, t, class_labels)`` (states and pooled looked up)."""
 
     def forward(self, x, t, class_labels=None):
         states, pooled = self.rows(class_labels, x)
@@ -171,10 +167,9 @@ def unpack(z: torch.Tensor, H: int, W: int) -> torch.Tensor:
 
 def image_ids(H: int, W: int, dtype, device) -> torch.Tensor:
     """(H W / 4, 3) position ids (0, row, column) of the 2 x 2 patches of an H x W latent."""
-    ids = torch.zeros(H // 2, W // 2, 3, dtype=dtype, device=device)
-    ids[..., 1] = torch.arange(H // 2, dtype=dtype, device=device)[:, None]
-    ids[..., 2] = torch.arange(W // 2, dtype=dtype, device=device)[None, :]
-    return ids.reshape(-1, 3)
+    rows, cols = torch.meshgrid(torch.arange(H // 2, dtype=dtype, device=device),
+                                torch.arange(W // 2, dtype=dtype, device=device), indexing="ij")
+    return torch.stack([torch.zeros_like(rows), rows, cols], -1).reshape(-1, 3)
 
 
 class PromptConditionedFlux(PromptConditionedTransformer):
@@ -188,8 +183,7 @@ class PromptConditionedFlux(PromptConditionedTransformer):
 
     @property
     def config(self):
-        """The transformer's config, with the input the suite gives it: ``in_channels`` the VAE's latent channels
-        (before 2 x 2 packing) and ``sample_size`` the latent side the model was loaded for."""
+        """The transformer's config with the suite's input: unpacked latent channels and the loaded latent side."""
         from diffusers.configuration_utils import FrozenDict
 
         cfg = self.unet.config
@@ -238,9 +232,7 @@ def _encoders(folder: Path, index: dict, family: _Family, cls: str, dtype, devic
 
 @torch.no_grad()
 def _encode(kind: str, encoders: list, text: str, joint: int, device) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(token states (1, L, C), pooled (1, P) or None) of one prompt, as the pipeline's ``encode_prompt``: SD the last
-    CLIP states; SDXL both encoders' penultimate states and the projection's pooled output; SD3 those of both CLIP
-    encoders, zero-padded to T5's width, then T5's states (zeros without T5); Flux T5's states and CLIP's pooled."""
+    """(token states (1, L, C), pooled (1, P) or None) of one prompt, as the pipeline's ``encode_prompt``."""
     def ids(enc, length=None):
         tokenizer, length = enc[0], length or enc[0].model_max_length
         out = tokenizer([text], padding="max_length", max_length=length, truncation=True, return_tensors="pt")
@@ -327,8 +319,7 @@ def _family(folder: Path, cls: str, cfg: dict) -> str:
 
 def load_text(folder: Path, index: dict, cls: str, prompts: Prompts, *, side: int = FLUX_SIDE, dtype=torch.float32,
               device="cpu", vae_downsample: int = 8) -> tuple[nn.Module, dict]:
-    """(the prompt-conditioned network, what the results record about its conditions) of a folder whose network is
-    ``cls`` (one of ``hub_folder.TEXT_FOLDERS``); ``side``: a Flux model's latent side."""
+    """(the prompt-conditioned network of ``cls``, what the results record about its conditions)."""
     import diffusers
 
     sub = folder / TEXT_FOLDERS[cls]
@@ -363,7 +354,6 @@ def load_text(folder: Path, index: dict, cls: str, prompts: Prompts, *, side: in
             "text_encoders": [f"{e[2]}: {type(e[1]).__name__}" for e in encoders]}
     check_shapes(sub)   # the weights shaped as the config the checks above read
     net = getattr(diffusers, cls).from_pretrained(str(sub), torch_dtype=dtype).to(device).eval()
-    del encoders
     if kind in ("sd", "sdxl"):
         time_ids = None
         if kind == "sdxl":

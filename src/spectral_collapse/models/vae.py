@@ -1,8 +1,7 @@
-"""Latent space for latent diffusion (paper Sec. 6.1, Table 4): a diffusers ``AutoencoderKL`` and its scaling.
+"""Latent space for latent diffusion (paper Sec. 6.1): a diffusers ``AutoencoderKL`` and its scaling.
 
-``PretrainedVAE`` loads a hub id or folder (the paper's SD-1.5 VAE, scaling 0.18215); ``VAEConfig`` is the small
-autoencoder the CPU profiles train (train/vae.py). ``LatentSpace`` encodes to (posterior mean - shift) * scaling
-and decodes back; ``LatentDomains`` presents a dataset in latent space to the trainer.
+``PretrainedVAE`` loads a hub id or folder; ``VAEConfig`` is the small autoencoder the CPU profiles train.
+``LatentSpace`` encodes and decodes; ``LatentDomains`` presents a dataset in latent space to the trainer.
 """
 from __future__ import annotations
 
@@ -71,8 +70,7 @@ def build_vae(cfg: VAEConfig) -> nn.Module:
 
 
 class LatentSpace:
-    """Images (B, 3, H, W) in [-1, 1] <-> scaled latents (B, C, H / f, W / f) of an AutoencoderKL:
-    (z - shift_factor) * scaling_factor."""
+    """Images (B, 3, H, W) in [-1, 1] <-> latents (z - shift_factor) * scaling_factor of an AutoencoderKL."""
 
     def __init__(self, vae: nn.Module, scaling_factor: float, *, batch_size: int = 64, identity: dict | None = None,
                  shift_factor: float = 0.0):
@@ -86,8 +84,7 @@ class LatentSpace:
         self.downsample = 2 ** (len(cfg.block_out_channels) - 1)
 
     def describe(self) -> dict:
-        """JSON-able identity (which autoencoder, scaling, shift when nonzero, posterior mean): part of every latent
-        model's hash."""
+        """JSON-able identity (autoencoder, scaling, nonzero shift): part of every latent model's hash."""
         shift = {"shift_factor": self.shift_factor} if self.shift_factor else {}
         return {**self.identity, "scaling_factor": self.scaling_factor, **shift, "encode": "mean"}
 
@@ -133,7 +130,8 @@ def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool 
                       f"Alternatively use a small VAE trained here (VAEConfig). Cause: {e}") from e
     scale = spec.scaling_factor if spec.scaling_factor is not None else getattr(vae.config, "scaling_factor", None)
     if scale is None:
-        raise ValueError(f"the VAE {spec.source!r} has no scaling_factor in its config; pass PretrainedVAE(scaling_factor=...)")
+        raise ValueError(f"the VAE {spec.source!r} has no scaling_factor in its config; pass "
+                         f"PretrainedVAE(scaling_factor=...)")
     # the geometry recorded is the loaded autoencoder's own, not the defaults of the spec (SD's 4 channels, x8)
     spec = replace(spec, latent_channels=int(vae.config.latent_channels),
                    downsample=2 ** (len(vae.config.block_out_channels) - 1))
@@ -143,8 +141,7 @@ def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool 
 
 @dataclass(eq=False)
 class LatentDomains:
-    """The trainer's view of a dataset in a latent space: ``name``, ``meta`` (with the space) and ``train_batch``.
-    Each dihedral view is encoded once, on first use (the encoder is not equivariant)."""
+    """The trainer's view of a dataset in a latent space; each dihedral view is encoded once, on first use."""
 
     data: object
     space: LatentSpace
