@@ -18,20 +18,16 @@ MAX_ABS = 2.0     # largest |pixel| accepted: [-1, 1] images with some overshoot
 _SCALE = "pass x / 127.5 - 1 for 0..255 images, 2 * x - 1 for 0..1 images"
 
 
-def _dtype_kind(x) -> str:
-    if hasattr(x, "is_floating_point"):                       # a torch tensor, without importing torch here
-        return "f" if x.is_floating_point() else "i"
-    return np.asarray(x).dtype.kind
-
-
 def _images(x, name: str) -> np.ndarray:
     """``x`` as a float64 (B, C, H, W) array of 1 or 3 channels, one crop at least, within ±MAX_ABS where finite."""
-    kind = _dtype_kind(x)
-    if kind == "c" or getattr(x, "is_complex", lambda: False)():
-        dtype = getattr(x, "dtype", np.asarray(x).dtype)
+    dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    if hasattr(x, "is_floating_point"):                       # a torch tensor, without importing torch here
+        kind = "c" if x.is_complex() else "f" if x.is_floating_point() else "i"
+    else:
+        kind = dtype.kind
+    if kind == "c":
         raise TypeError(f"{name} are {dtype}, not real images; pass x.real (or np.abs(x) for a magnitude), in [-1, 1]")
     if kind != "f":
-        dtype = getattr(x, "dtype", np.asarray(x).dtype)
         raise TypeError(f"{name} are {dtype}, not float images in [-1, 1]; {_SCALE}")
     x = image_batch(x, name)
     b, c = x.shape[:2]

@@ -41,8 +41,7 @@ def psnr(x, y, data_range: float = 2.0) -> np.ndarray:
         return 10 * np.log10(data_range**2 / mse)
 
 
-def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float, win_size: int, K1: float = 0.01,
-               K2: float = 0.03) -> np.ndarray:
+def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float, win_size: int) -> np.ndarray:
     """Channel-mean SSIM maps (B, H, W) with scikit-image's formulas (uniform window, sample covariance), all
     images at once (``scipy.ndimage.uniform_filter``, mode "reflect")."""
     from scipy.ndimage import uniform_filter
@@ -54,7 +53,7 @@ def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float, win_size: int, K
     vx = cov_norm * (uxx - ux * ux)
     vy = cov_norm * (uyy - uy * uy)
     vxy = cov_norm * (uxy - ux * uy)
-    C1, C2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    C1, C2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     A1, A2, B1, B2 = 2 * ux * uy + C1, 2 * vxy + C2, ux**2 + uy**2 + C1, vx + vy + C2
     return ((A1 * A2) / (B1 * B2)).mean(1)
 

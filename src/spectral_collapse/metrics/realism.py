@@ -230,15 +230,10 @@ def _u_mean(k: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return total / (counts.sum(1) ** 2 - pairs)
 
 
-class _KidParts:
-    """Kernel matrices of a feature set and the reference: KID of a resample (as crop counts) without new kernels."""
-
-    def __init__(self, x: np.ndarray, reference: np.ndarray):
-        self.kxx, self.kyy, self.kxy = _kernel(x, x), _kernel(reference, reference), _kernel(x, reference)
-
-    def __call__(self, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
-        xy = np.einsum("bi,ij,bj->b", cx, self.kxy, cy, optimize=True) / (cx.sum(1) * cy.sum(1))
-        return _u_mean(self.kxx, cx) + _u_mean(self.kyy, cy) - 2 * xy
+def _resampled_kid(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+    """KID of resamples given as crop counts of a set (cx) and the reference (cy), from the full sets' kernels."""
+    xy = np.einsum("bi,ij,bj->b", cx, kxy, cy, optimize=True) / (cx.sum(1) * cy.sum(1))
+    return _u_mean(kxx, cx) + _u_mean(kyy, cy) - 2 * xy
 
 
 def _counts(rng, n: int, draws: int) -> np.ndarray:
@@ -270,12 +265,13 @@ def kid_draws(sets, reference: np.ndarray, *, n_boot: int = 1000, seed: int = 0)
     n = int(keep.sum())
     if n < 2 or len(reference) < 2:
         return np.full(len(sets), np.nan), np.full((n_boot, len(sets)), np.nan), n
-    parts = [_KidParts(f[keep], reference) for f in sets]
+    kyy = _kernel(reference, reference)
+    parts = [(_kernel(f[keep], f[keep]), kyy, _kernel(f[keep], reference)) for f in sets]
     rng = np.random.default_rng(seed)
     cx, cy = _counts(rng, n, n_boot), _counts(rng, len(reference), n_boot)
-    draws = np.stack([np.concatenate([p(cx[i:i + 250], cy[i:i + 250]) for i in range(0, n_boot, 250)])
+    draws = np.stack([np.concatenate([_resampled_kid(*p, cx[i:i + 250], cy[i:i + 250]) for i in range(0, n_boot, 250)])
                       for p in parts], axis=1)
-    point = np.array([p(np.ones((1, n)), np.ones((1, len(reference))))[0] for p in parts])
+    point = np.array([_resampled_kid(*p, np.ones((1, n)), np.ones((1, len(reference))))[0] for p in parts])
     return point, draws, n
 
 

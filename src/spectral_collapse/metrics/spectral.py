@@ -210,12 +210,9 @@ def _coefficients(x: torch.Tensor, P: dict) -> torch.Tensor:
     return (P["proj_y"] @ t) * P["mask"]
 
 
-def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7, mask=None, chunk: int = 8,
-                 K1: float = 0.01, K2: float = 0.03) -> np.ndarray:
+def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7, mask=None, chunk: int = 8):
     """Per-image SSIM of ideal_lowpass(x, kappa) and ideal_lowpass(y, kappa) from the band's coefficients."""
     x, y = (a if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a)) for a in (x, y))
-    if x.shape != y.shape or x.ndim != 4:
-        raise ValueError(f"x and y must be (B, C, H, W) of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
     b, c, h, w = x.shape
     if not narrow_band(h, w, kappa):
         raise ValueError(f"kappa={kappa} keeps too wide a band for the band-limited SSIM of {h}x{w} images; "
@@ -224,7 +221,7 @@ def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7,
         raise ValueError(f"win_size must be odd, >= 3 and <= the image size, got {win_size}")
     P = _plan(h, w, float(kappa), int(win_size))
     pad, ny, nx = P["pad"], P["ny"], P["nx"]
-    C1, C2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    C1, C2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     cov = win_size ** 2 / (win_size ** 2 - 1)
     keep = None if mask is None else torch.as_tensor(np.broadcast_to(np.asarray(mask, dtype=bool), (b, h, w)).copy())
     out = np.empty(b)
