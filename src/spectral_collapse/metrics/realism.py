@@ -11,6 +11,7 @@ import pywt
 from scipy.special import ndtri
 from scipy.stats import kurtosis
 
+from ..data.folder_checks import FLAT_STD
 from .checks import check_wavelet_size, scored_features, scored_images, warn_shared_crops
 from .image import image_batch
 from .intervals import Interval
@@ -36,9 +37,6 @@ def as_saved(images) -> np.ndarray:
     ``PIL.Image.fromarray`` of ``np.round(...).astype(np.uint8)``), clipped, mapped back; float64, NaN kept."""
     x = image_batch(images, "images")
     return np.clip(np.round((x + 1.0) * 127.5), 0.0, 255.0) / 127.5 - 1.0
-
-
-FLAT_STD = 1e-3   # a crop with a channel whose pixel standard deviation ([-1, 1] units) is at most this is flat
 
 
 def flat_crops(images) -> np.ndarray:
@@ -87,8 +85,6 @@ def _delta(images, truth, reference, wavelet: str, which: int) -> np.ndarray:
     base = hf_energy_luma_chroma(reference if truth is None else truth, wavelet)[which]
     if truth is None:
         base = base.mean()
-    elif base.shape != e.shape:
-        raise ValueError(f"truth must hold one crop per image, got {base.shape[0]} for {e.shape[0]}")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(np.maximum(e, FLAT)) - np.log(np.maximum(base, FLAT))
 
@@ -152,10 +148,10 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
         warnings.filterwarnings("ignore", message="Level value of .* is too high")
         coeffs = pywt.wavedec2(y, wavelet, mode="symmetric", level=levels, axes=(-2, -1))
     b = len(y)
-    details = coeffs[1:][::-1]                       # level 1 (finest) first; each (cH, cV, cD) of (B, 3, h, w)
+    # per level, finest first: (B, channel, orientation, n) of the (cH, cV, cD) details
+    details = [np.stack([o.reshape(b, 3, -1) for o in level], axis=2) for level in coeffs[:0:-1]]
     logs, kurts = np.empty((2, b, 3, levels, 3))     # (B, channel, level, orientation)
-    for lv in range(levels):
-        d = np.stack([details[lv][o].reshape(b, 3, -1) for o in range(3)], axis=2)  # (B, channel, orientation, n)
+    for lv, d in enumerate(details):
         with np.errstate(divide="ignore"):
             logs[:, :, lv] = np.log(np.maximum((d * d).mean(-1), FLAT))
         with warnings.catch_warnings():
@@ -164,7 +160,7 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
         kurts[:, :, lv] = np.log(np.where(np.isfinite(k) & (d.var(-1) > FLAT), k, 3.0))
     corrs = []
     for lv in CORRELATION_LEVELS:
-        flat = np.concatenate([details[lv - 1][o].reshape(b, 3, -1) for o in range(3)], axis=2)  # (B, 3, n)
+        flat = details[lv - 1].reshape(b, 3, -1)   # (B, channel, orientations x n)
         corrs += [_corr(flat[:, i], flat[:, j]) for i, j in _PAIRS]
     low = coeffs[0].reshape(b, 3, -1)
     return np.concatenate([logs.reshape(b, -1), kurts.reshape(b, -1), np.stack(corrs, 1), low.mean(2), low.std(2)], 1)
