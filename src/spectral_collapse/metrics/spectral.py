@@ -100,9 +100,9 @@ def s_hf(images, mu: float, **kw) -> np.ndarray:
     return 1 - np.clip(np.abs(delta_log_e(images, mu, **kw)) / abs(mu), 0, 1)
 
 
-def kappa_for_size(size: int, reference_size: int = 256, kappa: float = 0.06) -> float:
-    """The cutoff keeping as many cycles per image at ``size`` px as ``kappa`` at ``reference_size`` (<= sqrt(2))."""
-    return min(kappa * reference_size / size, math.sqrt(2))
+def kappa_for_size(size: int, kappa: float = 0.06) -> float:
+    """The cutoff keeping as many cycles per image at ``size`` px as ``kappa`` at 256 px (<= sqrt(2))."""
+    return min(kappa * 256 / size, math.sqrt(2))
 
 
 def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=None, white_threshold: float = 0.9,
