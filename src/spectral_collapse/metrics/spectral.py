@@ -237,8 +237,7 @@ def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7,
         prods = torch.stack([cx * cy, cx * cx + cy * cy], 1).to(cdt)                  # xy, x^2 + y^2
         Pq = (Q["back_y"] @ prods @ Q["back_x"]) * P["scale"]                         # (n, 2, C, 2A-1, 2B-1)
         lin = torch.zeros(X.shape[0], 2, c, 4 * ny + 1, 4 * nx + 1, dtype=cdt)
-        lin[:, 0, :, ny:3 * ny + 1, nx:3 * nx + 1] = X
-        lin[:, 1, :, ny:3 * ny + 1, nx:3 * nx + 1] = Y
+        lin[..., ny:3 * ny + 1, nx:3 * nx + 1] = torch.stack([X, Y], 1)
         G = torch.cat([lin, Pq], 1)[..., P["half"]] * Q["box"]                        # (n, 4, C, 2A-1, Bh)
         S = Q["synth_y"] @ G                                                          # (n, 4, C, Hi, Bh)
         f = torch.cat([S.real, S.imag], -1) @ Q["synth_x"]                            # (n, 4, C, Hi, Wi) real
