@@ -1,6 +1,5 @@
-"""Spectral realism and structure scores (paper App. B.4-B.5, Eq. 37-44): ``spectrum_slope`` and its Symmlet (Eq. 37),
-``hf_log_energy``, ``hf_reference``, ``s_hf`` (Eq. 38-40; pixel units the paper leaves open, default "uint8"),
-``delta_log_e`` and ``s_lf`` (Eq. 41-44); ``lowpass_ssim``, S_LF's fast path, works on the few kept frequencies."""
+"""Spectral realism and structure scores (paper App. B.4-B.5, Eq. 37-44): spectrum slope, S_HF (pixel units the paper
+leaves open, default "uint8") and S_LF, whose fast path ``lowpass_ssim`` works on the few kept frequencies."""
 from __future__ import annotations
 
 import functools
