@@ -33,10 +33,9 @@ def replayed(D):
     if p is None or off or not (p.device.type == "cuda" or EMULATE) or "forward" in vars(D):
         yield D
         return
-    runner = _RUNNERS.get(D)
-    if runner is None:
-        runner = _RUNNERS[D] = _Runner(D)
-    D.forward = runner
+    if D not in _RUNNERS:
+        _RUNNERS[D] = _Runner(D)
+    D.forward = _RUNNERS[D]
     try:
         yield D
     finally:

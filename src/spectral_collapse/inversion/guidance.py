@@ -23,7 +23,7 @@ import torch
 from ..fourier import ideal_lowpass
 from .loop import Context
 
-__all__ = ["OVG", "StableOVG", "ovg_gradients", "orthogonal_drifts", "GuidanceSchedule", "EVERY_STEP"]
+__all__ = ["OVG", "StableOVG", "ovg_gradients", "orthogonal_drifts", "GuidanceSchedule"]
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,6 @@ class GuidanceSchedule:
         return [i for i in range(n) if self.active(i, n, float(sigmas[i]))]
 
 
-EVERY_STEP = GuidanceSchedule()
-
-
 def _dot(a, b):
     return (a * b).flatten(1).sum(1)
 
@@ -91,13 +88,11 @@ def ovg_gradients(x: torch.Tensor, x0: torch.Tensor, eps: torch.Tensor, x0_ref: 
 
 
 def orthogonal_drifts(g_hf: torch.Tensor, g_lf: torch.Tensor, eta_hf: float, eta_lf: float,
-                      projection: str = "conflict", tiny: float = 1e-12) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eq. 11-12 per sample. projection: "conflict" (paper), "always" or "none"."""
+                      projection: str = "conflict") -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 11-12 per sample. projection: "conflict" (paper), "always" or "none" (checked by ``OVG``)."""
     p = _dot(g_hf, g_lf)
-    n_hf = _dot(g_hf, g_hf).clamp_min(tiny)
-    n_lf = _dot(g_lf, g_lf).clamp_min(tiny)
-    if projection not in ("conflict", "always", "none"):
-        raise ValueError(f"projection must be 'conflict', 'always' or 'none', got {projection!r}")
+    n_hf = _dot(g_hf, g_hf).clamp_min(1e-12)
+    n_lf = _dot(g_lf, g_lf).clamp_min(1e-12)
     proj = p < 0 if projection == "conflict" else torch.full_like(p, projection == "always", dtype=torch.bool)
     m = _bc(proj.to(g_hf.dtype), g_hf)
     u_hf = -eta_hf * (g_hf - m * _bc(p / n_lf, g_hf) * g_lf)
@@ -118,7 +113,7 @@ class OVG:
     lowpass_kappa: float = 0.06     # cutoff (fraction of Nyquist) of the low-pass reference
     d: float | None = None          # variance target; None -> number of elements per sample
     vjp: str = "separate"           # "separate" (two backward calls; faster on CPU) | "batched" (one call)
-    schedule: GuidanceSchedule = EVERY_STEP  # which inversion steps are guided (default: every step, the paper)
+    schedule: GuidanceSchedule = GuidanceSchedule()  # which inversion steps are guided (default: every step, the paper)
 
     def __post_init__(self):
         given = [n for n in ("clip_frac", "d") if getattr(self, n) is not None]   # None: the default

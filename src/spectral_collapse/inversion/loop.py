@@ -75,11 +75,9 @@ class Context:
 
     def randn(self, like: torch.Tensor, key: str) -> torch.Tensor:
         """Standard normal noise shaped like ``like``, drawn per sample from (seed, key) generators."""
-        out = torch.empty_like(like, dtype=torch.float64, device="cpu")
-        for b, s in enumerate(self.seeds):
-            g = torch.Generator().manual_seed(mix_seed(s, key))
-            out[b] = torch.randn(like.shape[1:], generator=g, dtype=torch.float64)
-        return out.to(dtype=like.dtype, device=like.device)
+        draws = [torch.randn(like.shape[1:], generator=torch.Generator().manual_seed(mix_seed(s, key)),
+                             dtype=torch.float64) for s in self.seeds]
+        return torch.stack(draws).to(dtype=like.dtype, device=like.device)
 
 
 class Method(Protocol):
@@ -226,16 +224,6 @@ def default_sigmas(D: Denoiser, steps: int) -> torch.Tensor:
     return ddim_sigmas(D.schedule, steps)
 
 
-def _check_null_label(D, cfg_scale: float) -> None:
-    """Refuse classifier-free guidance on a network whose class embedding has no row for the null label."""
-    rows = getattr(getattr(getattr(D, "net", None), "class_embedding", None), "num_embeddings", None)
-    null = Context.null_label
-    if rows is not None and null >= rows:
-        raise ValueError(f"cfg_scale={cfg_scale:g} needs the null (unconditional) label {null}, but the network's "
-                         f"class embedding has {rows} rows (labels 0-{rows - 1}) and no null class: guidance needs a "
-                         f"model trained with one (num_class_embeds = classes + 1); use cfg_scale=1 with this one")
-
-
 def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method: Method, *,
               guidance: Guidance | None = None, direction: str | None = None, seeds: list[int] | None = None,
               cfg_scale: float = 1.0, x_ref: torch.Tensor | None = None, callback: Callable | None = None,
@@ -261,8 +249,13 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
     if pair and guidance is not None:
         raise ValueError(f"{type(method).__name__} carries a pair of latents; guidance terms (OVG) need a single-state "
                          f"method such as ddim, heun or taba")
-    if cfg_scale != 1.0:
-        _check_null_label(D, cfg_scale)
+    if cfg_scale != 1.0:  # classifier-free guidance needs a row of the class embedding for the null label
+        rows = getattr(getattr(getattr(D, "net", None), "class_embedding", None), "num_embeddings", None)
+        if rows is not None and Context.null_label >= rows:
+            raise ValueError(f"cfg_scale={cfg_scale:g} needs the null (unconditional) label {Context.null_label}, but "
+                             f"the network's class embedding has {rows} rows (labels 0-{rows - 1}) and no null class: "
+                             f"guidance needs a model trained with one (num_class_embeds = classes + 1); use "
+                             f"cfg_scale=1 with this one")
     label = (label.to(x.device, torch.long) if torch.is_tensor(label) and label.ndim == 1
              else torch.full((B,), int(label), dtype=torch.long, device=x.device))
     ctx = Context(label=label, direction=direction, seeds=seeds, cfg_scale=cfg_scale, x_ref=x_ref,

@@ -1,7 +1,6 @@
 """The input check every realism score (``metrics.realism``) runs first, refusing what it cannot score with an error
-naming the argument and the fix: images are (B, C, H, W) floats in [-1, 1] (up to ±``MAX_ABS``) with 1 or 3 channels;
-[0, 1] images beside [-1, 1] ones and crops shared with the reference are warned about. A non-finite crop scores NaN
-(per image) or is left out (over a set); a reference must be finite, with 2 textured crops at least."""
+naming the argument and the fix, and warning about [0, 1] images beside [-1, 1] ones and crops shared with the
+reference."""
 from __future__ import annotations
 
 import warnings
@@ -18,20 +17,16 @@ MAX_ABS = 2.0     # largest |pixel| accepted: [-1, 1] images with some overshoot
 _SCALE = "pass x / 127.5 - 1 for 0..255 images, 2 * x - 1 for 0..1 images"
 
 
-def _dtype_kind(x) -> str:
-    if hasattr(x, "is_floating_point"):                       # a torch tensor, without importing torch here
-        return "f" if x.is_floating_point() else "i"
-    return np.asarray(x).dtype.kind
-
-
 def _images(x, name: str) -> np.ndarray:
     """``x`` as a float64 (B, C, H, W) array of 1 or 3 channels, one crop at least, within ±MAX_ABS where finite."""
-    kind = _dtype_kind(x)
-    if kind == "c" or getattr(x, "is_complex", lambda: False)():
-        dtype = getattr(x, "dtype", np.asarray(x).dtype)
+    dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    if hasattr(x, "is_floating_point"):                       # a torch tensor, without importing torch here
+        kind = "c" if x.is_complex() else "f" if x.is_floating_point() else "i"
+    else:
+        kind = dtype.kind
+    if kind == "c":
         raise TypeError(f"{name} are {dtype}, not real images; pass x.real (or np.abs(x) for a magnitude), in [-1, 1]")
     if kind != "f":
-        dtype = getattr(x, "dtype", np.asarray(x).dtype)
         raise TypeError(f"{name} are {dtype}, not float images in [-1, 1]; {_SCALE}")
     x = image_batch(x, name)
     b, c = x.shape[:2]
@@ -47,8 +42,7 @@ def _images(x, name: str) -> np.ndarray:
                          "drop an alpha channel with x[:, :3]")
     if b == 0:
         raise ValueError(f"{name} hold 0 crops (shape {x.shape}); pass at least one image")
-    finite = np.isfinite(x)
-    big = np.abs(np.where(finite, x, 0.0)).max()
+    big = np.abs(np.where(np.isfinite(x), x, 0.0)).max()
     if big > MAX_ABS:
         raise ValueError(f"{name} reach |x| = {big:.3g}, outside the range [-1, 1] the realism scores take (values "
                          f"up to ±{MAX_ABS:g} pass); {_SCALE}")
@@ -65,19 +59,16 @@ def check_wavelet_size(x: np.ndarray, wavelet: str) -> None:
                          f"wavelet='haar' (2 px)")
 
 
-def _zero_one(x: np.ndarray, other: np.ndarray) -> bool:
-    """Whether ``x`` (all in [0, 1], 1 % below 0.5) looks like [0, 1] images beside ``other`` (5 % below 0)."""
+def _warn_zero_one(x: np.ndarray, other: np.ndarray | None, name: str) -> None:
+    """Warn when ``x`` (all in [0, 1], 1 % below 0.5) looks like [0, 1] images beside ``other`` (5 % below 0)."""
+    if other is None:
+        return
     fx, fo = x[np.isfinite(x)], other[np.isfinite(other)]
     if fx.size == 0 or fo.size == 0 or fx.min() < 0 or fx.max() > 1:
-        return False
-    return bool((fx < 0.5).mean() >= 0.01 and (fo < 0).mean() >= 0.05)
-
-
-def _warn_zero_one(x: np.ndarray, other: np.ndarray | None, name: str) -> None:
-    if other is not None and _zero_one(x, other):
-        warnings.warn(f"images lie in [0, 1] while {100 * np.mean(other[np.isfinite(other)] < 0):.0f} % of the "
-                      f"{name}'s values lie below 0: the scores take [-1, 1] images, so these scores are off; pass "
-                      f"2 * x - 1 for images in [0, 1]",
+        return
+    if (fx < 0.5).mean() >= 0.01 and (fo < 0).mean() >= 0.05:
+        warnings.warn(f"images lie in [0, 1] while {100 * np.mean(fo < 0):.0f} % of the {name}'s values lie below 0: "
+                      f"the scores take [-1, 1] images, so these scores are off; pass 2 * x - 1 for images in [0, 1]",
                       RuntimeWarning, stacklevel=4)
 
 
@@ -155,13 +146,11 @@ def scored_features(a, b, reference) -> tuple[np.ndarray, np.ndarray | None, np.
     if not np.isfinite(reference).all():
         raise ValueError(f"reference features hold non-finite values in {_nonfinite(reference).sum()} of "
                          f"{len(reference)} crops; the reference must be real crops: remove those")
-    sets = []
-    for name, f in (("features" if b is None else "a", a), ("b", b)):
-        if f is None:
-            continue
+
+    def checked(f, name: str) -> np.ndarray:
         f = np.asarray(f, dtype=np.float64)
         if f.ndim != 2 or f.shape[1] != reference.shape[1]:
             raise ValueError(f"{name} must be features of shape (crops, {reference.shape[1]}) like the reference, "
                              f"got shape {f.shape}")
-        sets.append(f)
-    return sets[0], (sets[1] if b is not None else None), reference
+        return f
+    return checked(a, "features" if b is None else "a"), (None if b is None else checked(b, "b")), reference

@@ -41,8 +41,7 @@ def psnr(x, y, data_range: float = 2.0) -> np.ndarray:
         return 10 * np.log10(data_range**2 / mse)
 
 
-def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float, win_size: int, K1: float = 0.01,
-               K2: float = 0.03) -> np.ndarray:
+def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float, win_size: int) -> np.ndarray:
     """Channel-mean SSIM maps (B, H, W) with scikit-image's formulas (uniform window, sample covariance), all
     images at once (``scipy.ndimage.uniform_filter``, mode "reflect")."""
     from scipy.ndimage import uniform_filter
@@ -54,7 +53,7 @@ def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float, win_size: int, K
     vx = cov_norm * (uxx - ux * ux)
     vy = cov_norm * (uyy - uy * uy)
     vxy = cov_norm * (uxy - ux * uy)
-    C1, C2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    C1, C2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     A1, A2, B1, B2 = 2 * ux * uy + C1, 2 * vxy + C2, ux**2 + uy**2 + C1, vx + vy + C2
     return ((A1 * A2) / (B1 * B2)).mean(1)
 
@@ -88,8 +87,7 @@ def _unit_tensors(x, y) -> tuple[torch.Tensor, torch.Tensor]:
     return tuple(torch.from_numpy(np.clip((a + 1) / 2, 0, 1)) for a in (x, y))
 
 
-def ms_ssim(x, y, scales: int | None = None, kernel_size: int | None = None,
-            kernel_sigma: float = 1.5) -> tuple[np.ndarray, dict]:
+def ms_ssim(x, y, scales: int | None = None) -> tuple[np.ndarray, dict]:
     """Per-image MS-SSIM (piq) and its configuration (a dict for the results' attrs). Under 161 px a non-standard
     3-scale form (weights renormalised, 7- or 3-px window) is used; too small: NaN and ``config["reason"]``."""
     xt, yt = _unit_tensors(x, y)
@@ -98,19 +96,18 @@ def ms_ssim(x, y, scales: int | None = None, kernel_size: int | None = None,
         scales = 5 if size >= 161 else 3
     if not 1 <= scales <= len(MS_SSIM_WEIGHTS):
         raise ValueError(f"scales must lie in 1..{len(MS_SSIM_WEIGHTS)}, got {scales}")
-    if kernel_size is None:
-        kernel_size = 11 if scales == 5 else (7 if size >= 6 * 2 ** (scales - 1) + 1 else 3)
+    kernel_size = 11 if scales == 5 else (7 if size >= 6 * 2 ** (scales - 1) + 1 else 3)
     weights = np.array(MS_SSIM_WEIGHTS[:scales]) / sum(MS_SSIM_WEIGHTS[:scales])
     need = (kernel_size - 1) * 2 ** (scales - 1) + 1
     config = {"metric": "ms_ssim", "implementation": "piq.multi_scale_ssim", "scales": scales,
-              "kernel_size": kernel_size, "kernel_sigma": kernel_sigma, "scale_weights": weights.tolist(),
+              "kernel_size": kernel_size, "kernel_sigma": 1.5, "scale_weights": weights.tolist(),
               "standard": scales == 5 and kernel_size == 11, "data_range": 1.0,
               "input": "[-1, 1] clipped, mapped to [0, 1]", "min_size": need, "reason": ""}
     if size < need:
         config["reason"] = f"image smaller than {need} px for {scales}-scale MS-SSIM with a {kernel_size}-px window"
         return np.full(len(xt), np.nan), config
     import piq  # imported here: piq pulls in torchvision (seconds), which importing the metrics should not cost
-    val = piq.multi_scale_ssim(xt, yt, kernel_size=kernel_size, kernel_sigma=kernel_sigma, data_range=1.0,
+    val = piq.multi_scale_ssim(xt, yt, kernel_size=kernel_size, kernel_sigma=1.5, data_range=1.0,
                                reduction="none", scale_weights=torch.from_numpy(weights))
     return val.numpy().astype(np.float64), config
 

@@ -18,7 +18,7 @@ from ..fourier import radial_frequency
 __all__ = [
     "GaussianityResult", "gaussianity", "ks_resolution", "sample_norm_ratio",
     "DecorrelationResult", "patch_roughness", "decorrelation_threshold", "decorrelation", "white_noise_s_dc",
-    "pca_explained_variance", "radial_power_spectrum", "spectral_velocity", "off_support_share", "support_leak",
+    "pca_explained_variance", "radial_power_spectrum", "spectral_velocity", "support_leak",
 ]
 
 
@@ -205,8 +205,10 @@ def _gram_update(acc, block: torch.Tensor, outer: bool):
     return acc + (block @ block.T if outer else block.T @ block)
 
 
-def off_support_share(latents, projector, chunk: int = 64) -> np.ndarray:
-    """||(I - P) x_i||^2 / ||x_i||^2 per latent (N,): the energy share outside ``projector``'s support S (NaN: 0)."""
+def support_leak(latents, projector, chunk: int = 64) -> np.ndarray:
+    """The support leak per latent (N,): ||(I - P) x_i||^2 / ||x_i||^2, the energy share outside ``projector``'s
+    support S, over 1 - dim S / d; 0 for a latent in S (an exact model's deterministic inversion), 1 in expectation
+    for N(0, I); NaN for a zero or non-finite latent."""
     x = _as_tensor(latents)
     _check_4d(x, "latents")
     out = []
@@ -215,13 +217,7 @@ def off_support_share(latents, projector, chunk: int = 64) -> np.ndarray:
         off = projector.complement(c).flatten(1).pow(2).sum(1)
         total = c.flatten(1).pow(2).sum(1)
         out.append(torch.where(total > 0, off / total.clamp_min(torch.finfo(torch.float64).tiny), torch.nan).cpu())
-    return torch.cat(out).numpy()
-
-
-def support_leak(latents, projector, chunk: int = 64) -> np.ndarray:
-    """The support leak per latent (N,): ``off_support_share`` / (1 - dim S / d); 0 for a latent in S (an exact
-    model's deterministic inversion), 1 in expectation for N(0, I); NaN for a zero or non-finite latent."""
-    return off_support_share(latents, projector, chunk) / projector.white_share
+    return torch.cat(out).numpy() / projector.white_share
 
 
 def pca_explained_variance(latents, n_components: int | None = None, chunk: int = 4096,

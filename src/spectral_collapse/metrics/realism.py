@@ -11,6 +11,7 @@ import pywt
 from scipy.special import ndtri
 from scipy.stats import kurtosis
 
+from ..data.folder_checks import FLAT_STD
 from .checks import check_wavelet_size, scored_features, scored_images, warn_shared_crops
 from .image import image_batch
 from .intervals import Interval
@@ -36,9 +37,6 @@ def as_saved(images) -> np.ndarray:
     ``PIL.Image.fromarray`` of ``np.round(...).astype(np.uint8)``), clipped, mapped back; float64, NaN kept."""
     x = image_batch(images, "images")
     return np.clip(np.round((x + 1.0) * 127.5), 0.0, 255.0) / 127.5 - 1.0
-
-
-FLAT_STD = 1e-3   # a crop with a channel whose pixel standard deviation ([-1, 1] units) is at most this is flat
 
 
 def flat_crops(images) -> np.ndarray:
@@ -87,8 +85,6 @@ def _delta(images, truth, reference, wavelet: str, which: int) -> np.ndarray:
     base = hf_energy_luma_chroma(reference if truth is None else truth, wavelet)[which]
     if truth is None:
         base = base.mean()
-    elif base.shape != e.shape:
-        raise ValueError(f"truth must hold one crop per image, got {base.shape[0]} for {e.shape[0]}")
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(np.maximum(e, FLAT)) - np.log(np.maximum(base, FLAT))
 
@@ -152,10 +148,10 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
         warnings.filterwarnings("ignore", message="Level value of .* is too high")
         coeffs = pywt.wavedec2(y, wavelet, mode="symmetric", level=levels, axes=(-2, -1))
     b = len(y)
-    details = coeffs[1:][::-1]                       # level 1 (finest) first; each (cH, cV, cD) of (B, 3, h, w)
+    # per level, finest first: (B, channel, orientation, n) of the (cH, cV, cD) details
+    details = [np.stack([o.reshape(b, 3, -1) for o in level], axis=2) for level in coeffs[:0:-1]]
     logs, kurts = np.empty((2, b, 3, levels, 3))     # (B, channel, level, orientation)
-    for lv in range(levels):
-        d = np.stack([details[lv][o].reshape(b, 3, -1) for o in range(3)], axis=2)  # (B, channel, orientation, n)
+    for lv, d in enumerate(details):
         with np.errstate(divide="ignore"):
             logs[:, :, lv] = np.log(np.maximum((d * d).mean(-1), FLAT))
         with warnings.catch_warnings():
@@ -164,7 +160,7 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
         kurts[:, :, lv] = np.log(np.where(np.isfinite(k) & (d.var(-1) > FLAT), k, 3.0))
     corrs = []
     for lv in CORRELATION_LEVELS:
-        flat = np.concatenate([details[lv - 1][o].reshape(b, 3, -1) for o in range(3)], axis=2)  # (B, 3, n)
+        flat = details[lv - 1].reshape(b, 3, -1)   # (B, channel, orientations x n)
         corrs += [_corr(flat[:, i], flat[:, j]) for i, j in _PAIRS]
     low = coeffs[0].reshape(b, 3, -1)
     return np.concatenate([logs.reshape(b, -1), kurts.reshape(b, -1), np.stack(corrs, 1), low.mean(2), low.std(2)], 1)
@@ -230,15 +226,10 @@ def _u_mean(k: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return total / (counts.sum(1) ** 2 - pairs)
 
 
-class _KidParts:
-    """Kernel matrices of a feature set and the reference: KID of a resample (as crop counts) without new kernels."""
-
-    def __init__(self, x: np.ndarray, reference: np.ndarray):
-        self.kxx, self.kyy, self.kxy = _kernel(x, x), _kernel(reference, reference), _kernel(x, reference)
-
-    def __call__(self, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
-        xy = np.einsum("bi,ij,bj->b", cx, self.kxy, cy, optimize=True) / (cx.sum(1) * cy.sum(1))
-        return _u_mean(self.kxx, cx) + _u_mean(self.kyy, cy) - 2 * xy
+def _resampled_kid(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+    """KID of resamples given as crop counts of a set (cx) and the reference (cy), from the full sets' kernels."""
+    xy = np.einsum("bi,ij,bj->b", cx, kxy, cy, optimize=True) / (cx.sum(1) * cy.sum(1))
+    return _u_mean(kxx, cx) + _u_mean(kyy, cy) - 2 * xy
 
 
 def _counts(rng, n: int, draws: int) -> np.ndarray:
@@ -270,12 +261,13 @@ def kid_draws(sets, reference: np.ndarray, *, n_boot: int = 1000, seed: int = 0)
     n = int(keep.sum())
     if n < 2 or len(reference) < 2:
         return np.full(len(sets), np.nan), np.full((n_boot, len(sets)), np.nan), n
-    parts = [_KidParts(f[keep], reference) for f in sets]
+    kyy = _kernel(reference, reference)
+    parts = [(_kernel(f[keep], f[keep]), kyy, _kernel(f[keep], reference)) for f in sets]
     rng = np.random.default_rng(seed)
     cx, cy = _counts(rng, n, n_boot), _counts(rng, len(reference), n_boot)
-    draws = np.stack([np.concatenate([p(cx[i:i + 250], cy[i:i + 250]) for i in range(0, n_boot, 250)])
+    draws = np.stack([np.concatenate([_resampled_kid(*p, cx[i:i + 250], cy[i:i + 250]) for i in range(0, n_boot, 250)])
                       for p in parts], axis=1)
-    point = np.array([p(np.ones((1, n)), np.ones((1, len(reference))))[0] for p in parts])
+    point = np.array([_resampled_kid(*p, np.ones((1, n)), np.ones((1, len(reference))))[0] for p in parts])
     return point, draws, n
 
 

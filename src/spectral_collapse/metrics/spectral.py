@@ -1,6 +1,5 @@
-"""Spectral realism and structure scores (paper App. B.4-B.5, Eq. 37-44): ``spectrum_slope`` and its Symmlet (Eq. 37),
-``hf_log_energy``, ``hf_reference``, ``s_hf`` (Eq. 38-40; pixel units the paper leaves open, default "uint8"),
-``delta_log_e`` and ``s_lf`` (Eq. 41-44); ``lowpass_ssim``, S_LF's fast path, works on the few kept frequencies."""
+"""Spectral realism and structure scores (paper App. B.4-B.5, Eq. 37-44): spectrum slope, S_HF (pixel units the paper
+leaves open, default "uint8") and S_LF, whose fast path ``lowpass_ssim`` works on the few kept frequencies."""
 from __future__ import annotations
 
 import functools
@@ -100,9 +99,9 @@ def s_hf(images, mu: float, **kw) -> np.ndarray:
     return 1 - np.clip(np.abs(delta_log_e(images, mu, **kw)) / abs(mu), 0, 1)
 
 
-def kappa_for_size(size: int, reference_size: int = 256, kappa: float = 0.06) -> float:
-    """The cutoff keeping as many cycles per image at ``size`` px as ``kappa`` at ``reference_size`` (<= sqrt(2))."""
-    return min(kappa * reference_size / size, math.sqrt(2))
+def kappa_for_size(size: int, kappa: float = 0.06) -> float:
+    """The cutoff keeping as many cycles per image at ``size`` px as ``kappa`` at 256 px (<= sqrt(2))."""
+    return min(kappa * 256 / size, math.sqrt(2))
 
 
 def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=None, white_threshold: float = 0.9,
@@ -210,12 +209,9 @@ def _coefficients(x: torch.Tensor, P: dict) -> torch.Tensor:
     return (P["proj_y"] @ t) * P["mask"]
 
 
-def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7, mask=None, chunk: int = 8,
-                 K1: float = 0.01, K2: float = 0.03) -> np.ndarray:
+def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7, mask=None, chunk: int = 8):
     """Per-image SSIM of ideal_lowpass(x, kappa) and ideal_lowpass(y, kappa) from the band's coefficients."""
     x, y = (a if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a)) for a in (x, y))
-    if x.shape != y.shape or x.ndim != 4:
-        raise ValueError(f"x and y must be (B, C, H, W) of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
     b, c, h, w = x.shape
     if not narrow_band(h, w, kappa):
         raise ValueError(f"kappa={kappa} keeps too wide a band for the band-limited SSIM of {h}x{w} images; "
@@ -224,7 +220,7 @@ def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7,
         raise ValueError(f"win_size must be odd, >= 3 and <= the image size, got {win_size}")
     P = _plan(h, w, float(kappa), int(win_size))
     pad, ny, nx = P["pad"], P["ny"], P["nx"]
-    C1, C2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    C1, C2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
     cov = win_size ** 2 / (win_size ** 2 - 1)
     keep = None if mask is None else torch.as_tensor(np.broadcast_to(np.asarray(mask, dtype=bool), (b, h, w)).copy())
     out = np.empty(b)
@@ -240,8 +236,7 @@ def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7,
         prods = torch.stack([cx * cy, cx * cx + cy * cy], 1).to(cdt)                  # xy, x^2 + y^2
         Pq = (Q["back_y"] @ prods @ Q["back_x"]) * P["scale"]                         # (n, 2, C, 2A-1, 2B-1)
         lin = torch.zeros(X.shape[0], 2, c, 4 * ny + 1, 4 * nx + 1, dtype=cdt)
-        lin[:, 0, :, ny:3 * ny + 1, nx:3 * nx + 1] = X
-        lin[:, 1, :, ny:3 * ny + 1, nx:3 * nx + 1] = Y
+        lin[..., ny:3 * ny + 1, nx:3 * nx + 1] = torch.stack([X, Y], 1)
         G = torch.cat([lin, Pq], 1)[..., P["half"]] * Q["box"]                        # (n, 4, C, 2A-1, Bh)
         S = Q["synth_y"] @ G                                                          # (n, 4, C, Hi, Bh)
         f = torch.cat([S.real, S.imag], -1) @ Q["synth_x"]                            # (n, 4, C, Hi, Wi) real

@@ -14,7 +14,7 @@ from ..data.download import OFFLINE_ENV, is_offline
 __all__ = [
     "ALEXNET_FILE", "ALEXNET_URL", "INCEPTION_FILE", "INCEPTION_URL", "INCEPTION_ENV", "ON_MISSING",
     "MissingWeightsError", "WeightStatus", "hub_checkpoint", "inception_file", "ensure_weights", "lpips_model",
-    "inception_model", "plain_status", "is_unavailable",
+    "inception_model", "plain_status",
 ]
 
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
@@ -130,18 +130,13 @@ def inception_model(path: str | os.PathLike | None = None, *, allow_download: bo
     return (_MODELS[key] if status.available else None), status
 
 
-def is_unavailable(reason) -> bool:
-    """Whether a stored status says a metric's pretrained network was missing (its values are NaN)."""
-    return str(reason or "").startswith("unavailable")
-
-
 def plain_status(reason) -> str:
     """A stored weights status as a page shows it: "computed", "not computed (weights unreadable)" or "not computed
     (weights not available offline)"; other text (e.g. "not computed: no ground truth") is returned as it is."""
     text = str(reason or "").strip()
     if text.startswith("ok"):
         return "computed"
-    if not is_unavailable(text):
+    if not text.startswith("unavailable"):
         return text
     return "not computed (weights unreadable)" if "not a readable" in text else \
         "not computed (weights not available offline)"

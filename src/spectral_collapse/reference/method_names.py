@@ -5,9 +5,8 @@ from __future__ import annotations
 
 __all__ = ["STABLE_OVG_LABEL", "METHOD_NAMES", "method_name"]
 
-# ``ovg_stable``: OVG's stable form (OVG.stable(), an Euler step of the controlled ODE with a trust region) on the
-# same model as ``ovg``. Its step sizes are dimensionless rates on another scale than the paper form's eta, so the
-# label runs with the stable form's own defaults (inversion/guidance.py STABLE_*), not the study's eta_hf / eta_lf.
+# OVG's stable form (OVG.stable()) on the same model as ``ovg``, with its own step-size defaults (``StableOVG``):
+# dimensionless rates on another scale than the paper form's eta, so not the study's eta_hf / eta_lf.
 STABLE_OVG_LABEL = "ovg_stable"
 
 # The label itself is what a user types (``methods=[...]``) and what the results store.

@@ -73,8 +73,7 @@ def with_scale(ctx: Context, w: float, label: torch.Tensor | None = None, null_e
     ctx.cfg_scale = w
     ctx.label = ctx.label if label is None else label
     if null_embedding is not None:
-        null = ctx.null_label
-        ctx.net_override = lambda D: null_embedding_override(D, null_embedding, null)
+        ctx.net_override = lambda D: null_embedding_override(D, null_embedding, ctx.null_label)
     try:
         yield ctx
     finally:
