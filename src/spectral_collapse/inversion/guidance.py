@@ -89,7 +89,9 @@ def ovg_gradients(x: torch.Tensor, x0: torch.Tensor, eps: torch.Tensor, x0_ref: 
 
 def orthogonal_drifts(g_hf: torch.Tensor, g_lf: torch.Tensor, eta_hf: float, eta_lf: float,
                       projection: str = "conflict") -> tuple[torch.Tensor, torch.Tensor]:
-    """Eq. 11-12 per sample. projection: "conflict" (paper), "always" or "none" (checked by ``OVG``)."""
+    """Eq. 11-12 per sample. projection: "conflict" (paper), "always" or "none"."""
+    if projection not in ("conflict", "always", "none"):
+        raise ValueError(f"projection must be 'conflict', 'always' or 'none', got {projection!r}")
     p = _dot(g_hf, g_lf)
     n_hf = _dot(g_hf, g_hf).clamp_min(1e-12)
     n_lf = _dot(g_lf, g_lf).clamp_min(1e-12)
