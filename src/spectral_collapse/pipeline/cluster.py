@@ -10,7 +10,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from .cluster_checks import JOBQUEUE, import_jobqueue
+from .cluster_checks import JOBQUEUE, check_cluster, check_jobqueue, import_jobqueue
 from .parallel import thread_env
 
 __all__ = ["open_cluster", "check_shared", "jobqueue_cluster", "SCHEDULER_ENV", "STUDY_SLOT", "JOBQUEUE",
@@ -21,9 +21,8 @@ STUDY_SLOT = "study"   # the worker resource a running study holds (one per work
 CONNECT_S = 10   # how long a scheduler's address may take to answer
 JOB_WAIT_S = 1800   # how long a batch system's first worker may take to join (its job queued, then started)
 ADDRESS_WAIT_S = 120   # how long a running scheduler may take to have a worker
-# Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive mmap threshold: every tensor torch
-# frees is returned and faulted in again, and torch's steps run about twice as long. Unset for a local cluster's
-# workers; a batch system's workers get a fixed mmap threshold above torch's tensors instead (same speed).
+# Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive mmap threshold (torch's steps run
+# about twice as long): unset for local workers; batch workers get a fixed mmap threshold above torch's tensors.
 NANNY_MALLOC = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 MMAP_ENV = "export MALLOC_MMAP_THRESHOLD_=33554432"
 
@@ -52,8 +51,6 @@ def _local(jobs: int, threads: int, processes: bool = True):
 def jobqueue_cluster(name: str):
     """The dask-jobqueue cluster ``name`` (no job submitted yet) as configured, its workers given a study slot (beside
     the ``--resources`` of its ``worker-extra-args``) and ``MMAP_ENV`` after its ``job-script-prologue``."""
-    from .cluster_checks import check_jobqueue
-
     dask_jobqueue = import_jobqueue(name)
     import dask
 
@@ -87,8 +84,6 @@ def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes:
     default (xarray's writes stay in their process), the folders of ``shared`` checked (``check_shared``). A cluster
     this opens is closed at the end, stopping what still runs on it."""
     from distributed import Client
-
-    from .cluster_checks import check_cluster
 
     target = check_cluster(cluster, jobs)   # the value and --jobs, before any client, cluster or job is made
     owned = (_local(jobs, threads, processes) if cluster == "local" else
@@ -129,8 +124,7 @@ def _wait_for_workers(client, cluster: str, n: int, timeout: float | None) -> No
 
 
 def _unqueued(dask_scheduler) -> None:
-    """Turn off the scheduler's queue of tasks waiting for a free thread: it counts the studies waiting for a study
-    slot as the worker's work, so with more studies than workers the running ones' cells were held back for ever."""
+    """Turn off the scheduler's queue: it counts studies waiting for a slot as work, holding back running ones' cells."""
     import math
 
     dask_scheduler.WORKER_SATURATION = math.inf
@@ -212,9 +206,8 @@ def train_rounds(client, rounds, **kw) -> list:
 
 
 def train_model_set(client, profile: str, keys=None, rounds: int | None = None) -> dict:
-    """Train ``profile``'s model set (or the models ``keys`` names) on the cluster: the autoencoders here first, then
-    the diffusion models as ``rounds`` lockstep rounds dealt round robin (default: one per worker); finished
-    checkpoints are reused. {key: TrainedModel}."""
+    """{key: TrainedModel} of ``profile``'s model set (or ``keys``): autoencoders here, then the diffusion models as
+    ``rounds`` lockstep rounds dealt round robin on the cluster (default: one per worker)."""
     from ..framework import model_set as models
     from ..train.lockstep import Job
 

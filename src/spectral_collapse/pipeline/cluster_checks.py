@@ -1,6 +1,5 @@
-"""The ``--cluster`` value and ``--jobs`` checked before any client, cluster or job is made (``check_cluster``): a
-scheduler address by its form, a local cluster's workers against this machine's memory and cores, and a dask-jobqueue
-system by its configuration and submit command; a refusal names the value and the fix in one line."""
+"""``--cluster`` and ``--jobs`` checked before any client, cluster or job is made (``check_cluster``): an address by
+its form, local workers against memory and cores, a dask-jobqueue system by its configuration and submit command."""
 from __future__ import annotations
 
 import os
@@ -17,8 +16,7 @@ JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster", "
 
 
 def import_jobqueue(name: str = "slurm"):
-    """dask_jobqueue, with this process's Ctrl-C handler as it was (importing its SLURM module makes SIGINT call
-    ``sys.exit``, so Ctrl-C would no longer stop the started studies)."""
+    """dask_jobqueue, this process's Ctrl-C handler kept (its SLURM module makes SIGINT call ``sys.exit``)."""
     import signal
     import threading
 
@@ -81,8 +79,7 @@ def _check_local(jobs: int) -> None:
 
 
 def check_jobqueue(name: str, submit: bool = True) -> None:
-    """Refuse a dask-jobqueue system with no user section (cores and memory unset) or, with ``submit``, whose submit
-    command (sbatch, qsub, ...) is not on this machine's PATH."""
+    """Refuse a dask-jobqueue system with cores or memory unset or, with ``submit``, its submit command not on PATH."""
     dask_jobqueue = import_jobqueue(name)
     import dask
 
@@ -98,8 +95,7 @@ def check_jobqueue(name: str, submit: bool = True) -> None:
 
 
 def check_cluster(cluster: str, jobs: int) -> str:
-    """``cluster`` checked with ``jobs`` workers: "local", a scheduler address (returned with its scheme) or a
-    dask-jobqueue name; raises ValueError, naming the value and the fix, before any client or job is made."""
+    """``cluster`` ("local", a scheduler address returned with its scheme, or a dask-jobqueue name) checked."""
     cluster = str(cluster)
     if cluster == "local":
         _check_local(jobs)
