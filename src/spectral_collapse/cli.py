@@ -1,5 +1,4 @@
-"""Command line: python -m spectral_collapse {train, studies, report, download, weights} (also python -m
-spectral_collapse.cli)."""
+"""Command line: python -m spectral_collapse {train, studies, report, download, weights}."""
 from __future__ import annotations
 
 import argparse

@@ -1,6 +1,5 @@
-"""The Dask cluster the studies, their cells and training rounds run on (``--cluster``): a ``LocalCluster``, a
-running scheduler's address, or a dask-jobqueue batch system (``~/.config/dask/jobqueue.yaml``). Each worker runs one
-task at a time and holds one ``study`` slot; a study leaves the worker's thread to its cells while it waits on them."""
+"""The Dask cluster of ``--cluster`` (a ``LocalCluster``, a scheduler's address or a dask-jobqueue system) for studies,
+cells and training rounds; each worker runs one task at a time and holds one ``study`` slot."""
 from __future__ import annotations
 
 import contextlib
@@ -49,8 +48,7 @@ def _local(jobs: int, threads: int, processes: bool = True):
 
 
 def jobqueue_cluster(name: str):
-    """The dask-jobqueue cluster ``name`` (no job submitted yet) as configured, its workers given a study slot (beside
-    the ``--resources`` of its ``worker-extra-args``) and ``MMAP_ENV`` after its ``job-script-prologue``."""
+    """The dask-jobqueue cluster ``name`` as configured (no job yet), workers given a study slot and ``MMAP_ENV``."""
     dask_jobqueue = import_jobqueue(name)
     import dask
 
@@ -80,9 +78,8 @@ def _connect(address: str):
 
 @contextlib.contextmanager
 def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes: bool = True):
-    """A ``distributed.Client`` on ``cluster`` ("local", a scheduler address, or a dask-jobqueue name), not dask's
-    default (xarray's writes stay in their process), the folders of ``shared`` checked (``check_shared``). A cluster
-    this opens is closed at the end, stopping what still runs on it."""
+    """A ``distributed.Client`` on ``cluster``, not dask's default, ``shared`` folders checked; a cluster it opens is
+    closed at the end."""
     from distributed import Client
 
     target = check_cluster(cluster, jobs)   # the value and --jobs, before any client, cluster or job is made
@@ -124,7 +121,7 @@ def _wait_for_workers(client, cluster: str, n: int, timeout: float | None) -> No
 
 
 def _unqueued(dask_scheduler) -> None:
-    """Turn off the scheduler's queue: it counts studies waiting for a slot as work, holding back running ones' cells."""
+    """Turn off the scheduler's queue: it counts studies waiting for a slot as work and held back cells."""
     import math
 
     dask_scheduler.WORKER_SATURATION = math.inf
@@ -153,8 +150,7 @@ def check_shared(client, folder) -> None:
 
 
 def on_worker() -> None:
-    """Called first by each task on a worker: dask computations inside tasks (xarray's netCDF writes among them) run
-    synchronously, not as tasks of the cluster; set for the whole worker process, whose tasks share its threads."""
+    """Called first by each task on a worker: dask computations inside tasks (xarray's writes) run synchronously."""
     import dask
 
     dask.config.set(scheduler="synchronous")

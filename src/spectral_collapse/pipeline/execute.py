@@ -231,8 +231,7 @@ def _study_task(pair, *_after, profile: str, root: str, book_dir, results_root: 
 
 
 def show_again(finished: list, reason, execute) -> list:
-    """Execute again (``execute(study, dataset)``) and return the finished pairs whose chapter shows a study that also
-    ran (``graph.shown``) and is stale now (``reason``)."""
+    """Execute again and return the finished pairs whose chapter shows another that ran and is stale (``reason``)."""
     again = [(s, ds) for s, ds in finished if any(p in finished for p in graph.shown_pairs(s, ds)) and reason(s, ds)]
     for s, ds in again:
         execute(s, ds)

@@ -1,5 +1,4 @@
-"""Which studies exist, on which datasets, in which order (the registry's, each after the studies it reads), and
-the parts of the paper's story that group their chapters in a table of contents."""
+"""Which studies exist, on which datasets, in which order, and the parts that group their chapters in a contents."""
 from __future__ import annotations
 
 import graphlib
@@ -52,8 +51,7 @@ def shown(study: str) -> tuple[str, ...]:
 
 
 def shown_pairs(study: str, dataset: str) -> list[tuple[str, str]]:
-    """(study, dataset) of each stored result ``study``'s chapter on ``dataset`` shows: its dataset's, and for
-    ``SHOWS_ALL`` every dataset's."""
+    """(study, dataset) of each stored result ``study``'s chapter on ``dataset`` shows (``SHOWS_ALL``: all datasets)."""
     return [(s, d) for s in shown(study) for d in dict.fromkeys((dataset, *(datasets(s) if study in SHOWS_ALL
                                                                                else ())))]
 
@@ -157,8 +155,7 @@ def studies_index(pages: Mapping[str, Sequence[str]]) -> str:
 
 
 def study_pages(book: Path, folder: str = "studies") -> dict[str, tuple[str, ...]]:
-    """{doc name ("studies/<study>", "studies/<study>-<profile>" for a profile other than quick): the datasets of
-    its chapters} for the executed chapters in ``book``/``folder``, in book order (study_pages.chapters_by_page)."""
+    """{doc name ("studies/<study>[-<profile>]"): its chapters' datasets} of the chapters in ``book``/``folder``."""
     order = {name: i for i, name in enumerate(study_names())}
     pages = chapters_by_page(Path(book) / folder)
     return {f"{folder}/{n}": tuple(c.dataset for c in pages[n])

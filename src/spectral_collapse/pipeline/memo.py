@@ -267,8 +267,7 @@ SHIPPED_BYTES = 1 << 16   # a tensor or array at least this large travels by ref
 
 
 def _ref(obj) -> str | None:
-    """The reference under which ``obj`` travels apart from the cells (None: pickled inline): its content, its
-    identity and, for a module, each submodule's training mode."""
+    """The reference under which ``obj`` travels apart from the cells (None: pickled inline)."""
     if isinstance(obj, torch.nn.Module):
         extra = "".join("t" if m.training else "e" for m in obj.modules())
     elif isinstance(obj, torch.Tensor) and obj.nelement() * obj.element_size() >= SHIPPED_BYTES:

@@ -1,5 +1,4 @@
-"""What a chapter shows above a study's results: the notes of the run that computed them (``run_notes``) and its
-parameters table (``parameters_table``), each row with where its value came from."""
+"""A chapter's run notes (``run_notes``) and parameters table (``parameters_table``, where each value came from)."""
 from __future__ import annotations
 
 import json
