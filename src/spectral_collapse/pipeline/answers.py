@@ -14,11 +14,6 @@ __all__ = ["Answers", "Paragraph", "fill"]
 class Answers(UserDict):
     """A chapter's named values, each glued once when set (a name set twice raises); ``markdown`` fills a paragraph."""
 
-    def __init__(self, values: Mapping[str, object] | None = None):
-        super().__init__()
-        if values:
-            self.update(values)
-
     def __setitem__(self, name: str, value: object) -> None:
         if not isinstance(name, str) or not re.fullmatch(r"\w+", name):
             raise ValueError(f"answer name {name!r} is not a word of letters, digits and _; name it after what it "

@@ -39,8 +39,7 @@ def _local(jobs: int, threads: int, processes: bool = True):
 
     gpus = {"GPU": 1} if _gpu_count() else {}
     env = {"env": thread_env(threads)} if processes else {}   # a Nanny's; threads share this process's
-    # tcp on the loopback interface: dask's in-process transport or a dashboard on every interface looks up this
-    # machine's outward address (a connection to 8.8.8.8)
+    # tcp on the loopback interface: otherwise dask looks up this machine's outward address (connecting to 8.8.8.8)
     with dask.config.set(NANNY_MALLOC):
         return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=processes,
                             resources={STUDY_SLOT: 1, **gpus}, protocol="tcp", host="127.0.0.1",
@@ -90,8 +89,7 @@ def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes:
     client = _connect(target) if owned is None else Client(owned, set_as_default=False)
     try:
         print(f"Dask cluster {cluster}: dashboard at {client.dashboard_link}", flush=True)
-        # every local worker before the first task (tasks held to a slot stay where they were first put); on a batch
-        # system or a running scheduler the first one (the others join as their jobs start)
+        # every local worker before the first task (tasks stay where first put); elsewhere the first one
         _wait_for_workers(client, cluster, jobs if cluster == "local" else 1,
                           None if cluster == "local" else JOB_WAIT_S if owned is not None else ADDRESS_WAIT_S)
         slots = [w for w in client.scheduler_info()["workers"].values() if STUDY_SLOT in (w.get("resources") or {})]

@@ -33,13 +33,10 @@ def prerequisites(study: str) -> tuple[str, ...]:
     return tuple(registry.get_study(study).reads)
 
 
-# chapters that show the stored results of other studies, though their studies do not compute from them: the
-# main-results chapter decides its claims over the seed-spread study's training seeds; the your-model chapter uses the
-# step sizes the stored Pareto sweep chose; the closed-form chapter reads the task's support and the leaks from the
-# main results. Run order puts the shown study first; a failure of it skips nothing.
+# chapters that show the stored results of studies they do not compute from (seed spread's training seeds, the Pareto
+# sweep's step sizes, the main results' leaks): run order puts the shown study first; a failure of it skips nothing
 SHOWS = {"main_results": ("seed_spread",), "your_model": ("pareto",), "closed_form": ("main_results",)}
-# chapters that show every other study's results on every dataset: the model-quality chapter names the claims each
-# model below the gate decides, from the models every stored result loaded
+# chapters that show every other study's results on every dataset (the claims each model below the gate decides)
 SHOWS_ALL = ("model_quality",)
 
 

@@ -261,8 +261,8 @@ class _Asked(BaseException):
         self.path, self.compute = path, compute
 
 
-# A cell's compute function travels as a small pickle: the models and large tensors and arrays it closes over are
-# tasks of their own (``Memo._object``), named in it by reference, so the scheduler holds each once, not per task.
+# A cell's compute function travels as a small pickle naming by reference the models and large arrays it closes over,
+# each a task of its own (``Memo._object``) held once by the scheduler.
 SHIPPED_BYTES = 1 << 16   # a tensor or array at least this large travels by reference (every module does)
 
 

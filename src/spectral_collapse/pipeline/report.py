@@ -169,8 +169,6 @@ def _build_html(book: Path) -> Path:
     return index
 
 
-# --- the report's pages ---------------------------------------------------------------------------------------------
-
 TEMPLATES = Path("notebooks") / "report"   # under the checkout
 
 
