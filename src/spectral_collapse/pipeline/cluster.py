@@ -9,7 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from .cluster_checks import JOBQUEUE, check_cluster, check_jobqueue, import_jobqueue
+from .cluster_checks import JOBQUEUE, check_cluster, import_jobqueue
 from .parallel import thread_env
 
 __all__ = ["open_cluster", "check_shared", "jobqueue_cluster", "SCHEDULER_ENV", "STUDY_SLOT", "JOBQUEUE",
@@ -47,11 +47,10 @@ def _local(jobs: int, threads: int, processes: bool = True):
 
 
 def jobqueue_cluster(name: str):
-    """The dask-jobqueue cluster ``name`` as configured (no job yet), workers given a study slot and ``MMAP_ENV``."""
+    """The dask-jobqueue cluster ``name`` (checked by ``check_cluster``), workers given a study slot, ``MMAP_ENV``."""
     dask_jobqueue = import_jobqueue(name)
     import dask
 
-    check_jobqueue(name, submit=False)   # a section of the user's, not dask-jobqueue's defaults alone
     extra = list(dask.config.get(f"jobqueue.{name}.worker-extra-args", None) or [])
     if "--resources" in extra[:-1]:
         i = extra.index("--resources") + 1

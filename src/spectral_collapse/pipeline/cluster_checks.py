@@ -78,8 +78,8 @@ def _check_local(jobs: int) -> None:
                       f"share the cores, each study slower; --jobs {cores} runs as fast", UserWarning, stacklevel=3)
 
 
-def check_jobqueue(name: str, submit: bool = True) -> None:
-    """Refuse a dask-jobqueue system with cores or memory unset or, with ``submit``, its submit command not on PATH."""
+def check_jobqueue(name: str) -> None:
+    """Refuse a dask-jobqueue system with cores or memory unset or its submit command not on PATH."""
     dask_jobqueue = import_jobqueue(name)
     import dask
 
@@ -88,7 +88,7 @@ def check_jobqueue(name: str, submit: bool = True) -> None:
         raise ValueError(f"--cluster {name}: no `jobqueue: {name}:` section with {' and '.join(unset)} in the Dask "
                          f"configuration ({JOBQUEUE_CONFIG}); book/cluster.md shows one")
     command = getattr(getattr(getattr(dask_jobqueue, JOBQUEUE[name]), "job_cls", None), "submit_command", None)
-    if submit and command and shutil.which(str(command).split()[0]) is None:
+    if command and shutil.which(str(command).split()[0]) is None:
         raise ValueError(f"--cluster {name}: its submit command `{str(command).split()[0]}` is not on this machine's "
                          f"PATH, so no job could start; run from a login node of the {name} system, or pass --cluster "
                          f"local")

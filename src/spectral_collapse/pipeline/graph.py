@@ -24,7 +24,6 @@ def datasets(study: str) -> tuple[str, ...]:
 
 def source_notebook(study: str) -> str:
     """The notebook a researcher edits, relative to the repository root."""
-    registry.get_study(study)
     return f"notebooks/{study}.ipynb"
 
 
