@@ -71,7 +71,6 @@ def _used(name: str, ds) -> str | None:
             values = [v for v in dict.fromkeys(ds[what].values.ravel().tolist()) if v not in _REFERENCE]
             if values:
                 return _cell(values)
-            continue
         if (how == "coord" and what in ds.dims and what in ds.coords) or (how == "distinct" and what in ds.variables):
             values = ds[what].values.ravel().tolist()
             values = sorted(set(values)) if how == "distinct" else values
