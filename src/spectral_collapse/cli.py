@@ -1,5 +1,4 @@
-"""Command line: python -m spectral_collapse {train, studies, report, download, weights} (also python -m
-spectral_collapse.cli)."""
+"""Command line: python -m spectral_collapse {train, studies, report, download, weights}."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +15,7 @@ from .text import plural
 
 def _train(a):
     import torch
-    from .framework.model_set import load_role, model_set, trained_model
+    from .framework.model_set import CHECKPOINT_ROOT, load_role, model_set, trained_model
 
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -25,9 +24,8 @@ def _train(a):
             raise SystemExit("--cluster trains the model set as lockstep rounds: add --set (the whole set) or "
                              "--set KEY ... (the models named)")
         from .pipeline.cluster import open_cluster, train_model_set
-        from .framework import model_set as models
 
-        with open_cluster(a.cluster, a.jobs, a.threads or 1, shared=(models.CHECKPOINT_ROOT,)) as client:
+        with open_cluster(a.cluster, a.jobs, a.threads or 1, shared=(CHECKPOINT_ROOT,)) as client:
             trained = train_model_set(client, a.profile, a.set or None, rounds=a.jobs)
         rounds = plural(max(1, min(a.jobs, len(trained))), "round")
         print(f"{plural(len(trained), 'model')} trained on {a.cluster} in {rounds}", flush=True)
@@ -79,8 +77,7 @@ def _report(a):
     _progress_on(a.quiet)
     build_report(a.data, model=a.model, models=a.models, data_options=a.data_options, profile=a.profile, out=a.out,
                  jobs=a.jobs, force=a.force, allow_weak_model=True if a.allow_weak_model else None,
-                 studies=a.study or None, html=not a.no_html, threads=a.threads,
-                 cluster=a.cluster)
+                 studies=a.study or None, html=not a.no_html, threads=a.threads, cluster=a.cluster)
 
 
 def _download(a):

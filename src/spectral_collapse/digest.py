@@ -1,5 +1,4 @@
-"""Content identity of files and folders: the SHA-256 of their bytes, never their size and modification time
-(``tree_sha256`` of 10,000 small PNGs: about 3.6 s)."""
+"""Content identity: the SHA-256 of bytes, never size and modification time (10,000 small PNGs: about 3.6 s)."""
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +23,7 @@ def _stamp(st: os.stat_result) -> tuple:
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes, read once per process while its ``os.stat`` stamp holds and is older than
-    ``SETTLED_NS``."""
+    """SHA-256 of a file's bytes, read once per process while its ``os.stat`` stamp holds (``SETTLED_NS``)."""
     key = os.path.abspath(path)
     before = os.stat(key)
     known = _KNOWN.get(key)   # one dict operation: safe across threads
@@ -40,8 +38,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def tree_sha256(folder: str | os.PathLike, files=None) -> str:
-    """SHA-256 over the relative names and byte digests of ``files`` (default: every file under ``folder`` whose
-    relative name has no hidden part), in name order."""
+    """SHA-256 over the relative names and digests of ``files`` (default: all under ``folder``), hidden ones out."""
     folder = Path(folder)
     if files is None:
         files = [q for q in folder.rglob("*") if q.is_file()]
@@ -53,8 +50,7 @@ def tree_sha256(folder: str | os.PathLike, files=None) -> str:
 
 
 def arrays_sha256(*arrays) -> str:
-    """SHA-256 of numpy arrays or torch tensors by content (each one's shape, dtype and bytes): about 0.1 s per
-    100 MB. A pool of images hashed so, not named, keys what was computed from it."""
+    """SHA-256 of numpy arrays or torch tensors by shape, dtype and bytes: about 0.1 s per 100 MB."""
     import numpy as np
 
     h = hashlib.sha256()

@@ -1,5 +1,5 @@
-"""The suite's environment variables, read with one rule: a variable that is set holds a valid value, or the command
-stops naming the variable, the value and what it takes; an unset or empty variable means the default."""
+"""The suite's environment variables: a set one holds a valid value or the command stops naming it and what it takes;
+an unset or empty one means the default."""
 from __future__ import annotations
 
 import contextlib

@@ -1,5 +1,4 @@
-"""How the book writes numbers and counts in prose: one formatter for each, shared by every page and chapter
-(imports nothing of the package, so every layer may use it)."""
+"""How the book writes numbers and counts in prose: one formatter for each (imports nothing of the package)."""
 from __future__ import annotations
 
 import math
@@ -180,8 +179,7 @@ def _norm_maths(m: re.Match) -> str:
 
 
 def latent_maths(maths: str) -> str:
-    """A maths span with the latent in the glossary's form: "$\\|x_T\\|_2^2 / d$" ->
-    "$\\lVert\\mathbf{x}_T\\rVert^2/d$"."""
+    """A maths span's latent in the glossary's form: "$\\|x_T\\|_2^2 / d$" -> "$\\lVert\\mathbf{x}_T\\rVert^2/d$"."""
     return _MATH_X.sub(r"\\mathbf{x}_T", _MATH_NORM.sub(_norm_maths, maths))
 
 

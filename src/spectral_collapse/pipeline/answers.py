@@ -1,7 +1,5 @@
-"""A chapter's answers: its named values, each glued once (myst-nb, not displayed) for the tests and other pages,
-and its answer paragraphs, ``answers.markdown('''Of the {{ n_claims }} claims ...''')``: Jinja2 templates whose
-``{{ name }}`` is a value of the chapter (a name it lacks raises), rendered as ``text/markdown`` outputs that the book
-(MyST) and JupyterLab both show. Costs: a dictionary and one Jinja2 render per paragraph."""
+"""A chapter's answers: named values, each glued once (myst-nb, not displayed), and answer paragraphs,
+``answers.markdown('''Of the {{ n_claims }} claims ...''')``, Jinja2 templates of those values shown as Markdown."""
 from __future__ import annotations
 
 import re
@@ -14,13 +12,7 @@ __all__ = ["Answers", "Paragraph", "fill"]
 
 
 class Answers(UserDict):
-    """A chapter's named values, each glued once when it is set (a word of letters, digits and _; a name set twice
-    raises); ``markdown`` fills a paragraph with them."""
-
-    def __init__(self, values: Mapping[str, object] | None = None):
-        super().__init__()
-        if values:
-            self.update(values)
+    """A chapter's named values, each glued once when set (a name set twice raises); ``markdown`` fills a paragraph."""
 
     def __setitem__(self, name: str, value: object) -> None:
         if not isinstance(name, str) or not re.fullmatch(r"\w+", name):

@@ -1,5 +1,4 @@
-"""An executed chapter as a file: its inputs' content hashes (never modification times) in its metadata, why it is
-stale, and the clean-ups after papermill (progress bars stripped, parameter cells hidden, the dataset in its title)."""
+"""An executed chapter as a file: its inputs' content hashes in its metadata, why it is stale, papermill's clean-ups."""
 from __future__ import annotations
 
 import json
@@ -83,8 +82,8 @@ def hide_parameter_cells(nb) -> int:
 
 
 def title_with_dataset(nb, dataset: str, profile: str) -> bool:
-    """Append the dataset (and a profile other than quick) to the first markdown heading: "# Main results: ihc-sr
-    (smoke)", after a question or a colon a dash ("# Are the models good enough? — ihc-sr"); False with no heading."""
+    """Append the dataset (and a profile but quick) to the first heading: "# Main results: ihc-sr (smoke)", "# Are the
+    models good enough? — ihc-sr" after a question or a colon; False with no heading."""
     where = dataset + ("" if profile == "quick" else f" ({profile})")
     for cell in nb.cells:
         if cell.cell_type != "markdown":

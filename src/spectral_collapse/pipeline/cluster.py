@@ -1,6 +1,5 @@
-"""The Dask cluster the studies, their cells and training rounds run on (``--cluster``): a ``LocalCluster``, a
-running scheduler's address, or a dask-jobqueue batch system (``~/.config/dask/jobqueue.yaml``). Each worker runs one
-task at a time and holds one ``study`` slot; a study leaves the worker's thread to its cells while it waits on them."""
+"""The Dask cluster of ``--cluster`` (a ``LocalCluster``, a scheduler's address or a dask-jobqueue system) for studies,
+cells and training rounds; each worker runs one task at a time and holds one ``study`` slot."""
 from __future__ import annotations
 
 import contextlib
@@ -10,7 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from .cluster_checks import JOBQUEUE, import_jobqueue
+from .cluster_checks import JOBQUEUE, check_cluster, import_jobqueue
 from .parallel import thread_env
 
 __all__ = ["open_cluster", "check_shared", "jobqueue_cluster", "SCHEDULER_ENV", "STUDY_SLOT", "JOBQUEUE",
@@ -21,9 +20,8 @@ STUDY_SLOT = "study"   # the worker resource a running study holds (one per work
 CONNECT_S = 10   # how long a scheduler's address may take to answer
 JOB_WAIT_S = 1800   # how long a batch system's first worker may take to join (its job queued, then started)
 ADDRESS_WAIT_S = 120   # how long a running scheduler may take to have a worker
-# Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive mmap threshold: every tensor torch
-# frees is returned and faulted in again, and torch's steps run about twice as long. Unset for a local cluster's
-# workers; a batch system's workers get a fixed mmap threshold above torch's tensors instead (same speed).
+# Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536, which turns off glibc's adaptive mmap threshold (torch's steps run
+# about twice as long): unset for local workers; batch workers get a fixed mmap threshold above torch's tensors.
 NANNY_MALLOC = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 MMAP_ENV = "export MALLOC_MMAP_THRESHOLD_=33554432"
 
@@ -41,8 +39,7 @@ def _local(jobs: int, threads: int, processes: bool = True):
 
     gpus = {"GPU": 1} if _gpu_count() else {}
     env = {"env": thread_env(threads)} if processes else {}   # a Nanny's; threads share this process's
-    # tcp on the loopback interface: dask's in-process transport or a dashboard on every interface looks up this
-    # machine's outward address (a connection to 8.8.8.8)
+    # tcp on the loopback interface: otherwise dask looks up this machine's outward address (connecting to 8.8.8.8)
     with dask.config.set(NANNY_MALLOC):
         return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=processes,
                             resources={STUDY_SLOT: 1, **gpus}, protocol="tcp", host="127.0.0.1",
@@ -50,14 +47,10 @@ def _local(jobs: int, threads: int, processes: bool = True):
 
 
 def jobqueue_cluster(name: str):
-    """The dask-jobqueue cluster ``name`` (no job submitted yet) as configured, its workers given a study slot (beside
-    the ``--resources`` of its ``worker-extra-args``) and ``MMAP_ENV`` after its ``job-script-prologue``."""
-    from .cluster_checks import check_jobqueue
-
+    """The dask-jobqueue cluster ``name`` (checked by ``check_cluster``), workers given a study slot, ``MMAP_ENV``."""
     dask_jobqueue = import_jobqueue(name)
     import dask
 
-    check_jobqueue(name, submit=False)   # a section of the user's, not dask-jobqueue's defaults alone
     extra = list(dask.config.get(f"jobqueue.{name}.worker-extra-args", None) or [])
     if "--resources" in extra[:-1]:
         i = extra.index("--resources") + 1
@@ -83,12 +76,9 @@ def _connect(address: str):
 
 @contextlib.contextmanager
 def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes: bool = True):
-    """A ``distributed.Client`` on ``cluster`` ("local", a scheduler address, or a dask-jobqueue name), not dask's
-    default (xarray's writes stay in their process), the folders of ``shared`` checked (``check_shared``). A cluster
-    this opens is closed at the end, stopping what still runs on it."""
+    """A ``distributed.Client`` on ``cluster``, not dask's default, ``shared`` folders checked; a cluster it opens is
+    closed at the end."""
     from distributed import Client
-
-    from .cluster_checks import check_cluster
 
     target = check_cluster(cluster, jobs)   # the value and --jobs, before any client, cluster or job is made
     owned = (_local(jobs, threads, processes) if cluster == "local" else
@@ -98,8 +88,7 @@ def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes:
     client = _connect(target) if owned is None else Client(owned, set_as_default=False)
     try:
         print(f"Dask cluster {cluster}: dashboard at {client.dashboard_link}", flush=True)
-        # every local worker before the first task (tasks held to a slot stay where they were first put); on a batch
-        # system or a running scheduler the first one (the others join as their jobs start)
+        # every local worker before the first task (tasks stay where first put); elsewhere the first one
         _wait_for_workers(client, cluster, jobs if cluster == "local" else 1,
                           None if cluster == "local" else JOB_WAIT_S if owned is not None else ADDRESS_WAIT_S)
         slots = [w for w in client.scheduler_info()["workers"].values() if STUDY_SLOT in (w.get("resources") or {})]
@@ -129,8 +118,7 @@ def _wait_for_workers(client, cluster: str, n: int, timeout: float | None) -> No
 
 
 def _unqueued(dask_scheduler) -> None:
-    """Turn off the scheduler's queue of tasks waiting for a free thread: it counts the studies waiting for a study
-    slot as the worker's work, so with more studies than workers the running ones' cells were held back for ever."""
+    """Turn off the scheduler's queue: it counts studies waiting for a slot as work and held back cells."""
     import math
 
     dask_scheduler.WORKER_SATURATION = math.inf
@@ -159,8 +147,7 @@ def check_shared(client, folder) -> None:
 
 
 def on_worker() -> None:
-    """Called first by each task on a worker: dask computations inside tasks (xarray's netCDF writes among them) run
-    synchronously, not as tasks of the cluster; set for the whole worker process, whose tasks share its threads."""
+    """Called first by each task on a worker: dask computations inside tasks (xarray's writes) run synchronously."""
     import dask
 
     dask.config.set(scheduler="synchronous")
@@ -212,9 +199,8 @@ def train_rounds(client, rounds, **kw) -> list:
 
 
 def train_model_set(client, profile: str, keys=None, rounds: int | None = None) -> dict:
-    """Train ``profile``'s model set (or the models ``keys`` names) on the cluster: the autoencoders here first, then
-    the diffusion models as ``rounds`` lockstep rounds dealt round robin (default: one per worker); finished
-    checkpoints are reused. {key: TrainedModel}."""
+    """{key: TrainedModel} of ``profile``'s model set (or ``keys``): autoencoders here, then the diffusion models as
+    ``rounds`` lockstep rounds dealt round robin on the cluster (default: one per worker)."""
     from ..framework import model_set as models
     from ..train.lockstep import Job
 

@@ -1,6 +1,5 @@
-"""The ``--cluster`` value and ``--jobs`` checked before any client, cluster or job is made (``check_cluster``): a
-scheduler address by its form, a local cluster's workers against this machine's memory and cores, and a dask-jobqueue
-system by its configuration and submit command; a refusal names the value and the fix in one line."""
+"""``--cluster`` and ``--jobs`` checked before any client, cluster or job is made (``check_cluster``): an address by
+its form, local workers against memory and cores, a dask-jobqueue system by its configuration and submit command."""
 from __future__ import annotations
 
 import os
@@ -17,8 +16,7 @@ JOBQUEUE = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "lsf": "LSFCluster", "
 
 
 def import_jobqueue(name: str = "slurm"):
-    """dask_jobqueue, with this process's Ctrl-C handler as it was (importing its SLURM module makes SIGINT call
-    ``sys.exit``, so Ctrl-C would no longer stop the started studies)."""
+    """dask_jobqueue, this process's Ctrl-C handler kept (its SLURM module makes SIGINT call ``sys.exit``)."""
     import signal
     import threading
 
@@ -80,9 +78,8 @@ def _check_local(jobs: int) -> None:
                       f"share the cores, each study slower; --jobs {cores} runs as fast", UserWarning, stacklevel=3)
 
 
-def check_jobqueue(name: str, submit: bool = True) -> None:
-    """Refuse a dask-jobqueue system with no user section (cores and memory unset) or, with ``submit``, whose submit
-    command (sbatch, qsub, ...) is not on this machine's PATH."""
+def check_jobqueue(name: str) -> None:
+    """Refuse a dask-jobqueue system with cores or memory unset or its submit command not on PATH."""
     dask_jobqueue = import_jobqueue(name)
     import dask
 
@@ -91,15 +88,14 @@ def check_jobqueue(name: str, submit: bool = True) -> None:
         raise ValueError(f"--cluster {name}: no `jobqueue: {name}:` section with {' and '.join(unset)} in the Dask "
                          f"configuration ({JOBQUEUE_CONFIG}); book/cluster.md shows one")
     command = getattr(getattr(getattr(dask_jobqueue, JOBQUEUE[name]), "job_cls", None), "submit_command", None)
-    if submit and command and shutil.which(str(command).split()[0]) is None:
+    if command and shutil.which(str(command).split()[0]) is None:
         raise ValueError(f"--cluster {name}: its submit command `{str(command).split()[0]}` is not on this machine's "
                          f"PATH, so no job could start; run from a login node of the {name} system, or pass --cluster "
                          f"local")
 
 
 def check_cluster(cluster: str, jobs: int) -> str:
-    """``cluster`` checked with ``jobs`` workers: "local", a scheduler address (returned with its scheme) or a
-    dask-jobqueue name; raises ValueError, naming the value and the fix, before any client or job is made."""
+    """``cluster`` ("local", a scheduler address returned with its scheme, or a dask-jobqueue name) checked."""
     cluster = str(cluster)
     if cluster == "local":
         _check_local(jobs)

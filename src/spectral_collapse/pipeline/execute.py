@@ -98,9 +98,8 @@ def _params(study: str, dataset: str, profile: str, results_root: str, extra: di
 
 def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, results_root: str = "data/results",
                    extra: dict | None = None) -> list[Path]:
-    """The files whose content decides whether a chapter is up to date: its notebook, its results (second), those of
-    the studies it reads and shows and its shipped weights' hash files; else the files its ``*_file`` knobs name
-    and the JSON records beside them (the cost chapter reads its whole record folder)."""
+    """The files whose content decides whether a chapter is up to date: its notebook, its results (second), those it
+    reads and shows and its weights' hash files; else the files its ``*_file`` knobs name and the JSON beside them."""
     root = Path(root)
     src = root / graph.source_notebook(study)
     shown = [p for s, d in graph.shown_pairs(study, dataset)
@@ -216,8 +215,7 @@ def execute_page(page: str, profile: str = "quick", *, root: Path, results_root:
 
 def _study_task(pair, *_after, profile: str, root: str, book_dir, results_root: str, force: bool, extras: dict,
                 env: dict, cells: bool):
-    """One chapter executed on a Dask worker (``run_graph``'s task), its kernel given ``env``; with ``cells`` the
-    worker's thread is left to its cells meanwhile. A failure comes back as a ``StudyError``."""
+    """``run_graph``'s task: one chapter, its kernel given ``env`` (``cells``: the thread left to its cells)."""
     if cells:
         from distributed import secede
 
@@ -233,8 +231,7 @@ def _study_task(pair, *_after, profile: str, root: str, book_dir, results_root: 
 
 
 def show_again(finished: list, reason, execute) -> list:
-    """The finished pairs whose chapter shows a study that also ran (``graph.shown``), possibly after it, and is
-    stale now (``reason``), each executed again (``execute(study, dataset)``); returns those pairs."""
+    """Execute again and return the finished pairs whose chapter shows another that ran and is stale (``reason``)."""
     again = [(s, ds) for s, ds in finished if any(p in finished for p in graph.shown_pairs(s, ds)) and reason(s, ds)]
     for s, ds in again:
         execute(s, ds)
@@ -245,10 +242,9 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                 results_root: str = "data/results", force: bool = False, jobs: int | str = 1,
                 knobs: dict | None = None, book_dir: str | os.PathLike | None = None,
                 keep_going: bool = False, threads: int | None = None, cluster: str | None = None) -> list[Path]:
-    """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads, then
-    the book's pages (unless ``book_dir`` or ``datasets`` is given). ``jobs`` > 1: side by side on a LocalCluster;
-    ``cluster``: on that cluster, cells too (``pipeline.cluster``). keep_going (serial): a failure skips only what
-    reads it. Failures raise ``StudiesFailed`` at the end."""
+    """Execute every missing or stale (study, dataset) of the profile after the studies it reads, then the book's pages
+    (unless ``book_dir`` or ``datasets`` is given); ``jobs`` > 1 or ``cluster``: on Dask (``pipeline.cluster``).
+    keep_going (serial): a failure skips only what reads it. Failures raise ``StudiesFailed`` at the end."""
     get_profile(profile)
     root = Path(root) if root else repo_root()
     jobs = resolve_jobs(jobs)

@@ -56,8 +56,7 @@ def _book_text(text: str) -> str:
 
 
 def command_markdown(records: str | Path = "benchmarks/results") -> str:
-    """The cost chapter's command times as Markdown, one bold machine name and one table per machine, read from the
-    benchmark records under ``records`` (``tables.costs``)."""
+    """The cost chapter's command times as Markdown, a bold name and a table per machine (``tables.costs``)."""
     return _book_text("".join(f"**On {machine}**\n\n{md_table(table)}\n\n"
                               for machine, table in command_tables(records).items())
                       or _note("No benchmark record of the commands is stored (benchmarks/results/commands.json)."))
@@ -65,9 +64,8 @@ def command_markdown(records: str | Path = "benchmarks/results") -> str:
 
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
                    bench: dict | None = None, gpu: dict | None = None) -> dict[str, str]:
-    """{file name under book/_generated: a Markdown table} in the book's one notation. ``bench``: the parsed
-    benchmarks/results/latest.json (its OVG step ratio); ``gpu``: the newest GPU measurement of the paper's scale,
-    or None."""
+    """{file name under book/_generated: a Markdown table}; ``bench``: benchmarks/results/latest.json parsed,
+    ``gpu``: the newest GPU measurement of the paper's scale or None."""
     timing, ratio = paper_timing(results_root), bench_ovg_step_ratio(bench)
     if timing is None:
         estimate = _note("No timing of the paper U-Net is stored: measure it (a minute on one CPU core) with `python "

@@ -1,5 +1,4 @@
-"""Which studies exist, on which datasets, in which order (the registry's, each after the studies it reads), and
-the parts of the paper's story that group their chapters in a table of contents."""
+"""Which studies exist, on which datasets, in which order, and the parts that group their chapters in a contents."""
 from __future__ import annotations
 
 import graphlib
@@ -25,7 +24,6 @@ def datasets(study: str) -> tuple[str, ...]:
 
 def source_notebook(study: str) -> str:
     """The notebook a researcher edits, relative to the repository root."""
-    registry.get_study(study)
     return f"notebooks/{study}.ipynb"
 
 
@@ -34,13 +32,10 @@ def prerequisites(study: str) -> tuple[str, ...]:
     return tuple(registry.get_study(study).reads)
 
 
-# chapters that show the stored results of other studies, though their studies do not compute from them: the
-# main-results chapter decides its claims over the seed-spread study's training seeds; the your-model chapter uses the
-# step sizes the stored Pareto sweep chose; the closed-form chapter reads the task's support and the leaks from the
-# main results. Run order puts the shown study first; a failure of it skips nothing.
+# chapters that show the stored results of studies they do not compute from (seed spread's training seeds, the Pareto
+# sweep's step sizes, the main results' leaks): run order puts the shown study first; a failure of it skips nothing
 SHOWS = {"main_results": ("seed_spread",), "your_model": ("pareto",), "closed_form": ("main_results",)}
-# chapters that show every other study's results on every dataset: the model-quality chapter names the claims each
-# model below the gate decides, from the models every stored result loaded
+# chapters that show every other study's results on every dataset (the claims each model below the gate decides)
 SHOWS_ALL = ("model_quality",)
 
 
@@ -52,8 +47,7 @@ def shown(study: str) -> tuple[str, ...]:
 
 
 def shown_pairs(study: str, dataset: str) -> list[tuple[str, str]]:
-    """(study, dataset) of each stored result ``study``'s chapter on ``dataset`` shows: its dataset's, and for
-    ``SHOWS_ALL`` every dataset's."""
+    """(study, dataset) of each stored result ``study``'s chapter on ``dataset`` shows (``SHOWS_ALL``: all datasets)."""
     return [(s, d) for s in shown(study) for d in dict.fromkeys((dataset, *(datasets(s) if study in SHOWS_ALL
                                                                                else ())))]
 
@@ -157,8 +151,7 @@ def studies_index(pages: Mapping[str, Sequence[str]]) -> str:
 
 
 def study_pages(book: Path, folder: str = "studies") -> dict[str, tuple[str, ...]]:
-    """{doc name ("studies/<study>", "studies/<study>-<profile>" for a profile other than quick): the datasets of
-    its chapters} for the executed chapters in ``book``/``folder``, in book order (study_pages.chapters_by_page)."""
+    """{doc name ("studies/<study>[-<profile>]"): its chapters' datasets} of the chapters in ``book``/``folder``."""
     order = {name: i for i, name in enumerate(study_names())}
     pages = chapters_by_page(Path(book) / folder)
     return {f"{folder}/{n}": tuple(c.dataset for c in pages[n])

@@ -1,7 +1,6 @@
-"""The one cache: computed cells stored by a hash of what determines them, never by a name, as netCDF files
-``<root>/<hash[:2]>/<hash>.nc`` under a ``flock`` (two processes never compute one cell twice), with the checksum of
-``framework.store``; a cell that cannot be read, lacks it or fails it is recomputed with a warning. In a study kernel
-started on a Dask cluster (``--cluster``), ``Memo.map`` computes the independent cells of a loop as tasks side by side."""
+"""The one cache: cells stored by a hash of what determines them as ``<root>/<hash[:2]>/<hash>.nc`` under a ``flock``,
+with ``framework.store``'s checksum (a cell failing it is recomputed with a warning); on a Dask cluster (``--cluster``)
+``Memo.map`` computes a loop's independent cells as tasks side by side."""
 from __future__ import annotations
 
 import contextlib
@@ -27,9 +26,7 @@ __all__ = ["Memo", "fingerprint", "DEFAULT_ROOT", "CellWarning", "WARNINGS_ATTR"
 DEFAULT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CACHE", "data/cache/cells")
 _FORMAT = 3  # layout of the cell files themselves (3: the checksum of framework.store, attributes included)
 _NOT_CONTENT = ("training", "checkpoint")  # module attributes that name or mode a model, not its numbers
-# The suite's own warnings a cell's computation raised, stored with it and raised again as it is read: a study's
-# run_warnings are the same wherever its cells were computed.
-WARNINGS_ATTR = "cell_warnings"
+WARNINGS_ATTR = "cell_warnings"   # the suite's warnings a cell's computation raised, raised again as it is read
 
 
 class CellWarning(RuntimeWarning):
@@ -130,8 +127,7 @@ class Memo:
         return {**vars(self), "_fresh": set(), "_shipped": {}}
 
     def map(self, fn: Callable[[Any], Any], items) -> list:
-        """``[fn(item) for item in items]``; in a study kernel on a cluster (``cluster.SCHEDULER_ENV``) the cells the
-        calls ask for are first computed side by side on its workers (into this shared cache), then read."""
+        """``[fn(item) for item in items]``, on a cluster (``cluster.SCHEDULER_ENV``) their cells computed first."""
         from .cluster import kernel_client
 
         items = list(items)
@@ -176,8 +172,7 @@ class Memo:
         return shipped[ref][1]
 
     def train_rounds(self, make_rounds: Callable[[], list]) -> None:
-        """In a study kernel on a cluster: the lockstep rounds ``make_rounds()`` returns trained side by side
-        (``cluster.train_rounds``); without one nothing (the study trains each model as it loads it)."""
+        """On a cluster, train the lockstep rounds ``make_rounds()`` returns side by side; without one nothing."""
         from ..framework.model_set import CHECKPOINT_ROOT
         from .cluster import kernel_client, train_rounds
 
@@ -266,14 +261,13 @@ class _Asked(BaseException):
         self.path, self.compute = path, compute
 
 
-# A cell's compute function travels as a small pickle: the models and large tensors and arrays it closes over are
-# tasks of their own (``Memo._object``), named in it by reference, so the scheduler holds each once, not per task.
+# A cell's compute function travels as a small pickle naming by reference the models and large arrays it closes over,
+# each a task of its own (``Memo._object``) held once by the scheduler.
 SHIPPED_BYTES = 1 << 16   # a tensor or array at least this large travels by reference (every module does)
 
 
 def _ref(obj) -> str | None:
-    """The reference under which ``obj`` travels apart from the cells (None: pickled inline): its content, its
-    identity and, for a module, each submodule's training mode."""
+    """The reference under which ``obj`` travels apart from the cells (None: pickled inline)."""
     if isinstance(obj, torch.nn.Module):
         extra = "".join("t" if m.training else "e" for m in obj.modules())
     elif isinstance(obj, torch.Tensor) and obj.nelement() * obj.element_size() >= SHIPPED_BYTES:

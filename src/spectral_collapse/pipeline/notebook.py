@@ -1,5 +1,4 @@
-"""What a study notebook calls: ``ds = open_study("pareto", dataset=dataset, profile=profile, ...)`` computes or
-loads its results in a kernel set up for the book (repo root, offline charts, tables' display)."""
+"""What a study notebook calls: ``open_study("pareto", dataset=..., profile=...)`` computes or loads its results."""
 from __future__ import annotations
 
 import contextlib
@@ -58,8 +57,7 @@ def short_warning(message, category, filename, lineno, line=None) -> str:
 
 
 def show_missing_as_dash() -> bool:
-    """In a running kernel, tables show a missing value as "—", a checkpoint by its model name, no plain row index,
-    and tables and Markdown in the book's notation (``plotting.reader``); returns whether a kernel was found."""
+    """In a kernel, show tables and Markdown as the book does (``plotting.reader``); returns whether one was found."""
     ip = get_ipython()
     if ip is None:
         return False
@@ -86,8 +84,7 @@ def show_missing_as_dash() -> bool:
 
 
 def one_header_row(df):
-    """The table with its row index's name moved into the header row (HTML then shows one header row); a table with
-    a multi-level or unnamed row index, or a named column level, as it is."""
+    """The table with a plain named row index's name moved into the header row (HTML shows one header row)."""
     import pandas as pd
 
     columns = df.columns
@@ -121,9 +118,8 @@ def _injected_names() -> list[str]:
 
 
 def open_study(name: str, *, results_root: str | os.PathLike = "data/results", rerun=False, **params):
-    """The results of study ``name`` (computed, or loaded when stored under the same key) as an ``xr.Dataset``, with
-    a caution when a model is below the quality gate. ``params``: dataset, profile and knobs as papermill gives them
-    (unknown names raise before any work); an error shows its message first."""
+    """The results of study ``name`` (computed, or loaded when stored) with a caution for a model below the gate;
+    ``params``: dataset, profile and knobs (unknown names raise before any work)."""
     try:
         return _open_study(name, folder_parameter("results_root", results_root), rerun, **params)
     except Exception as err:

@@ -1,6 +1,5 @@
-"""The notes of a study run in a collapsed block at a chapter's end (``notes_block``): each failure named by its arm,
-method and grid point or seed, read from the stored ``failed`` / ``failure`` / ``chosen`` arrays (so a note counts
-what the tables count), then the run's other warnings, each prefixed with the arms whose methods it names."""
+"""The notes of a study run at a chapter's end (``notes_block``): failures by arm, method and grid point or seed from
+the stored ``failed`` / ``failure`` / ``chosen`` arrays, then the run's other warnings with the arms they name."""
 from __future__ import annotations
 
 import re
@@ -107,8 +106,7 @@ def _named_arms(note: str, arms) -> str | None:
 
 
 def chapter_notes(ds) -> list[str]:
-    """Every note of the run that computed ``ds``, in the chapter's words: the failures per arm, method and grid point
-    or seed (from the stored arrays), then the other stored warnings with the arms they concern."""
+    """Every note of the run that computed ``ds``, in the chapter's words (see the module docstring)."""
     arms = _arms(ds)
     notes = [n for tag, part in arms for n in _failures(tag, part)]
     stored = list(dict.fromkeys(map(str, json_attr(ds.attrs, "run_warnings", []) or [])))

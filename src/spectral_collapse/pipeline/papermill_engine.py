@@ -1,7 +1,6 @@
-"""The suite's papermill engine (``papermill.engine`` entry point, pyproject.toml), loaded in every papermill run.
-Loading it also makes the ``papermill`` command end a study error the suite shows message first
-(``notebook.message_first``) with that message and its cell, without papermill's own traceback; any other error ends
-as papermill ends it. Papermill has no setting for this, so the hook wraps ``sys.excepthook``."""
+"""The suite's papermill engine (``papermill.engine`` entry point), loaded in every papermill run: it also makes the
+``papermill`` command end a study error shown message first (``notebook.message_first``) with that message and its
+cell, without papermill's traceback (a ``sys.excepthook``: papermill has no setting for it)."""
 from __future__ import annotations
 
 import re
@@ -13,8 +12,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class _NBClientLater(type):
-    """Every attribute is papermill's ``NBClientEngine``'s, looked up when used (papermill imports this module while
-    its own engines module is still being imported, so it cannot be subclassed here)."""
+    """Every attribute papermill's ``NBClientEngine``'s, looked up when used (not importable while this loads)."""
 
     def __getattr__(cls, name):
         from papermill.engines import NBClientEngine
@@ -36,8 +34,7 @@ def shown_message_first(err: BaseException) -> bool:
 
 
 def report_study_error(kind, err, tb, previous=None) -> None:
-    """``sys.excepthook`` of the papermill command: a study error shown message first is printed as its cell showed
-    it; anything else goes to ``previous`` (the hook in place before)."""
+    """The papermill command's ``sys.excepthook``: a study error as its cell showed it; else ``previous``'s."""
     if shown_message_first(err):
         lines = [_ANSI.sub("", line) for line in err.traceback]
         sys.stderr.write(f"The notebook stopped at cell [{err.exec_count}] (the executed copy keeps its outputs):\n"

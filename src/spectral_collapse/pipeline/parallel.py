@@ -1,5 +1,5 @@
-"""Running several study notebooks at once on a Dask cluster (``pipeline.cluster``), each after the studies it reads,
-with the torch threads of each kernel always set (torch's default can make a study many times slower on busy cores)."""
+"""Running study notebooks side by side on a Dask cluster (``pipeline.cluster``), each after the studies it reads,
+with each kernel's torch threads set."""
 from __future__ import annotations
 
 import os
@@ -92,9 +92,8 @@ class StudyError(Exception):
 
 
 def run_graph(client, pairs: list, task, *, resources: dict | None = None) -> list:
-    """Run ``task(pair, *its pending upstream studies' futures)`` for each (study, dataset) of ``pairs`` on the
-    cluster of ``client``; returns the pairs that finished. What reads a failed study is skipped; failures raise
-    ``StudiesFailed`` after the rest has run; interrupted, the futures are cancelled."""
+    """Run ``task(pair, *its upstream futures)`` for each (study, dataset) of ``pairs``; returns those that finished.
+    What reads a failed study is skipped; failures raise ``StudiesFailed`` after the rest has run."""
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]

@@ -1,5 +1,4 @@
-"""What a chapter shows above a study's results: the notes of the run that computed them (``run_notes``) and its
-parameters table (``parameters_table``), each row with where its value came from."""
+"""A chapter's run notes (``run_notes``) and parameters table (``parameters_table``, where each value came from)."""
 from __future__ import annotations
 
 import json
@@ -72,7 +71,6 @@ def _used(name: str, ds) -> str | None:
             values = [v for v in dict.fromkeys(ds[what].values.ravel().tolist()) if v not in _REFERENCE]
             if values:
                 return _cell(values)
-            continue
         if (how == "coord" and what in ds.dims and what in ds.coords) or (how == "distinct" and what in ds.variables):
             values = ds[what].values.ravel().tolist()
             values = sorted(set(values)) if how == "distinct" else values

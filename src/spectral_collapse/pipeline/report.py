@@ -1,6 +1,5 @@
-"""Your report: one command builds a book for your data and your diffusers model, in a folder of its own
-(``python -m spectral_collapse report --data folder:/path --model /path/to/pipeline`` or ``make report``) holding
-``results/``, ``cache/cells/``, ``book/`` and ``report.json``; the project's book/ and data/ are left alone."""
+"""Your report (``python -m spectral_collapse report --data folder:/path --model /path/to/pipeline``): a book for your
+data and diffusers model in a folder of its own (``results/``, ``cache/cells/``, ``book/``, ``report.json``)."""
 from __future__ import annotations
 
 import hashlib
@@ -110,9 +109,8 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
                  force: bool = False, allow_weak_model: bool | None = None, studies=None, html: bool = True,
                  threads: int | None = None, root: str | os.PathLike | None = None,
                  cluster: str | None = None) -> Report:
-    """Run the studies of ``report_plan`` on ``data`` with ``model`` (a diffusers pipeline folder or hub id) or
-    ``models`` ({"source": ..., "target": ...}) into ``out`` (default ``reports/<report_name>``), write its pages and
-    HTML. A failed study does not stop the others; ``StudiesFailed`` is raised at the end."""
+    """Run ``report_plan``'s studies on ``data`` with ``model`` or ``models`` into ``out`` (default
+    ``reports/<report_name>``) and write its pages and HTML; failed studies raise ``StudiesFailed`` at the end."""
     get_profile(profile)
     check_dataset(data)
     if (model is None) == (models is None):
@@ -170,8 +168,6 @@ def _build_html(book: Path) -> Path:
                            f"pages are in {book}. Its last lines:\n{tail}")
     return index
 
-
-# --- the report's pages ---------------------------------------------------------------------------------------------
 
 TEMPLATES = Path("notebooks") / "report"   # under the checkout
 
@@ -267,8 +263,7 @@ def render_intro(report, title: str, root: Path) -> str:
 
 
 def write_book(report, root: Path) -> None:
-    """Write the report's _config.yml, _toc.yml, intro.md, gate page and the project's chart bundles (_static/); each
-    chapter's title reads as its study's (``study_pages.study_titled``), the data named once in the chapter."""
+    """Write the report's _config.yml, _toc.yml, intro.md, gate page and chart bundles; retitle its chapters."""
     book = Path(report.out) / "book"
     for doc in report.chapters.values():
         study_titled(book / f"{doc}.ipynb", report.data, report.profile)

@@ -1,6 +1,5 @@
-"""Compute or load one study's results: reuse a stored file only under the same key and checkpoint hashes, else run
-the study with the cell cache (``pipeline.memo``) and store it with its checksum; a damaged file is computed again
-with a note, and results from folder images that changed while read are not stored."""
+"""Compute or load one study's results: a stored file is reused under the same key and checkpoint hashes, else the
+study runs with the cell cache (``pipeline.memo``) and is stored with its checksum."""
 from __future__ import annotations
 
 import contextlib
@@ -48,8 +47,7 @@ def _changed(old, new, prefix: str = "", limit: int = 4) -> list[str]:
 
 
 def stale_reason(ds: xr.Dataset, spec: StudySpec) -> str | None:
-    """Why stored results ``ds`` do not answer ``spec`` (their key, or the weights of their checkpoints here), in
-    words; None when they do."""
+    """Why stored results ``ds`` do not answer ``spec`` (key, or checkpoint weights), in words; None when they do."""
     if ds.attrs.get("results_key") != spec.key():
         parts = []
         try:
@@ -67,8 +65,7 @@ def stale_reason(ds: xr.Dataset, spec: StudySpec) -> str | None:
 
 
 def _here(path: str | os.PathLike) -> bool:
-    """Whether checkpoint folder ``path`` is here, installed from its shipped form (data/weights) when only that is
-    or it holds other weights than those shipped now."""
+    """Whether checkpoint folder ``path`` is here, installed from data/weights when absent or shipped anew."""
     path = Path(path)
     if not (shipped_dir(path) / HASHES).is_file():
         return path.is_dir()
@@ -145,8 +142,7 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
 
 
 def check_study_data(dataset: str, profile: str, knobs: dict | None = None) -> None:
-    """Load a folder dataset as the studies read it, its checks included, so that unusable data is refused before any
-    study starts; bundled datasets pass unchecked."""
+    """Load a folder dataset as the studies read it, refusing unusable data before any study (bundled: unchecked)."""
     if split_dataset(dataset)[1] is None:
         return
     spec = study_spec("main_results", dataset=dataset, profile=profile, **(knobs or {}))
@@ -155,8 +151,7 @@ def check_study_data(dataset: str, profile: str, knobs: dict | None = None) -> N
 
 
 def _check_read_as_signed(spec: StudySpec, read: dict[str, str]) -> None:
-    """Raise FolderChangedError, before anything is stored, when a folder dataset's images were not the bytes its
-    signature (the "data" input of the results key) was taken from."""
+    """Raise FolderChangedError when a folder dataset's images were not the bytes its signature was taken from."""
     changed = changed_since_decoded(read)
     if changed:
         names = ", ".join(Path(p).name for p in changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3
@@ -171,8 +166,7 @@ def _check_read_as_signed(spec: StudySpec, read: dict[str, str]) -> None:
 
 
 def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
-    """(stored results, None) when the file reads, matches its checksum and holds the study's variables; else (None,
-    why it is computed again)."""
+    """(stored results, None) when the file reads, checks and holds the study's variables; else (None, why not)."""
     try:
         stored = load_results(path)
         missing = missing_variables(study, stored)
@@ -189,8 +183,7 @@ def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
 
 
 def allow_weak(spec: StudySpec):
-    """Which models a run of ``spec`` may use below the quality gate: its ``allow_weak_model`` knob, else the
-    profile's rule (a bool, or model-set keys)."""
+    """Models ``spec`` may use below the gate: its ``allow_weak_model`` knob, else the profile's bool or keys."""
     given = spec.get("allow_weak_model", None)
     if given is not None:
         return bool(given)
@@ -206,8 +199,7 @@ def cells_root(results_root: str | os.PathLike) -> Path:
 
 def check_can_store(study: str, dataset: str, profile: str, results_root: str | os.PathLike = "data/results",
                     base: str | os.PathLike = ".") -> None:
-    """``run_study``'s check before a notebook: raise, naming folder and option, when the results of ``study`` are not
-    stored yet and could not be written, or their cells (paths relative to ``base``)."""
+    """``run_study``'s checks before a notebook: raise when unstored results or their cells could not be written."""
     if get_study(study).run is None:
         return
     path = Path(base) / results_path(study, dataset_key(dataset), profile, results_root)

@@ -1,6 +1,5 @@
-"""Sphinx extension listed in _config.yml: before the table of contents is read, write the study pages it lists
-(``pipeline.study_pages``), so that ``jupyter-book build book/`` builds them on a fresh clone, where only the chapters
-are committed. Costs: reading the chapters once, about a second for the book's 30."""
+"""Sphinx extension: write the study pages the table of contents lists (``pipeline.study_pages``) before it is read,
+so a fresh clone's build has them. Costs: reading the chapters once, about a second for the book's 30."""
 from __future__ import annotations
 
 import re

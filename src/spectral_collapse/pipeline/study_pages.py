@@ -1,9 +1,7 @@
-"""One book page per study, ``book/studies/<study>.ipynb`` (``<study>-<profile>`` for a profile other than quick),
-written from its executed chapters ``<study>-<dataset>.ipynb``: the shared title once, each dataset's answer under
-its name in bold, then a section per dataset (``## <dataset>``, labelled ``(<chapter>)=``) with the rest of that
-chapter one heading level down; parameter cells dropped, glued values renamed ``<dataset>.<name>``. A study of one
-dataset has its chapter as its page, its title without the dataset when its first screen names it elsewhere
-(``names_dataset``). Costs: reading every chapter once (about a second for 30)."""
+"""One book page per study, ``book/studies/<study>[-<profile>].ipynb``, from its chapters ``<study>-<dataset>.ipynb``:
+the title once, each dataset's answer under its name in bold, then a section per dataset (``## <dataset>``, labelled
+``(<chapter>)=``) one heading level down, glued values renamed ``<dataset>.<name>``; a study of one dataset has its
+chapter as its page. Costs: reading every chapter once (about a second for 30)."""
 from __future__ import annotations
 
 import copy
@@ -38,8 +36,7 @@ class Chapter(NamedTuple):
 
 
 def _chapter(path: Path, meta: dict) -> Chapter | None:
-    """The chapter a file of book/studies/ is, None for a page (no "-" in its name, ``PAGE_KEY`` in its metadata,
-    or named <study>-<profile>)."""
+    """The chapter a file of book/studies/ is; None for a page (no "-", ``PAGE_KEY``, or named <study>-<profile>)."""
     if "-" not in path.stem or PAGE_KEY in meta:
         return None
     study, rest = path.stem.split("-", 1)
@@ -63,8 +60,7 @@ def _metadata(path: Path) -> dict:
 
 
 def chapters_by_page(folder: Path) -> dict[str, list[Chapter]]:
-    """{page name: its chapters, in the registry's dataset order (datasets it does not list after, by name)} for the
-    executed chapters in ``folder`` (hidden and temporary files left out)."""
+    """{page name: its chapters in the registry's dataset order, others after by name} of the chapters in ``folder``."""
     pages: dict[str, list[Chapter]] = {}
     for path in sorted(Path(folder).glob("*.ipynb")):
         if path.name.startswith((".", "_")):
@@ -107,8 +103,7 @@ def _title_line(text: str) -> int | None:
 
 
 def _title(cell, dataset: str, profile: str | None = None):
-    """The title cell without the dataset the chapter's title ends with (``: ihc-sr`` or `` — ihc-sr``), and without
-    the profile after it (`` (smoke)``) when ``profile`` is given."""
+    """The title cell without its ending ``: <dataset>`` or `` — <dataset>`` (and `` (<profile>)`` when given)."""
     cell = copy.deepcopy(cell)
     lines = cell.source.split("\n")
     i = _title_line(cell.source)
@@ -152,9 +147,8 @@ def names_dataset(nb, dataset: str) -> bool:
 
 
 def one_dataset_page(chapter: Chapter) -> bytes:
-    """The page of a study that ran on one dataset: its chapter, byte for byte, its title without the dataset when
-    the first screen names the dataset elsewhere (``names_dataset``) or the study stores no results (its page reads
-    other records, such as the benchmarks', whatever the dataset)."""
+    """A one-dataset study's page: its chapter byte for byte, the title without the dataset when the first screen
+    names it (``names_dataset``) or the study stores no results."""
     data = chapter.path.read_bytes()
     nb = nbformat.reads(data.decode("utf-8"), as_version=4)
     study = registry.STUDIES.get(chapter.study)
@@ -166,9 +160,8 @@ def one_dataset_page(chapter: Chapter) -> bytes:
 
 
 def study_titled(path: Path, dataset: str, profile: str) -> None:
-    """Rewrite the executed chapter at ``path`` of a book of one dataset and profile (a report) so that its title
-    reads as the study's, without ``dataset`` and ``profile``; the dataset is named once under the title unless its
-    first screen names it. Running it again changes nothing."""
+    """Rewrite a report's chapter at ``path`` with the study's title, ``dataset`` named once under it unless its first
+    screen names it (idempotent)."""
     nb = nbformat.read(str(path), as_version=4)
     i = next((i for i, c in enumerate(nb.cells) if _is_title(c)), None)
     if i is None:
@@ -193,8 +186,7 @@ def _is_answer(cell) -> bool:
 
 
 def _split_answer(cell) -> tuple:
-    """The answer cell as two: the outputs up to its Markdown output's first block (the answer paragraph), and the
-    rest of that Markdown with the outputs after it (None: no rest)."""
+    """(the answer cell up to its Markdown output's first block, the rest with the outputs after it or None)."""
     k = next(i for i, o in enumerate(cell.outputs) if "text/markdown" in o.get("data", {}))
     text = cell.outputs[k]["data"]["text/markdown"]
     blocks = [t.map for t in _MD.parse(text) if t.level == 0 and t.map and (t.nesting == 1 or t.type in (
@@ -235,8 +227,7 @@ def _unique_id(wanted: str, taken: set[str]) -> str:
 
 
 def combine(chapters: list[tuple[Chapter, nbformat.NotebookNode]]) -> nbformat.NotebookNode:
-    """One page from the executed chapters of one study (``(chapter, its notebook)`` in page order); raises
-    ValueError for a chapter with no title heading."""
+    """One page from one study's ``(chapter, its notebook)`` pairs in page order; a chapter without a title raises."""
     first = chapters[0][1]
     page = nbformat.v4.new_notebook(metadata={k: copy.deepcopy(v) for k, v in first.metadata.items()
                                               if k in ("kernelspec", "language_info")})
