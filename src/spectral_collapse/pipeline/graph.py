@@ -23,7 +23,8 @@ def datasets(study: str) -> tuple[str, ...]:
 
 
 def source_notebook(study: str) -> str:
-    """The notebook a researcher edits, relative to the repository root."""
+    """The notebook a researcher edits, relative to the repository root; an unknown study raises."""
+    registry.get_study(study)
     return f"notebooks/{study}.ipynb"
 
 
