@@ -1,12 +1,8 @@
-"""The model-quality gate: is a diffusion model good enough for its inversions to say anything about the data? On an
-under-trained model the latents and translations describe the training run, not spectral collapse.
+"""The model-quality gate: is a diffusion model good enough for its inversions to say anything about the data?
 
 ``gate_report`` measures a model against real crops of its data, a row per check with its value, its threshold
 (``THRESHOLDS``, fixed before any study result is looked at) and whether it passed; a model passes when every check
-it can be judged on passes. Samples come from a deterministic sampler (DDIM; Heun for EDM and flow models) and
-``StochasticHeun``, begun from ``TerminalStart``; an autoencoder is judged on its reconstructions (``vae_report``);
-edge maps also get their share of edge pixels checked (``framework.edge_density``). The quick profile draws 256 per
-label and sampler (at 64, channel means stray 10 %)."""
+it can be judged on passes. An autoencoder is judged on its reconstructions (``vae_report``)."""
 from __future__ import annotations
 
 import math
@@ -44,8 +40,6 @@ _PATCH = 4  # patch side of the patch-distribution distance
 _PROJECTIONS = 64  # random directions of the sliced Wasserstein distance
 
 
-# --- measurements: plain functions of tensors or logged numbers ---------------------------------------------------
-
 def band_log_ratio(x: torch.Tensor, real: torch.Tensor) -> np.ndarray:
     """log10(power of x / power of real) in each radial band 1..Nyquist, averaged over images and channels."""
     from ..metrics.latent import radial_power_spectrum
@@ -62,10 +56,8 @@ def channel_errors(x: torch.Tensor, real: torch.Tensor) -> tuple[float, float]:
     """Largest relative error over channels of the mean ([0, 1] intensities) and of the std."""
     xs, rs = x.double().transpose(0, 1).flatten(1), real.double().transpose(0, 1).flatten(1)
     mx, mr = (xs.mean(1) + 1) / 2, (rs.mean(1) + 1) / 2
-    sx, sr = xs.std(1), rs.std(1)
     mean_err = ((mx - mr).abs() / mr.abs().clamp_min(1e-8)).max()
-    std_err = ((sx - sr).abs() / sr.clamp_min(1e-8)).max()
-    return float(mean_err), float(std_err)
+    return float(mean_err), float(((xs.std(1) - rs.std(1)).abs() / rs.std(1).clamp_min(1e-8)).max())
 
 
 def _patches(x: torch.Tensor) -> torch.Tensor:
@@ -107,8 +99,8 @@ def nn_distances(x: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
 
 
 def denoised_mean_bias(D, x0: torch.Tensor, label: int, sigmas, *, seed: int = _SEED, batch: int = 64) -> pd.DataFrame:
-    """The relative error ([0, 1] scale) of each channel's mean of D(x0 + sigma n) against x0's, a row per sigma: where
-    a failed ``mean`` check comes from (a network drifts where it saw few training samples). Not judged."""
+    """The relative error ([0, 1] scale) of each channel's mean of D(x0 + sigma n) against x0's, a row per sigma (not
+    judged: where a failed ``mean`` check comes from)."""
     from ..inversion.loop import model_device
 
     n = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed), dtype=x0.dtype)  # drawn on the CPU
@@ -155,8 +147,7 @@ class GateReport:
         return self.rows[self.rows["passed"].notna() & ~self.rows["passed"].fillna(True).astype(bool)]
 
     def describe_failures(self, limit: int = 4) -> str:
-        """The failed checks in words: "spectrum (DDIM samples, label 1) 0.82, must be ≤ 0.3; ..."; a value that could
-        not be computed (non-finite samples) says so instead of printing nan."""
+        """The failed checks in words: "spectrum (DDIM samples, label 1) 0.82, must be ≤ 0.3; ..."."""
         bad = self.failures()
         signs = {"<=": "≤", ">=": "≥"}
         value = lambda v: f"{v:.3g}" if np.isfinite(v) else "not computable (non-finite samples)"   # noqa: E731
@@ -208,8 +199,6 @@ def _image_rows(x, ref, held, pool, gen, sampler, label) -> list[dict]:
             _row("patches", patch_ratio(x, held, pool, gen), sampler, label)]
 
 
-# --- samplers -------------------------------------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class StochasticHeun:
     """Stochastic sampler: EDM's Algorithm 2 (Karras et al. 2022): raise sigma to sigma (1 + gamma) with fresh noise
@@ -239,9 +228,8 @@ def samplers(D) -> dict:
     from ..inversion.methods.ddim import Euler, Heun
     from ..models.denoisers import EDMDenoiser
 
-    if isinstance(D, EDMDenoiser) or is_flow_model(D):
-        return {"Heun": Heun(), "stochastic Heun": StochasticHeun()}
-    return {"DDIM": Euler(), "stochastic Heun": StochasticHeun()}
+    first = ("Heun", Heun()) if isinstance(D, EDMDenoiser) or is_flow_model(D) else ("DDIM", Euler())
+    return dict([first, ("stochastic Heun", StochasticHeun())])
 
 
 def is_flow_model(D) -> bool:

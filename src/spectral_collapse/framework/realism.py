@@ -83,8 +83,7 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = N
 
 def gate_table(controls: dict, real: dict, reference: np.ndarray) -> pd.DataFrame:
     """Per texture score (``GATED_SCORES``) and control ({control: {score: per-crop values}}): how much worse it
-    scores than ``real`` (real crops scored as a method, crop k for test crop k), with its 95 % paired interval over
-    the crops (KID on ``wav_features``: test and ``reference`` crops resampled), ``worse`` when the interval lies
+    scores than ``real`` (crop k for test crop k) with its 95 % paired interval, ``worse`` when the interval lies
     above 0, and ``passes``: the score finds every control worse."""
     rows = []
     for score, kind in GATED_SCORES.items():
@@ -106,13 +105,12 @@ def gate_table(controls: dict, real: dict, reference: np.ndarray) -> pd.DataFram
     return table
 
 
-def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
+def realism_gate(ds: xr.Dataset) -> pd.DataFrame:
     """``gate_table`` of a results table on the first seed's crops: each control (but the truth) against the real
     set scored as a method (``real_*``; results without it: against the paired ground truth)."""
     if "reference_wav_features" not in ds:   # no paired test split: no KID, no gate
         return pd.DataFrame()
-    seed = ds["seed"].values.tolist()[0] if seed is None else seed
-    at = ds["crop"].sel(seed=seed).values
+    at = ds["crop"].isel(seed=0).values
     scores = [s if s != "kid_wav" else "wav_features" for s in GATED_SCORES]
 
     def got(prefix: str, **sel) -> dict:
@@ -122,8 +120,6 @@ def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
     controls = {c: got("control_", control=c) for c in CONTROLS if c != "ground_truth"}
     return gate_table(controls, real, ds["reference_wav_features"].values)
 
-
-# ------------------------------------------------------------------------------------- texture verdicts
 
 BAND_SCORES = ("delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref")
 
@@ -151,8 +147,7 @@ def spread_band(values) -> tuple[float, float] | None:
 
 
 def _picks(ds: xr.Dataset, method: str) -> dict[int, tuple]:
-    """{crop id: (seed, sample index)} of a method's scored translations, the first seed that translated the crop (a
-    deterministic method gives every seed the same output of a crop; a stochastic one, one draw per crop)."""
+    """{crop id: (seed, sample index)} of a method's scored translations, the first seed that translated the crop."""
     out = {}
     f = ds["wav_features"].sel({"method": method})
     for s in ds["seed"].values.tolist():
@@ -169,8 +164,8 @@ def _per_crop_features(ds: xr.Dataset, method: str) -> dict[int, np.ndarray]:
 
 
 def _float_features(ds: xr.Dataset, method: str) -> dict[int, np.ndarray] | None:
-    """The same features of the float translations before 8-bit rounding (``rl.wavelet_features(saved=False)``,
-    rank-normalised by the stored scaler); None where the results keep no scaler or not every sample's image."""
+    """``_per_crop_features`` of the float translations before 8-bit rounding; None where the results keep no scaler
+    or not every sample's image."""
     if not {"images", "reference_feature_sorted", "reference_feature_keep"} <= set(ds.data_vars) or \
             ds.sizes.get("image") != ds.sizes.get("sample"):
         return None
@@ -250,15 +245,18 @@ def kid_readable(ds: xr.Dataset) -> bool:
     return not gate.empty and bool(gate.loc[gate["score"] == "kid_wav", "passes"].all())
 
 
+def _holds(ds: xr.Dataset, names: set, a: str, b: str) -> bool:
+    """Whether results ``ds`` hold the variables ``names`` and the methods ``a`` and ``b``."""
+    return names <= set(ds.data_vars) and {a, b} <= set(ds["method"].values.tolist())
+
+
 def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, str, Gap] | None:
     """(verdict, text, gap) of "``a``'s crops are at least as real as ``b``'s": KID_wav(a) − KID_wav(b), with its
     paired two-sample bootstrap interval, against ``margin`` × ``b``'s gap to the ground truth's KID on the same crops
-    (``intervals.no_worse``), and the fraction of that gap ``a`` closes (``kid_gap``); "inconclusive" where KID_wav
-    fails the realism gate; None without the features or under 2 shared crops."""
-    if not {"wav_features", "reference_wav_features", "control_wav_features"} <= set(ds.data_vars) or \
-            not {a, b} <= set(ds["method"].values.tolist()):
-        return None
-    got = _kid_with_truth(ds, a, b)
+    (``intervals.no_worse``), and the fraction of that gap ``a`` closes; "inconclusive" where KID_wav fails the
+    realism gate; None without the features or under 2 shared crops."""
+    got = _kid_with_truth(ds, a, b) if _holds(ds, {"wav_features", "reference_wav_features",
+                                                   "control_wav_features"}, a, b) else None
     if got is None:
         return None
     point, draws, n = got
@@ -277,8 +275,7 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | 
     """(verdict, text, gaps) of "``a`` restores texture better than ``b``": KID_wav(a) - KID_wav(b) below 0 (paired
     interval over crops; read only where KID_wav passes the gate), with the ``effect.Gap`` of each score read
     (``detail_gap``, ``kid_gap``). The real crops' band decides nothing (``verdicts.rules.TEXTURE_RULE``)."""
-    if not {"wav_features", "reference_wav_features"} <= set(ds.data_vars) or \
-            not {a, b} <= set(ds["method"].values.tolist()):
+    if not _holds(ds, {"wav_features", "reference_wav_features"}, a, b):
         return None
     words, gaps = [], []
     for score, name in zip(BAND_SCORES, ("luma", "chroma")):
@@ -329,8 +326,6 @@ def texture_table(ds: xr.Dataset) -> pd.DataFrame:
     rows.update({c: row(lambda v, c=c: values(f"control_{v}", control=c)) for c in CONTROLS})
     return pd.DataFrame.from_dict(rows, orient="index")
 
-
-# ----------------------------------------------------------------------------- where OVG's drift goes
 
 class _DriftLog:
     """A guidance term that records, per guided inversion step, the drift the wrapped term adds (model space)."""
