@@ -1,9 +1,6 @@
-"""The quality gate applied to the models of a study run (``framework.quality`` measures; this module enforces).
-
-Every model a study run loads passes through ``enforce``: a model below the gate stops the study with
-``WeakModelError`` unless the run allows weak models, and the gate status of each is recorded in the results
-(``model_gate``). Reports are cached with the weights (``quality.json``, keyed by gate version, settings and weights'
-digest) and, for a user's model, beside the run's cell cache; ``stored_report`` reads them back."""
+"""The quality gate applied to the models of a study run (``framework.quality`` measures; this module enforces):
+every model a study run loads passes through ``enforce``. Reports are cached with the weights (``quality.json``,
+keyed by gate version, settings and weights' digest) and, for a user's model, beside the run's cell cache."""
 from __future__ import annotations
 
 import hashlib
@@ -39,9 +36,8 @@ class GatePolicy:
 
 @contextmanager
 def gate_policy(allow, cache: str | Path | None = None):
-    """Enforce the gate on every model loaded inside the block; yields the GatePolicy that records them. ``allow``:
-    True / False, or the model-set keys (``model_set.MODEL_SET``) that may be below the gate. ``cache``: a folder
-    keeping the reports of users' models between processes."""
+    """Enforce the gate on every model loaded inside the block; yields the GatePolicy that records them (``allow``:
+    True / False, or the model-set keys that may be below the gate; ``cache``: ``GatePolicy.cache``)."""
     allow = frozenset(allow) if isinstance(allow, (tuple, list, set, frozenset)) else bool(allow)
     pol = GatePolicy(allow, cache=None if cache is None else Path(cache))
     token = _POLICY.set(pol)

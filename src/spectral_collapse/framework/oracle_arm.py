@@ -1,7 +1,5 @@
-"""The oracle arm of a study: the same study computed with the exact Gaussian denoiser (models/oracle.py), stored
-beside the trained models' numbers as ``<name>__oracle`` (dimensions ``<dim>__oracle``), listed in ``attrs["arms"]``
-with its own attrs in ``attrs["per_arm"]``; ``arm_results`` gives it back under the original names. Not a trained
-network, it is not put through the quality gate."""
+"""The oracle arm of a study: the same study computed with the exact Gaussian denoiser (models/oracle.py, not
+gated), stored beside the trained models' numbers as ``<name>__oracle`` (``with_arm``, ``arm_results``)."""
 from __future__ import annotations
 
 import json

@@ -201,9 +201,8 @@ def _image_rows(x, ref, held, pool, gen, sampler, label) -> list[dict]:
 
 @dataclass(frozen=True)
 class StochasticHeun:
-    """Stochastic sampler: EDM's Algorithm 2 (Karras et al. 2022): raise sigma to sigma (1 + gamma) with fresh noise
-    (gamma = min(S_churn / steps, sqrt(2) - 1), none above ``D.sigma_max``), then a Heun step down to sigma_next
-    (Euler for the last step to 0). Noise comes from the context's per-sample seeds."""
+    """EDM's stochastic sampler (Karras et al. 2022, Algorithm 2): fresh noise raises sigma by gamma = min(S_churn /
+    steps, sqrt(2) - 1) (not above ``D.sigma_max``), then a Heun step down (Euler for the last step to 0)."""
 
     S_churn: float = 40.0
 
@@ -310,9 +309,8 @@ def crop_pools(data, label: int) -> tuple[torch.Tensor, torch.Tensor]:
 def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, labels=(0, 1), space=None,
                 shape: tuple | None = None, heldout: list | None = None, total_steps: int | None = None,
                 batch: int = 32, seed: int = 0) -> GateReport:
-    """Measure ``D`` (a Denoiser) against ``data`` (UnpairedDomains, or a latent view) on every check. space: the
-    LatentSpace decoding samples (None: pixels); heldout, total_steps: the trainer's ``log.json``, for the plateau.
-    Samples from pure noise go to ``info["unit_start"]``, not judged; edge maps get the ``edges`` check."""
+    """Measure ``D`` against ``data`` on every check (space: the LatentSpace decoding samples; heldout, total_steps:
+    the trainer's log, for the plateau); samples from pure noise go to ``info["unit_start"]``, not judged."""
     base = getattr(data, "data", data)
     space = space if space is not None else getattr(data, "space", None)
     shape = shape or input_shape(D)

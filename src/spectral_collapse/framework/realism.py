@@ -49,8 +49,7 @@ def ovg_added_energy(ds: xr.Dataset, truth_energy: np.ndarray, crops, label: str
 
 def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = None) -> xr.Dataset:
     """``kid_wav`` with ``_lo`` / ``_hi`` (95 % bootstrap over the crops) per (method, seed) and (control, seed),
-    ``real_kid_wav`` of the real set scored as a method, and ``kid_wav_ratio`` over the ground truth's KID on the same
-    crops; NaN features left out. With ``scaler``: ``reference_feature_sorted`` / ``_keep``."""
+    ``real_kid_wav`` and ``kid_wav_ratio`` over the ground truth's KID; with ``scaler`` its stored normalisation."""
     ds = ds.copy()
     seeds = ds["seed"].values.tolist()
     crops = {s: ds["crop"].sel(seed=s).values for s in seeds}
@@ -251,10 +250,9 @@ def _holds(ds: xr.Dataset, names: set, a: str, b: str) -> bool:
 
 
 def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, str, Gap] | None:
-    """(verdict, text, gap) of "``a``'s crops are at least as real as ``b``'s": KID_wav(a) − KID_wav(b), with its
-    paired two-sample bootstrap interval, against ``margin`` × ``b``'s gap to the ground truth's KID on the same crops
-    (``intervals.no_worse``), and the fraction of that gap ``a`` closes; "inconclusive" where KID_wav fails the
-    realism gate; None without the features or under 2 shared crops."""
+    """(verdict, text, gap) of "``a``'s crops are at least as real as ``b``'s": KID_wav(a) − KID_wav(b) with its
+    paired interval against ``margin`` × ``b``'s gap to the truth's KID (``intervals.no_worse``; "inconclusive" where
+    KID_wav fails the realism gate), and the fraction of that gap ``a`` closes; None under 2 shared crops."""
     got = _kid_with_truth(ds, a, b) if _holds(ds, {"wav_features", "reference_wav_features",
                                                    "control_wav_features"}, a, b) else None
     if got is None:

@@ -55,8 +55,7 @@ def _cell(ctx, D, ms, src, gt, seed: int, prof, scoring: dict, n_show: int, ls=N
         out = ls.decode(out)
     scores = image_scores(out, src, gt, scoring, latent)
     # failed samples (framework.validity) are NaN and marked; a sweep expects some, so no warning per grid point
-    cell = with_failures({k: scores[k] for k in SCORES}, out, latent, tr["nonfinite_step"].values, label=ms.label,
-                         seed=seed, steps=prof.steps, warn=False)
+    cell = with_failures({k: scores[k] for k in SCORES}, out, latent, tr["nonfinite_step"].values)
     kept = ~cell["failed"].values
     feats = scores["wav_features"][kept]
     feats = feats[np.isfinite(feats).all(1)]

@@ -114,12 +114,9 @@ def draws_gap(metric: str, point, draws, n: int, level: float = 0.95) -> Gap:
     m, b, r = np.asarray(point, np.float64)
     d = np.asarray(draws, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        f = (d[:, 0] - d[:, 1]) / (d[:, 2] - d[:, 1])
+        f, frac = (d[:, 0] - d[:, 1]) / (d[:, 2] - d[:, 1]), (m - b) / (r - b)
     f = f[np.isfinite(f)]
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(f, [alpha, 1 - alpha]) if len(f) else (np.nan, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = (m - b) / (r - b)
+    lo, hi = np.quantile(f, [(1 - level) / 2, (1 + level) / 2]) if len(f) else (np.nan, np.nan)
     return Gap(metric, float(frac), float(lo), float(hi), float(r - b), int(n))
 
 
