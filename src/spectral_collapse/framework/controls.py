@@ -90,8 +90,7 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
 
 
 def support_leak(latent: torch.Tensor, projector) -> np.ndarray:
-    """``metrics.latent.support_leak`` per latent against the task's support ``projector``; NaN where there is none
-    or the latents are not images of the projector's shape (a latent-space model)."""
+    """``metrics.latent.support_leak`` per latent against ``projector``; NaN without one or of another shape."""
     if projector is None or tuple(latent.shape[1:]) != tuple(projector.shape):
         return np.full(len(latent), np.nan)
     return lat.support_leak(latent, projector)
@@ -103,8 +102,7 @@ def _noise(shape, index: int, luma: bool) -> np.ndarray:
 
 
 def control_images(source: torch.Tensor, truth: torch.Tensor, *, sigma: float, crops) -> dict[str, torch.Tensor]:
-    """The control images of paired crops: copy, ground_truth, blur (Gaussian, ``BLUR_SIGMA`` px) and the two noises
-    of std ``sigma`` (clipped to [-1, 1]), seeded by each crop's index in its split (``crops``)."""
+    """The control images of paired crops, the noises seeded by each crop's index in its split (``crops``)."""
     gt = truth.detach().cpu().numpy().astype(np.float64)
     blur = gaussian_filter(gt, sigma=(0, 0, BLUR_SIGMA, BLUR_SIGMA), mode="reflect")
     noisy = {c: np.stack([np.clip(gt[k] + sigma * _noise(gt[k].shape, i, c == "luma_noise"), -1, 1)
@@ -114,8 +112,7 @@ def control_images(source: torch.Tensor, truth: torch.Tensor, *, sigma: float, c
 
 
 def noise_sigma(truth: torch.Tensor, target_energy: float, crops, wavelet: str) -> float:
-    """The std of colour noise that adds ``target_energy`` (mean squared level-1 detail, summed over R, G, B) to
-    ``truth`` on average: the added energy is quadratic in sigma, measured once at sigma 1; 0 when not positive."""
+    """The std of colour noise that adds ``target_energy`` (level-1 RGB detail) to ``truth`` on average, or 0."""
     if not np.isfinite(target_energy) or target_energy <= 0:
         return 0.0
     gt = truth.detach().cpu().numpy().astype(np.float64)

@@ -48,8 +48,7 @@ def edge_task(data) -> bool:
 
 
 def edge_stats(x: torch.Tensor, pool: torch.Tensor) -> dict:
-    """The edge check's numbers for samples x against the training pool: ``share`` (samples), ``real`` (pool),
-    ``value`` (|share / real - 1|) and ``threshold`` (``edge_tolerance`` at n = len(x), at least ``MIN_TOLERANCE``)."""
+    """The edge check's ``share`` (samples), ``real`` (pool), ``value`` (|share / real - 1|) and ``threshold``."""
     real, tol = edge_tolerance(pool, len(x))
     share = float(edge_share(x).mean())
     return {"share": share, "real": real, "value": abs(share / real - 1), "threshold": max(tol, MIN_TOLERANCE)}

@@ -53,8 +53,7 @@ def active_policy() -> GatePolicy | None:
 
 
 def enforce(name: str, report, role: str = "") -> GateReport | None:
-    """Within a study run: measure (``report()``) and record model ``name``; raise WeakModelError when it is below
-    the gate and the run does not allow it. Outside a study run: None."""
+    """Within a study run: measure and record model ``name``; WeakModelError when it is below the gate, not allowed."""
     pol = _POLICY.get()
     if pol is None:
         return None
@@ -172,8 +171,7 @@ def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, di
 
 
 def current_verdict(name: str, root) -> tuple[bool, str] | None:
-    """(passed, failures in words) of the report stored now with checkpoint ``name`` (under ``root``, else its shipped
-    copy) by this gate version, the verdict of the gate as it is now; None when there is none."""
+    """(passed, failures in words) of the report stored with checkpoint ``name`` by this gate version; None if none."""
     for d, _ in stored_files(Path(root) / name):
         if isinstance(d, dict) and d.get("version") == GATE_VERSION and "passed" in d:
             rep = GateReport.from_dict(d)

@@ -109,8 +109,7 @@ def model_plan(profile: str, dataset: str, parameterization: str, *, factor, pro
 def trained_model(profile: str, dataset: str, parameterization: str, *, factor: int | None = None, progress: bool = True,
                   root: str | None = None, backbone: str = "unet", space: str | LatentSpace | None = None,
                   options: dict | None = None, seed: int = 0) -> TrainedModel:
-    """Train (or load) the profile's model of this parameterization on this dataset (backbone / space: ablations;
-    options: the study's data_options; seed: the training seed, 0 for the profile's models)."""
+    """Train (or load) the profile's model of this parameterization on this dataset (the rest as ``model_plan``)."""
     p = get_profile(profile)
     if p.threads:
         import torch
@@ -253,8 +252,7 @@ def profile_models(profile: str, dataset: str, labels, *, parameterization: str 
 
 
 def study_device() -> str:
-    """Where studies run their models: ``$SPECTRAL_COLLAPSE_DEVICE``, else "cuda" when a GPU is visible, else "cpu"
-    (the numbers do not depend on it beyond float round-off)."""
+    """Where studies run their models: ``$SPECTRAL_COLLAPSE_DEVICE``, else "cuda" when a GPU is visible, else "cpu"."""
     import torch
 
     dev = env_device("SPECTRAL_COLLAPSE_DEVICE")

@@ -21,8 +21,7 @@ _ARM = {"tag": ORACLE, "model": ORACLE, "suffix": SUFFIX, "coords": [["model", O
 
 
 def wants_arm(spec) -> bool:
-    """Whether a study run gets the oracle arm: its ``oracle_arm`` knob (default True), on the profile's trained
-    models only (a user's model, or the oracle itself given as the model, runs alone)."""
+    """Whether a study run gets the oracle arm: its ``oracle_arm`` knob, on the profile's trained models only."""
     return bool(spec.get("oracle_arm", True)) and spec.get("model", None) is None and spec.get("models", None) is None
 
 

@@ -99,8 +99,7 @@ def nn_distances(x: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
 
 
 def denoised_mean_bias(D, x0: torch.Tensor, label: int, sigmas, *, seed: int = _SEED, batch: int = 64) -> pd.DataFrame:
-    """The relative error ([0, 1] scale) of each channel's mean of D(x0 + sigma n) against x0's, a row per sigma (not
-    judged: where a failed ``mean`` check comes from)."""
+    """The relative error of each channel's mean of D(x0 + sigma n) against x0's, a row per sigma (not judged)."""
     from ..inversion.loop import model_device
 
     n = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed), dtype=x0.dtype)  # drawn on the CPU
@@ -260,8 +259,7 @@ def start_pool(data, label: int, space=None) -> torch.Tensor:
 
 class TerminalStart:
     """Where sampling starts at noise level sigma: g + sigma z, g drawn (a seed per sample) from the Gaussian with the
-    mean and covariance of ``pool``, the training data. Pure noise at the top of the VP schedule misses each channel's
-    brightness, a shift of the schedule, not of what the model learned (``info["unit_start"]`` records it)."""
+    mean and covariance of ``pool``, the training data (pure noise misses each channel's brightness)."""
 
     def __init__(self, pool: torch.Tensor):
         flat = pool.double().flatten(1)
@@ -277,8 +275,7 @@ class TerminalStart:
 
 def draw_samples(D, sampler, n: int, label: int, steps: int, shape: tuple, seed: int, batch: int, space=None,
                  start: TerminalStart | None = None) -> torch.Tensor:
-    """n samples of a label, begun from ``start`` (a TerminalStart), or from pure noise when start is None (on a GPU,
-    replayed as CUDA graphs kept with the model: ``inversion.graphs``)."""
+    """n samples of a label, begun from ``start`` (a TerminalStart), or from pure noise when start is None."""
     from ..inversion.loop import default_sigmas, sample, sample_seeds
 
     sig = default_sigmas(D, steps)

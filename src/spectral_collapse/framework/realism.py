@@ -81,9 +81,8 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = N
 
 
 def gate_table(controls: dict, real: dict, reference: np.ndarray) -> pd.DataFrame:
-    """Per texture score (``GATED_SCORES``) and control ({control: {score: per-crop values}}): how much worse it
-    scores than ``real`` (crop k for test crop k) with its 95 % paired interval, ``worse`` when the interval lies
-    above 0, and ``passes``: the score finds every control worse."""
+    """Per texture score (``GATED_SCORES``) and control: how much worse it scores than ``real`` with its 95 % paired
+    interval, ``worse`` when the interval lies above 0, and ``passes``: the score finds every control worse."""
     rows = []
     for score, kind in GATED_SCORES.items():
         key = "wav_features" if score == "kid_wav" else score
@@ -229,8 +228,7 @@ def _kid_with_truth(ds: xr.Dataset, a: str, b: str):
 
 
 def kid_gap(ds: xr.Dataset, a: str, b: str) -> Gap | None:
-    """The fraction of ``b``'s KID_wav gap to the ground truth's KID that ``a`` closes, on the crops both translated,
-    in each draw of the two-sample bootstrap (``_kid_with_truth``); None under 2 shared crops."""
+    """The fraction of ``b``'s KID_wav gap to the truth's that ``a`` closes; None under 2 shared crops."""
     got = _kid_with_truth(ds, a, b)
     return None if got is None else draws_gap("kid_wav", *got)
 
@@ -270,9 +268,8 @@ def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, st
 
 
 def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | None:
-    """(verdict, text, gaps) of "``a`` restores texture better than ``b``": KID_wav(a) - KID_wav(b) below 0 (paired
-    interval over crops; read only where KID_wav passes the gate), with the ``effect.Gap`` of each score read
-    (``detail_gap``, ``kid_gap``). The real crops' band decides nothing (``verdicts.rules.TEXTURE_RULE``)."""
+    """(verdict, text, gaps) of "``a`` restores texture better than ``b``": KID_wav(a) - KID_wav(b) below 0 (read
+    only where KID_wav passes the gate), with the ``effect.Gap`` of each score read (rules.TEXTURE_RULE)."""
     if not _holds(ds, {"wav_features", "reference_wav_features"}, a, b):
         return None
     words, gaps = [], []
@@ -341,8 +338,7 @@ class _DriftLog:
 
 
 def chroma_share(field: np.ndarray) -> float:
-    """Fraction of an RGB field's energy (B, 3, H, W; a drift or a detail band) in the Cb and Cr channels of the
-    BT.601 map (1 - the Y share): about 0.65 for i.i.d. per-channel noise, near 0 for grey or coherent detail."""
+    """Fraction of an RGB field's energy (B, 3, H, W) in the Cb and Cr channels of the BT.601 map (1 - the Y share)."""
     y = np.einsum("kc,bchw->bkhw", rl.YCBCR_601, np.asarray(field, dtype=np.float64))
     e = (y ** 2).sum(axis=(0, 2, 3))
     return float((e[1] + e[2]) / e.sum())

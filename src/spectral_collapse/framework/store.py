@@ -64,8 +64,7 @@ class DiskFullError(OSError):
 
 
 def folder_parameter(name: str, value) -> str | os.PathLike:
-    """A folder given as a notebook parameter: a number is a folder's name (papermill makes ``-p results_root 5``
-    the int 5); another kind is refused."""
+    """A folder given as a notebook parameter: a number is a folder's name (papermill's ``-p results_root 5``)."""
     if isinstance(value, (str, os.PathLike)):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -207,8 +206,8 @@ def content_digest(ds: xr.Dataset) -> str:
 
 def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: bool = True,
                  compress: bool = True) -> Path:
-    """Write ``ds`` atomically to ``path`` with sanitised attrs, provenance and its checksum; return the path.
-    ``compress``: large numeric variables deflated (the cell cache writes them plain). A full disk: DiskFullError."""
+    """Write ``ds`` atomically to ``path`` with sanitised attrs, provenance and its checksum; return the path
+    (``compress``: large numeric variables deflated). A full disk: DiskFullError."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = ds.copy(deep=False)
@@ -265,8 +264,7 @@ def read_verified(path: str | os.PathLike) -> xr.Dataset:
 
 
 def load_results(path: str | os.PathLike) -> xr.Dataset:
-    """Read a results file fully into memory with its list attributes restored; raises a ResultsFileError (unreadable,
-    numbers changed, no checksum) saying how to compute it again."""
+    """Read a results file fully with its list attributes restored; a ResultsFileError says how to compute it again."""
     path = Path(path)
     if not path.is_file():
         profile = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else "<profile>"

@@ -138,8 +138,7 @@ def pooled(gaps) -> list[Gap]:
 
 
 def effect_word(g: Gap) -> str:
-    """The effect word of a ``Gap`` by the thresholds of ``EFFECT_RULE``: a function of its interval alone, "worsens"
-    mirroring "reduces", once the gap (every run's) is beyond the metric's minimal effect."""
+    """The effect word of a ``Gap`` by the thresholds of ``EFFECT_RULE``, read from its interval alone."""
     gaps = [x for _, x in g.runs] or [g.gap]
     if not np.isfinite(gaps).all() or min(abs(x) for x in gaps) <= MIN_EFFECT.get(g.metric, 0.01):
         return NO_GAP
