@@ -174,8 +174,6 @@ def _arrays_cell(**arrays) -> xr.Dataset:
     return out
 
 
-# --- scale-out over processes with Hugging Face Accelerate (ARCHITECTURE.md: Scale-out) ---
-
 def sharding_active() -> bool:
     """True in a multi-process launch (torchrun / accelerate set WORLD_SIZE > 1)."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1

@@ -123,7 +123,7 @@ def noise_sigma(truth: torch.Tensor, target_energy: float, crops, wavelet: str) 
 def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *, sigma: float,
                    crops) -> xr.Dataset:
     """The ``CONTROLS`` of a translation table, scored like the methods on the same crops (without a paired split only
-    ``copy``, the others NaN); with one also ``real_<score>`` (``scoring["real"]`` scored as a method), ``flat_truth``."""
+    ``copy``, the others NaN); with one also ``real_<score>`` (the ``real`` crops scored alike) and ``flat_truth``."""
     rows = {"copy": image_scores(src, src, gt, scoring)}
     if gt is not None:
         imgs = control_images(src, gt, sigma=sigma, crops=crops)

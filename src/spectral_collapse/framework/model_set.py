@@ -169,14 +169,12 @@ MODEL_SET = (
     ModelRole("ihc-sr-x4-flow", "ihc-sr", "flow", role="flow-matching (rectified-flow) model of the flow_collapse study"),
 )
 
-# The main eps and EDM models again from training seeds 1 and 2, for the seed_spread study: how far the numbers move
-# between training runs, which an interval over one model's test crops cannot show (not in the main model set)
+# The main eps and EDM models again from training seeds 1 and 2, for the seed_spread study (not in the main model set)
 SEED_REPLICATES = tuple(
     replace(r, key=f"{r.key}-seed{k}", seed=k, role=f"training-seed replicate {k} of {r.key} (seed_spread study)")
     for k in (1, 2) for r in MODEL_SET[:4])
 
-# The smoke profile's models shipped under data/weights with their gate reports (0.4 MB each): the main eps and EDM
-# models of both datasets, so that a first smoke run of the main results trains and gates nothing.
+# The smoke profile's models shipped under data/weights with their gate reports: a first smoke run trains nothing
 SMOKE_SHIPPED = MODEL_SET[:4]
 
 
