@@ -19,7 +19,7 @@ from ..metrics.image import psnr
 from .validity import FAILURE_WORDS, failures
 
 __all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "TEXTURE_SCORES", "image_scores", "support_leak",
-           "control_images", "noise_sigma", "control_scores", "realism_reference", "realism_sets", "scoring_settings",
+           "control_images", "noise_sigma", "control_scores", "realism_sets", "scoring_settings",
            "warn_failed", "with_failures", "paired_metrics"]
 
 CONTROLS = ("copy", "ground_truth", "blur", "colour_noise", "luma_noise")
@@ -39,11 +39,6 @@ def realism_sets(data, max_images: int = 512) -> tuple[torch.Tensor, torch.Tenso
     flat = {name: rl.flat_crops(x) for name, x in (("reference", ref), ("real", real))}
     return ref[torch.from_numpy(~flat["reference"])], real[torch.from_numpy(~flat["real"])], \
         {name: int(f.sum()) for name, f in flat.items()}
-
-
-def realism_reference(data, max_images: int = 512) -> torch.Tensor:
-    """Real target crops the realism scores compare against (``realism_sets``' reference)."""
-    return realism_sets(data, max_images)[0]
 
 
 def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, scoring: dict,
@@ -71,11 +66,10 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
         "e_hf_rgb": rl.hf_energy_rgb(out, wavelet),
     }
     if reference is not None:
+        floor = rl.FLAT   # a grey image has no chroma: a large finite deficit, not -inf
         with np.errstate(divide="ignore", invalid="ignore"):
-            floor = rl.FLAT   # a grey image has no chroma: a large finite deficit, not -inf
-            scores["delta_log_e_hf_luma_ref"] = np.log(np.maximum(luma, floor)) - np.log(max(reference["luma"], floor))
-            scores["delta_log_e_hf_chroma_ref"] = (np.log(np.maximum(chroma, floor))
-                                                   - np.log(max(reference["chroma"], floor)))
+            for k, e in (("luma", luma), ("chroma", chroma)):
+                scores[f"delta_log_e_hf_{k}_ref"] = np.log(np.maximum(e, floor)) - np.log(max(reference[k], floor))
         scores["wav_features"] = reference["scaler"](rl.wavelet_features(out, wavelet))
     if truth is not None:   # a flat true crop (uniform background) is left out of the realism scores
         flat = rl.flat_crops(truth)

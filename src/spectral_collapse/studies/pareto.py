@@ -20,7 +20,7 @@ from ..framework.method_labels import OVG_DEFAULTS, method_specs
 from ..reference.method_names import method_name
 from ..framework.model_set import data_options, profile_models
 from ..framework.user_models import spec_data, study_labels, user_models
-from ..framework.controls import image_scores, paired_metrics, realism_reference, scoring_settings, with_failures
+from ..framework.controls import image_scores, paired_metrics, realism_sets, scoring_settings, with_failures
 from .pareto_choice import BASE_OF, RULES, choose_point, pareto_front, truth_bands
 from ..framework.oracle_arm import SUFFIX, oracle_models, wants_arm, with_arm
 
@@ -181,7 +181,7 @@ def _bands(data, src, gt, scoring) -> tuple[dict, float, str]:
     """(the real crops' luma and chroma bands, the validation truths' KID_wav (NaN without them), where the bands
     come from: the validation truths, else the realism reference crops)."""
     real, note = (gt, "the validation crops' ground truth") if gt is not None else \
-        (realism_reference(data), "the realism reference crops (no paired ground truth)")
+        (realism_sets(data)[0], "the realism reference crops (no paired ground truth)")
     sc = image_scores(real, real if gt is None else src, None, scoring)
     feats = sc["wav_features"][np.isfinite(sc["wav_features"]).all(1)]
     kid = rl.mmd2_unbiased(feats, scoring["reference_features"]) if gt is not None and len(feats) > 1 else np.nan
