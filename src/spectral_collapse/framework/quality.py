@@ -249,7 +249,7 @@ def start_pool(data, label: int, space=None) -> torch.Tensor:
         return data._encoded()[label].flatten(0, 1)
     from ..data.unpaired import dihedral
 
-    pool, _ = crop_pools(getattr(data, "data", data), label)
+    pool, _ = crop_pools(data, label)
     views = torch.cat([dihedral(pool, k) for k in range(8)])
     if space is None:
         return views
@@ -308,7 +308,6 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
                 batch: int = 32, seed: int = 0) -> GateReport:
     """Measure ``D`` against ``data`` on every check (space: the LatentSpace decoding samples; heldout, total_steps:
     the trainer's log, for the plateau); samples from pure noise go to ``info["unit_start"]``, not judged."""
-    base = getattr(data, "data", data)
     space = space if space is not None else getattr(data, "space", None)
     shape = shape or input_shape(D)
     gen = torch.Generator().manual_seed(_SEED)
@@ -316,7 +315,7 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
     edges = edge_task(data)
     D.eval()
     for label in labels:
-        pool, held = crop_pools(base, label)
+        pool, held = crop_pools(data, label)
         d_held = nn_distances(held[:n], pool).median()
         start = TerminalStart(start_pool(data, label, None if hasattr(data, "_encoded") else space))
         for sname, sampler in samplers(D).items():
@@ -349,11 +348,10 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
 
 def vae_report(space, data, *, name: str = "vae", n: int = 64, labels=(0, 1)) -> GateReport:
     """The autoencoder's reconstructions of held-out crops against those crops (spectrum, mean, std, patches)."""
-    base = getattr(data, "data", data)
     gen = torch.Generator().manual_seed(_SEED)
     rows, psnr = [], {}
     for label in labels:
-        pool, held = crop_pools(base, label)
+        pool, held = crop_pools(data, label)
         x = held[:n]
         with torch.no_grad():
             rec = space.decode(space.encode(x)).float()
