@@ -43,8 +43,7 @@ def edge_tolerance(pool: torch.Tensor, n: int) -> tuple[float, float]:
 
 def edge_task(data) -> bool:
     """Whether ``data`` (UnpairedDomains or a view of it) is an edge-map task, whose label-0 images are edge maps."""
-    base = getattr(data, "data", data)
-    return getattr(getattr(base, "task", None), "kind", None) == "edges"
+    return getattr(getattr(data, "task", None), "kind", None) == "edges"
 
 
 def edge_stats(x: torch.Tensor, pool: torch.Tensor) -> dict:

@@ -128,8 +128,7 @@ _PAIRS_KEPT = 4
 def _oracle_pair(profile: str, dataset: str, factor, options: str):
     """The oracle's pair for the data as it is now: fitted once per content of the two pools."""
     data = dataset_for(profile, dataset, factor, json.loads(options))
-    base = getattr(data, "data", data)
-    key = (arrays_sha256(base.source, base.target), str(study_device()))
+    key = (arrays_sha256(data.source, data.target), str(study_device()))
     if key not in _PAIRS:
         while len(_PAIRS) >= _PAIRS_KEPT:
             _PAIRS.pop(next(iter(_PAIRS)))
