@@ -30,7 +30,7 @@ from spectral_collapse.tables import latents as R
 from spectral_collapse.studies import metric_validation as MV
 from spectral_collapse.framework.cells import StudyContext
 from spectral_collapse.studies.latents import inversion_inputs, run_latent_study
-from spectral_collapse.framework.controls import realism_reference
+from spectral_collapse.framework.controls import realism_sets
 from spectral_collapse.studies.metric_validation import run_metric_validation
 from spectral_collapse.studies.registry import study_spec
 from spectral_collapse.framework.store import load_results, save_results
@@ -312,7 +312,7 @@ def test_metric_validation_filters_spectra_and_correlations():
                                lpips_kw={"model": model},
                                fid_kw={"features_fn": lambda im: torch.as_tensor(im).flatten(1)[:, ::97]})
     data = load_dataset("ihc-sr", size=16, factor=4)
-    real = realism_reference(data)
+    real = realism_sets(data)[0]
     assert float(ds["slope"].sel(domain="target")) == pytest.approx(spec.spectrum_slope(real))
     assert float(ds["slope_channel"].sel(domain="target").mean()) == pytest.approx(spec.spectrum_slope(real))
     # removing low frequencies leaves S_HF alone; removing high frequencies lowers it

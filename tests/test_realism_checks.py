@@ -9,7 +9,7 @@ import pytest
 
 from spectral_collapse.data import load_dataset
 from spectral_collapse.metrics import realism as R
-from spectral_collapse.framework.controls import control_scores, noise_sigma, realism_reference, scoring_settings
+from spectral_collapse.framework.controls import control_scores, noise_sigma, realism_sets, scoring_settings
 from spectral_collapse.studies.realism_checks import (HALF_REFERENCE_BOUND, HALVES, REFIT_HALVES, REGION_HALVES,
                                                       halved_reference, halving_movement, photo_gate, photo_tiles)
 
@@ -39,7 +39,7 @@ def test_the_tasks_feature_map_is_fitted_on_its_reference():
     d = load_dataset("ihc-sr", size=32, factor=4)
     scoring = scoring_settings(d)
     scaler = scoring["reference"]["scaler"]
-    ref = R.wavelet_features(realism_reference(d), scoring["wavelet"])
+    ref = R.wavelet_features(realism_sets(d)[0], scoring["wavelet"])
     assert len(scaler.sorted_reference) == scoring["reference"]["n"] == len(ref)
     np.testing.assert_array_equal(scaler.sorted_reference, np.sort(ref, axis=0))
     np.testing.assert_array_equal(scaler(ref), scoring["reference_features"])

@@ -16,8 +16,7 @@ LEAK_METRICS = ("psnr", "s_hf", "s_lf", "s_dc", "support_leak", "s_g")
 
 
 def nan_mean(values) -> float:
-    """``np.nanmean`` as a float, NaN without numpy's empty-slice warning when every value is NaN (every crop of a
-    method failed)."""
+    """``np.nanmean`` as a float, NaN without numpy's empty-slice warning when every value is NaN."""
     x = np.asarray(values, dtype=float)
     return float(np.nanmean(x)) if (~np.isnan(x)).any() else np.nan
 
@@ -51,8 +50,7 @@ def deterministic_methods(ds: xr.Dataset) -> set[str]:
 
 
 def coinciding_methods(ds: xr.Dataset) -> dict[str, str]:
-    """{method: the earlier method it coincides with} for methods whose per-sample PSNR, S_HF and S_LF are identical
-    in every arm and seed (Null-Class and DirectInversion at guidance scale 1)."""
+    """{method: the earlier method whose per-sample PSNR, S_HF and S_LF it repeats in every arm and seed}."""
     keys = [m for m in ("psnr", "s_hf", "s_lf") if m in ds and "method" in ds[m].dims and "sample" in ds[m].dims]
     if not keys or "method" not in ds.dims:
         return {}
@@ -88,8 +86,8 @@ def crop_values(ds: xr.Dataset, metric: str, method: str) -> np.ndarray:
 
 
 def summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """(method, metric) -> mean and std over seeds of the per-seed means, with ``n`` (kept), ``failed``,
-    ``deterministic`` (std NaN) and the bootstrap interval over crops (``lo``, ``hi``, ``crops``): one per cell."""
+    """(method, metric) -> mean and std over seeds of the per-seed means, ``n`` (kept), ``failed``, ``deterministic``
+    and the bootstrap interval over crops (``lo``, ``hi``, ``crops``)."""
     ps = per_seed(ds, metrics).groupby(["method", "metric"], sort=False)["value"]
     out = ps.agg(mean="mean", std=lambda s: s.std(ddof=1)).reset_index()
     det = deterministic_methods(ds)

@@ -124,8 +124,7 @@ def translate_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, step
 
 
 def translate_batched(D, x_src, ms, seeds, steps, batch_size, progress):
-    """Translate in batches; ``progress``: a bool (the loop's own bars) or a ``cell_bar``. A study scores
-    failed samples itself (``validity``), so translate's latent-norm warning is off here."""
+    """Translate in batches (translate's latent-norm warning off: studies score failed samples themselves)."""
     outs, lats, bad, nfe = [], [], [], 0
     for i in range(0, x_src.shape[0], batch_size):
         tr = translate(D, x_src[i:i + batch_size], ms.method, guidance=ms.guidance, steps=steps,
@@ -175,16 +174,13 @@ def _arrays_cell(**arrays) -> xr.Dataset:
     return out
 
 
-# --- scale-out over processes with Hugging Face Accelerate (ARCHITECTURE.md: Scale-out) ---
-
 def sharding_active() -> bool:
     """True in a multi-process launch (torchrun / accelerate set WORLD_SIZE > 1)."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def translate_sharded(D, x_src: torch.Tensor, ms, seeds: list[int], steps: int, batch_size: int):
-    """``translate_batched`` on this process's share of ``x_src``, gathered back in order on every process, ``nfe``
-    summed. Every process must see the same cell cache: one finding a cell cached would skip a collective."""
+    """``translate_batched`` on this process's share of ``x_src``, gathered back in order on every process."""
     from accelerate import PartialState
     from accelerate.utils import gather
 

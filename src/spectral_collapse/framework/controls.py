@@ -19,7 +19,7 @@ from ..metrics.image import psnr
 from .validity import FAILURE_WORDS, failures
 
 __all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "TEXTURE_SCORES", "image_scores", "support_leak",
-           "control_images", "noise_sigma", "control_scores", "realism_reference", "realism_sets", "scoring_settings",
+           "control_images", "noise_sigma", "control_scores", "realism_sets", "scoring_settings",
            "warn_failed", "with_failures", "paired_metrics"]
 
 CONTROLS = ("copy", "ground_truth", "blur", "colour_noise", "luma_noise")
@@ -32,9 +32,8 @@ TEXTURE_SCORES = ("delta_log_e_hf_luma", "delta_log_e_hf_chroma", "delta_log_e_h
 
 
 def realism_sets(data, max_images: int = 512) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """(reference, real, flat counts): two disjoint, interleaved sets of real target crops (disjoint from the paired
-    test and validation crops), at most ``max_images`` each, flat crops left out: the reference every k-th crop of
-    the target pool (k = pool // max_images), the real set the crops half-way between (every second when k is 1)."""
+    """(reference, real, flat counts): two disjoint, interleaved sets of at most ``max_images`` real target crops (of
+    the unpaired pool: every k-th crop and those half-way between), flat crops left out."""
     k = max(1, data.target.shape[0] // max_images)
     ref, real = (data.target[::k], data.target[k // 2::k]) if k > 1 else (data.target[::2], data.target[1::2])
     flat = {name: rl.flat_crops(x) for name, x in (("reference", ref), ("real", real))}
@@ -42,17 +41,10 @@ def realism_sets(data, max_images: int = 512) -> tuple[torch.Tensor, torch.Tenso
         {name: int(f.sum()) for name, f in flat.items()}
 
 
-def realism_reference(data, max_images: int = 512) -> torch.Tensor:
-    """Real target crops the realism scores compare against (``realism_sets``' reference)."""
-    return realism_sets(data, max_images)[0]
-
-
 def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, scoring: dict,
                  latent: torch.Tensor | None = None) -> dict[str, np.ndarray]:
-    """Per-sample metrics (paper App. B) under ``scoring_settings``: psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, the
-    luma and chroma detail errors (``_ref``: to the reference set's mean), hf_coherence, e_hf_rgb, the KID's
-    ``wav_features``, and with a ``latent`` s_dc, s_dc_raw, latent_norm_ratio and support_leak. Paired scores are NaN
-    without a ``truth``, the ``TEXTURE_SCORES`` where the truth is flat."""
+    """Per-sample metrics (paper App. B) under ``scoring_settings``, with a ``latent`` also the latent scores; paired
+    scores are NaN without a ``truth``, the ``TEXTURE_SCORES`` where the truth is flat."""
     mu_hf, wavelet, kappa, edges = (scoring[k] for k in ("mu_hf", "wavelet", "kappa", "edges"))
     reference = scoring.get("reference")
     out = output.clamp(-1, 1)
@@ -74,11 +66,10 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
         "e_hf_rgb": rl.hf_energy_rgb(out, wavelet),
     }
     if reference is not None:
+        floor = rl.FLAT   # a grey image has no chroma: a large finite deficit, not -inf
         with np.errstate(divide="ignore", invalid="ignore"):
-            floor = rl.FLAT   # a grey image has no chroma: a large finite deficit, not -inf
-            scores["delta_log_e_hf_luma_ref"] = np.log(np.maximum(luma, floor)) - np.log(max(reference["luma"], floor))
-            scores["delta_log_e_hf_chroma_ref"] = (np.log(np.maximum(chroma, floor))
-                                                   - np.log(max(reference["chroma"], floor)))
+            for k, e in (("luma", luma), ("chroma", chroma)):
+                scores[f"delta_log_e_hf_{k}_ref"] = np.log(np.maximum(e, floor)) - np.log(max(reference[k], floor))
         scores["wav_features"] = reference["scaler"](rl.wavelet_features(out, wavelet))
     if truth is not None:   # a flat true crop (uniform background) is left out of the realism scores
         flat = rl.flat_crops(truth)
@@ -93,8 +84,7 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
 
 
 def support_leak(latent: torch.Tensor, projector) -> np.ndarray:
-    """``metrics.latent.support_leak`` per latent against the task's support ``projector``; NaN where there is none
-    or the latents are not images of the projector's shape (a latent-space model)."""
+    """``metrics.latent.support_leak`` per latent against ``projector``; NaN without one or of another shape."""
     if projector is None or tuple(latent.shape[1:]) != tuple(projector.shape):
         return np.full(len(latent), np.nan)
     return lat.support_leak(latent, projector)
@@ -106,8 +96,7 @@ def _noise(shape, index: int, luma: bool) -> np.ndarray:
 
 
 def control_images(source: torch.Tensor, truth: torch.Tensor, *, sigma: float, crops) -> dict[str, torch.Tensor]:
-    """The control images of paired crops: copy, ground_truth, blur (Gaussian, ``BLUR_SIGMA`` px) and the two noises
-    of std ``sigma`` (clipped to [-1, 1]), seeded by each crop's index in its split (``crops``)."""
+    """The control images of paired crops, the noises seeded by each crop's index in its split (``crops``)."""
     gt = truth.detach().cpu().numpy().astype(np.float64)
     blur = gaussian_filter(gt, sigma=(0, 0, BLUR_SIGMA, BLUR_SIGMA), mode="reflect")
     noisy = {c: np.stack([np.clip(gt[k] + sigma * _noise(gt[k].shape, i, c == "luma_noise"), -1, 1)
@@ -117,8 +106,7 @@ def control_images(source: torch.Tensor, truth: torch.Tensor, *, sigma: float, c
 
 
 def noise_sigma(truth: torch.Tensor, target_energy: float, crops, wavelet: str) -> float:
-    """The std of colour noise that adds ``target_energy`` (mean squared level-1 detail, summed over R, G, B) to
-    ``truth`` on average: the added energy is quadratic in sigma, measured once at sigma 1; 0 when not positive."""
+    """The std of colour noise that adds ``target_energy`` (level-1 RGB detail) to ``truth`` on average, or 0."""
     if not np.isfinite(target_energy) or target_energy <= 0:
         return 0.0
     gt = truth.detach().cpu().numpy().astype(np.float64)
@@ -129,8 +117,7 @@ def noise_sigma(truth: torch.Tensor, target_energy: float, crops, wavelet: str) 
 def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *, sigma: float,
                    crops) -> xr.Dataset:
     """The ``CONTROLS`` of a translation table, scored like the methods on the same crops (without a paired split only
-    ``copy``, the others NaN); with one also ``real_<score>`` (``scoring["real"]`` scored as if it were a method) and
-    ``flat_truth``. A metric on which ``copy`` beats every method rewards doing nothing."""
+    ``copy``, the others NaN); with one also ``real_<score>`` (the ``real`` crops scored alike) and ``flat_truth``."""
     rows = {"copy": image_scores(src, src, gt, scoring)}
     if gt is not None:
         imgs = control_images(src, gt, sigma=sigma, crops=crops)
@@ -143,9 +130,7 @@ def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *,
                       for m, v in sorted(rows["copy"].items())},
                      coords={"control": list(CONTROLS), "sample": np.arange(len(src))})
     real = scoring.get("real")
-    if gt is not None and real is not None and len(real):
-        # the real set scored as if it were a method: n of its crops, evenly spread over it, stand in for the n test
-        # crops (in turn, where it has fewer)
+    if gt is not None and real is not None and len(real):   # n real crops, evenly spread, stand in for n test crops
         n = len(src)
         pick = (np.arange(n) * len(real)) // n if n <= len(real) else np.arange(n) % len(real)
         got = image_scores(real[pick], src, gt, scoring)
@@ -157,8 +142,7 @@ def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *,
 
 def scoring_settings(data) -> dict:
     """Metric settings of a dataset (App. B): the S_HF wavelet and reference, the S_LF cutoff and edge-map handling,
-    the realism reference (the KID's feature map ``scaler``, fitted once on the reference crops and held fixed), the
-    ``real`` crops of ``realism_sets``, and the task's ``support`` projector (``data.support.dataset_support``)."""
+    the realism reference (the KID's feature ``scaler`` fitted on it), the ``real`` crops and the task's ``support``."""
     real, others, flat = realism_sets(data)   # no flat channel: zero power bins (log -inf) in the slope fit
     wavelet = spec.wavelet_order(spec.spectrum_slope(real))
     feats = rl.wavelet_features(real, wavelet)
@@ -173,8 +157,7 @@ def scoring_settings(data) -> dict:
 
 
 def warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:
-    """One warning, in words, naming a seed's failed test crops: how many of how many, each reason once with its
-    count, and which crops (numbered from 1 within the seed, the order in which chapters show them)."""
+    """One warning naming a seed's failed test crops (numbered from 1 within the seed), how many and why."""
     failed = np.asarray(failed, dtype=bool)
     if not failed.any():
         return
@@ -187,14 +170,11 @@ def warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:
                   "they are left out of the tables' means", RuntimeWarning)
 
 
-def with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, label: str, seed: int,
-                  steps: int, warn: bool = True) -> xr.Dataset:
-    """Per-sample scores with the failed samples (``validity.failures``) set to NaN, marked (``failed``, ``failure``)
-    and with ``warn`` named in a warning; ``finite`` and ``nonfinite_step`` as the loop recorded."""
+def with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray) -> xr.Dataset:
+    """Per-sample scores with the failed samples (``validity.failures``) set to NaN and marked (``failed``,
+    ``failure``; ``warn_failed`` names them); ``finite`` and ``nonfinite_step`` as the loop recorded."""
     reason = failures(out, latent, nonfinite_step)
     failed = reason != ""
-    if warn:
-        warn_failed(label, seed, failed, reason, steps)
     cell = xr.Dataset({k: (("sample", "feature")[:np.ndim(v)], np.where(failed[(...,) + (None,) * (np.ndim(v) - 1)],
                                                                     np.nan, v))
                        for k, v in scores.items()})

@@ -1,9 +1,6 @@
-"""The quality gate applied to the models of a study run (``framework.quality`` measures; this module enforces).
-
-Every model a study run loads passes through ``enforce``: a model below the gate stops the study with
-``WeakModelError`` unless the run allows weak models, and the gate status of each is recorded in the results
-(``model_gate``). Reports are cached with the weights (``quality.json``, keyed by gate version, settings and weights'
-digest) and, for a user's model, beside the run's cell cache; ``stored_report`` reads them back."""
+"""The quality gate applied to the models of a study run (``framework.quality`` measures; this module enforces):
+every model a study run loads passes through ``enforce``. Reports are cached with the weights (``quality.json``,
+keyed by gate version, settings and weights' digest) and, for a user's model, beside the run's cell cache."""
 from __future__ import annotations
 
 import hashlib
@@ -39,9 +36,8 @@ class GatePolicy:
 
 @contextmanager
 def gate_policy(allow, cache: str | Path | None = None):
-    """Enforce the gate on every model loaded inside the block; yields the GatePolicy that records them. ``allow``:
-    True / False, or the model-set keys (``model_set.MODEL_SET``) that may be below the gate. ``cache``: a folder
-    keeping the reports of users' models between processes."""
+    """Enforce the gate on every model loaded inside the block; yields the GatePolicy that records them (``allow``:
+    True / False, or the model-set keys that may be below the gate; ``cache``: ``GatePolicy.cache``)."""
     allow = frozenset(allow) if isinstance(allow, (tuple, list, set, frozenset)) else bool(allow)
     pol = GatePolicy(allow, cache=None if cache is None else Path(cache))
     token = _POLICY.set(pol)
@@ -57,8 +53,7 @@ def active_policy() -> GatePolicy | None:
 
 
 def enforce(name: str, report, role: str = "") -> GateReport | None:
-    """Within a study run: measure (``report()``) and record model ``name``; raise WeakModelError when it is below
-    the gate and the run does not allow it. Outside a study run: None."""
+    """Within a study run: measure and record model ``name``; WeakModelError when it is below the gate, not allowed."""
     pol = _POLICY.get()
     if pol is None:
         return None
@@ -176,8 +171,7 @@ def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, di
 
 
 def current_verdict(name: str, root) -> tuple[bool, str] | None:
-    """(passed, failures in words) of the report stored now with checkpoint ``name`` (under ``root``, else its shipped
-    copy) by this gate version, the verdict of the gate as it is now; None when there is none."""
+    """(passed, failures in words) of the report stored with checkpoint ``name`` by this gate version; None if none."""
     for d, _ in stored_files(Path(root) / name):
         if isinstance(d, dict) and d.get("version") == GATE_VERSION and "passed" in d:
             rep = GateReport.from_dict(d)

@@ -1,7 +1,5 @@
-"""The oracle arm of a study: the same study computed with the exact Gaussian denoiser (models/oracle.py), stored
-beside the trained models' numbers as ``<name>__oracle`` (dimensions ``<dim>__oracle``), listed in ``attrs["arms"]``
-with its own attrs in ``attrs["per_arm"]``; ``arm_results`` gives it back under the original names. Not a trained
-network, it is not put through the quality gate."""
+"""The oracle arm of a study: the same study computed with the exact Gaussian denoiser (models/oracle.py, not
+gated), stored beside the trained models' numbers as ``<name>__oracle`` (``with_arm``, ``arm_results``)."""
 from __future__ import annotations
 
 import json
@@ -23,8 +21,7 @@ _ARM = {"tag": ORACLE, "model": ORACLE, "suffix": SUFFIX, "coords": [["model", O
 
 
 def wants_arm(spec) -> bool:
-    """Whether a study run gets the oracle arm: its ``oracle_arm`` knob (default True), on the profile's trained
-    models only (a user's model, or the oracle itself given as the model, runs alone)."""
+    """Whether a study run gets the oracle arm: its ``oracle_arm`` knob, on the profile's trained models only."""
     return bool(spec.get("oracle_arm", True)) and spec.get("model", None) is None and spec.get("models", None) is None
 
 

@@ -113,9 +113,8 @@ class Profile:
         if backbone == "dit" and self.train_dit is not None:  # an EDM-objective DiT draws EDM's noise levels
             base = self.train_dit if parameterization != "edm" else replace(
                 self.train_dit, P_mean=self.train_edm.P_mean, P_std=self.train_edm.P_std)
-        # truncated-SNR weighting (losses.truncated_snr_weight) gives the eps and x0 objectives one loss,
-        # max(eps error, x0 error), so the eps-vs-x0 ablation compares parameterizations, not loss weightings;
-        # the EDM, v and flow objectives keep their own weightings
+        # truncated-SNR weighting gives the eps and x0 objectives one loss, max(eps error, x0 error), so the eps-vs-x0
+        # ablation compares parameterizations, not loss weightings; the EDM, v and flow objectives keep their own
         cfg = replace(base, objective=parameterization,
                       truncated_snr=base.truncated_snr and parameterization in ("eps", "x0"))
         if parameterization == "flow":  # the eps model's recipe on the flow objective, logit-normal times

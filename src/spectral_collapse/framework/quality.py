@@ -1,12 +1,8 @@
-"""The model-quality gate: is a diffusion model good enough for its inversions to say anything about the data? On an
-under-trained model the latents and translations describe the training run, not spectral collapse.
+"""The model-quality gate: is a diffusion model good enough for its inversions to say anything about the data?
 
 ``gate_report`` measures a model against real crops of its data, a row per check with its value, its threshold
 (``THRESHOLDS``, fixed before any study result is looked at) and whether it passed; a model passes when every check
-it can be judged on passes. Samples come from a deterministic sampler (DDIM; Heun for EDM and flow models) and
-``StochasticHeun``, begun from ``TerminalStart``; an autoencoder is judged on its reconstructions (``vae_report``);
-edge maps also get their share of edge pixels checked (``framework.edge_density``). The quick profile draws 256 per
-label and sampler (at 64, channel means stray 10 %)."""
+it can be judged on passes. An autoencoder is judged on its reconstructions (``vae_report``)."""
 from __future__ import annotations
 
 import math
@@ -44,8 +40,6 @@ _PATCH = 4  # patch side of the patch-distribution distance
 _PROJECTIONS = 64  # random directions of the sliced Wasserstein distance
 
 
-# --- measurements: plain functions of tensors or logged numbers ---------------------------------------------------
-
 def band_log_ratio(x: torch.Tensor, real: torch.Tensor) -> np.ndarray:
     """log10(power of x / power of real) in each radial band 1..Nyquist, averaged over images and channels."""
     from ..metrics.latent import radial_power_spectrum
@@ -62,10 +56,8 @@ def channel_errors(x: torch.Tensor, real: torch.Tensor) -> tuple[float, float]:
     """Largest relative error over channels of the mean ([0, 1] intensities) and of the std."""
     xs, rs = x.double().transpose(0, 1).flatten(1), real.double().transpose(0, 1).flatten(1)
     mx, mr = (xs.mean(1) + 1) / 2, (rs.mean(1) + 1) / 2
-    sx, sr = xs.std(1), rs.std(1)
     mean_err = ((mx - mr).abs() / mr.abs().clamp_min(1e-8)).max()
-    std_err = ((sx - sr).abs() / sr.clamp_min(1e-8)).max()
-    return float(mean_err), float(std_err)
+    return float(mean_err), float(((xs.std(1) - rs.std(1)).abs() / rs.std(1).clamp_min(1e-8)).max())
 
 
 def _patches(x: torch.Tensor) -> torch.Tensor:
@@ -107,8 +99,7 @@ def nn_distances(x: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
 
 
 def denoised_mean_bias(D, x0: torch.Tensor, label: int, sigmas, *, seed: int = _SEED, batch: int = 64) -> pd.DataFrame:
-    """The relative error ([0, 1] scale) of each channel's mean of D(x0 + sigma n) against x0's, a row per sigma: where
-    a failed ``mean`` check comes from (a network drifts where it saw few training samples). Not judged."""
+    """The relative error of each channel's mean of D(x0 + sigma n) against x0's, a row per sigma (not judged)."""
     from ..inversion.loop import model_device
 
     n = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed), dtype=x0.dtype)  # drawn on the CPU
@@ -155,8 +146,7 @@ class GateReport:
         return self.rows[self.rows["passed"].notna() & ~self.rows["passed"].fillna(True).astype(bool)]
 
     def describe_failures(self, limit: int = 4) -> str:
-        """The failed checks in words: "spectrum (DDIM samples, label 1) 0.82, must be ≤ 0.3; ..."; a value that could
-        not be computed (non-finite samples) says so instead of printing nan."""
+        """The failed checks in words: "spectrum (DDIM samples, label 1) 0.82, must be ≤ 0.3; ..."."""
         bad = self.failures()
         signs = {"<=": "≤", ">=": "≥"}
         value = lambda v: f"{v:.3g}" if np.isfinite(v) else "not computable (non-finite samples)"   # noqa: E731
@@ -208,13 +198,10 @@ def _image_rows(x, ref, held, pool, gen, sampler, label) -> list[dict]:
             _row("patches", patch_ratio(x, held, pool, gen), sampler, label)]
 
 
-# --- samplers -------------------------------------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class StochasticHeun:
-    """Stochastic sampler: EDM's Algorithm 2 (Karras et al. 2022): raise sigma to sigma (1 + gamma) with fresh noise
-    (gamma = min(S_churn / steps, sqrt(2) - 1), none above ``D.sigma_max``), then a Heun step down to sigma_next
-    (Euler for the last step to 0). Noise comes from the context's per-sample seeds."""
+    """EDM's stochastic sampler (Karras et al. 2022, Algorithm 2): fresh noise raises sigma by gamma = min(S_churn /
+    steps, sqrt(2) - 1) (not above ``D.sigma_max``), then a Heun step down (Euler for the last step to 0)."""
 
     S_churn: float = 40.0
 
@@ -239,9 +226,8 @@ def samplers(D) -> dict:
     from ..inversion.methods.ddim import Euler, Heun
     from ..models.denoisers import EDMDenoiser
 
-    if isinstance(D, EDMDenoiser) or is_flow_model(D):
-        return {"Heun": Heun(), "stochastic Heun": StochasticHeun()}
-    return {"DDIM": Euler(), "stochastic Heun": StochasticHeun()}
+    first = ("Heun", Heun()) if isinstance(D, EDMDenoiser) or is_flow_model(D) else ("DDIM", Euler())
+    return dict([first, ("stochastic Heun", StochasticHeun())])
 
 
 def is_flow_model(D) -> bool:
@@ -263,7 +249,7 @@ def start_pool(data, label: int, space=None) -> torch.Tensor:
         return data._encoded()[label].flatten(0, 1)
     from ..data.unpaired import dihedral
 
-    pool, _ = crop_pools(getattr(data, "data", data), label)
+    pool, _ = crop_pools(data, label)
     views = torch.cat([dihedral(pool, k) for k in range(8)])
     if space is None:
         return views
@@ -273,8 +259,7 @@ def start_pool(data, label: int, space=None) -> torch.Tensor:
 
 class TerminalStart:
     """Where sampling starts at noise level sigma: g + sigma z, g drawn (a seed per sample) from the Gaussian with the
-    mean and covariance of ``pool``, the training data. Pure noise at the top of the VP schedule misses each channel's
-    brightness, a shift of the schedule, not of what the model learned (``info["unit_start"]`` records it)."""
+    mean and covariance of ``pool``, the training data (pure noise misses each channel's brightness)."""
 
     def __init__(self, pool: torch.Tensor):
         flat = pool.double().flatten(1)
@@ -290,8 +275,7 @@ class TerminalStart:
 
 def draw_samples(D, sampler, n: int, label: int, steps: int, shape: tuple, seed: int, batch: int, space=None,
                  start: TerminalStart | None = None) -> torch.Tensor:
-    """n samples of a label, begun from ``start`` (a TerminalStart), or from pure noise when start is None (on a GPU,
-    replayed as CUDA graphs kept with the model: ``inversion.graphs``)."""
+    """n samples of a label, begun from ``start`` (a TerminalStart), or from pure noise when start is None."""
     from ..inversion.loop import default_sigmas, sample, sample_seeds
 
     sig = default_sigmas(D, steps)
@@ -322,10 +306,8 @@ def crop_pools(data, label: int) -> tuple[torch.Tensor, torch.Tensor]:
 def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, labels=(0, 1), space=None,
                 shape: tuple | None = None, heldout: list | None = None, total_steps: int | None = None,
                 batch: int = 32, seed: int = 0) -> GateReport:
-    """Measure ``D`` (a Denoiser) against ``data`` (UnpairedDomains, or a latent view) on every check. space: the
-    LatentSpace decoding samples (None: pixels); heldout, total_steps: the trainer's ``log.json``, for the plateau.
-    Samples from pure noise go to ``info["unit_start"]``, not judged; edge maps get the ``edges`` check."""
-    base = getattr(data, "data", data)
+    """Measure ``D`` against ``data`` on every check (space: the LatentSpace decoding samples; heldout, total_steps:
+    the trainer's log, for the plateau); samples from pure noise go to ``info["unit_start"]``, not judged."""
     space = space if space is not None else getattr(data, "space", None)
     shape = shape or input_shape(D)
     gen = torch.Generator().manual_seed(_SEED)
@@ -333,7 +315,7 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
     edges = edge_task(data)
     D.eval()
     for label in labels:
-        pool, held = crop_pools(base, label)
+        pool, held = crop_pools(data, label)
         d_held = nn_distances(held[:n], pool).median()
         start = TerminalStart(start_pool(data, label, None if hasattr(data, "_encoded") else space))
         for sname, sampler in samplers(D).items():
@@ -366,11 +348,10 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
 
 def vae_report(space, data, *, name: str = "vae", n: int = 64, labels=(0, 1)) -> GateReport:
     """The autoencoder's reconstructions of held-out crops against those crops (spectrum, mean, std, patches)."""
-    base = getattr(data, "data", data)
     gen = torch.Generator().manual_seed(_SEED)
     rows, psnr = [], {}
     for label in labels:
-        pool, held = crop_pools(base, label)
+        pool, held = crop_pools(data, label)
         x = held[:n]
         with torch.no_grad():
             rec = space.decode(space.encode(x)).float()

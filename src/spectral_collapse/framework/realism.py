@@ -49,8 +49,7 @@ def ovg_added_energy(ds: xr.Dataset, truth_energy: np.ndarray, crops, label: str
 
 def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = None) -> xr.Dataset:
     """``kid_wav`` with ``_lo`` / ``_hi`` (95 % bootstrap over the crops) per (method, seed) and (control, seed),
-    ``real_kid_wav`` of the real set scored as a method, and ``kid_wav_ratio`` over the ground truth's KID on the same
-    crops; NaN features left out. With ``scaler``: ``reference_feature_sorted`` / ``_keep``."""
+    ``real_kid_wav`` and ``kid_wav_ratio`` over the ground truth's KID; with ``scaler`` its stored normalisation."""
     ds = ds.copy()
     seeds = ds["seed"].values.tolist()
     crops = {s: ds["crop"].sel(seed=s).values for s in seeds}
@@ -82,10 +81,8 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = N
 
 
 def gate_table(controls: dict, real: dict, reference: np.ndarray) -> pd.DataFrame:
-    """Per texture score (``GATED_SCORES``) and control ({control: {score: per-crop values}}): how much worse it
-    scores than ``real`` (real crops scored as a method, crop k for test crop k), with its 95 % paired interval over
-    the crops (KID on ``wav_features``: test and ``reference`` crops resampled), ``worse`` when the interval lies
-    above 0, and ``passes``: the score finds every control worse."""
+    """Per texture score (``GATED_SCORES``) and control: how much worse it scores than ``real`` with its 95 % paired
+    interval, ``worse`` when the interval lies above 0, and ``passes``: the score finds every control worse."""
     rows = []
     for score, kind in GATED_SCORES.items():
         key = "wav_features" if score == "kid_wav" else score
@@ -106,13 +103,12 @@ def gate_table(controls: dict, real: dict, reference: np.ndarray) -> pd.DataFram
     return table
 
 
-def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
+def realism_gate(ds: xr.Dataset) -> pd.DataFrame:
     """``gate_table`` of a results table on the first seed's crops: each control (but the truth) against the real
     set scored as a method (``real_*``; results without it: against the paired ground truth)."""
     if "reference_wav_features" not in ds:   # no paired test split: no KID, no gate
         return pd.DataFrame()
-    seed = ds["seed"].values.tolist()[0] if seed is None else seed
-    at = ds["crop"].sel(seed=seed).values
+    at = ds["crop"].isel(seed=0).values
     scores = [s if s != "kid_wav" else "wav_features" for s in GATED_SCORES]
 
     def got(prefix: str, **sel) -> dict:
@@ -122,8 +118,6 @@ def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
     controls = {c: got("control_", control=c) for c in CONTROLS if c != "ground_truth"}
     return gate_table(controls, real, ds["reference_wav_features"].values)
 
-
-# ------------------------------------------------------------------------------------- texture verdicts
 
 BAND_SCORES = ("delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref")
 
@@ -151,8 +145,7 @@ def spread_band(values) -> tuple[float, float] | None:
 
 
 def _picks(ds: xr.Dataset, method: str) -> dict[int, tuple]:
-    """{crop id: (seed, sample index)} of a method's scored translations, the first seed that translated the crop (a
-    deterministic method gives every seed the same output of a crop; a stochastic one, one draw per crop)."""
+    """{crop id: (seed, sample index)} of a method's scored translations, the first seed that translated the crop."""
     out = {}
     f = ds["wav_features"].sel({"method": method})
     for s in ds["seed"].values.tolist():
@@ -169,8 +162,8 @@ def _per_crop_features(ds: xr.Dataset, method: str) -> dict[int, np.ndarray]:
 
 
 def _float_features(ds: xr.Dataset, method: str) -> dict[int, np.ndarray] | None:
-    """The same features of the float translations before 8-bit rounding (``rl.wavelet_features(saved=False)``,
-    rank-normalised by the stored scaler); None where the results keep no scaler or not every sample's image."""
+    """``_per_crop_features`` of the float translations before 8-bit rounding; None where the results keep no scaler
+    or not every sample's image."""
     if not {"images", "reference_feature_sorted", "reference_feature_keep"} <= set(ds.data_vars) or \
             ds.sizes.get("image") != ds.sizes.get("sample"):
         return None
@@ -235,8 +228,7 @@ def _kid_with_truth(ds: xr.Dataset, a: str, b: str):
 
 
 def kid_gap(ds: xr.Dataset, a: str, b: str) -> Gap | None:
-    """The fraction of ``b``'s KID_wav gap to the ground truth's KID that ``a`` closes, on the crops both translated,
-    in each draw of the two-sample bootstrap (``_kid_with_truth``); None under 2 shared crops."""
+    """The fraction of ``b``'s KID_wav gap to the truth's that ``a`` closes; None under 2 shared crops."""
     got = _kid_with_truth(ds, a, b)
     return None if got is None else draws_gap("kid_wav", *got)
 
@@ -250,15 +242,17 @@ def kid_readable(ds: xr.Dataset) -> bool:
     return not gate.empty and bool(gate.loc[gate["score"] == "kid_wav", "passes"].all())
 
 
+def _holds(ds: xr.Dataset, names: set, a: str, b: str) -> bool:
+    """Whether results ``ds`` hold the variables ``names`` and the methods ``a`` and ``b``."""
+    return names <= set(ds.data_vars) and {a, b} <= set(ds["method"].values.tolist())
+
+
 def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, str, Gap] | None:
-    """(verdict, text, gap) of "``a``'s crops are at least as real as ``b``'s": KID_wav(a) − KID_wav(b), with its
-    paired two-sample bootstrap interval, against ``margin`` × ``b``'s gap to the ground truth's KID on the same crops
-    (``intervals.no_worse``), and the fraction of that gap ``a`` closes (``kid_gap``); "inconclusive" where KID_wav
-    fails the realism gate; None without the features or under 2 shared crops."""
-    if not {"wav_features", "reference_wav_features", "control_wav_features"} <= set(ds.data_vars) or \
-            not {a, b} <= set(ds["method"].values.tolist()):
-        return None
-    got = _kid_with_truth(ds, a, b)
+    """(verdict, text, gap) of "``a``'s crops are at least as real as ``b``'s": KID_wav(a) − KID_wav(b) with its
+    paired interval against ``margin`` × ``b``'s gap to the truth's KID (``intervals.no_worse``; "inconclusive" where
+    KID_wav fails the realism gate), and the fraction of that gap ``a`` closes; None under 2 shared crops."""
+    got = _kid_with_truth(ds, a, b) if _holds(ds, {"wav_features", "reference_wav_features",
+                                                   "control_wav_features"}, a, b) else None
     if got is None:
         return None
     point, draws, n = got
@@ -274,11 +268,9 @@ def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, st
 
 
 def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | None:
-    """(verdict, text, gaps) of "``a`` restores texture better than ``b``": KID_wav(a) - KID_wav(b) below 0 (paired
-    interval over crops; read only where KID_wav passes the gate), with the ``effect.Gap`` of each score read
-    (``detail_gap``, ``kid_gap``). The real crops' band decides nothing (``verdicts.rules.TEXTURE_RULE``)."""
-    if not {"wav_features", "reference_wav_features"} <= set(ds.data_vars) or \
-            not {a, b} <= set(ds["method"].values.tolist()):
+    """(verdict, text, gaps) of "``a`` restores texture better than ``b``": KID_wav(a) - KID_wav(b) below 0 (read
+    only where KID_wav passes the gate), with the ``effect.Gap`` of each score read (rules.TEXTURE_RULE)."""
+    if not _holds(ds, {"wav_features", "reference_wav_features"}, a, b):
         return None
     words, gaps = [], []
     for score, name in zip(BAND_SCORES, ("luma", "chroma")):
@@ -330,8 +322,6 @@ def texture_table(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-# ----------------------------------------------------------------------------- where OVG's drift goes
-
 class _DriftLog:
     """A guidance term that records, per guided inversion step, the drift the wrapped term adds (model space)."""
 
@@ -348,8 +338,7 @@ class _DriftLog:
 
 
 def chroma_share(field: np.ndarray) -> float:
-    """Fraction of an RGB field's energy (B, 3, H, W; a drift or a detail band) in the Cb and Cr channels of the
-    BT.601 map (1 - the Y share): about 0.65 for i.i.d. per-channel noise, near 0 for grey or coherent detail."""
+    """Fraction of an RGB field's energy (B, 3, H, W) in the Cb and Cr channels of the BT.601 map (1 - the Y share)."""
     y = np.einsum("kc,bchw->bkhw", rl.YCBCR_601, np.asarray(field, dtype=np.float64))
     e = (y ** 2).sum(axis=(0, 2, 3))
     return float((e[1] + e[2]) / e.sum())

@@ -9,8 +9,7 @@ from typing import Any, Mapping
 
 __all__ = ["CACHE_VERSION", "Param", "StudySpec", "make_spec", "freeze", "thaw"]
 
-# Bumped whenever a computation changes its numbers for the same inputs: every cached cell and results file keyed
-# before then is recomputed.
+# Bumped whenever a computation changes its numbers for the same inputs: every cached cell and results file is stale.
 CACHE_VERSION = 2
 
 

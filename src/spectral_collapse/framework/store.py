@@ -28,8 +28,7 @@ __all__ = ["json_default", "folder_parameter", "save_results", "load_results", "
            "Difference", "describe", "relative_difference"]
 
 ENGINE = "h5netcdf"
-# numeric variables of at least this many values are stored deflated (HDF5's shuffle and zlib filters: lossless, read
-# by any netCDF-4 reader; about a quarter smaller for the translated images and latents the results hold)
+# numeric variables of at least this many values are stored deflated (HDF5's shuffle and zlib: lossless)
 COMPRESS_FROM = 1024
 COMPRESSION = {"zlib": True, "complevel": 4, "shuffle": True}
 
@@ -42,9 +41,8 @@ PROVENANCE_PACKAGES = (
 _NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.+-]*$")
 LIST_ATTRS = "list_attrs"  # names the list-valued attributes (netCDF gives a one-element list back as a scalar)
 CHECKSUM = "content_sha256"  # attribute holding the file's checksum (``content_digest``)
-# the stamps that differ between two runs of the same computation (the checksum covers them too), set aside when two
-# runs' results are compared; "cells" counts the study's cells this run computed and those it found in the cache,
-# which follows what ran before it, not the numbers
+# the stamps that differ between two runs of the same computation, set aside when two runs' results are compared
+# ("cells": the study's cells this run computed and those it found in the cache)
 PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions", "cells", CHECKSUM)
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
@@ -66,8 +64,7 @@ class DiskFullError(OSError):
 
 
 def folder_parameter(name: str, value) -> str | os.PathLike:
-    """A folder given as a notebook parameter: a number is a folder's name (papermill makes ``-p results_root 5``
-    the int 5); another kind is refused."""
+    """A folder given as a notebook parameter: a number is a folder's name (papermill's ``-p results_root 5``)."""
     if isinstance(value, (str, os.PathLike)):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -209,8 +206,8 @@ def content_digest(ds: xr.Dataset) -> str:
 
 def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: bool = True,
                  compress: bool = True) -> Path:
-    """Write ``ds`` atomically to ``path`` with sanitised attrs, provenance and its checksum; return the path.
-    ``compress``: large numeric variables deflated (the cell cache writes them plain). A full disk: DiskFullError."""
+    """Write ``ds`` atomically to ``path`` with sanitised attrs, provenance and its checksum; return the path
+    (``compress``: large numeric variables deflated). A full disk: DiskFullError."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = ds.copy(deep=False)
@@ -267,8 +264,7 @@ def read_verified(path: str | os.PathLike) -> xr.Dataset:
 
 
 def load_results(path: str | os.PathLike) -> xr.Dataset:
-    """Read a results file fully into memory with its list attributes restored; raises a ResultsFileError (unreadable,
-    numbers changed, no checksum) saying how to compute it again."""
+    """Read a results file fully with its list attributes restored; a ResultsFileError says how to compute it again."""
     path = Path(path)
     if not path.is_file():
         profile = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else "<profile>"
@@ -307,8 +303,7 @@ class Difference(NamedTuple):
 def compare_folders(a: str | os.PathLike, b: str | os.PathLike, names: tuple[str, str] = ("a", "b")
                     ) -> tuple[list[str], list[Difference]]:
     """(files compared, differences) between two results folders: every .nc and .json, ``PROVENANCE_ATTRS`` aside,
-    compared bit for bit; a ``Difference`` per changed variable, so float rounding (1e-15) reads apart from a timing
-    (0.3). ``names`` name the two folders."""
+    compared bit for bit; a ``Difference`` per changed variable. ``names`` name the two folders."""
     a, b = Path(a), Path(b)
     found = sorted({p.relative_to(x) for x in (a, b) for p in x.rglob("*") if p.suffix in (".nc", ".json")})
     diffs = []

@@ -18,8 +18,8 @@ __all__ = ["UserModels", "user_models", "spec_data", "study_labels", "oracle_mod
 
 
 def spec_data(spec, factor: int | None = None):
-    """The data of a study: ``spec.dataset`` with its ``data_options``, at the profile's image size (or, with a
-    user's model, the size that model takes), at SR factor ``factor`` (None: the options' or the profile's)."""
+    """The data of a study: ``spec.dataset`` with its ``data_options``, at the image size of the profile (or the user's
+    model) and SR factor ``factor`` (None: the options' or the profile's)."""
     opts = data_options(spec)
     given = user_models(spec)
     if given is not None:
@@ -57,8 +57,7 @@ def _load(path: str, signature: str, prompts: str = "{}"):
 
 
 def _hub_model(path: str, prompts: dict | None = None, size: int | None = None):
-    """``from_diffusers(path, **prompts)``, loaded once per process while the folder's files and the prompts are
-    unchanged; ``size`` the image size a Flux folder is loaded for (other models name theirs)."""
+    """``from_diffusers(path, **prompts)`` (a Flux folder at ``size``), loaded once per process per folder content."""
     from ..models.hub import pipeline_folder
 
     folder = pipeline_folder(path)
@@ -129,8 +128,7 @@ _PAIRS_KEPT = 4
 def _oracle_pair(profile: str, dataset: str, factor, options: str):
     """The oracle's pair for the data as it is now: fitted once per content of the two pools."""
     data = dataset_for(profile, dataset, factor, json.loads(options))
-    base = getattr(data, "data", data)
-    key = (arrays_sha256(base.source, base.target), str(study_device()))
+    key = (arrays_sha256(data.source, data.target), str(study_device()))
     if key not in _PAIRS:
         while len(_PAIRS) >= _PAIRS_KEPT:
             _PAIRS.pop(next(iter(_PAIRS)))
@@ -139,8 +137,7 @@ def _oracle_pair(profile: str, dataset: str, factor, options: str):
 
 
 def oracle_models(profile: str, dataset: str, *, factor: int | None = None, options: dict | None = None) -> dict:
-    """{"eps": the oracle (models/oracle.py) on the profile's VP schedule, "edm": in EDM coordinates}: one pair of
-    Gaussians fitted (once per process) to the training pools of the dataset at the profile's size."""
+    """{"eps": the oracle (models/oracle.py) on the profile's VP schedule, "edm": in EDM coordinates}, fitted once."""
     pair = _oracle_pair(profile, dataset, factor, json.dumps(options or {}, sort_keys=True, default=str))
     return {"eps": fit_oracle(None, "eps", schedule=get_profile(profile).schedule, pair=pair),
             "edm": fit_oracle(None, "edm", pair=pair)}

@@ -8,7 +8,6 @@ __all__ = ["MAX_NORM_RATIO", "MAX_ABS_OUTPUT", "FAILURE_WORDS", "failures", "fai
 
 MAX_NORM_RATIO = 1000.0
 MAX_ABS_OUTPUT = 5.0
-# each reason ``failures`` gives, in words
 FAILURE_WORDS = {"nonfinite": "non-finite values", "output_range": f"output beyond ±{MAX_ABS_OUTPUT:g}",
                  "latent_norm": f"latent norm ‖x_T‖²/d above {MAX_NORM_RATIO:g}"}
 
@@ -16,8 +15,7 @@ FAILURE_WORDS = {"nonfinite": "non-finite values", "output_range": f"output beyo
 def failures(output, latent, nonfinite_step=None) -> np.ndarray:
     """Per-sample failure reason ("nonfinite", "latent_norm", "output_range"; "" where kept) of raw outputs and
     inverted latents x_T (N, ...); nonfinite_step: the loop's first non-finite step (< 0: none)."""
-    out = torch.as_tensor(np.asarray(output) if not isinstance(output, torch.Tensor) else output).detach()
-    lat = torch.as_tensor(np.asarray(latent) if not isinstance(latent, torch.Tensor) else latent).detach()
+    out, lat = (torch.as_tensor(a if isinstance(a, torch.Tensor) else np.asarray(a)).detach() for a in (output, latent))
     if out.shape[0] != lat.shape[0]:
         raise ValueError(f"output and latent hold different sample counts: {out.shape[0]} and {lat.shape[0]}")
     out, lat = out.reshape(out.shape[0], -1).double(), lat.reshape(lat.shape[0], -1).double()
@@ -27,11 +25,8 @@ def failures(output, latent, nonfinite_step=None) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
         norm = lat.nan_to_num(posinf=np.inf, neginf=-np.inf).pow(2).mean(1).numpy()
         peak = out.abs().amax(1).numpy() if out.shape[1] else np.zeros(len(out))
-    reason = np.full(len(out), "", dtype=object)
-    reason[(peak > MAX_ABS_OUTPUT)] = "output_range"
-    reason[(norm > MAX_NORM_RATIO)] = "latent_norm"
-    reason[nonfinite] = "nonfinite"
-    return reason.astype(str)
+    return np.select([nonfinite, norm > MAX_NORM_RATIO, peak > MAX_ABS_OUTPUT],
+                     ["nonfinite", "latent_norm", "output_range"], "")
 
 
 def failure_bounds() -> str:

@@ -81,8 +81,7 @@ def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
     if ls is not None:
         out = ls.decode(out)
     scores = image_scores(out, src, gt, scoring, latent)
-    whole = with_failures(scores, out, latent, tr["nonfinite_step"].values, label=ms.label, seed=seed, steps=steps,
-                          warn=False)
+    whole = with_failures(scores, out, latent, tr["nonfinite_step"].values)
     cells = {}
     for s, pos in groups.items():
         cell = whole.isel(sample=list(pos))

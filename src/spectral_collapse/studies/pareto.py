@@ -20,7 +20,7 @@ from ..framework.method_labels import OVG_DEFAULTS, method_specs
 from ..reference.method_names import method_name
 from ..framework.model_set import data_options, profile_models
 from ..framework.user_models import spec_data, study_labels, user_models
-from ..framework.controls import image_scores, paired_metrics, realism_reference, scoring_settings, with_failures
+from ..framework.controls import image_scores, paired_metrics, realism_sets, scoring_settings, with_failures
 from .pareto_choice import BASE_OF, RULES, choose_point, pareto_front, truth_bands
 from ..framework.oracle_arm import SUFFIX, oracle_models, wants_arm, with_arm
 
@@ -55,8 +55,7 @@ def _cell(ctx, D, ms, src, gt, seed: int, prof, scoring: dict, n_show: int, ls=N
         out = ls.decode(out)
     scores = image_scores(out, src, gt, scoring, latent)
     # failed samples (framework.validity) are NaN and marked; a sweep expects some, so no warning per grid point
-    cell = with_failures({k: scores[k] for k in SCORES}, out, latent, tr["nonfinite_step"].values, label=ms.label,
-                         seed=seed, steps=prof.steps, warn=False)
+    cell = with_failures({k: scores[k] for k in SCORES}, out, latent, tr["nonfinite_step"].values)
     kept = ~cell["failed"].values
     feats = scores["wav_features"][kept]
     feats = feats[np.isfinite(feats).all(1)]
@@ -182,7 +181,7 @@ def _bands(data, src, gt, scoring) -> tuple[dict, float, str]:
     """(the real crops' luma and chroma bands, the validation truths' KID_wav (NaN without them), where the bands
     come from: the validation truths, else the realism reference crops)."""
     real, note = (gt, "the validation crops' ground truth") if gt is not None else \
-        (realism_reference(data), "the realism reference crops (no paired ground truth)")
+        (realism_sets(data)[0], "the realism reference crops (no paired ground truth)")
     sc = image_scores(real, real if gt is None else src, None, scoring)
     feats = sc["wav_features"][np.isfinite(sc["wav_features"]).all(1)]
     kid = rl.mmd2_unbiased(feats, scoring["reference_features"]) if gt is not None and len(feats) > 1 else np.nan

@@ -13,7 +13,7 @@ from .words import FAILS, HOLDS, INCONCLUSIVE
 
 __all__ = ["FULL", "SLIGHT", "REFERENCES", "REMOVES", "RESTORES", "REDUCES", "SLIGHTLY", "NO_EFFECT", "WORSENS",
            "UNCLEAR", "NO_GAP", "WORSENS_SLIGHTLY", "EFFECT_ORDER", "MORE_RUNS", "EFFECT_RULE", "Gap", "gap_fraction",
-           "effect_word", "claim_effect", "strength_verdict", "effect_text", "effect_named", "pooled", "draws_gap"]
+           "claim_effect", "strength_verdict", "effect_text", "effect_named", "pooled", "draws_gap"]
 
 FULL = 0.5      # "removes" / "restores": the fraction's whole interval above one half of the gap
 SLIGHT = 0.1    # "reduces slightly": whole interval in (0, a tenth); "no effect": across 0, inside ± a tenth
@@ -68,7 +68,19 @@ class Gap:
 
     @property
     def word(self) -> str:
-        return effect_word(self)
+        """The effect word by the thresholds of ``EFFECT_RULE``, read from the interval alone."""
+        gaps = [x for _, x in self.runs] or [self.gap]
+        if not np.isfinite(gaps).all() or min(abs(x) for x in gaps) <= MIN_EFFECT.get(self.metric, 0.01):
+            return NO_GAP
+        if self.n == 0 or not np.isfinite([self.lo, self.hi]).all():
+            return UNCLEAR
+        if self.lo > FULL:
+            return _FULL_WORD.get(self.metric, REMOVES)
+        if self.lo > _ZERO:
+            return SLIGHTLY if self.hi < SLIGHT else REDUCES
+        if self.hi < -_ZERO:
+            return WORSENS_SLIGHTLY if self.lo > -SLIGHT else WORSENS
+        return NO_EFFECT if -SLIGHT < self.lo and self.hi < SLIGHT else UNCLEAR
 
     def wider(self, n: int) -> float:
         """The width, in fractions of the gap, of the Student t interval over ``n`` runs at the spread of ``runs``."""
@@ -114,12 +126,9 @@ def draws_gap(metric: str, point, draws, n: int, level: float = 0.95) -> Gap:
     m, b, r = np.asarray(point, np.float64)
     d = np.asarray(draws, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        f = (d[:, 0] - d[:, 1]) / (d[:, 2] - d[:, 1])
+        f, frac = (d[:, 0] - d[:, 1]) / (d[:, 2] - d[:, 1]), (m - b) / (r - b)
     f = f[np.isfinite(f)]
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(f, [alpha, 1 - alpha]) if len(f) else (np.nan, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = (m - b) / (r - b)
+    lo, hi = np.quantile(f, [(1 - level) / 2, (1 + level) / 2]) if len(f) else (np.nan, np.nan)
     return Gap(metric, float(frac), float(lo), float(hi), float(r - b), int(n))
 
 
@@ -138,23 +147,6 @@ def pooled(gaps) -> list[Gap]:
         out.append(Gap(gs[0].metric, ci.mean, ci.lo, ci.hi, float(np.mean([g.gap for g in gs])),
                        int(sum(g.n for g in gs)), len(gs), what, runs=tuple((g.fraction, g.gap) for g in gs)))
     return out
-
-
-def effect_word(g: Gap) -> str:
-    """The effect word of a ``Gap`` by the thresholds of ``EFFECT_RULE``: a function of its interval alone, "worsens"
-    mirroring "reduces", once the gap (every run's) is beyond the metric's minimal effect."""
-    gaps = [x for _, x in g.runs] or [g.gap]
-    if not np.isfinite(gaps).all() or min(abs(x) for x in gaps) <= MIN_EFFECT.get(g.metric, 0.01):
-        return NO_GAP
-    if g.n == 0 or not np.isfinite([g.lo, g.hi]).all():
-        return UNCLEAR
-    if g.lo > FULL:
-        return _FULL_WORD.get(g.metric, REMOVES)
-    if g.lo > _ZERO:
-        return SLIGHTLY if g.hi < SLIGHT else REDUCES
-    if g.hi < -_ZERO:
-        return WORSENS_SLIGHTLY if g.lo > -SLIGHT else WORSENS
-    return NO_EFFECT if -SLIGHT < g.lo and g.hi < SLIGHT else UNCLEAR
 
 
 def claim_effect(gaps) -> str:

@@ -124,8 +124,7 @@ def combine(checks: list[tuple], missing: str) -> Finding:
 
 
 def claimed_strength(found: Finding) -> Finding:
-    """A finding on a claim that a method removes or restores, its verdict folded with each gap's
-    ``strength_verdict`` (a failed strength rule named in the detail)."""
+    """A finding on a claim that a method removes or restores, folded with each gap's ``strength_verdict``."""
     if not found.gaps or found.verdict == UNTESTABLE:
         return found
     strength = fold(strength_verdict(g) for g in found.gaps if g.word != NO_GAP)

@@ -86,8 +86,7 @@ def correlation_verdict(r: float, lo: float, hi: float, sign: int, threshold: fl
     """holds: the whole interval beyond ``threshold`` (and 0) in the direction ``sign``; does not hold: wholly short of
     it; else inconclusive (``r`` is not read)."""
     lo, hi = (lo, hi) if sign > 0 else (-hi, -lo)
-    on, off = lo >= threshold and lo > 0, hi < threshold
-    return HOLDS if on else FAILS if off else INCONCLUSIVE
+    return HOLDS if lo >= threshold and lo > 0 else FAILS if hi < threshold else INCONCLUSIVE
 
 
 def pearson_interval(a, b) -> tuple[float, float, float, int]:
