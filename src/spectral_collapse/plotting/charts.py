@@ -1,5 +1,4 @@
-"""Small Altair charts for the study notebooks: each takes an xr.Dataset (or a tidy pd.DataFrame), aggregates in pandas
-and returns an Altair chart."""
+"""Small Altair charts of an xr.Dataset or a tidy pd.DataFrame, aggregated in pandas."""
 from __future__ import annotations
 
 import textwrap
@@ -33,8 +32,7 @@ def _require(names: Sequence[str], have, what: str = "dimensions or coordinates 
 
 
 def interval_rules(chart: alt.Chart, tick: float = 8, where: str | None = None, **encoding) -> list[alt.Chart]:
-    """An interval's layers over ``chart``'s data: a black rule with end ticks over a wider white one (reads on a dark
-    mark and on white); ``where`` filters the rows."""
+    """An interval's layers: a black rule with end ticks over a wider white one; ``where`` filters the rows."""
     layers = [chart.mark_errorbar(ticks={"size": tick + 3, "color": "white"}, color="white", thickness=3.6),
               chart.mark_errorbar(ticks={"size": tick, "color": "black"}, color="black", thickness=1.4)]
     layers = [layer.encode(**encoding) for layer in layers]
@@ -57,8 +55,7 @@ def metric_bars(
     note: bool = True,
     rule: float | None = None,
 ) -> alt.LayerChart:
-    """Bars (``dots``: points on a fitted axis) of ``metric`` per ``by`` and ``color`` with ``interval`` ("std" over
-    ``over``, "crops", "items"); ``reference``: a last grey bar; ``rule``: a dashed grey line at that value."""
+    """Points (or bars) of ``metric`` per ``by`` and ``color`` with ``interval``; ``reference``: a last grey bar."""
     from ..metrics.intervals import bootstrap_ci
 
     items = [d for d in (data[metric].dims if isinstance(data, xr.Dataset) and metric in data else ())
@@ -120,8 +117,7 @@ def metric_bars(
 
 def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: float = 12.0,
                 off: float = 5.0, near: float = 0.15) -> alt.LayerChart:
-    """A layer writing ``frame[text]`` ``off`` pixels right of each (``x``, ``y``) point: above it, or below it where
-    ``name_below`` says so, so that the names of two close points do not overlap."""
+    """A layer naming each (``x``, ``y``) point beside it, above or below it as ``name_below`` says."""
     f = frame.reset_index(drop=True)
     below = name_below(f[x].to_numpy(np.float64), f[y].to_numpy(np.float64), near)
 
@@ -133,8 +129,7 @@ def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: fl
 
 
 def name_below(xs: np.ndarray, ys: np.ndarray, near: float = 0.15) -> np.ndarray:
-    """Per point, whether ``point_names`` writes its name below it: taken in order of ``xs``, a point within ``near``
-    of the previous point on both axes (as fractions of each axis' range) whose name is above."""
+    """Per point, whether its name goes below it: near the previous point (by ``xs``) whose name is above."""
     def scaled(v):
         span = np.nanmax(v) - np.nanmin(v) if len(v) else 0.0
         return (v - np.nanmin(v)) / span if span > 0 else np.zeros_like(v)
@@ -188,8 +183,7 @@ def metric_heatmap(
     domain: tuple[float, float] | None = None,
     axis_titles: bool = True,
 ) -> alt.LayerChart:
-    """Heat map of ``metric`` aggregated by ``agg`` over all but ``x`` and ``y``, each cell's number in white or black
-    by contrast; the colour spans ``domain`` (default: the data)."""
+    """Heat map of ``metric`` aggregated by ``agg`` over all but ``x`` and ``y``, numbers in white or black."""
     frame = to_frame(data, metric)
     _require([x, y], frame.columns)
     cells = frame.groupby([y, x], sort=False, dropna=False)[metric].agg(agg).reset_index()

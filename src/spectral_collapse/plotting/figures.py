@@ -1,5 +1,4 @@
-"""The paper's figures drawn from our results: the introduction's spectral-collapse figure (PNG), Fig. 2's grid and
-numbers, Fig. 4's points and panels, and the slopes of the latents' spectra that Fig. 1 shows."""
+"""The paper's figures from our results: the introduction's figure, Fig. 2, Fig. 4 and Fig. 1's slopes."""
 from __future__ import annotations
 
 import io
@@ -31,8 +30,7 @@ def _latent_view(z: np.ndarray) -> np.ndarray:
 
 
 def _latent_spectra(ds: xr.Dataset, ovg: str | None = None, seed: int = 0) -> tuple[dict, dict]:
-    """({name: latents} of DDIM and OVG (``ovg``, else the first stored variant) where stored, and "gaussian": N(0, I)
-    draws of their shape; {name: (frequencies, mean radial power)} of each)."""
+    """({name: latents} of DDIM, OVG (``ovg``) and N(0, I) draws; {name: (frequencies, mean radial power)})."""
     methods = list(map(str, ds["method"].values))
     ovg = ovg or next((m for m in ("ovg", "ovg_taba", "ovg_edm") if m in methods), None)
     lat = {m: ds["latents"].sel({"method": m}).isel(seed=seed).values for m in ("ddim", ovg) if m in methods}
@@ -45,8 +43,7 @@ def _latent_spectra(ds: xr.Dataset, ovg: str | None = None, seed: int = 0) -> tu
 
 
 def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes:
-    """The introduction's figure as PNG bytes: inputs, DDIM's and OVG's translations, the truth and their latents beside
-    noise (left); the latents' radial power spectra (right)."""
+    """The introduction's figure as PNG bytes: translations and latents beside noise, and their spectra."""
     lat, spectra = _latent_spectra(ds, ovg)
     gauss = lat.pop("gaussian")
     shown = list(lat)
@@ -78,8 +75,7 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes
 
 
 def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210):
-    """Fig. 4 from ``fig4_points``: (a) S_HF and (b) S_LF against S_DC, each method in its book look, the first dataset
-    filled and the others hollow, axes fitted to points and intervals."""
+    """Fig. 4 from ``fig4_points``: S_HF and S_LF against S_DC, the first dataset filled, the others hollow."""
     pts = points.dropna(subset=["s_dc"]).copy()
     pts["method"] = pts["method"].astype(str)
     pts["dataset"] = pts["dataset"].astype(str)
@@ -142,8 +138,7 @@ def fig2_grid(ds, k: int = 4):
 
 
 def fig4_points(ev) -> pd.DataFrame:
-    """Fig. 4's points: per (dataset, method) of the main results the mean S_HF, S_LF and S_DC and their 95 % bootstrap
-    intervals over crops (``<metric>_lo`` / ``_hi``, NaN without per-crop values)."""
+    """Fig. 4's points: per (dataset, method) the mean S_HF, S_LF, S_DC and their 95 % intervals over crops."""
     metrics = ["s_hf", "s_lf", "s_dc"]
     f = ev.frame
     f = f[(f["study"] == "main") & f["metric"].isin(metrics)]

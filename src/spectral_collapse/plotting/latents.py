@@ -1,5 +1,4 @@
-"""Charts and image grids of the latent-analysis chapters: PCA collapse (Fig. 3), Gaussianity (Fig. 7),
-decorrelation (Fig. 8) and spectral velocity (Fig. 17)."""
+"""Charts and image grids of the latent-analysis chapters (Figs. 3, 7, 8 and 17)."""
 from __future__ import annotations
 
 import altair as alt
@@ -48,8 +47,7 @@ def even_spread(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
-    """Cumulative explained variance against the number of components, one line per series in the book's method look,
-    and dotted black the even spread (``even_spread``)."""
+    """Cumulative explained variance per component, a line per series, and dotted black the even spread."""
     cev = ds["cev"].to_dataframe().reset_index().dropna(subset=["cev"])[["series", "component", "cev"]]
     cev["series"] = cev["series"].astype(str)
     order = [str(v) for v in ds["series"].values if str(v) in set(cev["series"])]
@@ -95,8 +93,7 @@ def k90_draws_frame(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def k90_draws_chart(ds: xr.Dataset, width: int = 420):
-    """Points: each series' mean k90 over subsamples; rules: the middle 95 % of draws; rings: the whole set's k90. None
-    without draws or when a subsample is the whole set."""
+    """Each series' mean k90 over subsamples, its middle 95 % and the whole set's; None without subsamples."""
     frame = k90_draws_frame(ds)
     m, n = int(ds.attrs.get("k90_subsample", 0) or 0), int(ds["n"].values.min()) if "n" in ds else 0
     if not len(frame) or not m or m >= n:
@@ -123,8 +120,7 @@ def k90_draws_chart(ds: xr.Dataset, width: int = 420):
 # ----------------------------------------------------------------------------------------- Gaussianity (Fig. 7)
 
 def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 3) -> alt.VConcatChart:
-    """Per method and for Gaussian noise: the histogram of u = ||x_T||^2 / d with the chi2(d)/d density in grey, every
-    panel on the same bins (over all latents and chi2(d)/d ± 5 sd) and x-range (a bin wider each side)."""
+    """Per method and for noise: the histogram of ||x_T||^2 / d beside chi2(d)/d, all on the same bins."""
     d = int(ds.attrs["d"])
     series = {}
     for m in [*ds["method"].values, "gaussian"]:
@@ -156,8 +152,7 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 3) -> alt.VCo
 
 
 def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
-    """S_G and the mean ||x_T||^2 / d per method as points (a zero S_G shows), each with the Gaussian reference last;
-    the norm with its 95 % bootstrap interval over latents and a dashed line at 1 (Gaussian noise's value)."""
+    """S_G and the mean ||x_T||^2 / d per method as points with their intervals, the Gaussian reference last."""
     left = metric_bars(ds, "s_g", over=None, width=300, height=180, dots=True, note=False,
                        reference=float(ds.attrs["gaussian_s_g"]))
     title = alt.TitleParams("mean ‖x_T‖²/d", subtitle=wrap_lines(ONE_NOTE, 300), anchor="start")
@@ -181,8 +176,7 @@ def flag_masks(ds: xr.Dataset, cell: int = 56):
 
 
 def decorrelation_scatter(ds: xr.Dataset) -> alt.LayerChart:
-    """Set-level S_G against mean S_DC, one point per distinct run (identical runs of a deterministic method once),
-    sized by its step count, with its 95 % interval over latents where stored."""
+    """Set-level S_G against mean S_DC, one point per distinct run, sized by its step count."""
     runs = pd.DataFrame({"method": ds["run_method"].values.astype(str), "steps": ds["run_steps"].values,
                          "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values, "lo": ds["run_s_dc_lo"].values,
                          "hi": ds["run_s_dc_hi"].values}).drop_duplicates()

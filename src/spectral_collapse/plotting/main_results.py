@@ -46,8 +46,7 @@ def _failed(cmp: pd.DataFrame) -> dict[str, tuple[int, int | None]]:
 
 def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"), width: int = 170,
                height: int | None = None):
-    """Our mean (with the tables' 95 % interval over crops) beside the paper's per method, one panel per metric, methods
-    down the shared axis with failures named; the subtitle says which way each metric reads."""
+    """Our mean and interval beside the paper's per method, one panel per metric, failures named."""
     long = cmp.melt(id_vars=["method", "metric"], value_vars=["ours_mean", "paper_mean"], var_name="source",
                     value_name="value")
     long["source"] = long["source"].str.replace("_mean", "")
@@ -99,8 +98,7 @@ def translation_rows(ds, methods, n: int) -> tuple[dict, dict]:
 
 
 def translation_panel(ds, methods=PANEL_METHODS, n: int = PANEL_CROPS, zoom: int = PANEL_ZOOM):
-    """A translation chapter's opening panel: input, truth and each method's output (rows) on the first ``n`` crops of
-    the first seed, each pixel ``zoom`` times larger."""
+    """Input, truth and each method's output on the first ``n`` crops of the first seed, ``zoom`` times larger."""
     n = min(n, ds.sizes["image"])
     rows, failed = translation_rows(ds, methods, n)
     return image_grid(rows, cell=zoom * int(ds.sizes["x"]), failed=failed,

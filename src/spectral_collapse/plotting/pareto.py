@@ -1,5 +1,4 @@
-"""Charts of OVG's tuning: the Pareto sweep (Fig. 6) and its grid as heat maps; the OVG-schedule chapter's cost
-against quality per schedule and the steps each schedule guides."""
+"""Charts of OVG's tuning: the Pareto sweep (Fig. 6), its grid, and the schedules' cost and steps."""
 from __future__ import annotations
 
 import json
@@ -36,8 +35,7 @@ def _crops(ds: xr.Dataset) -> str:
 
 
 def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
-    """95 % bootstrap intervals over the sweep's crops of S_HF and S_LF at each of ``points``: columns label, kind,
-    s_hf, s_lf, hf_lo, hf_hi, lf_lo, lf_hi (failed samples left out)."""
+    """95 % bootstrap intervals over the sweep's crops of S_HF and S_LF at each of ``points``."""
     def per_crop(r, metric: str) -> np.ndarray:
         """The point's per-crop scores; empty where the results hold none."""
         name = f"baseline_{metric}" if r.kind == "baseline" else metric
@@ -55,8 +53,7 @@ def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
 
 
 def pareto_chart(ds: xr.Dataset, width: int = 560, height: int = 360, font_size: float = 12.0):
-    """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline: fronts dashed, choices ringed, baselines
-    as named grey diamonds; the subtitle names the marks and the partly failed points not drawn."""
+    """Fig. 6: S_LF against S_HF of every grid point and baseline, fronts dashed, choices ringed."""
     grid = grid_summary(ds)
     grid = grid.assign(label=grid["base"], kind="OVG grid point")
     base = baseline_summary(ds)
@@ -137,8 +134,7 @@ _NAME_SPOTS = (("left", "bottom", 1, -1), ("right", "bottom", -1, -1), ("left", 
 
 
 def name_spots(names, xy, marks, size: tuple[float, float], font_size: float, off: float) -> list[tuple]:
-    """For each name beside its point ``xy`` (pixels, y down), the spot of ``_NAME_SPOTS`` whose text box covers the
-    fewest ``marks`` ((x, y, radius)), names placed before it and pixels outside the plot of ``size``."""
+    """Per name, the spot of ``_NAME_SPOTS`` whose text box covers the fewest marks, names and outside pixels."""
     placed, out = [], []
     for name, (x, y) in zip(names, xy):
         w, h = 0.6 * font_size * len(str(name)), font_size
@@ -190,8 +186,7 @@ def _kid_label(v: float) -> str:
 
 
 def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 50, font_size: float = 12.0):
-    """Mean of each metric over the (eta_HF, eta_LF) grid, one panel per metric stacked on its own scale, the bases
-    side by side; a partly failed cell names its failed count, a cell where most samples failed is grey."""
+    """Mean of each metric over the (eta_HF, eta_LF) grid per base; failed cells counted, mostly failed grey."""
     grid = grid_summary(ds)
     n_samples = ds.sizes.get("sample", 0)
     long = grid.melt(id_vars=["base", "eta_hf", "eta_lf", "failed"], value_vars=list(metrics), var_name="metric")
@@ -236,8 +231,7 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 50, font
 
 
 def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> alt.LayerChart:
-    """Time ratio against S_HF gain share per method, schedules with their 95 % interval as bars, points named beside
-    them, the target corner shaded and dashed lines at shares 0 and 1."""
+    """Time ratio against S_HF gain share per method, with intervals, names and the target corner shaded."""
     t = ds[["time_ratio", "s_hf_gain_share", "backward_passes"]].to_dataframe().reset_index()
     t["method"] = t["method"].astype(str)
     iv = pd.DataFrame([gain_share_interval(ds, m) for m in t["method"]], columns=["share", "lo", "hi", "crops"])

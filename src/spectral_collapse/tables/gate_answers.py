@@ -1,5 +1,4 @@
-"""The model-quality chapter's answers to a reviewer: samples from pure noise beside those from the gate's start, the
-edge-density check, the claims each model below the gate decides, and the chapter's named values."""
+"""The model-quality chapter's answers to a reviewer and its named values."""
 from __future__ import annotations
 
 import json
@@ -27,8 +26,7 @@ EDGE_CAPTION = (f"Share of edge pixels (luma below {WHITE:g} on the [−1, 1] sc
 
 
 def start_errors(ds: xr.Dataset, key: str) -> dict[int, dict]:
-    """{label: {"sampler", "gate", "noise"}}: the std error of samples begun from the gate's start and from pure noise
-    (the gate report's ``info["unit_start"]``); {} for a model without pure-noise samples."""
+    """{label: {"sampler", "gate", "noise"}}: the std errors from the gate's start and from pure noise."""
     rep = reports(ds).get(key)
     if rep is None:
         return {}
@@ -42,8 +40,7 @@ def start_errors(ds: xr.Dataset, key: str) -> dict[int, dict]:
 
 
 def start_rows(ds: xr.Dataset, key: str) -> dict:
-    """Image-grid rows of one model, per label: samples from pure noise, samples from the gate's start (same seeds),
-    each named with its std error over the gate's samples, and real training crops. {} without both sets stored."""
+    """Image-grid rows per label: samples from pure noise, from the gate's start, real crops; {} without both."""
     if "gate_samples" not in ds:
         return {}
     errs, m, out = start_errors(ds, key), ds.sel(model=key), {}
@@ -59,8 +56,7 @@ def start_rows(ds: xr.Dataset, key: str) -> dict:
 
 
 def edge_table(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per edge-map model and start: the samples' and the training maps' share of edge pixels, the
-    relative error, the threshold and the verdict (pure noise: not judged). Empty when no report has the check."""
+    """Per edge-map model and start: the share of edge pixels against the training maps' and the verdict."""
     rows = []
     for key, rep in reports(ds).items():
         r = rep.rows
@@ -87,8 +83,7 @@ def edge_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def claims_of_models(names, root: str | Path = "data/results", profile: str = "quick") -> dict[str, list[str]]:
-    """{model name (checkpoint name without its hash): keys of the claims that read a stored result computed with
-    it}: a result's ``model_gate`` record names every model it loaded; a claim reads the studies of its ``reads``."""
+    """{model name: keys of the claims that read a stored result computed with it}."""
     from ..framework.store import folder_parameter
 
     root = folder_parameter("results_root", root)   # read as open_study and results_path read it
@@ -105,8 +100,7 @@ def claims_of_models(names, root: str | Path = "data/results", profile: str = "q
 
 
 def failing_claims(ds: xr.Dataset, root: str | Path = "data/results") -> pd.DataFrame:
-    """One row per model below the gate: its failed checks and the claims it decides (``claims_of_models``); a
-    claim it decides is judged on the passing models alone on the claims page, its caveat naming this model."""
+    """One row per model below the gate: its failed checks and the claims it decides."""
     from .quality import gate_lists
 
     failing = gate_lists(ds)["failing"]
@@ -119,8 +113,7 @@ def failing_claims(ds: xr.Dataset, root: str | Path = "data/results") -> pd.Data
 
 
 def model_quality_answers(ds: xr.Dataset) -> dict[str, str]:
-    """The model-quality chapter's named values: the models that pass and fail the gate (kept with a warning or
-    refused), the VP schedule's noise levels and the real crops' brightness spread."""
+    """The model-quality chapter's named values: the gate's verdicts, VP noise levels, brightness spread."""
     gates = gate_lists(ds)
 
     def names(keys):
