@@ -90,12 +90,10 @@ def pareto_chart(ds: xr.Dataset, width: int = 560, height: int = 360, font_size:
                                           strokeWidth=2.5).encode(color=colour, **enc)
     b = pts[pts["kind"] == "baseline"]
     bars = []
-    for kind, sel in (("grid", ci["kind"] != "baseline"), ("baseline", ci["kind"] == "baseline")):
-        part = ci[sel]
+    for part, paint, mark in ((ci[ci["kind"] != "baseline"], dict(color=colour), dict(strokeWidth=1.5, opacity=0.9)),
+                              (ci[ci["kind"] == "baseline"], {}, dict(strokeWidth=1.5, color="#333333"))):
         if not len(part):
             continue
-        paint = dict(color=colour) if kind == "grid" else {}
-        mark = dict(strokeWidth=1.5, opacity=0.9) if kind == "grid" else dict(strokeWidth=1.5, color="#333333")
         bars.append(alt.Chart(part).mark_rule(**mark).encode(x=x_enc, x2="hf_hi:Q", y=y_enc, **paint)
                     .transform_calculate(s_hf="datum.hf_lo"))
         bars.append(alt.Chart(part).mark_rule(**mark).encode(x=x_enc, y=y_enc, y2="lf_hi:Q", **paint)

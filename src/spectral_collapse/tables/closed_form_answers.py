@@ -76,14 +76,11 @@ def _support(ds: xr.Dataset, main: xr.Dataset | None) -> dict[str, str]:
     try:
         proj = support_projector(task, tuple(int(s) for s in ds["latent"].shape[-3:]))
     except ValueError as err:
-        proj = None
         out.update(support_kind="none", support_error=str(err), support_dim="n/a", support_d="n/a", white_share="n/a")
-    if proj is not None:
-        out["support_kind"] = {"BlockProjector": "block", "GreyProjector": "grey"}.get(type(proj).__name__, "other")
-        out["block_factor"] = str(getattr(proj, "factor", "n/a"))
-        out["support_dim"] = f"{proj.dim:,}"
-        out["support_d"] = f"{proj.d:,}"
-        out["white_share"] = f"{proj.white_share:.4f}"
+    else:
+        kind = {"BlockProjector": "block", "GreyProjector": "grey"}.get(type(proj).__name__, "other")
+        out.update(support_kind=kind, block_factor=str(getattr(proj, "factor", "n/a")), support_dim=f"{proj.dim:,}",
+                   support_d=f"{proj.d:,}", white_share=f"{proj.white_share:.4f}")
     leaks = leak_table(main) if main is not None else None
     have = leaks is not None and not leaks.empty
     for m in LEAK_METHODS:

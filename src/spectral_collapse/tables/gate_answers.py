@@ -57,28 +57,24 @@ def start_rows(ds: xr.Dataset, key: str) -> dict:
 
 def edge_table(ds: xr.Dataset) -> pd.DataFrame:
     """Per edge-map model and start: the share of edge pixels against the training maps' and the verdict."""
+    cols = ["model", "start", "edge pixels, samples", "edge pixels, training maps", "relative error", "threshold",
+            "check"]
+
+    def row(key, start, share, real, error, threshold, check):
+        return dict(zip(cols, (shown_name(ds, key), start, f"{100 * share:.1f} %", f"{100 * real:.1f} %",
+                               f"{error:.3f}", f"{threshold:.3f}", check)))
+
     rows = []
     for key, rep in reports(ds).items():
         r = rep.rows
         if "check" not in r or not (r["check"] == "edges").any():
             continue
         e = r[r["check"] == "edges"]
-        for _, b in e.iterrows():
-            rows.append({"model": shown_name(ds, key), "start": f"gate's start, {b['sampler']}",
-                         "edge pixels, samples": f"{100 * b['share']:.1f} %",
-                         "edge pixels, training maps": f"{100 * b['real']:.1f} %",
-                         "relative error": f"{b['value']:.3f}", "threshold": f"{b['threshold']:.3f}",
-                         "check": "passes" if b["passed"] else "fails"})
+        rows += [row(key, f"gate's start, {b['sampler']}", b["share"], b["real"], b["value"], b["threshold"],
+                     "passes" if b["passed"] else "fails") for _, b in e.iterrows()]
         real, thr = float(e["real"].iloc[0]), float(e["threshold"].iloc[0])
-        for u in rep.info.get("unit_start", []):
-            if "edges" in u:
-                rows.append({"model": shown_name(ds, key), "start": f"pure noise, {u['sampler']}",
-                             "edge pixels, samples": f"{100 * u['edges']:.1f} %",
-                             "edge pixels, training maps": f"{100 * real:.1f} %",
-                             "relative error": f"{abs(u['edges'] / real - 1):.3f}", "threshold": f"{thr:.3f}",
-                             "check": "not judged"})
-    cols = ["model", "start", "edge pixels, samples", "edge pixels, training maps", "relative error", "threshold",
-            "check"]
+        rows += [row(key, f"pure noise, {u['sampler']}", u["edges"], real, abs(u["edges"] / real - 1), thr, "not judged")
+                 for u in rep.info.get("unit_start", []) if "edges" in u]
     return pd.DataFrame(rows, columns=cols).set_index(["model", "start"])
 
 
