@@ -14,7 +14,7 @@ from .palette import REFERENCE_COLOR, method_color, method_shape
 from .charts import metric_bars, padded_domain, series_lines, wrap_lines
 from .grids import image_grid
 
-__all__ = ["chi2_curve", "norm_histogram", "even_spread", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
+__all__ = ["chi2_curve", "norm_histogram", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
            "gaussianity_bars", "velocity_heatmaps", "sigma_grids", "k90_draws_frame", "k90_draws_chart",
            "flag_masks", "decorrelation_scatter"]
 
@@ -40,19 +40,14 @@ def norm_histogram(norm_ratio, bins: int = 30, range_=None) -> pd.DataFrame:
 EVEN_SPREAD = "even spread"   # the legend's name of the straight line k/m (variance spread evenly over m components)
 
 
-def even_spread(ds: xr.Dataset) -> pd.DataFrame:
-    """k/m at k = 0 .. m over the Gaussian reference's m components (an even spread): columns component, cev."""
-    m = int(np.isfinite(ds["cev"].sel(series="gaussian").values).sum())
-    return pd.DataFrame({"component": np.arange(0, m + 1), "cev": np.arange(0, m + 1) / m})
-
-
 def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
-    """Cumulative explained variance per component, a line per series, and dotted black the even spread."""
+    """Cumulative explained variance per component, a line per series, and dotted black an even spread k/m."""
     cev = ds["cev"].to_dataframe().reset_index().dropna(subset=["cev"])[["series", "component", "cev"]]
     cev["series"] = cev["series"].astype(str)
     order = [str(v) for v in ds["series"].values if str(v) in set(cev["series"])]
     cev = cev.set_index("series").loc[order].reset_index()
-    even = even_spread(ds).assign(reference=EVEN_SPREAD)
+    m = int(np.isfinite(ds["cev"].sel(series="gaussian").values).sum())   # k/m over the noise's m components
+    even = pd.DataFrame({"component": np.arange(0, m + 1), "cev": np.arange(0, m + 1) / m, "reference": EVEN_SPREAD})
     hi = int(max(cev["component"].max(), even["component"].max()))
     x = alt.X("component:Q", title="principal component k", scale=alt.Scale(domain=[0, hi], nice=False, zero=False))
     y = alt.Y("cev:Q", title="cumulative explained variance", scale=alt.Scale(domain=[0, 1]))
@@ -155,13 +150,11 @@ def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
     """S_G and the mean ||x_T||^2 / d per method as points with their intervals, the Gaussian reference last."""
     left = metric_bars(ds, "s_g", over=None, width=300, height=180, dots=True, note=False,
                        reference=float(ds.attrs["gaussian_s_g"]))
-    title = alt.TitleParams("mean ‖x_T‖²/d", subtitle=wrap_lines(ONE_NOTE, 300), anchor="start")
+    note = "Points: the mean over the latents; rules: its 95 % bootstrap interval; dashed line: 1, as for noise."
+    title = alt.TitleParams("mean ‖x_T‖²/d", subtitle=wrap_lines(note, 300), anchor="start")
     right = metric_bars(ds, "norm_ratio", over=None, width=300, height=180, reference=ds["gaussian_norm_ratio"].values,
                         title=title, dots=True, note=False, rule=1.0)
     return alt.hconcat(left, right)
-
-
-ONE_NOTE = "Points: the mean over the latents; rules: its 95 % bootstrap interval; dashed line: 1, as for noise."
 
 
 # ------------------------------------------------------------------------------------- decorrelation (Fig. 8)
@@ -228,8 +221,7 @@ def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
     grids = sig.groupby("method", sort=False)["sigma_to"].agg(lambda s: tuple(np.round(np.log10(s), 3)))
     groups = [list(g.index) for _, g in grids.groupby(grids, sort=False) if len(g) > 1]
     sub = ("Same grid: " + "; ".join(" and ".join(map(method_name, g)) for g in groups)
-           + " (their lines lie on each other).") \
-        if groups else "Every method has its own grid."
+           + " (their lines lie on each other).") if groups else "Every method has its own grid."
     lo, hi = np.log10(sig["sigma_to"].min()), np.log10(sig["sigma_to"].max())
     decades = [10.0 ** k for k in range(int(np.floor(lo)), int(np.ceil(hi)) + 1)]
     return series_lines(sig, x=alt.X("step:Q", title="inversion step"),
