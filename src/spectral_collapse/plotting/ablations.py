@@ -109,10 +109,8 @@ def pca_chart(ds: xr.Dataset, width: int = 200, height: int = 180):
 def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 140, height: int = 140):
     """Each metric against the SR factor, one line per method, with its interval (``RULES``)."""
     s = ablation_summary(ds, metrics=metrics)
-    s = s.assign(lo=s["lo"] if "lo" in s else np.nan, hi=s["hi"] if "hi" in s else np.nan)
-    by_seed = s["lo"].isna() & s["std"].notna()
-    s.loc[by_seed, "lo"] = s.loc[by_seed, "mean"] - s.loc[by_seed, "std"]
-    s.loc[by_seed, "hi"] = s.loc[by_seed, "mean"] + s.loc[by_seed, "std"]
+    s = s.assign(lo=s.get("lo", np.nan), hi=s.get("hi", np.nan))   # a set-level score: mean ± std over seeds
+    s["lo"], s["hi"] = s["lo"].fillna(s["mean"] - s["std"]), s["hi"].fillna(s["mean"] + s["std"])
     s = s.dropna(subset=["mean"])
     labels = list(dict.fromkeys(s["method"]))
     s["factor"] = s["factor"].astype(int)

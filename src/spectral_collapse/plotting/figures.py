@@ -147,8 +147,7 @@ def fig4_points(ev) -> pd.DataFrame:
     points = (f.groupby(["dataset", "method", "metric"])["value"].mean().unstack("metric").reset_index()
               .dropna(subset=["s_dc"]))
     crops = getattr(ev, "crops", None)
-    for m in metrics:
-        points[f"{m}_lo"], points[f"{m}_hi"] = np.nan, np.nan
+    points = points.assign(**{f"{m}_{end}": np.nan for m in metrics for end in ("lo", "hi")})
     if crops is None or crops.empty or not {"crop", "metric", "value"} <= set(crops.columns):
         return points
     c = crops[(crops["study"] == "main") & crops["metric"].isin(metrics)]

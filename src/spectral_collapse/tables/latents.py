@@ -83,7 +83,7 @@ def against_noise(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def noise_scatter(ds: xr.Dataset, draws: int = 5, budget: float = 5e7) -> float:
-    """The largest gap between the Gaussian curve and ``draws`` fresh ones; NaN above ``budget`` (seconds a draw)."""
+    """The largest gap between the Gaussian curve and ``draws`` fresh ones (seconds each); NaN above ``budget``."""
     n = int(ds["n"].sel(series="gaussian"))
     shape = tuple(int(v) for v in ds["latents"].shape[2:])
     if n < 2 or n * int(np.prod(shape)) > budget:
