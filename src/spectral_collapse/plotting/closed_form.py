@@ -90,13 +90,10 @@ def drift_panels(ds: xr.Dataset, domain: str = "target") -> alt.VConcatChart:
 def scale_chart(ds: xr.Dataset, width: int = 130, height: int = 130) -> alt.FacetChart:
     """One panel per ``SCALE_MEASURES`` measure against the crop size, white noise's value as a grey rule."""
     size = ds["size"].values
-    cols = {"scale_k90_ratio": ds["scale_k90"].values / ds["scale_k90_white"].values}
-    rows = []
-    for var, title, ref in SCALE_MEASURES:
-        v = cols[var] if var in cols else ds[var].values
-        rows.append(pd.DataFrame({"size": size, "value": np.asarray(v, float), "measure": title,
-                                  "noise": np.nan if ref is None else ref}))
-    f = pd.concat(rows)
+    ratio = {"scale_k90_ratio": ds["scale_k90"].values / ds["scale_k90_white"].values}
+    f = pd.concat([pd.DataFrame({"size": size, "value": np.asarray(ratio.get(var, ds.get(var)), float),
+                                 "measure": title, "noise": np.nan if ref is None else ref})
+                   for var, title, ref in SCALE_MEASURES])
     x = alt.X("size:Q", title="crop size (px)", scale=alt.Scale(type="log", base=2),
               axis=alt.Axis(values=[int(s) for s in size]))
     base = alt.Chart().encode(x=x)

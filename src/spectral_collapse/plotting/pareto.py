@@ -85,7 +85,6 @@ def pareto_chart(ds: xr.Dataset, width: int = 560, height: int = 360, font_size:
     front = alt.Chart(g[g["on_front"].astype(bool)].sort_values("s_hf")).mark_line(strokeDash=[4, 3]).encode(
         color=colour, detail="label:N", order="s_hf:Q", x="s_hf:Q", y="s_lf:Q")
     picked = g[g["chosen"].astype(bool)]
-    # the chosen point ringed in its base's colour
     chosen = alt.Chart(picked).mark_point(size=np.pi * _R_RING ** 2 * 1.3, shape="circle", filled=False,
                                           strokeWidth=2.5).encode(color=colour, **enc)
     b = pts[pts["kind"] == "baseline"]
@@ -247,9 +246,9 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
     x = alt.X("time_ratio:Q", title="wall time / DDIM's", scale=alt.Scale(domain=xdom, nice=False, zero=False))
     y = alt.Y("s_hf_gain_share:Q", title="share of full OVG's S_HF gain",
               scale=alt.Scale(domain=ydom, nice=False, zero=False))
+    yfit = alt.Scale(domain=ydom, nice=False)
     zone = alt.Chart(goal).mark_rect(opacity=0.12, color="green").encode(
-        x=alt.X("x:Q", scale=alt.Scale(domain=xdom, nice=False)), x2="x2",
-        y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="y2")
+        x=alt.X("x:Q", scale=alt.Scale(domain=xdom, nice=False)), x2="x2", y=alt.Y("y:Q", scale=yfit), y2="y2")
     kinds = ["ddim", "schedule", "ovg"]
     # a schedule in a colour no method has (the first spare one, a teal far from OVG's brown and DDIM's navy)
     colours = alt.Scale(domain=kinds, range=[METHOD_COLORS["ddim"], SPARE_COLORS[0], METHOD_COLORS["ovg"]])
@@ -257,11 +256,10 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
     pts = alt.Chart(t).mark_point(filled=True, size=80, opacity=1).encode(x=x, y=y, color=colour)
     bars = t.dropna(subset=["share_lo", "share_hi"])
     layers = [zone, alt.Chart(pd.DataFrame({"y": [0.0, 1.0]})).mark_rule(strokeDash=[4, 3], color="#888888").encode(
-        y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)))]
+        y=alt.Y("y:Q", scale=yfit))]
     if len(bars):
         layers.append(alt.Chart(bars).mark_rule(strokeWidth=1.5).encode(
-            x="time_ratio:Q", y=alt.Y("share_lo:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="share_hi:Q",
-            color=colour))
+            x="time_ratio:Q", y=alt.Y("share_lo:Q", scale=yfit), y2="share_hi:Q", color=colour))
     names = point_names(t, x="time_ratio", y="s_hf_gain_share", text="name")
     n = int(bars["crops"].max()) if len(bars) else 0
     sub = (f"Bars: each schedule's 95 % bootstrap interval over the {n} test crops; DDIM (0) and full OVG (1) are "
