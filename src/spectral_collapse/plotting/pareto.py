@@ -30,8 +30,7 @@ _BASE_SHAPES = ("triangle-up", "triangle-down", "square", "cross", "circle")
 def _crops(ds: xr.Dataset) -> str:
     """"12 validation crops": the sweep's tuning crops."""
     split = "validation " if "validation" in str(ds.attrs.get("tuning_split", "")) else ""
-    n = ds.sizes.get("sample", 0)
-    return plural(n, f"{split}crop")
+    return plural(ds.sizes.get("sample", 0), f"{split}crop")
 
 
 def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:

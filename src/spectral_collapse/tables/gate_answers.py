@@ -73,8 +73,8 @@ def edge_table(ds: xr.Dataset) -> pd.DataFrame:
         rows += [row(key, f"gate's start, {b['sampler']}", b["share"], b["real"], b["value"], b["threshold"],
                      "passes" if b["passed"] else "fails") for _, b in e.iterrows()]
         real, thr = float(e["real"].iloc[0]), float(e["threshold"].iloc[0])
-        rows += [row(key, f"pure noise, {u['sampler']}", u["edges"], real, abs(u["edges"] / real - 1), thr, "not judged")
-                 for u in rep.info.get("unit_start", []) if "edges" in u]
+        rows += [row(key, f"pure noise, {u['sampler']}", u["edges"], real, abs(u["edges"] / real - 1), thr,
+                     "not judged") for u in rep.info.get("unit_start", []) if "edges" in u]
     return pd.DataFrame(rows, columns=cols).set_index(["model", "start"])
 
 

@@ -46,11 +46,8 @@ def decorrelation_answers(ds: xr.Dataset) -> dict[str, str]:
     tab = T.decorrelation_table(ds)
     out = {f"{m}_s_dc": _num(tab.loc[m, "s_dc"]) if m in tab.index else "n/a" for m in ("ddim", "taba", "edm")}
     for m in ("taba", "edm"):
-        said = "n/a"
-        if {m, "ddim"} <= set(tab.index):
-            ci = paired_ci(*(ds["s_dc"].sel({"method": k}) for k in ("ddim", m)))
-            said = f"{_num(ci.mean)} [{_num(ci.lo)}, {_num(ci.hi)}]"
-        out[f"d_{m}"] = said
+        ci = paired_ci(*(ds["s_dc"].sel({"method": k}) for k in ("ddim", m))) if {m, "ddim"} <= set(tab.index) else None
+        out[f"d_{m}"] = f"{_num(ci.mean)} [{_num(ci.lo)}, {_num(ci.hi)}]" if ci is not None else "n/a"
     r, lo, hi, n_runs = T.run_correlation(ds)
     return {**out, "r": f"{_num(r, 2)} [{_num(lo, 2)}, {_num(hi, 2)}]", "n_runs": f"{n_runs}",
             "n": f"{ds.sizes['latent']}", "runs": f"{ds.sizes['run']}", "n_run": f"{ds.attrs['n_run']}",

@@ -66,8 +66,7 @@ def _texture(ds: xr.Dataset) -> dict[str, str]:
         out[f"{a}_vs_{b}"] = got[0] if got else "not testable (no realism scores)"
     for m in ("ddim", "ovg", "taba", "ovg_taba"):
         for col, fmt in (("luma_x", ".2f"), ("chroma_x", ".1f"), ("kid_ratio", ".1f")):
-            ok = tex is not None and m in tex.index
-            out[f"{m}_{col}"] = format(tex.loc[m, col], fmt) if ok else "n/a"
+            out[f"{m}_{col}"] = format(tex.loc[m, col], fmt) if tex is not None and m in tex.index else "n/a"
     gate = realism_gate(ds) if realism else None
     out["passing_scores"] = ", ".join(sorted(set(gate.loc[gate["passes"], "score"])) if realism else []) or "none"
     return out

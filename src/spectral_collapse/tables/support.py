@@ -63,8 +63,7 @@ def leak_table(ds: xr.Dataset, methods=None) -> pd.DataFrame:
         row = {"trained": nan_mean(v), "runs": " / ".join(f"{x:.2f}" for x in per_run),
                "crops": int(v.shape[-1])}
         if oracle is not None and m in oracle["method"].values:
-            w = leak_values(oracle, m)
-            row["oracle"] = nan_mean(w)
+            row["oracle"] = nan_mean(leak_values(oracle, m))
         rows[m] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 
