@@ -118,15 +118,10 @@ FIG2_GROUPS = {"ddim": "deterministic", "direct_inversion": "deterministic", "nu
 def fig2_rows(ds) -> pd.DataFrame:
     """Fig. 2's numbers: per shown method its group and mean S_HF, Δlog E_HF and S_LF over kept crops and seeds."""
     rows = []
-    for m in FIG2_METHODS:
-        if m not in ds["method"].values:
-            continue
+    for m in [m for m in FIG2_METHODS if m in ds["method"].values]:
         kept = ~ds["failed"].sel({"method": m}) if "failed" in ds else True
-        row = {"method": m, "group": FIG2_GROUPS[m]}
-        for metric in ("s_hf", "delta_log_e_hf", "s_lf"):
-            if metric in ds:
-                row[metric] = float(ds[metric].sel({"method": m}).where(kept).mean())
-        rows.append(row)
+        rows.append({"method": m, "group": FIG2_GROUPS[m], **{k: float(ds[k].sel({"method": m}).where(kept).mean())
+                                                              for k in ("s_hf", "delta_log_e_hf", "s_lf") if k in ds}})
     return pd.DataFrame(rows)
 
 

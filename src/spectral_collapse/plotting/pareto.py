@@ -159,14 +159,11 @@ def _baseline_names(b: pd.DataFrame, marks, xdom, ydom, width: int, height: int,
 
     centres = [(mx, my, r) for xs, ys, r in marks for mx, my in zip(*px(xs, ys))]
     own = list(zip(*px(b["s_hf"], b["s_lf"])))
-    layers = []
     # a ring's distance off the centre: clear of its own diamond and of a choice ringed at the same place
     spots = name_spots(b["name"], own, centres, (width, height), font_size, _R_RING)
-    for i, (align, base, dx, dy) in enumerate(spots):
-        layers.append(alt.Chart(b.iloc[[i]]).mark_text(align=align, baseline=base, dx=dx * _R_RING, dy=dy * _R_RING,
-                                                        fontSize=font_size, color="#333333").encode(
-            x="s_hf:Q", y="s_lf:Q", text="name:N"))
-    return layers
+    return [alt.Chart(b.iloc[[i]]).mark_text(align=align, baseline=base, dx=dx * _R_RING, dy=dy * _R_RING,
+                                             fontSize=font_size, color="#333333")
+            .encode(x="s_hf:Q", y="s_lf:Q", text="name:N") for i, (align, base, dx, dy) in enumerate(spots)]
 
 
 def pareto_figure(datasets: list[xr.Dataset], width: int = 500, height: int = 290):

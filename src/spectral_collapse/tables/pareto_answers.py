@@ -33,11 +33,9 @@ def pareto_answers(ds: xr.Dataset, claim_table: pd.DataFrame) -> dict[str, str]:
                                                                      "front_baselines")},
            **{k: _named(f[k]) for k in ("front_bases", "off_bases", "dominated")},
            "primary": method_name(f["primary"]), "chosen": _chosen(f["choice"])}
-    for key in ("best_hf", "best_lf"):
-        out[key] = f"{method_name(f[key][0])} ({f[key][1]:.3f})" if f[key] else "n/a"
+    out.update({k: f"{method_name(f[k][0])} ({f[k][1]:.3f})" if f[k] else "n/a" for k in ("best_hf", "best_lf")})
     out["n_images"] = str(ds.sizes.get("sample", 0))
-    for key in ("tuning_split", "realism_reference", "band_source"):
-        out[key] = str(ds.attrs.get(key, "n/a"))
+    out.update({k: str(ds.attrs.get(k, "n/a")) for k in ("tuning_split", "realism_reference", "band_source")})
     out["most_failed"] = f"{100 * MOST_FAILED:.0f} %"
     better = beats_baselines(ds)
     out["n_better"] = str(len(better))
