@@ -139,6 +139,8 @@ def shown_name(ds: xr.Dataset, key: str) -> str:
 
 def _named(ds: xr.Dataset, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its "model" index level (set keys) written as ``shown_name``."""
+    if "model" not in (frame.index.names or []):
+        return frame
     return frame.rename(index=lambda k: shown_name(ds, k), level="model")
 
 
@@ -184,8 +186,7 @@ def spectrum_failures(ds: xr.Dataset) -> pd.DataFrame:
             bands = np.asarray(b.get("bands") if isinstance(b.get("bands"), (list, np.ndarray)) else [], float)
             out = [f"{k + 1}: {check_value(v, 'spectrum', signed=True)}" for k, v in enumerate(bands)
                    if abs(v) > THRESHOLDS["spectrum"]]
-            rows.append({"model": key, "label": int(b["label"]), "sampler": b["sampler"],
-                         "bands over the rule (band: log10 ratio)": ", ".join(out) or "—"})
+            rows.append((key, int(b["label"]), b["sampler"], ", ".join(out) or "—"))
     cols = ["model", "label", "sampler", "bands over the rule (band: log10 ratio)"]
     return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]))
 
@@ -208,11 +209,9 @@ def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
                 if ref.empty or not isinstance(b.get("bands"), (list, np.ndarray)):
                     continue
                 mine, dec = np.asarray(b["bands"], float), np.asarray(ref.iloc[0]["bands"], float)
-                for k in np.flatnonzero(np.abs(mine) > THRESHOLDS["spectrum"]):
-                    rows.append({"model": key, "label": int(b["label"]), "sampler": b["sampler"], "band": int(k) + 1,
-                                 "model's log10 ratio": round(float(mine[k]), 3),
-                                 "decoder's log10 ratio": round(float(dec[k]), 3),
-                                 "decoder's share": f"{100 * dec[k] / mine[k]:.0f} %"})
+                rows += [(key, int(b["label"]), b["sampler"], int(k) + 1, round(float(mine[k]), 3),
+                          round(float(dec[k]), 3), f"{100 * dec[k] / mine[k]:.0f} %")
+                         for k in np.flatnonzero(np.abs(mine) > THRESHOLDS["spectrum"])]
     return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]))
 
 
