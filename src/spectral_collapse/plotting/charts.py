@@ -43,7 +43,6 @@ def metric_bars(
     data: xr.Dataset | pd.DataFrame,
     metric: str,
     *,
-    by: str = "method",
     color: str | None = None,
     over: str | None = "seed",
     title: str | None = None,
@@ -55,22 +54,22 @@ def metric_bars(
     note: bool = True,
     rule: float | None = None,
 ) -> alt.LayerChart:
-    """Points (or bars) of ``metric`` per ``by`` and ``color`` with ``interval``; ``reference``: a last grey bar."""
+    """Points (or bars) of ``metric`` per method and ``color`` with ``interval``; ``reference``: a last grey bar."""
     from ..metrics.intervals import bootstrap_ci
 
     items = [d for d in (data[metric].dims if isinstance(data, xr.Dataset) and metric in data else ())
              if d in ("latent", "sample")]
     if over is None and interval == "std" and items:   # per-item values: their interval over the items
-        interval = "crops" if "sample" in items and by == "method" else "items"
+        interval = "crops" if "sample" in items else "items"
     frame = to_frame(data, metric)
-    keys, runs = [by] + [color] * bool(color), [over] * bool(over)
+    keys, runs = ["method"] + [color] * bool(color), [over] * bool(over)
     _require(keys + runs, frame.columns)
     if interval == "std":
         per_run = frame.groupby(keys + runs, sort=False, dropna=False)[metric].mean().reset_index()
         stats = per_run.groupby(keys, sort=False, dropna=False)[metric].agg(
             mean="mean", std=lambda s: s.std(ddof=1) if over else np.nan, n="count").reset_index()
         stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
-    elif interval == "crops" and isinstance(data, xr.Dataset) and by == "method" and "sample" in data[metric].dims:
+    elif interval == "crops" and isinstance(data, xr.Dataset) and "sample" in data[metric].dims:
         stats = _table_stats(data, metric, color)
     elif interval in ("crops", "items"):
         rows = []
@@ -83,9 +82,9 @@ def metric_bars(
     if reference is not None:
         ref = np.asarray(reference, dtype=np.float64).ravel()
         c = bootstrap_ci(ref) if ref.size > 1 else None
-        stats = pd.concat([stats, pd.DataFrame([{by: "gaussian (reference)", "mean": c.mean if c else float(ref[0]),
-                                                 "std": np.nan, "n": ref.size, "lo": c.lo if c else np.nan,
-                                                 "hi": c.hi if c else np.nan}])], ignore_index=True)
+        row = {"method": "gaussian (reference)", "mean": c.mean if c else float(ref[0]), "std": np.nan, "n": ref.size,
+               "lo": c.lo if c else np.nan, "hi": c.hi if c else np.nan}
+        stats = pd.concat([stats, pd.DataFrame([row])], ignore_index=True)
     label = title if isinstance(title, str) else with_units(chart_label(metric))
     if dots is None:
         dots = bool(np.isfinite(pd.to_numeric(stats["lo"], errors="coerce")).any())
@@ -95,8 +94,7 @@ def metric_bars(
     if dots and note and not isinstance(title, alt.TitleParams):
         title = alt.TitleParams(title or label, subtitle=wrap_lines(
             f"Points: means; rules: {what}. The axis spans the values shown, not from 0.", width), anchor="start")
-    order = list(dict.fromkeys(stats[by]))
-    x = alt.X(f"{by}:N", sort=order, title=by)
+    x = alt.X("method:N", sort=list(dict.fromkeys(stats["method"])), title="method")
     base = alt.Chart(stats).properties(width=width, height=height, title=title or label)
     enc: dict[str, Any] = {"x": x}
     if color:   # side by side in the order of the colour legend
@@ -105,9 +103,9 @@ def metric_bars(
     scale = alt.Scale(zero=False, nice=False, domain=span) if dots else alt.Undefined
     mark = base.mark_point(filled=True, size=70, opacity=1) if dots else base.mark_bar()
     # marks per method name their method on the x axis: a colour legend would only repeat it
+    hue = color or "method"
     marks = mark.encode(y=alt.Y("mean:Q", title=label, scale=scale), **enc,
-                        color=method_color(stats[color or by], field=color or by, title=color or by,
-                                           **({} if color else {"legend": None})))
+                        color=method_color(stats[hue], field=hue, title=hue, **({} if color else {"legend": None})))
     line = [] if rule is None else [alt.Chart(pd.DataFrame({"rule": [rule]})).mark_rule(
         color=REFERENCE_COLOR, strokeDash=[4, 3]).encode(y=alt.Y("rule:Q", scale=scale))]
     # the rules over the points: an interval narrower than its point still shows
