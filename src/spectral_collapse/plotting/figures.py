@@ -76,14 +76,11 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes
 
 def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210):
     """Fig. 4 from ``fig4_points``: S_HF and S_LF against S_DC, the first dataset filled, the others hollow."""
-    pts = points.dropna(subset=["s_dc"]).copy()
-    pts["method"] = pts["method"].astype(str)
-    pts["dataset"] = pts["dataset"].astype(str)
+    pts = points.dropna(subset=["s_dc"]).astype({"method": str, "dataset": str})
     rank = {m: i for i, m in enumerate(METHOD_COLORS)}
     labels = sorted(dict.fromkeys(pts["method"]), key=lambda m: (rank.get(m, len(rank)), m))
     datasets = list(dict.fromkeys(pts["dataset"]))
-    have = [c for c in ("s_dc_lo", "s_dc_hi") if c in pts]
-    xdom = padded_domain(pts["s_dc"], *[pts[c] for c in have], pad=0.06)
+    xdom = padded_domain(pts["s_dc"], *[pts[c] for c in ("s_dc_lo", "s_dc_hi") if c in pts], pad=0.06)
     x = alt.X("s_dc:Q", title="S_DC (decorrelation)", scale=alt.Scale(domain=xdom, nice=False, zero=False))
     panels = []
     for i, (metric, name) in enumerate((("s_hf", "S_HF (texture)"), ("s_lf", "S_LF (structure)"))):
