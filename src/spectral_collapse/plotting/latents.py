@@ -93,8 +93,7 @@ def k90_draws_chart(ds: xr.Dataset, width: int = 420):
     m, n = int(ds.attrs.get("k90_subsample", 0) or 0), int(ds["n"].values.min()) if "n" in ds else 0
     if not len(frame) or not m or m >= n:
         return None
-    order = list(frame["series"])
-    y = alt.Y("series:N", sort=order, title=None)
+    y = alt.Y("series:N", sort=list(frame["series"]), title=None)
     span = [float(min(frame["lo"].min(), frame["k90"].min())), float(max(frame["hi"].max(), frame["k90"].max()))]
     pad = max(1.0, 0.06 * (span[1] - span[0]))
     scale = alt.Scale(domain=[span[0] - pad, span[1] + pad], nice=False, zero=False)

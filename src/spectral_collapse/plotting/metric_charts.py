@@ -82,8 +82,7 @@ def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
         corr = corr[~corr["metric_a"].isin(twins) & ~corr["metric_b"].isin(twins)]
     name = {"pearson": "Pearson r", "spearman": "Spearman ρ"}.get(method, method)
     header = {c: corr[c].map(lambda m: POINT_HEADERS.get(str(m), str(m))) for c in ("metric_a", "metric_b")}
-    corr = corr.assign(**header)
-    corr = corr.rename(columns={method: name, "metric_a": "metric", "metric_b": "against"})
+    corr = corr.assign(**header).rename(columns={method: name, "metric_a": "metric", "metric_b": "against"})
     return metric_heatmap(corr, name, x="metric", y="against", scheme="redblue", fmt=".2f", cell_width=44,
                           cell_height=22, domain=(-1.0, 1.0), axis_titles=False,
                           title=f"{name} between the metrics, one point per distinct method")

@@ -26,8 +26,7 @@ def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_st
                          datasets: int = 2, models_per_dataset: int = 2) -> pd.DataFrame:
     """Estimated forwards, CPU and GPU hours of the paper profile's training and translations."""
     prof = get_profile("paper")
-    f_cpu = timing["forward"]["cpu_s_per_image"]
-    fb_cpu = timing["forward_backward"]["cpu_s_per_image"]
+    f_cpu, fb_cpu = timing["forward"]["cpu_s_per_image"], timing["forward_backward"]["cpu_s_per_image"]
     flops = float(timing["forward_flops"])
     ratio = ovg_step_ratio if ovg_step_ratio is not None else 2 * fb_cpu / f_cpu - 1.0
     cfg = prof.train_eps
