@@ -97,8 +97,6 @@ def claims_of_models(names, root: str | Path = "data/results", profile: str = "q
 
 def failing_claims(ds: xr.Dataset, root: str | Path = "data/results") -> pd.DataFrame:
     """One row per model below the gate: its failed checks and the claims it decides."""
-    from .quality import gate_lists
-
     failing = gate_lists(ds)["failing"]
     folders = json.loads(ds.attrs.get("checkpoints", "{}") or "{}")
     names = {k: Path(folders.get(k, k)).name for k in failing}
