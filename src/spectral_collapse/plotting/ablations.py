@@ -1,5 +1,4 @@
-"""Charts and image grids of the ablation chapters (paper Sec. 6.3): metrics per arm, translations, inverted
-latents and their PCA (Fig. 3), the scale-factor curves and the eps-vs-x0 differences (Table 6)."""
+"""Charts and image grids of the ablation chapters (paper Sec. 6.3, Fig. 3, Table 6)."""
 from __future__ import annotations
 
 import itertools
@@ -39,8 +38,7 @@ def _grid(ds: xr.Dataset) -> list[tuple]:
 
 
 def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160, columns: int = 2):
-    """One chart per metric: methods side by side, one point per arm with the tables' interval (crops; std over seeds
-    for a set-level score) on a fitted axis; None for a two-axis study."""
+    """One chart per metric: per method a point per arm with the tables' interval; None for a two-axis study."""
     axes = _axes(ds)
     if len(axes) != 1:
         return None
@@ -81,8 +79,7 @@ def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
 
 
 def pca_chart(ds: xr.Dataset, width: int = 200, height: int = 180):
-    """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) beside Gaussian noise;
-    the subtitle names missing curves. A Markdown note where no arm has two finite latents."""
+    """Fig. 3 per arm: the latents' PCA curves (first seed) beside noise; a Markdown note where none is drawn."""
     axes = _axes(ds)
     pca = ds["pca_cev"].isel(seed=0).to_dataframe().reset_index().dropna(subset=["pca_cev"])
     if pca.empty:  # PCA needs two finite inverted latents of an arm
@@ -112,10 +109,8 @@ def pca_chart(ds: xr.Dataset, width: int = 200, height: int = 180):
 def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 140, height: int = 140):
     """Each metric against the SR factor, one line per method, with its interval (``RULES``)."""
     s = ablation_summary(ds, metrics=metrics)
-    s = s.assign(lo=s["lo"] if "lo" in s else np.nan, hi=s["hi"] if "hi" in s else np.nan)
-    by_seed = s["lo"].isna() & s["std"].notna()
-    s.loc[by_seed, "lo"] = s.loc[by_seed, "mean"] - s.loc[by_seed, "std"]
-    s.loc[by_seed, "hi"] = s.loc[by_seed, "mean"] + s.loc[by_seed, "std"]
+    s = s.assign(lo=s.get("lo", np.nan), hi=s.get("hi", np.nan))   # a set-level score: mean ± std over seeds
+    s["lo"], s["hi"] = s["lo"].fillna(s["mean"] - s["std"]), s["hi"].fillna(s["mean"] + s["std"])
     s = s.dropna(subset=["mean"])
     labels = list(dict.fromkeys(s["method"]))
     s["factor"] = s["factor"].astype(int)
@@ -138,8 +133,7 @@ def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 140, height: int =
 
 
 def improvement_intervals(ds: xr.Dataset, metrics=None) -> pd.DataFrame:
-    """x0 minus eps per (metric, method, factor): the paired 95 % interval over the crops both arms scored, or for a
-    set-level metric mean ± std over seeds. Columns: metric, method, factor, delta, lo, hi, n, unit."""
+    """x0 minus eps per (metric, method, factor) with its paired 95 % interval over crops (or ± std over seeds)."""
     metrics = TABLE_METRICS if metrics is None else metrics
     crops = long_frame(ds, "x0", str(ds.attrs.get("dataset", "")), per_crop=True)
     scale = "scale" if "scale" in crops else "factor"

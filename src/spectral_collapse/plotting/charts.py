@@ -1,5 +1,4 @@
-"""Small Altair charts for the study notebooks: each takes an xr.Dataset (or a tidy pd.DataFrame), aggregates in pandas
-and returns an Altair chart."""
+"""Small Altair charts of an xr.Dataset or a tidy pd.DataFrame, aggregated in pandas."""
 from __future__ import annotations
 
 import textwrap
@@ -33,8 +32,7 @@ def _require(names: Sequence[str], have, what: str = "dimensions or coordinates 
 
 
 def interval_rules(chart: alt.Chart, tick: float = 8, where: str | None = None, **encoding) -> list[alt.Chart]:
-    """An interval's layers over ``chart``'s data: a black rule with end ticks over a wider white one (reads on a dark
-    mark and on white); ``where`` filters the rows."""
+    """An interval's layers: a black rule with end ticks over a wider white one; ``where`` filters the rows."""
     layers = [chart.mark_errorbar(ticks={"size": tick + 3, "color": "white"}, color="white", thickness=3.6),
               chart.mark_errorbar(ticks={"size": tick, "color": "black"}, color="black", thickness=1.4)]
     layers = [layer.encode(**encoding) for layer in layers]
@@ -45,7 +43,6 @@ def metric_bars(
     data: xr.Dataset | pd.DataFrame,
     metric: str,
     *,
-    by: str = "method",
     color: str | None = None,
     over: str | None = "seed",
     title: str | None = None,
@@ -57,23 +54,22 @@ def metric_bars(
     note: bool = True,
     rule: float | None = None,
 ) -> alt.LayerChart:
-    """Bars (``dots``: points on a fitted axis) of ``metric`` per ``by`` and ``color`` with ``interval`` ("std" over
-    ``over``, "crops", "items"); ``reference``: a last grey bar; ``rule``: a dashed grey line at that value."""
+    """Points (or bars) of ``metric`` per method and ``color`` with ``interval``; ``reference``: a last grey bar."""
     from ..metrics.intervals import bootstrap_ci
 
     items = [d for d in (data[metric].dims if isinstance(data, xr.Dataset) and metric in data else ())
              if d in ("latent", "sample")]
     if over is None and interval == "std" and items:   # per-item values: their interval over the items
-        interval = "crops" if "sample" in items and by == "method" else "items"
+        interval = "crops" if "sample" in items else "items"
     frame = to_frame(data, metric)
-    keys, runs = [by] + [color] * bool(color), [over] * bool(over)
+    keys, runs = ["method"] + [color] * bool(color), [over] * bool(over)
     _require(keys + runs, frame.columns)
     if interval == "std":
         per_run = frame.groupby(keys + runs, sort=False, dropna=False)[metric].mean().reset_index()
         stats = per_run.groupby(keys, sort=False, dropna=False)[metric].agg(
             mean="mean", std=lambda s: s.std(ddof=1) if over else np.nan, n="count").reset_index()
         stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
-    elif interval == "crops" and isinstance(data, xr.Dataset) and by == "method" and "sample" in data[metric].dims:
+    elif interval == "crops" and isinstance(data, xr.Dataset) and "sample" in data[metric].dims:
         stats = _table_stats(data, metric, color)
     elif interval in ("crops", "items"):
         rows = []
@@ -86,9 +82,9 @@ def metric_bars(
     if reference is not None:
         ref = np.asarray(reference, dtype=np.float64).ravel()
         c = bootstrap_ci(ref) if ref.size > 1 else None
-        stats = pd.concat([stats, pd.DataFrame([{by: "gaussian (reference)", "mean": c.mean if c else float(ref[0]),
-                                                 "std": np.nan, "n": ref.size, "lo": c.lo if c else np.nan,
-                                                 "hi": c.hi if c else np.nan}])], ignore_index=True)
+        row = {"method": "gaussian (reference)", "mean": c.mean if c else float(ref[0]), "std": np.nan, "n": ref.size,
+               "lo": c.lo if c else np.nan, "hi": c.hi if c else np.nan}
+        stats = pd.concat([stats, pd.DataFrame([row])], ignore_index=True)
     label = title if isinstance(title, str) else with_units(chart_label(metric))
     if dots is None:
         dots = bool(np.isfinite(pd.to_numeric(stats["lo"], errors="coerce")).any())
@@ -98,8 +94,7 @@ def metric_bars(
     if dots and note and not isinstance(title, alt.TitleParams):
         title = alt.TitleParams(title or label, subtitle=wrap_lines(
             f"Points: means; rules: {what}. The axis spans the values shown, not from 0.", width), anchor="start")
-    order = list(dict.fromkeys(stats[by]))
-    x = alt.X(f"{by}:N", sort=order, title=by)
+    x = alt.X("method:N", sort=list(dict.fromkeys(stats["method"])), title="method")
     base = alt.Chart(stats).properties(width=width, height=height, title=title or label)
     enc: dict[str, Any] = {"x": x}
     if color:   # side by side in the order of the colour legend
@@ -108,9 +103,9 @@ def metric_bars(
     scale = alt.Scale(zero=False, nice=False, domain=span) if dots else alt.Undefined
     mark = base.mark_point(filled=True, size=70, opacity=1) if dots else base.mark_bar()
     # marks per method name their method on the x axis: a colour legend would only repeat it
+    hue = color or "method"
     marks = mark.encode(y=alt.Y("mean:Q", title=label, scale=scale), **enc,
-                        color=method_color(stats[color or by], field=color or by, title=color or by,
-                                           **({} if color else {"legend": None})))
+                        color=method_color(stats[hue], field=hue, title=hue, **({} if color else {"legend": None})))
     line = [] if rule is None else [alt.Chart(pd.DataFrame({"rule": [rule]})).mark_rule(
         color=REFERENCE_COLOR, strokeDash=[4, 3]).encode(y=alt.Y("rule:Q", scale=scale))]
     # the rules over the points: an interval narrower than its point still shows
@@ -120,8 +115,7 @@ def metric_bars(
 
 def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: float = 12.0,
                 off: float = 5.0, near: float = 0.15) -> alt.LayerChart:
-    """A layer writing ``frame[text]`` ``off`` pixels right of each (``x``, ``y``) point: above it, or below it where
-    ``name_below`` says so, so that the names of two close points do not overlap."""
+    """A layer naming each (``x``, ``y``) point beside it, above or below it as ``name_below`` says."""
     f = frame.reset_index(drop=True)
     below = name_below(f[x].to_numpy(np.float64), f[y].to_numpy(np.float64), near)
 
@@ -133,8 +127,7 @@ def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: fl
 
 
 def name_below(xs: np.ndarray, ys: np.ndarray, near: float = 0.15) -> np.ndarray:
-    """Per point, whether ``point_names`` writes its name below it: taken in order of ``xs``, a point within ``near``
-    of the previous point on both axes (as fractions of each axis' range) whose name is above."""
+    """Per point, whether its name goes below it: near the previous point (by ``xs``) whose name is above."""
     def scaled(v):
         span = np.nanmax(v) - np.nanmin(v) if len(v) else 0.0
         return (v - np.nanmin(v)) / span if span > 0 else np.zeros_like(v)
@@ -188,8 +181,7 @@ def metric_heatmap(
     domain: tuple[float, float] | None = None,
     axis_titles: bool = True,
 ) -> alt.LayerChart:
-    """Heat map of ``metric`` aggregated by ``agg`` over all but ``x`` and ``y``, each cell's number in white or black
-    by contrast; the colour spans ``domain`` (default: the data)."""
+    """Heat map of ``metric`` aggregated by ``agg`` over all but ``x`` and ``y``, numbers in white or black."""
     frame = to_frame(data, metric)
     _require([x, y], frame.columns)
     cells = frame.groupby([y, x], sort=False, dropna=False)[metric].agg(agg).reset_index()

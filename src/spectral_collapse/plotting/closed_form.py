@@ -1,5 +1,4 @@
-"""Charts of the closed-form chapter: the latents' radial spectra, OVG's per-direction weight against the data's
-variance, the chroma share of OVG's drift per step, the scale sweep and collapse against model quality."""
+"""Charts of the closed-form chapter: spectra, OVG's weights and drift, the scale sweep, model quality."""
 from __future__ import annotations
 
 import altair as alt
@@ -25,8 +24,7 @@ SCALE_MEASURES = (("scale_s_dc", "S_DC (noise ≈ 0.99)", 0.99), ("scale_norm_ra
 
 
 def spectra_chart(ds: xr.Dataset, width: int = 420, height: int = 260) -> alt.LayerChart:
-    """Radially averaged power (log axis) against frequency, one line per series; white noise sits at 1. Power below
-    1e-12 of a series' peak (frequencies the input does not hold, where a linear map leaves round-off) is left out."""
+    """Radial power (log axis) against frequency per series; power below 1e-12 of a series' peak left out."""
     f = ds["spectrum"].to_dataframe().reset_index()
     peak = f.groupby("series")["spectrum"].transform("max")
     f = f[(f["freq"] > 0) & (f["spectrum"] > 1e-12 * peak)].assign(series=lambda t: t["series"].map(SERIES_NAMES))
@@ -38,8 +36,7 @@ def spectra_chart(ds: xr.Dataset, width: int = 420, height: int = 260) -> alt.La
 
 def weight_chart(ds: xr.Dataset, domain: str = "source", sigmas=(0.1, 1.0, 10.0), width: int = 420,
                  height: int = 260) -> alt.LayerChart:
-    """OVG's weight sigma^2 / (lam + sigma^2)^2 of each eigendirection (coloured by its chroma share) against its
-    variance lam at a few sigma, null directions left out; at most ``MAX_POINTS`` points (every k-th direction)."""
+    """OVG's weight sigma^2 / (lam + sigma^2)^2 per direction against lam at a few sigma (``MAX_POINTS`` at most)."""
     lam = ds[f"lam_{domain}"].values
     share = ds[f"chroma_energy_{domain}"].values / ds[f"ycc_energy_{domain}"].values
     keep = np.flatnonzero(lam > 1e-6 * lam.mean())
@@ -62,8 +59,7 @@ DRIFT_DASHES = ([1, 0], [6, 3], [2, 2], [8, 2, 2, 2])
 
 
 def drift_step_chart(ds: xr.Dataset, width: int = 420, height: int = 240) -> alt.LayerChart:
-    """Chroma share of OVG's drift at each guided inversion step (x: its sigma) for the oracle and the shipped model
-    (colour) at each eta_HF (dash), beside the closed form's expectation for inputs drawn from the source Gaussian."""
+    """Chroma share of OVG's drift per inversion step per model and eta_HF, beside the closed form's."""
     f = ds["drift_step_chroma"].to_dataframe().reset_index()
     f["eta"] = f["eta_hf"].map(lambda e: f"{e:.0e}")
     f = f.rename(columns={"drift_step_chroma": "share", "drift_sigma": "sigma"})[["model", "eta", "sigma", "share"]]
@@ -92,16 +88,12 @@ def drift_panels(ds: xr.Dataset, domain: str = "target") -> alt.VConcatChart:
 
 
 def scale_chart(ds: xr.Dataset, width: int = 130, height: int = 130) -> alt.FacetChart:
-    """The scale sweep in one chart: one panel per measure (``SCALE_MEASURES``) against the crop size (log2 axis),
-    white noise's value as a grey rule where it has one."""
+    """One panel per ``SCALE_MEASURES`` measure against the crop size, white noise's value as a grey rule."""
     size = ds["size"].values
-    cols = {"scale_k90_ratio": ds["scale_k90"].values / ds["scale_k90_white"].values}
-    rows = []
-    for var, title, ref in SCALE_MEASURES:
-        v = cols[var] if var in cols else ds[var].values
-        rows.append(pd.DataFrame({"size": size, "value": np.asarray(v, float), "measure": title,
-                                  "noise": np.nan if ref is None else ref}))
-    f = pd.concat(rows)
+    ratio = {"scale_k90_ratio": ds["scale_k90"].values / ds["scale_k90_white"].values}
+    f = pd.concat([pd.DataFrame({"size": size, "value": np.asarray(ratio.get(var, ds.get(var)), float),
+                                 "measure": title, "noise": np.nan if ref is None else ref})
+                   for var, title, ref in SCALE_MEASURES])
     x = alt.X("size:Q", title="crop size (px)", scale=alt.Scale(type="log", base=2),
               axis=alt.Axis(values=[int(s) for s in size]))
     base = alt.Chart().encode(x=x)
@@ -114,8 +106,7 @@ def scale_chart(ds: xr.Dataset, width: int = 130, height: int = 130) -> alt.Face
 
 
 def quality_chart(frame: pd.DataFrame, width: int = 135, height: int = 160) -> alt.HConcatChart:
-    """Collapse against model quality (``tables.collapse_quality.quality_frame``): one panel per measure against the
-    held-out loss (log axis), a line per method over the snapshots, the exact model's value as a dashed rule."""
+    """One panel per measure against the held-out loss, a line per method, the exact model's value dashed."""
     from ..tables.collapse_quality import CHROMA
 
     trained, exact = frame[frame["step"].notna()], frame[frame["step"].isna()]

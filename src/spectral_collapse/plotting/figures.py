@@ -1,5 +1,4 @@
-"""The paper's figures drawn from our results: the introduction's spectral-collapse figure (PNG), Fig. 2's grid and
-numbers, Fig. 4's points and panels, and the slopes of the latents' spectra that Fig. 1 shows."""
+"""The paper's figures from our results: the introduction's figure, Fig. 2, Fig. 4 and Fig. 1's slopes."""
 from __future__ import annotations
 
 import io
@@ -31,8 +30,7 @@ def _latent_view(z: np.ndarray) -> np.ndarray:
 
 
 def _latent_spectra(ds: xr.Dataset, ovg: str | None = None, seed: int = 0) -> tuple[dict, dict]:
-    """({name: latents} of DDIM and OVG (``ovg``, else the first stored variant) where stored, and "gaussian": N(0, I)
-    draws of their shape; {name: (frequencies, mean radial power)} of each)."""
+    """({name: latents} of DDIM, OVG (``ovg``) and N(0, I) draws; {name: (frequencies, mean radial power)})."""
     methods = list(map(str, ds["method"].values))
     ovg = ovg or next((m for m in ("ovg", "ovg_taba", "ovg_edm") if m in methods), None)
     lat = {m: ds["latents"].sel({"method": m}).isel(seed=seed).values for m in ("ddim", ovg) if m in methods}
@@ -45,8 +43,7 @@ def _latent_spectra(ds: xr.Dataset, ovg: str | None = None, seed: int = 0) -> tu
 
 
 def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes:
-    """The introduction's figure as PNG bytes: inputs, DDIM's and OVG's translations, the truth and their latents beside
-    noise (left); the latents' radial power spectra (right)."""
+    """The introduction's figure as PNG bytes: translations and latents beside noise, and their spectra."""
     lat, spectra = _latent_spectra(ds, ovg)
     gauss = lat.pop("gaussian")
     shown = list(lat)
@@ -78,16 +75,12 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes
 
 
 def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210):
-    """Fig. 4 from ``fig4_points``: (a) S_HF and (b) S_LF against S_DC, each method in its book look, the first dataset
-    filled and the others hollow, axes fitted to points and intervals."""
-    pts = points.dropna(subset=["s_dc"]).copy()
-    pts["method"] = pts["method"].astype(str)
-    pts["dataset"] = pts["dataset"].astype(str)
+    """Fig. 4 from ``fig4_points``: S_HF and S_LF against S_DC, the first dataset filled, the others hollow."""
+    pts = points.dropna(subset=["s_dc"]).astype({"method": str, "dataset": str})
     rank = {m: i for i, m in enumerate(METHOD_COLORS)}
     labels = sorted(dict.fromkeys(pts["method"]), key=lambda m: (rank.get(m, len(rank)), m))
     datasets = list(dict.fromkeys(pts["dataset"]))
-    have = [c for c in ("s_dc_lo", "s_dc_hi") if c in pts]
-    xdom = padded_domain(pts["s_dc"], *[pts[c] for c in have], pad=0.06)
+    xdom = padded_domain(pts["s_dc"], *[pts[c] for c in ("s_dc_lo", "s_dc_hi") if c in pts], pad=0.06)
     x = alt.X("s_dc:Q", title="S_DC (decorrelation)", scale=alt.Scale(domain=xdom, nice=False, zero=False))
     panels = []
     for i, (metric, name) in enumerate((("s_hf", "S_HF (texture)"), ("s_lf", "S_LF (structure)"))):
@@ -122,15 +115,10 @@ FIG2_GROUPS = {"ddim": "deterministic", "direct_inversion": "deterministic", "nu
 def fig2_rows(ds) -> pd.DataFrame:
     """Fig. 2's numbers: per shown method its group and mean S_HF, Δlog E_HF and S_LF over kept crops and seeds."""
     rows = []
-    for m in FIG2_METHODS:
-        if m not in ds["method"].values:
-            continue
+    for m in [m for m in FIG2_METHODS if m in ds["method"].values]:
         kept = ~ds["failed"].sel({"method": m}) if "failed" in ds else True
-        row = {"method": m, "group": FIG2_GROUPS[m]}
-        for metric in ("s_hf", "delta_log_e_hf", "s_lf"):
-            if metric in ds:
-                row[metric] = float(ds[metric].sel({"method": m}).where(kept).mean())
-        rows.append(row)
+        rows.append({"method": m, "group": FIG2_GROUPS[m], **{k: float(ds[k].sel({"method": m}).where(kept).mean())
+                                                              for k in ("s_hf", "delta_log_e_hf", "s_lf") if k in ds}})
     return pd.DataFrame(rows)
 
 
@@ -142,8 +130,7 @@ def fig2_grid(ds, k: int = 4):
 
 
 def fig4_points(ev) -> pd.DataFrame:
-    """Fig. 4's points: per (dataset, method) of the main results the mean S_HF, S_LF and S_DC and their 95 % bootstrap
-    intervals over crops (``<metric>_lo`` / ``_hi``, NaN without per-crop values)."""
+    """Fig. 4's points: per (dataset, method) the mean S_HF, S_LF, S_DC and their 95 % intervals over crops."""
     metrics = ["s_hf", "s_lf", "s_dc"]
     f = ev.frame
     f = f[(f["study"] == "main") & f["metric"].isin(metrics)]
@@ -152,8 +139,7 @@ def fig4_points(ev) -> pd.DataFrame:
     points = (f.groupby(["dataset", "method", "metric"])["value"].mean().unstack("metric").reset_index()
               .dropna(subset=["s_dc"]))
     crops = getattr(ev, "crops", None)
-    for m in metrics:
-        points[f"{m}_lo"], points[f"{m}_hi"] = np.nan, np.nan
+    points = points.assign(**{f"{m}_{end}": np.nan for m in metrics for end in ("lo", "hi")})
     if crops is None or crops.empty or not {"crop", "metric", "value"} <= set(crops.columns):
         return points
     c = crops[(crops["study"] == "main") & crops["metric"].isin(metrics)]

@@ -1,5 +1,4 @@
-"""Image grids for the study notebooks: rows of images composed with PIL and shown as a PNG, each image scaled by
-nearest neighbour to one cell size, a failed sample drawn as a grey "failed" tile."""
+"""Image grids for the study notebooks, composed with PIL, a failed sample drawn as a grey "failed" tile."""
 from __future__ import annotations
 
 import io
@@ -48,8 +47,7 @@ def compose_grid(
     pad: int = 2,
     failed: Mapping[str, Any] | None = None,
 ) -> Image.Image:
-    """PIL image: one labelled row per ``rows`` entry ((B, C, H, W) in [-1, 1]) at ``cell`` pixels, ``titles`` over
-    the columns; a non-finite sample or one marked in ``failed`` ({label: (B,) bools}) is a grey "failed" tile."""
+    """PIL image: one labelled row per ``rows`` entry ((B, C, H, W) in [-1, 1]), failed samples grey."""
     if not rows:
         raise ValueError("rows is empty; pass {'label': images, ...}")
     marks, batches = {}, {}

@@ -1,5 +1,4 @@
-"""Chart text in reader form: the data of a chart keep their keys, :func:`chart_label` names them ("ovg_edm" ->
-"OVG + EDM"), :func:`reader_spec` names every title of a Vega-Lite spec and :func:`chart_label_expr` its labels."""
+"""Chart text in reader form (:func:`chart_label`, :func:`reader_spec`, :func:`chart_label_expr`)."""
 from __future__ import annotations
 
 import functools
@@ -19,8 +18,7 @@ _LOWER = {"eps", "x0", "v", "u", "k", "t", "flow", "unet", "dit"}
 
 @functools.lru_cache(maxsize=None)
 def chart_names() -> dict[str, str]:
-    """{key: the name a chart writes}: method labels (not "copy") and the benchmarks' variants, metric and step-size
-    keys (their chart symbol: "η_HF"), schedules and a few signs ("sigma" -> "σ")."""
+    """{key: the name a chart writes} of methods, variants, metrics, step sizes, schedules and a few signs."""
     from ..framework.method_labels import VARIANT_NAMES
     from ..reference.method_names import METHOD_NAMES
     from ..studies.ovg_schedule import SCHEDULE_NAMES
@@ -80,8 +78,7 @@ def chart_title(text):
 
 
 def chart_label_expr(default: str = "datum.label", labels=(), key: str = "datum.label", units: bool = False) -> str:
-    """A Vega expression writing each key (and each of ``labels``) at ``key`` by its chart name, else ``default``;
-    ``units``: names with their units (facet headers)."""
+    """A Vega expression writing each key (and each of ``labels``) at ``key`` by its chart name, else ``default``."""
     shown = {**chart_names(), **{v: chart_label(v) for v in labels}}
     if units:
         shown = {**shown, **{name: name for name in UNITS}}
@@ -99,8 +96,7 @@ _CHANNELS = {"x", "y", "row", "column", "facet", "theta", "radius", *_LEGENDS}
 
 
 def reader_spec(spec: dict) -> dict:
-    """A new Vega-Lite spec (``Chart.to_dict()``) in reader form: titles named with units, an untitled channel titled
-    by its field, labels of axes, nominal legends and headers named unless the chart sets its own ``labelExpr``."""
+    """A new Vega-Lite spec in reader form: titles, labels, nominal legends and headers by their names."""
     if not isinstance(spec, dict):
         return spec
     rows = [r for v in (spec.get("datasets") or {}).values() for r in v if isinstance(r, dict)]

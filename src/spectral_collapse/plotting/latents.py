@@ -1,5 +1,4 @@
-"""Charts and image grids of the latent-analysis chapters: PCA collapse (Fig. 3), Gaussianity (Fig. 7),
-decorrelation (Fig. 8) and spectral velocity (Fig. 17)."""
+"""Charts and image grids of the latent-analysis chapters (Figs. 3, 7, 8 and 17)."""
 from __future__ import annotations
 
 import altair as alt
@@ -15,7 +14,7 @@ from .palette import REFERENCE_COLOR, method_color, method_shape
 from .charts import metric_bars, padded_domain, series_lines, wrap_lines
 from .grids import image_grid
 
-__all__ = ["chi2_curve", "norm_histogram", "even_spread", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
+__all__ = ["chi2_curve", "norm_histogram", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
            "gaussianity_bars", "velocity_heatmaps", "sigma_grids", "k90_draws_frame", "k90_draws_chart",
            "flag_masks", "decorrelation_scatter"]
 
@@ -41,20 +40,14 @@ def norm_histogram(norm_ratio, bins: int = 30, range_=None) -> pd.DataFrame:
 EVEN_SPREAD = "even spread"   # the legend's name of the straight line k/m (variance spread evenly over m components)
 
 
-def even_spread(ds: xr.Dataset) -> pd.DataFrame:
-    """k/m at k = 0 .. m over the Gaussian reference's m components (an even spread): columns component, cev."""
-    m = int(np.isfinite(ds["cev"].sel(series="gaussian").values).sum())
-    return pd.DataFrame({"component": np.arange(0, m + 1), "cev": np.arange(0, m + 1) / m})
-
-
 def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
-    """Cumulative explained variance against the number of components, one line per series in the book's method look,
-    and dotted black the even spread (``even_spread``)."""
+    """Cumulative explained variance per component, a line per series, and dotted black an even spread k/m."""
     cev = ds["cev"].to_dataframe().reset_index().dropna(subset=["cev"])[["series", "component", "cev"]]
     cev["series"] = cev["series"].astype(str)
     order = [str(v) for v in ds["series"].values if str(v) in set(cev["series"])]
     cev = cev.set_index("series").loc[order].reset_index()
-    even = even_spread(ds).assign(reference=EVEN_SPREAD)
+    m = int(np.isfinite(ds["cev"].sel(series="gaussian").values).sum())   # k/m over the noise's m components
+    even = pd.DataFrame({"component": np.arange(0, m + 1), "cev": np.arange(0, m + 1) / m, "reference": EVEN_SPREAD})
     hi = int(max(cev["component"].max(), even["component"].max()))
     x = alt.X("component:Q", title="principal component k", scale=alt.Scale(domain=[0, hi], nice=False, zero=False))
     y = alt.Y("cev:Q", title="cumulative explained variance", scale=alt.Scale(domain=[0, 1]))
@@ -95,14 +88,12 @@ def k90_draws_frame(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def k90_draws_chart(ds: xr.Dataset, width: int = 420):
-    """Points: each series' mean k90 over subsamples; rules: the middle 95 % of draws; rings: the whole set's k90. None
-    without draws or when a subsample is the whole set."""
+    """Each series' mean k90 over subsamples, its middle 95 % and the whole set's; None without subsamples."""
     frame = k90_draws_frame(ds)
     m, n = int(ds.attrs.get("k90_subsample", 0) or 0), int(ds["n"].values.min()) if "n" in ds else 0
     if not len(frame) or not m or m >= n:
         return None
-    order = list(frame["series"])
-    y = alt.Y("series:N", sort=order, title=None)
+    y = alt.Y("series:N", sort=list(frame["series"]), title=None)
     span = [float(min(frame["lo"].min(), frame["k90"].min())), float(max(frame["hi"].max(), frame["k90"].max()))]
     pad = max(1.0, 0.06 * (span[1] - span[0]))
     scale = alt.Scale(domain=[span[0] - pad, span[1] + pad], nice=False, zero=False)
@@ -123,8 +114,7 @@ def k90_draws_chart(ds: xr.Dataset, width: int = 420):
 # ----------------------------------------------------------------------------------------- Gaussianity (Fig. 7)
 
 def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 3) -> alt.VConcatChart:
-    """Per method and for Gaussian noise: the histogram of u = ||x_T||^2 / d with the chi2(d)/d density in grey, every
-    panel on the same bins (over all latents and chi2(d)/d ± 5 sd) and x-range (a bin wider each side)."""
+    """Per method and for noise: the histogram of ||x_T||^2 / d beside chi2(d)/d, all on the same bins."""
     d = int(ds.attrs["d"])
     series = {}
     for m in [*ds["method"].values, "gaussian"]:
@@ -156,17 +146,14 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 3) -> alt.VCo
 
 
 def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
-    """S_G and the mean ||x_T||^2 / d per method as points (a zero S_G shows), each with the Gaussian reference last;
-    the norm with its 95 % bootstrap interval over latents and a dashed line at 1 (Gaussian noise's value)."""
+    """S_G and the mean ||x_T||^2 / d per method as points with their intervals, the Gaussian reference last."""
     left = metric_bars(ds, "s_g", over=None, width=300, height=180, dots=True, note=False,
                        reference=float(ds.attrs["gaussian_s_g"]))
-    title = alt.TitleParams("mean ‖x_T‖²/d", subtitle=wrap_lines(ONE_NOTE, 300), anchor="start")
+    note = "Points: the mean over the latents; rules: its 95 % bootstrap interval; dashed line: 1, as for noise."
+    title = alt.TitleParams("mean ‖x_T‖²/d", subtitle=wrap_lines(note, 300), anchor="start")
     right = metric_bars(ds, "norm_ratio", over=None, width=300, height=180, reference=ds["gaussian_norm_ratio"].values,
                         title=title, dots=True, note=False, rule=1.0)
     return alt.hconcat(left, right)
-
-
-ONE_NOTE = "Points: the mean over the latents; rules: its 95 % bootstrap interval; dashed line: 1, as for noise."
 
 
 # ------------------------------------------------------------------------------------- decorrelation (Fig. 8)
@@ -181,8 +168,7 @@ def flag_masks(ds: xr.Dataset, cell: int = 56):
 
 
 def decorrelation_scatter(ds: xr.Dataset) -> alt.LayerChart:
-    """Set-level S_G against mean S_DC, one point per distinct run (identical runs of a deterministic method once),
-    sized by its step count, with its 95 % interval over latents where stored."""
+    """Set-level S_G against mean S_DC, one point per distinct run, sized by its step count."""
     runs = pd.DataFrame({"method": ds["run_method"].values.astype(str), "steps": ds["run_steps"].values,
                          "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values, "lo": ds["run_s_dc_lo"].values,
                          "hi": ds["run_s_dc_hi"].values}).drop_duplicates()
@@ -234,8 +220,7 @@ def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
     grids = sig.groupby("method", sort=False)["sigma_to"].agg(lambda s: tuple(np.round(np.log10(s), 3)))
     groups = [list(g.index) for _, g in grids.groupby(grids, sort=False) if len(g) > 1]
     sub = ("Same grid: " + "; ".join(" and ".join(map(method_name, g)) for g in groups)
-           + " (their lines lie on each other).") \
-        if groups else "Every method has its own grid."
+           + " (their lines lie on each other).") if groups else "Every method has its own grid."
     lo, hi = np.log10(sig["sigma_to"].min()), np.log10(sig["sigma_to"].max())
     decades = [10.0 ** k for k in range(int(np.floor(lo)), int(np.ceil(hi)) + 1)]
     return series_lines(sig, x=alt.X("step:Q", title="inversion step"),

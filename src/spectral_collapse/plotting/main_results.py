@@ -6,6 +6,7 @@ import pandas as pd
 
 from ..framework.aggregate import METRIC_NAMES, failed_label
 from ..reference.method_names import method_name
+from ..tables.main_results import failed_counts
 from .charts import interval_rules, wrap_lines
 from .grids import image_grid
 
@@ -34,20 +35,9 @@ def reading_lines(metrics) -> list[str]:
     return lines
 
 
-def _failed(cmp: pd.DataFrame) -> dict[str, tuple[int, int | None]]:
-    """{method: (failed samples, samples kept)} of the methods of ``cmp`` with failed samples."""
-    if "failed" not in cmp:
-        return {}
-    per = cmp.drop_duplicates("method").set_index("method")
-    kept = per["n"] if "n" in per else pd.Series(None, index=per.index, dtype=object)
-    return {str(m): (int(f), int(kept[m]) if pd.notna(kept[m]) else None) for m, f in per["failed"].items()
-            if pd.notna(f) and int(f) > 0}
-
-
 def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"), width: int = 170,
                height: int | None = None):
-    """Our mean (with the tables' 95 % interval over crops) beside the paper's per method, one panel per metric, methods
-    down the shared axis with failures named; the subtitle says which way each metric reads."""
+    """Our mean and interval beside the paper's per method, one panel per metric, failures named."""
     long = cmp.melt(id_vars=["method", "metric"], value_vars=["ours_mean", "paper_mean"], var_name="source",
                     value_name="value")
     long["source"] = long["source"].str.replace("_mean", "")
@@ -56,7 +46,7 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     long = long.merge(ci.assign(source="ours"), on=["method", "metric", "source"], how="left")
     names = [METRIC_NAMES.get(m, m) for m in metrics]
     long["metric"] = long["metric"].map(lambda m: METRIC_NAMES.get(m, m))
-    failed = _failed(cmp)
+    failed = failed_counts(None, cmp)
     shown = {m: failed_label(method_name(m), f, n) for m, (f, n) in failed.items()}   # "BDIA (17 of 48 failed)"
     lines = ["Ours: mean over test crops with its 95 % interval (black rules); the paper: its reported mean.",
              *(["Failed samples (non-finite or beyond the validity bounds) are left out of our means."] * bool(failed)),
@@ -99,8 +89,7 @@ def translation_rows(ds, methods, n: int) -> tuple[dict, dict]:
 
 
 def translation_panel(ds, methods=PANEL_METHODS, n: int = PANEL_CROPS, zoom: int = PANEL_ZOOM):
-    """A translation chapter's opening panel: input, truth and each method's output (rows) on the first ``n`` crops of
-    the first seed, each pixel ``zoom`` times larger."""
+    """Input, truth and each method's output on the first ``n`` crops of the first seed, ``zoom`` times larger."""
     n = min(n, ds.sizes["image"])
     rows, failed = translation_rows(ds, methods, n)
     return image_grid(rows, cell=zoom * int(ds.sizes["x"]), failed=failed,

@@ -1,5 +1,4 @@
-"""Charts and image grids of the validation chapters: metric validation's spectra, filtered examples and correlation
-heat map (App. B.4), model quality's loss curves and sample rows."""
+"""Charts and image grids of the metric-validation and model-quality chapters."""
 from __future__ import annotations
 
 import altair as alt
@@ -20,8 +19,7 @@ EMPTY_BIN_LOG10 = -15.0
 
 
 def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
-    """Mean log10 radial power spectrum per domain (log frequency axis) and its dashed least-squares fit over the band;
-    empty bins (log10 <= ``EMPTY_BIN_LOG10``) left out."""
+    """Mean log10 radial power spectrum per domain and its dashed fit over the band; empty bins left out."""
     rows, f, band = [], ds["freq"].values, np.atleast_1d(ds.attrs["band"])
     for dom in ds["domain"].values:
         lp = ds["log_power"].sel(domain=dom).mean("channel").values
@@ -73,8 +71,7 @@ def filtered_s_hf_chart(ds: xr.Dataset) -> alt.LayerChart:
 
 
 def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
-    """The metrics' correlation matrix over the main-results runs on a fixed -1 .. 1 red-blue scale, named as the
-    chapter's table names them, one of each complementary pair; a note when there is none."""
+    """The metrics' correlation matrix on a fixed -1 .. 1 scale, one of each complementary pair."""
     if ds.sizes.get("metric_a", 0) == 0:
         note = ds.attrs.get("correlations") or "no usable metrics (fewer than 3 runs or constant values)"
         return alt.Chart(pd.DataFrame({"text": [f"No correlations: {note}"]})).mark_text(
@@ -85,8 +82,7 @@ def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
         corr = corr[~corr["metric_a"].isin(twins) & ~corr["metric_b"].isin(twins)]
     name = {"pearson": "Pearson r", "spearman": "Spearman ρ"}.get(method, method)
     header = {c: corr[c].map(lambda m: POINT_HEADERS.get(str(m), str(m))) for c in ("metric_a", "metric_b")}
-    corr = corr.assign(**header)
-    corr = corr.rename(columns={method: name, "metric_a": "metric", "metric_b": "against"})
+    corr = corr.assign(**header).rename(columns={method: name, "metric_a": "metric", "metric_b": "against"})
     return metric_heatmap(corr, name, x="metric", y="against", scheme="redblue", fmt=".2f", cell_width=44,
                           cell_height=22, domain=(-1.0, 1.0), axis_titles=False,
                           title=f"{name} between the metrics, one point per distinct method")
@@ -111,8 +107,7 @@ def loss_chart(ds: xr.Dataset, key: str, width: int = 300, height: int = 180):
 
 
 def sample_rows(ds: xr.Dataset, key: str) -> dict:
-    """Image-grid rows of each label: ``tables.gate_answers.start_rows`` where the gate's start is stored, else
-    samples from pure noise (or reconstructions) beside real (held-out) crops."""
+    """Image-grid rows per label: ``start_rows`` where stored, else samples from noise beside real crops."""
     from ..tables.gate_answers import start_rows
 
     vae = "vae" in key

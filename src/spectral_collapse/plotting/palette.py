@@ -1,5 +1,4 @@
-"""The book's look of each method on every chart: a colour, a point shape and a line dash (``METHOD_LOOK``), colours
-at least 25 apart in CIEDE2000 with a 3:1 contrast on white; a label that is not a method gets a spare one."""
+"""The book's look of each method on every chart (``METHOD_LOOK``); another label gets a spare one."""
 from __future__ import annotations
 
 from typing import Iterable

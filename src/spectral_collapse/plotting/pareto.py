@@ -1,5 +1,4 @@
-"""Charts of OVG's tuning: the Pareto sweep (Fig. 6) and its grid as heat maps; the OVG-schedule chapter's cost
-against quality per schedule and the steps each schedule guides."""
+"""Charts of OVG's tuning: the Pareto sweep (Fig. 6), its grid, and the schedules' cost and steps."""
 from __future__ import annotations
 
 import json
@@ -31,13 +30,11 @@ _BASE_SHAPES = ("triangle-up", "triangle-down", "square", "cross", "circle")
 def _crops(ds: xr.Dataset) -> str:
     """"12 validation crops": the sweep's tuning crops."""
     split = "validation " if "validation" in str(ds.attrs.get("tuning_split", "")) else ""
-    n = ds.sizes.get("sample", 0)
-    return plural(n, f"{split}crop")
+    return plural(ds.sizes.get("sample", 0), f"{split}crop")
 
 
 def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
-    """95 % bootstrap intervals over the sweep's crops of S_HF and S_LF at each of ``points``: columns label, kind,
-    s_hf, s_lf, hf_lo, hf_hi, lf_lo, lf_hi (failed samples left out)."""
+    """95 % bootstrap intervals over the sweep's crops of S_HF and S_LF at each of ``points``."""
     def per_crop(r, metric: str) -> np.ndarray:
         """The point's per-crop scores; empty where the results hold none."""
         name = f"baseline_{metric}" if r.kind == "baseline" else metric
@@ -55,8 +52,7 @@ def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
 
 
 def pareto_chart(ds: xr.Dataset, width: int = 560, height: int = 360, font_size: float = 12.0):
-    """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline: fronts dashed, choices ringed, baselines
-    as named grey diamonds; the subtitle names the marks and the partly failed points not drawn."""
+    """Fig. 6: S_LF against S_HF of every grid point and baseline, fronts dashed, choices ringed."""
     grid = grid_summary(ds)
     grid = grid.assign(label=grid["base"], kind="OVG grid point")
     base = baseline_summary(ds)
@@ -88,17 +84,14 @@ def pareto_chart(ds: xr.Dataset, width: int = 560, height: int = 360, font_size:
     front = alt.Chart(g[g["on_front"].astype(bool)].sort_values("s_hf")).mark_line(strokeDash=[4, 3]).encode(
         color=colour, detail="label:N", order="s_hf:Q", x="s_hf:Q", y="s_lf:Q")
     picked = g[g["chosen"].astype(bool)]
-    # the chosen point ringed in its base's colour
     chosen = alt.Chart(picked).mark_point(size=np.pi * _R_RING ** 2 * 1.3, shape="circle", filled=False,
                                           strokeWidth=2.5).encode(color=colour, **enc)
     b = pts[pts["kind"] == "baseline"]
     bars = []
-    for kind, sel in (("grid", ci["kind"] != "baseline"), ("baseline", ci["kind"] == "baseline")):
-        part = ci[sel]
+    for part, paint, mark in ((ci[ci["kind"] != "baseline"], dict(color=colour), dict(strokeWidth=1.5, opacity=0.9)),
+                              (ci[ci["kind"] == "baseline"], {}, dict(strokeWidth=1.5, color="#333333"))):
         if not len(part):
             continue
-        paint = dict(color=colour) if kind == "grid" else {}
-        mark = dict(strokeWidth=1.5, opacity=0.9) if kind == "grid" else dict(strokeWidth=1.5, color="#333333")
         bars.append(alt.Chart(part).mark_rule(**mark).encode(x=x_enc, x2="hf_hi:Q", y=y_enc, **paint)
                     .transform_calculate(s_hf="datum.hf_lo"))
         bars.append(alt.Chart(part).mark_rule(**mark).encode(x=x_enc, y=y_enc, y2="lf_hi:Q", **paint)
@@ -137,8 +130,7 @@ _NAME_SPOTS = (("left", "bottom", 1, -1), ("right", "bottom", -1, -1), ("left", 
 
 
 def name_spots(names, xy, marks, size: tuple[float, float], font_size: float, off: float) -> list[tuple]:
-    """For each name beside its point ``xy`` (pixels, y down), the spot of ``_NAME_SPOTS`` whose text box covers the
-    fewest ``marks`` ((x, y, radius)), names placed before it and pixels outside the plot of ``size``."""
+    """Per name, the spot of ``_NAME_SPOTS`` whose text box covers the fewest marks, names and outside pixels."""
     placed, out = [], []
     for name, (x, y) in zip(names, xy):
         w, h = 0.6 * font_size * len(str(name)), font_size
@@ -167,14 +159,11 @@ def _baseline_names(b: pd.DataFrame, marks, xdom, ydom, width: int, height: int,
 
     centres = [(mx, my, r) for xs, ys, r in marks for mx, my in zip(*px(xs, ys))]
     own = list(zip(*px(b["s_hf"], b["s_lf"])))
-    layers = []
     # a ring's distance off the centre: clear of its own diamond and of a choice ringed at the same place
     spots = name_spots(b["name"], own, centres, (width, height), font_size, _R_RING)
-    for i, (align, base, dx, dy) in enumerate(spots):
-        layers.append(alt.Chart(b.iloc[[i]]).mark_text(align=align, baseline=base, dx=dx * _R_RING, dy=dy * _R_RING,
-                                                        fontSize=font_size, color="#333333").encode(
-            x="s_hf:Q", y="s_lf:Q", text="name:N"))
-    return layers
+    return [alt.Chart(b.iloc[[i]]).mark_text(align=align, baseline=base, dx=dx * _R_RING, dy=dy * _R_RING,
+                                             fontSize=font_size, color="#333333")
+            .encode(x="s_hf:Q", y="s_lf:Q", text="name:N") for i, (align, base, dx, dy) in enumerate(spots)]
 
 
 def pareto_figure(datasets: list[xr.Dataset], width: int = 500, height: int = 290):
@@ -190,8 +179,7 @@ def _kid_label(v: float) -> str:
 
 
 def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 50, font_size: float = 12.0):
-    """Mean of each metric over the (eta_HF, eta_LF) grid, one panel per metric stacked on its own scale, the bases
-    side by side; a partly failed cell names its failed count, a cell where most samples failed is grey."""
+    """Mean of each metric over the (eta_HF, eta_LF) grid per base; failed cells counted, mostly failed grey."""
     grid = grid_summary(ds)
     n_samples = ds.sizes.get("sample", 0)
     long = grid.melt(id_vars=["base", "eta_hf", "eta_lf", "failed"], value_vars=list(metrics), var_name="metric")
@@ -236,8 +224,7 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 50, font
 
 
 def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> alt.LayerChart:
-    """Time ratio against S_HF gain share per method, schedules with their 95 % interval as bars, points named beside
-    them, the target corner shaded and dashed lines at shares 0 and 1."""
+    """Time ratio against S_HF gain share per method, with intervals, names and the target corner shaded."""
     t = ds[["time_ratio", "s_hf_gain_share", "backward_passes"]].to_dataframe().reset_index()
     t["method"] = t["method"].astype(str)
     iv = pd.DataFrame([gain_share_interval(ds, m) for m in t["method"]], columns=["share", "lo", "hi", "crops"])
@@ -255,9 +242,9 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
     x = alt.X("time_ratio:Q", title="wall time / DDIM's", scale=alt.Scale(domain=xdom, nice=False, zero=False))
     y = alt.Y("s_hf_gain_share:Q", title="share of full OVG's S_HF gain",
               scale=alt.Scale(domain=ydom, nice=False, zero=False))
+    yfit = alt.Scale(domain=ydom, nice=False)
     zone = alt.Chart(goal).mark_rect(opacity=0.12, color="green").encode(
-        x=alt.X("x:Q", scale=alt.Scale(domain=xdom, nice=False)), x2="x2",
-        y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="y2")
+        x=alt.X("x:Q", scale=alt.Scale(domain=xdom, nice=False)), x2="x2", y=alt.Y("y:Q", scale=yfit), y2="y2")
     kinds = ["ddim", "schedule", "ovg"]
     # a schedule in a colour no method has (the first spare one, a teal far from OVG's brown and DDIM's navy)
     colours = alt.Scale(domain=kinds, range=[METHOD_COLORS["ddim"], SPARE_COLORS[0], METHOD_COLORS["ovg"]])
@@ -265,11 +252,10 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
     pts = alt.Chart(t).mark_point(filled=True, size=80, opacity=1).encode(x=x, y=y, color=colour)
     bars = t.dropna(subset=["share_lo", "share_hi"])
     layers = [zone, alt.Chart(pd.DataFrame({"y": [0.0, 1.0]})).mark_rule(strokeDash=[4, 3], color="#888888").encode(
-        y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)))]
+        y=alt.Y("y:Q", scale=yfit))]
     if len(bars):
         layers.append(alt.Chart(bars).mark_rule(strokeWidth=1.5).encode(
-            x="time_ratio:Q", y=alt.Y("share_lo:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="share_hi:Q",
-            color=colour))
+            x="time_ratio:Q", y=alt.Y("share_lo:Q", scale=yfit), y2="share_hi:Q", color=colour))
     names = point_names(t, x="time_ratio", y="s_hf_gain_share", text="name")
     n = int(bars["crops"].max()) if len(bars) else 0
     sub = (f"Bars: each schedule's 95 % bootstrap interval over the {n} test crops; DDIM (0) and full OVG (1) are "

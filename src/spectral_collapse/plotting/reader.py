@@ -1,5 +1,4 @@
-"""What a reader reads: every finished text (``reader_text``) and displayed table (``reader_table``) of the book in
-its one notation, keys by their names and symbols; ``short_model_names``: checkpoints by model name."""
+"""What a reader reads: the book's texts and tables in its one notation, keys by their names and symbols."""
 from __future__ import annotations
 
 import functools
@@ -78,8 +77,7 @@ def _code() -> re.Pattern:
 
 
 def _named(part: str, form: str) -> str:
-    """Prose with its metric, step-size and method keys named, a symbol in its chart form ("η_HF") in its plain one
-    (which ``text.notation`` typesets), and its parameter keys quoted as code."""
+    """Prose with its keys named, chart symbols in plain form and parameter keys quoted as code."""
     part = _keys().sub(lambda m: reader_label(m.group(1)), part)
     for rx, plain in _chart_symbols():
         part = rx.sub(plain, part)
@@ -110,8 +108,7 @@ def _prose(part: str) -> str:
 
 
 def reader_text(text: str, form: str = "md") -> str:
-    """``text`` (Markdown, or HTML with ``form="html"``) in the book's notation; code, maths, link targets, tags,
-    identifiers and a cell holding only a parameter key unchanged. Idempotent."""
+    """``text`` (Markdown, or HTML) in the book's notation; code, maths, tags and identifiers kept. Idempotent."""
     parts = KEPT.split(str(text))
     if form == "html":   # an HTML cell whose whole text is one parameter key: the key to type
         parts = [p if i % 2 or (_KEY_ONLY.fullmatch(p) and _protected(p.strip())) else _named(p, "html")
@@ -140,8 +137,7 @@ def p_text(p, digits: int = P_DIGITS):
 
 
 def reader_table(frame, **to_html) -> str:
-    """A DataFrame as HTML in the book's notation (``reader_label`` on labels and text cells, a "parameter" column kept,
-    p-values by ``p_text``); the frame is not changed."""
+    """A DataFrame as HTML in the book's notation, a "parameter" column kept, p-values by ``p_text``."""
     out = _mapped(frame, reader_label, keep="parameter")
     for j, c in enumerate(frame.columns):
         label = c[-1] if isinstance(c, tuple) else c

@@ -1,5 +1,4 @@
-"""Offline rendering of Altair charts: :func:`setup_altair` ("svg": vl-convert in the kernel, or "interactive" with
-:func:`write_vega_bundle`'s libraries). Importing this package enables the book's theme."""
+"""Offline rendering of Altair charts (:func:`setup_altair`); importing it enables the book's theme."""
 from __future__ import annotations
 
 import json
@@ -21,8 +20,7 @@ COLUMN_PX = 772    # the book's text column at a 1400 px window: a wider chart i
 
 @alt.theme.register(THEME, enable=True)
 def _book_theme() -> alt.theme.ThemeConfig:
-    """The book's chart defaults: view size, font, padding, keys named on axes and headers, and text of at least
-    ``TEXT_PX`` (a chart at most ``COLUMN_PX`` wide keeps it at 11 px or more in the book's column)."""
+    """The book's chart defaults: view size, font, padding, keys named, text of at least ``TEXT_PX``."""
     text = {"labelFontSize": TEXT_PX, "titleFontSize": TEXT_PX}
     return {"padding": 10, "config": {"font": FONT, "view": {"continuousWidth": 300, "continuousHeight": 300},
                                       "legend": {"labelLimit": 260, **text},

@@ -1,2 +1,1 @@
-"""The tables the chapters show, computed from stored results and the claims (numbers and short headers, no
-prose). No study imports them."""
+"""The tables and quoted values of the chapters, from stored results and the claims. No study imports them."""

@@ -1,5 +1,4 @@
-"""The values the ablation chapters (backbone, data space, eps vs x0, scale factor) quote, by name, from their stored
-results. Costs: the ablation summary and one comparison table (under a second on the quick profile)."""
+"""The values the ablation chapters quote, by name. Costs: the ablation summary and one comparison (< 1 s)."""
 from __future__ import annotations
 
 import json
@@ -15,8 +14,7 @@ __all__ = ["ablation_answers", "vae_answers", "x0_answers", "scale_answers"]
 
 
 def ablation_answers(ds: xr.Dataset, claim_table: pd.DataFrame) -> dict[str, str]:
-    """The claims' verdicts (``verdict_answers``), ``weak_models`` (below the quality gate, or "none") and
-    ``<arm>_<method>_<metric>``, each arm's mean over crops at three decimals (the arm named by its axes' values)."""
+    """The claims' verdicts, ``weak_models`` and each arm's mean per method and metric (``<arm>_<method>_<metric>``)."""
     out = {**verdict_answers(claim_table), "weak_models": ", ".join(weak_models(ds)) or "none"}
     axes = json.loads(ds.attrs["axes"])
     for _, r in ablation_summary(ds).iterrows():
@@ -25,8 +23,7 @@ def ablation_answers(ds: xr.Dataset, claim_table: pd.DataFrame) -> dict[str, str
 
 
 def vae_answers(ds: xr.Dataset) -> dict[str, str]:
-    """The latent arm's autoencoder, as stored: ``vae_test_reconstruction_psnr``, ``vae_scaling_factor``,
-    ``vae_encode`` ("not stored" for a missing one)."""
+    """The latent arm's autoencoder as stored (``vae_*``), "not stored" for a missing value."""
     latent = json.loads(ds.attrs["per_arm"])["latent"]
     vae = json.loads(latent.get("latent_space_info") or "{}")
     vae.update(json.loads(latent.get("latent_space") or "{}"))
@@ -35,8 +32,7 @@ def vae_answers(ds: xr.Dataset) -> dict[str, str]:
 
 
 def x0_answers(ds: xr.Dataset) -> dict[str, str]:
-    """Per metric, the share of comparisons x0-prediction improves (``x0_<metric>``), their count and the paper's
-    share ("—" where it has none), and ``x0_failed``, the x0 arm's failed samples per method."""
+    """Per metric, the share of comparisons x0 improves, their count and the paper's; the x0 arm's failures."""
     out = {}
     for metric, r in percent_improved(ds).set_index("metric").iterrows():
         out[f"x0_{metric}"] = f"{100 * r['improved']:.0f} %"
@@ -49,8 +45,7 @@ def x0_answers(ds: xr.Dataset) -> dict[str, str]:
 
 
 def scale_answers(ds: xr.Dataset) -> dict[str, str]:
-    """Per method and metric, our means over the factors (``<method>_<metric>_ours``) and the paper's at its
-    factors (``..._paper``), "n/a" where there are none."""
+    """Per method and metric, our means over the factors and the paper's (``..._ours``, ``..._paper``)."""
     cmp = ablation_comparison(ds)
     paper_col = next(c for c in cmp.columns if c in ("paper_scale", "paper_factor"))
     out = {}

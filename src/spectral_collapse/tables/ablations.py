@@ -1,5 +1,4 @@
-"""The ablation chapters' tables (paper Sec. 6.3, Tables 3-6) from a study's results: our cells with 95 % intervals,
-the paper's BBBC021 rows, Table 6's "% improved" and the models behind the results."""
+"""The ablation chapters' tables (paper Sec. 6.3, Tables 3-6) from a study's results."""
 from __future__ import annotations
 
 import json
@@ -51,8 +50,7 @@ def format_ablation(ds: xr.Dataset, metrics=LEAK_METRICS, digits: int = 3) -> pd
 
 
 def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with axis values as labels ("dit" -> "DiT", 4 -> "×4") and its row labels as leading columns (one
-    header row), an outer label repeating the row above left blank."""
+    """``frame`` with axis values as labels and its row labels as leading columns, repeated outer labels blank."""
     out = frame.copy()
     for name in [n for n in frame.index.names if n in ARM_WORDS]:
         out = out.rename(index=lambda v, n=name: ARM_WORDS[n](v) if v == v else v, level=name)   # v != v: NaN
@@ -66,8 +64,7 @@ def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """Table 6 as the claims count it (``shares.share_table``): per metric, the share of (method, factor)
-    comparisons the x0 model wins, its 95 % interval, count and unit, beside the paper's share."""
+    """Table 6 as the claims count it: per metric, the share of comparisons x0 wins, beside the paper's."""
     dataset = str(ds.attrs.get("dataset", ""))
     ev = Evidence(frame=long_frame(ds, "x0", dataset), crops=long_frame(ds, "x0", dataset, per_crop=True))
     frame, crops, xs, eps, by = x0_frames(ev)
@@ -119,8 +116,7 @@ def trained_models(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def space_label(attrs: dict) -> str:
-    """An arm's data space: "pixel space", "latent space (VAE trained on this dataset)" or "latent space
-    (pretrained VAE <source>)"."""
+    """An arm's data space in words, naming its VAE ("trained on this dataset" or the pretrained source)."""
     named = ARM_WORDS["space"](str(attrs["space"]))
     vae = (json.loads(attrs.get("latent_space") or "null") or {}).get("vae")
     if vae == "trained":
@@ -137,8 +133,7 @@ def weak_models(ds: xr.Dataset) -> list[str]:
 
 
 def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """Our (mean, std) beside the paper's BBBC021 number per (arm, method, metric) from Table 3, 4 or 5;
-    eps_vs_x0's eps arms are joined with the paper's eps U-Net rows of the main-results table at their scale."""
+    """Our (mean, std) beside the paper's BBBC021 number per (arm, method, metric) from Tables 3 to 5 (or 1)."""
     study = ds.attrs["study"]
     ours = ablation_summary(ds, metrics).rename(columns={"mean": "ours_mean", "std": "ours_std"})
     paper = paper_tables()
@@ -160,8 +155,7 @@ def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
 
 
 def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
-    """Rows (arm, paper's key, paper's table, method), columns (metric, "ours" | "paper"), levels that add nothing
-    left out (``shown_levels``)."""
+    """Rows (arm, paper's key, paper's table, method), columns (metric, "ours" | "paper") (``shown_levels``)."""
     cmp = ablation_comparison(ds, metrics)
     cmp["paper_table"] = cmp["paper_table"].map(lambda t: t.replace("table", "Table ") if isinstance(t, str) else "—")
     axes = json.loads(ds.attrs["axes"])
@@ -170,8 +164,7 @@ def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.Da
 
 
 def shown_levels(wide: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
-    """``wide`` without a "paper_<axis>" level pairing one to one with an axis, nor a level (but the method's) with
-    one value; the paper's levels named "paper's <key>"."""
+    """``wide`` without index levels that add nothing; the paper's levels named "paper's <key>"."""
     ix = wide.index
     lv = ix.get_level_values
 

@@ -1,5 +1,4 @@
-"""The values the closed-form chapter quotes, by name, from its stored results and the main results' support leak.
-Costs: the leak table (a projection of every stored test latent, a few seconds on the quick profile)."""
+"""The values the closed-form chapter quotes, by name. Costs: the main results' leak table (a few seconds)."""
 from __future__ import annotations
 
 import json
@@ -26,8 +25,7 @@ def _listed(values, fmt="{:.2f}") -> str:
 
 
 def inside_blocks(edges) -> str:
-    """The summed drift's change inside blocks over across their edges (one block-edge ratio, or one per step size);
-    inf, a drift constant on each block, reads "0 (to rounding)"; None or NaN, no block grid."""
+    """The drift's change inside blocks over across their edges per block-edge ratio; "n/a" without a block grid."""
     edges = np.atleast_1d(np.asarray(np.nan if edges is None else edges, dtype=float))
     if np.isnan(edges).any():
         return "n/a (no block grid)"
@@ -57,8 +55,7 @@ def _oracle(ds: xr.Dataset) -> dict[str, object]:
 
 
 def _operating(ds: xr.Dataset, main: xr.Dataset | None) -> dict[str, object]:
-    """The drift's chroma share at OVG's operating step (the nearest to the main results' eta_HF) for the oracle and
-    the shipped model beside i.i.d. RGB noise's: the colour bias is the method's where the oracle's exceeds it."""
+    """The drift's chroma share at OVG's operating step for the oracle and the shipped model, beside white noise's."""
     etas = np.asarray(ds["eta_hf"].values, dtype=float)
     op = json.loads(main.attrs.get("ovg", "{}")) if main is not None else {}
     eta = float((op.get("per_base") or {}).get("ovg", op).get("eta_hf", np.nan)) if op else np.nan
@@ -79,14 +76,11 @@ def _support(ds: xr.Dataset, main: xr.Dataset | None) -> dict[str, str]:
     try:
         proj = support_projector(task, tuple(int(s) for s in ds["latent"].shape[-3:]))
     except ValueError as err:
-        proj = None
         out.update(support_kind="none", support_error=str(err), support_dim="n/a", support_d="n/a", white_share="n/a")
-    if proj is not None:
-        out["support_kind"] = {"BlockProjector": "block", "GreyProjector": "grey"}.get(type(proj).__name__, "other")
-        out["block_factor"] = str(getattr(proj, "factor", "n/a"))
-        out["support_dim"] = f"{proj.dim:,}"
-        out["support_d"] = f"{proj.d:,}"
-        out["white_share"] = f"{proj.white_share:.4f}"
+    else:
+        kind = {"BlockProjector": "block", "GreyProjector": "grey"}.get(type(proj).__name__, "other")
+        out.update(support_kind=kind, block_factor=str(getattr(proj, "factor", "n/a")), support_dim=f"{proj.dim:,}",
+                   support_d=f"{proj.d:,}", white_share=f"{proj.white_share:.4f}")
     leaks = leak_table(main) if main is not None else None
     have = leaks is not None and not leaks.empty
     for m in LEAK_METHODS:
@@ -116,6 +110,5 @@ def _scale(ds: xr.Dataset) -> dict[str, str]:
 
 
 def closed_form_answers(ds: xr.Dataset, main: xr.Dataset | None = None) -> dict[str, object]:
-    """Every value the closed-form chapter quotes, by name: the oracle's settings, the drift per model, each latent
-    set's measures, the task's support (``support_kind``) and leaks from the main results ``main``, the scale sweep."""
+    """Every value the closed-form chapter quotes, by name (``main``: the main results, for the support and leaks)."""
     return {**_oracle(ds), **_support(ds, main), **_scale(ds), **_operating(ds, main)}

@@ -1,5 +1,4 @@
-"""Collapse against model quality: the record of ``python -m benchmarks.collapse_quality`` (snapshots of one training
-run, the shipped model, the exact model) as a frame and as the chapter's values. Costs: reading one JSON file."""
+"""Collapse against model quality from ``benchmarks.collapse_quality``'s record. Costs: reading one JSON file."""
 from __future__ import annotations
 
 import json
@@ -26,8 +25,7 @@ def read_quality(path=QUALITY_RECORD) -> dict | None:
 
 
 def quality_frame(record: dict) -> pd.DataFrame:
-    """One row per (point, method, measure): ``point`` ("step 200", "exact model"), ``step`` (NaN for the exact model),
-    ``heldout_loss``, ``method``, ``measure`` (of ``QUALITY_MEASURES``) and ``value``."""
+    """One row per (point, method, measure): point, step (NaN: exact model), heldout_loss, method, measure, value."""
     points = [(f"step {s['step']}", s["step"], s) for s in record.get("snapshots", [])]
     if record.get("shipped"):
         points.append((f"shipped (step {record['shipped']['step']})", record["shipped"]["step"], record["shipped"]))
@@ -40,8 +38,7 @@ def quality_frame(record: dict) -> pd.DataFrame:
 
 
 def quality_table(record: dict) -> pd.DataFrame:
-    """The chart's numbers, one row per point in run order (the exact model last): held-out loss and each (method,
-    measure) as text to three significant digits."""
+    """The chart's numbers as text, one row per point in run order: held-out loss and each (method, measure)."""
     f = quality_frame(record)
     f["column"] = f["method"].str.upper() + " " + f["measure"].str.replace("chroma share of OVG's drift",
                                                                               "drift chroma share")
@@ -59,8 +56,7 @@ def _at(f: pd.DataFrame, point: str, method: str, measure: str) -> float:
 
 
 def quality_answers(record: dict | None, dataset: str) -> dict[str, object]:
-    """The values the chapter's answer quotes: ``has_quality``, the first snapshot's, the shipped and the exact
-    model's measures, OVG's gain at each end, Spearman's rho of loss and leak, and DDIM's peak leak (``q_peak_*``)."""
+    """The values the chapter quotes: the measures at both ends and of the exact model, rho and the peak leak."""
     if not record or record.get("dataset") != dataset or not record.get("snapshots") or not record.get("shipped"):
         return {"has_quality": False}
     f = quality_frame(record)

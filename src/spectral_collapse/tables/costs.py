@@ -1,6 +1,4 @@
-"""The cost page's tables: the wall times of the suite's commands, one table per machine, read from the benchmark
-records in benchmarks/results/ (``commands.json`` for the runs timed by hand, ``main_command.json``,
-``smoke_studies.json`` and the H100 records for the rest), so the page says each time once, from one place."""
+"""The cost page's tables: the suite's commands' wall times per machine, from benchmarks/results/'s records."""
 from __future__ import annotations
 
 import json
@@ -23,8 +21,7 @@ def _read(results: Path, name: str) -> dict | None:
 
 
 def command_runs(results: str | Path) -> list[dict]:
-    """Every timed run the cost page shows ({what, machine, wall_s, detail}), from the records under ``results``
-    (benchmarks/results); a record that is missing adds nothing."""
+    """Every timed run the cost page shows ({what, machine, wall_s, detail}); a missing record adds nothing."""
     results = Path(results)
     runs = list((_read(results, COMMANDS_FILE) or {}).get("runs", []))
     main = _read(results, "main_command.json")
@@ -69,8 +66,7 @@ def command_runs(results: str | Path) -> list[dict]:
 
 
 def command_tables(results: str | Path) -> dict[str, pd.DataFrame]:
-    """{machine: table (command, wall time, what the time holds)}, one per machine, machines in the order the
-    records first name them."""
+    """{machine: table (command, wall time, what the time holds)}, in the order the records name the machines."""
     runs = command_runs(results)
     out = {}
     for machine in dict.fromkeys(r["machine"] for r in runs):

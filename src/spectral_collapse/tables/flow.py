@@ -33,8 +33,7 @@ def norm_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def pattern_ratio(latents) -> tuple[float, float]:
-    """(peak / median Fourier power averaged over unit-variance latents (…, H, W), the peak's radial frequency in
-    cycles/pixel): near 1-2 for noise, large for a shared stripe or grid pattern."""
+    """(peak / median Fourier power of unit-variance latents (…, H, W), the peak's frequency in cycles/pixel)."""
     a = np.asarray(latents, dtype=np.float64)
     a = a / np.maximum(a.std(axis=(-2, -1), keepdims=True), 1e-12)
     power = (np.abs(np.fft.fft2(a)) ** 2).reshape(-1, *a.shape[-2:]).mean(axis=0)
@@ -45,8 +44,7 @@ def pattern_ratio(latents) -> tuple[float, float]:
 
 
 def pattern_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method (first seed): ``pattern_ratio``, its frequency, its ratio to noise's, ``pattern`` (>= ``PATTERN``)
-    and ``contrast`` (output pixel std over the ground truth's); a row "N(0, I)" last."""
+    """Per method (first seed): ``pattern_ratio``, ``pattern`` and the outputs' ``contrast``; "N(0, I)" last."""
     shown = ds["latents"].isel(seed=0)
     noise, nf = pattern_ratio(np.random.default_rng(0).standard_normal(shown.isel(method=0).shape))
     t_std = np.asarray(ds["truth_images"].values, dtype=np.float64).std(axis=(-3, -2, -1))
@@ -71,8 +69,7 @@ def noise_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def flow_answers(ds: xr.Dataset) -> dict[str, str]:
-    """The chapter's named values: the findings with their rule, each method's means, OVG's step sizes, the methods
-    with a latent pattern or over-contrasted outputs, and S_HF of the samples from noise."""
+    """The flow_collapse chapter's named values: findings, means, step sizes, patterns, contrast, noise S_HF."""
     out = {}
     for k, f in findings(ds).items():   # the study's rule: holds / does not hold / ...
         out.update({f"flow_{k}": f.verdict, f"flow_{k}_effect": f.effect or "no gap measured"})

@@ -1,5 +1,4 @@
-"""The model-quality chapter's answers to a reviewer: samples from pure noise beside those from the gate's start, the
-edge-density check, the claims each model below the gate decides, and the chapter's named values."""
+"""The model-quality chapter's answers to a reviewer and its named values."""
 from __future__ import annotations
 
 import json
@@ -27,8 +26,7 @@ EDGE_CAPTION = (f"Share of edge pixels (luma below {WHITE:g} on the [−1, 1] sc
 
 
 def start_errors(ds: xr.Dataset, key: str) -> dict[int, dict]:
-    """{label: {"sampler", "gate", "noise"}}: the std error of samples begun from the gate's start and from pure noise
-    (the gate report's ``info["unit_start"]``); {} for a model without pure-noise samples."""
+    """{label: {"sampler", "gate", "noise"}}: the std errors from the gate's start and from pure noise."""
     rep = reports(ds).get(key)
     if rep is None:
         return {}
@@ -42,8 +40,7 @@ def start_errors(ds: xr.Dataset, key: str) -> dict[int, dict]:
 
 
 def start_rows(ds: xr.Dataset, key: str) -> dict:
-    """Image-grid rows of one model, per label: samples from pure noise, samples from the gate's start (same seeds),
-    each named with its std error over the gate's samples, and real training crops. {} without both sets stored."""
+    """Image-grid rows per label: samples from pure noise, from the gate's start, real crops; {} without both."""
     if "gate_samples" not in ds:
         return {}
     errs, m, out = start_errors(ds, key), ds.sel(model=key), {}
@@ -59,36 +56,30 @@ def start_rows(ds: xr.Dataset, key: str) -> dict:
 
 
 def edge_table(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per edge-map model and start: the samples' and the training maps' share of edge pixels, the
-    relative error, the threshold and the verdict (pure noise: not judged). Empty when no report has the check."""
+    """Per edge-map model and start: the share of edge pixels against the training maps' and the verdict."""
+    cols = ["model", "start", "edge pixels, samples", "edge pixels, training maps", "relative error", "threshold",
+            "check"]
+
+    def row(key, start, share, real, error, threshold, check):
+        return dict(zip(cols, (shown_name(ds, key), start, f"{100 * share:.1f} %", f"{100 * real:.1f} %",
+                               f"{error:.3f}", f"{threshold:.3f}", check)))
+
     rows = []
     for key, rep in reports(ds).items():
         r = rep.rows
         if "check" not in r or not (r["check"] == "edges").any():
             continue
         e = r[r["check"] == "edges"]
-        for _, b in e.iterrows():
-            rows.append({"model": shown_name(ds, key), "start": f"gate's start, {b['sampler']}",
-                         "edge pixels, samples": f"{100 * b['share']:.1f} %",
-                         "edge pixels, training maps": f"{100 * b['real']:.1f} %",
-                         "relative error": f"{b['value']:.3f}", "threshold": f"{b['threshold']:.3f}",
-                         "check": "passes" if b["passed"] else "fails"})
+        rows += [row(key, f"gate's start, {b['sampler']}", b["share"], b["real"], b["value"], b["threshold"],
+                     "passes" if b["passed"] else "fails") for _, b in e.iterrows()]
         real, thr = float(e["real"].iloc[0]), float(e["threshold"].iloc[0])
-        for u in rep.info.get("unit_start", []):
-            if "edges" in u:
-                rows.append({"model": shown_name(ds, key), "start": f"pure noise, {u['sampler']}",
-                             "edge pixels, samples": f"{100 * u['edges']:.1f} %",
-                             "edge pixels, training maps": f"{100 * real:.1f} %",
-                             "relative error": f"{abs(u['edges'] / real - 1):.3f}", "threshold": f"{thr:.3f}",
-                             "check": "not judged"})
-    cols = ["model", "start", "edge pixels, samples", "edge pixels, training maps", "relative error", "threshold",
-            "check"]
+        rows += [row(key, f"pure noise, {u['sampler']}", u["edges"], real, abs(u["edges"] / real - 1), thr,
+                     "not judged") for u in rep.info.get("unit_start", []) if "edges" in u]
     return pd.DataFrame(rows, columns=cols).set_index(["model", "start"])
 
 
 def claims_of_models(names, root: str | Path = "data/results", profile: str = "quick") -> dict[str, list[str]]:
-    """{model name (checkpoint name without its hash): keys of the claims that read a stored result computed with
-    it}: a result's ``model_gate`` record names every model it loaded; a claim reads the studies of its ``reads``."""
+    """{model name: keys of the claims that read a stored result computed with it}."""
     from ..framework.store import folder_parameter
 
     root = folder_parameter("results_root", root)   # read as open_study and results_path read it
@@ -105,10 +96,7 @@ def claims_of_models(names, root: str | Path = "data/results", profile: str = "q
 
 
 def failing_claims(ds: xr.Dataset, root: str | Path = "data/results") -> pd.DataFrame:
-    """One row per model below the gate: its failed checks and the claims it decides (``claims_of_models``); a
-    claim it decides is judged on the passing models alone on the claims page, its caveat naming this model."""
-    from .quality import gate_lists
-
+    """One row per model below the gate: its failed checks and the claims it decides."""
     failing = gate_lists(ds)["failing"]
     folders = json.loads(ds.attrs.get("checkpoints", "{}") or "{}")
     names = {k: Path(folders.get(k, k)).name for k in failing}
@@ -119,8 +107,7 @@ def failing_claims(ds: xr.Dataset, root: str | Path = "data/results") -> pd.Data
 
 
 def model_quality_answers(ds: xr.Dataset) -> dict[str, str]:
-    """The model-quality chapter's named values: the models that pass and fail the gate (kept with a warning or
-    refused), the VP schedule's noise levels and the real crops' brightness spread."""
+    """The model-quality chapter's named values: the gate's verdicts, VP noise levels, brightness spread."""
     gates = gate_lists(ds)
 
     def names(keys):

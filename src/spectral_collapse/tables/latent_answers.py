@@ -1,5 +1,4 @@
-"""The values the latent-analysis chapters (Gaussianity, decorrelation, PCA collapse, spectral velocity) quote in
-their answer paragraphs, by name, from a study's stored results. Costs: the chapter's tables (``tables.latents``)."""
+"""The values the latent-analysis chapters quote, by name. Costs: the chapter's tables (``tables.latents``)."""
 from __future__ import annotations
 
 import xarray as xr
@@ -19,8 +18,7 @@ def _num(x, digits: int = 3) -> str:
 
 
 def gaussianity_answers(ds: xr.Dataset) -> dict[str, str]:
-    """S_G, mean ‖x_T‖²/d and norm z-score per method ("n/a (not run)" for a paper method not run), DDIM's paired
-    differences to TABA and EDM, the KS test's rejections and resolution, and the sd ratio's 95 % range."""
+    """S_G, mean ‖x_T‖²/d and norm z per method, DDIM's paired differences, the KS test's counts and ranges."""
     out = {}
     tab = T.gaussianity_table(ds)
     d, n = int(ds.attrs["d"]), int(ds.attrs["n_latents"])
@@ -44,16 +42,12 @@ def gaussianity_answers(ds: xr.Dataset) -> dict[str, str]:
 
 
 def decorrelation_answers(ds: xr.Dataset) -> dict[str, str]:
-    """Mean S_DC of DDIM, TABA and EDM, DDIM's paired differences to TABA and EDM, Pearson r(S_G, S_DC) over the
-    distinct runs, the run sizes and white noise's S_DC ("n/a" for a method not run)."""
+    """Mean S_DC per method, DDIM's paired differences, r(S_G, S_DC) over runs, sizes and white noise's S_DC."""
     tab = T.decorrelation_table(ds)
     out = {f"{m}_s_dc": _num(tab.loc[m, "s_dc"]) if m in tab.index else "n/a" for m in ("ddim", "taba", "edm")}
     for m in ("taba", "edm"):
-        said = "n/a"
-        if {m, "ddim"} <= set(tab.index):
-            ci = paired_ci(*(ds["s_dc"].sel({"method": k}) for k in ("ddim", m)))
-            said = f"{_num(ci.mean)} [{_num(ci.lo)}, {_num(ci.hi)}]"
-        out[f"d_{m}"] = said
+        ci = paired_ci(*(ds["s_dc"].sel({"method": k}) for k in ("ddim", m))) if {m, "ddim"} <= set(tab.index) else None
+        out[f"d_{m}"] = f"{_num(ci.mean)} [{_num(ci.lo)}, {_num(ci.hi)}]" if ci is not None else "n/a"
     r, lo, hi, n_runs = T.run_correlation(ds)
     return {**out, "r": f"{_num(r, 2)} [{_num(lo, 2)}, {_num(hi, 2)}]", "n_runs": f"{n_runs}",
             "n": f"{ds.sizes['latent']}", "runs": f"{ds.sizes['run']}", "n_run": f"{ds.attrs['n_run']}",
@@ -62,8 +56,7 @@ def decorrelation_answers(ds: xr.Dataset) -> dict[str, str]:
 
 
 def pca_answers(ds: xr.Dataset, name=str) -> dict[str, str]:
-    """The claims' verdicts (``verdict_answers``), k90 and AUC of the noise and of each series (``name(series)``: as
-    the chapter writes it), the subsampling, and the noise's curve against an even spread and each series'."""
+    """The verdicts, k90 and AUC of noise and of each series (``name``: as written), and noise's curve."""
     out = verdict_answers(chapter_verdicts(ds))
     tab = T.pca_table(ds)
     inv = [s for s in tab.index if s != "gaussian"]
@@ -82,8 +75,7 @@ def pca_answers(ds: xr.Dataset, name=str) -> dict[str, str]:
 
 
 def velocity_answers(ds: xr.Dataset) -> dict[str, str]:
-    """The late high-frequency log power of DDIM, EDM and OVG and its fall from the first quarter of the steps,
-    DDIM's gaps to EDM and OVG ("n/a" for a method not run), the inputs and the count of cells above white noise."""
+    """Late HF log power per method and its fall, DDIM's gaps to EDM and OVG, and the cells above noise."""
     s = T.velocity_summary(ds)
     fall = s["hf_late"] - s["hf_early"]
     out = {}

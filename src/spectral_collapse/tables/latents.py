@@ -1,5 +1,4 @@
-"""The latent-analysis chapters' tables and numbers, read from a study's stored results: PCA collapse (Fig. 3),
-Gaussianity (Fig. 7, App. B.2), decorrelation (Fig. 8, App. B.3) and spectral velocity (App. E.2, Fig. 17)."""
+"""The latent-analysis chapters' tables and numbers (Figs. 3, 7, 8 and 17; App. B.2, B.3, E.2)."""
 from __future__ import annotations
 
 import math
@@ -70,8 +69,7 @@ def noise_curve(ds: xr.Dataset) -> dict:
 
 
 def against_noise(ds: xr.Dataset) -> pd.DataFrame:
-    """Per series, its curve minus the Gaussian reference's: largest difference and |difference|, and at how many
-    components (of those where either curve is below 1) it lies above."""
+    """Per series, its curve minus noise's: largest difference and |difference|, and how often it is above."""
     g = np.asarray(ds["cev"].sel(series="gaussian").values, float)
     keep = np.isfinite(g)
     g = g[keep]
@@ -85,8 +83,7 @@ def against_noise(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def noise_scatter(ds: xr.Dataset, draws: int = 5, budget: float = 5e7) -> float:
-    """The largest gap between the stored Gaussian curve and those of ``draws`` fresh noise sets of its shape (seeds
-    1..draws); NaN above ``budget`` count x dimension (a few seconds per draw at 1e7)."""
+    """The largest gap between the Gaussian curve and ``draws`` fresh ones (seconds each); NaN above ``budget``."""
     n = int(ds["n"].sel(series="gaussian"))
     shape = tuple(int(v) for v in ds["latents"].shape[2:])
     if n < 2 or n * int(np.prod(shape)) > budget:
@@ -113,8 +110,7 @@ def sd_ratio_range(n: int, alpha: float = 0.05) -> tuple[float, float]:
 
 
 def smallest_norm_error(n: int, d: int) -> float:
-    """The relative error e of the mean ||x_T||^2 / d at which the KS distance between chi2(d) and (1 + e) chi2(d)
-    reaches the 5 % critical distance at n latents: smaller scale errors can pass the test."""
+    """The relative error of the mean ||x_T||^2 / d that the KS test detects at n latents."""
     u = stats.chi2.ppf(np.linspace(1e-6, 1 - 1e-6, 4001), d)
 
     def gap(e):
@@ -124,8 +120,7 @@ def smallest_norm_error(n: int, d: int) -> float:
 
 
 def failure_modes(ds: xr.Dataset, alpha: float = 0.05) -> pd.DataFrame:
-    """Per method the KS test rejects (p < alpha): norm_z, sd ratio, scale off (|norm_z| > 2) and spread
-    ("narrower" / "wider" than ``sd_ratio_range``, else "")."""
+    """Per method the KS test rejects: norm_z, sd ratio, scale off (|norm_z| > 2) and spread."""
     d, rows = int(ds.attrs["d"]), {}
     for m in [str(v) for v in ds["method"].values]:
         r = ds["norm_ratio"].sel({"method": m}).values
@@ -139,8 +134,7 @@ def failure_modes(ds: xr.Dataset, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def gaussianity_table(ds: xr.Dataset) -> pd.DataFrame:
-    """The KS test, norm_z and sd ratio per method, and a row for one draw of Gaussian noise of the same size
-    (D_KS = 1 - S_G, Eq. 33; z_mean = norm_z / sqrt(n))."""
+    """The KS test, norm_z and sd ratio per method, and a row of Gaussian noise of the same size."""
     tab = ds[[k for k in ["s_g", "ks_d", "ks_p", "mean_norm_ratio", "z_mean", "norm_z"] if k in ds]].to_dataframe()
     d = int(ds.attrs["d"])
     tab["norm_sd_ratio"] = [norm_sd_ratio(ds["norm_ratio"].sel({"method": m}).values, d) for m in tab.index]
@@ -168,8 +162,7 @@ def _paired_latents(a, b, stat, *, n_boot: int = 2000, seed: int = 0) -> tuple[f
 
 
 def gaussianity_contrasts(ds: xr.Dataset, base: str = "ddim", others=("taba", "edm")) -> pd.DataFrame:
-    """``base`` minus each of ``others``: S_G and |norm_z|, each with its paired bootstrap interval over latents
-    (2000 draws, under a second at 128 latents). Empty when ``base`` was not run."""
+    """``base`` minus ``others``: S_G and |norm_z| with paired bootstrap intervals (under a second)."""
     cols = ["s_g", "s_g_lo", "s_g_hi", "abs_z", "abs_z_lo", "abs_z_hi", "n"]
     methods = [str(v) for v in ds["method"].values]
     d, rows = int(ds.attrs["d"]), {}
@@ -214,8 +207,7 @@ def run_correlation(ds: xr.Dataset) -> tuple[float, float, float, int]:
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)
 
 def velocity_summary(ds: xr.Dataset, hf: float = 0.25, late: float = 0.75) -> pd.DataFrame:
-    """Per method, mean log10 update power: >= ``hf`` over the last and first quarter of steps (``late``), below
-    ``hf`` over the last, and the lowest non-zero-frequency cell."""
+    """Per method, mean log10 update power above ``hf`` late and early, below ``hf`` late, and its minimum."""
     f = ds["freq"].values
     rows = []
     for m in ds["method"].values:

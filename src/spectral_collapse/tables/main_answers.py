@@ -1,5 +1,4 @@
-"""The values the main-results chapter quotes, by name (``main_results_answers``), and those every claims chapter
-quotes (``verdict_answers``). Costs: the realism gate, texture table and paper comparison (a few seconds)."""
+"""The values the main-results chapter and every claims chapter quote, by name. Costs: a few seconds."""
 from __future__ import annotations
 
 import json
@@ -40,8 +39,7 @@ def stored_reads(dataset: str, profile: str, results_root="data/results", studie
 
 
 def verdict_answers(claim_table: pd.DataFrame) -> dict[str, str]:
-    """``claim_<key>`` (the verdict) and ``effect_<key>`` (its effect, "no gap measured" without one) of each row of
-    a ``chapter_verdicts`` table, and ``claims_rule``, the rules that decided them."""
+    """``claim_<key>``, ``effect_<key>`` of each row of a ``chapter_verdicts`` table, and ``claims_rule``."""
     out = {}
     for k, v, e in zip(claim_table["claim"], claim_table["verdict"], claim_table["effect"]):
         out[f"claim_{k}"] = v
@@ -68,8 +66,7 @@ def _texture(ds: xr.Dataset) -> dict[str, str]:
         out[f"{a}_vs_{b}"] = got[0] if got else "not testable (no realism scores)"
     for m in ("ddim", "ovg", "taba", "ovg_taba"):
         for col, fmt in (("luma_x", ".2f"), ("chroma_x", ".1f"), ("kid_ratio", ".1f")):
-            ok = tex is not None and m in tex.index
-            out[f"{m}_{col}"] = format(tex.loc[m, col], fmt) if ok else "n/a"
+            out[f"{m}_{col}"] = format(tex.loc[m, col], fmt) if tex is not None and m in tex.index else "n/a"
     gate = realism_gate(ds) if realism else None
     out["passing_scores"] = ", ".join(sorted(set(gate.loc[gate["passes"], "score"])) if realism else []) or "none"
     return out
@@ -160,8 +157,7 @@ def _tuning(ds: xr.Dataset, sweep: xr.Dataset | None) -> dict[str, str]:
 
 
 def main_results_answers(ds: xr.Dataset, claim_table: pd.DataFrame, reads: dict | None = None) -> dict[str, object]:
-    """Every value the main-results chapter quotes, by name: verdicts, texture, table notes, OVG's drift diagnostics,
-    the paper comparison and the validation / test gap. ``reads``: ``stored_reads`` (missing studies give "n/a")."""
+    """Every value the main-results chapter quotes, by name (``reads``: ``stored_reads``, missing ones "n/a")."""
     reads = reads or {}
     return {**verdict_answers(claim_table), **_texture(ds), **_numbers(ds), **_drift(ds, reads.get("closed_form")),
             **_paper(ds), **_latents(ds, reads.get("gaussianity")), **_tuning(ds, reads.get("pareto")),

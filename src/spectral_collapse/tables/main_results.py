@@ -46,8 +46,7 @@ def control_rows(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.D
 
 
 def control_beyond(ds: xr.Dataset, control: str, side: int, metrics=TABLE_METRICS) -> list[str]:
-    """Higher-is-better metrics on which ``control``'s mean is above (``side`` 1) or below (-1) every method's: the
-    ``copy`` control (the input) above every method, the ``ground_truth`` control below every method."""
+    """Higher-is-better metrics on which ``control``'s mean is above (``side`` 1) or below (-1) every method's."""
     present = [m for m in metrics if m in HIGHER_IS_BETTER and m in ds and f"control_{m}" in ds]
     if "control" not in ds.dims or control not in ds["control"].values.tolist() or not present:
         return []
@@ -58,8 +57,7 @@ def control_beyond(ds: xr.Dataset, control: str, side: int, metrics=TABLE_METRIC
 
 
 def format_summary(ds: xr.Dataset, metrics=DISPLAY_METRICS, digits: int = 3, controls: bool = True) -> pd.DataFrame:
-    """Methods x metrics cells ('mean [95 % interval over crops]', ``cell_text``), then the controls' rows; a row
-    label says how many samples failed (``failed_label``)."""
+    """Methods x metrics cells (``cell_text``), then the controls' rows; row labels name failed samples."""
     metrics = [m for m in metrics if m in ds] or list(metrics)
     s = summary(ds, metrics)
     s["cell"] = [cell_text(m, d, digits=digits, lo=a, hi=b)

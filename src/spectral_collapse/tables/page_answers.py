@@ -1,5 +1,4 @@
-"""The values the book's pages quote, by name, from the claims table, the scorecard, the paper's tables and the stored
-main results. Costs: the support-leak table of each bundled dataset's main results (a few seconds)."""
+"""The values the book's pages quote, by name. Costs: each bundled dataset's leak table (a few seconds)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -38,8 +37,7 @@ def claims_page_answers(claims: pd.DataFrame) -> dict[str, str]:
 
 
 def conclusions_answers(claims: pd.DataFrame) -> dict[str, str]:
-    """Each claim's verdict (``claim_<key>``), with its caveat beside it as the summary says it (``said_<key>``),
-    and its effect (``effect_<key>``); the tally, the number of claims and of verdicts that carry a caveat."""
+    """Each claim's verdict, with its caveat (``said_<key>``) and effect; the tally and the caveats' count."""
     out = {}
     for key, verdict, effect, caveat in zip(claims["claim"], claims["verdict"], claims["effect, by score"],
                                             claims["caveat"]):
@@ -52,8 +50,7 @@ def conclusions_answers(claims: pd.DataFrame) -> dict[str, str]:
 
 
 def scorecard_answers(card: pd.DataFrame, profile: str) -> dict[str, str]:
-    """The scorecard's counts (the paper's numbers, ours beside them) and, per score, the share of method pairs our
-    results order as the paper does ("n/a" without pairs)."""
+    """The scorecard's counts and, per score, the share of method pairs ordered as the paper does."""
     out = {"profile": profile, "n_paper": str(len(card)), "n_ours": str(int(card["ours_mean"].notna().sum()))}
     agree = ordering_agreement(card).set_index("metric")
     for metric in ("psnr", "s_hf", "s_lf", "s_dc"):
@@ -88,8 +85,7 @@ def leak_answers(profile: str, results_root="data/results") -> dict[str, str]:
 
 
 def fill_page_answers(profile: str, results_root="data/results") -> dict[str, object]:
-    """``fill_answers`` of each bundled dataset's stored main results, named ``sr_...`` (ihc-sr) and ``edges_...``
-    (ihc-edges); ``has_fill`` False for a dataset not stored."""
+    """``fill_answers`` of each bundled dataset's main results, named ``sr_...`` and ``edges_...``."""
     out = {}
     for dataset, prefix in (("ihc-sr", "sr_"), ("ihc-edges", "edges_")):
         path = results_path("main_results", dataset, profile, results_root)

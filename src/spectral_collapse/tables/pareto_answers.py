@@ -1,5 +1,4 @@
-"""The values the Pareto and OVG-schedule chapters quote in their answer paragraphs, by name, from their stored
-results. Costs: the front counts and the realism comparison with the baselines (a second on the quick profile)."""
+"""The values the Pareto and OVG-schedule chapters quote, by name. Costs: about a second."""
 from __future__ import annotations
 
 import pandas as pd
@@ -28,18 +27,15 @@ def _chosen(ch: dict | None) -> str:
 
 
 def pareto_answers(ds: xr.Dataset, claim_table: pd.DataFrame) -> dict[str, str]:
-    """Every value the Pareto chapter quotes, by name: the verdicts (``verdict_answers``), the joint front, the chosen
-    point, the best baselines, the sweep's settings, and the grid points that beat DDIM and TABA on realism."""
+    """Every value the Pareto chapter quotes, by name: verdicts, front, choice, baselines, settings, realism."""
     f = front_counts(ds)
     out = {**verdict_answers(claim_table), **{k: str(f[k]) for k in ("n_grid", "n_baselines", "front_ovg",
                                                                      "front_baselines")},
            **{k: _named(f[k]) for k in ("front_bases", "off_bases", "dominated")},
            "primary": method_name(f["primary"]), "chosen": _chosen(f["choice"])}
-    for key in ("best_hf", "best_lf"):
-        out[key] = f"{method_name(f[key][0])} ({f[key][1]:.3f})" if f[key] else "n/a"
+    out.update({k: f"{method_name(f[k][0])} ({f[k][1]:.3f})" if f[k] else "n/a" for k in ("best_hf", "best_lf")})
     out["n_images"] = str(ds.sizes.get("sample", 0))
-    for key in ("tuning_split", "realism_reference", "band_source"):
-        out[key] = str(ds.attrs.get(key, "n/a"))
+    out.update({k: str(ds.attrs.get(k, "n/a")) for k in ("tuning_split", "realism_reference", "band_source")})
     out["most_failed"] = f"{100 * MOST_FAILED:.0f} %"
     better = beats_baselines(ds)
     out["n_better"] = str(len(better))
@@ -61,8 +57,7 @@ def _pct(x) -> str:
 
 
 def schedule_answers(ds: xr.Dataset, name=str) -> dict[str, str]:
-    """Every value the OVG-schedule chapter quotes, by name: each schedule's S_HF, cost and share of full OVG's gain
-    ("n/a" when not run), the best schedule (``name(key)``: as the chapter writes it) and the target."""
+    """Every value the OVG-schedule chapter quotes, by name (``name(key)``: a schedule as written)."""
     tab = schedule_table(ds)
     out = {}
     for m in dict.fromkeys([*tab.index, "ddim", "ovg", "low", "mid", "high"]):

@@ -1,5 +1,4 @@
-"""The model-quality chapter's tables and numbers (results of ``studies.model_quality``): the gate's checks, each
-model's worst values, where sampling starts, spectrum failures, the mean's colour drift, the VP noise levels."""
+"""The model-quality chapter's tables and numbers (results of ``studies.model_quality``)."""
 from __future__ import annotations
 
 import json
@@ -64,8 +63,7 @@ GATE_HEADERS = {"memorisation": "nearest crop"}
 
 
 def gate_row(key: str, rep: GateReport, steps) -> dict:
-    """A gate-table row, unformatted: the verdict, the model's training steps and per check (worst value over samplers
-    and labels, passed), (nan, None) for a check without a value, None for one the model has no rows of."""
+    """A gate-table row, unformatted: verdict, steps and per check (worst value, passed) or None."""
     row = {"model": key, "gate": "passes" if rep.passed else "fails", "steps": steps}
     for c in CHECKS:
         g = rep.rows[rep.rows["check"] == c]
@@ -90,8 +88,7 @@ def most_digits(check: str) -> int:
 
 
 def gate_frame(rows: list[dict]) -> pd.DataFrame:
-    """``gate_row``s as shown: each check's worst value at one precision per column, "✗" on a failure, "n/a" where not
-    judged, "—" where not run; the edges column only where a model fails it (``gate_answers.edge_table``)."""
+    """``gate_row``s as shown: one precision per column, "✗" failed, "n/a" not judged, "—" not run."""
     nb = "\u00a0"
     out = [{k: r.get(k) for k in ("model", "gate")} for r in rows]
     shown = [c for c in CHECKS if c in THRESHOLDS or any(r.get(c) is not None and r[c][1] is False for r in rows)]
@@ -110,8 +107,7 @@ def gate_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def result_gate_table(attrs: dict) -> pd.DataFrame:
-    """The models a result was computed with: model, gate (the verdict stored now with the same weights, else the
-    recorded one), recorded (the verdict with the result) and failures; empty when the result records none."""
+    """The models a result was computed with: model, gate (now), recorded and failures."""
     try:
         used = json.loads(attrs.get("model_gate") or "null")
     except (TypeError, ValueError):
@@ -171,21 +167,17 @@ def start_table(ds: xr.Dataset) -> pd.DataFrame:
         r = rep.rows
         for u in rep.info.get("unit_start", []):
             judged = r[(r["sampler"] == u["sampler"]) & (r["label"] == u["label"])].set_index("check")["value"]
-            rows.append({"model": key, "label": int(u["label"]), "sampler": u["sampler"],
-                         "mean error, gate start": judged.get("mean"), "mean error, pure noise": u["mean"],
-                         "std error, gate start": judged.get("std"), "std error, pure noise": u["std"]})
+            rows.append((key, int(u["label"]), u["sampler"], judged.get("mean"), u["mean"], judged.get("std"),
+                         u["std"]))
         for u in rep.info.get("euler", []):  # a flow model's own Euler steps, from the gate's start, not judged
-            rows.append({"model": key, "label": int(u["label"]), "sampler": "Euler (not judged)",
-                         "mean error, gate start": u["mean"], "mean error, pure noise": None,
-                         "std error, gate start": u["std"], "std error, pure noise": None})
+            rows.append((key, int(u["label"]), "Euler (not judged)", u["mean"], None, u["std"], None))
     cols = ["model", "label", "sampler", "mean error, gate start", "mean error, pure noise", "std error, gate start",
             "std error, pure noise"]
     return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]).round(3))
 
 
 def spectrum_failures(ds: xr.Dataset) -> pd.DataFrame:
-    """Per failed spectrum check (model, label, sampler): the radial bands (1 = lowest, 16 = Nyquist on 32-pixel
-    crops) whose log10 power ratio is outside the threshold, with the ratio."""
+    """Per failed spectrum check: the radial bands whose log10 power ratio is beyond the threshold."""
     rows = []
     for key, rep in reports(ds).items():
         r = rep.rows
@@ -194,15 +186,13 @@ def spectrum_failures(ds: xr.Dataset) -> pd.DataFrame:
             bands = np.asarray(b.get("bands") if isinstance(b.get("bands"), (list, np.ndarray)) else [], float)
             out = [f"{k + 1}: {check_value(v, 'spectrum', signed=True)}" for k, v in enumerate(bands)
                    if abs(v) > THRESHOLDS["spectrum"]]
-            rows.append({"model": key, "label": int(b["label"]), "sampler": b["sampler"],
-                         "bands over the rule (band: log10 ratio)": ", ".join(out) or "—"})
+            rows.append((key, int(b["label"]), b["sampler"], ", ".join(out) or "—"))
     cols = ["model", "label", "sampler", "bands over the rule (band: log10 ratio)"]
     return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]))
 
 
 def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
-    """Per failed spectrum band of a latent-space model: its log10 power ratio beside the autoencoder's own
-    reconstructions' and the decoder's share of it (near 100 %: the decoder's failure). Empty without both."""
+    """Per failed band of a latent-space model: its log10 ratio beside the decoder's and the decoder's share."""
     info = json.loads(ds.attrs["models"])
     reps = reports(ds)
     vae = next((k for k, m in info.items() if m.get("parameterization") == "vae"), None)
@@ -219,17 +209,14 @@ def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
                 if ref.empty or not isinstance(b.get("bands"), (list, np.ndarray)):
                     continue
                 mine, dec = np.asarray(b["bands"], float), np.asarray(ref.iloc[0]["bands"], float)
-                for k in np.flatnonzero(np.abs(mine) > THRESHOLDS["spectrum"]):
-                    rows.append({"model": key, "label": int(b["label"]), "sampler": b["sampler"], "band": int(k) + 1,
-                                 "model's log10 ratio": round(float(mine[k]), 3),
-                                 "decoder's log10 ratio": round(float(dec[k]), 3),
-                                 "decoder's share": f"{100 * dec[k] / mine[k]:.0f} %"})
+                rows += [(key, int(b["label"]), b["sampler"], int(k) + 1, round(float(mine[k]), 3),
+                          round(float(dec[k]), 3), f"{100 * dec[k] / mine[k]:.0f} %")
+                         for k in np.flatnonzero(np.abs(mine) > THRESHOLDS["spectrum"])]
     return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]))
 
 
 def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per model, label and noise level: the signed error (%) of the denoised mean of the channel that strays most;
-    "—" above the model's highest noise level; models without the measurement left out."""
+    """Per model, label and noise level: the signed error (%) of the denoised mean's worst channel."""
     m = ds["mean_bias"].dropna("model", how="all") if "mean_bias" in ds else None
     if m is None or not m.sizes["model"]:
         return pd.DataFrame()
@@ -241,8 +228,7 @@ def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def vp_noise_levels(steps: int = 50) -> dict:
-    """The VP schedule's largest σ (``end``), a ``steps``-step DDIM sampler's first σ (``start``) and the signal's
-    share there (``signal``, 1/√(1 + σ²))."""
+    """The VP schedule's largest σ, a ``steps``-step DDIM sampler's first σ and the signal's share there."""
     from ..models.schedules import VPSchedule, ddim_sigmas
 
     schedule = VPSchedule()
@@ -251,8 +237,7 @@ def vp_noise_levels(steps: int = 50) -> dict:
 
 
 def brightness_spread(ds: xr.Dataset) -> tuple[float, float, int] | None:
-    """(smallest, largest) std over the VP models' real crops of a crop's channel mean (per model, label, channel),
-    and the pixels of a crop; None without such crops."""
+    """(smallest, largest) std of a real crop's channel mean over the VP models, and a crop's pixels."""
     info = json.loads(ds.attrs["models"])
     keys = [k for k, m in info.items()
             if m.get("parameterization") in ("eps", "x0", "v") and m.get("space") != "latent"]
@@ -264,8 +249,7 @@ def brightness_spread(ds: xr.Dataset) -> tuple[float, float, int] | None:
 
 
 def gate_lists(ds: xr.Dataset) -> dict:
-    """Models that pass (``passing``), fail ({key: first two failures}, ``failing``), and of those, the ones the
-    profile runs with a warning (``kept``) or refuses (``refused``)."""
+    """Models that pass, fail ({key: failures}), and of those, the ones the profile keeps or refuses."""
     reps = reports(ds)
     failing = {k: r.describe_failures(2) for k, r in reps.items() if not r.passed}
     allowed = get_profile(ds.attrs.get("profile", "quick")).allow_weak_models
@@ -300,8 +284,7 @@ def models_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def heldout_table(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per model with the oracle arm's held-out loss (``oracle_arm.oracle_heldout``): the trained model's
-    last held-out loss (mean over the bands), the oracle's, and their ratio; empty without the arm."""
+    """Per model, the trained model's last held-out loss beside the oracle arm's, and their ratio."""
     from ..framework.oracle_arm import arm_results
 
     arm = arm_results(ds)

@@ -1,5 +1,4 @@
-"""The paper profile's compute, estimated from a measured timing of the paper U-Net
-(``python -m benchmarks.paper_unet``): numbers only."""
+"""The paper profile's compute, estimated from a timing of the paper U-Net: numbers only."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,11 +24,9 @@ def _quantities(rows: dict) -> pd.DataFrame:
 
 def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_step_ratio: float | None = None,
                          datasets: int = 2, models_per_dataset: int = 2) -> pd.DataFrame:
-    """Estimated forwards, CPU and GPU hours (at a sustained ``gpu_tflops``) of the paper profile's main results from a
-    timing: training, and translation (``PAPER_LABEL_PASSES``, an OVG step costing ``ovg_step_ratio`` forwards)."""
+    """Estimated forwards, CPU and GPU hours of the paper profile's training and translations."""
     prof = get_profile("paper")
-    f_cpu = timing["forward"]["cpu_s_per_image"]
-    fb_cpu = timing["forward_backward"]["cpu_s_per_image"]
+    f_cpu, fb_cpu = timing["forward"]["cpu_s_per_image"], timing["forward_backward"]["cpu_s_per_image"]
     flops = float(timing["forward_flops"])
     ratio = ovg_step_ratio if ovg_step_ratio is not None else 2 * fb_cpu / f_cpu - 1.0
     cfg = prof.train_eps
@@ -49,8 +46,7 @@ def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_st
 
 
 def gpu_rate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFLOPS) -> dict | None:
-    """The latent U-Net training runs of a GPU measurement beside the estimate: runs, measured and estimated hours,
-    median step, batch, gflop, the TFLOP/s reached and assumed; None without such runs or a FLOP count."""
+    """The latent U-Net training runs of a GPU measurement beside the estimate; None without them."""
     rows = [r for r in (gpu.get("paper_scale") or {}).get("train", [])
             if r.get("backbone") == "unet" and r.get("space") == "latent" and "step_s" in r]
     if not rows or not timing.get("forward_flops"):
@@ -82,8 +78,7 @@ def profile_table(name: str = "quick") -> pd.DataFrame:
 
 
 def timing_table(timing: dict, ovg_step_ratio: float | None = None) -> pd.DataFrame:
-    """The timing the estimate scales, as (quantity, value) rows: machine, U-Net size, CPU seconds per image and
-    the cost of a training image and an OVG step in forwards."""
+    """The timing the estimate scales, as (quantity, value) rows."""
     m = timing.get("machine", {})
     f, fb = timing["forward"]["cpu_s_per_image"], timing["forward_backward"]["cpu_s_per_image"]
     rows = {"CPU": m.get("cpu", ""), "CPU cores": m.get("cpu_count", ""), "torch threads": timing.get("threads", 1),
@@ -114,8 +109,7 @@ def gpu_train_table(gpu: dict) -> pd.DataFrame:
 
 
 def gpu_table(gpu: dict, timing: dict | None = None, ovg_step_ratio: float | None = None) -> pd.DataFrame:
-    """The GPU measurement beside the estimate, as (quantity, value) rows: projected hours, ``gpu_rate`` and OVG
-    against DDIM, measured and implied by the estimate's step cost ((ratio + 1) / 2)."""
+    """The GPU measurement beside the estimate, as (quantity, value) rows."""
     ps = gpu.get("paper_scale") or {}
     rows = {"GPU": gpu.get("gpu", ""), "projected GPU hours of the runs that fit":
             f"{ps.get('total_projected_gpu_hours', 0):,.0f}"}

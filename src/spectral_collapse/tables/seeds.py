@@ -1,5 +1,4 @@
-"""The seed_spread chapter's tables: each training run's numbers, the spread between runs against the interval
-over crops, the claims judged on each run, runs far outside the others, and the models behind the results."""
+"""The seed_spread chapter's tables: per run, the spread between runs, claims, outliers and models."""
 from __future__ import annotations
 
 import json
@@ -27,8 +26,7 @@ OUTLIER_FACTOR = 3.0            # a run this many times the typical spread betwe
 
 
 def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: int = 3) -> pd.DataFrame:
-    """One row per (method, metric): each run's mean ("seed k"), their range and std, the median half-width of a
-    run's 95 % interval over crops, range / half-width and the ``two_level_ci`` (NaN for set-level S_G)."""
+    """Per (method, metric): each run's mean, range, std, median interval half-width, ratio, pooled interval."""
     arms = seed_arms(ds)
     rows = []
     for method in [str(m) for m in ds["method"].values]:
@@ -94,8 +92,7 @@ def model_folders(ds: xr.Dataset) -> dict[str, str]:
 
 
 def outlier_runs(ds: xr.Dataset, metrics=SPREAD_METRICS, factor: float = OUTLIER_FACTOR) -> pd.DataFrame:
-    """(method, metric) pairs whose farthest run (of at least three) lies outside every other run's 95 % interval
-    and ``factor`` x the metric's typical spread (median range over methods) from the others' mean."""
+    """(method, metric) pairs whose farthest run lies outside every other's interval by ``factor`` spreads."""
     arms = seed_arms(ds)
     cols = ["method", "metric", "training seed", "mean", "other runs", "gap", "typical spread"]
     if len(arms) < 3:
@@ -125,8 +122,7 @@ def outlier_runs(ds: xr.Dataset, metrics=SPREAD_METRICS, factor: float = OUTLIER
 
 def seed_spread_answers(ds: xr.Dataset, spread: pd.DataFrame | None = None, claims: pd.DataFrame | None = None,
                         outliers: pd.DataFrame | None = None) -> dict[str, str]:
-    """The values the seed_spread chapter quotes, by name: runs, claims agreeing and differing, pairs whose spread
-    reaches a run's half-width, the outlier runs. ``spread`` / ``claims`` / ``outliers``: tables already computed."""
+    """The values the seed_spread chapter quotes, by name (``spread``, ``claims``, ``outliers``: if computed)."""
     spread = spread_table(ds) if spread is None else spread
     claims = claims_by_seed(ds) if claims is None else claims
     outliers = outlier_runs(ds) if outliers is None else outliers

@@ -56,8 +56,7 @@ def _empty(value) -> bool:
 
 
 def compact(value, depth: int = 0) -> str:
-    """A stored setting in compact form: a mapping as ``key = value`` pairs, lists comma-joined, floats ``.4g``, a
-    checkpoint folder by its model name, a missing value "—"."""
+    """A stored setting in compact form ("—" when missing)."""
     value = _parsed(value)
     if _empty(value):
         return MISSING
@@ -76,8 +75,7 @@ def compact(value, depth: int = 0) -> str:
 
 
 def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
-    """One row per attr in ``keys`` the results hold, then ``extra`` ({setting: value}), ``computed`` and
-    ``versions``; index ``setting``, columns ``value`` (``compact``) and ``meaning`` (``MEANINGS``)."""
+    """The settings ``keys`` (then ``extra``, computed, versions) with ``value`` and ``meaning``."""
     attrs = dict(ds.attrs)
     rows = [(k, compact(attrs[k])) for k in keys if k in attrs]
     rows += [(k, compact(v)) for k, v in (extra or {}).items()]

@@ -1,5 +1,4 @@
-"""The support leak of each method's stored latents (``metrics.latent.support_leak``), trained networks beside the
-exact model, computed from the stored latents for files stored before the leak was."""
+"""The support leak of each method's stored latents, trained networks beside the exact model."""
 from __future__ import annotations
 
 import json
@@ -25,8 +24,7 @@ LEAK_HEADERS = {"trained": "leak, trained networks", "oracle": "leak, exact mode
 
 
 def leak_values(ds: xr.Dataset, method: str) -> np.ndarray:
-    """(seed, crop) support leaks of ``method``'s latents: stored, else computed from the latents (``data.support``),
-    failed samples NaN; empty where the task has no known support or the file keeps no latents."""
+    """(seed, crop) support leaks of ``method``'s latents, stored or computed, failed samples NaN."""
     if "support_leak" in ds and np.isfinite(ds["support_leak"].sel({"method": method}).values).any():
         v = np.asarray(ds["support_leak"].sel({"method": method}).values, dtype=np.float64)
     elif "latents" in ds:
@@ -65,8 +63,7 @@ def leak_table(ds: xr.Dataset, methods=None) -> pd.DataFrame:
         row = {"trained": nan_mean(v), "runs": " / ".join(f"{x:.2f}" for x in per_run),
                "crops": int(v.shape[-1])}
         if oracle is not None and m in oracle["method"].values:
-            w = leak_values(oracle, m)
-            row["oracle"] = nan_mean(w)
+            row["oracle"] = nan_mean(leak_values(oracle, m))
         rows[m] = row
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -77,8 +74,7 @@ FILL_HEADERS = {"kid_wav": "KID_wav (lower: more real)", "s_lf": "S_LF (structur
 
 
 def fill_table(ds: xr.Dataset, methods=FILL_SHOWN) -> pd.DataFrame:
-    """Per arm (trained networks, exact model) and method of ``methods`` the results hold: the means over seeds and
-    crops of KID_wav, S_LF, S_HF, the support leak and S_DC (failed samples left out), and the failed samples."""
+    """Per arm and method, the means of the fill's scores (failed samples left out) and failed samples."""
     rows = {}
     for arm, part in (("trained networks", ds), ("exact model", arm_results(ds))):
         if part is None:
@@ -93,8 +89,7 @@ def fill_table(ds: xr.Dataset, methods=FILL_SHOWN) -> pd.DataFrame:
 
 
 def fill_answers(ds: xr.Dataset, prefix: str = "") -> dict[str, object]:
-    """The fill's values a page quotes: ``has_fill``, ``fill_scale`` and ``<arm>_<method>_<kid|slf|leak|failed>``
-    per arm and method of ``FILL_SHOWN`` ("n/a" where not run), each name after ``prefix``."""
+    """The fill's values a page quotes, per arm and method of ``FILL_SHOWN``, named after ``prefix``."""
     t = fill_table(ds) if "method" in ds.dims else pd.DataFrame()
     has = "ddim_fill" in t.index.get_level_values("method") if len(t) else False
     out = {"has_fill": bool(has),
@@ -113,8 +108,7 @@ GRID_RECORD = "benchmarks/results/support_grids.json"   # written by python -m b
 
 
 def grid_table(record: dict) -> pd.DataFrame:
-    """Network or grid: the support leak (and S_DC) of DDIM on each network and sigma grid of a record of
-    ``python -m benchmarks.support_leak --grids``; the trained networks' mean over seeds with each seed's value."""
+    """DDIM's support leak and S_DC per arm, network and grid of ``benchmarks.support_leak --grids``."""
     rows = {}
     runs = {"exact model": {"": record.get("oracle", [])},
             "trained networks": record.get("trained", {})}
@@ -132,8 +126,7 @@ def grid_table(record: dict) -> pd.DataFrame:
 
 
 def grid_answers(record: dict | None, dataset: str) -> dict[str, object]:
-    """The network-or-grid values a chapter quotes: ``has_grids`` (a record of ``dataset``), the exact model's
-    largest leak on any (network, grid) and the trained networks' mean leak ``grid_<network>_<grid>``."""
+    """The network-or-grid values a chapter quotes (``has_grids`` False without a record of ``dataset``)."""
     if not record or record.get("dataset") != dataset:
         return {"has_grids": False}
     t = grid_table(record)
@@ -147,8 +140,7 @@ def grid_answers(record: dict | None, dataset: str) -> dict[str, object]:
 
 
 def fill_scale_table(ds: xr.Dataset, suffix: str = "") -> pd.DataFrame:
-    """The Pareto sweep's fill axis (``suffix``: an arm's, e.g. "__oracle"): per scale the mean realism and detail
-    scores, failed samples and the chosen scale; empty where the sweep has no fill axis."""
+    """The Pareto sweep's fill axis per scale (``suffix``: an arm's); empty without one."""
     if f"fill_kid_wav{suffix}" not in ds:
         return pd.DataFrame()
     crops = f"sample{suffix}"

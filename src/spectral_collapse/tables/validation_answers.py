@@ -1,5 +1,4 @@
-"""The values the metric-validation chapter quotes in its answer paragraphs, by name, from the study's stored results.
-Costs: the chapter's checks (band, filters, correlations, the realism halving and photo checks), once each."""
+"""The values the metric-validation chapter quotes, by name. Costs: the chapter's checks, once each."""
 from __future__ import annotations
 
 import json
@@ -34,8 +33,7 @@ def _realism(ds: xr.Dataset) -> dict[str, object]:
 
 
 def metric_validation_answers(ds: xr.Dataset) -> dict[str, object]:
-    """Every value the metric-validation chapter quotes, by name: the target's spectrum, the band, the filters, the
-    correlations, the realism gate (``mv_*``), the image metrics and the leak controls (``leak_control_answers``)."""
+    """Every value the metric-validation chapter quotes, by name."""
     slope = float(ds["slope"].sel(domain="target"))
     lo, hi, n = band_used(ds)
     out = {"target_slope": f"{slope:.2f}", "target_wavelet": wavelet_order(slope),

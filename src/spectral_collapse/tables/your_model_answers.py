@@ -1,5 +1,4 @@
-"""The values the "Your data, your model" chapter quotes, by name: its translations with a random model (costs one
-OVG translation) and the study it runs on a folder of images."""
+"""The values the "Your data, your model" chapter quotes, by name (costs one OVG translation)."""
 from __future__ import annotations
 
 import json
@@ -22,8 +21,7 @@ def _norm(tr) -> float:
 
 
 def translation_answers(D, x, ddim, ovg, small: OVG, *, dataset: str, profile: str, steps: int) -> dict[str, str]:
-    """DDIM's reconstruction error against the inputs' spread, the latents' norms of DDIM and OVG (``small``'s
-    step sizes), and of OVG at the step sizes the studies of the bundled data read (the stored sweep's)."""
+    """DDIM's reconstruction error and spread, and the latents' norms of DDIM and OVG at both step sizes."""
     try:
         sweep = load_results(results_path("pareto", dataset, profile))
     except FileNotFoundError:
@@ -47,8 +45,7 @@ def in_words(text: str, work: Path) -> str:
 
 
 def run_answers(res: xr.Dataset, work: Path, profile: str) -> dict[str, str]:
-    """What the study run on the image folder recorded (model, OVG, test images, failures, the gate), and the run's
-    and the page's profiles, checked to run and to refuse a model below the gate."""
+    """What the study run on the image folder recorded, and the profiles, checked."""
     used = json.loads(res.attrs["user_models"])["model"]
     ovg_used = json.loads(res.attrs["ovg"])
     counts = json.loads(res.attrs.get("data_meta") or "{}").get("counts", {})
