@@ -228,24 +228,22 @@ def run_main_results(spec, ctx) -> xr.Dataset:
     default = list(PAPER_LABELS) + [b for b in BASELINE_LABELS if b in METHODS] + fill
     labels = study_labels(spec.get("methods"), default, given)
     _check_study_args(get_profile(spec.profile), labels, spec.get("seeds"), None, None)
+    common = dict(profile=spec.profile, seeds=spec.get("seeds"), study="main_results", n_images=None)
     if given is not None:
-        return translation_results(ctx, data, given.models, profile=spec.profile, labels=labels,
-                                   seeds=spec.get("seeds"), ovg=ovg_for(spec, ctx, given, data), study="main_results",
+        return translation_results(ctx, data, given.models, labels=labels, ovg=ovg_for(spec, ctx, given, data),
                                    ls=given.latent_space, parameterization=given.parameterization,
                                    space="latent" if given.latent_space is not None else "pixel",
-                                   user_models=given.info, n_images=None)
+                                   user_models=given.info, **common)
     models, ls, space = profile_models(spec.profile, spec.dataset, labels, options=data_options(spec),
                                        progress=ctx.progress)
-    ds = translation_results(ctx, data, models, profile=spec.profile, labels=labels, seeds=spec.get("seeds"),
-                             ovg=ovg_setting(spec), study="main_results", ls=ls, space=space, n_images=None)
+    ds = translation_results(ctx, data, models, labels=labels, ovg=ovg_setting(spec), ls=ls, space=space, **common)
     ds = ds.merge(_ovg_drift(ctx, ds, data, models, ls), combine_attrs="drop_conflicts")
     if not wants_arm(spec) or ls is not None:
         return ds
     # the oracle arm: the same methods, step sizes and crops with the exact Gaussian denoiser (framework/oracle_arm.py)
     oracle = oracle_models(spec.profile, spec.dataset, options=data_options(spec))
-    arm = translation_results(ctx, data, oracle, profile=spec.profile, labels=[x for x in labels if x in ARM_LABELS],
-                              seeds=spec.get("seeds"), ovg=ovg_setting(spec), study="main_results", space="pixel",
-                              n_images=None)
+    arm = translation_results(ctx, data, oracle, labels=[x for x in labels if x in ARM_LABELS], ovg=ovg_setting(spec),
+                              space="pixel", **common)
     arm = arm.merge(_ovg_drift(ctx, arm, data, oracle, None), combine_attrs="drop_conflicts")
     return with_arm(ds, arm, form=oracle["eps"].net.form)
 

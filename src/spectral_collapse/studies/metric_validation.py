@@ -22,7 +22,7 @@ from ..framework.user_models import oracle_models, spec_data
 from ..framework.spec import StudySpec
 from ..verdicts.words import pearson_interval
 from .leak_controls import leak_controls
-from .realism_checks import (HALF_REFERENCE_BOUND, HALVES, REFIT_HALVES, REGION_HALVES, halved_reference,
+from .realism_checks import (HALF_REFERENCE_BOUND, HALVES, REFIT_HALVES, REGION_HALVES, gate_arrays, halved_reference,
                              halving_movement, photo_gates)
 
 __all__ = ["KAPPAS", "CORRELATED", "run_metric_validation", "metric_points", "POINT_HEADERS", "complements",
@@ -119,13 +119,10 @@ def _gate(main: xr.Dataset | None) -> xr.Dataset:
     g = realism_gate(main)
     if g.empty:     # no paired truth (a user's folder without pairs): no control can be scored against it
         return xr.Dataset()
-    idx = g.set_index(["score", "control"])
-    scores, controls = list(dict.fromkeys(g["score"])), list(dict.fromkeys(g["control"]))
-    grid = lambda col: np.array([[idx.loc[(s, c), col] for c in controls] for s in scores], dtype=np.float64)  # noqa: E731
-    return xr.Dataset({f"gate_{c}": (("gate_score", "gate_control"), grid(c)) for c in ("worse_by", "lo", "hi")}
-                      | {"gate_passes": ("gate_score", np.array([bool(idx.loc[(s, controls[0]), "passes"])
-                                                                  for s in scores]))},
-                      coords={"gate_score": scores, "gate_control": controls})
+    out = gate_arrays(g)
+    passes, first = g.set_index(["score", "control"])["passes"], out["gate_control"].values[0]
+    out["gate_passes"] = ("gate_score", np.array([bool(passes[(s, first)]) for s in out["gate_score"].values]))
+    return out
 
 
 def _halving(main: xr.Dataset | None) -> xr.Dataset:

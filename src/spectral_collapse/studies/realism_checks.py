@@ -14,7 +14,7 @@ from ..framework.controls import control_scores, noise_sigma, scoring_settings
 from ..framework.realism import add_kid, realism_gate
 
 __all__ = ["HALF_REFERENCE_BOUND", "HALVES", "SAMPLED_HALVES", "REGION_HALVES", "REFIT_HALVES", "halved_reference",
-           "halving_movement", "PHOTOS", "photo_tiles", "photo_gate", "photo_gates"]
+           "halving_movement", "PHOTOS", "photo_tiles", "photo_gate", "gate_arrays", "photo_gates"]
 
 # The largest factor max(half / whole, whole / half) by which a truth-relative KID_wav may change when its reference is
 # halved by sampling or by region, the feature map held fixed. Measured on the bundled data: about 1.01 by sampling and
@@ -93,18 +93,19 @@ def photo_gate(name: str, size: int = 32, factor: int = 4) -> tuple[pd.DataFrame
     return realism_gate(ds), counts
 
 
+def gate_arrays(table: pd.DataFrame, prefix: str = "gate_") -> xr.Dataset:
+    """A controls-gate table (``realism.realism_gate``) as arrays (gate_score, gate_control): worse_by, lo, hi."""
+    idx = table.set_index(["score", "control"])
+    scores, controls = list(dict.fromkeys(table["score"])), list(dict.fromkeys(table["control"]))
+    return xr.Dataset({f"{prefix}{c}": (("gate_score", "gate_control"),
+                                        np.array([[idx.loc[(s, k), c] for k in controls] for s in scores], np.float64))
+                       for c in ("worse_by", "lo", "hi")}, coords={"gate_score": scores, "gate_control": controls})
+
+
 def photo_gates(photos=PHOTOS, size: int = 32) -> xr.Dataset:
     """``photo_gate`` of each photograph as arrays (photo, gate_score, gate_control) and per-photo tile counts."""
     tables, counts = zip(*(photo_gate(p, size) for p in photos))
-    scores, controls = list(dict.fromkeys(tables[0]["score"])), list(dict.fromkeys(tables[0]["control"]))
-
-    def grid(col):
-        return np.array([[[t.set_index(["score", "control"]).loc[(s, c), col] for c in controls] for s in scores]
-                         for t in tables], dtype=np.float64)
-
-    out = xr.Dataset({f"photo_gate_{c}": (("photo", "gate_score", "gate_control"), grid(c))
-                      for c in ("worse_by", "lo", "hi")},
-                     coords={"photo": list(photos), "gate_score": scores, "gate_control": controls})
+    out = xr.concat([gate_arrays(t, "photo_gate_") for t in tables], "photo").assign_coords(photo=list(photos))
     out["photo_gate_worse"] = out["photo_gate_lo"] > 0
     for k in counts[0]:
         out[f"photo_tiles_{k}"] = ("photo", np.array([c[k] for c in counts]))
