@@ -73,8 +73,7 @@ def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) ->
 
 def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
                  n_images: int | None, groups: dict | None = None, ls=None) -> dict:
-    """Translate ``x_in`` once, decode and score it, and cut it into one cell per seed (``groups``: {seed: positions
-    in x_in}; None: all under ``seed``), set-level scores on each seed's crops, ``n_images`` images kept (None: all)."""
+    """Translate ``x_in`` once, score it and cut it into one cell per seed (``groups``: {seed: positions in x_in})."""
     groups = groups or {seed: range(len(x_in))}
     tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
@@ -203,8 +202,7 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
                           factor: int | None = None, n_test: int | None = None, n_images: int = 8, cache=None,
                           progress: bool = True, backbone: str = "unet", space=None, parameterization: str = "eps",
                           batch_size: int | None = None, ovg: dict | None = None) -> xr.Dataset:
-    """Translation results of a (dataset, profile) with the profile's trained models (library use; no files);
-    ``cache``: a cell cache (None computes all). Bad arguments raise before any model is trained."""
+    """Translation results of a (dataset, profile) with its trained models (library use; ``cache`` None: no cache)."""
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     data = dataset_for(profile, dataset, factor)
@@ -218,8 +216,7 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
 
 
 def run_main_results(spec, ctx) -> xr.Dataset:
-    """The main-results study (paper Tables 1-2): every method label on the test split, per seed; with a user's
-    ``model`` / ``models`` those translate and the labels they cannot run are left out."""
+    """The main-results study (paper Tables 1-2): every method label on the test split, per seed."""
     given = user_models(spec)
     data = spec_data(spec)
     # the fill runs by default where the task's support is known and the models invert pixels
@@ -249,8 +246,7 @@ def run_main_results(spec, ctx) -> xr.Dataset:
 
 
 def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
-    """Where plain OVG's variance drift goes on the first seed's test crops (eta_LF 0, at OVG's eta_HF); empty for
-    latent models, grey images or results without OVG."""
+    """Where plain OVG's variance drift goes on the first seed's test crops; empty where it cannot be measured."""
     if ls is not None or "ovg" not in ds["method"].values or data.test_source.shape[1] != 3:
         return xr.Dataset()
     op = json.loads(ds.attrs["ovg"])
@@ -264,8 +260,7 @@ def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
 
 
 def ovg_drift_cell(ctx, D, x, truth, eta_hf: float, kappa: float, steps: int, block) -> xr.Dataset:
-    """Drift diagnostics (``realism.drift_diagnostics``) of OVG's variance term alone (eta_LF 0) at ``eta_hf`` on
-    ``x``, a cached cell (``ctx`` None: computed here)."""
+    """Drift diagnostics of OVG's variance term alone (eta_LF 0) at ``eta_hf`` on ``x``, a cached cell."""
     ms = method_specs(["ovg"], eta_hf=eta_hf, eta_lf=0.0, lowpass_kappa=kappa)[0]
     compute = partial(drift_diagnostics, D, x, ms.method, ms.guidance, steps, block=block, truth=truth)
     if ctx is None:
@@ -276,8 +271,7 @@ def ovg_drift_cell(ctx, D, x, truth, eta_hf: float, kappa: float, steps: int, bl
 
 def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, shape: tuple, seed: int = 0,
                        space=None) -> xr.Dataset:
-    """Samples of ``shape`` from pure noise under the target label for each model, with their S_HF (decoded by
-    ``space``)."""
+    """Samples of ``shape`` from pure noise under the target label for each model, with their S_HF."""
     imgs, shf, dle = [], [], []
     pars = sorted(models)
     for par in pars:

@@ -45,8 +45,7 @@ def _spectrum(images: torch.Tensor, band) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def _run_scores(main: xr.Dataset, real: torch.Tensor, lpips_kw: dict, fid_kw: dict) -> tuple[pd.DataFrame, dict]:
-    """Per (method, seed): MS-SSIM, HaarPSI, LPIPS of the stored outputs against the ground truth (the main results
-    store the first seed's truth only: NaN for the other seeds) and FID / KID against the real reference."""
+    """Per (method, seed): MS-SSIM, HaarPSI, LPIPS against the truth (first seed only) and FID / KID."""
     from ..metrics.fid import fid_from_features, inception_features, kid_from_features
     from ..metrics.image import haarpsi, lpips, ms_ssim
 
@@ -103,8 +102,7 @@ def _correlations(main: xr.Dataset | None, real: torch.Tensor, lpips_kw: dict, f
 
 
 def method_points(pts: pd.DataFrame, cols: list) -> pd.DataFrame:
-    """One point per distinct method: the mean of its runs' scores (NaN left out), methods whose scores are all
-    identical (coinciding ones, e.g. Null-Class and Direct Inversion at w = 1) kept once."""
+    """One point per distinct method: the mean of its runs' scores, coinciding methods kept once."""
     if pts.empty:
         return pd.DataFrame(columns=cols)
     per = pts.groupby("method", sort=False)[cols].mean()
@@ -112,8 +110,7 @@ def method_points(pts: pd.DataFrame, cols: list) -> pd.DataFrame:
 
 
 def _gate(main: xr.Dataset | None) -> xr.Dataset:
-    """The controls gate of the texture scores on the main results (``realism.realism_gate``) as arrays (score,
-    control); empty without main results holding the controls."""
+    """The controls gate of the main results (``realism.realism_gate``) as arrays; empty without the controls."""
     if main is None or "control_wav_features" not in main:
         return xr.Dataset()
     g = realism_gate(main)
@@ -126,8 +123,7 @@ def _gate(main: xr.Dataset | None) -> xr.Dataset:
 
 
 def _halving(main: xr.Dataset | None) -> xr.Dataset:
-    """The truth-relative KID_wav of every method and control against the whole reference and its halves
-    (``realism_checks``), and how far it moves under each kind of half; empty without the KID features."""
+    """The truth-relative KID_wav of every label against the reference and its halves, and how far it moves."""
     if main is None or "reference_wav_features" not in main or "control_wav_features" not in main:
         return xr.Dataset()
     seed = main["seed"].values[0]
@@ -154,7 +150,7 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
                           band: tuple[float, float] = (0.005, 0.4), lpips_kw: dict | None = None,
                           fid_kw: dict | None = None) -> xr.Dataset:
     """Spectrum slopes (Fig. 9), S_HF of filtered held-out real images (Figs. 11-12) and the metric correlations
-    over the runs of ``ctx.inputs["main_results"]`` (Fig. 14); ``lpips_kw`` / ``fid_kw``: for LPIPS and FID."""
+    over the runs of ``ctx.inputs["main_results"]`` (Fig. 14)."""
     ctx = ctx or StudyContext()
     data = spec_data(spec)
     real, others, flat = realism_sets(data)   # the real target crops every texture score compares with
@@ -222,8 +218,7 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
 
 
 def metric_points(ds: xr.Dataset) -> pd.DataFrame:
-    """The (method, seed) runs of the main results and every metric the correlations use; a metric computed for no
-    run (LPIPS or FID / KID without their pretrained networks) is left out, as ``metric_status`` says."""
+    """The (method, seed) runs of the main results and every metric computed for at least one run."""
     pts = pd.DataFrame(ds["points"].values, columns=ds["metric"].values)
     pts = pts.loc[:, pts.notna().any()]
     pts.insert(0, "seed", ds["point_seed"].values)
@@ -237,8 +232,7 @@ POINT_HEADERS = {"psnr": "PSNR", "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF",
 
 
 def complements(points: pd.DataFrame, tol: float = 1e-9) -> dict[str, str]:
-    """{metric: its twin} for each metric of ``points`` equal to 1 minus another on every run (S_G is 1 − D_KS,
-    Eq. 33); the twin kept is the one ``POINT_HEADERS`` lists first."""
+    """{metric: its twin} for each metric equal to 1 minus another on every run (S_G is 1 − D_KS, Eq. 33)."""
     order = {k: i for i, k in enumerate(POINT_HEADERS)}
     cols = sorted((c for c in points.columns if c not in ("method", "seed")), key=lambda c: order.get(c, len(order)))
     out: dict[str, str] = {}
@@ -274,8 +268,7 @@ def filter_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def filter_changes(ds: xr.Dataset, digits: int = 3) -> dict[str, float]:
-    """On the filter table's rounded values: ``unfiltered`` S_HF, its largest change under high-pass
-    (``lf_moved``) and its largest fall under low-pass (``hf_fell``)."""
+    """On the filter table's rounded values: ``unfiltered`` S_HF, ``lf_moved`` and ``hf_fell``."""
     base = round(float(ds["unfiltered_s_hf"].mean()), digits)
     low = ds["filtered_s_hf"].sel(filter="lowpass").mean("held_out").values
     high = ds["filtered_s_hf"].sel(filter="highpass").mean("held_out").values
@@ -292,8 +285,7 @@ def band_used(ds: xr.Dataset) -> tuple[float, float, int]:
 
 
 def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
-    """The correlations' points, one per distinct method (``method_points``), a metric that is 1 minus another
-    shown once."""
+    """The correlations' points, one per distinct method, a metric that is 1 minus another shown once."""
     pts = metric_points(ds)
     twins = complements(pts)
     cols = [c for c in pts.columns if c not in ("method", "seed") and c not in twins]
@@ -303,8 +295,7 @@ def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
 
 
 def method_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[float, float, float, int]:
-    """(r, lo, hi, n): Pearson r of metrics ``a`` and ``b`` over one point per distinct method with its 95 %
-    Fisher-z interval; NaN with fewer than 3 points or a constant metric."""
+    """(r, lo, hi, n): Pearson r of ``a`` and ``b`` over the distinct methods with its Fisher-z interval."""
     if not {a, b} <= set(map(str, ds["metric"].values)):
         return float("nan"), -1.0, 1.0, 0
     per = method_points(metric_points(ds)[["method", a, b]].dropna(), [a, b])

@@ -41,8 +41,7 @@ PER_SAMPLE = ("psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio", "failed")
 
 
 def schedule_set(names, sigmas) -> dict[str, GuidanceSchedule]:
-    """The named schedules on an inversion grid ``sigmas`` (any order; n + 1 levels). ``mid`` is a sigma window over
-    the middle third of the steps, ``low`` / ``high`` the first / last ceil(n / 3) steps."""
+    """The named schedules on an inversion grid ``sigmas`` (thirds by steps: low, mid as a sigma window, high)."""
     asc = np.sort(np.asarray(sigmas, dtype=np.float64))
     n = len(asc) - 1
     k = math.ceil(n / 3)
@@ -64,8 +63,7 @@ TIMING_ROUNDS = 2
 
 
 def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
-    """DDIM, full OVG and OVG under each schedule of ``spec["schedules"]`` (None: SCHEDULES) on the main results'
-    test inputs: per-sample scores (method, sample), cost and S_HF gain share per method."""
+    """DDIM, full OVG and OVG under each schedule on the main results' test inputs: scores, cost, S_HF gain."""
     ctx = ctx or StudyContext()
     names = list(spec.get("schedules") or SCHEDULES)
     if len(set(names)) != len(names) or {"ddim", "ovg"} & set(names):
@@ -156,8 +154,7 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
 
 
 def gain_share_interval(ds: xr.Dataset, method: str, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float, int]:
-    """(share, lo, hi, crops): a schedule's share of full OVG's S_HF gain over DDIM, with its 95 % bootstrap
-    interval over the crops all three kept (resampled together); NaN interval below 2 crops."""
+    """(share, lo, hi, crops): a schedule's share of full OVG's S_HF gain over DDIM, 95 % bootstrap over crops."""
     if "s_hf" not in ds:   # shares without per-crop scores: no interval
         return float(ds["s_hf_gain_share"].sel({"method": method})), np.nan, np.nan, 0
     v = ds["s_hf"].sel({"method": [method, "ddim", "ovg"]}).transpose("method", "sample").values.astype(np.float64)
@@ -185,8 +182,7 @@ HEADERS = {"guided_steps": "guided steps", "sigma_lo": "σ from", "sigma_hi": "�
 
 
 def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method: guided steps and their σ range, cost, the share of full OVG's S_HF gain with its 95 % interval
-    (``gain_share_interval``; none for DDIM and full OVG), quality means over the kept samples and failed samples."""
+    """Per method: guided steps, σ range, cost, share of full OVG's S_HF gain with its interval, quality means."""
     per = ds[["psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio"]].mean("sample", skipna=True).to_dataframe()
     cols = ["guided_steps", "sigma_lo", "sigma_hi", "nfe", "backward_passes", "time_s", "time_ratio",
             "s_hf_gain_share"]

@@ -29,8 +29,7 @@ HALVES = ("all", *SAMPLED_HALVES, *REGION_HALVES, *REFIT_HALVES)
 
 
 def halved_reference(features: dict, truth: np.ndarray, reference: np.ndarray, *, n_boot: int = 500) -> pd.DataFrame:
-    """Per label of ``features`` ({label: (n, F) mapped features on the truth's crops}) and reference half of
-    ``HALVES``: KID(label) − KID(truth) with its two-sample interval (``REFIT_HALVES``: the map fitted anew)."""
+    """Per label and reference half of ``HALVES``: KID(label) − KID(truth) with its two-sample interval."""
     rows, r, half = [], np.asarray(reference, dtype=np.float64), len(reference) // 2
     # the region halves twice, the second time for a refitted map
     for name, ref in zip(HALVES, (r, r[0::2], r[1::2], r[:half], r[half:], r[:half], r[half:])):
@@ -43,8 +42,7 @@ def halved_reference(features: dict, truth: np.ndarray, reference: np.ndarray, *
 
 
 def halving_movement(table: pd.DataFrame, halves=SAMPLED_HALVES) -> pd.DataFrame:
-    """Per label of a ``halved_reference`` table under ``halves``: the whole reference's value and interval, its
-    largest move in half-widths, the ratios half / whole and their ``factor``, and whether its sign stays."""
+    """Per label of a ``halved_reference`` table under ``halves``: how far and by what factor it moves."""
     out = {}
     for label, g in table.groupby("label", sort=False):
         g = g.set_index("reference")
@@ -62,8 +60,7 @@ def halving_movement(table: pd.DataFrame, halves=SAMPLED_HALVES) -> pd.DataFrame
 
 
 def photo_tiles(image: np.ndarray, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    """(test tiles, target pool) of an 8-bit RGB photograph: its size x size tiles, tile (i, j) a test tile where
-    (i + j) % 3 == 0, else in the pool."""
+    """(test tiles, target pool) of an 8-bit RGB photograph: tile (i, j) a test tile where (i + j) % 3 == 0."""
     x = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1.0).permute(2, 0, 1)
     rows, cols = x.shape[1] // size, x.shape[2] // size
     tiles = x[:, :rows * size, :cols * size].unfold(1, size, size).unfold(2, size, size)     # (3, r, c, s, s)
@@ -73,8 +70,7 @@ def photo_tiles(image: np.ndarray, size: int = 32) -> tuple[torch.Tensor, torch.
 
 
 def photo_gate(name: str, size: int = 32, factor: int = 4) -> tuple[pd.DataFrame, dict]:
-    """(gate table, tile counts) of the controls gate on ``skimage.data.<name>()`` cut by ``photo_tiles``, as a
-    x``factor`` nearest-neighbour SR task."""
+    """(gate table, tile counts) of the controls gate on ``skimage.data.<name>()`` as a x``factor`` SR task."""
     from skimage import data as skdata   # local import: scikit-image is heavy
 
     test, pool = photo_tiles(getattr(skdata, name)(), size)
@@ -137,8 +133,7 @@ MOVEMENTS = (("", "halving", True), ("region_", "halving_region", True), ("refit
 
 
 def halving_words(ds: xr.Dataset) -> tuple[dict, pd.DataFrame | None]:
-    """(words, table) of the reference-halving check of a metric-validation result, per kind of halving
-    (``MOVEMENTS``); the table: truth-relative KID per label and reference, with each kind's factor."""
+    """(words, table) of the reference-halving check of a metric-validation result, per kind of halving."""
     keys = ("bound",) + tuple(f"{p}{k}" for p, _, bounded in MOVEMENTS
                               for k in ("factor", "worst", "sign", "moved") + (("within",) if bounded else ()))
     if "halving_factor" not in ds or "halving_refit_factor" not in ds:
@@ -163,8 +158,7 @@ def halving_words(ds: xr.Dataset) -> tuple[dict, pd.DataFrame | None]:
 
 
 def photo_words(ds: xr.Dataset) -> dict:
-    """Words of the photograph gate: the photographs, where each score fails (photo and controls), whether KID_wav
-    passes everywhere, and per photograph its tile counts."""
+    """Words of the photograph gate: the photographs, where each score fails, KID_wav's result, tile counts."""
     if "photo_gate_worse" not in ds:
         return {"photos": "not computed", "fails": "not computed", "kid": "was not computed"}
     worse = ds["photo_gate_worse"]
