@@ -185,11 +185,8 @@ def _scale_cell(dataset: str, size: int, n_images: int, prof, eta_hf: float, fra
                 crops=None) -> xr.Dataset:
     """The stationary oracle at crop ``size``: collapse measures of its closed-form latents and OVG's chroma share."""
     t0 = time.process_time()
-    if crops is None:
-        src, tgt, x = scale_crops(dataset, size, n_images, prof.factor)
-        block = prof.factor if dataset == "ihc-sr" else None
-    else:
-        src, tgt, x, block = crops
+    src, tgt, x, block = crops or (*scale_crops(dataset, size, n_images, prof.factor),
+                                   prof.factor if dataset == "ihc-sr" else None)
     oracle_form(SimpleNamespace(source=src, target=tgt), "stationary")   # pools it cannot fit refused, named
     pair = GaussianPair(*(fit_gaussian([p], form="stationary") for p in (src, tgt)))
     D = fit_oracle(None, pair=pair)
@@ -237,8 +234,7 @@ def run_closed_form(spec, ctx: StudyContext) -> xr.Dataset:
 
     # collapse measures and radial spectra: the centred input, the closed form, the oracle's loop, the shipped model
     series = {"input": x.double() - torch.from_numpy(ds["mu_source"].values), "oracle": ds["latent"].values,
-              "oracle_ddim": ds["latent_ddim"].values,
-              "shipped": trained,
+              "oracle_ddim": ds["latent_ddim"].values, "shipped": trained,
               "white": torch.randn(x.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)}
     ms = {name: collapse_measures(v, seed) for name, v in series.items()}
     ds = ds.assign_coords(series=list(ms), freq=ms["input"]["freqs"])
