@@ -82,9 +82,7 @@ def run_flow_collapse(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
         raise ValueError("flow_collapse studies the flow-matching model it trains itself (Profile.model_spec('flow')), "
                          "so it cannot run on a given model; leave model / models unset, or run main_results on a "
                          "flow-matching diffusers folder of yours")
-    labels = list(spec.get("methods", None) or FLOW_LABELS)
-    if len(set(labels)) < len(labels):
-        raise ValueError(f"methods lists a label twice: {labels}")
+    labels = list(spec.get("methods", None) or FLOW_LABELS)   # the spec refuses a label given twice
     specs = flow_method_specs(labels, {**OVG_DEFAULTS, "source": ""})  # unknown or another model's labels raise here
     std = [lab for lab in labels if lab != SCALED_LABEL]
     if not std:

@@ -206,9 +206,9 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
     ds = ds.merge(leak_controls(data, main, oracle))
     flat_test = int(main["flat_truth"].sum()) if main is not None and "flat_truth" in main else -1
     ds.attrs.update(flat_reference=flat["reference"], flat_real=flat["real"], n_real_crops=len(others),
-                    flat_test=flat_test, half_reference_bound=HALF_REFERENCE_BOUND)
-    ds.attrs.update(study="metric_validation", dataset=spec.dataset, profile=spec.profile, band=list(band),
-                    wavelet=wavelet, mu_hf=float(mu), s_hf_unit="uint8", n_reference=len(real),
+                    flat_test=flat_test, half_reference_bound=HALF_REFERENCE_BOUND, study="metric_validation",
+                    dataset=spec.dataset, profile=spec.profile, band=list(band), wavelet=wavelet, mu_hf=float(mu),
+                    s_hf_unit="uint8", n_reference=len(real),
                     filters="lowpass keeps |omega| <= kappa * 0.5 cycles/px (high frequencies removed); highpass is "
                             "its complement (low frequencies removed)", checkpoints="{}",
                     held_out="the paired test split's ground truth" if paired else
