@@ -38,14 +38,13 @@ def arm_words(axis: str, value) -> str:
 
 
 def arm_name(sel: dict) -> str:
-    """An arm named by its axes' values in words, in the axes' order: {"parameterization": "eps", "factor": 4} ->
-    "ε-prediction, ×4"; {"space": "pixel"} -> "pixel space"; an axis without words as "axis value"."""
+    """An arm named by its axes' values in words: {"parameterization": "eps", "factor": 4} -> "ε-prediction, ×4"."""
     return ", ".join(arm_words(a, v) if a in ARM_WORDS else f"{a} {v}" for a, v in sel.items())
 
 
 def differences(study: str, pairs, missing: str, axis: str | None = None, more=None) -> Callable[[Evidence], Finding]:
-    """The claim that each a − b of ``pairs`` ((a, b, metric, higher)) is > 0 (``higher``) or < 0 on every dataset
-    (and arm of ``axis``) of ``study``; ``more(ev, dataset)``: further checks of a dataset."""
+    """The claim that each a − b of ``pairs`` ((a, b, metric, higher)) is > 0 or < 0 on every dataset (and arm of
+    ``axis``) of ``study``; ``more(ev, dataset)``: further checks of a dataset."""
     def test(ev: Evidence) -> Finding:
         f = ev.select(study)
         if axis is not None and (f.empty or axis not in f):
@@ -63,8 +62,7 @@ def differences(study: str, pairs, missing: str, axis: str | None = None, more=N
 
 
 def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("dataset", "method")) -> tuple:
-    """One point per ``keys``: each metric's mean over crops (``crops``) or seeds (``frame``), without failed cells
-    and coinciding methods: (wide frame, {"failed": cells left out, "coinciding": methods left out})."""
+    """One point per ``keys``: each metric's mean without failed cells and coinciding methods: (wide frame, counts)."""
     f, why = countable(frame)
     keys = [k for k in keys if k in f or k in crops]
     parts = []
@@ -80,8 +78,7 @@ def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("da
 
 def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, threshold: float,
                         paper: bool = False) -> Finding:
-    """Pearson r of ``a`` and ``b`` over the points ``w``, overall and per dataset: ours three-way on the
-    Fisher-z interval, the paper's tables against the threshold alone."""
+    """Pearson r of ``a`` and ``b`` over ``w``: ours three-way on the Fisher-z interval, the paper's on a threshold."""
     r = float(np.corrcoef(w[a], w[b])[0, 1])
     groups = sorted(w.groupby(level="dataset"), key=lambda x: natural_key(x[0])) if "dataset" in w.index.names else []
     per = [f"{ds} {signed(np.corrcoef(g[a], g[b])[0, 1], 2)}" for ds, g in groups
@@ -190,8 +187,7 @@ def lowest_lpips(ev: Evidence) -> Finding:
 
 
 def pareto_expands(ev: Evidence) -> Finding:
-    """Some OVG grid point on each sweep's joint S_HF / S_LF front of grid points and baselines (``pareto.joint_front``,
-    grid points with failed samples left out)."""
+    """Some OVG grid point on each sweep's joint S_HF / S_LF front of grid points and baselines."""
     from ..studies.pareto import joint_front
 
     if ev.source == "paper":
@@ -257,8 +253,7 @@ def scale_monotone(ev: Evidence) -> Finding:
 
 
 def _k90_check(ds: str, res, a: str, b: str) -> tuple[str, str]:
-    """Series ``a``'s k90 against ``b``'s: the 95 % interval of the differences over the study's subsamples
-    (``studies.latents.k90_draws``), minimal effect one component."""
+    """Series ``a``'s k90 against ``b``'s: the 95 % interval of the differences over the study's subsamples."""
     d = (res["k90_draws"].sel(series=a).values - res["k90_draws"].sel(series=b).values).astype(np.float64)
     ci = Interval(float(d.mean()), *map(float, np.quantile(d, [0.025, 0.975])), len(d))
     v = three_way(ci, MIN_EFFECT["k90"], higher_is_claimed=False)

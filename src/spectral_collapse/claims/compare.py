@@ -30,8 +30,7 @@ def difference(a, b) -> str:
 # ------------------------------------------------------------------------------------------------ comparisons
 
 def paired_units(f: pd.DataFrame, a, b, by: str = "method") -> tuple[np.ndarray, np.ndarray]:
-    """The values of ``a`` and ``b`` (labels in column ``by``) on the crops both scored, finite, one entry per
-    crop (its seeds averaged), sorted."""
+    """The finite values of ``a`` and ``b`` (in column ``by``) on the crops both scored, one per crop, sorted."""
     f = f.loc[:, f.notna().any() | (f.columns == "value")]
     keys = [c for c in f.columns if c not in (by, "value", "same_as")]
     m = f[f[by] == a].merge(f[f[by] == b], on=keys, suffixes=("_a", "_b"))
@@ -44,8 +43,7 @@ def paired_units(f: pd.DataFrame, a, b, by: str = "method") -> tuple[np.ndarray,
 
 
 def gap_of(metric: str, xa, xb, higher: bool, reference=None):
-    """The ``effect.Gap`` the claimed-better side closes on the other's, for a metric with a reference
-    (``reference``: the ground truth's mean where it is "truth"); else None."""
+    """The ``effect.Gap`` the claimed-better side closes on the other's, for a metric with a reference; else None."""
     ref = REFERENCES.get(metric, (None,))[0]
     ref = reference if ref == "truth" else ref
     if ref is None or not len(xa):
@@ -95,8 +93,7 @@ def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, higher: bool =
 
 
 def leak_beside(crops: pd.DataFrame, a, b) -> str:
-    """The support leak of ``a`` and ``b`` on the crops both scored, as S_DC's comparisons carry it ("support
-    leak ddim 0.46, taba 1.00"); "" where the task has no known support."""
+    """The support leak of ``a`` and ``b`` on the crops both scored ("support leak ddim 0.46, taba 1.00") or ""."""
     f = crops[crops["metric"] == "support_leak"]
     xa, xb = paired_units(f, a, b) if not f.empty else ([], [])
     if not len(xa):
@@ -105,8 +102,7 @@ def leak_beside(crops: pd.DataFrame, a, b) -> str:
 
 
 def real_band(ds) -> tuple[float, float] | None:
-    """The band of "right" for the signed texture error: mean ± std of the real crops' own per-crop
-    ``delta_log_e_hf`` (the ``ground_truth`` control of a translation result); None without that control."""
+    """Mean ± std of the real crops' own ``delta_log_e_hf`` (the ``ground_truth`` control); None without it."""
     if "control_delta_log_e_hf" not in ds or "ground_truth" not in ds["control"].values.tolist():
         return None
     return spread_band(ds["control_delta_log_e_hf"].sel(control="ground_truth").values)

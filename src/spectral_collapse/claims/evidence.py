@@ -40,8 +40,7 @@ _HASH = re.compile(r"-[0-9a-f]{12}$")   # a model name's configuration hash
 
 
 def long_frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool = False) -> pd.DataFrame:
-    """Per-seed means of every known metric in ``ds`` (``per_crop``: each crop's value, a failed sample's NaN) as a
-    long frame, with ``samples``, ``failed`` / ``n`` and ``same_as``."""
+    """Per-seed means (``per_crop``: each crop's value) of every known metric in ``ds`` as a long frame."""
     frames, failed, same = [], failed_of(ds), coinciding_methods(ds)
     for m in CROP_METRICS if per_crop else METRICS:
         v = ds[m] if m in ds else None
@@ -78,8 +77,7 @@ def long_frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool = False)
 
 @dataclass
 class Evidence:
-    """What claims are judged on: a long frame of per-seed means, one of per-crop values (``long_frame``; empty for
-    the paper's tables, which report means only) and whole Pareto / PCA results, ours or the paper's."""
+    """What claims are judged on: long frames of per-seed means and per-crop values, and whole results."""
 
     frame: pd.DataFrame
     extra: dict = field(default_factory=dict)      # study ("pareto", "pca_collapse", "main") -> {dataset: xr.Dataset}
@@ -90,8 +88,7 @@ class Evidence:
     truths: dict = field(default_factory=dict)     # (study, dataset) -> {metric: the ground truth's mean} (``truths``)
 
     def gated(self) -> "Evidence":
-        """The same evidence without what a model below the quality gate computed: an ablation's arms on such models
-        (the whole (study, dataset) when ``weak_arms`` does not split it), and a Pareto / PCA result on one."""
+        """The same evidence without what a model below the quality gate computed (an ablation: its arms)."""
         frame, crops, extra = self.frame, self.crops, {k: dict(v) for k, v in self.extra.items()}
         for (study, dataset), (_, arms) in self.weak.items():
             if study in extra:
@@ -123,8 +120,7 @@ class Evidence:
                        weak={**{k: v for k, v in self.weak.items() if k != (short, dataset)}, **arm.weak})
 
     def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
-        """Rows of one study (of ``crops`` when ``per_crop``, else of ``frame``) with column == value for each
-        keyword (columns absent -> no rows); per crop, the columns empty for the whole study are dropped."""
+        """Rows of one study (of ``crops`` when ``per_crop``) with column == value for each keyword (absent: none)."""
         f = self.crops if per_crop else self.frame
         if f.empty or "study" not in f:
             return f
@@ -149,8 +145,7 @@ def _without(f: pd.DataFrame, study: str, dataset: str, arms) -> pd.DataFrame:
 
 
 def _gate_failed(ds) -> set[str]:
-    """The models (with their hash) of a result's ``model_gate`` record below the quality gate: by the report stored
-    now with the same weights (``gate.current_verdict``), else by the verdict recorded with the result."""
+    """The models (with their hash) of a result's ``model_gate`` record below the quality gate now."""
     from ..framework.gate import current_verdict
     from ..framework.model_set import CHECKPOINT_ROOT
 
@@ -159,8 +154,7 @@ def _gate_failed(ds) -> set[str]:
 
 
 def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:
-    """(axis, {arm value: names of its models below the quality gate}) of an ablation's results; None when they
-    have no arms or do not say which model each arm used."""
+    """(axis, {arm value: names of its models below the quality gate}) of an ablation's results, or None."""
     if "per_arm" not in ds.attrs or "arms" not in ds.attrs:
         return None
     per_arm, arms, weak, out = json.loads(ds.attrs["per_arm"]), json.loads(ds.attrs["arms"]), _gate_failed(ds), {}
@@ -206,8 +200,7 @@ def seed_evidence(ds: xr.Dataset, dataset: str) -> dict[int, "Evidence"]:
 
 
 def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evidence:
-    """One results dataset as evidence (``short``: its name in the evidence, ``STUDY_NAMES``), read as
-    ``load_evidence`` reads a stored file: a chapter judges the claims on its own results with it."""
+    """One results dataset as evidence (``short``: its name in ``STUDY_NAMES``), as ``load_evidence`` reads it."""
     dataset = str(dataset or ds.attrs.get("dataset", ""))
     below = sorted(_HASH.sub("", k) for k in _gate_failed(ds))   # by name without the hash
     if short in EXTRA_STUDIES:
@@ -271,8 +264,7 @@ def paper_evidence(paper: pd.DataFrame | None = None) -> Evidence:
 
 
 def oracle_evidence(root: str | Path = "data/results", profile: str = "quick"):
-    """``load_evidence`` on the oracle arms: every stored results file of ``profile`` that the evidence reads
-    and that carries the arm, as the oracle's ``Evidence`` (same frames, so every claim check runs on it)."""
+    """``load_evidence`` on the oracle arms of the stored results of ``profile`` that carry one."""
     arms = [(STUDY_NAMES[study], dataset, arm_results(ds)) for study, dataset, ds in
             _stored(root, profile, STUDY_NAMES)]
     return _joined([evidence_of(arm, short, str(arm.attrs.get("dataset") or dataset))

@@ -15,8 +15,7 @@ FILL = "ddim_fill"
 
 
 def fill_claim(texture_vs=("ovg", "taba"), structure_vs=("ovg",), fill: str = FILL):
-    """The claim's test on ``Evidence``: per dataset of the main results, KID_wav(fill) no worse than each of
-    ``texture_vs``'s (``realism.kid_no_worse``) and S_LF(fill) no worse than each of ``structure_vs``'s."""
+    """The claim's test: per dataset, KID_wav(fill) no worse than ``texture_vs``', S_LF than ``structure_vs``'."""
     def test(ev: Evidence):
         from ..framework.realism import kid_no_worse
 

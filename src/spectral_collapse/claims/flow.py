@@ -35,8 +35,7 @@ def _s_dc_up(f, ds: xr.Dataset, method: str) -> tuple[str, str] | None:
 
 
 def findings(ds: xr.Dataset) -> dict[str, Finding]:
-    """The study's claims from its per-crop numbers: "collapse", "ovg" and "scaled"; a claim whose methods
-    were not run is "not testable here"."""
+    """The study's claims "collapse", "ovg" and "scaled" from its per-crop numbers."""
     f = long_frame(ds, "flow_collapse", str(ds.attrs.get("dataset", "")), per_crop=True)
     methods = [str(m) for m in ds["method"].values]
     has = lambda *ms: all(m in methods for m in ms)  # noqa: E731

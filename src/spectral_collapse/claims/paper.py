@@ -272,8 +272,7 @@ def judge(c: Claim, ev: Evidence) -> Finding:
 
 
 def with_exact_model(c: Claim, exact: Evidence | None) -> str:
-    """``c``'s verdict on the oracle arms (``exact``: evidence from the exact Gaussian denoiser's results alone), by
-    the same rule; ``NO_ORACLE`` where none of the studies it reads has an oracle arm."""
+    """``c``'s verdict on the oracle arms (``exact``) by the same rule, or ``NO_ORACLE``."""
     if exact is None:
         return NO_ORACLE
     have = set(exact.frame["study"]) if "study" in exact.frame else set()
@@ -284,8 +283,7 @@ def with_exact_model(c: Claim, exact: Evidence | None) -> str:
 
 def evaluate_claims(ours: Evidence, paper: Evidence | None = None, per_dataset: bool = True,
                     exact: Evidence | None = None) -> pd.DataFrame:
-    """One row per claim: its texts and rule, our verdict, effect, caveat and numbers, the per-dataset verdicts that
-    differ (``per_dataset``), the verdict with the exact model (``exact``) and on the paper's tables."""
+    """One row per claim: texts, rule, our verdict, effect, caveat, numbers, and the other verdicts."""
     paper = paper if paper is not None else paper_evidence()
     datasets = ours.datasets() if per_dataset else []
     rows = []
@@ -303,8 +301,8 @@ def evaluate_claims(ours: Evidence, paper: Evidence | None = None, per_dataset: 
 
 
 def chapter_verdicts(ds, keys=None, reads: dict | None = None) -> pd.DataFrame:
-    """The claims a study's results answer on their own (``keys``: only these), one row each, as the claims page judges
-    them; ``reads``: other studies' results the chapter took settings from ({"pareto": ..., "seed_spread": ...})."""
+    """The claims a study's results answer on their own (``keys``: only these), as the claims page judges them;
+    ``reads``: other studies' results the chapter took settings from ({"pareto": ..., "seed_spread": ...})."""
     cols = ["claim", "title", "where", "verdict", "caveat", "numbers", "effect", "scope", "decided by"]
     short = STUDY_NAMES.get(ds.attrs.get("study", ""))
     if not short:

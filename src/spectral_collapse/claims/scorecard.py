@@ -50,8 +50,7 @@ def scale_labels(values) -> dict:
 
 
 def our_table_rows(ev: Evidence) -> pd.DataFrame:
-    """Our rows on the paper's ``KEYS``: mean and std over seeds (Tables 1, 6: the share and its interval), counts,
-    where they come from, whether our dataset is the paper's, and the models below the quality gate."""
+    """Our rows on the paper's ``KEYS``: mean and std over seeds (Tables 1, 6: shares), counts and provenance."""
     out = []
     main = ev.select("main")
     if "factor" not in main:
@@ -128,8 +127,7 @@ def method_means(f: pd.DataFrame, by=("dataset", "method")) -> pd.DataFrame:
 
 
 def fmt_metric(v: float, metric: str, share: bool = False) -> str:
-    """A metric value as the tables print it: PSNR / FID 2 decimals, others 3, shares as ``text.percent`` ("93.8 %");
-    "" if missing."""
+    """A metric value as the tables print it: PSNR / FID 2 decimals, others 3, shares in %; "" if missing."""
     if v is None or not np.isfinite(v):
         return ""
     if share:
@@ -157,8 +155,7 @@ def _pm(mean, std, metric: str, share: bool) -> str:
 
 
 def cell_pair(r, share: bool) -> tuple[str, str]:
-    """(paper, ours) of one scorecard row: the paper's mean ± std, ours as mean "[lo, hi]" (or
-    "(no spread)"), else mean ± std; "not run" without a counterpart."""
+    """(paper, ours) of one scorecard row; "not run" without a counterpart."""
     paper = _pm(r.paper_mean, getattr(r, "paper_std", np.nan), r.metric, share) or "—"
     o = float(r.ours_mean)
     if not np.isfinite(o):
@@ -233,8 +230,7 @@ def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 def ordering_agreement(card: pd.DataFrame) -> pd.DataFrame:
-    """Per metric: of the method pairs (same table, dataset, setting) both the paper and we report, the share
-    ordered the same way, ties left out (Tables 1 and 6 not counted): metric, pairs, agree, share, ties."""
+    """Per metric: pairs, agree, share, ties of the method pairs both the paper and we order (no ties)."""
     c = card[card["ours_mean"].notna() & card["paper_mean"].notna() & ~card["table"].isin(list(SHARE_TABLES))]
     rows = []
     for metric, g in c.groupby("metric"):

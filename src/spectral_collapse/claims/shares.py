@@ -25,8 +25,7 @@ STOCHASTIC = ("taba", "renoise")                             # Table 1's "stocha
 TABLE6_METHODS = ("ddim", "taba", "ovg")                     # Table 6's rows (our stable OVG form is shown apart)
 
 def share_span(share: float, lo: float, hi: float, digits: int = 1) -> str:
-    """A share (a fraction) with its 95 % interval: "62.5 % [50.0, 75.0]"; the share alone when the interval is not
-    finite. ``digits``: the decimals of a percentage."""
+    """A share with its 95 % interval, "62.5 % [50.0, 75.0]"; the share alone when the interval is not finite."""
     head = percent(share, digits)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return head
@@ -34,8 +33,7 @@ def share_span(share: float, lo: float, hi: float, digits: int = 1) -> str:
 
 
 def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """The rows shares and correlations may count (no failed samples, one of each coinciding pair) and
-    {"failed": ..., "coinciding": ...}: the (arm, method, seed) cells left out for each reason."""
+    """The rows shares and correlations may count and {"failed": ..., "coinciding": ...} cells left out."""
     cell = [c for c in frame.columns if c not in ("metric", "value", "failed", "n", "samples", "same_as")]
     none = pd.Series(False, index=frame.index)
     bad = frame["failed"].fillna(0) > 0 if "failed" in frame else none
@@ -111,15 +109,13 @@ def sign_interval(wins: int, losses: int, level: float = 0.95) -> tuple[float, f
 
 
 def share_verdict(lo: float, hi: float, want_above: bool) -> str:
-    """A share's interval against 50 %: wholly on the paper's side holds, wholly on the other does not hold (the
-    paper's reported shares: ``lo`` = ``hi``, the share itself)."""
+    """A share's interval against 50 %: wholly on the paper's side holds, wholly on the other fails."""
     on, off = (lo > 0.5, hi < 0.5) if want_above else (hi < 0.5, lo > 0.5)
     return HOLDS if on else FAILS if off else INCONCLUSIVE
 
 
 def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics) -> pd.DataFrame:
-    """Per metric, ``share_interval`` of ``better`` against ``worse`` with dataset, method and scale held fixed, and
-    the cells left out; the claims page and the scorecard both read their shares from here."""
+    """Per metric, ``share_interval`` of ``better`` against ``worse`` with dataset, method, scale fixed."""
     rows = []
     for m in metrics:   # per-crop values (failed samples NaN), else per-seed ones (``countable``); one of 2 coinciding
         src, unit = (crops, "crop") if not crops.empty and m in set(crops["metric"]) else (frame, "seed")
@@ -146,8 +142,7 @@ def table1_frames(ev) -> tuple[pd.DataFrame, pd.DataFrame, tuple, tuple, str]:
 
 
 def x0_frames(ev) -> tuple[pd.DataFrame, pd.DataFrame, list, list, str]:
-    """The same for Table 6: the ``eps_vs_x0`` rows of Table 6's methods, parameterization labels lower-cased;
-    both label lists are empty when one of the arms is missing."""
+    """The same for Table 6: the ``eps_vs_x0`` rows of its methods (empty when an arm is missing)."""
     def arms(f):
         f = f[f["method"].isin(TABLE6_METHODS)] if "method" in f else f
         return f.assign(parameterization=f["parameterization"].str.lower()) if "parameterization" in f else f
@@ -168,8 +163,7 @@ SHARE_TABLES = {"table1": (table1_frames, dict(dataset="all", scale="", backbone
 
 
 def share_table_rows(ev) -> list[pd.DataFrame]:
-    """Our Table 1 and 6 rows on the scorecard's keys: one per metric, the share with its interval (``ours_lo``,
-    ``ours_hi``)."""
+    """Our Table 1 and 6 rows on the scorecard's keys: the share per metric with its interval."""
     out = []
     for table, (frames, keys, source) in SHARE_TABLES.items():
         frame, crops, better, worse, by = frames(ev)

@@ -17,8 +17,7 @@ __all__ = ["check_root", "claims_of", "tally_table", "moved", "main"]
 
 
 def check_root(root: str | Path, profile: str = "quick") -> None:
-    """Refuse a ``root`` holding no ``profile`` results in its studies' folders (``<study>/<dataset>-<profile>.nc``),
-    naming what it holds instead: a study's own folder, or results of other profiles."""
+    """Refuse a ``root`` holding no ``profile`` results, naming what it holds instead."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"no results folder {root}: pass the root that holds the studies' folders")
@@ -33,8 +32,7 @@ def check_root(root: str | Path, profile: str = "quick") -> None:
 
 
 def claims_of(root: str | Path, profile: str = "quick") -> pd.DataFrame:
-    """The claims table (``evaluate_claims``) on the stored results under ``root``, or the one saved in ``root`` (a
-    ``.json`` file written by ``--save``; JSON, not a pickle: reading a file never runs code)."""
+    """The claims table on the stored results under ``root``, or the one saved there by ``--save`` (JSON)."""
     if Path(root).is_file() and Path(root).suffix == ".json":
         return pd.read_json(root, orient="split", dtype=False).astype(str).set_index("claim")
     check_root(root, profile)
@@ -48,8 +46,7 @@ def tally_table(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
 
 
 def moved(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    """Each claim whose verdict or effect words differ: both, and why: the comparisons of its numbers that changed
-    ("−" before, "+" after)."""
+    """Each claim whose verdict or effect words differ, with the comparisons whose numbers changed."""
     rows = []
     for key in before.index.union(after.index, sort=False):
         b, a = (t.loc[key] if key in t.index else None for t in (before, after))

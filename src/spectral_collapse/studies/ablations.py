@@ -67,8 +67,7 @@ class Arm:
 
 
 def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[Arm]:
-    """The arms of one ablation study at a profile (factors: default the profile's). With ``task`` (the data's) not
-    "sr", ``scale_factor`` is refused and ``eps_vs_x0`` has the profile's factor only."""
+    """The arms of one ablation study at a profile (``task`` not "sr": refuses scale_factor, one factor)."""
     if study not in ABLATIONS:
         raise ValueError(f"unknown ablation {study!r}; valid: {', '.join(ABLATIONS)}")
     p = get_profile(profile)
@@ -89,8 +88,7 @@ def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[
 
 
 def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_IMAGES, n_pca: int = N_PCA) -> xr.Dataset:
-    """One ablation study: translate under every arm, concatenate along its axes, and add each arm's PCA of its
-    first ``n_pca`` inverted latents (``_pca``). Bad knobs raise before any model is trained."""
+    """One ablation study: every arm's translations along its axes, each with the PCA of its latents (``_pca``)."""
     if spec.get("model") is not None or spec.get("models") is not None:
         raise ValueError(f"{spec.study} compares models it trains itself (one per arm: backbone, data space, SR "
                          f"factor or prediction target), so it cannot run on a given model; leave model / models "
@@ -185,8 +183,7 @@ def _assemble(study: str, arms: list[Arm], parts: list[xr.Dataset], labels) -> x
 # --- reading the results -------------------------------------------------------------------------------------
 
 def paper_scale(factor: int, factors) -> str:
-    """The paper's factor that ours stands for: itself when every factor in ``factors`` (the profile's whole list) is
-    one of the paper's 8, 16, 32, else x8 / x16 / x32 by rank; "" when not in ``factors`` or ranked past x32."""
+    """The paper's factor (x8, x16, x32) that ours stands for in ``factors``, by value else by rank; "" if none."""
     factors = sorted({int(f) for f in factors})
     if set(factors) <= {8, 16, 32}:
         return f"x{int(factor)}"
@@ -204,8 +201,7 @@ def axis_values(ds: xr.Dataset) -> list[dict]:
 
 
 def ablation_summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """(axis values..., method, metric) -> mean and std over seeds of the per-seed means, and the 95 % bootstrap
-    interval over test crops (``lo``, ``hi``, ``crops``; NaN for a set-level metric), ``summary`` per arm."""
+    """(axis values..., method, metric) -> mean and std over seeds and the crops' 95 % interval, per arm."""
     out = pd.concat([summary(ds.sel(sel), metrics).assign(**sel) for sel in axis_values(ds)], ignore_index=True)
     axes = list(axis_values(ds)[0])
     keep = ("deterministic", "failed", "n", "lo", "hi", "crops")
@@ -243,8 +239,7 @@ def arm_latents(ds: xr.Dataset, **sel) -> xr.DataArray:
 
 
 def paper_key_of(ds: xr.Dataset) -> pd.DataFrame:
-    """(our axis value(s) -> paper column, value) for the study's axis; a factor ranked in the profile's factor
-    list (recorded ``profile_values``, else the named profile's)."""
+    """(our axis value(s) -> paper column, value) for the study's axis."""
     ax = json.loads(ds.attrs["axes"])[-1]
     values = [v.item() if hasattr(v, "item") else v for v in ds[ax].values]
     if ax != "factor":

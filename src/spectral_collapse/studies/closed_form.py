@@ -52,14 +52,12 @@ WHOLE = {"rows": [0, 512], "cols": [0, 256]}, {"rows": [0, 512], "cols": [256, 5
 # ------------------------------------------------------------------------------------------- closed forms
 
 def closed_form_latent(G, D, x: torch.Tensor, sigma_0: float, sigma_T: float) -> torch.Tensor:
-    """The latent of ``x`` by the exact inversion of Gaussian ``G`` from sigma_0 to sigma_T, over D's ``to_noise``
-    (VP: sqrt(1 + sigma_T^2)): an affine map of x, float64."""
+    """The latent of ``x`` by the exact inversion of Gaussian ``G`` from sigma_0 to sigma_T (float64)."""
     return D.to_noise(G.ode_solution(x.double(), float(sigma_0), float(sigma_T)), float(sigma_T))
 
 
 def direction_energies(G) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lam, chroma energy, Y + Cb + Cr energy) per eigendirection of G (BT.601, metrics.realism.YCBCR_601), lam
-    ascending; an eigenvector has unit RGB energy, so chroma / total is its chroma share."""
+    """(lam, chroma energy, Y + Cb + Cr energy) per eigendirection of G (BT.601), lam ascending."""
     ycc = torch.as_tensor(YCBCR_601, dtype=torch.float64)
     if hasattr(G, "U"):                                          # FullGaussian: dense eigenvectors (d, d)
         c = G.shape[0]
@@ -167,8 +165,7 @@ def _crops(region: dict, size: int, stride: int, least: int) -> torch.Tensor:
 
 def scale_crops(dataset: str, size: int, n_images: int, factor: int) -> tuple[torch.Tensor, torch.Tensor,
                                                                                   torch.Tensor]:
-    """(source pool, target pool, inputs) of the scale sweep at crop ``size``: pools from the image's left half
-    (clean and degraded), ``n_images`` degraded inputs evenly spread over the right half's crops."""
+    """(source pool, target pool, inputs) of the scale sweep at crop ``size`` from the bundled image's halves."""
     fit, test = WHOLE
     clean = _crops(fit, size, max(size // 2, 4), FIT_CROPS)
     crops = _crops(test, size, size, n_images)
@@ -178,8 +175,7 @@ def scale_crops(dataset: str, size: int, n_images: int, factor: int) -> tuple[to
 
 
 def user_scale_crops(spec, size: int, n_images: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int | None]:
-    """(source pool, target pool, inputs, SR block) of the scale sweep on a dataset other than the bundled image's:
-    its own images read at crop ``size`` (its pools, and its first ``n_images`` test inputs)."""
+    """(source pool, target pool, inputs, SR block) of the scale sweep on a dataset's own images at ``size``."""
     data = dataset_for(spec.profile, spec.dataset, options={**data_options(spec), "size": size})
     return (data.source, data.target, data.test_source[:n_images],
             data.task.factor if data.task.kind == "sr" else None)
@@ -187,14 +183,10 @@ def user_scale_crops(spec, size: int, n_images: int) -> tuple[torch.Tensor, torc
 
 def _scale_cell(dataset: str, size: int, n_images: int, prof, eta_hf: float, fraction: float, seed: int,
                 crops=None) -> xr.Dataset:
-    """The stationary oracle at crop ``size``: collapse measures of its closed-form latents and OVG's chroma share;
-    on the bundled image's crops (``scale_crops``), or on ``crops`` (``user_scale_crops``)."""
+    """The stationary oracle at crop ``size``: collapse measures of its closed-form latents and OVG's chroma share."""
     t0 = time.process_time()
-    if crops is None:
-        src, tgt, x = scale_crops(dataset, size, n_images, prof.factor)
-        block = prof.factor if dataset == "ihc-sr" else None
-    else:
-        src, tgt, x, block = crops
+    src, tgt, x, block = crops or (*scale_crops(dataset, size, n_images, prof.factor),
+                                   prof.factor if dataset == "ihc-sr" else None)
     oracle_form(SimpleNamespace(source=src, target=tgt), "stationary")   # pools it cannot fit refused, named
     pair = GaussianPair(*(fit_gaussian([p], form="stationary") for p in (src, tgt)))
     D = fit_oracle(None, pair=pair)
@@ -242,8 +234,7 @@ def run_closed_form(spec, ctx: StudyContext) -> xr.Dataset:
 
     # collapse measures and radial spectra: the centred input, the closed form, the oracle's loop, the shipped model
     series = {"input": x.double() - torch.from_numpy(ds["mu_source"].values), "oracle": ds["latent"].values,
-              "oracle_ddim": ds["latent_ddim"].values,
-              "shipped": trained,
+              "oracle_ddim": ds["latent_ddim"].values, "shipped": trained,
               "white": torch.randn(x.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)}
     ms = {name: collapse_measures(v, seed) for name, v in series.items()}
     ds = ds.assign_coords(series=list(ms), freq=ms["input"]["freqs"])

@@ -27,8 +27,7 @@ N_IMAGES = 8   # translated images and latents stored per (method, seed)
 
 @dataclass(frozen=True)
 class ScaledLatentEuler(Euler):
-    """Euler (DDIM) inversion whose last step multiplies the state, and so the unit-variance latent, by ``scale``;
-    sampling is plain Euler."""
+    """Euler (DDIM) inversion whose last step multiplies the state by ``scale``; sampling is plain Euler."""
 
     scale: float = LATENT_SCALE
 
@@ -39,8 +38,7 @@ class ScaledLatentEuler(Euler):
 
 
 def flow_method_specs(labels, ovg: dict, lowpass_kappa: float = 0.06) -> list[MethodSpec]:
-    """The study's labels as MethodSpecs on the flow model (``SCALED_LABEL`` included); a label that needs another
-    model (the EDM ones) or is unknown raises, naming the valid ones."""
+    """The study's labels as MethodSpecs on the flow model; another model's or an unknown label raises."""
     std = [lab for lab in labels if lab != SCALED_LABEL]
     specs = dict(zip(std, method_specs(std, eta_hf=ovg["eta_hf"], eta_lf=ovg["eta_lf"], lowpass_kappa=lowpass_kappa,
                                        parameterization="flow", per_base=ovg.get("per_base"))))
@@ -79,15 +77,12 @@ def _ovg(spec: StudySpec, ctx: StudyContext, data, D, ls, specs) -> tuple[dict, 
 
 
 def run_flow_collapse(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_IMAGES) -> xr.Dataset:
-    """The flow_collapse study: every label of ``methods`` (default ``FLOW_LABELS``) on the profile's flow model,
-    per seed, scored per crop with the controls. Bad knobs raise before any model is trained."""
+    """The flow_collapse study: every label of ``methods`` on the profile's flow model, per seed, scored per crop."""
     if spec.get("model") is not None or spec.get("models") is not None:
         raise ValueError("flow_collapse studies the flow-matching model it trains itself (Profile.model_spec('flow')), "
                          "so it cannot run on a given model; leave model / models unset, or run main_results on a "
                          "flow-matching diffusers folder of yours")
-    labels = list(spec.get("methods", None) or FLOW_LABELS)
-    if len(set(labels)) < len(labels):
-        raise ValueError(f"methods lists a label twice: {labels}")
+    labels = list(spec.get("methods", None) or FLOW_LABELS)   # the spec refuses a label given twice
     specs = flow_method_specs(labels, {**OVG_DEFAULTS, "source": ""})  # unknown or another model's labels raise here
     std = [lab for lab in labels if lab != SCALED_LABEL]
     if not std:

@@ -39,8 +39,8 @@ INVERSION = "invert under the source label 0 on the profile's grid; x_T = Denois
 
 
 def inversion_inputs(data, n: int, lead=None) -> tuple[torch.Tensor, int]:
-    """The first ``n`` inputs to invert and how many come from the test split (the rest: spaced source-pool crops);
-    the test indices ``lead`` (the crops the main results translate) come first, then the other test crops."""
+    """The first ``n`` inputs to invert (test crops ``lead`` first, then the other test crops, then spaced source-pool
+    crops) and how many come from the test split."""
     test = data.test_source
     if lead:
         test = test[list(lead) + [i for i in range(len(test)) if i not in set(lead)]]
@@ -52,8 +52,7 @@ def inversion_inputs(data, n: int, lead=None) -> tuple[torch.Tensor, int]:
 
 
 class Setup:
-    """What the latent and velocity studies share: profile, data, OVG setting, cell cache and the models (given, the
-    user's, else the profile's trained ones; ``checkpoints`` maps each one used to its folder)."""
+    """What the latent and velocity studies share: profile, data, OVG setting, cell cache and the models."""
 
     def __init__(self, spec: StudySpec, ctx: StudyContext, models: dict | None = None):
         self.spec, self.ctx = spec, ctx
@@ -69,8 +68,7 @@ class Setup:
         self.space = user.latent_space if user is not None else None      # a user's latent model: encode inputs
 
     def model(self, parameterization: str):
-        """The denoiser of a parameterization (given, else trained or loaded once), its checkpoint recorded; a user's
-        models run only the labels they can (``models.study_labels``)."""
+        """The denoiser of a parameterization (given, else trained or loaded once), its checkpoint recorded."""
         if parameterization not in self.given:
             tm = trained_model(self.spec.profile, self.spec.dataset, parameterization, progress=self.ctx.progress,
                                options=data_options(self.spec))
@@ -90,13 +88,12 @@ class Setup:
     def method(self, label: str):
         """The MethodSpec of a method label with the study's OVG step sizes."""
         return method_specs([label], eta_hf=self.ovg["eta_hf"], eta_lf=self.ovg["eta_lf"], lowpass_kappa=self.kappa,
-                            per_base=self.ovg.get("per_base"),
-                            parameterization=self.base)[0]
+                            per_base=self.ovg.get("per_base"), parameterization=self.base)[0]
 
     def latents(self, label: str, n: int, *, factor: int | None = None, steps: int | None = None,
                 seed: int = 0) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
-        """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs, from cached cells: the leading test
-        inputs at the profile's steps from the main results' translation cell, the rest from inversion cells."""
+        """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs, from the main results' translation
+        cell where it holds them, else from inversion cells."""
         ms = self.method(label)
         own = factor is None or factor == self.data.task.factor
         data = self.data_at(factor)
@@ -119,8 +116,7 @@ class Setup:
         return torch.from_numpy(np.concatenate([p[0] for p in parts])), np.concatenate([p[1] for p in parts]), x
 
     def main_crops(self, data) -> list[int]:
-        """The test crops the main results translate with the profile's seeds (every seed's, in index order): the
-        leading inputs here, so a deterministic method's latents are read from the main results' cell."""
+        """The test crops the main results translate (every seed's, in index order), read from their cells here."""
         subsets = test_subsets(data.test_source.shape[0], self.prof.n_test, self.prof.seeds, self.prof.n_val)
         return sorted(set().union(*map(set, subsets.values())))
 
@@ -133,8 +129,7 @@ class Setup:
 
 
 def run_latent_study(spec: StudySpec, ctx: StudyContext | None = None, *, models: dict | None = None) -> xr.Dataset:
-    """The results of ``spec`` (study pca_collapse, gaussianity or decorrelation). ``models``: denoisers by
-    parameterization ("eps", "edm") to use instead of the profile's trained models."""
+    """The results of ``spec`` (pca_collapse, gaussianity or decorrelation); ``models``: denoisers to use instead."""
     runs = {"pca_collapse": _pca_collapse, "gaussianity": _gaussianity, "decorrelation": _decorrelation}
     if spec.study not in runs:
         raise ValueError(f"run_latent_study computes {', '.join(runs)}; got study {spec.study!r}")
@@ -165,8 +160,7 @@ K90_SUBSAMPLE = 0.75  # each draws this share of a series' latents, without repl
 
 
 def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share: float = K90_SUBSAMPLE) -> tuple:
-    """(k90 of each set on each of ``draws`` subsamples (sets, draws), subsample size m = share * smallest set):
-    paired draws without replacement (the bootstrap repeats latents, which biases k90 down); compare sets at one m."""
+    """(k90 of each set on ``draws`` paired subsamples without replacement (sets, draws), subsample size m)."""
     m = max(2, int(share * min(len(z) for z in sets)))
     out = np.zeros((len(sets), draws), dtype=np.int64)
     for b, (i, z) in itertools.product(range(draws), enumerate(sets)):
@@ -176,8 +170,7 @@ def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share
 
 
 def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
-    """Fig. 3: cumulative explained variance per (method, factor) series and of Gaussian noise of the same count
-    and shape: SR data inverts DDIM at the profile's factors, other tasks DDIM, TABA and EDM."""
+    """Fig. 3: cumulative explained variance per (method, factor) series and of Gaussian noise of the same shape."""
     sr = st.data.task.kind == "sr"
     factors = spec.get("factors")
     factors = list(factors) if factors else (list(st.prof.factors) if sr else [None])
@@ -266,8 +259,7 @@ def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
 # --------------------------------------------------------------------------------------------------- Fig. 8
 
 def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
-    """Fig. 8 / Eq. 34-36: per-latent S_DC and flag masks per method; (S_G, mean S_DC) per (method, steps, seed)
-    run on the test split, ``steps_grid`` default (steps / 5, steps / 2, steps)."""
+    """Fig. 8 / Eq. 34-36: per-latent S_DC and flag masks per method; (S_G, mean S_DC) per (method, steps, seed)."""
     labels = study_labels(spec.get("methods"), PAPER_LABELS, st.user)
     n = _n_latents(spec)
     seeds = [int(s) for s in spec.get("seeds", st.prof.seeds)]
@@ -359,8 +351,7 @@ def velocity_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, steps: int, spac
 
 
 def run_velocity(spec: StudySpec, ctx: StudyContext | None = None, *, models: dict | None = None) -> xr.Dataset:
-    """Fig. 17: log10 radial power of z_{i+1} - z_i per inversion step, averaged over channels and samples; z on the
-    VP scale x / sqrt(1 + sigma^2) (``space="vp"``) or the raw states (``"sigma"``)."""
+    """Fig. 17: log10 radial power of z_{i+1} - z_i per inversion step, averaged over channels and samples."""
     ctx = ctx or StudyContext()
     st = Setup(spec, ctx, models)
     labels = study_labels(spec.get("methods"), VELOCITY_LABELS, st.user)

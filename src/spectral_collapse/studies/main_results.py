@@ -73,8 +73,7 @@ def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) ->
 
 def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
                  n_images: int | None, groups: dict | None = None, ls=None) -> dict:
-    """Translate ``x_in`` once, decode and score it, and cut it into one cell per seed (``groups``: {seed: positions
-    in x_in}; None: all under ``seed``), set-level scores on each seed's crops, ``n_images`` images kept (None: all)."""
+    """Translate ``x_in`` once, score it and cut it into one cell per seed (``groups``: {seed: positions in x_in})."""
     groups = groups or {seed: range(len(x_in))}
     tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
@@ -202,8 +201,7 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
                           factor: int | None = None, n_test: int | None = None, n_images: int = 8, cache=None,
                           progress: bool = True, backbone: str = "unet", space=None, parameterization: str = "eps",
                           batch_size: int | None = None, ovg: dict | None = None) -> xr.Dataset:
-    """Translation results of a (dataset, profile) with the profile's trained models (library use; no files);
-    ``cache``: a cell cache (None computes all). Bad arguments raise before any model is trained."""
+    """Translation results of a (dataset, profile) with its trained models (library use; ``cache`` None: no cache)."""
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     data = dataset_for(profile, dataset, factor)
@@ -217,8 +215,7 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
 
 
 def run_main_results(spec, ctx) -> xr.Dataset:
-    """The main-results study (paper Tables 1-2): every method label on the test split, per seed; with a user's
-    ``model`` / ``models`` those translate and the labels they cannot run are left out."""
+    """The main-results study (paper Tables 1-2): every method label on the test split, per seed."""
     given = user_models(spec)
     data = spec_data(spec)
     # the fill runs by default where the task's support is known and the models invert pixels
@@ -227,31 +224,28 @@ def run_main_results(spec, ctx) -> xr.Dataset:
     default = list(PAPER_LABELS) + [b for b in BASELINE_LABELS if b in METHODS] + fill
     labels = study_labels(spec.get("methods"), default, given)
     _check_study_args(get_profile(spec.profile), labels, spec.get("seeds"), None, None)
+    common = dict(profile=spec.profile, seeds=spec.get("seeds"), study="main_results", n_images=None)
     if given is not None:
-        return translation_results(ctx, data, given.models, profile=spec.profile, labels=labels,
-                                   seeds=spec.get("seeds"), ovg=ovg_for(spec, ctx, given, data), study="main_results",
+        return translation_results(ctx, data, given.models, labels=labels, ovg=ovg_for(spec, ctx, given, data),
                                    ls=given.latent_space, parameterization=given.parameterization,
                                    space="latent" if given.latent_space is not None else "pixel",
-                                   user_models=given.info, n_images=None)
+                                   user_models=given.info, **common)
     models, ls, space = profile_models(spec.profile, spec.dataset, labels, options=data_options(spec),
                                        progress=ctx.progress)
-    ds = translation_results(ctx, data, models, profile=spec.profile, labels=labels, seeds=spec.get("seeds"),
-                             ovg=ovg_setting(spec), study="main_results", ls=ls, space=space, n_images=None)
+    ds = translation_results(ctx, data, models, labels=labels, ovg=ovg_setting(spec), ls=ls, space=space, **common)
     ds = ds.merge(_ovg_drift(ctx, ds, data, models, ls), combine_attrs="drop_conflicts")
     if not wants_arm(spec) or ls is not None:
         return ds
     # the oracle arm: the same methods, step sizes and crops with the exact Gaussian denoiser (framework/oracle_arm.py)
     oracle = oracle_models(spec.profile, spec.dataset, options=data_options(spec))
-    arm = translation_results(ctx, data, oracle, profile=spec.profile, labels=[x for x in labels if x in ARM_LABELS],
-                              seeds=spec.get("seeds"), ovg=ovg_setting(spec), study="main_results", space="pixel",
-                              n_images=None)
+    arm = translation_results(ctx, data, oracle, labels=[x for x in labels if x in ARM_LABELS], ovg=ovg_setting(spec),
+                              space="pixel", **common)
     arm = arm.merge(_ovg_drift(ctx, arm, data, oracle, None), combine_attrs="drop_conflicts")
     return with_arm(ds, arm, form=oracle["eps"].net.form)
 
 
 def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
-    """Where plain OVG's variance drift goes on the first seed's test crops (eta_LF 0, at OVG's eta_HF); empty for
-    latent models, grey images or results without OVG."""
+    """Where plain OVG's variance drift goes on the first seed's test crops; empty where it cannot be measured."""
     if ls is not None or "ovg" not in ds["method"].values or data.test_source.shape[1] != 3:
         return xr.Dataset()
     op = json.loads(ds.attrs["ovg"])
@@ -265,8 +259,7 @@ def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
 
 
 def ovg_drift_cell(ctx, D, x, truth, eta_hf: float, kappa: float, steps: int, block) -> xr.Dataset:
-    """Drift diagnostics (``realism.drift_diagnostics``) of OVG's variance term alone (eta_LF 0) at ``eta_hf`` on
-    ``x``, a cached cell (``ctx`` None: computed here)."""
+    """Drift diagnostics of OVG's variance term alone (eta_LF 0) at ``eta_hf`` on ``x``, a cached cell."""
     ms = method_specs(["ovg"], eta_hf=eta_hf, eta_lf=0.0, lowpass_kappa=kappa)[0]
     compute = partial(drift_diagnostics, D, x, ms.method, ms.guidance, steps, block=block, truth=truth)
     if ctx is None:
@@ -277,8 +270,7 @@ def ovg_drift_cell(ctx, D, x, truth, eta_hf: float, kappa: float, steps: int, bl
 
 def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, shape: tuple, seed: int = 0,
                        space=None) -> xr.Dataset:
-    """Samples of ``shape`` from pure noise under the target label for each model, with their S_HF (decoded by
-    ``space``)."""
+    """Samples of ``shape`` from pure noise under the target label for each model, with their S_HF."""
     imgs, shf, dle = [], [], []
     pars = sorted(models)
     for par in pars:

@@ -22,7 +22,7 @@ from ..framework.user_models import oracle_models, spec_data
 from ..framework.spec import StudySpec
 from ..verdicts.words import pearson_interval
 from .leak_controls import leak_controls
-from .realism_checks import (HALF_REFERENCE_BOUND, HALVES, REFIT_HALVES, REGION_HALVES, halved_reference,
+from .realism_checks import (HALF_REFERENCE_BOUND, HALVES, REFIT_HALVES, REGION_HALVES, gate_arrays, halved_reference,
                              halving_movement, photo_gates)
 
 __all__ = ["KAPPAS", "CORRELATED", "run_metric_validation", "metric_points", "POINT_HEADERS", "complements",
@@ -45,8 +45,7 @@ def _spectrum(images: torch.Tensor, band) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def _run_scores(main: xr.Dataset, real: torch.Tensor, lpips_kw: dict, fid_kw: dict) -> tuple[pd.DataFrame, dict]:
-    """Per (method, seed): MS-SSIM, HaarPSI, LPIPS of the stored outputs against the ground truth (the main results
-    store the first seed's truth only: NaN for the other seeds) and FID / KID against the real reference."""
+    """Per (method, seed): MS-SSIM, HaarPSI, LPIPS against the truth (first seed only) and FID / KID."""
     from ..metrics.fid import fid_from_features, inception_features, kid_from_features
     from ..metrics.image import haarpsi, lpips, ms_ssim
 
@@ -103,8 +102,7 @@ def _correlations(main: xr.Dataset | None, real: torch.Tensor, lpips_kw: dict, f
 
 
 def method_points(pts: pd.DataFrame, cols: list) -> pd.DataFrame:
-    """One point per distinct method: the mean of its runs' scores (NaN left out), methods whose scores are all
-    identical (coinciding ones, e.g. Null-Class and Direct Inversion at w = 1) kept once."""
+    """One point per distinct method: the mean of its runs' scores, coinciding methods kept once."""
     if pts.empty:
         return pd.DataFrame(columns=cols)
     per = pts.groupby("method", sort=False)[cols].mean()
@@ -112,25 +110,20 @@ def method_points(pts: pd.DataFrame, cols: list) -> pd.DataFrame:
 
 
 def _gate(main: xr.Dataset | None) -> xr.Dataset:
-    """The controls gate of the texture scores on the main results (``realism.realism_gate``) as arrays (score,
-    control); empty without main results holding the controls."""
+    """The controls gate of the main results (``realism.realism_gate``) as arrays; empty without the controls."""
     if main is None or "control_wav_features" not in main:
         return xr.Dataset()
     g = realism_gate(main)
     if g.empty:     # no paired truth (a user's folder without pairs): no control can be scored against it
         return xr.Dataset()
-    idx = g.set_index(["score", "control"])
-    scores, controls = list(dict.fromkeys(g["score"])), list(dict.fromkeys(g["control"]))
-    grid = lambda col: np.array([[idx.loc[(s, c), col] for c in controls] for s in scores], dtype=np.float64)  # noqa: E731
-    return xr.Dataset({f"gate_{c}": (("gate_score", "gate_control"), grid(c)) for c in ("worse_by", "lo", "hi")}
-                      | {"gate_passes": ("gate_score", np.array([bool(idx.loc[(s, controls[0]), "passes"])
-                                                                  for s in scores]))},
-                      coords={"gate_score": scores, "gate_control": controls})
+    out = gate_arrays(g)
+    passes, first = g.set_index(["score", "control"])["passes"], out["gate_control"].values[0]
+    out["gate_passes"] = ("gate_score", np.array([bool(passes[(s, first)]) for s in out["gate_score"].values]))
+    return out
 
 
 def _halving(main: xr.Dataset | None) -> xr.Dataset:
-    """The truth-relative KID_wav of every method and control against the whole reference and its halves
-    (``realism_checks``), and how far it moves under each kind of half; empty without the KID features."""
+    """The truth-relative KID_wav of every label against the reference and its halves, and how far it moves."""
     if main is None or "reference_wav_features" not in main or "control_wav_features" not in main:
         return xr.Dataset()
     seed = main["seed"].values[0]
@@ -157,7 +150,7 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
                           band: tuple[float, float] = (0.005, 0.4), lpips_kw: dict | None = None,
                           fid_kw: dict | None = None) -> xr.Dataset:
     """Spectrum slopes (Fig. 9), S_HF of filtered held-out real images (Figs. 11-12) and the metric correlations
-    over the runs of ``ctx.inputs["main_results"]`` (Fig. 14); ``lpips_kw`` / ``fid_kw``: for LPIPS and FID."""
+    over the runs of ``ctx.inputs["main_results"]`` (Fig. 14)."""
     ctx = ctx or StudyContext()
     data = spec_data(spec)
     real, others, flat = realism_sets(data)   # the real target crops every texture score compares with
@@ -213,9 +206,9 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
     ds = ds.merge(leak_controls(data, main, oracle))
     flat_test = int(main["flat_truth"].sum()) if main is not None and "flat_truth" in main else -1
     ds.attrs.update(flat_reference=flat["reference"], flat_real=flat["real"], n_real_crops=len(others),
-                    flat_test=flat_test, half_reference_bound=HALF_REFERENCE_BOUND)
-    ds.attrs.update(study="metric_validation", dataset=spec.dataset, profile=spec.profile, band=list(band),
-                    wavelet=wavelet, mu_hf=float(mu), s_hf_unit="uint8", n_reference=len(real),
+                    flat_test=flat_test, half_reference_bound=HALF_REFERENCE_BOUND, study="metric_validation",
+                    dataset=spec.dataset, profile=spec.profile, band=list(band), wavelet=wavelet, mu_hf=float(mu),
+                    s_hf_unit="uint8", n_reference=len(real),
                     filters="lowpass keeps |omega| <= kappa * 0.5 cycles/px (high frequencies removed); highpass is "
                             "its complement (low frequencies removed)", checkpoints="{}",
                     held_out="the paired test split's ground truth" if paired else
@@ -225,8 +218,7 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
 
 
 def metric_points(ds: xr.Dataset) -> pd.DataFrame:
-    """The (method, seed) runs of the main results and every metric the correlations use; a metric computed for no
-    run (LPIPS or FID / KID without their pretrained networks) is left out, as ``metric_status`` says."""
+    """The (method, seed) runs of the main results and every metric computed for at least one run."""
     pts = pd.DataFrame(ds["points"].values, columns=ds["metric"].values)
     pts = pts.loc[:, pts.notna().any()]
     pts.insert(0, "seed", ds["point_seed"].values)
@@ -240,8 +232,7 @@ POINT_HEADERS = {"psnr": "PSNR", "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF",
 
 
 def complements(points: pd.DataFrame, tol: float = 1e-9) -> dict[str, str]:
-    """{metric: its twin} for each metric of ``points`` equal to 1 minus another on every run (S_G is 1 − D_KS,
-    Eq. 33); the twin kept is the one ``POINT_HEADERS`` lists first."""
+    """{metric: its twin} for each metric equal to 1 minus another on every run (S_G is 1 − D_KS, Eq. 33)."""
     order = {k: i for i, k in enumerate(POINT_HEADERS)}
     cols = sorted((c for c in points.columns if c not in ("method", "seed")), key=lambda c: order.get(c, len(order)))
     out: dict[str, str] = {}
@@ -277,8 +268,7 @@ def filter_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def filter_changes(ds: xr.Dataset, digits: int = 3) -> dict[str, float]:
-    """On the filter table's rounded values: ``unfiltered`` S_HF, its largest change under high-pass
-    (``lf_moved``) and its largest fall under low-pass (``hf_fell``)."""
+    """On the filter table's rounded values: ``unfiltered`` S_HF, ``lf_moved`` and ``hf_fell``."""
     base = round(float(ds["unfiltered_s_hf"].mean()), digits)
     low = ds["filtered_s_hf"].sel(filter="lowpass").mean("held_out").values
     high = ds["filtered_s_hf"].sel(filter="highpass").mean("held_out").values
@@ -295,8 +285,7 @@ def band_used(ds: xr.Dataset) -> tuple[float, float, int]:
 
 
 def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
-    """The correlations' points, one per distinct method (``method_points``), a metric that is 1 minus another
-    shown once."""
+    """The correlations' points, one per distinct method, a metric that is 1 minus another shown once."""
     pts = metric_points(ds)
     twins = complements(pts)
     cols = [c for c in pts.columns if c not in ("method", "seed") and c not in twins]
@@ -306,8 +295,7 @@ def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
 
 
 def method_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[float, float, float, int]:
-    """(r, lo, hi, n): Pearson r of metrics ``a`` and ``b`` over one point per distinct method with its 95 %
-    Fisher-z interval; NaN with fewer than 3 points or a constant metric."""
+    """(r, lo, hi, n): Pearson r of ``a`` and ``b`` over the distinct methods with its Fisher-z interval."""
     if not {a, b} <= set(map(str, ds["metric"].values)):
         return float("nan"), -1.0, 1.0, 0
     per = method_points(metric_points(ds)[["method", a, b]].dropna(), [a, b])

@@ -41,8 +41,7 @@ PER_SAMPLE = ("psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio", "failed")
 
 
 def schedule_set(names, sigmas) -> dict[str, GuidanceSchedule]:
-    """The named schedules on an inversion grid ``sigmas`` (any order; n + 1 levels). ``mid`` is a sigma window over
-    the middle third of the steps, ``low`` / ``high`` the first / last ceil(n / 3) steps."""
+    """The named schedules on an inversion grid ``sigmas`` (thirds by steps: low, mid as a sigma window, high)."""
     asc = np.sort(np.asarray(sigmas, dtype=np.float64))
     n = len(asc) - 1
     k = math.ceil(n / 3)
@@ -64,8 +63,7 @@ TIMING_ROUNDS = 2
 
 
 def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
-    """DDIM, full OVG and OVG under each schedule of ``spec["schedules"]`` (None: SCHEDULES) on the main results'
-    test inputs: per-sample scores (method, sample), cost and S_HF gain share per method."""
+    """DDIM, full OVG and OVG under each schedule on the main results' test inputs: scores, cost, S_HF gain."""
     ctx = ctx or StudyContext()
     names = list(spec.get("schedules") or SCHEDULES)
     if len(set(names)) != len(names) or {"ddim", "ovg"} & set(names):
@@ -122,8 +120,9 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
     ds["n_failed"] = ds["failed"].sum("sample").astype(int)
     ds["guided_steps"] = ("method", np.array([len(guided[m]) for m in labels]))
     ds["backward_passes"] = 2 * ds["guided_steps"]
-    ds["sigma_lo"] = ("method", np.array([float(asc[g[0]]) if g else np.nan for g in guided.values()]))
-    ds["sigma_hi"] = ("method", np.array([float(asc[g[-1] + 1]) if g else np.nan for g in guided.values()]))
+    ranges = {m: [float(asc[g[0]]), float(asc[g[-1] + 1])] if g else [np.nan, np.nan] for m, g in guided.items()}
+    ds["sigma_lo"] = ("method", np.array([r[0] for r in ranges.values()]))
+    ds["sigma_hi"] = ("method", np.array([r[1] for r in ranges.values()]))
     ds["time_s"] = ("method", np.array([secs[m] for m in labels]))
     ds["time_ratio"] = ds["time_s"] / secs["ddim"]
     ds["s_hf_mean"] = ds["s_hf"].mean("sample", skipna=True)
@@ -134,13 +133,13 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
     share = ds["s_hf_gain_share"].where(ds["time_ratio"] <= MAX_TIME_RATIO).sel({"method": names})
     best = str(share.idxmax("method").item()) if share.notnull().any() else ""
     best_share = float(share.sel({"method": best})) if best else float("nan")
+    ck = str(getattr(D, "checkpoint", ""))
+    plain = {s: {k: None if v == math.inf else v for k, v in dataclasses.asdict(g).items()} for s, g in scheds.items()}
     ds.attrs = dict(
         study=spec.study, dataset=spec.dataset, profile=spec.profile, steps=prof.steps, n_test=n, seed=seed,
         space=space, ovg=json.dumps(op), timing_images=len(x_t), ddim_time_s=float(secs["ddim"]),
-        schedules=json.dumps({s: {"schedule": {k: (None if v == math.inf else v) for k, v in dataclasses.asdict(g).items()}, "guided_steps": guided[s],
-                                  "sigma_range": [float(asc[guided[s][0]]), float(asc[guided[s][-1] + 1])]
-                                  if guided[s] else None}
-                              for s, g in scheds.items()}, default=str),
+        schedules=json.dumps({s: {"schedule": plain[s], "guided_steps": guided[s],
+                                  "sigma_range": ranges[s] if guided[s] else None} for s in scheds}, default=str),
         sigmas=json.dumps([float(s) for s in asc]),
         target_rule=TARGET_RULE, max_time_ratio=MAX_TIME_RATIO, target_share=TARGET_SHARE,
         best_schedule=best, best_gain_share=best_share, target_met=int(bool(best) and best_share >= TARGET_SHARE),
@@ -149,15 +148,13 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
              f"translation of timing_images inputs / DDIM's, same run, best of {TIMING_ROUNDS} interleaved rounds",
         timing_rounds=TIMING_ROUNDS,
         wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_lf_kappa=float(scoring["kappa"]),
-        models=json.dumps({par: str(getattr(D, "checkpoint", ""))}),
-        checkpoints=json.dumps({k: v for k, v in {par: str(getattr(D, "checkpoint", ""))}.items() if v}),
+        models=json.dumps({par: ck}), checkpoints=json.dumps({par: ck} if ck else {}),
         user_models=json.dumps(None if given is None else given.info))
     return ds
 
 
 def gain_share_interval(ds: xr.Dataset, method: str, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float, int]:
-    """(share, lo, hi, crops): a schedule's share of full OVG's S_HF gain over DDIM, with its 95 % bootstrap
-    interval over the crops all three kept (resampled together); NaN interval below 2 crops."""
+    """(share, lo, hi, crops): a schedule's share of full OVG's S_HF gain over DDIM, 95 % bootstrap over crops."""
     if "s_hf" not in ds:   # shares without per-crop scores: no interval
         return float(ds["s_hf_gain_share"].sel({"method": method})), np.nan, np.nan, 0
     v = ds["s_hf"].sel({"method": [method, "ddim", "ovg"]}).transpose("method", "sample").values.astype(np.float64)
@@ -185,8 +182,7 @@ HEADERS = {"guided_steps": "guided steps", "sigma_lo": "σ from", "sigma_hi": "�
 
 
 def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method: guided steps and their σ range, cost, the share of full OVG's S_HF gain with its 95 % interval
-    (``gain_share_interval``; none for DDIM and full OVG), quality means over the kept samples and failed samples."""
+    """Per method: guided steps, σ range, cost, share of full OVG's S_HF gain with its interval, quality means."""
     per = ds[["psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio"]].mean("sample", skipna=True).to_dataframe()
     cols = ["guided_steps", "sigma_lo", "sigma_hi", "nfe", "backward_passes", "time_s", "time_ratio",
             "s_hf_gain_share"]

@@ -141,8 +141,7 @@ def _sweep(ctx, cells: dict, models, specs, bases, base_labels, eta_hf, eta_lf, 
 
 def fill_sweep(ctx, models, ds: xr.Dataset, scales, src, gt, seed, prof, scoring, n_show, kappa,
                parameterization: str, rule: str) -> tuple[xr.Dataset, dict | None]:
-    """DDIM + fill at each of ``scales`` on the sweep's crops, scored as a grid point and chosen by OVG's rule:
-    ("fill_*" variables on dimension "fill_scale", the choice or None when every scale failed)."""
+    """DDIM + fill at each of ``scales``, scored and chosen as a grid point: ("fill_*" variables, choice or None)."""
     cells = []
     for scale in scales:
         ms = method_specs(["ddim_fill"], eta_hf=0.0, eta_lf=0.0, lowpass_kappa=kappa, parameterization=parameterization,
@@ -166,8 +165,7 @@ def fill_sweep(ctx, models, ds: xr.Dataset, scales, src, gt, seed, prof, scoring
 
 
 def pareto_export(ds: xr.Dataset | None, spec=None) -> dict:
-    """What a study reading the sweep records: OVG's choice (``ovg_choice``); the main results also take the fill's
-    chosen scale, where the sweep made one."""
+    """What a study reading the sweep records: ``ovg_choice``, and for the main results the fill's scale."""
     from .pareto_choice import ovg_choice
 
     out = ovg_choice(ds, spec)
@@ -178,8 +176,7 @@ def pareto_export(ds: xr.Dataset | None, spec=None) -> dict:
 
 
 def _bands(data, src, gt, scoring) -> tuple[dict, float, str]:
-    """(the real crops' luma and chroma bands, the validation truths' KID_wav (NaN without them), where the bands
-    come from: the validation truths, else the realism reference crops)."""
+    """(the real crops' luma and chroma bands, the validation truths' KID_wav or NaN, where the bands come from)."""
     real, note = (gt, "the validation crops' ground truth") if gt is not None else \
         (realism_sets(data)[0], "the realism reference crops (no paired ground truth)")
     sc = image_scores(real, real if gt is None else src, None, scoring)
@@ -199,8 +196,8 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
                    baselines=BASELINES, n_images: int | None = None, seed: int | None = None, rule: str = "maximin",
                    primary: str | None = None, n_show: int = 4, ls=None, parameterization: str = "eps",
                    user_models: dict | None = None, extend: int = 1, fill_scales=FILL_SCALES) -> xr.Dataset:
-    """Sweep the OVG step sizes of ``bases`` on the validation crops beside ``baselines``, choose each base's point
-    by ``rule`` (the grid grown past an edge ``extend`` times) and, where the support is known, the fill's scale."""
+    """Sweep the OVG step sizes of ``bases`` beside ``baselines``, choose each base's point by ``rule`` (the grid
+    grown past an edge ``extend`` times) and, where the support is known, the fill's scale."""
     prof = get_profile(profile)
     bases, eta_hf, eta_lf, primary = _check(bases, rule, eta_hf, eta_lf, primary, profile)
     seed = int(prof.seeds[0] if seed is None else seed)
@@ -251,8 +248,7 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
 
 
 def run_pareto(spec, ctx) -> xr.Dataset:
-    """The Pareto study of a StudySpec (knobs: eta_hf, eta_lf, bases, baselines, n_images, seed, rule, data_options,
-    model / models: a user's models sweep instead of the trained ones, with the bases and baselines they can run)."""
+    """The Pareto study of a StudySpec; a user's models sweep instead of the trained ones."""
     given = user_models(spec)
     bases = study_labels(spec.get("bases"), list(BASES), given)
     baselines = study_labels(spec.get("baselines"), list(BASELINES), given)
@@ -281,8 +277,7 @@ MOST_FAILED = 0.5
 
 
 def grid_summary(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per (base, eta_hf, eta_lf): mean scores, failed count, front, chosen; NaN scores where more than
-    ``MOST_FAILED`` of the images failed."""
+    """One row per (base, eta_hf, eta_lf): mean scores (NaN past ``MOST_FAILED``), failed count, front, chosen."""
     cols = {k: ds[k].mean("sample", skipna=True) for k in SCORES if k in ds}
     cols.update({k: ds[k] for k in ("s_g", "kid_wav") if k in ds})
     flags = {k: ds[k] for k in ("on_front", "in_band", "chosen") if k in ds}
@@ -316,8 +311,7 @@ _READ = {"kid_wav": "KID_wav", "delta_log_e_hf_luma_ref": "luma detail", "delta_
 
 
 def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
-    """``grid_summary`` as the chapter shows it: means to ``digits`` decimals (the scores the choice reads first) and
-    "yes" where inside both real bands, on its variant's S_HF / S_LF front or chosen."""
+    """``grid_summary`` as the chapter shows it: scores to ``digits`` decimals, flags as "yes"."""
     table = grid_summary(ds)
     shown = table[[c for c in GRID_COLUMNS if c in table]].round(   # the scores: the columns after the step sizes
         {c: digits for c in GRID_COLUMNS[3:] if c not in ("in_band", "failed", "on_front", "chosen")})
@@ -328,8 +322,7 @@ def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
 
 
 def front_counts(ds: xr.Dataset) -> dict:
-    """Counts of ``joint_front``: grid points and baselines in all and on the front, variants on and off it,
-    dominated baselines, the primary's choice, the best baselines on S_HF and S_LF, and ``holds``."""
+    """Counts of ``joint_front``: points on and off it per kind, the primary's choice, the best baselines, ``holds``."""
     grid, base, front = joint_front(ds)
     n = len(grid)
     on = grid[front[:n]]
@@ -347,8 +340,7 @@ def front_counts(ds: xr.Dataset) -> dict:
 
 
 def choices_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Each OVG variant's chosen point: step sizes, the means the choice read, whether it is in both real bands and
-    as real as its unguided method (KID_wav), S_HF and the grid edge it lies on ("eta_HF smallest")."""
+    """Each OVG variant's chosen point: step sizes, the means the choice read, realism and the grid edge it lies on."""
     grids = [sorted(map(float, ds[k].values)) for k in ("eta_hf", "eta_lf")]
     rows = {}
     for b, c in json.loads(ds.attrs.get("choices", "{}")).items():

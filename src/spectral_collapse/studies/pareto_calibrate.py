@@ -15,8 +15,7 @@ EXTEND = 2
 
 
 def ovg_for(spec, ctx, given, data) -> dict:
-    """The OVG step sizes of a study: the stored Pareto sweep's choice (``translation.ovg_setting``); with a user's
-    model (``given``: ``models.UserModels``) and no sweep for it, ``calibrate_ovg`` on ``data``'s validation crops."""
+    """The OVG step sizes of a study: the stored sweep's choice, else with a user's model ``calibrate_ovg``."""
     op = ovg_setting(spec)
     source = str(op.get("source", ""))
     # a sweep ran for this data and model: its choice, or its finding that no grid point is free of failed samples
@@ -28,8 +27,7 @@ def ovg_for(spec, ctx, given, data) -> dict:
 
 def calibrate_ovg(ctx, data, given, profile: str, *, reason: str = "", n_images: int = CALIBRATION_IMAGES,
                   rule: str = "maximin", dataset: str | None = None) -> dict:
-    """{"eta_hf", "eta_lf", "per_base", "source"} by the Pareto rule on ``n_images`` validation crops with the user's
-    models ``given``; OVG_DEFAULTS with the reason when no grid point is free of failed samples."""
+    """{"eta_hf", "eta_lf", "per_base", "source"} by the Pareto rule on ``n_images`` validation crops of ``given``."""
     from .pareto import pareto_results
 
     n = max(1, min(int(n_images), get_profile(profile).n_val))

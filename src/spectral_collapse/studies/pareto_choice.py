@@ -102,8 +102,7 @@ def choose_operating_point(s_hf, s_lf, rule: str = "maximin", eligible=None, siz
 
 
 def truth_bands(luma_ref, chroma_ref) -> dict:
-    """{"luma": (lo, hi), "chroma": (lo, hi)}: mean ± one standard deviation of real crops' per-crop detail (log
-    ratio to the reference mean), the band a point's mean must lie in; a band is (-inf, inf) with under 2 crops."""
+    """{"luma": (lo, hi), "chroma": (lo, hi)}: mean ± one std of real crops' detail ((-inf, inf) under 2 crops)."""
     return {name: spread_band(v) or (-np.inf, np.inf) for name, v in (("luma", luma_ref), ("chroma", chroma_ref))}
 
 
@@ -135,8 +134,7 @@ def choose_point(kid, s_lf, luma, chroma, bands: dict, *, base_kid: float | None
 
 
 def band_distance(luma, chroma, bands: dict) -> np.ndarray:
-    """How far each point's mean luma and chroma detail lie outside the real crops' bands, in band widths, summed
-    over the two (0 inside both; NaN where a score is missing)."""
+    """How far each point's luma and chroma detail lie outside the real bands, in band widths, summed."""
     total = 0.0
     for v, (lo, hi) in ((np.asarray(luma, float), bands["luma"]), (np.asarray(chroma, float), bands["chroma"])):
         total = total + np.maximum(0.0, np.maximum(lo - v, v - hi)) / max(hi - lo, 1e-12)
@@ -144,8 +142,7 @@ def band_distance(luma, chroma, bands: dict) -> np.ndarray:
 
 
 def _significant(v, digits: int = 4) -> str:
-    """A mean to ``digits`` significant digits, without an exponent below 10^6: "0.1234", "156800"; "—" when
-    missing."""
+    """A mean to ``digits`` significant digits, without an exponent below 10^6; "—" when missing."""
     if v is None or not np.isfinite(v):
         return "—"
     if v == 0 or 1e-3 <= abs(v) < 1e6:
@@ -155,8 +152,7 @@ def _significant(v, digits: int = 4) -> str:
 
 
 def readable_grid(table, *, every: bool = False, digits: int = 4):
-    """The grid table (``pareto.grid_table``) as a reader takes it in: the chosen and front points in the columns
-    that fit the text column (``every``: all of both), to ``digits`` significant digits."""
+    """The grid table as a reader takes it in: chosen and front points (``every``: all), ``digits`` significant."""
     flags = [c for c in table.columns if c == "chosen" or str(c).startswith("on its variant")]
     keep = table if every or not flags else table[(table[flags] == "yes").any(axis=1)]
     numeric = keep.select_dtypes("number").columns

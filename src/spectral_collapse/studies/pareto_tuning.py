@@ -18,8 +18,7 @@ SET_SCORES = ("kid_wav",)   # one number per set of crops: the gap has no interv
 
 
 def validation_scores(pareto: xr.Dataset, label: str, metric: str) -> np.ndarray:
-    """Per-crop scores of ``label`` on the sweep's validation crops (an OVG variant at its chosen point, or a
-    baseline), failed crops left out; empty when the sweep holds neither."""
+    """Per-crop scores of ``label`` on the sweep's validation crops, failed ones left out (empty if absent)."""
     if "base" in pareto.dims and label in pareto["base"].values and metric in pareto:
         chosen = pareto["chosen"].sel(base=label)
         if not bool(chosen.any()):
@@ -49,8 +48,7 @@ def _kept(values: xr.DataArray, failed: xr.DataArray | None, metric: str) -> np.
 
 
 def validation_test_gap(pareto: xr.Dataset, main: xr.Dataset, metrics=GAP_METRICS, seed: int = 0) -> pd.DataFrame:
-    """One row per (label, metric): validation and test means, the gap test − validation with its 95 % bootstrap
-    interval, and the counts; a variant whose main results ran other step sizes is left out."""
+    """One row per (label, metric): validation and test means and the gap with its 95 % bootstrap interval."""
     choices = json.loads(pareto.attrs.get("choices", "{}"))
     ran = json.loads(main.attrs.get("ovg", "{}") or "{}").get("per_base", {})
     bases = [str(b) for b in pareto["base"].values] if "base" in pareto.dims else []
@@ -77,7 +75,6 @@ def validation_test_gap(pareto: xr.Dataset, main: xr.Dataset, metrics=GAP_METRIC
 
 
 def best_on_validation(pareto: xr.Dataset, labels, metric: str, higher: bool = True) -> str | None:
-    """Of ``labels``, the OVG variant whose chosen point has the best mean ``metric`` on the validation crops (the
-    largest when ``higher``); None when the sweep holds none of them."""
+    """Of ``labels``, the OVG variant with the best mean validation ``metric`` at its chosen point, or None."""
     means = {m: float(v.mean()) for m in labels if len(v := validation_scores(pareto, m, metric))}
     return (max if higher else min)(means, key=means.get) if means else None

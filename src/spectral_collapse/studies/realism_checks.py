@@ -14,7 +14,7 @@ from ..framework.controls import control_scores, noise_sigma, scoring_settings
 from ..framework.realism import add_kid, realism_gate
 
 __all__ = ["HALF_REFERENCE_BOUND", "HALVES", "SAMPLED_HALVES", "REGION_HALVES", "REFIT_HALVES", "halved_reference",
-           "halving_movement", "PHOTOS", "photo_tiles", "photo_gate", "photo_gates"]
+           "halving_movement", "PHOTOS", "photo_tiles", "photo_gate", "gate_arrays", "photo_gates"]
 
 # The largest factor max(half / whole, whole / half) by which a truth-relative KID_wav may change when its reference is
 # halved by sampling or by region, the feature map held fixed. Measured on the bundled data: about 1.01 by sampling and
@@ -29,8 +29,7 @@ HALVES = ("all", *SAMPLED_HALVES, *REGION_HALVES, *REFIT_HALVES)
 
 
 def halved_reference(features: dict, truth: np.ndarray, reference: np.ndarray, *, n_boot: int = 500) -> pd.DataFrame:
-    """Per label of ``features`` ({label: (n, F) mapped features on the truth's crops}) and reference half of
-    ``HALVES``: KID(label) − KID(truth) with its two-sample interval (``REFIT_HALVES``: the map fitted anew)."""
+    """Per label and reference half of ``HALVES``: KID(label) − KID(truth) with its two-sample interval."""
     rows, r, half = [], np.asarray(reference, dtype=np.float64), len(reference) // 2
     # the region halves twice, the second time for a refitted map
     for name, ref in zip(HALVES, (r, r[0::2], r[1::2], r[:half], r[half:], r[:half], r[half:])):
@@ -43,8 +42,7 @@ def halved_reference(features: dict, truth: np.ndarray, reference: np.ndarray, *
 
 
 def halving_movement(table: pd.DataFrame, halves=SAMPLED_HALVES) -> pd.DataFrame:
-    """Per label of a ``halved_reference`` table under ``halves``: the whole reference's value and interval, its
-    largest move in half-widths, the ratios half / whole and their ``factor``, and whether its sign stays."""
+    """Per label of a ``halved_reference`` table under ``halves``: how far and by what factor it moves."""
     out = {}
     for label, g in table.groupby("label", sort=False):
         g = g.set_index("reference")
@@ -62,8 +60,7 @@ def halving_movement(table: pd.DataFrame, halves=SAMPLED_HALVES) -> pd.DataFrame
 
 
 def photo_tiles(image: np.ndarray, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    """(test tiles, target pool) of an 8-bit RGB photograph: its size x size tiles, tile (i, j) a test tile where
-    (i + j) % 3 == 0, else in the pool."""
+    """(test tiles, target pool) of an 8-bit RGB photograph: tile (i, j) a test tile where (i + j) % 3 == 0."""
     x = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1.0).permute(2, 0, 1)
     rows, cols = x.shape[1] // size, x.shape[2] // size
     tiles = x[:, :rows * size, :cols * size].unfold(1, size, size).unfold(2, size, size)     # (3, r, c, s, s)
@@ -73,8 +70,7 @@ def photo_tiles(image: np.ndarray, size: int = 32) -> tuple[torch.Tensor, torch.
 
 
 def photo_gate(name: str, size: int = 32, factor: int = 4) -> tuple[pd.DataFrame, dict]:
-    """(gate table, tile counts) of the controls gate on ``skimage.data.<name>()`` cut by ``photo_tiles``, as a
-    x``factor`` nearest-neighbour SR task."""
+    """(gate table, tile counts) of the controls gate on ``skimage.data.<name>()`` as a x``factor`` SR task."""
     from skimage import data as skdata   # local import: scikit-image is heavy
 
     test, pool = photo_tiles(getattr(skdata, name)(), size)
@@ -93,18 +89,19 @@ def photo_gate(name: str, size: int = 32, factor: int = 4) -> tuple[pd.DataFrame
     return realism_gate(ds), counts
 
 
+def gate_arrays(table: pd.DataFrame, prefix: str = "gate_") -> xr.Dataset:
+    """A controls-gate table (``realism.realism_gate``) as arrays (gate_score, gate_control): worse_by, lo, hi."""
+    idx = table.set_index(["score", "control"])
+    scores, controls = list(dict.fromkeys(table["score"])), list(dict.fromkeys(table["control"]))
+    return xr.Dataset({f"{prefix}{c}": (("gate_score", "gate_control"),
+                                        np.array([[idx.loc[(s, k), c] for k in controls] for s in scores], np.float64))
+                       for c in ("worse_by", "lo", "hi")}, coords={"gate_score": scores, "gate_control": controls})
+
+
 def photo_gates(photos=PHOTOS, size: int = 32) -> xr.Dataset:
     """``photo_gate`` of each photograph as arrays (photo, gate_score, gate_control) and per-photo tile counts."""
     tables, counts = zip(*(photo_gate(p, size) for p in photos))
-    scores, controls = list(dict.fromkeys(tables[0]["score"])), list(dict.fromkeys(tables[0]["control"]))
-
-    def grid(col):
-        return np.array([[[t.set_index(["score", "control"]).loc[(s, c), col] for c in controls] for s in scores]
-                         for t in tables], dtype=np.float64)
-
-    out = xr.Dataset({f"photo_gate_{c}": (("photo", "gate_score", "gate_control"), grid(c))
-                      for c in ("worse_by", "lo", "hi")},
-                     coords={"photo": list(photos), "gate_score": scores, "gate_control": controls})
+    out = xr.concat([gate_arrays(t, "photo_gate_") for t in tables], "photo").assign_coords(photo=list(photos))
     out["photo_gate_worse"] = out["photo_gate_lo"] > 0
     for k in counts[0]:
         out[f"photo_tiles_{k}"] = ("photo", np.array([c[k] for c in counts]))
@@ -136,8 +133,7 @@ MOVEMENTS = (("", "halving", True), ("region_", "halving_region", True), ("refit
 
 
 def halving_words(ds: xr.Dataset) -> tuple[dict, pd.DataFrame | None]:
-    """(words, table) of the reference-halving check of a metric-validation result, per kind of halving
-    (``MOVEMENTS``); the table: truth-relative KID per label and reference, with each kind's factor."""
+    """(words, table) of the reference-halving check of a metric-validation result, per kind of halving."""
     keys = ("bound",) + tuple(f"{p}{k}" for p, _, bounded in MOVEMENTS
                               for k in ("factor", "worst", "sign", "moved") + (("within",) if bounded else ()))
     if "halving_factor" not in ds or "halving_refit_factor" not in ds:
@@ -162,8 +158,7 @@ def halving_words(ds: xr.Dataset) -> tuple[dict, pd.DataFrame | None]:
 
 
 def photo_words(ds: xr.Dataset) -> dict:
-    """Words of the photograph gate: the photographs, where each score fails (photo and controls), whether KID_wav
-    passes everywhere, and per photograph its tile counts."""
+    """Words of the photograph gate: the photographs, where each score fails, KID_wav's result, tile counts."""
     if "photo_gate_worse" not in ds:
         return {"photos": "not computed", "fails": "not computed", "kid": "was not computed"}
     worse = ds["photo_gate_worse"]
