@@ -5,9 +5,10 @@ model (the run's end) and on the exact Gaussian model (models.oracle, float64).
     python -m benchmarks.collapse_quality [--steps 50 100 200 400 800 1600 3200] [--n 16]
                                           [--out benchmarks/results/collapse_quality.json]
 
-The snapshots (the shipped model's configuration and seed) train into ``<name>-snapshots``, each one's held-out loss
-beside the shipped log's at the same step; crops and OVG setting as in benchmarks.support_leak. About 0.9 s per
-training step on one CPU thread (3,200 steps: 50 min) and a minute per point."""
+The snapshots (EMA weights, the shipped model's configuration and seed) train into ``<name>-snapshots``, each one's
+held-out loss beside the shipped log's at the same step; crops and OVG setting as in benchmarks.support_leak. The file
+is rewritten after every point. About 0.9 s per training step on one CPU thread (3,200 steps: 50 min) and a minute per
+point."""
 from __future__ import annotations
 
 import argparse

@@ -28,7 +28,8 @@ _DEVICE = "cpu"  # where the inversion and scaling benchmarks put their models a
 
 
 def set_device(name: str) -> str:
-    """Select the device of the inversion and scaling benchmarks ("cpu", "cuda", "cuda:1"); returns its name."""
+    """Select the device of the inversion and scaling benchmarks ("cpu", "cuda", "cuda:1"); returns its name. On a GPU
+    every timed call is synchronised, so wall time is the GPU's time."""
     global _DEVICE
     if not re.fullmatch(r"cpu|cuda(:\d+)?", name):
         raise ValueError(f"unknown device {name!r}; valid: cpu, cuda, cuda:<index>")
@@ -96,7 +97,8 @@ def paired(base: Callable[[], object], candidate: Callable[[], object], repeats:
 
 @contextmanager
 def count_calls(net):
-    """Count forwards of ``net`` (calls and batch elements) and the backward calls that reach its output."""
+    """Count forwards of ``net`` (calls and batch elements) and the backward calls that reach its output (a batched
+    vector-Jacobian product over several cotangents is one call)."""
     counter = SimpleNamespace(calls=0, elements=0, backward=0)
 
     def on_backward(grad):
@@ -147,7 +149,7 @@ def allocation_case(case: dict):
 
 def measure_peaks(runner: str, cases: list[dict]) -> list[dict]:
     """Peak extra memory (MiB) of each case in a fresh process (``runner``: "module:function" making the measured
-    callable of a case); a case that fails gets NaN and its error."""
+    callable of a case); a case that fails (or whose process dies) gets NaN and its error."""
     if not peak_supported():
         return [{**c, "peak_mb": float("nan"), "error": "needs Linux /proc/self/clear_refs and fork"} for c in cases]
     ctx = multiprocessing.get_context("forkserver")
@@ -169,7 +171,8 @@ def log_loglog_slope(x, y) -> float:
 
 
 def environment() -> dict:
-    """Machine (with the CPU's model name), package versions, git commit and current load: stored with every result."""
+    """Machine (with the CPU's model name), package versions, git commit and current load: stored with every result
+    (runs on different CPUs are not comparable)."""
     import psutil
 
     from spectral_collapse.framework.store import provenance

@@ -39,7 +39,8 @@ def work_env(work: Path) -> dict[str, str]:
 
 
 def train_set(profile: str, jobs: int, keys=None) -> float:
-    """Train ``profile``'s model set (or ``keys`` of it) in ``jobs`` processes (``shares``); the wall seconds."""
+    """Train ``profile``'s model set (or ``keys`` of it) in ``jobs`` processes (``shares``); the wall seconds. A process
+    that fails raises, naming its models."""
     from spectral_collapse.framework.model_set import model_set
 
     parts = shares([r.key for r in model_set(keys)], jobs)

@@ -130,8 +130,9 @@ def _median_s(fn, repeats: int, warmup: int):
 
 
 def paper_scale(log=print) -> dict:
-    """One training step of each of the paper's runs (Table 7) at its batch, projected to its steps, and one OVG and
-    one DDIM translation of the latent U-Net (50 steps, batch 32), on the GPU; a part that fails records its error."""
+    """One training step of each of the paper's runs (Table 7) at its batch (median of three after two warm-ups),
+    projected to its steps, and one OVG and one DDIM translation of the latent U-Net (50 steps, batch 32), on the GPU; a
+    part that fails records its error."""
     from spectral_collapse.inversion import OVG, Euler, translate
     from spectral_collapse.framework.profiles import get_profile
     from spectral_collapse.train.losses import diffusion_loss

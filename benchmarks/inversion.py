@@ -67,7 +67,8 @@ def make_model(profile: str, parameterization: str = "eps", size: int | None = N
 
 
 def build_case(label: str) -> tuple[object, object | None, float, str]:
-    """(method, guidance, cfg_scale, parameterization) of a benchmark label (baselines as the studies set them)."""
+    """(method, guidance, cfg_scale, parameterization) of a benchmark label (baselines as the studies set them,
+    renoise_r9 with the authors' R = 9, ovg_naive as the released code)."""
     if label not in LABELS:
         raise ValueError(f"unknown benchmark label {label!r}; valid: {', '.join(LABELS)}")
     table = {
@@ -86,8 +87,9 @@ def build_case(label: str) -> tuple[object, object | None, float, str]:
 
 
 def calls_per_step_at(label: str, steps: int, profile: str = "quick") -> float | None:
-    """Network calls per inversion step of a label at ``steps`` steps, from the method's definition; None when the
-    count does not depend on the number of steps."""
+    """Network calls per inversion step of a label at ``steps`` steps, from the method's definition (Heun (2N - 1) / N,
+    TABA (N - K) / N, ReNoise R + 1 plus its regularisation's); None when the count does not depend on the number of
+    steps."""
     method, _, _, par = build_case(label)
     if isinstance(method, Heun):
         return (2 * steps - 1) / steps
@@ -153,7 +155,8 @@ def floor_runner(D, x, steps: int):
 
 
 class _ConvInputGrad(torch.autograd.Function):
-    """A stride-1 'same' convolution whose input gradient is a convolution with the flipped, transposed kernel."""
+    """A stride-1 'same' convolution whose input gradient is a convolution with the flipped, transposed kernel (no
+    weight gradient)."""
 
     @staticmethod
     def forward(ctx, x, w, b, pad):

@@ -21,7 +21,8 @@ from pathlib import Path
 
 
 def removed() -> list[str]:
-    """What a clone loses to compute everything: each study's stored results and every executed chapter and page."""
+    """What a clone loses to compute everything: each study's stored results (not the benchmark records beside them) and
+    every executed chapter and page."""
     from spectral_collapse.studies.registry import STUDIES
 
     return [*(f"data/results/{name}" for name, s in STUDIES.items() if s.run is not None), "book/studies/*.ipynb",
@@ -29,7 +30,8 @@ def removed() -> list[str]:
 
 
 def prepare(source: Path, clone: Path, remove: bool = True) -> None:
-    """A fresh clone of ``source``'s HEAD at ``clone``, without what ``removed()`` names if ``remove``."""
+    """A fresh clone of ``source``'s HEAD at ``clone`` (removed first), without what ``removed()`` names if ``remove``
+    (the shipped weights stay)."""
     shutil.rmtree(clone, ignore_errors=True)
     subprocess.run(["git", "clone", "--quiet", str(source), str(clone)], check=True)
     if remove:

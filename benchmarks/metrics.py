@@ -1,7 +1,8 @@
 """Metric throughput against its targets, and a machine-speed reference timed in the same run.
 
 Targets: S_G + S_DC + PCA on 2000 latents of 4 x 32 x 32 under 2 s; PCA on 2000 x 196608 under 60 s (scaled by N^2
-from ``pca_n`` unless ``full``); S_HF + S_LF on 1000 images of 256 x 256 under 10 s.
+from ``pca_n`` unless ``full``); S_HF + S_LF on 1000 images of 256 x 256 under 10 s. A float64 1024^3 matrix product
+(``ref_s``) carries the times to another machine.
 """
 from __future__ import annotations
 

@@ -26,8 +26,9 @@ from .common import timed
 
 
 def measure_paper_unet(batch: int = 2, repeats: int = 2, threads: int = 1, root: str | Path = "data/results") -> dict:
-    """Time the paper profile's U-Net on this CPU, forward and forward + backward, per image, with its parameters and
-    forward FLOPs; written under ``root``, torch left at ``threads`` threads."""
+    """Time the paper profile's U-Net (random weights) on this CPU, forward and forward + backward, per image, with its
+    parameters and forward FLOPs (``torch.utils.flop_counter``); written under ``root``, torch left at ``threads``
+    threads."""
     torch.set_num_threads(threads)
     prof = get_profile("paper")
     D = prof.model_spec("eps").build().eval()

@@ -50,7 +50,8 @@ CONFIGS = {
 
 def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_DIR, threads: int | None = 1,
         log=print, device: str = "cpu") -> Path:
-    """Run the selected benchmarks in ``mode`` (smoke | default | full) on ``device``; the results file's path."""
+    """Run the selected benchmarks in ``mode`` (smoke | default | full) on ``device`` (inversion and scaling; on a GPU
+    only those run by default); the results file's path."""
     if mode not in CONFIGS:
         raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(CONFIGS)}")
     dev = common.set_device(device)

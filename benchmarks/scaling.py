@@ -1,7 +1,7 @@
 """How translation cost grows with resolution and batch size, for DDIM and OVG (paired repeats, log-log slopes).
 
 One translation is ``steps`` inversion plus ``steps`` sampling steps of the profile's backbone (random weights); each
-point is also a ratio to the DDIM translation at its sweep's smallest point.
+point is also a ratio to the DDIM translation at its sweep's smallest point, timed in the same run.
 """
 from __future__ import annotations
 

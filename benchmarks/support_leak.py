@@ -6,9 +6,10 @@ shipped trained networks (data/weights).
                                       [--out benchmarks/results/support_leak.json]
     python -m benchmarks.support_leak --grids --training-seeds 0 1 2 --out benchmarks/results/support_grids.json
 
-``--grids``: Euler steps of the eps and the EDM network, each on DDIM's and EDM's sigma grid: how much of the EDM arm's
-leak is its network and how much its grid. Crops: the main results' seed-0 test crops; OVG at their stored Pareto
-choice. About a minute for the oracle, a few for the trained networks on one CPU thread."""
+``--grids``: Euler steps of the eps and the EDM network, each on DDIM's and EDM's sigma grid (a grid below a network's
+sigma_min is clamped there): how much of the EDM arm's leak is its network and how much its grid. Crops: the main
+results' seed-0 test crops; OVG at their stored Pareto choice (else OVG_DEFAULTS). About a minute for the oracle (after
+its eigendecomposition, kept on disk), a few for the trained networks on one CPU thread."""
 from __future__ import annotations
 
 import argparse
@@ -78,8 +79,8 @@ def leaks(models: dict, x: torch.Tensor, labels, steps: int, seed: int, projecto
 
 
 def grid_leaks(models: dict, x: torch.Tensor, steps: int, projector, dtype) -> list[dict]:
-    """One row per (network, grid) of ``models``: the leak and S_DC of Euler inversion of ``x`` on the grid, and whether
-    the grid reaches below the network's sigma_min (``clamped``)."""
+    """One row per (network, grid) of ``models`` ({"eps", "edm"}): the leak (mean, min, max over the crops) and S_DC of
+    Euler inversion of ``x`` on the grid, and whether the grid reaches below the network's sigma_min (``clamped``)."""
     grids = {"ddim": default_sigmas(models["eps"], steps), "edm": default_sigmas(models["edm"], steps)}
     rows = []
     for net, D in models.items():

@@ -1,7 +1,8 @@
 """Training throughput of our trainer against a bare PyTorch + diffusers loop (same model, batch, optimizer, data).
 
-"ours" is ``spectral_collapse.train.train`` into a fresh folder; "bare" the same UNet2DModel, seed and AdamW with an
-epsilon MSE step and nothing else; "bare + ema" adds the EMA update. Whole calls are timed, setup included.
+"ours" is ``spectral_collapse.train.train`` into a fresh folder (Accelerate, EMA, label dropout, clipping, LR schedule,
+the final writes); "bare" the same UNet2DModel, seed and AdamW with an epsilon MSE step and nothing else; "bare + ema"
+adds the EMA update. Whole calls are timed, setup included.
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Write the book's study pages, table of contents (_toc.yml), studies index, API page (book/api.md) and page fragments.
 
 The study pages (book/studies/<study>.ipynb, both datasets side by side) are written from the executed chapters in
-book/studies/; the table of contents lists only those, grouped as pipeline.graph says; the API page has one autodoc
-block per module. The hand-written pages take every number from book/_generated/, regenerated from the stored
-results and benchmarks/results/latest.json (pipeline.fragments.book_fragments); --check does not look at them.
+book/studies/ (`make studies` writes them, one per study and dataset); the table of contents lists only those, grouped
+as pipeline.graph says; the API page has one autodoc block per module. The hand-written pages take every number from
+book/_generated/, regenerated from the stored results and benchmarks/results/latest.json
+(pipeline.fragments.book_fragments); --check does not look at them.
 
     python scripts/make_toc.py                    # rewrite the study pages, _toc.yml, book/api.md, book/_generated/
     python scripts/make_toc.py --check            # exit 1 if a study page, _toc.yml or book/api.md is out of date
@@ -42,7 +43,8 @@ def render_toc(studies: list[str]) -> str:
 
 
 def render_api(src: Path) -> str:
-    """book/api.md text for the package at ``src``: a section per subpackage, an automodule block per public module."""
+    """book/api.md text for the package at ``src``: a section per subpackage (the top-level modules share one), an
+    automodule block per public module (not a package, _private or __main__)."""
     rels = [path.relative_to(src.parent).with_suffix("") for path in sorted(src.rglob("*.py"))]
     modules = [".".join(rel.parts) for rel in rels if not any(part.startswith("_") for part in rel.parts)]
     lines = [

@@ -3,9 +3,10 @@
     python scripts/soak.py --profile quick                                         # every study and dataset, twice
     python scripts/soak.py --profile smoke --study main_results --dataset ihc-sr   # a short run (a slow test)
 
-Each round executes every (study, dataset) chapter into a fresh results folder, reusing the trained models. It passes
-when both rounds' results are equal (provenance aside) and no study's peak memory grows by more than --rel and
---abs-mb; the report goes to docs/soak.json, exit status 1 when a criterion fails. A quick soak takes hours.
+Each round executes every (study, dataset) chapter into a fresh results folder (with the stored Pareto choices), reusing
+the trained models. It passes when both rounds' results are equal (provenance aside) and no study's peak memory grows by
+more than --rel and --abs-mb; the report goes to docs/soak.json, exit status 1 when a criterion fails. A quick soak
+takes hours.
 """
 from __future__ import annotations
 

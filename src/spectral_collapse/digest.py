@@ -23,7 +23,8 @@ def _stamp(st: os.stat_result) -> tuple:
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes, read once per process while its ``os.stat`` stamp holds (``SETTLED_NS``)."""
+    """SHA-256 of a file's bytes, read once per process while its ``os.stat`` stamp holds and is older than
+    ``SETTLED_NS``."""
     key = os.path.abspath(path)
     before = os.stat(key)
     known = _KNOWN.get(key)   # one dict operation: safe across threads
@@ -38,7 +39,8 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def tree_sha256(folder: str | os.PathLike, files=None) -> str:
-    """SHA-256 over the relative names and digests of ``files`` (default: all under ``folder``), hidden ones out."""
+    """SHA-256 over the relative names and digests of ``files`` (default: all under ``folder``), hidden ones out, in
+    name order."""
     folder = Path(folder)
     if files is None:
         files = [q for q in folder.rglob("*") if q.is_file()]
@@ -50,7 +52,8 @@ def tree_sha256(folder: str | os.PathLike, files=None) -> str:
 
 
 def arrays_sha256(*arrays) -> str:
-    """SHA-256 of numpy arrays or torch tensors by shape, dtype and bytes: about 0.1 s per 100 MB."""
+    """SHA-256 of numpy arrays or torch tensors by shape, dtype and bytes: about 0.1 s per 100 MB. A pool of images
+    hashed so, not named, keys what was computed from it."""
     import numpy as np
 
     h = hashlib.sha256()

@@ -15,7 +15,8 @@ def radial_frequency(h: int, w: int, device=None, dtype=torch.float64) -> torch.
 
 
 def _filter(x: torch.Tensor, kappa: float, low: bool) -> torch.Tensor:
-    """Keep |omega| <= kappa * 0.5 (``low``) or the rest, on rfft2's half spectrum: ``ifft2`` at half the cost."""
+    """Keep |omega| <= kappa * 0.5 (``low``) or the rest, on rfft2's half spectrum (float64): equal to
+    ``ifft2(fft2(x) * keep).real`` (tested) at about half the cost."""
     h, w = x.shape[-2:]
     keep = ((radial_frequency(h, w, device=x.device) <= kappa * 0.5) == low).to(torch.float64)
     X = torch.fft.rfft2(x.to(torch.float64))

@@ -187,7 +187,8 @@ def lowest_lpips(ev: Evidence) -> Finding:
 
 
 def pareto_expands(ev: Evidence) -> Finding:
-    """Some OVG grid point on each sweep's joint S_HF / S_LF front of grid points and baselines."""
+    """Some OVG grid point on each sweep's joint S_HF / S_LF front of grid points and baselines (grid points with
+    failed samples left out)."""
     from ..studies.pareto import joint_front
 
     if ev.source == "paper":

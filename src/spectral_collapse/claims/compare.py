@@ -30,7 +30,8 @@ def difference(a, b) -> str:
 # ------------------------------------------------------------------------------------------------ comparisons
 
 def paired_units(f: pd.DataFrame, a, b, by: str = "method") -> tuple[np.ndarray, np.ndarray]:
-    """The finite values of ``a`` and ``b`` (in column ``by``) on the crops both scored, one per crop, sorted."""
+    """The finite values of ``a`` and ``b`` (in column ``by``) on the crops both scored, one per crop (its seeds
+    averaged), sorted."""
     f = f.loc[:, f.notna().any() | (f.columns == "value")]
     keys = [c for c in f.columns if c not in (by, "value", "same_as")]
     m = f[f[by] == a].merge(f[f[by] == b], on=keys, suffixes=("_a", "_b"))
@@ -43,7 +44,8 @@ def paired_units(f: pd.DataFrame, a, b, by: str = "method") -> tuple[np.ndarray,
 
 
 def gap_of(metric: str, xa, xb, higher: bool, reference=None):
-    """The ``effect.Gap`` the claimed-better side closes on the other's, for a metric with a reference; else None."""
+    """The ``effect.Gap`` the claimed-better side closes on the other's, for a metric with a reference; else None
+    (``reference``: the ground truth's mean, for a metric whose reference is "truth")."""
     ref = REFERENCES.get(metric, (None,))[0]
     ref = reference if ref == "truth" else ref
     if ref is None or not len(xa):

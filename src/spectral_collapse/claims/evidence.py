@@ -40,7 +40,8 @@ _HASH = re.compile(r"-[0-9a-f]{12}$")   # a model name's configuration hash
 
 
 def long_frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool = False) -> pd.DataFrame:
-    """Per-seed means (``per_crop``: each crop's value) of every known metric in ``ds`` as a long frame."""
+    """Per-seed means (``per_crop``: each crop's value, a failed sample's NaN) of every known metric in ``ds`` as a
+    long frame, with ``samples``, ``failed`` / ``n`` and ``same_as``."""
     frames, failed, same = [], failed_of(ds), coinciding_methods(ds)
     for m in CROP_METRICS if per_crop else METRICS:
         v = ds[m] if m in ds else None
@@ -77,7 +78,8 @@ def long_frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool = False)
 
 @dataclass
 class Evidence:
-    """What claims are judged on: long frames of per-seed means and per-crop values, and whole results."""
+    """What claims are judged on: long frames of per-seed means and per-crop values (empty for the paper's tables,
+    which report means only), and whole Pareto / PCA results."""
 
     frame: pd.DataFrame
     extra: dict = field(default_factory=dict)      # study ("pareto", "pca_collapse", "main") -> {dataset: xr.Dataset}
@@ -120,7 +122,8 @@ class Evidence:
                        weak={**{k: v for k, v in self.weak.items() if k != (short, dataset)}, **arm.weak})
 
     def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
-        """Rows of one study (of ``crops`` when ``per_crop``) with column == value for each keyword (absent: none)."""
+        """Rows of one study (of ``crops`` when ``per_crop``) with column == value for each keyword (absent: none);
+        per crop, the columns empty for the whole study are dropped."""
         f = self.crops if per_crop else self.frame
         if f.empty or "study" not in f:
             return f
@@ -145,7 +148,8 @@ def _without(f: pd.DataFrame, study: str, dataset: str, arms) -> pd.DataFrame:
 
 
 def _gate_failed(ds) -> set[str]:
-    """The models (with their hash) of a result's ``model_gate`` record below the quality gate now."""
+    """The models (with their hash) of a result's ``model_gate`` record below the quality gate now: by the report
+    stored with the same weights (``gate.current_verdict``), else by the verdict recorded with the result."""
     from ..framework.gate import current_verdict
     from ..framework.model_set import CHECKPOINT_ROOT
 

@@ -35,7 +35,8 @@ def _s_dc_up(f, ds: xr.Dataset, method: str) -> tuple[str, str] | None:
 
 
 def findings(ds: xr.Dataset) -> dict[str, Finding]:
-    """The study's claims "collapse", "ovg" and "scaled" from its per-crop numbers."""
+    """The study's claims "collapse", "ovg" and "scaled" from its per-crop numbers; a claim whose methods were not
+    run is "not testable here"."""
     f = long_frame(ds, "flow_collapse", str(ds.attrs.get("dataset", "")), per_crop=True)
     methods = [str(m) for m in ds["method"].values]
     has = lambda *ms: all(m in methods for m in ms)  # noqa: E731

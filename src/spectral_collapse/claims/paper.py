@@ -272,7 +272,8 @@ def judge(c: Claim, ev: Evidence) -> Finding:
 
 
 def with_exact_model(c: Claim, exact: Evidence | None) -> str:
-    """``c``'s verdict on the oracle arms (``exact``) by the same rule, or ``NO_ORACLE``."""
+    """``c``'s verdict on the oracle arms (``exact``: evidence from the exact Gaussian denoiser's results alone) by
+    the same rule; ``NO_ORACLE`` where none of the studies it reads has an oracle arm."""
     if exact is None:
         return NO_ORACLE
     have = set(exact.frame["study"]) if "study" in exact.frame else set()

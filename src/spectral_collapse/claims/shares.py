@@ -33,7 +33,8 @@ def share_span(share: float, lo: float, hi: float, digits: int = 1) -> str:
 
 
 def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """The rows shares and correlations may count and {"failed": ..., "coinciding": ...} cells left out."""
+    """The rows shares and correlations may count (no failed samples, one of each coinciding pair) and {"failed": ...,
+    "coinciding": ...}: the (arm, method, seed) cells left out for each reason."""
     cell = [c for c in frame.columns if c not in ("metric", "value", "failed", "n", "samples", "same_as")]
     none = pd.Series(False, index=frame.index)
     bad = frame["failed"].fillna(0) > 0 if "failed" in frame else none
@@ -115,7 +116,8 @@ def share_verdict(lo: float, hi: float, want_above: bool) -> str:
 
 
 def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics) -> pd.DataFrame:
-    """Per metric, ``share_interval`` of ``better`` against ``worse`` with dataset, method, scale fixed."""
+    """Per metric, ``share_interval`` of ``better`` against ``worse`` with dataset, method, scale fixed; the claims
+    page and the scorecard both read their shares from here."""
     rows = []
     for m in metrics:   # per-crop values (failed samples NaN), else per-seed ones (``countable``); one of 2 coinciding
         src, unit = (crops, "crop") if not crops.empty and m in set(crops["metric"]) else (frame, "seed")

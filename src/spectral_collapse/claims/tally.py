@@ -17,7 +17,8 @@ __all__ = ["check_root", "claims_of", "tally_table", "moved", "main"]
 
 
 def check_root(root: str | Path, profile: str = "quick") -> None:
-    """Refuse a ``root`` holding no ``profile`` results, naming what it holds instead."""
+    """Refuse a ``root`` holding no ``profile`` results (``<study>/<dataset>-<profile>.nc``), naming what it holds
+    instead."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"no results folder {root}: pass the root that holds the studies' folders")
@@ -32,7 +33,8 @@ def check_root(root: str | Path, profile: str = "quick") -> None:
 
 
 def claims_of(root: str | Path, profile: str = "quick") -> pd.DataFrame:
-    """The claims table on the stored results under ``root``, or the one saved there by ``--save`` (JSON)."""
+    """The claims table on the stored results under ``root``, or the one saved there by ``--save`` (JSON, not a
+    pickle: reading a file never runs code)."""
     if Path(root).is_file() and Path(root).suffix == ".json":
         return pd.read_json(root, orient="split", dtype=False).astype(str).set_index("claim")
     check_root(root, profile)
@@ -46,7 +48,7 @@ def tally_table(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
 
 
 def moved(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    """Each claim whose verdict or effect words differ, with the comparisons whose numbers changed."""
+    """Each claim whose verdict or effect words differ, with its changed comparisons ("−" before, "+" after)."""
     rows = []
     for key in before.index.union(after.index, sort=False):
         b, a = (t.loc[key] if key in t.index else None for t in (before, after))

@@ -1,7 +1,7 @@
 """BBBC021 (Caie et al. 2010, via the Broad Bioimage Benchmark Collection) as x8 / x16 / x32 unpaired super-resolution.
 
-Fields of view are either a clean target or a degraded source, never both; the preparation choices are listed in
-docs/datasets.md. ``download`` -> ``prepare`` -> ``load_bbbc021``.
+Fields of view are either a clean target or a degraded source, never both (the paper's "strictly unpaired"); the
+preparation choices are listed in docs/datasets.md. ``download`` -> ``prepare`` -> ``load_bbbc021``.
 """
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ def _select(all_plates: list[str], plates) -> list[str]:
 
 def download(root=None, *, base_url: str | None = None, plates=None, checksums: dict | None = None,
              progress: bool = True, timeout: float = 30) -> Path:
-    """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones)."""
+    """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones), each checked
+    against ``checksums[file name]`` or the download lock file."""
     base_url = (base_url or os.environ.get(URL_ENV) or BASE_URL).rstrip("/") + "/"
     checksums = checksums or {}
     dl, _, _ = _dirs(root)
@@ -133,7 +134,8 @@ def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out:
 
 def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, float] = PERCENTILES, plates=None,
             overwrite: bool = False, progress: bool = True) -> Path:
-    """Downloaded plate zips + metadata CSV -> <root>/bbbc021/prepared/; resumable."""
+    """Downloaded plate zips + metadata CSV -> <root>/bbbc021/prepared/, every downloaded plate for ``plates=None``;
+    resumable: plates already written are kept."""
     from tqdm.auto import tqdm
 
     check_factor(size, None)

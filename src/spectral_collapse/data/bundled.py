@@ -1,7 +1,8 @@
 """Datasets built from images shipped inside installed packages: no download, usable offline and in tests.
 
-Both cut ``skimage.data.immunohistochemistry()`` into disjoint column bands (``IHC_REGIONS``): target pool, source
-pool, paired test tiles; ``ihc-sr`` degrades by nearest down/up sampling, ``ihc-edges`` by a Canny edge sketch.
+Both cut ``skimage.data.immunohistochemistry()`` (512 x 512 RGB, courtesy of CMMI, no known copyright restrictions) into
+disjoint column bands (``IHC_REGIONS``): target pool, source pool, paired test tiles; ``ihc-sr`` degrades by nearest
+down/up sampling, ``ihc-edges`` by a Canny edge sketch.
 """
 from __future__ import annotations
 

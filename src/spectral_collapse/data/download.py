@@ -323,7 +323,8 @@ def _module(name: str):
 
 def download_dataset(name: str, root: str | os.PathLike | None = None, *, prepare: bool = True,
                      prepare_kw: dict | None = None, **kw) -> Path:
-    """Download a real dataset under `root`, then prepare it with prepare_kw; returns the folder."""
+    """Download a real dataset under `root` (kw go to its downloader), then prepare it with prepare_kw; returns the
+    prepared folder (the downloads folder when prepare=False)."""
     mod = _module(name)
     path = mod.download(root, **kw)
     if prepare:

@@ -49,7 +49,8 @@ def _images(folder: Path) -> list[Path]:
 
 
 def prepare(root=None, *, progress: bool = True) -> Path:
-    """Check the archive's hash, extract it into <root>/edges2shoes/prepared/ and write prepared.json."""
+    """Check the archive's hash, extract it into <root>/edges2shoes/prepared/ and write prepared.json; an archive
+    without the expected layout leaves nothing behind."""
     dl, prep = _dirs(root)
     manifest = prep / "prepared.json"
     if manifest.exists():

@@ -24,7 +24,9 @@ class ArchiveLimitError(UnsafeArchiveError):
 def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike, *, max_bytes: int = 16 * 2**30,
                  max_members: int = 100_000, max_ratio: float = 100.0) -> list[Path]:
     """Extract a zip or tar archive into ``dest`` once every member's header passes; the files written.
-    UnsafeArchiveError when a member would leave ``dest``; ArchiveLimitError past the limits."""
+    UnsafeArchiveError when a member would leave ``dest``; ArchiveLimitError past ``max_members`` (Edges2Shoes has about
+    50,000), ``max_bytes`` (a BBBC021 plate is about 2 GB) or, above 64 MiB, ``max_ratio`` times the archive's size (a
+    zip bomb). On an error the target folder is removed if this call made it."""
     archive, dest = Path(archive), Path(dest).resolve()
     is_zip = zipfile.is_zipfile(archive)
     if not (is_zip or tarfile.is_tarfile(archive)):

@@ -3,7 +3,9 @@
 Layout: ``<root>/source/``, ``<root>/target/`` (unpaired), optionally ``<root>/test_source/`` and
 ``<root>/test_target/`` (paired by file name without extension). Images become RGB in [-1, 1], turned upright (EXIF),
 centre-cropped and resized to ``size``; sizes are read from the headers before decoding. Without test folders a seeded
-``test_fraction`` of source/ becomes test inputs without ground truth.
+``test_fraction`` of source/ becomes test inputs without ground truth. In the studies: ``dataset = "folder:<root>"``,
+``load_folder``'s keywords as ``data_options``; ``meta`` holds no absolute path and carries ``fingerprint``, the sha256
+of the four arrays.
 """
 from __future__ import annotations
 

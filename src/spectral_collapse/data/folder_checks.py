@@ -109,7 +109,8 @@ def out_of_range(img) -> tuple[int, float, float]:
 
 
 def refuse_clipped(clipped: dict[Path, tuple[int, float, float]], role: str, folder) -> None:
-    """Raise when float images of a folder hold values outside [0, 1] (``out_of_range``)."""
+    """Raise when float images of a folder hold values outside [0, 1] (``out_of_range``): clipped, a 0..255 image would
+    load as white."""
     bad = {p: c for p, c in clipped.items() if c[0]}
     if not bad:
         return
@@ -122,7 +123,8 @@ def refuse_clipped(clipped: dict[Path, tuple[int, float, float]], role: str, fol
 
 
 def check_target(images: dict[Path, torch.Tensor], folder) -> None:
-    """Refuse a target folder of fewer than ``MIN_TARGET`` images whose every channel varies (``FLAT_STD``)."""
+    """Refuse a target folder of fewer than ``MIN_TARGET`` images whose every channel varies (``FLAT_STD``): the realism
+    reference and the real set (``framework.controls.realism_sets``) take every second one, 2 each."""
     n = len(images)
     if n < MIN_TARGET:
         raise ValueError(f"the target folder {folder} holds {n} image{'' if n == 1 else 's'} after loading; at least "
@@ -160,7 +162,8 @@ def study_reading() -> bool:
 
 @contextlib.contextmanager
 def reading_for_study():
-    """A study reads data within the block: yields {absolute path: SHA-256 of the bytes decoded}."""
+    """A study reads data within the block: yields {absolute path: SHA-256 of the bytes decoded} of every image
+    ``load_folder`` decodes (which then also runs ``check_target``)."""
     log: dict[str, str] = {}
     _LOGS.append(log)
     try:

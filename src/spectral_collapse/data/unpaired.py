@@ -1,7 +1,8 @@
 """Unpaired two-domain data (paper Sec. 3 and 6): a source pool (label 0), a target pool (label 1), a paired test split.
 
-Training never sees pairs. Datasets are built by name (``register_dataset``, ``load_dataset``) and declare their
-``Task``; code downstream reads ``data.task`` and never branches on a dataset's name.
+Training never sees pairs; the paired test split exists only for the reference metrics (PSNR / SSIM / LPIPS). Datasets
+are built by name (``register_dataset``, ``load_dataset``) and declare their ``Task``; code downstream reads
+``data.task`` and never branches on a dataset's name.
 """
 from __future__ import annotations
 
@@ -103,8 +104,10 @@ class UnpairedDomains:
     test_source: torch.Tensor  # (M, C, H, W) degraded test inputs
     test_target: torch.Tensor  # (M, C, H, W) their ground truth, same order
     meta: dict = field(default_factory=dict)  # JSON-able: regions, factor, counts, licence / credit
-    task: Task = Task()   # not in ``meta``: the data identity (name + meta) is what is trained
-    paired: bool = True   # False: the test split has no ground truth (test_target NaN)
+    # not in ``meta`` (name + meta, the data identity in every checkpoint's hash): the task does not change what is
+    # trained, only the two pools do
+    task: Task = Task()
+    paired: bool = True   # False: the test split has no ground truth (test_target NaN, so PSNR and S_LF are NaN)
     origin: dict = field(default_factory=dict)  # JSON-able: where the data was read from (not part of its identity)
 
     def __post_init__(self):
@@ -140,7 +143,8 @@ class UnpairedDomains:
 
     def train_batch(self, batch_size: int, generator: torch.Generator | None = None,
                     augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """Random crops, half source (label 0), half target (label 1), in random dihedral views when ``augment``."""
+        """Random crops, half source (label 0), half target (label 1), in random dihedral views when ``augment``;
+        deterministic for a seeded generator."""
         x, labels = draw_batch(self.source[None], self.target[None], batch_size, generator)  # x: a copy
         if augment:
             ks = torch.randint(8, (batch_size,), generator=generator)
@@ -190,7 +194,8 @@ def check_dataset(name: str) -> None:
 
 
 def dataset_key(name: str, *, path_hash: bool = True) -> str:
-    """The file-name-safe form of a dataset string: the name, or "folder-data-<path hash>" for "folder:/my/data"."""
+    """The file-name-safe form of a dataset string: the name, or "folder-data-<path hash>" for "folder:/my/data" (the
+    first 8 hex of the sha256 of the resolved path; ``path_hash=False``: "folder-data")."""
     kind, arg = split_dataset(name)
     if arg is None:
         return name

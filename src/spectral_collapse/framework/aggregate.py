@@ -50,7 +50,8 @@ def deterministic_methods(ds: xr.Dataset) -> set[str]:
 
 
 def coinciding_methods(ds: xr.Dataset) -> dict[str, str]:
-    """{method: the earlier method whose per-sample PSNR, S_HF and S_LF it repeats in every arm and seed}."""
+    """{method: the earlier method whose per-sample PSNR, S_HF and S_LF it repeats in every arm and seed} (e.g.
+    Null-Class and DirectInversion at guidance scale 1)."""
     keys = [m for m in ("psnr", "s_hf", "s_lf") if m in ds and "method" in ds[m].dims and "sample" in ds[m].dims]
     if not keys or "method" not in ds.dims:
         return {}
@@ -87,7 +88,7 @@ def crop_values(ds: xr.Dataset, metric: str, method: str) -> np.ndarray:
 
 def summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     """(method, metric) -> mean and std over seeds of the per-seed means, ``n`` (kept), ``failed``, ``deterministic``
-    and the bootstrap interval over crops (``lo``, ``hi``, ``crops``)."""
+    (std NaN) and the bootstrap interval over crops (``lo``, ``hi``, ``crops``)."""
     ps = per_seed(ds, metrics).groupby(["method", "metric"], sort=False)["value"]
     out = ps.agg(mean="mean", std=lambda s: s.std(ddof=1)).reset_index()
     det = deterministic_methods(ds)

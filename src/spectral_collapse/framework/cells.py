@@ -180,7 +180,8 @@ def sharding_active() -> bool:
 
 
 def translate_sharded(D, x_src: torch.Tensor, ms, seeds: list[int], steps: int, batch_size: int):
-    """``translate_batched`` on this process's share of ``x_src``, gathered back in order on every process."""
+    """``translate_batched`` on this process's share of ``x_src``, gathered back in order on every process (``nfe``
+    summed). Every process must see the same cell cache: one finding a cell cached would skip a collective."""
     from accelerate import PartialState
     from accelerate.utils import gather
 

@@ -33,7 +33,8 @@ TEXTURE_SCORES = ("delta_log_e_hf_luma", "delta_log_e_hf_chroma", "delta_log_e_h
 
 def realism_sets(data, max_images: int = 512) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """(reference, real, flat counts): two disjoint, interleaved sets of at most ``max_images`` real target crops (of
-    the unpaired pool: every k-th crop and those half-way between), flat crops left out."""
+    the unpaired pool, disjoint from the paired test and validation crops: every k-th crop and those half-way
+    between), flat crops left out."""
     k = max(1, data.target.shape[0] // max_images)
     ref, real = (data.target[::k], data.target[k // 2::k]) if k > 1 else (data.target[::2], data.target[1::2])
     flat = {name: rl.flat_crops(x) for name, x in (("reference", ref), ("real", real))}
@@ -96,7 +97,8 @@ def _noise(shape, index: int, luma: bool) -> np.ndarray:
 
 
 def control_images(source: torch.Tensor, truth: torch.Tensor, *, sigma: float, crops) -> dict[str, torch.Tensor]:
-    """The control images of paired crops, the noises seeded by each crop's index in its split (``crops``)."""
+    """The control images of paired crops (blur: Gaussian of ``BLUR_SIGMA`` px; noises of std ``sigma``, clipped to
+    [-1, 1]), the noises seeded by each crop's index in its split (``crops``)."""
     gt = truth.detach().cpu().numpy().astype(np.float64)
     blur = gaussian_filter(gt, sigma=(0, 0, BLUR_SIGMA, BLUR_SIGMA), mode="reflect")
     noisy = {c: np.stack([np.clip(gt[k] + sigma * _noise(gt[k].shape, i, c == "luma_noise"), -1, 1)
@@ -106,7 +108,8 @@ def control_images(source: torch.Tensor, truth: torch.Tensor, *, sigma: float, c
 
 
 def noise_sigma(truth: torch.Tensor, target_energy: float, crops, wavelet: str) -> float:
-    """The std of colour noise that adds ``target_energy`` (level-1 RGB detail) to ``truth`` on average, or 0."""
+    """The std of colour noise that adds ``target_energy`` (mean squared level-1 detail, summed over R, G, B) to
+    ``truth`` on average (the energy is quadratic in sigma, measured once at sigma 1); 0 when not positive."""
     if not np.isfinite(target_energy) or target_energy <= 0:
         return 0.0
     gt = truth.detach().cpu().numpy().astype(np.float64)
@@ -117,7 +120,8 @@ def noise_sigma(truth: torch.Tensor, target_energy: float, crops, wavelet: str) 
 def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *, sigma: float,
                    crops) -> xr.Dataset:
     """The ``CONTROLS`` of a translation table, scored like the methods on the same crops (without a paired split only
-    ``copy``, the others NaN); with one also ``real_<score>`` (the ``real`` crops scored alike) and ``flat_truth``."""
+    ``copy``, the others NaN); with one also ``real_<score>`` (the ``real`` crops scored alike) and ``flat_truth``.
+    A metric on which ``copy`` beats every method rewards doing nothing."""
     rows = {"copy": image_scores(src, src, gt, scoring)}
     if gt is not None:
         imgs = control_images(src, gt, sigma=sigma, crops=crops)

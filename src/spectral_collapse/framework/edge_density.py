@@ -1,7 +1,8 @@
 """The gate's edge-density check, for edge-map data (task "edges": dark lines on white), whose share of edge pixels
 the ``mean`` and ``std`` checks barely see: the relative error of the samples' mean share of pixels with BT.709 luma
 below ``WHITE`` against the training pool's, within the larger of ``MIN_TOLERANCE`` and the relative half-width of
-the ``LEVEL`` bootstrap interval of the mean share of n real maps (n: the gate's samples). Cost: milliseconds."""
+the ``LEVEL`` bootstrap interval of the mean share of n real maps (n: the gate's samples; the floor because a test
+of significance alone fails every imperfect model once n is large). Cost: milliseconds."""
 from __future__ import annotations
 
 import torch

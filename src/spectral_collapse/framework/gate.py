@@ -1,6 +1,7 @@
 """The quality gate applied to the models of a study run (``framework.quality`` measures; this module enforces):
-every model a study run loads passes through ``enforce``. Reports are cached with the weights (``quality.json``,
-keyed by gate version, settings and weights' digest) and, for a user's model, beside the run's cell cache."""
+every model a study run loads passes through ``enforce``, its gate status recorded in the results (``model_gate``).
+Reports are cached with the weights (``quality.json``, keyed by gate version, settings and weights' digest) and, for
+a user's model, beside the run's cell cache."""
 from __future__ import annotations
 
 import hashlib
@@ -171,7 +172,8 @@ def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, di
 
 
 def current_verdict(name: str, root) -> tuple[bool, str] | None:
-    """(passed, failures in words) of the report stored with checkpoint ``name`` by this gate version; None if none."""
+    """(passed, failures in words) of the report stored now with checkpoint ``name`` (under ``root``, else its shipped
+    copy) by this gate version; None if none."""
     for d, _ in stored_files(Path(root) / name):
         if isinstance(d, dict) and d.get("version") == GATE_VERSION and "passed" in d:
             rep = GateReport.from_dict(d)

@@ -81,7 +81,8 @@ def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float =
                  per_base: dict | None = None, projector=None, fill_scale: float = 1.0, check_support: bool = False,
                  **_) -> list[MethodSpec]:
     """Map the paper's method labels to (model, method, guidance). per_base: {OVG label: {"eta_hf", "eta_lf"}}, a
-    variant's own step sizes; projector / fill_scale: the fill labels' (none: ``check_support`` raises here)."""
+    variant's own step sizes; projector / fill_scale: the fill labels' (none: raises here with ``check_support``,
+    else when its inversion ends)."""
     per_base = per_base or {}
     wanted_fill = [lab for lab in labels if lab in FILL_LABELS]
     if wanted_fill and projector is None and check_support:

@@ -109,7 +109,8 @@ def model_plan(profile: str, dataset: str, parameterization: str, *, factor, pro
 def trained_model(profile: str, dataset: str, parameterization: str, *, factor: int | None = None, progress: bool = True,
                   root: str | None = None, backbone: str = "unet", space: str | LatentSpace | None = None,
                   options: dict | None = None, seed: int = 0) -> TrainedModel:
-    """Train (or load) the profile's model of this parameterization on this dataset (the rest as ``model_plan``)."""
+    """Train (or load) the profile's model of this parameterization on this dataset (backbone / space: ablations;
+    options: the study's data_options; seed: the training seed, 0 for the profile's models)."""
     p = get_profile(profile)
     if p.threads:
         import torch
@@ -169,12 +170,14 @@ MODEL_SET = (
     ModelRole("ihc-sr-x4-flow", "ihc-sr", "flow", role="flow-matching (rectified-flow) model of the flow_collapse study"),
 )
 
-# The main eps and EDM models again from training seeds 1 and 2, for the seed_spread study (not in the main model set)
+# The main eps and EDM models again from training seeds 1 and 2, for the seed_spread study (not in the main model set):
+# how far the numbers move between training runs, which an interval over one model's test crops cannot show
 SEED_REPLICATES = tuple(
     replace(r, key=f"{r.key}-seed{k}", seed=k, role=f"training-seed replicate {k} of {r.key} (seed_spread study)")
     for k in (1, 2) for r in MODEL_SET[:4])
 
-# The smoke profile's models shipped under data/weights with their gate reports: a first smoke run trains nothing
+# The smoke profile's models shipped under data/weights with their gate reports (the main eps and EDM models of both
+# datasets): a first smoke run of the main results trains and gates nothing
 SMOKE_SHIPPED = MODEL_SET[:4]
 
 
@@ -250,7 +253,8 @@ def profile_models(profile: str, dataset: str, labels, *, parameterization: str 
 
 
 def study_device() -> str:
-    """Where studies run their models: ``$SPECTRAL_COLLAPSE_DEVICE``, else "cuda" when a GPU is visible, else "cpu"."""
+    """Where studies run their models: ``$SPECTRAL_COLLAPSE_DEVICE``, else "cuda" when a GPU is visible, else "cpu"
+    (the numbers do not depend on it beyond float round-off)."""
     import torch
 
     dev = env_device("SPECTRAL_COLLAPSE_DEVICE")

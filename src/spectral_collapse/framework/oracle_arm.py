@@ -1,5 +1,6 @@
 """The oracle arm of a study: the same study computed with the exact Gaussian denoiser (models/oracle.py, not
-gated), stored beside the trained models' numbers as ``<name>__oracle`` (``with_arm``, ``arm_results``)."""
+gated), stored beside the trained models' numbers as ``<name>__oracle`` (``with_arm``, ``arm_results``), listed in
+``attrs["arms"]`` with its own attrs in ``attrs["per_arm"]``."""
 from __future__ import annotations
 
 import json

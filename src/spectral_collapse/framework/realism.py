@@ -49,7 +49,8 @@ def ovg_added_energy(ds: xr.Dataset, truth_energy: np.ndarray, crops, label: str
 
 def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = None) -> xr.Dataset:
     """``kid_wav`` with ``_lo`` / ``_hi`` (95 % bootstrap over the crops) per (method, seed) and (control, seed),
-    ``real_kid_wav`` and ``kid_wav_ratio`` over the ground truth's KID; with ``scaler`` its stored normalisation."""
+    ``real_kid_wav`` and ``kid_wav_ratio`` over the ground truth's KID on the same crops, NaN features left out; with
+    ``scaler`` its stored normalisation (``reference_feature_sorted`` / ``_keep``)."""
     ds = ds.copy()
     seeds = ds["seed"].values.tolist()
     crops = {s: ds["crop"].sel(seed=s).values for s in seeds}
@@ -81,8 +82,9 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray, scaler: rl.FeatureScaler | None = N
 
 
 def gate_table(controls: dict, real: dict, reference: np.ndarray) -> pd.DataFrame:
-    """Per texture score (``GATED_SCORES``) and control: how much worse it scores than ``real`` with its 95 % paired
-    interval, ``worse`` when the interval lies above 0, and ``passes``: the score finds every control worse."""
+    """Per texture score (``GATED_SCORES``) and control: how much worse it scores than ``real`` (real crops scored as a
+    method, crop k for test crop k) with its 95 % paired interval over the crops, ``worse`` when the interval lies
+    above 0, and ``passes``: the score finds every control worse."""
     rows = []
     for score, kind in GATED_SCORES.items():
         key = "wav_features" if score == "kid_wav" else score
@@ -145,7 +147,8 @@ def spread_band(values) -> tuple[float, float] | None:
 
 
 def _picks(ds: xr.Dataset, method: str) -> dict[int, tuple]:
-    """{crop id: (seed, sample index)} of a method's scored translations, the first seed that translated the crop."""
+    """{crop id: (seed, sample index)} of a method's scored translations, the first seed that translated the crop (a
+    deterministic method gives every seed the same output of a crop; a stochastic one, one draw per crop)."""
     out = {}
     f = ds["wav_features"].sel({"method": method})
     for s in ds["seed"].values.tolist():
@@ -269,7 +272,8 @@ def kid_no_worse(ds: xr.Dataset, a: str, b: str, margin: float) -> tuple[str, st
 
 def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str, tuple] | None:
     """(verdict, text, gaps) of "``a`` restores texture better than ``b``": KID_wav(a) - KID_wav(b) below 0 (read
-    only where KID_wav passes the gate), with the ``effect.Gap`` of each score read (rules.TEXTURE_RULE)."""
+    only where KID_wav passes the gate), with the ``effect.Gap`` of each score read; the real crops' band decides
+    nothing (``verdicts.rules.TEXTURE_RULE``)."""
     if not _holds(ds, {"wav_features", "reference_wav_features"}, a, b):
         return None
     words, gaps = [], []
@@ -338,7 +342,8 @@ class _DriftLog:
 
 
 def chroma_share(field: np.ndarray) -> float:
-    """Fraction of an RGB field's energy (B, 3, H, W) in the Cb and Cr channels of the BT.601 map (1 - the Y share)."""
+    """Fraction of an RGB field's energy (B, 3, H, W) in the Cb and Cr channels of the BT.601 map (1 - the Y share):
+    about 0.65 for i.i.d. per-channel noise, near 0 for grey or coherent detail."""
     y = np.einsum("kc,bchw->bkhw", rl.YCBCR_601, np.asarray(field, dtype=np.float64))
     e = (y ** 2).sum(axis=(0, 2, 3))
     return float((e[1] + e[2]) / e.sum())

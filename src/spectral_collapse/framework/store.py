@@ -41,8 +41,9 @@ PROVENANCE_PACKAGES = (
 _NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.+-]*$")
 LIST_ATTRS = "list_attrs"  # names the list-valued attributes (netCDF gives a one-element list back as a scalar)
 CHECKSUM = "content_sha256"  # attribute holding the file's checksum (``content_digest``)
-# the stamps that differ between two runs of the same computation, set aside when two runs' results are compared
-# ("cells": the study's cells this run computed and those it found in the cache)
+# the stamps that differ between two runs of the same computation (the checksum covers them too), set aside when two
+# runs' results are compared ("cells": the study's cells this run computed and those it found in the cache, which
+# follows what ran before it, not the numbers)
 PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions", "cells", CHECKSUM)
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
@@ -207,7 +208,7 @@ def content_digest(ds: xr.Dataset) -> str:
 def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: bool = True,
                  compress: bool = True) -> Path:
     """Write ``ds`` atomically to ``path`` with sanitised attrs, provenance and its checksum; return the path
-    (``compress``: large numeric variables deflated). A full disk: DiskFullError."""
+    (``compress``: large numeric variables deflated; the cell cache writes them plain). A full disk: DiskFullError."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = ds.copy(deep=False)
@@ -264,7 +265,8 @@ def read_verified(path: str | os.PathLike) -> xr.Dataset:
 
 
 def load_results(path: str | os.PathLike) -> xr.Dataset:
-    """Read a results file fully with its list attributes restored; a ResultsFileError says how to compute it again."""
+    """Read a results file fully into memory with its list attributes restored; a ResultsFileError (unreadable,
+    numbers changed, no checksum) says how to compute it again."""
     path = Path(path)
     if not path.is_file():
         profile = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else "<profile>"

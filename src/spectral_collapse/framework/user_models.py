@@ -137,7 +137,8 @@ def _oracle_pair(profile: str, dataset: str, factor, options: str):
 
 
 def oracle_models(profile: str, dataset: str, *, factor: int | None = None, options: dict | None = None) -> dict:
-    """{"eps": the oracle (models/oracle.py) on the profile's VP schedule, "edm": in EDM coordinates}, fitted once."""
+    """{"eps": the oracle (models/oracle.py) on the profile's VP schedule, "edm": in EDM coordinates}: one pair of
+    Gaussians fitted (once per process) to the training pools of the dataset at the profile's size."""
     pair = _oracle_pair(profile, dataset, factor, json.dumps(options or {}, sort_keys=True, default=str))
     return {"eps": fit_oracle(None, "eps", schedule=get_profile(profile).schedule, pair=pair),
             "edm": fit_oracle(None, "edm", pair=pair)}

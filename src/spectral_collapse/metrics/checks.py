@@ -1,6 +1,7 @@
 """The input check every realism score (``metrics.realism``) runs first, refusing what it cannot score with an error
-naming the argument and the fix, and warning about [0, 1] images beside [-1, 1] ones and crops shared with the
-reference."""
+naming the argument and the fix: images are (B, C, H, W) floats in [-1, 1] (up to ±``MAX_ABS``) with 1 or 3 channels;
+[0, 1] images beside [-1, 1] ones and crops shared with the reference are warned about. A non-finite crop scores NaN
+(per image) or is left out (over a set); a reference must be finite, with 2 textured crops at least."""
 from __future__ import annotations
 
 import warnings

@@ -1,5 +1,6 @@
-"""Backbones built from a config, never from a hub: class-conditional diffusers UNet2DModel (the paper's U-Net; 3
-classes: 0 source, 1 target, 2 null) or DiTTransformer2DModel (the backbone ablation; its own label dropout off)."""
+"""Backbones built from a config, never from a hub: class-conditional diffusers UNet2DModel (the paper's Sec. 6.1
+U-Net; 3 classes: 0 source, 1 target, 2 null) or DiTTransformer2DModel (Peebles & Xie 2023; the backbone ablation,
+Sec. 6.3; its own label dropout off: the trainer's seeded dropout replaces it, keeping resumption bit-exact)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace

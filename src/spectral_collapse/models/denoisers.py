@@ -1,5 +1,6 @@
-"""Denoiser wrappers: the ONLY place that knows whether a network predicts eps, x0, v or EDM's F. VP wrappers: the
-network sees x_t = x * sqrt(alpha_bar), alpha_bar = 1 / (1 + sigma^2), and the time label t(sigma) of its schedule."""
+"""Denoiser wrappers: the ONLY place that knows whether a network predicts eps, x0, v or EDM's F. VP wrappers (paper
+App. A.1): the network sees x_t = x * sqrt(alpha_bar), alpha_bar = 1 / (1 + sigma^2), and the time label t(sigma) of its
+schedule."""
 from __future__ import annotations
 
 import math
@@ -33,7 +34,8 @@ class _VPDenoiser(Denoiser):
 
     @contextmanager
     def told(self, time_sigma: float):
-        """Inside the block the network is told the time of level ``time_sigma`` (diffusers' DDIMInverseScheduler)."""
+        """Inside the block the network is told the time of level ``time_sigma`` while its input and output use the
+        level each call asks for (diffusers' DDIMInverseScheduler: the destination timestep, the current alpha_bar)."""
         before = self._time_sigma
         self._time_sigma = float(time_sigma)
         try:
@@ -84,8 +86,8 @@ class VDenoiser(_VPDenoiser):
 
 
 class EDMDenoiser(Denoiser):
-    """EDM preconditioning (Karras et al. 2022): D = c_skip x + c_out F(c_in x, c_noise); time_input "c_noise" or
-    "sigma"."""
+    """EDM preconditioning (Karras et al. 2022; paper Eq. 26-27): D = c_skip x + c_out F(c_in x, c_noise); time_input
+    "c_noise" feeds 1/4 ln sigma (the paper's App. A.2), "sigma" raw sigma (the released code)."""
 
     parameterization = "edm"
     output_sign = 1.0  # the sign of c_out (EDMVDenoiser: -1)
@@ -123,7 +125,8 @@ class EDMVDenoiser(EDMDenoiser):
 
 def make_denoiser(net: nn.Module, parameterization: str, *, schedule=None, sigma_data: float = 0.5,
                   sigma_min: float = 0.002, sigma_max: float = 80.0, time_input: str = "c_noise") -> Denoiser:
-    """Wrap ``net`` by name: ``eps``, ``x0``, ``v`` (a VPSchedule), ``edm`` or ``flow`` (a FlowSchedule)."""
+    """Wrap ``net`` by name: ``eps``, ``x0``, ``v`` (a VPSchedule, default ``VPSchedule()``), ``edm`` or ``flow``
+    (a FlowSchedule, default ``FlowSchedule()``)."""
     if parameterization == "edm":
         return EDMDenoiser(net, sigma_data=sigma_data, sigma_min=sigma_min, sigma_max=sigma_max, time_input=time_input)
     if parameterization == "flow":
@@ -139,7 +142,8 @@ def make_denoiser(net: nn.Module, parameterization: str, *, schedule=None, sigma
 
 
 class ModelPair(Denoiser):
-    """Two-model translation as DDIB (Su et al. 2023): invert with ``source``, sample with ``target``."""
+    """Two-model translation as DDIB (Su et al. 2023): invert with ``source``, sample with ``target``. As a
+    denoiser the pair is its source model; both models' weights are part of the pair's state."""
 
     def __init__(self, source: Denoiser, target: Denoiser):
         if isinstance(source, ModelPair) or isinstance(target, ModelPair):

@@ -1,9 +1,11 @@
 """Flow-matching (rectified-flow) velocity networks in the suite's sigma coordinates.
 
-A flow-matching model is trained on x_t = (1 - t) x0 + t n, t in [0, 1], with network(x_t, N t) = v ~ n - x0. In the
-suite's coordinates x~ = x_t / (1 - t) = x0 + sigma n, sigma = t / (1 - t), x0 = x_t - t v and n = x_t + (1 - t) v,
-so an Euler step of dx~/dsigma = n is diffusers' flow Euler step. The default grid is diffusers' shifted one with its
-top t = 1 replaced by t_top = shift(1 - 1/N), the highest training level below 1.
+A flow-matching model (Lipman et al. 2023; Liu et al. 2023; diffusers' ``FlowMatchEulerDiscreteScheduler``) is trained
+on x_t = (1 - t) x0 + t n, t in [0, 1], with network(x_t, N t) = v ~ n - x0 (N = ``num_train_timesteps``). In the
+suite's coordinates x~ = x_t / (1 - t) = x0 + sigma n, sigma = t / (1 - t), x0 = x_t - t v and n = x_t + (1 - t) v, so
+an Euler step of dx~/dsigma = n is diffusers' flow Euler step and DDIM-style inversion, TABA and OVG run unchanged. The
+default grid is diffusers' shifted one with its top t = 1 (sigma = infinity) replaced by t_top = shift(1 - 1/N), the
+highest training level below 1.
 """
 from __future__ import annotations
 
@@ -80,7 +82,8 @@ class FlowSchedule:
 
 
 def flow_schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float | None = None) -> FlowSchedule:
-    """The ``FlowSchedule`` of a flow-matching scheduler config (tokens: the image sequence length)."""
+    """The ``FlowSchedule`` of a flow-matching scheduler config (ValueError saying why for one that cannot map;
+    tokens: the image sequence length a dynamic shift is resolved for)."""
     name = str(cfg.get("_class_name", "scheduler"))
     if cfg.get("invert_sigmas"):
         raise ValueError(f"{name} has invert_sigmas: its network's time input runs from the noise at 0 to the clean "

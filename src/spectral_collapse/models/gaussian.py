@@ -61,11 +61,12 @@ class GaussianImages(nn.Module):
         return self.mu + self.apply(x, _ratio(self.lam, self.lam + s**2))
 
     def ode_solution(self, x: torch.Tensor, sigma_a: float, sigma_b: float) -> torch.Tensor:
-        """The probability-flow ODE dx/dsigma = eps(x, sigma) solved exactly from sigma_a to sigma_b."""
+        """The probability-flow ODE dx/dsigma = eps(x, sigma) solved exactly from sigma_a to sigma_b (either way)."""
         return self.mu + self.apply(x, _ratio(self.lam + sigma_b**2, self.lam + sigma_a**2).sqrt())
 
     def ovg_hf_gradient(self, x: torch.Tensor, sigma, d: float | None = None) -> torch.Tensor:
-        """OVG's g_HF = grad_x (||eps||^2 - d)^2 = 4 r sigma^2 (C + sigma^2 I)^-2 (x - mu), r = ||eps||^2 - d."""
+        """OVG's g_HF = grad_x (||eps||^2 - d)^2 = 4 r sigma^2 (C + sigma^2 I)^-2 (x - mu), r = ||eps||^2 - d (paper
+        Eq. 7-8)."""
         eps = self.eps(x, sigma)
         r = eps.flatten(1).pow(2).sum(1) - (self.d if d is None else d)
         s = self._per_sample(sigma, x)
@@ -145,7 +146,8 @@ class FullGaussian(GaussianImages):
 
 
 class StationaryGaussian(GaussianImages):
-    """A stationary (periodic) Gaussian field: mean ``mu_c`` per channel, a colour covariance S(k) per frequency."""
+    """A stationary (periodic) Gaussian field: mean ``mu_c`` per channel, a colour covariance S(k) per frequency of
+    the orthonormal 2-D FFT; ``spectrum`` S of shape (H, W, C, C)."""
 
     def __init__(self, mu_c: torch.Tensor, spectrum: torch.Tensor, floor: float = EIG_FLOOR):
         super().__init__()
@@ -172,7 +174,8 @@ class StationaryGaussian(GaussianImages):
 
 
 def raw_moments(pool: torch.Tensor, *, augment: bool = True, form: str = "full", chunk: int = 512) -> tuple:
-    """(count, sum, second-moment sum) of a pool (N, C, H, W) in float64, over its 8 dihedral views when ``augment``."""
+    """(count, sum, second-moment sum) of a pool (N, C, H, W) in float64, over its 8 dihedral views when ``augment``:
+    full form (C, H, W) and (d, d); stationary per-channel (C,) and per-frequency X X^H (H, W, C, C)."""
     shape = tuple(pool.shape[1:])
     views = 8 if augment else 1
     if form == "full":
@@ -227,7 +230,8 @@ def gaussian_form(shape, form: str = "auto") -> str:
 
 
 def fit_gaussian(pools, *, augment: bool = True, form: str = "auto") -> GaussianImages:
-    """The maximum-likelihood Gaussian (float64) of the crops in ``pools``, over their 8 dihedral views."""
+    """The maximum-likelihood Gaussian (float64) of the crops in ``pools`` ((N, C, H, W), pooled), over their 8
+    dihedral views with ``augment``."""
     pools = list(pools) if isinstance(pools, (list, tuple)) else [pools]
     shape = tuple(pools[0].shape[1:])
     form = gaussian_form(shape, form)

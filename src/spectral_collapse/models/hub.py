@@ -1,5 +1,6 @@
 """A diffusers pipeline folder or hub id as the suite's denoiser: ``from_diffusers(path)``; its scheduler decides the
-wrapper, text-conditioned folders (models/sd.py) take prompts for labels."""
+wrapper, text-conditioned folders (models/sd.py) take prompts for labels; anything else raises ``UnsupportedModelError``
+listing what is supported."""
 from __future__ import annotations
 
 import hashlib
@@ -137,9 +138,10 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
                    target_prompt: str | None = None, null_prompt: str | None = None,
                    micro_conditioning: dict | None = None, image_size: int | None = None) -> Denoiser:
     """The eval-mode, gradient-free ``Denoiser`` of a diffusers pipeline folder or hub id, with ``latent_space`` (or
-    None), ``origin`` and ``checkpoint``. labels: a class-conditional network's class ids for (source, target, null);
-    shift: a flow model's time shift; the prompts and micro_conditioning: a text-conditioned folder's labels;
-    image_size: a Flux model's image side in pixels (default 1024)."""
+    None), ``origin`` (path, content sha256, classes, schedule, prompts) and ``checkpoint`` (the network's folder).
+    labels: a class-conditional network's class ids for (source, target, null); shift: a flow model's time shift instead
+    of the scheduler's; the prompts and micro_conditioning: a text-conditioned folder's labels (source_prompt and
+    target_prompt required); image_size: a Flux model's image side in pixels (default 1024)."""
     folder = pipeline_folder(path, revision=revision, local_files_only=local_files_only)
     sub = _check_components(folder)
     text = text_network(folder)

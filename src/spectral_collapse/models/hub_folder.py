@@ -76,7 +76,8 @@ class EDMSettings:
 
 
 def schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float | None = None) -> tuple:
-    """(schedule, parameterization) of a diffusers scheduler config; UnsupportedModelError for another one."""
+    """(schedule, parameterization) of a diffusers scheduler config: DDPM-type (VPSchedule, "eps" | "x0" | "v"),
+    EDM (EDMSettings, "edm") or flow matching (FlowSchedule, "flow"); UnsupportedModelError otherwise."""
     name = str(cfg.get("_class_name", "scheduler"))
     if cfg.get("precondition_type", "edm") != "edm":
         raise unsupported(f"the scheduler {name} preconditions with {cfg['precondition_type']!r}; the suite's EDM "

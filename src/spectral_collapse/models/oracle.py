@@ -1,8 +1,9 @@
 """The oracle: the exact denoiser of a labelled pair of Gaussian domains (models/gaussian.py), as a ``Denoiser``.
 
-Labels 0 / 1 are the Gaussians of the source / target training pools, label 2 (null) that of both pools together,
-each fitted in float64 over the 8 dihedral views of every crop; it is not trained and not gated. ``OracleDenoiser``
-runs in VP coordinates, ``OracleEDMDenoiser`` in EDM's."""
+Labels 0 / 1 are the Gaussians of the source / target training pools, label 2 (null) that of both pools together, each
+fitted in float64 over the 8 dihedral views of every crop (the trainer's augmentation). It separates what a method does
+to data with the pools' first two moments from what a trained network adds; it is not trained and not gated.
+``OracleDenoiser`` runs in VP coordinates, ``OracleEDMDenoiser`` in EDM's."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -29,7 +30,9 @@ class GaussianPair(nn.Module):
     def __init__(self, source: GaussianImages, target: GaussianImages, null: GaussianImages | Callable | None = None,
                  support=None):
         super().__init__()
-        self.support = support   # the projector onto the source's support (data/support.py), or None
+        # the projector onto the source's support (data/support.py), or None: label 0's eps then lies exactly in it
+        # for an input in it (no rounding seeds off-support directions OVG would grow)
+        self.support = support
         if source.shape != target.shape:
             raise ValueError(f"the source and target Gaussians have different shapes {source.shape} / {target.shape}")
         self.domains = nn.ModuleList([source, target])
@@ -97,7 +100,8 @@ class OracleEDMDenoiser(EDMDenoiser):
 
 
 def oracle_pair(data, *, form: str = "auto", augment: bool = True, device=None) -> GaussianPair:
-    """The ``GaussianPair`` of a dataset's training pools (the null label's fitted on first use)."""
+    """The ``GaussianPair`` of a dataset's training pools (the null label's fitted on first use); ``device``: where
+    the moments and eigendecompositions are computed, and the pair stays."""
     base = getattr(data, "data", data)   # latent domains: the oracle is a pixel-space model
     shape = tuple(base.source.shape[1:])
     form = oracle_form(base, form, augment)   # both pools checked (models/oracle_inputs.py), before any moment

@@ -88,7 +88,8 @@ def _log_table_on(schedule: VPSchedule, device: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class TabulatedVPSchedule(VPSchedule):
-    """A VP schedule given by its betas (diffusers' ``trained_betas``): kind "trained", T = len(betas)."""
+    """A VP schedule given by its betas (diffusers' ``trained_betas``): kind "trained", T = len(betas); a subclass,
+    so that the fields (and so the hashes) of every ``VPSchedule`` stay as they were."""
 
     kind: str = "trained"
     table: tuple = ()  # beta_0 .. beta_{T-1}, each in (0, 1)
@@ -115,8 +116,9 @@ ZERO_SNR_TOP_ALPHA_BAR = 2.0 ** -24  # the finite last level of a zero-terminal-
 
 @dataclass(frozen=True)
 class ZeroTerminalSNRSchedule(VPSchedule):
-    """A VP schedule rescaled to zero terminal SNR (Lin et al. 2024; diffusers' rescale_betas_zero_snr), its last level
-    kept finite: ``top_alpha_bar`` when below the level before it, else sigma_T = sigma_{T-1}^2 / sigma_{T-2}."""
+    """A VP schedule rescaled to zero terminal SNR (Lin et al. 2024, Alg. 1; diffusers' rescale_betas_zero_snr), its
+    last level kept finite: ``top_alpha_bar`` when below the level before it, else sigma_T = sigma_{T-1}^2 /
+    sigma_{T-2}."""
 
     table: tuple = ()                          # betas of the base schedule when it is tabulated ("trained")
     top_alpha_bar: float = ZERO_SNR_TOP_ALPHA_BAR
@@ -148,7 +150,8 @@ class ZeroTerminalSNRSchedule(VPSchedule):
 
 
 def karras_sigmas(steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:
-    """Karras et al. (2022) Eq. 5: `steps` descending levels sigma_max..sigma_min, then 0 (float64)."""
+    """Karras et al. (2022) Eq. 5 / paper Eq. 25: `steps` descending levels sigma_max..sigma_min, then 0 (float64,
+    length steps + 1)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     if steps == 1:
@@ -178,7 +181,8 @@ def ddim_timesteps(steps: int, num_train_timesteps: int = 1000, spacing: str = "
 
 
 def ddim_sigmas(schedule: VPSchedule, steps: int, spacing: str = "leading", steps_offset: int = 0) -> torch.Tensor:
-    """Descending sigma grid of a DDIM sampler: sigma(t_i) for the DDIM timesteps, then 0 (float64)."""
+    """Descending sigma grid of a DDIM sampler: sigma(t_i) for the DDIM timesteps, then 0 (float64,
+    length steps + 1)."""
     ts = ddim_timesteps(steps, schedule.num_train_timesteps, spacing, steps_offset)
     s = schedule.sigmas()[ts]
     return torch.cat([s, torch.zeros(1, dtype=torch.float64)])

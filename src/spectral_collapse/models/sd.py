@@ -1,8 +1,8 @@
 """Text-conditioned diffusers folders (Stable Diffusion, SDXL, SD3, Flux) as the suite's denoiser, prompts for labels.
 
 Labels 0 / 1 / 2 are ``source_prompt``, ``target_prompt``, ``null_prompt`` (default: the pipeline's unconditional
-input), each encoded once at loading into the table ``class_embedding``; Flux's latents are packed 2 x 2 for the
-network only."""
+input), each encoded once at loading into the table ``class_embedding``, so guidance and Null-Class inversion (null-text
+inversion, Mokady et al. 2023) run unchanged; Flux's latents are packed 2 x 2 for the network only."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
-"""An executed chapter as a file: its inputs' content hashes in its metadata, why it is stale, papermill's clean-ups."""
+"""An executed chapter as a file: its inputs' content hashes (never modification times) in its metadata, why it is
+stale, papermill's clean-ups."""
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
-"""The Dask cluster of ``--cluster`` (a ``LocalCluster``, a scheduler's address or a dask-jobqueue system) for studies,
-cells and training rounds; each worker runs one task at a time and holds one ``study`` slot."""
+"""The Dask cluster of ``--cluster`` (a ``LocalCluster``, a scheduler's address or a dask-jobqueue system configured in
+``~/.config/dask/jobqueue.yaml``) for studies, cells and training rounds; each worker runs one task at a time and holds
+one ``study`` slot, whose thread a study leaves to its cells while it waits on them."""
 from __future__ import annotations
 
 import contextlib
@@ -47,7 +48,8 @@ def _local(jobs: int, threads: int, processes: bool = True):
 
 
 def jobqueue_cluster(name: str):
-    """The dask-jobqueue cluster ``name`` (checked by ``check_cluster``), workers given a study slot, ``MMAP_ENV``."""
+    """The dask-jobqueue cluster ``name`` (no job submitted yet; checked by ``check_cluster``), workers given a study
+    slot, ``MMAP_ENV``."""
     dask_jobqueue = import_jobqueue(name)
     import dask
 
@@ -76,8 +78,9 @@ def _connect(address: str):
 
 @contextlib.contextmanager
 def open_cluster(cluster: str, jobs: int, threads: int, *, shared=(), processes: bool = True):
-    """A ``distributed.Client`` on ``cluster``, not dask's default, ``shared`` folders checked; a cluster it opens is
-    closed at the end."""
+    """A ``distributed.Client`` on ``cluster`` ("local", a scheduler address or a dask-jobqueue name), not dask's
+    default (xarray's writes stay in their process), ``shared`` folders checked; a cluster it opens is closed at the
+    end, stopping what still runs on it."""
     from distributed import Client
 
     target = check_cluster(cluster, jobs)   # the value and --jobs, before any client, cluster or job is made
@@ -118,7 +121,8 @@ def _wait_for_workers(client, cluster: str, n: int, timeout: float | None) -> No
 
 
 def _unqueued(dask_scheduler) -> None:
-    """Turn off the scheduler's queue: it counts studies waiting for a slot as work and held back cells."""
+    """Turn off the scheduler's queue: it counts studies waiting for a slot as work and, with more studies than
+    workers, held the running ones' cells back for ever."""
     import math
 
     dask_scheduler.WORKER_SATURATION = math.inf
@@ -147,7 +151,8 @@ def check_shared(client, folder) -> None:
 
 
 def on_worker() -> None:
-    """Called first by each task on a worker: dask computations inside tasks (xarray's writes) run synchronously."""
+    """Called first by each task on a worker: dask computations inside tasks (xarray's writes) run synchronously; set
+    for the whole worker process."""
     import dask
 
     dask.config.set(scheduler="synchronous")
@@ -200,7 +205,8 @@ def train_rounds(client, rounds, **kw) -> list:
 
 def train_model_set(client, profile: str, keys=None, rounds: int | None = None) -> dict:
     """{key: TrainedModel} of ``profile``'s model set (or ``keys``): autoencoders here, then the diffusion models as
-    ``rounds`` lockstep rounds dealt round robin on the cluster (default: one per worker)."""
+    ``rounds`` lockstep rounds dealt round robin on the cluster (default: one per worker); finished checkpoints are
+    reused."""
     from ..framework import model_set as models
     from ..train.lockstep import Job
 

@@ -95,7 +95,8 @@ def check_jobqueue(name: str) -> None:
 
 
 def check_cluster(cluster: str, jobs: int) -> str:
-    """``cluster`` ("local", a scheduler address returned with its scheme, or a dask-jobqueue name) checked."""
+    """``cluster`` ("local", a scheduler address returned with its scheme, or a dask-jobqueue name) checked; raises
+    ValueError naming the value and the fix."""
     cluster = str(cluster)
     if cluster == "local":
         _check_local(jobs)

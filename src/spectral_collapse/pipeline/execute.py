@@ -215,7 +215,8 @@ def execute_page(page: str, profile: str = "quick", *, root: Path, results_root:
 
 def _study_task(pair, *_after, profile: str, root: str, book_dir, results_root: str, force: bool, extras: dict,
                 env: dict, cells: bool):
-    """``run_graph``'s task: one chapter, its kernel given ``env`` (``cells``: the thread left to its cells)."""
+    """``run_graph``'s task: one chapter, its kernel given ``env`` (``cells``: the thread left to its cells); a
+    failure raises ``StudyError``."""
     if cells:
         from distributed import secede
 
@@ -243,7 +244,8 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                 knobs: dict | None = None, book_dir: str | os.PathLike | None = None,
                 keep_going: bool = False, threads: int | None = None, cluster: str | None = None) -> list[Path]:
     """Execute every missing or stale (study, dataset) of the profile after the studies it reads, then the book's pages
-    (unless ``book_dir`` or ``datasets`` is given); ``jobs`` > 1 or ``cluster``: on Dask (``pipeline.cluster``).
+    (unless ``book_dir`` or ``datasets`` is given); ``jobs`` > 1 or ``cluster``: on Dask (``pipeline.cluster``), cells
+    too with ``cluster``.
     keep_going (serial): a failure skips only what reads it. Failures raise ``StudiesFailed`` at the end."""
     get_profile(profile)
     root = Path(root) if root else repo_root()

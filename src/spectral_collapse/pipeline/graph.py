@@ -152,7 +152,8 @@ def studies_index(pages: Mapping[str, Sequence[str]]) -> str:
 
 
 def study_pages(book: Path, folder: str = "studies") -> dict[str, tuple[str, ...]]:
-    """{doc name ("studies/<study>[-<profile>]"): its chapters' datasets} of the chapters in ``book``/``folder``."""
+    """{doc name ("studies/<study>[-<profile>]"): its chapters' datasets} of the chapters in ``book``/``folder``, in
+    book order."""
     order = {name: i for i, name in enumerate(study_names())}
     pages = chapters_by_page(Path(book) / folder)
     return {f"{folder}/{n}": tuple(c.dataset for c in pages[n])

@@ -1,6 +1,7 @@
-"""The one cache: cells stored by a hash of what determines them as ``<root>/<hash[:2]>/<hash>.nc`` under a ``flock``,
-with ``framework.store``'s checksum (a cell failing it is recomputed with a warning); on a Dask cluster (``--cluster``)
-``Memo.map`` computes a loop's independent cells as tasks side by side."""
+"""The one cache: cells stored by a hash of what determines them as ``<root>/<hash[:2]>/<hash>.nc`` under a ``flock``
+(two processes never compute one cell twice), with ``framework.store``'s checksum (a cell failing it is recomputed
+with a warning); on a Dask cluster (``--cluster``) ``Memo.map`` computes a loop's independent cells as tasks side by
+side."""
 from __future__ import annotations
 
 import contextlib
@@ -26,7 +27,9 @@ __all__ = ["Memo", "fingerprint", "DEFAULT_ROOT", "CellWarning", "WARNINGS_ATTR"
 DEFAULT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CACHE", "data/cache/cells")
 _FORMAT = 3  # layout of the cell files themselves (3: the checksum of framework.store, attributes included)
 _NOT_CONTENT = ("training", "checkpoint")  # module attributes that name or mode a model, not its numbers
-WARNINGS_ATTR = "cell_warnings"   # the suite's warnings a cell's computation raised, raised again as it is read
+# the suite's warnings a cell's computation raised, raised again as it is read: a study's run_warnings are the same
+# wherever its cells were computed
+WARNINGS_ATTR = "cell_warnings"
 
 
 class CellWarning(RuntimeWarning):
@@ -172,7 +175,8 @@ class Memo:
         return shipped[ref][1]
 
     def train_rounds(self, make_rounds: Callable[[], list]) -> None:
-        """On a cluster, train the lockstep rounds ``make_rounds()`` returns side by side; without one nothing."""
+        """On a cluster, train the lockstep rounds ``make_rounds()`` returns side by side; without one nothing (the
+        study trains each model as it loads it)."""
         from ..framework.model_set import CHECKPOINT_ROOT
         from .cluster import kernel_client, train_rounds
 

@@ -119,7 +119,7 @@ def _injected_names() -> list[str]:
 
 def open_study(name: str, *, results_root: str | os.PathLike = "data/results", rerun=False, **params):
     """The results of study ``name`` (computed, or loaded when stored) with a caution for a model below the gate;
-    ``params``: dataset, profile and knobs (unknown names raise before any work)."""
+    ``params``: dataset, profile and knobs (unknown names raise before any work); an error shows its message first."""
     try:
         return _open_study(name, folder_parameter("results_root", results_root), rerun, **params)
     except Exception as err:

@@ -1,5 +1,6 @@
 """The notes of a study run at a chapter's end (``notes_block``): failures by arm, method and grid point or seed from
-the stored ``failed`` / ``failure`` / ``chosen`` arrays, then the run's other warnings with the arms they name."""
+the stored ``failed`` / ``failure`` / ``chosen`` arrays (so a note counts what the tables count), then the run's other
+warnings with the arms they name."""
 from __future__ import annotations
 
 import re

@@ -1,5 +1,5 @@
 """Running study notebooks side by side on a Dask cluster (``pipeline.cluster``), each after the studies it reads,
-with each kernel's torch threads set."""
+with each kernel's torch threads set (torch's default can make a study many times slower on busy cores)."""
 from __future__ import annotations
 
 import os
@@ -93,7 +93,8 @@ class StudyError(Exception):
 
 def run_graph(client, pairs: list, task, *, resources: dict | None = None) -> list:
     """Run ``task(pair, *its upstream futures)`` for each (study, dataset) of ``pairs``; returns those that finished.
-    What reads a failed study is skipped; failures raise ``StudiesFailed`` after the rest has run."""
+    What reads a failed study is skipped; failures raise ``StudiesFailed`` after the rest has run; interrupted, the
+    futures are cancelled."""
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]

@@ -1,5 +1,6 @@
 """Your report (``python -m spectral_collapse report --data folder:/path --model /path/to/pipeline``): a book for your
-data and diffusers model in a folder of its own (``results/``, ``cache/cells/``, ``book/``, ``report.json``)."""
+data and diffusers model in a folder of its own (``results/``, ``cache/cells/``, ``book/``, ``report.json``); the
+project's book/ and data/ are left alone."""
 from __future__ import annotations
 
 import hashlib
@@ -109,8 +110,9 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
                  force: bool = False, allow_weak_model: bool | None = None, studies=None, html: bool = True,
                  threads: int | None = None, root: str | os.PathLike | None = None,
                  cluster: str | None = None) -> Report:
-    """Run ``report_plan``'s studies on ``data`` with ``model`` or ``models`` into ``out`` (default
-    ``reports/<report_name>``) and write its pages and HTML; failed studies raise ``StudiesFailed`` at the end."""
+    """Run ``report_plan``'s studies on ``data`` with ``model`` (a diffusers pipeline folder or hub id) or ``models``
+    ({"source": ..., "target": ...}) into ``out`` (default ``reports/<report_name>``) and write its pages and HTML; a
+    failed study does not stop the others, ``StudiesFailed`` is raised at the end."""
     get_profile(profile)
     check_dataset(data)
     if (model is None) == (models is None):

@@ -1,5 +1,6 @@
 """Compute or load one study's results: a stored file is reused under the same key and checkpoint hashes, else the
-study runs with the cell cache (``pipeline.memo``) and is stored with its checksum."""
+study runs with the cell cache (``pipeline.memo``) and is stored with its checksum; a damaged file is computed again
+with a note, and results from folder images that changed while read are not stored."""
 from __future__ import annotations
 
 import contextlib

@@ -1,5 +1,5 @@
-"""Sphinx extension: write the study pages the table of contents lists (``pipeline.study_pages``) before it is read,
-so a fresh clone's build has them. Costs: reading the chapters once, about a second for the book's 30."""
+"""Sphinx extension of _config.yml: write the study pages the table of contents lists (``pipeline.study_pages``) before
+it is read, so a fresh clone's build has them. Costs: reading the chapters once, about a second for the book's 30."""
 from __future__ import annotations
 
 import re

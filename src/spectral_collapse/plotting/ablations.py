@@ -133,7 +133,8 @@ def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 140, height: int =
 
 
 def improvement_intervals(ds: xr.Dataset, metrics=None) -> pd.DataFrame:
-    """x0 minus eps per (metric, method, factor) with its paired 95 % interval over crops (or ± std over seeds)."""
+    """x0 minus eps per (metric, method, factor) with its paired 95 % interval over crops (or ± std over seeds).
+    Columns: metric, method, factor, delta, lo, hi, n, unit."""
     metrics = TABLE_METRICS if metrics is None else metrics
     crops = long_frame(ds, "x0", str(ds.attrs.get("dataset", "")), per_crop=True)
     scale = "scale" if "scale" in crops else "factor"

@@ -54,7 +54,8 @@ def metric_bars(
     note: bool = True,
     rule: float | None = None,
 ) -> alt.LayerChart:
-    """Points (or bars) of ``metric`` per method and ``color`` with ``interval``; ``reference``: a last grey bar."""
+    """Points (or bars) of ``metric`` per method and ``color`` with ``interval`` ("std" over ``over``, "crops",
+    "items"); ``reference``: a last grey bar; ``rule``: a dashed grey line at that value."""
     from ..metrics.intervals import bootstrap_ci
 
     items = [d for d in (data[metric].dims if isinstance(data, xr.Dataset) and metric in data else ())

@@ -24,7 +24,8 @@ SCALE_MEASURES = (("scale_s_dc", "S_DC (noise ≈ 0.99)", 0.99), ("scale_norm_ra
 
 
 def spectra_chart(ds: xr.Dataset, width: int = 420, height: int = 260) -> alt.LayerChart:
-    """Radial power (log axis) against frequency per series; power below 1e-12 of a series' peak left out."""
+    """Radial power (log axis) against frequency per series, white noise at 1; power below 1e-12 of a series' peak
+    (frequencies the input does not hold, where a linear map leaves round-off) left out."""
     f = ds["spectrum"].to_dataframe().reset_index()
     peak = f.groupby("series")["spectrum"].transform("max")
     f = f[(f["freq"] > 0) & (f["spectrum"] > 1e-12 * peak)].assign(series=lambda t: t["series"].map(SERIES_NAMES))

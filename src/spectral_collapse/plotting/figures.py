@@ -130,7 +130,8 @@ def fig2_grid(ds, k: int = 4):
 
 
 def fig4_points(ev) -> pd.DataFrame:
-    """Fig. 4's points: per (dataset, method) the mean S_HF, S_LF, S_DC and their 95 % intervals over crops."""
+    """Fig. 4's points: per (dataset, method) the mean S_HF, S_LF, S_DC and their 95 % intervals over crops
+    (``<metric>_lo`` / ``_hi``, NaN without per-crop values)."""
     metrics = ["s_hf", "s_lf", "s_dc"]
     f = ev.frame
     f = f[(f["study"] == "main") & f["metric"].isin(metrics)]

@@ -47,7 +47,8 @@ def compose_grid(
     pad: int = 2,
     failed: Mapping[str, Any] | None = None,
 ) -> Image.Image:
-    """PIL image: one labelled row per ``rows`` entry ((B, C, H, W) in [-1, 1]), failed samples grey."""
+    """PIL image: one labelled row per ``rows`` entry ((B, C, H, W) in [-1, 1]) at ``cell`` px, ``titles`` over the
+    columns; a non-finite sample or one marked in ``failed`` ({label: (B,) bools}) counts as failed."""
     if not rows:
         raise ValueError("rows is empty; pass {'label': images, ...}")
     marks, batches = {}, {}

@@ -130,7 +130,8 @@ _NAME_SPOTS = (("left", "bottom", 1, -1), ("right", "bottom", -1, -1), ("left", 
 
 
 def name_spots(names, xy, marks, size: tuple[float, float], font_size: float, off: float) -> list[tuple]:
-    """Per name, the spot of ``_NAME_SPOTS`` whose text box covers the fewest marks, names and outside pixels."""
+    """Per name beside its point ``xy`` (pixels, y down), the spot of ``_NAME_SPOTS`` whose text box covers the fewest
+    ``marks`` ((x, y, radius)), names placed before it and pixels outside the plot of ``size``."""
     placed, out = [], []
     for name, (x, y) in zip(names, xy):
         w, h = 0.6 * font_size * len(str(name)), font_size

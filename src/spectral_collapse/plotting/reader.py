@@ -137,7 +137,8 @@ def p_text(p, digits: int = P_DIGITS):
 
 
 def reader_table(frame, **to_html) -> str:
-    """A DataFrame as HTML in the book's notation, a "parameter" column kept, p-values by ``p_text``."""
+    """A DataFrame as HTML in the book's notation, a "parameter" column kept, p-values by ``p_text``; the frame is
+    not changed."""
     out = _mapped(frame, reader_label, keep="parameter")
     for j, c in enumerate(frame.columns):
         label = c[-1] if isinstance(c, tuple) else c

@@ -1,4 +1,5 @@
-"""Offline rendering of Altair charts (:func:`setup_altair`); importing it enables the book's theme."""
+"""Offline rendering of Altair charts: :func:`setup_altair` ("svg": vl-convert in the kernel, or "interactive" with
+:func:`write_vega_bundle`'s libraries). Importing this package enables the book's theme."""
 from __future__ import annotations
 
 import json

@@ -67,7 +67,8 @@ class Arm:
 
 
 def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[Arm]:
-    """The arms of one ablation study at a profile (``task`` not "sr": refuses scale_factor, one factor)."""
+    """The arms of one ablation study at a profile (``factors`` None: the profile's; ``task`` not "sr": refuses
+    scale_factor, and eps_vs_x0 has the profile's factor only)."""
     if study not in ABLATIONS:
         raise ValueError(f"unknown ablation {study!r}; valid: {', '.join(ABLATIONS)}")
     p = get_profile(profile)
@@ -88,7 +89,8 @@ def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[
 
 
 def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_IMAGES, n_pca: int = N_PCA) -> xr.Dataset:
-    """One ablation study: every arm's translations along its axes, each with the PCA of its latents (``_pca``)."""
+    """One ablation study: every arm's translations along its axes, each with the PCA of its first ``n_pca`` latents
+    (``_pca``). Bad knobs raise before any model is trained."""
     if spec.get("model") is not None or spec.get("models") is not None:
         raise ValueError(f"{spec.study} compares models it trains itself (one per arm: backbone, data space, SR "
                          f"factor or prediction target), so it cannot run on a given model; leave model / models "
@@ -201,7 +203,8 @@ def axis_values(ds: xr.Dataset) -> list[dict]:
 
 
 def ablation_summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """(axis values..., method, metric) -> mean and std over seeds and the crops' 95 % interval, per arm."""
+    """(axis values..., method, metric) -> mean and std over seeds and the crops' 95 % interval (NaN for a set-level
+    metric), per arm."""
     out = pd.concat([summary(ds.sel(sel), metrics).assign(**sel) for sel in axis_values(ds)], ignore_index=True)
     axes = list(axis_values(ds)[0])
     keep = ("deterministic", "failed", "n", "lo", "hi", "crops")

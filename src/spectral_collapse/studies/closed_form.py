@@ -57,7 +57,8 @@ def closed_form_latent(G, D, x: torch.Tensor, sigma_0: float, sigma_T: float) ->
 
 
 def direction_energies(G) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lam, chroma energy, Y + Cb + Cr energy) per eigendirection of G (BT.601), lam ascending."""
+    """(lam, chroma energy, Y + Cb + Cr energy) per eigendirection of G (BT.601), lam ascending; an eigenvector has
+    unit RGB energy, so chroma / total is its chroma share."""
     ycc = torch.as_tensor(YCBCR_601, dtype=torch.float64)
     if hasattr(G, "U"):                                          # FullGaussian: dense eigenvectors (d, d)
         c = G.shape[0]
@@ -165,7 +166,8 @@ def _crops(region: dict, size: int, stride: int, least: int) -> torch.Tensor:
 
 def scale_crops(dataset: str, size: int, n_images: int, factor: int) -> tuple[torch.Tensor, torch.Tensor,
                                                                                   torch.Tensor]:
-    """(source pool, target pool, inputs) of the scale sweep at crop ``size`` from the bundled image's halves."""
+    """(source pool, target pool, inputs) of the scale sweep at crop ``size``: pools from the bundled image's left half
+    (clean and degraded), ``n_images`` degraded inputs evenly spread over the right half's crops."""
     fit, test = WHOLE
     clean = _crops(fit, size, max(size // 2, 4), FIT_CROPS)
     crops = _crops(test, size, size, n_images)

@@ -77,7 +77,8 @@ def _ovg(spec: StudySpec, ctx: StudyContext, data, D, ls, specs) -> tuple[dict, 
 
 
 def run_flow_collapse(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_IMAGES) -> xr.Dataset:
-    """The flow_collapse study: every label of ``methods`` on the profile's flow model, per seed, scored per crop."""
+    """The flow_collapse study: every label of ``methods`` on the profile's flow model, per seed, scored per crop.
+    Bad knobs raise before any model is trained."""
     if spec.get("model") is not None or spec.get("models") is not None:
         raise ValueError("flow_collapse studies the flow-matching model it trains itself (Profile.model_spec('flow')), "
                          "so it cannot run on a given model; leave model / models unset, or run main_results on a "

@@ -129,7 +129,8 @@ class Setup:
 
 
 def run_latent_study(spec: StudySpec, ctx: StudyContext | None = None, *, models: dict | None = None) -> xr.Dataset:
-    """The results of ``spec`` (pca_collapse, gaussianity or decorrelation); ``models``: denoisers to use instead."""
+    """The results of ``spec`` (pca_collapse, gaussianity or decorrelation); ``models``: denoisers by parameterization
+    ("eps", "edm") to use instead of the profile's trained models."""
     runs = {"pca_collapse": _pca_collapse, "gaussianity": _gaussianity, "decorrelation": _decorrelation}
     if spec.study not in runs:
         raise ValueError(f"run_latent_study computes {', '.join(runs)}; got study {spec.study!r}")
@@ -160,7 +161,8 @@ K90_SUBSAMPLE = 0.75  # each draws this share of a series' latents, without repl
 
 
 def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share: float = K90_SUBSAMPLE) -> tuple:
-    """(k90 of each set on ``draws`` paired subsamples without replacement (sets, draws), subsample size m)."""
+    """(k90 of each set on ``draws`` paired subsamples without replacement (sets, draws), subsample size m = ``share``
+    × the smallest set): the bootstrap repeats latents, which biases k90 down; compare sets at one m."""
     m = max(2, int(share * min(len(z) for z in sets)))
     out = np.zeros((len(sets), draws), dtype=np.int64)
     for b, (i, z) in itertools.product(range(draws), enumerate(sets)):
@@ -259,7 +261,8 @@ def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
 # --------------------------------------------------------------------------------------------------- Fig. 8
 
 def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
-    """Fig. 8 / Eq. 34-36: per-latent S_DC and flag masks per method; (S_G, mean S_DC) per (method, steps, seed)."""
+    """Fig. 8 / Eq. 34-36: per-latent S_DC and flag masks per method; (S_G, mean S_DC) per (method, steps, seed)
+    run on the test split (``steps_grid`` default: steps / 5, steps / 2, steps)."""
     labels = study_labels(spec.get("methods"), PAPER_LABELS, st.user)
     n = _n_latents(spec)
     seeds = [int(s) for s in spec.get("seeds", st.prof.seeds)]
@@ -351,7 +354,8 @@ def velocity_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, steps: int, spac
 
 
 def run_velocity(spec: StudySpec, ctx: StudyContext | None = None, *, models: dict | None = None) -> xr.Dataset:
-    """Fig. 17: log10 radial power of z_{i+1} - z_i per inversion step, averaged over channels and samples."""
+    """Fig. 17: log10 radial power of z_{i+1} - z_i per inversion step, averaged over channels and samples; z on the
+    VP scale x / sqrt(1 + sigma^2) (``space="vp"``) or the raw states (``"sigma"``)."""
     ctx = ctx or StudyContext()
     st = Setup(spec, ctx, models)
     labels = study_labels(spec.get("methods"), VELOCITY_LABELS, st.user)

@@ -23,7 +23,8 @@ def _scores(z: torch.Tensor, P) -> tuple[float, float]:
 
 def leak_controls(data, main: xr.Dataset | None, oracle: dict | None, *, n: int = 16, steps: int = 50,
                   seed: int = 0) -> xr.Dataset:
-    """Support leak and S_DC of each of ``CONTROLS`` on ``n`` test inputs; empty where the support is unknown."""
+    """Support leak and S_DC of each of ``CONTROLS`` on ``n`` test inputs (DDIM and OVG's variance term inverted with
+    the exact model ``oracle``, float64); empty where the support is unknown, NaN for a control without input."""
     P, _ = dataset_support(data)
     if P is None:
         return xr.Dataset()

@@ -73,7 +73,8 @@ def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) ->
 
 def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
                  n_images: int | None, groups: dict | None = None, ls=None) -> dict:
-    """Translate ``x_in`` once, score it and cut it into one cell per seed (``groups``: {seed: positions in x_in})."""
+    """Translate ``x_in`` once, score it and cut it into one cell per seed (``groups``: {seed: positions in x_in};
+    None: all under ``seed``), set-level scores on each seed's crops, ``n_images`` images kept (None: all)."""
     groups = groups or {seed: range(len(x_in))}
     tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
@@ -201,7 +202,8 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
                           factor: int | None = None, n_test: int | None = None, n_images: int = 8, cache=None,
                           progress: bool = True, backbone: str = "unet", space=None, parameterization: str = "eps",
                           batch_size: int | None = None, ovg: dict | None = None) -> xr.Dataset:
-    """Translation results of a (dataset, profile) with its trained models (library use; ``cache`` None: no cache)."""
+    """Translation results of a (dataset, profile) with its trained models (library use: no files written; ``cache``
+    None: no cache). Bad arguments raise before any model is trained."""
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     data = dataset_for(profile, dataset, factor)
@@ -215,7 +217,8 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
 
 
 def run_main_results(spec, ctx) -> xr.Dataset:
-    """The main-results study (paper Tables 1-2): every method label on the test split, per seed."""
+    """The main-results study (paper Tables 1-2): every method label on the test split, per seed; with a user's
+    ``model`` / ``models`` those translate and the labels they cannot run are left out."""
     given = user_models(spec)
     data = spec_data(spec)
     # the fill runs by default where the task's support is known and the models invert pixels

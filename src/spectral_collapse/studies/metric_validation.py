@@ -218,7 +218,8 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
 
 
 def metric_points(ds: xr.Dataset) -> pd.DataFrame:
-    """The (method, seed) runs of the main results and every metric computed for at least one run."""
+    """The (method, seed) runs of the main results and every metric computed for at least one run (LPIPS and FID /
+    KID only with their pretrained networks, as ``metric_status`` says)."""
     pts = pd.DataFrame(ds["points"].values, columns=ds["metric"].values)
     pts = pts.loc[:, pts.notna().any()]
     pts.insert(0, "seed", ds["point_seed"].values)
@@ -268,7 +269,8 @@ def filter_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def filter_changes(ds: xr.Dataset, digits: int = 3) -> dict[str, float]:
-    """On the filter table's rounded values: ``unfiltered`` S_HF, ``lf_moved`` and ``hf_fell``."""
+    """On the filter table's rounded values: ``unfiltered`` S_HF, its largest change under high-pass (``lf_moved``)
+    and its largest fall under low-pass (``hf_fell``)."""
     base = round(float(ds["unfiltered_s_hf"].mean()), digits)
     low = ds["filtered_s_hf"].sel(filter="lowpass").mean("held_out").values
     high = ds["filtered_s_hf"].sel(filter="highpass").mean("held_out").values
@@ -295,7 +297,8 @@ def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
 
 
 def method_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[float, float, float, int]:
-    """(r, lo, hi, n): Pearson r of ``a`` and ``b`` over the distinct methods with its Fisher-z interval."""
+    """(r, lo, hi, n): Pearson r of ``a`` and ``b`` over the distinct methods with its 95 % Fisher-z interval; NaN
+    with fewer than 3 points or a constant metric."""
     if not {a, b} <= set(map(str, ds["metric"].values)):
         return float("nan"), -1.0, 1.0, 0
     per = method_points(metric_points(ds)[["method", a, b]].dropna(), [a, b])

@@ -106,7 +106,8 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
 
 
 def _mean_bias(D, view, space, label: int) -> np.ndarray:
-    """(sigma, channel) relative error of the denoised channel means on a label's training crops (NaN: none)."""
+    """(sigma, channel) relative error of the denoised channel means on a label's training crops; NaN above the
+    model's highest noise level and for a latent-space model."""
     from ..framework.quality import crop_pools, denoised_mean_bias
 
     out = np.full((len(BIAS_SIGMAS), 3), np.nan)

@@ -154,7 +154,8 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
 
 
 def gain_share_interval(ds: xr.Dataset, method: str, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float, int]:
-    """(share, lo, hi, crops): a schedule's share of full OVG's S_HF gain over DDIM, 95 % bootstrap over crops."""
+    """(share, lo, hi, crops): a schedule's share of full OVG's S_HF gain over DDIM, 95 % bootstrap over the crops
+    all three kept (resampled together); NaN interval below 2 crops."""
     if "s_hf" not in ds:   # shares without per-crop scores: no interval
         return float(ds["s_hf_gain_share"].sel({"method": method})), np.nan, np.nan, 0
     v = ds["s_hf"].sel({"method": [method, "ddim", "ovg"]}).transpose("method", "sample").values.astype(np.float64)

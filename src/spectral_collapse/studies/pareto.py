@@ -141,7 +141,8 @@ def _sweep(ctx, cells: dict, models, specs, bases, base_labels, eta_hf, eta_lf, 
 
 def fill_sweep(ctx, models, ds: xr.Dataset, scales, src, gt, seed, prof, scoring, n_show, kappa,
                parameterization: str, rule: str) -> tuple[xr.Dataset, dict | None]:
-    """DDIM + fill at each of ``scales``, scored and chosen as a grid point: ("fill_*" variables, choice or None)."""
+    """DDIM + fill at each of ``scales``, scored and chosen as a grid point: ("fill_*" variables on dimension
+    "fill_scale", the choice or None when every scale failed)."""
     cells = []
     for scale in scales:
         ms = method_specs(["ddim_fill"], eta_hf=0.0, eta_lf=0.0, lowpass_kappa=kappa, parameterization=parameterization,
@@ -196,8 +197,8 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
                    baselines=BASELINES, n_images: int | None = None, seed: int | None = None, rule: str = "maximin",
                    primary: str | None = None, n_show: int = 4, ls=None, parameterization: str = "eps",
                    user_models: dict | None = None, extend: int = 1, fill_scales=FILL_SCALES) -> xr.Dataset:
-    """Sweep the OVG step sizes of ``bases`` beside ``baselines``, choose each base's point by ``rule`` (the grid
-    grown past an edge ``extend`` times) and, where the support is known, the fill's scale."""
+    """Sweep the OVG step sizes of ``bases`` on the validation crops beside ``baselines``, choose each base's point by
+    ``rule`` (the grid grown past an edge ``extend`` times) and, where the support is known, the fill's scale."""
     prof = get_profile(profile)
     bases, eta_hf, eta_lf, primary = _check(bases, rule, eta_hf, eta_lf, primary, profile)
     seed = int(prof.seeds[0] if seed is None else seed)

@@ -27,7 +27,8 @@ def ovg_for(spec, ctx, given, data) -> dict:
 
 def calibrate_ovg(ctx, data, given, profile: str, *, reason: str = "", n_images: int = CALIBRATION_IMAGES,
                   rule: str = "maximin", dataset: str | None = None) -> dict:
-    """{"eta_hf", "eta_lf", "per_base", "source"} by the Pareto rule on ``n_images`` validation crops of ``given``."""
+    """{"eta_hf", "eta_lf", "per_base", "source"} by the Pareto rule on ``n_images`` validation crops of ``given``;
+    OVG_DEFAULTS with the reason when no grid point is free of failed samples."""
     from .pareto import pareto_results
 
     n = max(1, min(int(n_images), get_profile(profile).n_val))

@@ -134,7 +134,8 @@ def choose_point(kid, s_lf, luma, chroma, bands: dict, *, base_kid: float | None
 
 
 def band_distance(luma, chroma, bands: dict) -> np.ndarray:
-    """How far each point's luma and chroma detail lie outside the real bands, in band widths, summed."""
+    """How far each point's luma and chroma detail lie outside the real bands, in band widths, summed (0 inside
+    both; NaN where a score is missing)."""
     total = 0.0
     for v, (lo, hi) in ((np.asarray(luma, float), bands["luma"]), (np.asarray(chroma, float), bands["chroma"])):
         total = total + np.maximum(0.0, np.maximum(lo - v, v - hi)) / max(hi - lo, 1e-12)

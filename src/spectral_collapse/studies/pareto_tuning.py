@@ -18,7 +18,8 @@ SET_SCORES = ("kid_wav",)   # one number per set of crops: the gap has no interv
 
 
 def validation_scores(pareto: xr.Dataset, label: str, metric: str) -> np.ndarray:
-    """Per-crop scores of ``label`` on the sweep's validation crops, failed ones left out (empty if absent)."""
+    """Per-crop scores of ``label`` on the sweep's validation crops (an OVG variant at its chosen point, or a
+    baseline), failed ones left out (empty if absent)."""
     if "base" in pareto.dims and label in pareto["base"].values and metric in pareto:
         chosen = pareto["chosen"].sel(base=label)
         if not bool(chosen.any()):
@@ -48,7 +49,8 @@ def _kept(values: xr.DataArray, failed: xr.DataArray | None, metric: str) -> np.
 
 
 def validation_test_gap(pareto: xr.Dataset, main: xr.Dataset, metrics=GAP_METRICS, seed: int = 0) -> pd.DataFrame:
-    """One row per (label, metric): validation and test means and the gap with its 95 % bootstrap interval."""
+    """One row per (label, metric): validation and test means and the gap test − validation with its 95 % bootstrap
+    interval; a variant whose main results ran other step sizes is left out."""
     choices = json.loads(pareto.attrs.get("choices", "{}"))
     ran = json.loads(main.attrs.get("ovg", "{}") or "{}").get("per_base", {})
     bases = [str(b) for b in pareto["base"].values] if "base" in pareto.dims else []

@@ -29,7 +29,8 @@ HALVES = ("all", *SAMPLED_HALVES, *REGION_HALVES, *REFIT_HALVES)
 
 
 def halved_reference(features: dict, truth: np.ndarray, reference: np.ndarray, *, n_boot: int = 500) -> pd.DataFrame:
-    """Per label and reference half of ``HALVES``: KID(label) − KID(truth) with its two-sample interval."""
+    """Per label of ``features`` ({label: (n, F) mapped features on the truth's crops}) and reference half of
+    ``HALVES``: KID(label) − KID(truth) with its two-sample interval (``REFIT_HALVES``: the map fitted anew)."""
     rows, r, half = [], np.asarray(reference, dtype=np.float64), len(reference) // 2
     # the region halves twice, the second time for a refitted map
     for name, ref in zip(HALVES, (r, r[0::2], r[1::2], r[:half], r[half:], r[:half], r[half:])):

@@ -133,7 +133,8 @@ def weak_models(ds: xr.Dataset) -> list[str]:
 
 
 def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """Our (mean, std) beside the paper's BBBC021 number per (arm, method, metric) from Tables 3 to 5 (or 1)."""
+    """Our (mean, std) beside the paper's BBBC021 number per (arm, method, metric) from Table 3, 4 or 5; eps_vs_x0's
+    eps arms are joined with the paper's eps U-Net rows of the main-results table at their scale."""
     study = ds.attrs["study"]
     ours = ablation_summary(ds, metrics).rename(columns={"mean": "ours_mean", "std": "ours_std"})
     paper = paper_tables()

@@ -33,7 +33,8 @@ def norm_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def pattern_ratio(latents) -> tuple[float, float]:
-    """(peak / median Fourier power of unit-variance latents (…, H, W), the peak's frequency in cycles/pixel)."""
+    """(peak / median Fourier power of unit-variance latents (…, H, W), the peak's frequency in cycles/pixel): near
+    1-2 for noise, large for a shared stripe or grid pattern."""
     a = np.asarray(latents, dtype=np.float64)
     a = a / np.maximum(a.std(axis=(-2, -1), keepdims=True), 1e-12)
     power = (np.abs(np.fft.fft2(a)) ** 2).reshape(-1, *a.shape[-2:]).mean(axis=0)
@@ -44,7 +45,8 @@ def pattern_ratio(latents) -> tuple[float, float]:
 
 
 def pattern_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method (first seed): ``pattern_ratio``, ``pattern`` and the outputs' ``contrast``; "N(0, I)" last."""
+    """Per method (first seed): ``pattern_ratio``, ``pattern`` (>= ``PATTERN``) and ``contrast`` (output pixel std
+    over the ground truth's); a row "N(0, I)" last."""
     shown = ds["latents"].isel(seed=0)
     noise, nf = pattern_ratio(np.random.default_rng(0).standard_normal(shown.isel(method=0).shape))
     t_std = np.asarray(ds["truth_images"].values, dtype=np.float64).std(axis=(-3, -2, -1))

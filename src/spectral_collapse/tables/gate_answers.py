@@ -40,7 +40,8 @@ def start_errors(ds: xr.Dataset, key: str) -> dict[int, dict]:
 
 
 def start_rows(ds: xr.Dataset, key: str) -> dict:
-    """Image-grid rows per label: samples from pure noise, from the gate's start, real crops; {} without both."""
+    """Image-grid rows per label: samples from pure noise and from the gate's start (same seeds), real crops; {}
+    without both."""
     if "gate_samples" not in ds:
         return {}
     errs, m, out = start_errors(ds, key), ds.sel(model=key), {}
@@ -96,7 +97,8 @@ def claims_of_models(names, root: str | Path = "data/results", profile: str = "q
 
 
 def failing_claims(ds: xr.Dataset, root: str | Path = "data/results") -> pd.DataFrame:
-    """One row per model below the gate: its failed checks and the claims it decides."""
+    """One row per model below the gate: its failed checks and the claims it decides; the claims page judges those
+    claims on the passing models alone, its caveat naming this model."""
     failing = gate_lists(ds)["failing"]
     folders = json.loads(ds.attrs.get("checkpoints", "{}") or "{}")
     names = {k: Path(folders.get(k, k)).name for k in failing}

@@ -83,7 +83,8 @@ def against_noise(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def noise_scatter(ds: xr.Dataset, draws: int = 5, budget: float = 5e7) -> float:
-    """The largest gap between the Gaussian curve and ``draws`` fresh ones (seconds each); NaN above ``budget``."""
+    """The largest gap between the stored Gaussian curve and ``draws`` fresh noise sets of its shape (seeds 1..draws);
+    NaN above ``budget`` count x dimension (a few seconds per draw at 1e7)."""
     n = int(ds["n"].sel(series="gaussian"))
     shape = tuple(int(v) for v in ds["latents"].shape[2:])
     if n < 2 or n * int(np.prod(shape)) > budget:
@@ -110,7 +111,8 @@ def sd_ratio_range(n: int, alpha: float = 0.05) -> tuple[float, float]:
 
 
 def smallest_norm_error(n: int, d: int) -> float:
-    """The relative error of the mean ||x_T||^2 / d that the KS test detects at n latents."""
+    """The relative error e of the mean ||x_T||^2 / d at which the KS distance between chi2(d) and (1 + e) chi2(d)
+    reaches the 5 % critical distance at n latents: smaller scale errors can pass the test."""
     u = stats.chi2.ppf(np.linspace(1e-6, 1 - 1e-6, 4001), d)
 
     def gap(e):
@@ -134,7 +136,8 @@ def failure_modes(ds: xr.Dataset, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def gaussianity_table(ds: xr.Dataset) -> pd.DataFrame:
-    """The KS test, norm_z and sd ratio per method, and a row of Gaussian noise of the same size."""
+    """The KS test, norm_z and sd ratio per method, and a row of Gaussian noise of the same size (D_KS = 1 - S_G,
+    Eq. 33; z_mean = norm_z / sqrt(n))."""
     tab = ds[[k for k in ["s_g", "ks_d", "ks_p", "mean_norm_ratio", "z_mean", "norm_z"] if k in ds]].to_dataframe()
     d = int(ds.attrs["d"])
     tab["norm_sd_ratio"] = [norm_sd_ratio(ds["norm_ratio"].sel({"method": m}).values, d) for m in tab.index]
@@ -162,7 +165,8 @@ def _paired_latents(a, b, stat, *, n_boot: int = 2000, seed: int = 0) -> tuple[f
 
 
 def gaussianity_contrasts(ds: xr.Dataset, base: str = "ddim", others=("taba", "edm")) -> pd.DataFrame:
-    """``base`` minus ``others``: S_G and |norm_z| with paired bootstrap intervals (under a second)."""
+    """``base`` minus ``others``: S_G and |norm_z| with paired bootstrap intervals over latents (under a second);
+    empty when ``base`` was not run."""
     cols = ["s_g", "s_g_lo", "s_g_hi", "abs_z", "abs_z_lo", "abs_z_hi", "n"]
     methods = [str(v) for v in ds["method"].values]
     d, rows = int(ds.attrs["d"]), {}
@@ -207,7 +211,8 @@ def run_correlation(ds: xr.Dataset) -> tuple[float, float, float, int]:
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)
 
 def velocity_summary(ds: xr.Dataset, hf: float = 0.25, late: float = 0.75) -> pd.DataFrame:
-    """Per method, mean log10 update power above ``hf`` late and early, below ``hf`` late, and its minimum."""
+    """Per method, mean log10 update power at frequencies >= ``hf`` over the last and first quarter of steps
+    (``late``), below ``hf`` over the last, and the lowest non-zero-frequency cell."""
     f = ds["freq"].values
     rows = []
     for m in ds["method"].values:

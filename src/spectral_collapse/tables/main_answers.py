@@ -39,7 +39,8 @@ def stored_reads(dataset: str, profile: str, results_root="data/results", studie
 
 
 def verdict_answers(claim_table: pd.DataFrame) -> dict[str, str]:
-    """``claim_<key>``, ``effect_<key>`` of each row of a ``chapter_verdicts`` table, and ``claims_rule``."""
+    """``claim_<key>`` (the verdict) and ``effect_<key>`` ("no gap measured" without one) of each row of a
+    ``chapter_verdicts`` table, and ``claims_rule``, the rules that decided them."""
     out = {}
     for k, v, e in zip(claim_table["claim"], claim_table["verdict"], claim_table["effect"]):
         out[f"claim_{k}"] = v

@@ -63,7 +63,8 @@ GATE_HEADERS = {"memorisation": "nearest crop"}
 
 
 def gate_row(key: str, rep: GateReport, steps) -> dict:
-    """A gate-table row, unformatted: verdict, steps and per check (worst value, passed) or None."""
+    """A gate-table row, unformatted: verdict, steps and per check (worst value over samplers and labels, passed),
+    (nan, None) for a check without a value, None for one the model has no rows of."""
     row = {"model": key, "gate": "passes" if rep.passed else "fails", "steps": steps}
     for c in CHECKS:
         g = rep.rows[rep.rows["check"] == c]
@@ -107,7 +108,8 @@ def gate_frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def result_gate_table(attrs: dict) -> pd.DataFrame:
-    """The models a result was computed with: model, gate (now), recorded and failures."""
+    """The models a result was computed with: model, gate (the verdict stored now with the same weights, else the
+    recorded one), recorded (the verdict with the result) and failures; empty when the result records none."""
     try:
         used = json.loads(attrs.get("model_gate") or "null")
     except (TypeError, ValueError):
@@ -177,7 +179,8 @@ def start_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def spectrum_failures(ds: xr.Dataset) -> pd.DataFrame:
-    """Per failed spectrum check: the radial bands whose log10 power ratio is beyond the threshold."""
+    """Per failed spectrum check: the radial bands (1 = lowest, 16 = Nyquist on 32-pixel crops) whose log10 power
+    ratio is beyond the threshold."""
     rows = []
     for key, rep in reports(ds).items():
         r = rep.rows
@@ -192,7 +195,8 @@ def spectrum_failures(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
-    """Per failed band of a latent-space model: its log10 ratio beside the decoder's and the decoder's share."""
+    """Per failed band of a latent-space model: its log10 ratio beside the decoder's and the decoder's share (near
+    100 %: the decoder's failure); empty without both."""
     info = json.loads(ds.attrs["models"])
     reps = reports(ds)
     vae = next((k for k, m in info.items() if m.get("parameterization") == "vae"), None)
@@ -216,7 +220,8 @@ def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per model, label and noise level: the signed error (%) of the denoised mean's worst channel."""
+    """Per model, label and noise level: the signed error (%) of the denoised mean's worst channel; "—" above the
+    model's highest noise level, models without the measurement left out."""
     m = ds["mean_bias"].dropna("model", how="all") if "mean_bias" in ds else None
     if m is None or not m.sizes["model"]:
         return pd.DataFrame()
@@ -228,7 +233,8 @@ def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def vp_noise_levels(steps: int = 50) -> dict:
-    """The VP schedule's largest σ, a ``steps``-step DDIM sampler's first σ and the signal's share there."""
+    """The VP schedule's largest σ (``end``), a ``steps``-step DDIM sampler's first σ (``start``) and the signal's
+    share there (``signal``, 1/√(1 + σ²))."""
     from ..models.schedules import VPSchedule, ddim_sigmas
 
     schedule = VPSchedule()
@@ -249,7 +255,8 @@ def brightness_spread(ds: xr.Dataset) -> tuple[float, float, int] | None:
 
 
 def gate_lists(ds: xr.Dataset) -> dict:
-    """Models that pass, fail ({key: failures}), and of those, the ones the profile keeps or refuses."""
+    """Models that pass (``passing``), fail ({key: first two failures}, ``failing``), and of those, the ones the
+    profile runs with a warning (``kept``) or refuses (``refused``)."""
     reps = reports(ds)
     failing = {k: r.describe_failures(2) for k, r in reps.items() if not r.passed}
     allowed = get_profile(ds.attrs.get("profile", "quick")).allow_weak_models

@@ -1,4 +1,5 @@
-"""The paper profile's compute, estimated from a timing of the paper U-Net: numbers only."""
+"""The paper profile's compute, estimated from a timing of the paper U-Net (``python -m benchmarks.paper_unet``):
+numbers only."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +25,8 @@ def _quantities(rows: dict) -> pd.DataFrame:
 
 def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_step_ratio: float | None = None,
                          datasets: int = 2, models_per_dataset: int = 2) -> pd.DataFrame:
-    """Estimated forwards, CPU and GPU hours of the paper profile's training and translations."""
+    """Estimated forwards, CPU and GPU hours (at a sustained ``gpu_tflops``) of the paper profile's training and
+    translations (``PAPER_LABEL_PASSES``; an OVG step costing ``ovg_step_ratio`` forwards, None: from the timing)."""
     prof = get_profile("paper")
     f_cpu, fb_cpu = timing["forward"]["cpu_s_per_image"], timing["forward_backward"]["cpu_s_per_image"]
     flops = float(timing["forward_flops"])

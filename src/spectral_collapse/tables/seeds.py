@@ -26,7 +26,8 @@ OUTLIER_FACTOR = 3.0            # a run this many times the typical spread betwe
 
 
 def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: int = 3) -> pd.DataFrame:
-    """Per (method, metric): each run's mean, range, std, median interval half-width, ratio, pooled interval."""
+    """Per (method, metric): each run's mean, range, std, median half-width of a run's 95 % interval over crops,
+    range / half-width and the ``two_level_ci`` (NaN for set-level S_G)."""
     arms = seed_arms(ds)
     rows = []
     for method in [str(m) for m in ds["method"].values]:
@@ -92,7 +93,8 @@ def model_folders(ds: xr.Dataset) -> dict[str, str]:
 
 
 def outlier_runs(ds: xr.Dataset, metrics=SPREAD_METRICS, factor: float = OUTLIER_FACTOR) -> pd.DataFrame:
-    """(method, metric) pairs whose farthest run lies outside every other's interval by ``factor`` spreads."""
+    """(method, metric) pairs whose farthest run (of at least three) lies outside every other run's 95 % interval and
+    ``factor`` x the metric's typical spread (median range over methods) from the others' mean."""
     arms = seed_arms(ds)
     cols = ["method", "metric", "training seed", "mean", "other runs", "gap", "typical spread"]
     if len(arms) < 3:

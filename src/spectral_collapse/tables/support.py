@@ -1,4 +1,5 @@
-"""The support leak of each method's stored latents, trained networks beside the exact model."""
+"""The support leak of each method's stored latents, trained networks beside the exact model; computed from the
+latents for files stored before the leak was."""
 from __future__ import annotations
 
 import json
@@ -24,7 +25,8 @@ LEAK_HEADERS = {"trained": "leak, trained networks", "oracle": "leak, exact mode
 
 
 def leak_values(ds: xr.Dataset, method: str) -> np.ndarray:
-    """(seed, crop) support leaks of ``method``'s latents, stored or computed, failed samples NaN."""
+    """(seed, crop) support leaks of ``method``'s latents, stored or computed, failed samples NaN; empty where the task
+    has no known support or the file keeps no latents."""
     if "support_leak" in ds and np.isfinite(ds["support_leak"].sel({"method": method}).values).any():
         v = np.asarray(ds["support_leak"].sel({"method": method}).values, dtype=np.float64)
     elif "latents" in ds:
@@ -89,7 +91,8 @@ def fill_table(ds: xr.Dataset, methods=FILL_SHOWN) -> pd.DataFrame:
 
 
 def fill_answers(ds: xr.Dataset, prefix: str = "") -> dict[str, object]:
-    """The fill's values a page quotes, per arm and method of ``FILL_SHOWN``, named after ``prefix``."""
+    """The fill's values a page quotes: ``has_fill``, ``fill_scale`` and ``<arm>_<method>_<kid|slf|leak|failed>`` per
+    arm and method of ``FILL_SHOWN`` ("n/a" where not run), each name after ``prefix``."""
     t = fill_table(ds) if "method" in ds.dims else pd.DataFrame()
     has = "ddim_fill" in t.index.get_level_values("method") if len(t) else False
     out = {"has_fill": bool(has),
@@ -126,7 +129,8 @@ def grid_table(record: dict) -> pd.DataFrame:
 
 
 def grid_answers(record: dict | None, dataset: str) -> dict[str, object]:
-    """The network-or-grid values a chapter quotes (``has_grids`` False without a record of ``dataset``)."""
+    """The network-or-grid values a chapter quotes (``has_grids`` False without a record of ``dataset``): the exact
+    model's largest leak on any (network, grid) and the trained networks' mean leak ``grid_<network>_<grid>``."""
     if not record or record.get("dataset") != dataset:
         return {"has_grids": False}
     t = grid_table(record)
