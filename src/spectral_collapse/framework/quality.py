@@ -58,8 +58,10 @@ def channel_errors(x: torch.Tensor, real: torch.Tensor) -> tuple[float, float]:
     """Largest relative error over channels of the mean ([0, 1] intensities) and of the std."""
     xs, rs = x.double().transpose(0, 1).flatten(1), real.double().transpose(0, 1).flatten(1)
     mx, mr = (xs.mean(1) + 1) / 2, (rs.mean(1) + 1) / 2
+    sx, sr = xs.std(1), rs.std(1)
     mean_err = ((mx - mr).abs() / mr.abs().clamp_min(1e-8)).max()
-    return float(mean_err), float(((xs.std(1) - rs.std(1)).abs() / rs.std(1).clamp_min(1e-8)).max())
+    std_err = ((sx - sr).abs() / sr.clamp_min(1e-8)).max()
+    return float(mean_err), float(std_err)
 
 
 def _patches(x: torch.Tensor) -> torch.Tensor:
@@ -230,8 +232,9 @@ def samplers(D) -> dict:
     from ..inversion.methods.ddim import Euler, Heun
     from ..models.denoisers import EDMDenoiser
 
-    first = ("Heun", Heun()) if isinstance(D, EDMDenoiser) or is_flow_model(D) else ("DDIM", Euler())
-    return dict([first, ("stochastic Heun", StochasticHeun())])
+    if isinstance(D, EDMDenoiser) or is_flow_model(D):
+        return {"Heun": Heun(), "stochastic Heun": StochasticHeun()}
+    return {"DDIM": Euler(), "stochastic Heun": StochasticHeun()}
 
 
 def is_flow_model(D) -> bool:

@@ -46,7 +46,8 @@ class FlowSchedule:
         return float(self.shifted(1.0 - 1.0 / self.num_train_timesteps))
 
     def sigma_max(self) -> float:
-        return self.t_top() / (1.0 - self.t_top())
+        t = self.t_top()
+        return t / (1.0 - t)
 
     def sigma_to_t(self, sigma) -> torch.Tensor:
         """The network's time input N t at sigma (float64): N sigma / (1 + sigma)."""
